@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package runbox needs (build, toolchains, tests, bench), then builds.
+# Usage: scripts/setup.sh [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(
+  # build
+  build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
+  libseccomp-dev libjansson-dev libcmocka-dev
+  # language toolchains the boxes run (all under /usr, which the box sees read-only)
+  python3 nodejs node-typescript gcc g++ rustc golang-go default-jdk-headless bash
+  # tests and bench
+  iproute2 procps psmisc bubblewrap hyperfine
+)
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: run as root (apt-get install and the sandbox need it)" >&2
+  exit 1
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ "${1:-}" = --no-build ] && exit 0
+if [ ! -d build ]; then
+  meson setup build --buildtype=debugoptimized >/dev/null
+fi
+ninja -C build >/dev/null
+echo "setup: built build/runbox"

@@ -1,0 +1,34 @@
+/* The command-line tool: option parsing (options.c) and the commands (commands.c). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "job/job.h"
+
+/* Parsed options, filled by cli_parse(). */
+struct cli_args {
+    const char *command;       /* "run", "exec", "languages", "doctor", "selftest" */
+    const char *config;        /* --config FILE */
+    const char *languages_dir; /* --languages DIR */
+    const char *lang;          /* --lang L */
+    const char *stdin_file;    /* --stdin FILE */
+    bool json;                 /* --json */
+    struct job_limits limits;  /* --time, --wall, --memory, ... */
+    char **operands;           /* files (run), command (exec), languages (selftest) */
+    int n_operands;
+    char **prog_args;          /* after "--" for run */
+    int n_prog_args;
+};
+
+/* Parse argv into @a. Prints usage errors to stderr and returns 2 on a usage error, 1 when the
+ * caller should exit 0 (help, version), 0 to go on. */
+int cli_parse(int argc, char **argv, struct cli_args *a);
+
+/* The commands; each returns the process exit code. */
+int cli_cmd_run(const struct cli_args *a);
+int cli_cmd_exec(const struct cli_args *a);
+int cli_cmd_languages(const struct cli_args *a);
+int cli_cmd_doctor(const struct cli_args *a);
+int cli_cmd_selftest(const struct cli_args *a);
+
+void cli_usage(FILE *f);

@@ -1,0 +1,194 @@
+/* Option parsing: one table row and one small function per option. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+enum opt_code {
+    OPT_HELP = 'h',
+    OPT_JSON = 0x100,
+    OPT_CONFIG,
+    OPT_LANGUAGES,
+    OPT_LANG,
+    OPT_STDIN,
+    OPT_TIME,
+    OPT_WALL,
+    OPT_MEMORY,
+    OPT_PIDS,
+    OPT_OUTPUT,
+    OPT_CPUS,
+    OPT_NET,
+    OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"languages", required_argument, NULL, OPT_LANGUAGES},
+        {"lang", required_argument, NULL, OPT_LANG},
+        {"stdin", required_argument, NULL, OPT_STDIN},
+        {"time", required_argument, NULL, OPT_TIME},
+        {"wall", required_argument, NULL, OPT_WALL},
+        {"memory", required_argument, NULL, OPT_MEMORY},
+        {"pids", required_argument, NULL, OPT_PIDS},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"cpus", required_argument, NULL, OPT_CPUS},
+        {"net", no_argument, NULL, OPT_NET},
+        {0},
+};
+
+void cli_usage(FILE *f)
+{
+    fputs("usage: runbox [--config FILE] [--languages DIR] COMMAND ...\n"
+          "\n"
+          "commands:\n"
+          "  run [LIMITS] [--lang L] [--stdin FILE] [--json] FILE... [-- ARG...]\n"
+          "        compile (if needed) and run FILE... in the sandbox\n"
+          "  exec [LIMITS] [--stdin FILE] [--json] -- CMD [ARG...]\n"
+          "        run a command in the sandbox over the host's /usr\n"
+          "  languages [--json]   the languages, their versions, and whether installed\n"
+          "  doctor               what isolation works on this host\n"
+          "  selftest [LANG...]   run each language's self-test program\n"
+          "\n"
+          "limits:\n"
+          "  --time SEC      CPU time of the whole process tree     (default 5)\n"
+          "  --wall SEC      wall-clock time                         (default 10)\n"
+          "  --memory MB     memory, swap included                   (default 256)\n"
+          "  --pids N        processes and threads                   (default 64)\n"
+          "  --output KB     stdout+stderr; killed past it           (default 1024)\n"
+          "  --cpus N        CPU share, e.g. 0.5 for half a core     (default none)\n"
+          "  --net           share the host network (default: only lo)\n"
+          "\n"
+          "exit status: the program's own; 128+N for signal N; 124 time limit; 137 memory\n"
+          "limit; 141 output limit; the compiler's for a compile error; 125 runbox failed.\n",
+          f);
+}
+
+static int bad_value(const char *opt, const char *val, const char *want)
+{
+    fprintf(stderr, "runbox: --%s '%s': %s\n", opt, val, want);
+    return 2;
+}
+
+static int opt_seconds(const char *opt, const char *val, uint64_t *ret)
+{
+    uint64_t ms;
+
+    if (parse_milli(val, &ms) < 0 || ms == 0 || ms > 86400000)
+        return bad_value(opt, val, "expected seconds, such as 2 or 0.5");
+    *ret = ms;
+    return 0;
+}
+
+static int opt_count(const char *opt, const char *val, uint64_t max, uint64_t *ret)
+{
+    uint64_t v;
+
+    if (parse_u64(val, &v) < 0 || v == 0 || v > max)
+        return bad_value(opt, val, "expected a positive whole number");
+    *ret = v;
+    return 0;
+}
+
+static int opt_cpus(const char *val, uint64_t *ret)
+{
+    uint64_t milli;
+
+    if (parse_milli(val, &milli) < 0 || milli < 10 || milli > 1024000)
+        return bad_value("cpus", val, "expected a CPU share such as 0.5 or 2");
+    *ret = milli;
+    return 0;
+}
+
+static int apply_option(int code, const char *val, struct cli_args *a)
+{
+    struct job_limits *l = &a->limits;
+
+    switch (code) {
+    case OPT_HELP:
+        cli_usage(stdout);
+        return 1;
+    case OPT_VERSION:
+        printf("runbox 0.1.0\n");
+        return 1;
+    case OPT_JSON:
+        a->json = true;
+        return 0;
+    case OPT_CONFIG:
+        a->config = val;
+        return 0;
+    case OPT_LANGUAGES:
+        a->languages_dir = val;
+        return 0;
+    case OPT_LANG:
+        a->lang = val;
+        return 0;
+    case OPT_STDIN:
+        a->stdin_file = val;
+        return 0;
+    case OPT_TIME:
+        return opt_seconds("time", val, &l->cpu_ms);
+    case OPT_WALL:
+        return opt_seconds("wall", val, &l->wall_ms);
+    case OPT_MEMORY:
+        return opt_count("memory", val, 1u << 20, &l->memory_mb);
+    case OPT_PIDS:
+        return opt_count("pids", val, 1u << 16, &l->pids);
+    case OPT_OUTPUT:
+        return opt_count("output", val, 1u << 20, &l->output_kb);
+    case OPT_CPUS:
+        return opt_cpus(val, &l->cpus_milli);
+    case OPT_NET:
+        l->network = 1;
+        return 0;
+    default:
+        return 2;
+    }
+}
+
+int cli_parse(int argc, char **argv, struct cli_args *a)
+{
+    int c, r, dashdash = -1;
+
+    a->limits.network = -1;
+    /* Stop at the first operand so "--" and the command's own options are kept apart. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            dashdash = i;
+            break;
+        }
+    int parse_argc = dashdash >= 0 ? dashdash : argc;
+    opterr = 1;
+    optind = 1;
+    while ((c = getopt_long(parse_argc, argv, "h", long_opts, NULL)) != -1) {
+        if (c == '?')
+            return 2;
+        if ((r = apply_option(c, optarg, a)) != 0)
+            return r;
+    }
+    if (optind >= parse_argc) {
+        if (dashdash < 0) {
+            cli_usage(stderr);
+            return 2;
+        }
+    }
+    /* getopt_long permutes: operands are gathered at the end of [optind, parse_argc). */
+    if (optind < parse_argc) {
+        a->command = argv[optind];
+        a->operands = argv + optind + 1;
+        a->n_operands = parse_argc - optind - 1;
+    }
+    if (dashdash >= 0) {
+        a->prog_args = argv + dashdash + 1;
+        a->n_prog_args = argc - dashdash - 1;
+    }
+    if (!a->command) {
+        cli_usage(stderr);
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,235 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -errno;
+    if (*end != '\0')
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+int parse_milli(const char *s, uint64_t *ret)
+{
+    uint64_t whole = 0, frac = 0, scale = 100;
+    const char *p = s;
+
+    if (!s || !*s)
+        return -EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (whole > UINT64_MAX / 10 / 1000)
+            return -ERANGE;
+        whole = whole * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == s && *p != '.')
+        return -EINVAL;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            frac += (uint64_t)(*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (*p != '\0')
+        return -EINVAL;
+    *ret = whole * 1000 + frac;
+    return 0;
+}
+
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int write_file(const char *path, const char *s)
+{
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    return fd_write_all(fd, s, strlen(s));
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_free_ char *buf = NULL;
+    size_t len = 0, cap = 4096;
+
+    if (fd < 0)
+        return -errno;
+    buf = malloc(cap + 1);
+    if (!buf)
+        return -ENOMEM;
+    for (;;) {
+        ssize_t n;
+        if (len == cap) {
+            char *nb;
+            if (cap >= max)
+                return -EFBIG;
+            cap = cap * 2 > max ? max : cap * 2;
+            nb = realloc(buf, cap + 1);
+            if (!nb)
+                return -ENOMEM;
+            buf = nb;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    if (ret_len)
+        *ret_len = len;
+    *ret = TAKE_PTR(buf);
+    return 0;
+}
+
+int read_u64_file(const char *path, uint64_t *ret)
+{
+    char buf[64];
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n < 0)
+        return -errno;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    if (strcmp(buf, "max") == 0) {
+        *ret = UINT64_MAX;
+        return 0;
+    }
+    return parse_u64(buf, ret);
+}
+
+int read_keyed_u64(const char *path, const char *key, uint64_t *ret)
+{
+    char buf[4096];
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t klen = strlen(key);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+            return parse_u64(line + klen + 1, ret);
+        line = nl ? nl + 1 : NULL;
+    }
+    return -ENOENT;
+}
+
+int path_join(char *buf, size_t len, const char *a, const char *b)
+{
+    int n = snprintf(buf, len, "%s/%s", a, b);
+
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+bool utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+    while (p < end) {
+        unsigned c = *p;
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) <= n)
+            return false;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (!p)
+        abort();
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+
+    if (!p)
+        abort();
+    return p;
+}

@@ -1,0 +1,85 @@
+/* Small helpers every module uses: scope-bound cleanup, ownership transfer, checked number
+ * parsing and whole-buffer fd I/O. Functions return 0 or -errno unless said otherwise. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p)
+{
+    free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+    if (*fd >= 0)
+        (void)close(*fd);
+}
+
+static inline void fclosep(FILE **f)
+{
+    if (*f)
+        (void)fclose(*f);
+}
+
+#define _cleanup_(f)     __attribute__((cleanup(f)))
+#define _cleanup_free_   _cleanup_(freep)
+#define _cleanup_close_  _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hand a pointer or fd out of a _cleanup_ variable: returns it and clears the variable. */
+#define TAKE_PTR(p)                                                                                \
+    __extension__({                                                                                           \
+        __typeof__(p) _tp = (p);                                                                   \
+        (p) = NULL;                                                                                \
+        _tp;                                                                                       \
+    })
+#define TAKE_FD(fd)                                                                                \
+    __extension__({                                                                                           \
+        int _tf = (fd);                                                                            \
+        (fd) = -1;                                                                                 \
+        _tf;                                                                                       \
+    })
+
+#define _warn_unused_ __attribute__((warn_unused_result))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+/* Parse a decimal unsigned integer, the whole string, no sign, no overflow. */
+int parse_u64(const char *s, uint64_t *ret) _warn_unused_;
+
+/* Parse a non-negative decimal number such as "2.5" into thousandths ("2500"). */
+int parse_milli(const char *s, uint64_t *ret) _warn_unused_;
+
+/* Write all of @buf, retrying on EINTR and short writes. */
+int fd_write_all(int fd, const void *buf, size_t len) _warn_unused_;
+
+/* Write @s into the file at @path (O_WRONLY, no create). */
+int write_file(const char *path, const char *s) _warn_unused_;
+
+/* Read the whole file at @path (at most @max bytes) into a NUL-terminated malloc'd buffer. */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len) _warn_unused_;
+
+/* Read a file holding one unsigned number (cgroup style). */
+int read_u64_file(const char *path, uint64_t *ret) _warn_unused_;
+
+/* Find "key N" in a flat-keyed file such as cpu.stat or memory.events. */
+int read_keyed_u64(const char *path, const char *key, uint64_t *ret) _warn_unused_;
+
+/* "@a/@b" into @buf; -ENAMETOOLONG if it does not fit. */
+int path_join(char *buf, size_t len, const char *a, const char *b) _warn_unused_;
+
+/* Monotonic clock in microseconds. */
+uint64_t now_us(void);
+
+/* True when @s (length @len) is valid UTF-8 without NUL-free assumptions. */
+bool utf8_valid(const char *s, size_t len);
+
+/* malloc that aborts on OOM: for small control structures only, never for untrusted sizes. */
+void *xmalloc(size_t n);
+char *xstrdup(const char *s);

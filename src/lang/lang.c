@@ -1,0 +1,497 @@
+#include "lang/lang.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LANG_FILE_MAX (256u << 10)
+
+void strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+size_t strv_len(char *const *v)
+{
+    size_t n = 0;
+
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+struct lang *lang_free(struct lang *l)
+{
+    if (!l)
+        return NULL;
+    free(l->name);
+    free(l->display_name);
+    strv_free(l->aliases);
+    strv_free(l->extensions);
+    free(l->source_file);
+    strv_free(l->version_cmd);
+    strv_free(l->compile);
+    strv_free(l->run);
+    strv_free(l->env);
+    strv_free(l->paths);
+    for (size_t i = 0; i < l->n_selftest_files; i++) {
+        free(l->selftest_files[i].name);
+        free(l->selftest_files[i].content);
+    }
+    free(l->selftest_files);
+    free(l->selftest_stdin);
+    strv_free(l->selftest_args);
+    free(l->selftest_expected);
+    free(l->origin);
+    free(l);
+    return NULL;
+}
+
+/*** Validation: each field is a row with its type and whether it is required ***/
+
+_printf_(2, 3) static int fail(struct lang_error *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err->text, sizeof(err->text), fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static int get_string(json_t *o, const char *key, bool required, char **ret, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(err, "'%s' is required", key);
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 4096 ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return fail(err, "'%s' must be a non-empty string without NUL", key);
+    *ret = xstrdup(json_string_value(v));
+    return 0;
+}
+
+/* An array of non-empty strings; @nullable lets "key": null mean "none". */
+static int get_strv(json_t *o, const char *key, bool required, char ***ret,
+                    struct lang_error *err)
+{
+    json_t *v = json_object_get(o, key), *e;
+    size_t i;
+    char **out;
+
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(err, "'%s' is required", key);
+        return 0;
+    }
+    if (!json_is_array(v) || json_array_size(v) > 256)
+        return fail(err, "'%s' must be an array of strings", key);
+    out = calloc(json_array_size(v) + 1, sizeof(*out));
+    if (!out)
+        return -ENOMEM;
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+            json_string_length(e) > 4096) {
+            strv_free(out);
+            return fail(err, "'%s'[%zu] must be a string without NUL", key, i);
+        }
+        out[i] = xstrdup(json_string_value(e));
+    }
+    *ret = out;
+    return 0;
+}
+
+static int get_env(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "env"), *val;
+    const char *k;
+    size_t i = 0;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v) || json_object_size(v) > 64)
+        return fail(err, "'env' must be an object of strings");
+    l->env = calloc(json_object_size(v) + 1, sizeof(char *));
+    if (!l->env)
+        return -ENOMEM;
+    json_object_foreach(v, k, val) {
+        if (!json_is_string(val) || !*k || strchr(k, '=') ||
+            strlen(json_string_value(val)) != json_string_length(val))
+            return fail(err, "'env.%s' must be a string, and the name must not contain '='", k);
+        if (asprintf(&l->env[i++], "%s=%s", k, json_string_value(val)) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int get_seconds_ms(json_t *o, const char *key, uint64_t *ret, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    double d;
+
+    if (!v)
+        return 0;
+    if (!json_is_number(v) || (d = json_number_value(v)) <= 0 || d > 86400)
+        return fail(err, "'%s' must be a number of seconds in (0, 86400]", key);
+    *ret = (uint64_t)(d * 1000 + 0.5);
+    return 0;
+}
+
+static int get_count(json_t *o, const char *key, uint64_t max, uint64_t *ret,
+                     struct lang_error *err)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+        (uint64_t)json_integer_value(v) > max)
+        return fail(err, "'%s' must be an integer in [1, %llu]", key, (unsigned long long)max);
+    *ret = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+int lang_parse_limits(json_t *v, struct lang_limits *ret, struct lang_error *err)
+{
+    int r;
+
+    if (!json_is_object(v))
+        return fail(err, "limits must be an object");
+    if ((r = get_seconds_ms(v, "time", &ret->cpu_ms, err)) < 0 ||
+        (r = get_seconds_ms(v, "wall", &ret->wall_ms, err)) < 0 ||
+        (r = get_count(v, "memory_mb", 1u << 20, &ret->memory_mb, err)) < 0 ||
+        (r = get_count(v, "pids", 1u << 16, &ret->pids, err)) < 0 ||
+        (r = get_count(v, "output_kb", 1u << 20, &ret->output_kb, err)) < 0)
+        return r;
+    return 0;
+}
+
+static int get_limits(json_t *o, const char *key, struct lang_limits *ret, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "'%s' must be an object", key);
+    return lang_parse_limits(v, ret, err);
+}
+
+static bool safe_file_name(const char *name)
+{
+    return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static int get_selftest(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *st = json_object_get(o, "selftest"), *files, *val;
+    const char *k;
+    int r;
+
+    if (!st)
+        return fail(err, "'selftest' is required");
+    if (!json_is_object(st))
+        return fail(err, "'selftest' must be an object");
+    files = json_object_get(st, "files");
+    if (!json_is_object(files) || json_object_size(files) == 0 || json_object_size(files) > 16)
+        return fail(err, "'selftest.files' must be an object of 1 to 16 file names to contents");
+    l->selftest_files = calloc(json_object_size(files), sizeof(*l->selftest_files));
+    if (!l->selftest_files)
+        return -ENOMEM;
+    json_object_foreach(files, k, val) {
+        if (!json_is_string(val) || !safe_file_name(k))
+            return fail(err, "'selftest.files.%s' must be a string with a plain file name", k);
+        l->selftest_files[l->n_selftest_files].name = xstrdup(k);
+        l->selftest_files[l->n_selftest_files++].content = xstrdup(json_string_value(val));
+    }
+    if ((r = get_string(st, "expected_output", true, &l->selftest_expected, err)) < 0 ||
+        (r = get_strv(st, "args", false, &l->selftest_args, err)) < 0)
+        return r;
+    val = json_object_get(st, "stdin");
+    if (val && !json_is_string(val))
+        return fail(err, "'selftest.stdin' must be a string");
+    l->selftest_stdin = xstrdup(val ? json_string_value(val) : "");
+    return 0;
+}
+
+static int check_extensions(struct lang *l, struct lang_error *err)
+{
+    if (!l->extensions[0])
+        return fail(err, "'extensions' must not be empty");
+    for (char **e = l->extensions; *e; e++)
+        if ((*e)[0] != '.' || strchr(*e, '/') || strlen(*e) < 2)
+            return fail(err, "extension '%s' must look like \".py\"", *e);
+    if (!safe_file_name(l->source_file) || !lang_has_extension(l, l->source_file))
+        return fail(err, "'source_file' must be a plain file name with one of the extensions");
+    if (!l->run[0] || (l->compile && !l->compile[0]) || !l->version_cmd[0])
+        return fail(err, "'run', 'compile' and 'version' must not be empty arrays");
+    for (char **p = l->paths; p && *p; p++)
+        if ((*p)[0] != '/' || strstr(*p, ".."))
+            return fail(err, "path '%s' must be absolute, without '..'", *p);
+    for (const char *c = l->name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
+              *c == '+'))
+            return fail(err, "'name' may only hold a-z, 0-9, '_', '-', '+'");
+    return 0;
+}
+
+static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
+{
+    int r;
+
+    if (!json_is_object(o))
+        return fail(err, "a language file must hold a JSON object");
+    if ((r = get_string(o, "name", true, &l->name, err)) < 0 ||
+        (r = get_string(o, "display_name", false, &l->display_name, err)) < 0 ||
+        (r = get_strv(o, "aliases", false, &l->aliases, err)) < 0 ||
+        (r = get_strv(o, "extensions", true, &l->extensions, err)) < 0 ||
+        (r = get_string(o, "source_file", true, &l->source_file, err)) < 0 ||
+        (r = get_strv(o, "version", true, &l->version_cmd, err)) < 0 ||
+        (r = get_strv(o, "compile", false, &l->compile, err)) < 0 ||
+        (r = get_strv(o, "run", true, &l->run, err)) < 0 ||
+        (r = get_strv(o, "paths", false, &l->paths, err)) < 0 || (r = get_env(o, l, err)) < 0 ||
+        (r = get_limits(o, "limits", &l->limits, err)) < 0 ||
+        (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
+        (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0)
+        return r;
+    if (!l->display_name)
+        l->display_name = xstrdup(l->name);
+    return 0;
+}
+
+int lang_parse(const char *json, size_t len, const char *origin, struct lang **ret,
+               struct lang_error *err)
+{
+    json_error_t jerr;
+    json_t *o;
+    struct lang *l;
+    int r;
+
+    memset(err, 0, sizeof(*err));
+    snprintf(err->origin, sizeof(err->origin), "%s", origin);
+    o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o) {
+        err->line = jerr.line;
+        err->column = jerr.column;
+        snprintf(err->text, sizeof(err->text), "%s", jerr.text);
+        return -EINVAL;
+    }
+    l = calloc(1, sizeof(*l));
+    if (!l) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    r = parse_object(o, l, err);
+    json_decref(o);
+    if (r < 0) {
+        lang_free(l);
+        return r;
+    }
+    l->origin = xstrdup(origin);
+    *ret = l;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+    int r = 0;
+
+    memset(set, 0, sizeof(*set));
+    memset(err, 0, sizeof(*err));
+    if (!d) {
+        snprintf(err->origin, sizeof(err->origin), "%s", dir);
+        snprintf(err->text, sizeof(err->text), "cannot open: %s", strerror(errno));
+        return -errno;
+    }
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
+            continue;
+        char **nn = realloc(names, (n + 1) * sizeof(*names));
+        if (!nn) {
+            r = -ENOMEM;
+            break;
+        }
+        names = nn;
+        names[n++] = xstrdup(e->d_name);
+    }
+    closedir(d);
+    if (r == 0 && n)
+        qsort(names, n, sizeof(*names), cmp_names);
+    set->v = calloc(n + 1, sizeof(*set->v));
+    if (!set->v)
+        r = -ENOMEM;
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        char path[4096], *data = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        r = read_file(path, LANG_FILE_MAX, &data, &len);
+        if (r < 0) {
+            snprintf(err->origin, sizeof(err->origin), "%s", path);
+            snprintf(err->text, sizeof(err->text), "cannot read: %s", strerror(-r));
+            break;
+        }
+        r = lang_parse(data, len, path, &set->v[set->n], err);
+        free(data);
+        if (r == 0 && lang_find(set, set->v[set->n]->name)) {
+            snprintf(err->origin, sizeof(err->origin), "%s", path);
+            snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
+                     set->v[set->n]->name);
+            set->v[set->n] = lang_free(set->v[set->n]);
+            r = -EEXIST;
+        }
+        if (r == 0)
+            set->n++;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (r < 0)
+        lang_set_done(set);
+    return r;
+}
+
+void lang_set_done(struct lang_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        lang_free(set->v[i]);
+    free(set->v);
+    set->v = NULL;
+    set->n = 0;
+}
+
+struct lang *lang_find(const struct lang_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (strcmp(set->v[i]->name, name) == 0)
+            return set->v[i];
+        for (char **a = set->v[i]->aliases; a && *a; a++)
+            if (strcmp(*a, name) == 0)
+                return set->v[i];
+    }
+    return NULL;
+}
+
+bool lang_has_extension(const struct lang *l, const char *filename)
+{
+    const char *dot = strrchr(filename, '.');
+
+    if (!dot)
+        return false;
+    for (char **e = l->extensions; e && *e; e++)
+        if (strcmp(*e, dot) == 0)
+            return true;
+    return false;
+}
+
+struct lang *lang_for_file(const struct lang_set *set, const char *filename)
+{
+    const char *base = strrchr(filename, '/');
+
+    base = base ? base + 1 : filename;
+    for (size_t i = 0; i < set->n; i++)
+        if (lang_has_extension(set->v[i], base))
+            return set->v[i];
+    return NULL;
+}
+
+/* Replace every {key} in @s; returns a malloc'd string or NULL on OOM. */
+static char *subst(const char *s, const char *main_file, const char *stem)
+{
+    size_t cap = strlen(s) + 1;
+    const struct {
+        const char *key, *val;
+    } vars[] = {{"{main}", main_file}, {"{stem}", stem}};
+    char *out, *o;
+
+    for (const char *p = s; (p = strchr(p, '{')); p++)
+        cap += strlen(main_file) + strlen(stem);
+    out = o = malloc(cap);
+    if (!out)
+        return NULL;
+    while (*s) {
+        bool done = false;
+        for (size_t i = 0; i < ARRAY_SIZE(vars) && !done; i++) {
+            size_t kl = strlen(vars[i].key);
+            if (strncmp(s, vars[i].key, kl) == 0) {
+                o = stpcpy(o, vars[i].val);
+                s += kl;
+                done = true;
+            }
+        }
+        if (!done)
+            *o++ = *s++;
+    }
+    *o = '\0';
+    return out;
+}
+
+char **lang_expand(char *const *tmpl, const char *main_file, char *const *sources)
+{
+    size_t n = strv_len(tmpl) + strv_len(sources) + 1, k = 0;
+    char **out = calloc(n, sizeof(*out));
+    char *stem = strdup(main_file), *dot;
+
+    if (!out || !stem)
+        goto oom;
+    if ((dot = strrchr(stem, '.')) && dot != stem)
+        *dot = '\0';
+    for (size_t i = 0; tmpl[i]; i++) {
+        if (strcmp(tmpl[i], "{sources}") == 0) {
+            for (size_t j = 0; sources && sources[j]; j++)
+                if (!(out[k++] = strdup(sources[j])))
+                    goto oom;
+            continue;
+        }
+        if (!(out[k++] = subst(tmpl[i], main_file, stem)))
+            goto oom;
+    }
+    free(stem);
+    return out;
+oom:
+    free(stem);
+    strv_free(out);
+    return NULL;
+}
+
+static bool host_executable(const char *prog)
+{
+    static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
+    char path[4096];
+
+    if (prog[0] == '/')
+        return access(prog, X_OK) == 0;
+    if (strchr(prog, '/'))
+        return true; /* relative to /box: built by the compile step */
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dirs[i], prog);
+        if (access(path, X_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool lang_is_installed(const struct lang *l)
+{
+    if (l->compile && !host_executable(l->compile[0]))
+        return false;
+    return host_executable(l->run[0]) && host_executable(l->version_cmd[0]);
+}

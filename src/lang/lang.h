@@ -1,0 +1,95 @@
+/* Language definitions, loaded from the JSON files in languages/ (data, not code: adding a language is
+ * adding a file). The format is documented in languages/README.md. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/util.h"
+
+/* Limits as a language file states them; 0 = not given. */
+struct lang_limits {
+    uint64_t cpu_ms;
+    uint64_t wall_ms;
+    uint64_t memory_mb;
+    uint64_t pids;
+    uint64_t output_kb;
+};
+
+struct lang_file {
+    char *name;
+    char *content;
+};
+
+struct lang {
+    char *name;          /* "python" */
+    char *display_name;  /* "Python 3" */
+    char **aliases;      /* NULL-terminated */
+    char **extensions;   /* ".py", NULL-terminated */
+    char *source_file;   /* name for code that comes without a file name */
+    char **version_cmd;  /* argv printing the version */
+    char **compile;      /* argv template, or NULL for interpreted languages */
+    char **run;          /* argv template */
+    char **env;          /* KEY=VALUE, NULL-terminated */
+    char **paths;        /* extra read-only host paths */
+    struct lang_limits limits;
+    struct lang_limits compile_limits;
+    struct lang_file *selftest_files; /* selftest.files */
+    size_t n_selftest_files;
+    char *selftest_stdin;
+    char **selftest_args;
+    char *selftest_expected;
+    char *origin;        /* the file it came from */
+};
+
+struct lang_set {
+    struct lang **v;
+    size_t n;
+};
+
+/* Where a language file failed to parse. */
+struct lang_error {
+    char origin[256];
+    int line, column;
+    char text[256];
+};
+
+/* Parse one language definition from @len bytes of JSON. Returns 0 and a new lang, or -EINVAL
+ * with @err saying where and why. */
+int lang_parse(const char *json, size_t len, const char *origin, struct lang **ret,
+               struct lang_error *err) _warn_unused_;
+struct lang *lang_free(struct lang *l);
+
+/* Parse a limits object ({"time", "wall", "memory_mb", "pids", "output_kb"}), as in a language
+ * file; also used for the config file. */
+
+int lang_parse_limits(json_t *obj, struct lang_limits *ret, struct lang_error *err) _warn_unused_;
+
+/* Load every *.json in @dir, sorted by name. A file that fails to parse fails the load. */
+int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err) _warn_unused_;
+void lang_set_done(struct lang_set *set);
+
+/* The language named @name (or one of its aliases), or NULL. */
+struct lang *lang_find(const struct lang_set *set, const char *name);
+
+/* The language whose extensions match @filename, or NULL. */
+struct lang *lang_for_file(const struct lang_set *set, const char *filename);
+
+/* True when @filename has one of @l's extensions. */
+bool lang_has_extension(const struct lang *l, const char *filename);
+
+/* Expand an argv template: {main}, {stem} inside elements, {sources} as a whole element into
+ * @sources. Returns a NULL-terminated malloc'd argv (free with strv_free), or NULL on OOM. */
+char **lang_expand(char *const *tmpl, const char *main_file, char *const *sources);
+
+/* True when the toolchain's programs exist on this host. */
+bool lang_is_installed(const struct lang *l);
+
+void strv_free(char **v);
+static inline void strv_freep(char ***v)
+{
+    strv_free(*v);
+}
+size_t strv_len(char *const *v);

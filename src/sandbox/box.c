@@ -1,0 +1,430 @@
+/* Inside the box: the code that runs between clone and execve.
+ *
+ * Theory of operation. The supervisor (sandbox.c) clones the box's init with new mount, pid,
+ * ipc, uts and (unless the run asks for network) net namespaces, straight into the run's v2
+ * cgroup. Processes and their privileges:
+ *
+ *   supervisor (root, host namespaces)
+ *     └─ init: PID 1 of the box, still root, no seccomp. Waits on sync_fd until the supervisor
+ *        has put it into the v1 cgroups, then builds the root file system (a tmpfs with
+ *        read-only binds of /usr and friends, a generated /etc, a fresh /proc, a minimal /dev,
+ *        tmpfs /tmp and /box), pivots into it, brings up lo, and forks:
+ *          └─ payload: setsid, rlimits, uid/gid 60000, no capabilities, no_new_privs, seccomp
+ *             as the very last step, then execve. Its descendants stay in the box.
+ *        init then only reaps. When the payload exits it writes the wait status to status_fd
+ *        and exits; the kernel then kills everything left in the pid namespace (daemons too).
+ *
+ * Pipes: sync_fd (supervisor → init: "go"), err_fd (init/payload → supervisor: a setup failure
+ * message; CLOEXEC so a successful execve closes it), status_fd (init → supervisor: the
+ * payload's wait status), and the payload's stdin/stdout/stderr pipes.
+ *
+ * Fail closed: every failed step writes "step: reason" to err_fd and exits before the program
+ * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it. */
+#include "sandbox/sandbox-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#define R SBX_ROOT_DIR
+
+static int err_fd = -1;
+
+/* Report a failed setup step to the supervisor and end the box. Only here and in the CLI. */
+_Noreturn _printf_(1, 2) static void die(const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        (void)!fd_write_all(err_fd, msg, strnlen(msg, sizeof(msg)));
+    _exit(127);
+}
+
+#define CHECK(expr, ...)                                                                           \
+    do {                                                                                           \
+        if ((expr) < 0)                                                                            \
+            die(__VA_ARGS__);                                                                      \
+    } while (0)
+
+/*** The root file system ***/
+
+/* Host paths bound read-only at the same place when they exist; symlinks (merged /usr) are
+ * recreated as symlinks. */
+static const char *const system_paths[] = {
+        "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+};
+
+/* The parts of /etc a language runtime reads. Nothing else of /etc is visible. */
+static const char *const etc_paths[] = {
+        "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+        "/etc/localtime",    "/etc/ssl",         "/etc/fonts",      "/etc/mime.types",
+        "/etc/nsswitch.conf",
+};
+
+struct gen_file {
+    const char *path;
+    const char *content;
+};
+
+static const struct gen_file etc_files[] = {
+        {R "/etc/passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                          "runbox:x:60000:60000:runbox:/tmp:/bin/bash\n"
+                          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
+        {R "/etc/group", "root:x:0:\nrunbox:x:60000:\nnogroup:x:65534:\n"},
+        {R "/etc/hosts", "127.0.0.1\tlocalhost runbox\n::1\tlocalhost ip6-localhost\n"},
+        {R "/etc/hostname", "runbox\n"},
+};
+
+struct dev_node {
+    const char *name;
+    unsigned major, minor;
+};
+
+static const struct dev_node dev_nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
+};
+
+static const char *const dev_links[][2] = {
+        {"/proc/self/fd", "fd"},
+        {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"},
+};
+
+static void mkdir_p(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+
+    if (len >= sizeof(buf))
+        die("mkdir %s: name too long", path);
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            die("mkdir %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        die("mkdir %s: %s", buf, strerror(errno));
+}
+
+static void write_new_file(const char *path, const char *content, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+    if (fd < 0 || fd_write_all(fd, content, strlen(content)) < 0)
+        die("write %s: %s", path, strerror(errno));
+    (void)close(fd);
+}
+
+/* Make every mount under @dst read-only, nosuid and nodev. */
+static void make_readonly(const char *dst)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+
+    if (syscall(SYS_mount_setattr, -1, dst, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+        return;
+    /* Kernels before 5.12: the old API, which does not recurse into submounts. */
+    CHECK(mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL),
+          "remount %s read-only: %s", dst, strerror(errno));
+}
+
+/* Bind host @src read-only at the same path in the new root; silently skip what is absent. */
+static void bind_ro(const char *src)
+{
+    char dst[PATH_MAX];
+    struct stat st;
+
+    if (lstat(src, &st) < 0)
+        return;
+    if ((size_t)snprintf(dst, sizeof(dst), R "%s", src) >= sizeof(dst))
+        die("bind %s: name too long", src);
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(src, target, sizeof(target) - 1);
+        if (n < 0)
+            die("readlink %s: %s", src, strerror(errno));
+        target[n] = '\0';
+        *strrchr(dst, '/') = '\0';
+        mkdir_p(dst, 0755);
+        *(dst + strlen(dst)) = '/';
+        if (symlink(target, dst) < 0 && errno != EEXIST)
+            die("symlink %s: %s", dst, strerror(errno));
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        mkdir_p(dst, 0755);
+    } else {
+        char *slash = strrchr(dst, '/');
+        *slash = '\0';
+        mkdir_p(dst, 0755);
+        *slash = '/';
+        int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            die("create %s: %s", dst, strerror(errno));
+        (void)close(fd);
+    }
+    CHECK(mount(src, dst, NULL, MS_BIND | MS_REC, NULL), "bind %s: %s", src, strerror(errno));
+    make_readonly(dst);
+}
+
+static void mount_tmpfs(const char *dst, const char *opts, unsigned long flags)
+{
+    mkdir_p(dst, 0755);
+    CHECK(mount("runbox", dst, "tmpfs", flags, opts), "tmpfs %s: %s", dst, strerror(errno));
+}
+
+static void setup_dev(void)
+{
+    char path[PATH_MAX];
+
+    mount_tmpfs(R "/dev", "size=64k,nr_inodes=64,mode=0755", MS_NOSUID | MS_NOEXEC);
+    for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+        snprintf(path, sizeof(path), R "/dev/%s", dev_nodes[i].name);
+        CHECK(mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)),
+              "mknod %s: %s", path, strerror(errno));
+        CHECK(chmod(path, 0666), "chmod %s: %s", path, strerror(errno));
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++) {
+        snprintf(path, sizeof(path), R "/dev/%s", dev_links[i][1]);
+        CHECK(symlink(dev_links[i][0], path), "symlink %s: %s", path, strerror(errno));
+    }
+}
+
+static void setup_writable(const struct sbx__box_args *a)
+{
+    char opts[128];
+    unsigned long long tmp = a->spec->limits.tmp_bytes ? a->spec->limits.tmp_bytes : 64ull << 20;
+
+    snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp);
+    mount_tmpfs(R "/tmp", opts, MS_NOSUID | MS_NODEV);
+    snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp / 4 ? tmp / 4 : tmp);
+    mount_tmpfs(R "/dev/shm", opts, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mkdir_p(R "/box", 0755);
+    if (a->workdir_fd >= 0) {
+        char src[64];
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", a->workdir_fd);
+        CHECK(mount(src, R "/box", NULL, MS_BIND, NULL), "bind /box: %s", strerror(errno));
+        CHECK(mount(NULL, R "/box", NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL),
+              "remount /box: %s", strerror(errno));
+    } else {
+        snprintf(opts, sizeof(opts), "size=%llu,mode=0755,uid=%d,gid=%d", tmp, SBX_BOX_UID,
+                 SBX_BOX_GID);
+        mount_tmpfs(R "/box", opts, MS_NOSUID | MS_NODEV);
+    }
+}
+
+static void setup_root(const struct sbx__box_args *a)
+{
+    /* Nothing we mount may propagate back to the host. */
+    CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s",
+          strerror(errno));
+    mount_tmpfs(R, "size=1m,nr_inodes=4096,mode=0755", MS_NOSUID | MS_NODEV);
+    for (size_t i = 0; i < ARRAY_SIZE(system_paths); i++)
+        bind_ro(system_paths[i]);
+    mkdir_p(R "/etc", 0755);
+    for (size_t i = 0; i < ARRAY_SIZE(etc_paths); i++)
+        bind_ro(etc_paths[i]);
+    if (a->spec->limits.network)
+        bind_ro("/etc/resolv.conf");
+    for (size_t i = 0; i < ARRAY_SIZE(etc_files); i++)
+        write_new_file(etc_files[i].path, etc_files[i].content, 0644);
+    for (const char *const *p = a->spec->ro_paths; p && *p; p++) {
+        if ((*p)[0] != '/' || strstr(*p, ".."))
+            die("read-only path '%s': must be absolute, without '..'", *p);
+        bind_ro(*p);
+    }
+    setup_dev();
+    mkdir_p(R "/proc", 0555);
+    CHECK(mount("proc", R "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"),
+          "mount /proc: %s", strerror(errno));
+    setup_writable(a);
+    mkdir_p(R "/root", 0700);
+    /* Pivot, drop the old root, and freeze the new root's own tmpfs. */
+    CHECK(chdir(R), "chdir %s: %s", R, strerror(errno));
+    CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root: %s", strerror(errno));
+    CHECK(umount2(".", MNT_DETACH), "detach old root: %s", strerror(errno));
+    CHECK(chdir("/"), "chdir /: %s", strerror(errno));
+    CHECK(mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL),
+          "remount / read-only: %s", strerror(errno));
+}
+
+/* Bring up lo so a program can serve and connect on 127.0.0.1 inside its own box. */
+static void setup_net(const struct sbx__box_args *a)
+{
+    struct ifreq ifr = {0};
+    int fd;
+
+    if (a->spec->limits.network)
+        return;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("socket: %s", strerror(errno));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    CHECK(ioctl(fd, SIOCGIFFLAGS, &ifr), "lo flags: %s", strerror(errno));
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr), "lo up: %s", strerror(errno));
+    (void)close(fd);
+}
+
+/*** The payload ***/
+
+struct rlimit_row {
+    int resource;
+    rlim_t value;
+};
+
+static void setup_rlimits(const struct sbx_limits *l)
+{
+    struct rlimit_row rows[] = {
+            {RLIMIT_CORE, 0},
+            {RLIMIT_NOFILE, l->open_files ? l->open_files : 256},
+            {RLIMIT_FSIZE, l->file_bytes ? l->file_bytes : RLIM_INFINITY},
+            {RLIMIT_STACK, l->stack_bytes ? l->stack_bytes : 64ull << 20},
+            /* A per-process backstop only: the supervisor enforces the tree's CPU time. */
+            {RLIMIT_CPU, l->cpu_ms ? (l->cpu_ms + 999) / 1000 + 1 : RLIM_INFINITY},
+            {RLIMIT_MEMLOCK, 64 << 10},
+            {RLIMIT_MSGQUEUE, 0},
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        struct rlimit rl = {rows[i].value, rows[i].value};
+        CHECK(setrlimit(rows[i].resource, &rl), "setrlimit %d: %s", rows[i].resource,
+              strerror(errno));
+    }
+}
+
+static void drop_privileges(void)
+{
+    for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            die("drop capability %d: %s", cap, strerror(errno));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient caps: %s",
+          strerror(errno));
+    CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
+    CHECK(setresgid(SBX_BOX_GID, SBX_BOX_GID, SBX_BOX_GID), "setresgid: %s", strerror(errno));
+    CHECK(setresuid(SBX_BOX_UID, SBX_BOX_UID, SBX_BOX_UID), "setresuid: %s", strerror(errno));
+    /* A uid change from root clears the capability sets; make sure. */
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    CHECK(syscall(SYS_capset, &hdr, data), "capset: %s", strerror(errno));
+    CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %s", strerror(errno));
+}
+
+static const char *const default_env[] = {
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "HOME=/tmp",
+        "TMPDIR=/tmp",
+        "USER=runbox",
+        "LOGNAME=runbox",
+        "LANG=C.UTF-8",
+        "LC_ALL=C.UTF-8",
+        "LIBC_FATAL_STDERR_=1",
+        NULL,
+};
+
+/* execvp without touching our own environment: only execve after seccomp. */
+_Noreturn static void exec_payload(const char *const *argv, const char *const *env)
+{
+    static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
+    char path[PATH_MAX];
+    int saved = ENOENT;
+
+    if (strchr(argv[0], '/')) {
+        execve(argv[0], (char *const *)argv, (char *const *)env);
+        saved = errno;
+    } else {
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+            snprintf(path, sizeof(path), "%s/%s", dirs[i], argv[0]);
+            execve(path, (char *const *)argv, (char *const *)env);
+            if (errno != ENOENT)
+                saved = errno;
+        }
+    }
+    die("cannot execute '%s': %s", argv[0], strerror(saved));
+}
+
+_Noreturn static void payload_main(struct sbx__box_args *a)
+{
+    const char *const *env = a->spec->env ? a->spec->env : default_env;
+
+    CHECK(setsid(), "setsid: %s", strerror(errno));
+    CHECK(dup2(a->stdin_fd, 0), "stdin: %s", strerror(errno));
+    CHECK(dup2(a->stdout_fd, 1), "stdout: %s", strerror(errno));
+    CHECK(dup2(a->stderr_fd, 2), "stderr: %s", strerror(errno));
+    CHECK(dup3(err_fd, 3, O_CLOEXEC), "err fd: %s", strerror(errno));
+    err_fd = 3;
+    CHECK(syscall(SYS_close_range, 4, ~0U, 0), "close_range: %s", strerror(errno));
+    setup_rlimits(&a->spec->limits);
+    CHECK(chdir("/box"), "chdir /box: %s", strerror(errno));
+    drop_privileges();
+    (void)signal(SIGPIPE, SIG_DFL);
+    CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp), "seccomp: %s", strerror(errno));
+    exec_payload(a->spec->argv, env);
+}
+
+/*** init ***/
+
+_Noreturn void sbx__box_main(struct sbx__box_args *a)
+{
+    char go;
+    pid_t payload;
+    int st;
+
+    err_fd = a->err_fd;
+    CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
+    /* The supervisor closes its end without "go" if it failed or died. */
+    if (read(a->sync_fd, &go, 1) != 1)
+        _exit(127);
+    (void)close(a->sync_fd);
+    CHECK(unshare(CLONE_NEWCGROUP), "cgroup namespace: %s", strerror(errno));
+    CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
+    setup_root(a);
+    setup_net(a);
+    CHECK(prctl(PR_SET_DUMPABLE, 0), "dumpable: %s", strerror(errno));
+
+    payload = fork();
+    if (payload < 0)
+        die("fork: %s", strerror(errno));
+    if (payload == 0)
+        payload_main(a);
+    (void)close(a->stdin_fd);
+    (void)close(a->stdout_fd);
+    (void)close(a->stderr_fd);
+    (void)close(err_fd);
+    for (;;) {
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0 && errno == EINTR)
+            continue;
+        if (p < 0)
+            _exit(127);
+        if (p == payload)
+            break;
+    }
+    (void)!fd_write_all(a->status_fd, &st, sizeof(st));
+    _exit(0);
+}

@@ -1,0 +1,90 @@
+/* Shared between the sandbox module's own files; not part of its API. */
+#pragma once
+
+#include <limits.h>
+#include <linux/filter.h>
+
+#include "sandbox/sandbox.h"
+
+#define SBX_RUNTIME_DIR "/run/runbox"
+#define SBX_ROOT_DIR    SBX_RUNTIME_DIR "/root"
+#define SBX_CG_NAME     "runbox"
+#define SBX_BOX_UID     60000
+#define SBX_BOX_GID     60000
+
+/*** cgroups ***/
+
+enum sbx__cg_ctrl {
+    CG_MEMORY,
+    CG_PIDS,
+    CG_CPU,
+    CG_CPUACCT,
+    CG_NCTRL,
+};
+
+enum sbx__cg_where {
+    CG_ABSENT,
+    CG_AT_V1,
+    CG_AT_V2,
+};
+
+struct sbx__cg_host {
+    char v2_root[64];               /* the cgroup2 mount ("" if none) */
+    bool pure_v2;                   /* /sys/fs/cgroup itself is cgroup2 */
+    bool v1_memsw;                  /* v1 memory.memsw.* exists (swap accounting) */
+    enum sbx__cg_where at[CG_NCTRL]; /* where each controller lives */
+};
+
+struct sbx__cg_run {
+    char name[64];                /* "<supervisor pid>-<seq>" */
+    int v2_fd;                    /* dir fd of the v2 cgroup for CLONE_INTO_CGROUP, or -1 */
+    bool v2_made;
+    bool v1_made[CG_NCTRL];
+};
+
+int sbx__cg_detect(struct sbx__cg_host *cg);
+/* On hybrid hosts, set "favordynmods" on the cgroup2 mount: moving a process into a v1 cgroup
+ * then costs ~0.1 ms instead of an RCU grace period (~12 ms). Host-wide; see `runbox doctor`. */
+int sbx__cg_tune(const struct sbx__cg_host *cg);
+bool sbx__cg_favors_dynmods(const struct sbx__cg_host *cg);
+int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
+                   struct sbx__cg_run *run);
+int sbx__cg_attach_v1(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, pid_t pid);
+int sbx__cg_cpu_us(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret);
+void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run,
+                   uint64_t *ret_peak, uint64_t *ret_oom_kills);
+void sbx__cg_kill(const struct sbx__cg_host *cg, const struct sbx__cg_run *run);
+void sbx__cg_destroy(const struct sbx__cg_host *cg, struct sbx__cg_run *run);
+void sbx__cg_sweep(const struct sbx__cg_host *cg);
+const char *sbx__cg_where_to_string(enum sbx__cg_where w);
+extern const char *const sbx__cg_ctrl_names[CG_NCTRL];
+
+/*** seccomp ***/
+
+/* Compile the policy once into a raw BPF program (owned by the caller: free(prog->filter)). */
+int sbx__seccomp_compile(struct sock_fprog *ret);
+
+/*** inside the box ***/
+
+/* Everything the box's init needs, prepared by the supervisor before clone. The child gets a
+ * copy of the supervisor's memory, so this is plain data, no IPC. */
+struct sbx__box_args {
+    const struct sbx_spec *spec;
+    const struct sock_fprog *seccomp;
+    int sync_fd;   /* read end: the supervisor says "go" (cgroups attached) */
+    int err_fd;    /* write end, CLOEXEC: a setup failure message, then the box dies */
+    int status_fd; /* write end: the payload's wait status */
+    int stdin_fd, stdout_fd, stderr_fd;
+    int workdir_fd; /* O_PATH fd of the host workdir, or -1 */
+};
+
+/* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
+_Noreturn void sbx__box_main(struct sbx__box_args *a);
+
+/*** the host ***/
+
+struct sbx_host {
+    struct sbx__cg_host cg;
+    struct sock_fprog seccomp;
+    unsigned workspaces; /* sequence for workspace names */
+};

@@ -1,0 +1,576 @@
+/* The supervisor side of a run: cgroups, clone, the event loop that feeds stdin, collects
+ * output and enforces the time and output limits, then the measured result.
+ *
+ * Theory of operation: see box.c for what happens inside the box. Here, one sbx_run():
+ *   1. makes the run's cgroups (v2 dir fd for CLONE_INTO_CGROUP; v1 dirs with limits);
+ *   2. makes the pipes and clone3()s the box's init with a pidfd and new namespaces;
+ *   3. writes init's pid into the v1 cgroups, then says "go" on the sync pipe;
+ *   4. polls the pidfd, stdout, stderr and stdin with a timeout computed from the nearest
+ *      deadline (wall limit, next CPU sample), so limits act within a millisecond or two;
+ *   5. on a limit: cgroup.kill and SIGKILL to init (its death kills its pid namespace);
+ *   6. reaps init, reads the cgroup counters, removes the cgroups, classifies the result.
+ * Nothing is left on the host: the box's mounts live in its own mount namespace, its files in
+ * tmpfs, its cgroups are removed here (or by the next start's sweep if we were SIGKILLed). */
+#include "sandbox/sandbox-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+const char *sbx_status_to_string(enum sbx_status s)
+{
+    static const char *const names[] = {
+            [SBX_SUCCESS] = "success",           [SBX_RUNTIME_ERROR] = "runtime_error",
+            [SBX_TIMEOUT] = "timeout",           [SBX_MEMORY_LIMIT] = "memory_limit",
+            [SBX_OUTPUT_LIMIT] = "output_limit", [SBX_INTERNAL_ERROR] = "internal_error",
+    };
+    return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "internal_error";
+}
+
+const char *sbx_reason_to_string(enum sbx_reason r)
+{
+    static const char *const names[] = {
+            [SBX_EXITED] = "exited",           [SBX_SIGNALED] = "signaled",
+            [SBX_CPU_LIMIT] = "cpu_time",      [SBX_WALL_LIMIT] = "wall_time",
+            [SBX_MEMORY_KILLED] = "memory",    [SBX_OUTPUT_EXCEEDED] = "output",
+            [SBX_SETUP_FAILED] = "setup_failed",
+    };
+    return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "setup_failed";
+}
+
+/*** The host ***/
+
+/* A private mount namespace for this process: workspaces mounted here are invisible to the
+ * host and disappear with us, whatever way we end. */
+static int private_mounts(void)
+{
+    if (unshare(CLONE_NEWNS) < 0)
+        return -errno;
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return -errno;
+    if (mkdir(SBX_RUNTIME_DIR, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    if (mount("runbox", SBX_RUNTIME_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0)
+        return -errno;
+    if (mkdir(SBX_ROOT_DIR, 0700) < 0)
+        return -errno;
+    return 0;
+}
+
+int sbx_host_new(bool tune, struct sbx_host **ret)
+{
+    struct sbx_host *h;
+    int r;
+
+    if (geteuid() != 0)
+        return -EPERM;
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    if ((r = sbx__cg_detect(&h->cg)) < 0 || (r = sbx__seccomp_compile(&h->seccomp)) < 0 ||
+        (tune && (r = sbx__cg_tune(&h->cg)) < 0) || (r = private_mounts()) < 0) {
+        sbx_host_free(h);
+        return r;
+    }
+    sbx__cg_sweep(&h->cg);
+    *ret = h;
+    return 0;
+}
+
+struct sbx_host *sbx_host_free(struct sbx_host *h)
+{
+    if (!h)
+        return NULL;
+    free(h->seccomp.filter);
+    free(h);
+    return NULL;
+}
+
+unsigned sbx_host_caps(const struct sbx_host *h)
+{
+    unsigned caps = 0;
+
+    if (h->cg.at[CG_MEMORY] != CG_ABSENT)
+        caps |= SBX_CAP_MEMORY;
+    if (h->cg.at[CG_PIDS] != CG_ABSENT)
+        caps |= SBX_CAP_PIDS;
+    if (h->cg.at[CG_CPU] != CG_ABSENT)
+        caps |= SBX_CAP_CPUS;
+    if (h->cg.v2_root[0] || h->cg.at[CG_CPUACCT] != CG_ABSENT)
+        caps |= SBX_CAP_CPU_TREE;
+    if (h->cg.v2_root[0])
+        caps |= SBX_CAP_KILL;
+    return caps;
+}
+
+/*** Workspaces ***/
+
+int sbx_workspace_new(struct sbx_host *h, uint64_t size_bytes, char **ret_path)
+{
+    char path[PATH_MAX], opts[128];
+
+    snprintf(path, sizeof(path), SBX_RUNTIME_DIR "/ws-%u", h->workspaces++);
+    if (mkdir(path, 0700) < 0)
+        return -errno;
+    snprintf(opts, sizeof(opts), "size=%llu,mode=0755,uid=%d,gid=%d",
+             (unsigned long long)size_bytes, SBX_BOX_UID, SBX_BOX_GID);
+    if (mount("runbox-ws", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+        int r = -errno;
+        (void)rmdir(path);
+        return r;
+    }
+    *ret_path = strdup(path);
+    if (!*ret_path) {
+        sbx_workspace_free(h, path);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void sbx_workspace_free(struct sbx_host *h, char *path)
+{
+    (void)h;
+    if (!path)
+        return;
+    (void)umount2(path, MNT_DETACH);
+    (void)rmdir(path);
+}
+
+static bool name_is_safe(const char *name)
+{
+    const char *p = name;
+
+    if (!*name || name[0] == '/' || strlen(name) >= 256)
+        return false;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += len + (slash ? 1 : 0);
+    }
+    return true;
+}
+
+int sbx_workspace_put(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+    char path[PATH_MAX];
+    int r;
+
+    if (!name_is_safe(name))
+        return -EINVAL;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+        return -ENAMETOOLONG;
+    /* Subdirectories first, owned by the box user. */
+    for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        if (lchown(path, SBX_BOX_UID, SBX_BOX_GID) < 0)
+            return -errno;
+        *p = '/';
+    }
+    _cleanup_close_ int fd =
+            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+    if (fd < 0)
+        return -errno;
+    if ((r = fd_write_all(fd, data, len)) < 0)
+        return r;
+    if (fchown(fd, SBX_BOX_UID, SBX_BOX_GID) < 0)
+        return -errno;
+    return 0;
+}
+
+/*** One run ***/
+
+struct run {
+    struct sbx_host *h;
+    const struct sbx_spec *spec;
+    struct sbx_result *res;
+    struct sbx__cg_run cg;
+    int pidfd;
+    pid_t pid;
+    int in_fd, out_fd, err_fd; /* our ends: stdin write, stdout/stderr read */
+    int errmsg_fd, status_fd;  /* our ends: setup errors, payload status */
+    size_t stdin_off;
+    uint64_t start_us;
+    uint64_t output_total;
+    enum sbx_reason killed_for; /* SBX_EXITED if we did not kill it */
+};
+
+static void set_message(struct sbx_result *res, const char *fmt, ...) _printf_(2, 3);
+static void set_message(struct sbx_result *res, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof(res->message), fmt, ap);
+    va_end(ap);
+}
+
+static void kill_box(struct run *run, enum sbx_reason why)
+{
+    if (run->killed_for == SBX_EXITED)
+        run->killed_for = why;
+    sbx__cg_kill(&run->h->cg, &run->cg);
+    (void)syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0);
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        (void)close(*fd);
+    *fd = -1;
+}
+
+/* Read what is available from one output pipe; returns false at EOF. */
+static bool pump_output(struct run *run, int *fd, int stream)
+{
+    char chunk[65536];
+    const struct sbx_spec *spec = run->spec;
+    uint64_t limit = spec->limits.output_bytes;
+    ssize_t n = read(*fd, chunk, sizeof(chunk));
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0) {
+        close_fd(fd);
+        return false;
+    }
+    size_t keep = (size_t)n;
+    if (limit && run->output_total + keep > limit) {
+        keep = (size_t)(limit - run->output_total);
+        run->res->output_truncated = true;
+        kill_box(run, SBX_OUTPUT_EXCEEDED);
+    }
+    run->output_total += keep;
+    if (stream == SBX_STDOUT)
+        run->res->stdout_bytes += keep;
+    else
+        run->res->stderr_bytes += keep;
+    if (keep && spec->capture)
+        (void)buf_append(stream == SBX_STDOUT ? &run->res->out : &run->res->err, chunk, keep);
+    if (keep && spec->on_output)
+        spec->on_output(spec->ctx, stream, chunk, keep);
+    return true;
+}
+
+static void pump_stdin(struct run *run)
+{
+    const struct sbx_spec *spec = run->spec;
+
+    if (spec->stdin_fd >= 0) {
+        char chunk[65536];
+        ssize_t n = read(spec->stdin_fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            return;
+        /* A blocking write is fine: the box reads it or dies, and we were told data is ready. */
+        if (n <= 0 || fd_write_all(run->in_fd, chunk, (size_t)n) < 0)
+            close_fd(&run->in_fd);
+        return;
+    }
+    ssize_t n = write(run->in_fd, (const char *)spec->stdin_data + run->stdin_off,
+                      spec->stdin_len - run->stdin_off);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n < 0) {
+        close_fd(&run->in_fd);
+        return;
+    }
+    run->stdin_off += (size_t)n;
+    if (run->stdin_off >= spec->stdin_len)
+        close_fd(&run->in_fd);
+}
+
+/* Check the CPU and wall limits; returns the poll timeout in ms until the next check. */
+static int check_limits(struct run *run)
+{
+    const struct sbx_limits *l = &run->spec->limits;
+    uint64_t now = now_us(), elapsed = now - run->start_us, cpu = 0;
+    int64_t next = 1000; /* ms; an idle box is still looked at once a second */
+
+    if (run->killed_for != SBX_EXITED)
+        return 50;
+    if (l->wall_ms) {
+        if (elapsed >= l->wall_ms * 1000) {
+            kill_box(run, SBX_WALL_LIMIT);
+            return 50;
+        }
+        int64_t left = (int64_t)((l->wall_ms * 1000 - elapsed + 999) / 1000);
+        next = left < next ? left : next;
+    }
+    if (l->cpu_ms && sbx__cg_cpu_us(&run->h->cg, &run->cg, &cpu) == 0) {
+        if (cpu >= l->cpu_ms * 1000) {
+            kill_box(run, SBX_CPU_LIMIT);
+            return 50;
+        }
+        /* The tree burns at most one core per CPU; sample sooner as the budget runs out. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int64_t left = (int64_t)((l->cpu_ms * 1000 - cpu) / 1000 / (uint64_t)(ncpu > 0 ? ncpu : 1));
+        if (left > 10)
+            left = 10;
+        next = left < next ? left : next;
+    }
+    return next < 1 ? 1 : (int)next;
+}
+
+static void event_loop(struct run *run)
+{
+    bool exited = false;
+
+    while (!exited || run->out_fd >= 0 || run->err_fd >= 0) {
+        struct pollfd p[4] = {
+                {.fd = run->pidfd, .events = POLLIN},
+                {.fd = run->out_fd, .events = POLLIN},
+                {.fd = run->err_fd, .events = POLLIN},
+                {.fd = run->in_fd < 0 ? -1 : (run->spec->stdin_fd >= 0 ? run->spec->stdin_fd
+                                                                        : run->in_fd),
+                 .events = run->spec->stdin_fd >= 0 ? POLLIN : POLLOUT},
+        };
+        if (exited)
+            p[0].fd = -1;
+        int timeout = check_limits(run);
+        int n = poll(p, 4, timeout);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n <= 0)
+            continue;
+        if (p[1].revents)
+            pump_output(run, &run->out_fd, SBX_STDOUT);
+        if (p[2].revents)
+            pump_output(run, &run->err_fd, SBX_STDERR);
+        if (p[3].revents && run->in_fd >= 0)
+            pump_stdin(run);
+        if (p[0].revents) {
+            exited = true;
+            /* Everything in the pid namespace is dead once init is; the pipes drain to EOF. */
+            close_fd(&run->in_fd);
+        }
+    }
+}
+
+static int make_pipe(int fds[2], int flags)
+{
+    return pipe2(fds, O_CLOEXEC | flags) < 0 ? -errno : 0;
+}
+
+static void classify(struct run *run, int wstatus, bool have_status, const char *setup_err)
+{
+    struct sbx_result *res = run->res;
+    const struct sbx_limits *l = &run->spec->limits;
+    uint64_t oom = 0;
+
+    sbx__cg_stats(&run->h->cg, &run->cg, &res->memory_bytes, &oom);
+    if (setup_err[0]) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_SETUP_FAILED;
+        set_message(res, "sandbox setup failed: %s", setup_err);
+        return;
+    }
+    if (have_status && WIFEXITED(wstatus)) {
+        res->reason = SBX_EXITED;
+        res->exit_code = WEXITSTATUS(wstatus);
+    } else if (have_status && WIFSIGNALED(wstatus)) {
+        res->reason = SBX_SIGNALED;
+        res->signal = WTERMSIG(wstatus);
+    } else if (run->killed_for == SBX_EXITED) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_SETUP_FAILED;
+        set_message(res, "the box ended without reporting the program's status");
+        return;
+    } else {
+        res->reason = SBX_SIGNALED;
+        res->signal = SIGKILL;
+    }
+    if (run->killed_for == SBX_OUTPUT_EXCEEDED) {
+        res->status = SBX_OUTPUT_LIMIT;
+        res->reason = SBX_OUTPUT_EXCEEDED;
+        set_message(res, "Output limit exceeded (%llu bytes)", (unsigned long long)l->output_bytes);
+    } else if (run->killed_for == SBX_WALL_LIMIT) {
+        res->status = SBX_TIMEOUT;
+        res->reason = SBX_WALL_LIMIT;
+        set_message(res, "Time limit exceeded (wall clock %.3g s)", (double)l->wall_ms / 1000);
+    } else if (run->killed_for == SBX_CPU_LIMIT || res->signal == SIGXCPU) {
+        res->status = SBX_TIMEOUT;
+        res->reason = SBX_CPU_LIMIT;
+        set_message(res, "Time limit exceeded (CPU %.3g s)", (double)l->cpu_ms / 1000);
+    } else if (oom > 0 && !(res->reason == SBX_EXITED && res->exit_code == 0)) {
+        res->status = SBX_MEMORY_LIMIT;
+        res->reason = SBX_MEMORY_KILLED;
+        set_message(res, "Memory limit exceeded (%llu MB)",
+                    (unsigned long long)(l->memory_bytes >> 20));
+    } else if (res->reason == SBX_EXITED && res->exit_code == 0) {
+        res->status = SBX_SUCCESS;
+        set_message(res, "Exited normally");
+    } else if (res->reason == SBX_EXITED) {
+        res->status = SBX_RUNTIME_ERROR;
+        set_message(res, "Exited with status %d", res->exit_code);
+    } else {
+        res->status = SBX_RUNTIME_ERROR;
+        set_message(res, "Killed by signal %d (%s)%s", res->signal, strsignal(res->signal),
+                    res->signal == SIGXFSZ ? ": file size limit exceeded" : "");
+    }
+}
+
+/* Collect init and everything it knows, after it exited. */
+static void finish(struct run *run)
+{
+    char setup_err[400] = "";
+    int wstatus = 0, init_status;
+    bool have_status = false;
+    struct rusage ru = {0};
+
+    /* The pidfd pins the pid until it is reaped, so waiting by pid is race-free; wait4 also
+     * gives init's rusage, which includes every process it reaped. */
+    while (wait4(run->pid, &init_status, 0, &ru) < 0 && errno == EINTR)
+        ;
+    run->res->wall_us = now_us() - run->start_us;
+    ssize_t n = read(run->errmsg_fd, setup_err, sizeof(setup_err) - 1);
+    setup_err[n > 0 ? n : 0] = '\0';
+    have_status = read(run->status_fd, &wstatus, sizeof(wstatus)) == sizeof(wstatus);
+    if (sbx__cg_cpu_us(&run->h->cg, &run->cg, &run->res->cpu_us) < 0) {
+        /* No cgroup accounting: what the reaped tree reports (an approximation). */
+        run->res->cpu_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+                           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    }
+    classify(run, wstatus, have_status, setup_err);
+    if (!run->res->memory_bytes)
+        run->res->memory_bytes = (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+static unsigned unenforced(const struct sbx_host *h, const struct sbx_limits *l)
+{
+    unsigned want = 0;
+
+    if (l->memory_bytes)
+        want |= SBX_CAP_MEMORY;
+    if (l->pids)
+        want |= SBX_CAP_PIDS;
+    if (l->cpus_milli)
+        want |= SBX_CAP_CPUS;
+    if (l->cpu_ms)
+        want |= SBX_CAP_CPU_TREE;
+    return want & ~sbx_host_caps(h);
+}
+
+/* Start the box; on return the child exists (run->pidfd >= 0) or an error is returned. */
+static int start_box(struct run *run)
+{
+    int sync[2] = {-1, -1}, errp[2] = {-1, -1}, stat[2] = {-1, -1};
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    _cleanup_close_ int wd = -1;
+    int r;
+
+    if (run->spec->workdir) {
+        wd = open(run->spec->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (wd < 0)
+            return -errno;
+    }
+    if ((r = make_pipe(sync, 0)) < 0 || (r = make_pipe(errp, O_NONBLOCK)) < 0 ||
+        (r = make_pipe(stat, O_NONBLOCK)) < 0 || (r = make_pipe(in, 0)) < 0 ||
+        (r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)
+        goto out_close;
+    struct sbx__box_args args = {
+            .spec = run->spec,
+            .seccomp = &run->h->seccomp,
+            .sync_fd = sync[0],
+            .err_fd = errp[1],
+            .status_fd = stat[1],
+            .stdin_fd = in[0],
+            .stdout_fd = out[1],
+            .stderr_fd = err[1],
+            .workdir_fd = wd,
+    };
+    struct clone_args ca = {
+            .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
+            .pidfd = (uint64_t)(uintptr_t)&run->pidfd,
+            .exit_signal = SIGCHLD,
+    };
+    if (!run->spec->limits.network)
+        ca.flags |= CLONE_NEWNET;
+    if (run->cg.v2_fd >= 0) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)run->cg.v2_fd;
+    }
+    run->start_us = now_us();
+    long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+    if (pid < 0) {
+        r = -errno;
+        goto out_close;
+    }
+    if (pid == 0)
+        sbx__box_main(&args);
+    run->pid = (pid_t)pid;
+    r = sbx__cg_attach_v1(&run->h->cg, &run->cg, run->pid);
+    if (r == 0 && write(sync[1], "g", 1) != 1)
+        r = -EPIPE;
+    if (r < 0)
+        kill_box(run, SBX_SETUP_FAILED);
+    /* Our ends stay; the box's ends close here. */
+    run->in_fd = TAKE_FD(in[1]);
+    run->out_fd = TAKE_FD(out[0]);
+    run->err_fd = TAKE_FD(err[0]);
+    run->errmsg_fd = TAKE_FD(errp[0]);
+    run->status_fd = TAKE_FD(stat[0]);
+    if (run->spec->stdin_fd < 0)
+        (void)fcntl(run->in_fd, F_SETFL, O_NONBLOCK);
+out_close:
+    close_fd(&sync[0]), close_fd(&sync[1]), close_fd(&errp[0]), close_fd(&errp[1]);
+    close_fd(&stat[0]), close_fd(&stat[1]), close_fd(&in[0]), close_fd(&in[1]);
+    close_fd(&out[0]), close_fd(&out[1]), close_fd(&err[0]), close_fd(&err[1]);
+    return r;
+}
+
+int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res)
+{
+    struct run run = {
+            .h = h, .spec = spec, .res = res, .pidfd = -1,
+            .in_fd = -1, .out_fd = -1, .err_fd = -1, .errmsg_fd = -1, .status_fd = -1,
+            .killed_for = SBX_EXITED,
+    };
+    int r;
+
+    memset(res, 0, sizeof(*res));
+    buf_init(&res->out, spec->limits.output_bytes ? spec->limits.output_bytes : SIZE_MAX / 2);
+    buf_init(&res->err, spec->limits.output_bytes ? spec->limits.output_bytes : SIZE_MAX / 2);
+    res->unenforced = unenforced(h, &spec->limits);
+    if (!spec->argv || !spec->argv[0]) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_SETUP_FAILED;
+        set_message(res, "no command to run");
+        return 0;
+    }
+    r = sbx__cg_create(&h->cg, &spec->limits, &run.cg);
+    if (r == 0)
+        r = start_box(&run);
+    if (r < 0) {
+        if (run.pidfd >= 0)
+            finish(&run);
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_SETUP_FAILED;
+        set_message(res, "sandbox setup failed: %s", strerror(-r));
+    } else {
+        event_loop(&run);
+        finish(&run);
+    }
+    sbx__cg_destroy(&h->cg, &run.cg);
+    close_fd(&run.pidfd), close_fd(&run.in_fd), close_fd(&run.out_fd), close_fd(&run.err_fd);
+    close_fd(&run.errmsg_fd), close_fd(&run.status_fd);
+    return 0;
+}
+
+void sbx_result_done(struct sbx_result *res)
+{
+    buf_done(&res->out);
+    buf_done(&res->err);
+}

@@ -1,0 +1,2 @@
+echo bye >&2
+exit 3

@@ -1,0 +1,6 @@
+#include <iostream>
+
+int main() {
+    std::cerr << "bye\n";
+    return 3;
+}

@@ -1,0 +1,2 @@
+process.stderr.write("bye\n");
+process.exitCode = 3;

@@ -1,0 +1,4 @@
+import sys
+
+print("bye", file=sys.stderr)
+sys.exit(3)

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("bye");
+    std::process::exit(3);
+}

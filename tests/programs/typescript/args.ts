@@ -1,0 +1,4 @@
+const args: string[] = process.argv.slice(2);
+for (const arg of args) {
+  console.log(arg);
+}

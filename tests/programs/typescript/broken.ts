@@ -1,0 +1,2 @@
+let x: number = "s";
+console.log(x);

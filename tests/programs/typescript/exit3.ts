@@ -1,0 +1,2 @@
+process.stderr.write("bye\n");
+process.exit(3);
