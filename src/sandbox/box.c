@@ -225,10 +225,10 @@ static void setup_writable(const struct sbx__box_args *a)
     snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp / 4 ? tmp / 4 : tmp);
     mount_tmpfs(R "/dev/shm", opts, MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mkdir_p(R "/box", 0755);
-    if (a->workdir_fd >= 0) {
-        char src[64];
-        snprintf(src, sizeof(src), "/proc/self/fd/%d", a->workdir_fd);
-        CHECK(mount(src, R "/box", NULL, MS_BIND, NULL), "bind /box: %s", strerror(errno));
+    if (a->spec->workdir) {
+        /* By path: the box's mount namespace is a copy, and binds must come from it. */
+        CHECK(mount(a->spec->workdir, R "/box", NULL, MS_BIND, NULL), "bind /box: %s",
+              strerror(errno));
         CHECK(mount(NULL, R "/box", NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL),
               "remount /box: %s", strerror(errno));
     } else {
@@ -389,6 +389,28 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
 
 /*** init ***/
 
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd the supervisor had except the box's own pipe ends (the supervisor's ends, the
+ * terminal, anything else it had open must not reach the program or hold a pipe open). */
+static void close_other_fds(const struct sbx__box_args *a)
+{
+    int keep[] = {a->sync_fd, a->err_fd, a->status_fd, a->stdin_fd, a->stdout_fd, a->stderr_fd};
+    unsigned lo = 0;
+
+    qsort(keep, ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
+    for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
+        if ((unsigned)keep[i] > lo)
+            CHECK(syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0), "close_range: %s",
+                  strerror(errno));
+        lo = (unsigned)keep[i] + 1;
+    }
+    CHECK(syscall(SYS_close_range, lo, ~0U, 0), "close_range: %s", strerror(errno));
+}
+
 _Noreturn void sbx__box_main(struct sbx__box_args *a)
 {
     char go;
@@ -397,6 +419,7 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
 
     err_fd = a->err_fd;
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
+    close_other_fds(a);
     /* The supervisor closes its end without "go" if it failed or died. */
     if (read(a->sync_fd, &go, 1) != 1)
         _exit(127);

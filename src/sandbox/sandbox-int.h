@@ -75,7 +75,6 @@ struct sbx__box_args {
     int err_fd;    /* write end, CLOEXEC: a setup failure message, then the box dies */
     int status_fd; /* write end: the payload's wait status */
     int stdin_fd, stdout_fd, stderr_fd;
-    int workdir_fd; /* O_PATH fd of the host workdir, or -1 */
 };
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */

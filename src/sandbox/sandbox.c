@@ -466,18 +466,15 @@ static unsigned unenforced(const struct sbx_host *h, const struct sbx_limits *l)
 /* Start the box; on return the child exists (run->pidfd >= 0) or an error is returned. */
 static int start_box(struct run *run)
 {
-    int sync[2] = {-1, -1}, errp[2] = {-1, -1}, stat[2] = {-1, -1};
+    int sync[2] = {-1, -1}, errp[2] = {-1, -1}, stp[2] = {-1, -1};
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-    _cleanup_close_ int wd = -1;
+    struct stat st;
     int r;
 
-    if (run->spec->workdir) {
-        wd = open(run->spec->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (wd < 0)
-            return -errno;
-    }
+    if (run->spec->workdir && (stat(run->spec->workdir, &st) < 0 || !S_ISDIR(st.st_mode)))
+        return -ENOTDIR;
     if ((r = make_pipe(sync, 0)) < 0 || (r = make_pipe(errp, O_NONBLOCK)) < 0 ||
-        (r = make_pipe(stat, O_NONBLOCK)) < 0 || (r = make_pipe(in, 0)) < 0 ||
+        (r = make_pipe(stp, O_NONBLOCK)) < 0 || (r = make_pipe(in, 0)) < 0 ||
         (r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)
         goto out_close;
     struct sbx__box_args args = {
@@ -485,11 +482,10 @@ static int start_box(struct run *run)
             .seccomp = &run->h->seccomp,
             .sync_fd = sync[0],
             .err_fd = errp[1],
-            .status_fd = stat[1],
+            .status_fd = stp[1],
             .stdin_fd = in[0],
             .stdout_fd = out[1],
             .stderr_fd = err[1],
-            .workdir_fd = wd,
     };
     struct clone_args ca = {
             .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
@@ -521,12 +517,12 @@ static int start_box(struct run *run)
     run->out_fd = TAKE_FD(out[0]);
     run->err_fd = TAKE_FD(err[0]);
     run->errmsg_fd = TAKE_FD(errp[0]);
-    run->status_fd = TAKE_FD(stat[0]);
+    run->status_fd = TAKE_FD(stp[0]);
     if (run->spec->stdin_fd < 0)
         (void)fcntl(run->in_fd, F_SETFL, O_NONBLOCK);
 out_close:
     close_fd(&sync[0]), close_fd(&sync[1]), close_fd(&errp[0]), close_fd(&errp[1]);
-    close_fd(&stat[0]), close_fd(&stat[1]), close_fd(&in[0]), close_fd(&in[1]);
+    close_fd(&stp[0]), close_fd(&stp[1]), close_fd(&in[0]), close_fd(&in[1]);
     close_fd(&out[0]), close_fd(&out[1]), close_fd(&err[0]), close_fd(&err[1]);
     return r;
 }
