@@ -14,6 +14,15 @@ static const struct {
         {"selftest", cli_cmd_selftest},
 };
 
+static volatile sig_atomic_t stop_signal;
+
+/* Stop: the running box is killed and cleaned up, then runbox exits with 128+N. */
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+    sbx_interrupt();
+}
+
 int main(int argc, char **argv)
 {
     struct cli_args a = {0};
@@ -23,9 +32,16 @@ int main(int argc, char **argv)
         return r == 1 ? 0 : 2;
     /* A box that closes its stdin must not kill us with SIGPIPE. */
     (void)signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: poll() must see EINTR */
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGHUP, &sa, NULL);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(a.command, commands[i].name) == 0)
-            return commands[i].fn(&a);
+        if (strcmp(a.command, commands[i].name) == 0) {
+            r = commands[i].fn(&a);
+            return stop_signal ? 128 + stop_signal : r;
+        }
     fprintf(stderr, "runbox: unknown command '%s' (try 'runbox --help')\n", a.command);
     return 2;
 }

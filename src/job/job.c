@@ -343,6 +343,11 @@ static int run_stages(struct sbx_host *h, const struct job_config *cfg, const st
         }
         strv_free(TAKE_PTR(argv));
     }
+    if (sbx_interrupted()) {
+        res->status = JOB_INTERNAL_ERROR;
+        snprintf(res->message, sizeof(res->message), "Interrupted: runbox was asked to stop");
+        return 0;
+    }
     size_t nargs = strv_len(in->args);
     _cleanup_(strv_freep) char **base = lang_expand(l->run, main_file, sources);
     if (!base || !(argv = calloc(strv_len(base) + nargs + 1, sizeof(*argv))))

@@ -43,9 +43,21 @@ const char *sbx_reason_to_string(enum sbx_reason r)
             [SBX_EXITED] = "exited",           [SBX_SIGNALED] = "signaled",
             [SBX_CPU_LIMIT] = "cpu_time",      [SBX_WALL_LIMIT] = "wall_time",
             [SBX_MEMORY_KILLED] = "memory",    [SBX_OUTPUT_EXCEEDED] = "output",
-            [SBX_SETUP_FAILED] = "setup_failed",
+            [SBX_SETUP_FAILED] = "setup_failed", [SBX_INTERRUPTED] = "interrupted",
     };
     return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "setup_failed";
+}
+
+static volatile sig_atomic_t interrupted;
+
+void sbx_interrupt(void)
+{
+    interrupted = 1;
+}
+
+bool sbx_interrupted(void)
+{
+    return interrupted != 0;
 }
 
 /*** The host ***/
@@ -301,6 +313,10 @@ static int check_limits(struct run *run)
 
     if (run->killed_for != SBX_EXITED)
         return 50;
+    if (interrupted) {
+        kill_box(run, SBX_INTERRUPTED);
+        return 50;
+    }
     if (l->wall_ms) {
         if (elapsed >= l->wall_ms * 1000) {
             kill_box(run, SBX_WALL_LIMIT);
@@ -392,7 +408,11 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
         res->reason = SBX_SIGNALED;
         res->signal = SIGKILL;
     }
-    if (run->killed_for == SBX_OUTPUT_EXCEEDED) {
+    if (run->killed_for == SBX_INTERRUPTED) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_INTERRUPTED;
+        set_message(res, "Interrupted: runbox was asked to stop");
+    } else if (run->killed_for == SBX_OUTPUT_EXCEEDED) {
         res->status = SBX_OUTPUT_LIMIT;
         res->reason = SBX_OUTPUT_EXCEEDED;
         set_message(res, "Output limit exceeded (%llu bytes)", (unsigned long long)l->output_bytes);
@@ -546,7 +566,7 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         set_message(res, "no command to run");
         return 0;
     }
-    r = sbx__cg_create(&h->cg, &spec->limits, &run.cg);
+    r = interrupted ? -EINTR : sbx__cg_create(&h->cg, &spec->limits, &run.cg);
     if (r == 0)
         r = start_box(&run);
     if (r < 0) {

@@ -55,6 +55,7 @@ enum sbx_reason {
     SBX_MEMORY_KILLED,
     SBX_OUTPUT_EXCEEDED,
     SBX_SETUP_FAILED,
+    SBX_INTERRUPTED,
 };
 
 enum { SBX_STDOUT = 1, SBX_STDERR = 2 };
@@ -119,6 +120,11 @@ void sbx_workspace_free(struct sbx_host *h, char *path);
  * the box user. Refuses names that escape the dir. */
 int sbx_workspace_put(const char *dir, const char *name, const void *data, size_t len,
                       mode_t mode) _warn_unused_;
+
+/* Make every sbx_run() of this process kill its box and return; async-signal-safe, for a
+ * SIGINT/SIGTERM handler. sbx_interrupted() tells whether it was called. */
+void sbx_interrupt(void);
+bool sbx_interrupted(void);
 
 /* Strings for statuses, reasons and the doctor report. */
 const char *sbx_status_to_string(enum sbx_status s);

@@ -1,0 +1,17 @@
+# Attack: look for secrets. Dumps every /proc/*/environ and cmdline the box can read, tries the
+# box's init (/proc/1) and the host's /etc/shadow. Errors go to stdout too, so the test sees them.
+exec 2>&1
+echo "== processes:" $(cd /proc && echo [0-9]*)
+for f in /proc/[0-9]*/environ /proc/1/environ; do
+    echo "== $f"
+    tr '\0' '\n' <"$f"
+done
+echo "== cat /proc/self/environ"
+cat /proc/self/environ | tr "\0" "\n"
+echo "== /proc/1"
+ls /proc/1/
+cat /proc/1/status
+readlink /proc/1/root /proc/1/exe
+echo "== shadow"
+cat /etc/shadow
+echo "== etc:" $(ls /etc)

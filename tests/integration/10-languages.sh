@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Every language, for real: hello world, stdin echo, arguments, a nonzero exit, a compile
+# error where the language compiles, and every language file's self-test.
+. "$(dirname "$0")/../lib.sh"
+
+prog() { # LANG NAME: the test program's path (Java names files after their class)
+    local d=$PROGS/$1
+    ls "$d"/"$2".* "$d"/"${2^}".* 2>/dev/null | head -n1
+}
+
+printf 'line one\nline two\n\xce\xbb done\n' >"$TMP/stdin.txt"
+
+for dir in "$PROGS"/*/; do
+    lang=$(basename "$dir")
+    if ! "$RUNBOX" languages --json | jq -e ".[] | select(.name==\"$lang\") | .installed" >/dev/null; then
+        skip "$lang" "toolchain not installed"
+        continue
+    fi
+    f=$TMP/$lang.json
+
+    rb_run "$f" "$(prog "$lang" hello)"
+    expect "$lang: hello world runs" "$f" status success
+    expect "$lang: hello world prints" "$f" output "Hello, World!"
+
+    rb_run "$f" --stdin "$TMP/stdin.txt" "$(prog "$lang" echo)"
+    got=$(jq -r .output "$f")
+    [ "$got" = "$(cat "$TMP/stdin.txt")" ]
+    tap $? "$lang: stdin is echoed byte for byte" || diag "$(head -c 600 "$f")"
+
+    rb_run "$f" "$(prog "$lang" args)" -- one "two words" ''
+    [ "$(jq -r .output "$f")" = "$(printf 'one\ntwo words\n')" ] &&
+        [ "$(jq -r '.output | split("\n") | length' "$f")" = 4 ]
+    tap $? "$lang: arguments arrive intact" || diag "$(head -c 600 "$f")"
+
+    rb_run "$f" "$(prog "$lang" exit3)"
+    expect "$lang: nonzero exit is a runtime_error" "$f" status runtime_error
+    expect "$lang: exit code 3 is reported" "$f" exit_code 3
+    [ "$RB_RC" = 3 ]
+    tap $? "$lang: runbox exits with the program's code" || diag "rc=$RB_RC"
+    expect "$lang: stderr is kept apart" "$f" error "bye"
+
+    broken=$(prog "$lang" broken)
+    if [ -n "$broken" ]; then
+        rb_run "$f" "$broken"
+        expect "$lang: compile error is compile_error" "$f" status compile_error
+        [ "$(jq -r '.compile.error + .compile.output | length' "$f")" -gt 0 ] && [ "$RB_RC" != 0 ] &&
+            [ "$RB_RC" != 125 ]
+        tap $? "$lang: compiler diagnostics and exit code are reported" || diag "rc=$RB_RC"
+    fi
+done
+
+# Plain output (no --json): stdout and stderr pass through, exit code preserved.
+out=$("$RUNBOX" run "$PROGS/python/exit3.py" 2>"$TMP/err" </dev/null)
+rc=$?
+[ "$rc" = 3 ] && grep -q '^bye$' "$TMP/err" && [ -z "$out" ]
+tap $? "plain mode passes stderr through and keeps the exit code"
+
+"$RUNBOX" selftest >"$TMP/selftest" 2>&1
+rc=$?
+grep -q ' 0 failed' "$TMP/selftest" && [ "$rc" = 0 ]
+tap $? "every language file's self-test passes" || diag "$(cat "$TMP/selftest")"
+
+done_testing
