@@ -1,8 +1,7 @@
 # Attack: a fork bomb in Python. The first child bombs (every process forks forever, catching
-# the errors); the parent watches how many processes of the box exist, prints the peak once, and
-# waits to be killed.
+# the errors); the parent counts the box's processes in /proc for a moment, printing each new
+# peak as "peak N", then waits to be killed.
 import os
-import sys
 import time
 
 if os.fork() == 0:
@@ -19,7 +18,8 @@ while time.monotonic() < end:
         n = sum(1 for d in os.listdir("/proc") if d.isdigit())
     except OSError:
         continue
-    peak = max(peak, n)
-print("peak processes", peak, flush=True)
+    if n > peak:
+        peak = n
+        print("peak", peak, flush=True)
 while True:
     time.sleep(1)

@@ -1,0 +1,130 @@
+/* Unit tests of src/lang: the language-file parser (data-driven cases in tests/data/lang),
+ * template expansion and lookup. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lang/lang.h"
+
+#ifndef DATA_DIR
+#error "DATA_DIR must be defined by the build"
+#endif
+
+/* Parse @len bytes placed right before a PROT_NONE guard page, so an over-read faults. */
+static int parse_guarded(const char *data, size_t len, struct lang **ret, struct lang_error *err)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), span = (len + page - 1) / page * page + page;
+    char *m = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *guard = m + span, *start = guard - len;
+    int r;
+
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(guard, page, PROT_NONE), 0);
+    memcpy(start, data, len);
+    r = lang_parse(start, len, "test", ret, err);
+    munmap(m, span + page);
+    return r;
+}
+
+static void run_cases(const char *kind, bool want_ok)
+{
+    char dir[512];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/%s", DATA_DIR, kind);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char path[1024], *data = NULL, *want_err = NULL;
+        size_t len = 0;
+        struct lang *l = NULL;
+        struct lang_error err;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/input", dir, e->d_name);
+        assert_int_equal(read_file(path, 1 << 20, &data, &len), 0);
+        int r = parse_guarded(data, len, &l, &err);
+        if (want_ok) {
+            if (r != 0)
+                fail_msg("%s: %s", e->d_name, err.text);
+        } else {
+            if (r == 0)
+                fail_msg("%s: parsed, but must be refused", e->d_name);
+            snprintf(path, sizeof(path), "%s/%s/error", dir, e->d_name);
+            assert_int_equal(read_file(path, 4096, &want_err, NULL), 0);
+            want_err[strcspn(want_err, "\n")] = '\0';
+            if (!strstr(err.text, want_err))
+                fail_msg("%s: error '%s' does not contain '%s'", e->d_name, err.text, want_err);
+            free(want_err);
+        }
+        lang_free(l);
+        free(data);
+        n++;
+    }
+    closedir(d);
+    assert_true(n > 0);
+}
+
+static void test_lang_parse_accepts_valid_files(void **state)
+{
+    (void)state;
+    run_cases("valid", true);
+}
+
+static void test_lang_parse_refuses_invalid_files_with_a_reason(void **state)
+{
+    (void)state;
+    run_cases("invalid", false);
+}
+
+static void test_lang_expand_substitutes_placeholders(void **state)
+{
+    char *tmpl[] = {"javac", "-d", ".", "{sources}", "--main={main}", "{stem}.class", NULL};
+    char *src[] = {"Main.java", "Util.java", NULL};
+    char **v = lang_expand(tmpl, "Main.java", src);
+
+    (void)state;
+    assert_non_null(v);
+    assert_int_equal(strv_len(v), 7);
+    assert_string_equal(v[3], "Main.java");
+    assert_string_equal(v[4], "Util.java");
+    assert_string_equal(v[5], "--main=Main.java");
+    assert_string_equal(v[6], "Main.class");
+    strv_free(v);
+}
+
+static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void **state)
+{
+    struct lang_set set;
+    struct lang_error err;
+
+    (void)state;
+    assert_int_equal(lang_load_dir(LANG_DIR, &set, &err), 0);
+    assert_true(set.n >= 9);
+    assert_non_null(lang_find(&set, "python"));
+    assert_ptr_equal(lang_find(&set, "py"), lang_find(&set, "python"));
+    assert_ptr_equal(lang_for_file(&set, "dir/x.rs"), lang_find(&set, "rust"));
+    assert_null(lang_for_file(&set, "README"));
+    assert_null(lang_find(&set, "cobol"));
+    lang_set_done(&set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lang_parse_accepts_valid_files),
+            cmocka_unit_test(test_lang_parse_refuses_invalid_files_with_a_reason),
+            cmocka_unit_test(test_lang_expand_substitutes_placeholders),
+            cmocka_unit_test(test_lang_load_dir_finds_languages_by_name_alias_and_extension),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
