@@ -59,6 +59,19 @@ static int find_languages(const struct cli_args *a, const struct job_config *cfg
     return -ENOENT;
 }
 
+/* Set up the sandbox host (after the cheap checks, so usage errors stay cheap). */
+static int env_host(struct env *e)
+{
+    int r = sbx_host_new(!e->cfg.no_cgroup_tune, &e->host);
+
+    if (r < 0) {
+        fprintf(stderr, "runbox: cannot set up the sandbox: %s%s\n", strerror(-r),
+                r == -EPERM ? " (runbox must run as root)" : "");
+        return 125;
+    }
+    return 0;
+}
+
 static int env_init(struct env *e, const struct cli_args *a, bool want_langs, bool want_host)
 {
     char err[512], dir[PATH_MAX];
@@ -86,12 +99,7 @@ static int env_init(struct env *e, const struct cli_args *a, bool want_langs, bo
             return 125;
         }
     }
-    if (want_host && (r = sbx_host_new(!e->cfg.no_cgroup_tune, &e->host)) < 0) {
-        fprintf(stderr, "runbox: cannot set up the sandbox: %s%s\n", strerror(-r),
-                r == -EPERM ? " (runbox must run as root)" : "");
-        return 125;
-    }
-    return 0;
+    return want_host ? env_host(e) : 0;
 }
 
 /*** Output ***/
@@ -205,7 +213,7 @@ int cli_cmd_run(const struct cli_args *a)
     if (fd == -2)
         rc = 125;
     if (rc == 0)
-        rc = env_init(&e, a, false, true) ? 125 : 0;
+        rc = env_host(&e);
     if (rc == 0) {
         struct job_input in = {
                 .lang = l,
@@ -374,8 +382,10 @@ int cli_cmd_doctor(const struct cli_args *a)
         env_done(&e);
         return 1;
     }
-    if ((rc = env_init(&e, a, true, true)) != 0)
+    if ((rc = env_host(&e)) != 0) {
+        env_done(&e);
         return rc;
+    }
     bad = sbx_doctor(e.host, stdout);
     printf("toolchains:\n");
     for (size_t i = 0; i < e.langs.n; i++) {

@@ -3,7 +3,7 @@
 # interrupted mid-run (the box dies with it; its cgroups are swept at the next start).
 . "$(dirname "$0")/../lib.sh"
 
-cgroups() { ls -d /sys/fs/cgroup/*/runbox/* /sys/fs/cgroup/runbox/* 2>/dev/null | grep -v '\.' ; }
+cgroups() { find /sys/fs/cgroup -maxdepth 3 -type d -path '*/runbox/*' 2>/dev/null; }
 box_procs() { pgrep -f "$1" || true; }
 
 marker=runbox-leftover-$$

@@ -1,0 +1,34 @@
+/* libFuzzer harness for the language-file parser (language files may come from course
+ * authors). Checks invariants of what it accepts, not just survival. */
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lang/lang.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct lang *l = NULL;
+    struct lang_error err;
+
+    if (lang_parse((const char *)data, size, "fuzz", &l, &err) != 0) {
+        assert(err.text[0] != '\0'); /* every refusal says why */
+        return 0;
+    }
+    assert(l->name[0] && l->run && l->run[0] && l->extensions[0]);
+    for (char **e = l->extensions; *e; e++)
+        assert((*e)[0] == '.' && !strchr(*e, '/'));
+    assert(!strchr(l->source_file, '/') && lang_has_extension(l, l->source_file));
+    for (char **p = l->paths; p && *p; p++)
+        assert((*p)[0] == '/' && !strstr(*p, ".."));
+    for (size_t i = 0; i < l->n_selftest_files; i++)
+        assert(!strchr(l->selftest_files[i].name, '/'));
+    char *sources[] = {l->source_file, NULL};
+    char **argv = lang_expand(l->run, l->source_file, sources);
+    assert(argv && argv[0]);
+    strv_free(argv);
+    lang_free(l);
+    return 0;
+}
