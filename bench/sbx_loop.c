@@ -27,8 +27,11 @@ int main(int argc, char **argv)
         return 1;
     uint64_t setup = now_us() - t0, *t = calloc((size_t)n, sizeof(*t));
     struct sbx_spec spec = {.argv = (const char *const *)argv + 3, .stdin_fd = -1};
-    spec.limits = (struct sbx_limits){.cpu_ms = 5000, .wall_ms = 10000, .memory_bytes = 256 << 20,
-                                      .pids = 64, .output_bytes = 1 << 20};
+    spec.limits = (struct sbx_limits){.cpu_ms = 5000,
+                                      .wall_ms = 10000,
+                                      .memory_bytes = 256 << 20,
+                                      .pids = 64,
+                                      .output_bytes = 1 << 20};
     for (int i = 0; i < n; i++) {
         struct sbx_result r;
         if (gap)

@@ -16,7 +16,7 @@ struct cli_args {
     struct job_limits limits;  /* --time, --wall, --memory, ... */
     char **operands;           /* files (run), command (exec), languages (selftest) */
     int n_operands;
-    char **prog_args;          /* after "--" for run */
+    char **prog_args; /* after "--" for run */
     int n_prog_args;
 };
 

@@ -38,8 +38,10 @@ static int find_languages(const struct cli_args *a, const struct job_config *cfg
     ssize_t n;
 
     if (a->languages_dir || cfg->languages_dir || env) {
-        snprintf(out, len, "%s", a->languages_dir ? a->languages_dir :
-                                 cfg->languages_dir ? cfg->languages_dir : env);
+        snprintf(out, len, "%s",
+                 a->languages_dir     ? a->languages_dir
+                 : cfg->languages_dir ? cfg->languages_dir
+                                      : env);
         return 0;
     }
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -134,8 +136,7 @@ static void status_line(const char *status, const struct sbx_result *r)
     if (!isatty(2))
         return;
     fprintf(stderr, "\n[runbox] %s: %s, %.3f s wall, %.3f s CPU, %.1f MB\n", status, r->message,
-            (double)r->wall_us / 1e6, (double)r->cpu_us / 1e6,
-            (double)r->memory_bytes / (1 << 20));
+            (double)r->wall_us / 1e6, (double)r->cpu_us / 1e6, (double)r->memory_bytes / (1 << 20));
 }
 
 /*** Input ***/
@@ -238,8 +239,7 @@ int cli_cmd_run(const struct cli_args *a)
             else if (res.status == JOB_INTERNAL_ERROR)
                 fprintf(stderr, "runbox: internal error: %s\n", res.message);
             else
-                status_line(job_status_to_string(res.status),
-                            res.ran ? &res.run : &res.compile);
+                status_line(job_status_to_string(res.status), res.ran ? &res.run : &res.compile);
             rc = job_exit_code(&res);
             job_result_done(&res);
         }
@@ -345,18 +345,18 @@ int cli_cmd_languages(const struct cli_args *a)
             struct sbx_limits lim;
             job_resolve_limits(&e.cfg, l, false, NULL, &lim);
             json_array_append_new(
-                    arr, json_pack("{s:s, s:s, s:o, s:o, s:b, s:b, s:{s:f, s:f, s:I, s:I, s:I}}",
-                                   "name", l->name, "display_name", l->display_name, "version",
-                                   ver ? json_string(ver) : json_null(), "extensions", ext,
-                                   "compiled", l->compile != NULL, "installed", inst, "limits",
-                                   "time", (double)lim.cpu_ms / 1000, "wall",
-                                   (double)lim.wall_ms / 1000, "memory_mb",
-                                   (json_int_t)(lim.memory_bytes >> 20), "pids",
-                                   (json_int_t)lim.pids, "output_kb",
-                                   (json_int_t)(lim.output_bytes >> 10)));
+                    arr,
+                    json_pack("{s:s, s:s, s:o, s:o, s:b, s:b, s:{s:f, s:f, s:I, s:I, s:I}}", "name",
+                              l->name, "display_name", l->display_name, "version",
+                              ver ? json_string(ver) : json_null(), "extensions", ext, "compiled",
+                              l->compile != NULL, "installed", inst, "limits", "time",
+                              (double)lim.cpu_ms / 1000, "wall", (double)lim.wall_ms / 1000,
+                              "memory_mb", (json_int_t)(lim.memory_bytes >> 20), "pids",
+                              (json_int_t)lim.pids, "output_kb",
+                              (json_int_t)(lim.output_bytes >> 10)));
         } else {
-            printf("%-12s %-14s %-10s %-12s %s\n", l->name, l->display_name, ver ? ver : "-",
-                   exts, inst ? "yes" : "no");
+            printf("%-12s %-14s %-10s %-12s %s\n", l->name, l->display_name, ver ? ver : "-", exts,
+                   inst ? "yes" : "no");
             json_decref(ext);
         }
         free(ver);
@@ -411,13 +411,11 @@ static int selftest_one(struct env *e, const struct lang *l)
     /* The language's source_file is the main file when the self-test has it. */
     for (size_t i = 0; i < l->n_selftest_files; i++)
         if (strcmp(l->selftest_files[i].name, l->source_file) == 0)
-            files[n++] = (struct job_file){l->selftest_files[i].name,
-                                           l->selftest_files[i].content,
+            files[n++] = (struct job_file){l->selftest_files[i].name, l->selftest_files[i].content,
                                            strlen(l->selftest_files[i].content)};
     for (size_t i = 0; i < l->n_selftest_files && n < 16; i++)
         if (strcmp(l->selftest_files[i].name, l->source_file) != 0)
-            files[n++] = (struct job_file){l->selftest_files[i].name,
-                                           l->selftest_files[i].content,
+            files[n++] = (struct job_file){l->selftest_files[i].name, l->selftest_files[i].content,
                                            strlen(l->selftest_files[i].content)};
     struct job_input in = {
             .lang = l,
@@ -440,8 +438,8 @@ static int selftest_one(struct env *e, const struct lang *l)
                (double)(res.compile.wall_us + res.run.wall_us) / 1e6);
     else
         printf("not ok - %s: %s: %s\n# stdout: %s\n# stderr: %s\n# compile: %s\n", l->name,
-               job_status_to_string(res.status), res.message, res.run.out.data ? res.run.out.data : "",
-               res.run.err.data ? res.run.err.data : "",
+               job_status_to_string(res.status), res.message,
+               res.run.out.data ? res.run.out.data : "", res.run.err.data ? res.run.err.data : "",
                res.compile.err.data ? res.compile.err.data : "");
     fflush(stdout);
     job_result_done(&res);

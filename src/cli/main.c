@@ -9,8 +9,10 @@ static const struct {
     const char *name;
     int (*fn)(const struct cli_args *a);
 } commands[] = {
-        {"run", cli_cmd_run},           {"exec", cli_cmd_exec},
-        {"languages", cli_cmd_languages}, {"doctor", cli_cmd_doctor},
+        {"run", cli_cmd_run},
+        {"exec", cli_cmd_exec},
+        {"languages", cli_cmd_languages},
+        {"doctor", cli_cmd_doctor},
         {"selftest", cli_cmd_selftest},
 };
 

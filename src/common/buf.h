@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct buf {
-    char *data;   /* NUL-terminated for convenience; may hold NULs */
-    size_t len;   /* bytes used */
-    size_t cap;   /* bytes allocated */
-    size_t max;   /* hard maximum of len */
+    char *data; /* NUL-terminated for convenience; may hold NULs */
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard maximum of len */
 };
 
 /* Start an empty buffer that will never hold more than @max bytes. */

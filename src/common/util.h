@@ -34,20 +34,20 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Hand a pointer or fd out of a _cleanup_ variable: returns it and clears the variable. */
-#define TAKE_PTR(p)                                                                                \
-    __extension__({                                                                                           \
-        __typeof__(p) _tp = (p);                                                                   \
-        (p) = NULL;                                                                                \
-        _tp;                                                                                       \
+#define TAKE_PTR(p)              \
+    __extension__({              \
+        __typeof__(p) _tp = (p); \
+        (p) = NULL;              \
+        _tp;                     \
     })
-#define TAKE_FD(fd)                                                                                \
-    __extension__({                                                                                           \
-        int _tf = (fd);                                                                            \
-        (fd) = -1;                                                                                 \
-        _tf;                                                                                       \
+#define TAKE_FD(fd)     \
+    __extension__({     \
+        int _tf = (fd); \
+        (fd) = -1;      \
+        _tf;            \
     })
 
-#define _warn_unused_ __attribute__((warn_unused_result))
+#define _warn_unused_  __attribute__((warn_unused_result))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 /* Parse a decimal unsigned integer, the whole string, no sign, no overflow. */

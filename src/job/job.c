@@ -19,9 +19,12 @@ static const struct lang_limits builtin_compile = {10000, 20000, 512, 64, 1024};
 const char *job_status_to_string(enum job_status s)
 {
     static const char *const names[] = {
-            [JOB_SUCCESS] = "success",           [JOB_COMPILE_ERROR] = "compile_error",
-            [JOB_RUNTIME_ERROR] = "runtime_error", [JOB_TIMEOUT] = "timeout",
-            [JOB_MEMORY_LIMIT] = "memory_limit", [JOB_OUTPUT_LIMIT] = "output_limit",
+            [JOB_SUCCESS] = "success",
+            [JOB_COMPILE_ERROR] = "compile_error",
+            [JOB_RUNTIME_ERROR] = "runtime_error",
+            [JOB_TIMEOUT] = "timeout",
+            [JOB_MEMORY_LIMIT] = "memory_limit",
+            [JOB_OUTPUT_LIMIT] = "output_limit",
             [JOB_INTERNAL_ERROR] = "internal_error",
     };
     return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "internal_error";
@@ -144,8 +147,9 @@ static char *cached_version(const struct lang *l, const struct stat *st)
     json_int_t mtime = 0, size = 0;
     const char *ver = NULL, *probe = NULL;
 
-    if (e && json_unpack(e, "{s:s, s:s, s:I, s:I}", "version", &ver, "probe", &probe, "mtime",
-                         &mtime, "size", &size) == 0 &&
+    if (e &&
+        json_unpack(e, "{s:s, s:s, s:I, s:I}", "version", &ver, "probe", &probe, "mtime", &mtime,
+                    "size", &size) == 0 &&
         strcmp(probe, l->version_cmd[0]) == 0 && mtime == (json_int_t)st->st_mtime &&
         size == (json_int_t)st->st_size)
         v = strdup(ver);
@@ -231,8 +235,14 @@ static void stage_output(void *ctx, int stream, const char *data, size_t len)
 static char **stage_env(const struct lang *l)
 {
     static const char *const base[] = {
-            "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", "USER=runbox",
-            "LOGNAME=runbox", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "LIBC_FATAL_STDERR_=1",
+            "PATH=/usr/local/bin:/usr/bin:/bin",
+            "HOME=/tmp",
+            "TMPDIR=/tmp",
+            "USER=runbox",
+            "LOGNAME=runbox",
+            "LANG=C.UTF-8",
+            "LC_ALL=C.UTF-8",
+            "LIBC_FATAL_STDERR_=1",
     };
     size_t n = ARRAY_SIZE(base) + strv_len(l->env) + 1, k = 0;
     char **env = calloc(n, sizeof(*env));
@@ -287,7 +297,8 @@ static char **source_list(const struct job_input *in)
     if (!v)
         return NULL;
     for (size_t i = 0; i < in->n_files; i++)
-        if (lang_has_extension(in->lang, in->files[i].name) && !(v[k++] = strdup(in->files[i].name)))
+        if (lang_has_extension(in->lang, in->files[i].name) &&
+            !(v[k++] = strdup(in->files[i].name)))
             return strv_free(v), NULL;
     return v;
 }

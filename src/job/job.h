@@ -32,10 +32,10 @@ struct job_limits {
 
 /* Operator settings (the config file). */
 struct job_config {
-    char *languages_dir;        /* NULL = found next to the binary */
-    struct lang_limits limits;  /* defaults below the language file's */
-    uint64_t cpus_milli;        /* default CPU share, 0 = none */
-    bool no_cgroup_tune;        /* "cgroup_favordynmods": false */
+    char *languages_dir;       /* NULL = found next to the binary */
+    struct lang_limits limits; /* defaults below the language file's */
+    uint64_t cpus_milli;       /* default CPU share, 0 = none */
+    bool no_cgroup_tune;       /* "cgroup_favordynmods": false */
 };
 
 struct job_file {
@@ -51,10 +51,10 @@ struct job_input {
     const struct lang *lang;
     const struct job_file *files; /* files[0] is the main file */
     size_t n_files;
-    char *const *args;           /* program arguments, NULL-terminated, may be NULL */
+    char *const *args; /* program arguments, NULL-terminated, may be NULL */
     const void *stdin_data;
     size_t stdin_len;
-    int stdin_fd;                /* >= 0: forwarded instead of stdin_data */
+    int stdin_fd; /* >= 0: forwarded instead of stdin_data */
     struct job_limits limits;
     job_output_fn on_output;
     void *ctx;
@@ -63,10 +63,10 @@ struct job_input {
 struct job_result {
     enum job_status status;
     const struct lang *lang;
-    char *version;              /* the toolchain's version, or NULL */
-    bool compiled;              /* a compile stage ran */
+    char *version; /* the toolchain's version, or NULL */
+    bool compiled; /* a compile stage ran */
     struct sbx_result compile;
-    bool ran;                   /* the run stage ran */
+    bool ran; /* the run stage ran */
     struct sbx_result run;
     struct sbx_limits run_limits; /* what the run stage was given */
     char message[512];

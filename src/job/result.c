@@ -27,15 +27,14 @@ static json_t *unenforced_list(unsigned bits)
 
 json_t *job_sbx_result_to_json(const struct sbx_result *r)
 {
-    json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:b, s:f, s:f, s:I, s:s, s:o}", "status",
-                          sbx_status_to_string(r->status), "reason",
-                          sbx_reason_to_string(r->reason), "exit_code",
-                          r->reason == SBX_EXITED ? json_integer(r->exit_code) : json_null(),
-                          "signal", r->signal ? json_integer(r->signal) : json_null(),
-                          "output_truncated", r->output_truncated, "execution_time",
-                          (double)r->wall_us / 1e6, "cpu_time", (double)r->cpu_us / 1e6,
-                          "memory_bytes", (json_int_t)r->memory_bytes, "message", r->message,
-                          "limits_unenforced", unenforced_list(r->unenforced));
+    json_t *o = json_pack(
+            "{s:s, s:s, s:o, s:o, s:b, s:f, s:f, s:I, s:s, s:o}", "status",
+            sbx_status_to_string(r->status), "reason", sbx_reason_to_string(r->reason), "exit_code",
+            r->reason == SBX_EXITED ? json_integer(r->exit_code) : json_null(), "signal",
+            r->signal ? json_integer(r->signal) : json_null(), "output_truncated",
+            r->output_truncated, "execution_time", (double)r->wall_us / 1e6, "cpu_time",
+            (double)r->cpu_us / 1e6, "memory_bytes", (json_int_t)r->memory_bytes, "message",
+            r->message, "limits_unenforced", unenforced_list(r->unenforced));
 
     if (!o)
         return NULL;

@@ -81,8 +81,7 @@ static int get_string(json_t *o, const char *key, bool required, char **ret, str
 }
 
 /* An array of non-empty strings; @nullable lets "key": null mean "none". */
-static int get_strv(json_t *o, const char *key, bool required, char ***ret,
-                    struct lang_error *err)
+static int get_strv(json_t *o, const char *key, bool required, char ***ret, struct lang_error *err)
 {
     json_t *v = json_object_get(o, key), *e;
     size_t i;
@@ -98,7 +97,8 @@ static int get_strv(json_t *o, const char *key, bool required, char ***ret,
     out = calloc(json_array_size(v) + 1, sizeof(*out));
     if (!out)
         return -ENOMEM;
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
             json_string_length(e) > 4096) {
             strv_free(out);
@@ -123,7 +123,8 @@ static int get_env(json_t *o, struct lang *l, struct lang_error *err)
     l->env = calloc(json_object_size(v) + 1, sizeof(char *));
     if (!l->env)
         return -ENOMEM;
-    json_object_foreach(v, k, val) {
+    json_object_foreach(v, k, val)
+    {
         if (!json_is_string(val) || !*k || strchr(k, '=') ||
             strlen(json_string_value(val)) != json_string_length(val))
             return fail(err, "'env.%s' must be a string, and the name must not contain '='", k);
@@ -153,8 +154,7 @@ static int get_count(json_t *o, const char *key, uint64_t max, uint64_t *ret,
 
     if (!v)
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-        (uint64_t)json_integer_value(v) > max)
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 || (uint64_t)json_integer_value(v) > max)
         return fail(err, "'%s' must be an integer in [1, %llu]", key, (unsigned long long)max);
     *ret = (uint64_t)json_integer_value(v);
     return 0;
@@ -207,7 +207,8 @@ static int get_selftest(json_t *o, struct lang *l, struct lang_error *err)
     l->selftest_files = calloc(json_object_size(files), sizeof(*l->selftest_files));
     if (!l->selftest_files)
         return -ENOMEM;
-    json_object_foreach(files, k, val) {
+    json_object_foreach(files, k, val)
+    {
         if (!json_is_string(val) || !safe_file_name(k))
             return fail(err, "'selftest.files.%s' must be a string with a plain file name", k);
         l->selftest_files[l->n_selftest_files].name = xstrdup(k);

@@ -1,10 +1,10 @@
-/* Language definitions, loaded from the JSON files in languages/ (data, not code: adding a language is
- * adding a file). The format is documented in languages/README.md. */
+/* Language definitions, loaded from the JSON files in languages/ (data, not code: adding a language
+ * is adding a file). The format is documented in languages/README.md. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <jansson.h>
 #include <stdint.h>
 
 #include "common/util.h"
@@ -24,16 +24,16 @@ struct lang_file {
 };
 
 struct lang {
-    char *name;          /* "python" */
-    char *display_name;  /* "Python 3" */
-    char **aliases;      /* NULL-terminated */
-    char **extensions;   /* ".py", NULL-terminated */
-    char *source_file;   /* name for code that comes without a file name */
-    char **version_cmd;  /* argv printing the version */
-    char **compile;      /* argv template, or NULL for interpreted languages */
-    char **run;          /* argv template */
-    char **env;          /* KEY=VALUE, NULL-terminated */
-    char **paths;        /* extra read-only host paths */
+    char *name;         /* "python" */
+    char *display_name; /* "Python 3" */
+    char **aliases;     /* NULL-terminated */
+    char **extensions;  /* ".py", NULL-terminated */
+    char *source_file;  /* name for code that comes without a file name */
+    char **version_cmd; /* argv printing the version */
+    char **compile;     /* argv template, or NULL for interpreted languages */
+    char **run;         /* argv template */
+    char **env;         /* KEY=VALUE, NULL-terminated */
+    char **paths;       /* extra read-only host paths */
     struct lang_limits limits;
     struct lang_limits compile_limits;
     struct lang_file *selftest_files; /* selftest.files */
@@ -41,7 +41,7 @@ struct lang {
     char *selftest_stdin;
     char **selftest_args;
     char *selftest_expected;
-    char *origin;        /* the file it came from */
+    char *origin; /* the file it came from */
 };
 
 struct lang_set {

@@ -20,8 +20,6 @@
  *
  * Fail closed: every failed step writes "step: reason" to err_fd and exits before the program
  * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it. */
-#include "sandbox/sandbox-int.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -42,6 +40,8 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "sandbox/sandbox-int.h"
+
 #define R SBX_ROOT_DIR
 
 static int err_fd = -1;
@@ -61,10 +61,10 @@ _Noreturn _printf_(1, 2) static void die(const char *fmt, ...)
     _exit(127);
 }
 
-#define CHECK(expr, ...)                                                                           \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            die(__VA_ARGS__);                                                                      \
+#define CHECK(expr, ...)      \
+    do {                      \
+        if ((expr) < 0)       \
+            die(__VA_ARGS__); \
     } while (0)
 
 /*** The root file system ***/
@@ -77,9 +77,9 @@ static const char *const system_paths[] = {
 
 /* The parts of /etc a language runtime reads. Nothing else of /etc is visible. */
 static const char *const etc_paths[] = {
-        "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-        "/etc/localtime",    "/etc/ssl",         "/etc/fonts",      "/etc/mime.types",
-        "/etc/nsswitch.conf",
+        "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf",
+        "/etc/ld.so.conf.d", "/etc/localtime",   "/etc/ssl",
+        "/etc/fonts",        "/etc/mime.types",  "/etc/nsswitch.conf",
 };
 
 struct gen_file {
@@ -241,8 +241,7 @@ static void setup_writable(const struct sbx__box_args *a)
 static void setup_root(const struct sbx__box_args *a)
 {
     /* Nothing we mount may propagate back to the host. */
-    CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s",
-          strerror(errno));
+    CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s", strerror(errno));
     mount_tmpfs(R, "size=1m,nr_inodes=4096,mode=0755", MS_NOSUID | MS_NODEV);
     for (size_t i = 0; i < ARRAY_SIZE(system_paths); i++)
         bind_ro(system_paths[i]);

@@ -11,8 +11,6 @@
  * Each controller is used from v2 when the unified hierarchy has it, else from v1.
  * A run's cgroups are removed when it ends; those of a runbox that was SIGKILLed are removed by
  * the sweep at the next start (their owner pid no longer exists). */
-#include "sandbox/sandbox-int.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
+
+#include "sandbox/sandbox-int.h"
 
 const char *const sbx__cg_ctrl_names[CG_NCTRL] = {"memory", "pids", "cpu", "cpuacct"};
 
@@ -349,8 +349,8 @@ int sbx__cg_cpu_us(const struct sbx__cg_host *cg, const struct sbx__cg_run *run,
     return -EOPNOTSUPP;
 }
 
-void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run,
-                   uint64_t *ret_peak, uint64_t *ret_oom_kills)
+void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret_peak,
+                   uint64_t *ret_oom_kills)
 {
     char dir[PATH_MAX], path[PATH_MAX];
     uint64_t v = 0;

@@ -1,10 +1,10 @@
 /* `runbox doctor`: what isolation works on this host, checked for real where it is cheap. */
-#include "sandbox/sandbox-int.h"
-
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/utsname.h>
+
+#include "sandbox/sandbox-int.h"
 
 static int line(FILE *f, bool ok, const char *what, const char *detail)
 {
@@ -44,7 +44,10 @@ static int doctor_cgroups(struct sbx_host *h, FILE *f, const struct sbx__cg_host
     unsigned caps = sbx_host_caps(h);
 
     fprintf(f, "cgroups:\n");
-    snprintf(buf, sizeof(buf), "%s", cg->pure_v2 ? "v2 only (unified)" : cg->v2_root[0] ? "hybrid (v1 controllers + v2 at /sys/fs/cgroup/unified)" : "v1 only");
+    snprintf(buf, sizeof(buf), "%s",
+             cg->pure_v2      ? "v2 only (unified)"
+             : cg->v2_root[0] ? "hybrid (v1 controllers + v2 at /sys/fs/cgroup/unified)"
+                              : "v1 only");
     line(f, true, "layout", buf);
     for (int c = 0; c < CG_NCTRL; c++) {
         bool need = c != CG_CPUACCT || !cg->v2_root[0];

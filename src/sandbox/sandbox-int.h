@@ -29,15 +29,15 @@ enum sbx__cg_where {
 };
 
 struct sbx__cg_host {
-    char v2_root[64];               /* the cgroup2 mount ("" if none) */
-    bool pure_v2;                   /* /sys/fs/cgroup itself is cgroup2 */
-    bool v1_memsw;                  /* v1 memory.memsw.* exists (swap accounting) */
+    char v2_root[64];                /* the cgroup2 mount ("" if none) */
+    bool pure_v2;                    /* /sys/fs/cgroup itself is cgroup2 */
+    bool v1_memsw;                   /* v1 memory.memsw.* exists (swap accounting) */
     enum sbx__cg_where at[CG_NCTRL]; /* where each controller lives */
 };
 
 struct sbx__cg_run {
-    char name[64];                /* "<supervisor pid>-<seq>" */
-    int v2_fd;                    /* dir fd of the v2 cgroup for CLONE_INTO_CGROUP, or -1 */
+    char name[64]; /* "<supervisor pid>-<seq>" */
+    int v2_fd;     /* dir fd of the v2 cgroup for CLONE_INTO_CGROUP, or -1 */
     bool v2_made;
     bool v1_made[CG_NCTRL];
 };
@@ -51,8 +51,8 @@ int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
                    struct sbx__cg_run *run);
 int sbx__cg_attach_v1(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, pid_t pid);
 int sbx__cg_cpu_us(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret);
-void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run,
-                   uint64_t *ret_peak, uint64_t *ret_oom_kills);
+void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret_peak,
+                   uint64_t *ret_oom_kills);
 void sbx__cg_kill(const struct sbx__cg_host *cg, const struct sbx__cg_run *run);
 void sbx__cg_destroy(const struct sbx__cg_host *cg, struct sbx__cg_run *run);
 void sbx__cg_sweep(const struct sbx__cg_host *cg);

@@ -11,8 +11,6 @@
  *   6. reaps init, reads the cgroup counters, removes the cgroups, classifies the result.
  * Nothing is left on the host: the box's mounts live in its own mount namespace, its files in
  * tmpfs, its cgroups are removed here (or by the next start's sweep if we were SIGKILLed). */
-#include "sandbox/sandbox-int.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -27,6 +25,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "sandbox/sandbox-int.h"
+
 const char *sbx_status_to_string(enum sbx_status s)
 {
     static const char *const names[] = {
@@ -40,10 +40,14 @@ const char *sbx_status_to_string(enum sbx_status s)
 const char *sbx_reason_to_string(enum sbx_reason r)
 {
     static const char *const names[] = {
-            [SBX_EXITED] = "exited",           [SBX_SIGNALED] = "signaled",
-            [SBX_CPU_LIMIT] = "cpu_time",      [SBX_WALL_LIMIT] = "wall_time",
-            [SBX_MEMORY_KILLED] = "memory",    [SBX_OUTPUT_EXCEEDED] = "output",
-            [SBX_SETUP_FAILED] = "setup_failed", [SBX_INTERRUPTED] = "interrupted",
+            [SBX_EXITED] = "exited",
+            [SBX_SIGNALED] = "signaled",
+            [SBX_CPU_LIMIT] = "cpu_time",
+            [SBX_WALL_LIMIT] = "wall_time",
+            [SBX_MEMORY_KILLED] = "memory",
+            [SBX_OUTPUT_EXCEEDED] = "output",
+            [SBX_SETUP_FAILED] = "setup_failed",
+            [SBX_INTERRUPTED] = "interrupted",
     };
     return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "setup_failed";
 }
@@ -349,8 +353,9 @@ static void event_loop(struct run *run)
                 {.fd = run->pidfd, .events = POLLIN},
                 {.fd = run->out_fd, .events = POLLIN},
                 {.fd = run->err_fd, .events = POLLIN},
-                {.fd = run->in_fd < 0 ? -1 : (run->spec->stdin_fd >= 0 ? run->spec->stdin_fd
-                                                                        : run->in_fd),
+                {.fd = run->in_fd < 0
+                               ? -1
+                               : (run->spec->stdin_fd >= 0 ? run->spec->stdin_fd : run->in_fd),
                  .events = run->spec->stdin_fd >= 0 ? POLLIN : POLLOUT},
         };
         if (exited)
@@ -550,8 +555,15 @@ out_close:
 int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res)
 {
     struct run run = {
-            .h = h, .spec = spec, .res = res, .pidfd = -1,
-            .in_fd = -1, .out_fd = -1, .err_fd = -1, .errmsg_fd = -1, .status_fd = -1,
+            .h = h,
+            .spec = spec,
+            .res = res,
+            .pidfd = -1,
+            .in_fd = -1,
+            .out_fd = -1,
+            .err_fd = -1,
+            .errmsg_fd = -1,
+            .status_fd = -1,
             .killed_for = SBX_EXITED,
     };
     int r;

@@ -58,7 +58,10 @@ enum sbx_reason {
     SBX_INTERRUPTED,
 };
 
-enum { SBX_STDOUT = 1, SBX_STDERR = 2 };
+enum {
+    SBX_STDOUT = 1,
+    SBX_STDERR = 2
+};
 
 /* Called for each chunk of output as the program produces it. */
 typedef void (*sbx_output_fn)(void *ctx, int stream, const char *data, size_t len);
@@ -70,28 +73,28 @@ struct sbx_spec {
     const char *const *ro_paths; /* extra host paths bound read-only at the same place */
     const void *stdin_data;      /* fed to the program, then EOF */
     size_t stdin_len;
-    int stdin_fd;                /* >= 0: forwarded to the program instead of stdin_data */
+    int stdin_fd; /* >= 0: forwarded to the program instead of stdin_data */
     struct sbx_limits limits;
-    sbx_output_fn on_output;     /* optional streaming callback */
-    void *ctx;                   /* passed to on_output */
-    bool capture;                /* keep stdout/stderr in the result */
+    sbx_output_fn on_output; /* optional streaming callback */
+    void *ctx;               /* passed to on_output */
+    bool capture;            /* keep stdout/stderr in the result */
 };
 
 struct sbx_result {
     enum sbx_status status;
     enum sbx_reason reason;
-    int exit_code;          /* valid when reason == SBX_EXITED */
-    int signal;             /* the fatal signal, 0 if none */
-    uint64_t cpu_us;        /* user+sys of the whole tree */
+    int exit_code;   /* valid when reason == SBX_EXITED */
+    int signal;      /* the fatal signal, 0 if none */
+    uint64_t cpu_us; /* user+sys of the whole tree */
     uint64_t wall_us;
-    uint64_t memory_bytes;  /* peak, from the cgroup where available */
-    uint64_t stdout_bytes;  /* bytes the program wrote (up to the limit) */
+    uint64_t memory_bytes; /* peak, from the cgroup where available */
+    uint64_t stdout_bytes; /* bytes the program wrote (up to the limit) */
     uint64_t stderr_bytes;
     bool output_truncated;
-    unsigned unenforced;    /* SBX_CAP_* bits asked for but not enforceable here */
-    struct buf out;         /* captured stdout (when spec.capture) */
-    struct buf err;         /* captured stderr */
-    char message[512];      /* why it ended, for people */
+    unsigned unenforced; /* SBX_CAP_* bits asked for but not enforceable here */
+    struct buf out;      /* captured stdout (when spec.capture) */
+    struct buf err;      /* captured stderr */
+    char message[512];   /* why it ended, for people */
 };
 
 struct sbx_host;

@@ -1,8 +1,6 @@
 /* Compiles the box's seccomp policy (policy.def plus the argument rules below) once, with
  * libseccomp, into a raw BPF program. Each box installs that program with one prctl() as its
  * last step before execve, so a run pays ~30 µs instead of a libseccomp compile. */
-#include "sandbox/sandbox-int.h"
-
 #include <errno.h>
 #include <linux/sched.h>
 #include <seccomp.h>
@@ -13,21 +11,23 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "sandbox/sandbox-int.h"
+
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
 #endif
 
-#define NS_FLAGS                                                                                   \
-    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |     \
+#define NS_FLAGS                                                                               \
+    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
      CLONE_NEWCGROUP)
 
 static int add_rules(scmp_filter_ctx ctx)
 {
     int r, nr;
 
-#define DENY(name, err)                                                                            \
-    nr = seccomp_syscall_resolve_name(#name);                                                      \
-    if (nr != __NR_SCMP_ERROR && (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 0)) < 0)     \
+#define DENY(name, err)                                                                       \
+    nr = seccomp_syscall_resolve_name(#name);                                                 \
+    if (nr != __NR_SCMP_ERROR && (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 0)) < 0) \
         return r;
 #include "sandbox/policy.def"
 #undef DENY
@@ -38,8 +38,8 @@ static int add_rules(scmp_filter_ctx ctx)
 static int add_arg_rules(scmp_filter_ctx ctx)
 {
     int r;
-    static const unsigned long ns_bits[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,
-                                            CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+    static const unsigned long ns_bits[] = {CLONE_NEWNS,    CLONE_NEWUTS, CLONE_NEWIPC,
+                                            CLONE_NEWUSER,  CLONE_NEWPID, CLONE_NEWNET,
                                             CLONE_NEWCGROUP};
 
     /* clone() with any namespace flag fails like unshare(). One rule per bit, since libseccomp

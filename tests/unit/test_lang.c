@@ -1,10 +1,13 @@
 /* Unit tests of src/lang: the language-file parser (data-driven cases in tests/data/lang),
  * template expansion and lookup. */
+/* cmocka.h needs these first. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>

@@ -1,9 +1,12 @@
 /* Unit tests of src/common: number parsing, UTF-8 checks, the bounded buffer, JSON bytes. */
+/* cmocka.h needs these first. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <errno.h>
 #include <string.h>
 
@@ -51,9 +54,9 @@ static void test_utf8_valid_rejects_overlongs_surrogates_and_truncation(void **s
     (void)state;
     assert_true(utf8_valid("plain", 5));
     assert_true(utf8_valid("\xce\xbb \xe2\x82\xac \xf0\x9f\x98\x80", 11));
-    assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
-    assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    assert_false(utf8_valid("\xe2\x82", 2));         /* truncated */
+    assert_false(utf8_valid("\xc0\xaf", 2));     /* overlong '/' */
+    assert_false(utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(utf8_valid("\xe2\x82", 2));     /* truncated */
     assert_false(utf8_valid("\xff", 1));
     assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
 }
@@ -75,9 +78,13 @@ static void test_buf_never_grows_past_its_maximum(void **state)
 
 static void test_base64_matches_rfc4648_vectors(void **state)
 {
-    static const char *const vec[][2] = {{"", ""},         {"f", "Zg=="},     {"fo", "Zm8="},
-                                         {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},
-                                         {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    static const char *const vec[][2] = {{"", ""},
+                                         {"f", "Zg=="},
+                                         {"fo", "Zm8="},
+                                         {"foo", "Zm9v"},
+                                         {"foob", "Zm9vYg=="},
+                                         {"fooba", "Zm9vYmE="},
+                                         {"foobar", "Zm9vYmFy"}};
 
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(vec); i++) {
