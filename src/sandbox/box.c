@@ -112,6 +112,14 @@ static const char *const dev_links[][2] = {
         {"/proc/self/fd/2", "stderr"},
 };
 
+/* /proc files that are world-readable but describe the host (timers with host pids and
+ * commands, scheduler state): covered with /dev/null, as Docker masks them. */
+static const char *const proc_masked[] = {
+        R "/proc/timer_list",
+        R "/proc/sched_debug",
+        R "/proc/latency_stats",
+};
+
 static void mkdir_p(const char *path, mode_t mode)
 {
     char buf[PATH_MAX];
@@ -261,6 +269,10 @@ static void setup_root(const struct sbx__box_args *a)
     mkdir_p(R "/proc", 0555);
     CHECK(mount("proc", R "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"),
           "mount /proc: %s", strerror(errno));
+    for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++)
+        if (access(proc_masked[i], F_OK) == 0)
+            CHECK(mount(R "/dev/null", proc_masked[i], NULL, MS_BIND, NULL), "mask %s: %s",
+                  proc_masked[i], strerror(errno));
     setup_writable(a);
     mkdir_p(R "/root", 0700);
     /* Pivot, drop the old root, and freeze the new root's own tmpfs. */
@@ -294,24 +306,31 @@ static void setup_net(const struct sbx__box_args *a)
 
 struct rlimit_row {
     int resource;
-    rlim_t value;
+    rlim_t soft, hard;
 };
 
-static void setup_rlimits(const struct sbx_limits *l)
+static void setup_rlimits(const struct sbx__box_args *a)
 {
+    const struct sbx_limits *l = &a->spec->limits;
+    /* CPU: a per-process backstop a second past the tree's limit, which the supervisor
+     * enforces from the cgroup; without cgroup accounting it is the limit itself. SIGXCPU at
+     * the soft limit, SIGKILL a second later. */
+    rlim_t cpu = l->cpu_ms ? (l->cpu_ms + 999) / 1000 + (a->cpu_tree ? 1 : 0) : RLIM_INFINITY;
+    rlim_t nofile = l->open_files ? l->open_files : 256;
+    rlim_t fsize = l->file_bytes ? l->file_bytes : RLIM_INFINITY;
+    rlim_t stack = l->stack_bytes ? l->stack_bytes : 64ull << 20;
     struct rlimit_row rows[] = {
-            {RLIMIT_CORE, 0},
-            {RLIMIT_NOFILE, l->open_files ? l->open_files : 256},
-            {RLIMIT_FSIZE, l->file_bytes ? l->file_bytes : RLIM_INFINITY},
-            {RLIMIT_STACK, l->stack_bytes ? l->stack_bytes : 64ull << 20},
-            /* A per-process backstop only: the supervisor enforces the tree's CPU time. */
-            {RLIMIT_CPU, l->cpu_ms ? (l->cpu_ms + 999) / 1000 + 1 : RLIM_INFINITY},
-            {RLIMIT_MEMLOCK, 64 << 10},
-            {RLIMIT_MSGQUEUE, 0},
+            {RLIMIT_CORE, 0, 0},
+            {RLIMIT_NOFILE, nofile, nofile},
+            {RLIMIT_FSIZE, fsize, fsize},
+            {RLIMIT_STACK, stack, stack},
+            {RLIMIT_CPU, cpu, cpu == RLIM_INFINITY ? cpu : cpu + 1},
+            {RLIMIT_MEMLOCK, 64 << 10, 64 << 10},
+            {RLIMIT_MSGQUEUE, 0, 0},
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-        struct rlimit rl = {rows[i].value, rows[i].value};
+        struct rlimit rl = {rows[i].soft, rows[i].hard};
         CHECK(setrlimit(rows[i].resource, &rl), "setrlimit %d: %s", rows[i].resource,
               strerror(errno));
     }
@@ -378,7 +397,7 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
     CHECK(dup3(err_fd, 3, O_CLOEXEC), "err fd: %s", strerror(errno));
     err_fd = 3;
     CHECK(syscall(SYS_close_range, 4, ~0U, 0), "close_range: %s", strerror(errno));
-    setup_rlimits(&a->spec->limits);
+    setup_rlimits(a);
     CHECK(chdir("/box"), "chdir /box: %s", strerror(errno));
     drop_privileges();
     (void)signal(SIGPIPE, SIG_DFL);

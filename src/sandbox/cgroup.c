@@ -199,10 +199,16 @@ static int mkdir_child(const char *parent, const char *dir, int (*prep_parent)(c
     return -ENOENT;
 }
 
+/* Enable what the hierarchy offers, one controller at a time: a missing one is not an error
+ * here (the host's caps say what is enforced), and a limit write on an enabled one fails
+ * closed later if delegation is wrong. */
 static int v2_enable_controllers(const char *parent)
 {
-    /* Only the controllers this hierarchy has; errors mean "not delegated to us". */
-    return attr_write_str(parent, "cgroup.subtree_control", "+memory +pids +cpu");
+    static const char *const ctrls[] = {"+memory", "+pids", "+cpu"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
+        (void)!attr_write_str(parent, "cgroup.subtree_control", ctrls[i]);
+    return 0;
 }
 
 static int v1_limits(int ctrl, const char *dir, const struct sbx_limits *lim, bool memsw)

@@ -75,6 +75,7 @@ struct sbx__box_args {
     int err_fd;    /* write end, CLOEXEC: a setup failure message, then the box dies */
     int status_fd; /* write end: the payload's wait status */
     int stdin_fd, stdout_fd, stderr_fd;
+    bool cpu_tree; /* the supervisor measures the tree's CPU time (cgroup) */
 };
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */

@@ -218,7 +218,9 @@ struct run {
     pid_t pid;
     int in_fd, out_fd, err_fd; /* our ends: stdin write, stdout/stderr read */
     int errmsg_fd, status_fd;  /* our ends: setup errors, payload status */
-    size_t stdin_off;
+    const char *pend;          /* stdin bytes not yet written to the box */
+    size_t pend_len;
+    char stdin_buf[65536]; /* a chunk read from spec->stdin_fd */
     uint64_t start_us;
     uint64_t output_total;
     enum sbx_reason killed_for; /* SBX_EXITED if we did not kill it */
@@ -281,30 +283,34 @@ static bool pump_output(struct run *run, int *fd, int stream)
     return true;
 }
 
-static void pump_stdin(struct run *run)
+/* Move stdin along: refill the pending chunk from the source fd when it is empty, else write
+ * what is pending. Never blocks: a program that does not read its stdin must still time out. */
+static void pump_stdin(struct run *run, bool source_ready)
 {
     const struct sbx_spec *spec = run->spec;
 
-    if (spec->stdin_fd >= 0) {
-        char chunk[65536];
-        ssize_t n = read(spec->stdin_fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
+    if (source_ready) {
+        ssize_t n = read(spec->stdin_fd, run->stdin_buf, sizeof(run->stdin_buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             return;
-        /* A blocking write is fine: the box reads it or dies, and we were told data is ready. */
-        if (n <= 0 || fd_write_all(run->in_fd, chunk, (size_t)n) < 0)
+        if (n <= 0) {
             close_fd(&run->in_fd);
+            return;
+        }
+        run->pend = run->stdin_buf;
+        run->pend_len = (size_t)n;
         return;
     }
-    ssize_t n = write(run->in_fd, (const char *)spec->stdin_data + run->stdin_off,
-                      spec->stdin_len - run->stdin_off);
+    ssize_t n = write(run->in_fd, run->pend, run->pend_len);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n < 0) {
-        close_fd(&run->in_fd);
+        close_fd(&run->in_fd); /* the box closed its end */
         return;
     }
-    run->stdin_off += (size_t)n;
-    if (run->stdin_off >= spec->stdin_len)
+    run->pend += n;
+    run->pend_len -= (size_t)n;
+    if (run->pend_len == 0 && spec->stdin_fd < 0)
         close_fd(&run->in_fd);
 }
 
@@ -360,6 +366,11 @@ static void event_loop(struct run *run)
         };
         if (exited)
             p[0].fd = -1;
+        bool want_source = run->in_fd >= 0 && run->spec->stdin_fd >= 0 && run->pend_len == 0;
+        if (want_source)
+            p[3] = (struct pollfd){.fd = run->spec->stdin_fd, .events = POLLIN};
+        else if (run->in_fd >= 0)
+            p[3] = (struct pollfd){.fd = run->in_fd, .events = POLLOUT};
         int timeout = check_limits(run);
         int n = poll(p, 4, timeout);
         if (n < 0 && errno != EINTR)
@@ -371,7 +382,7 @@ static void event_loop(struct run *run)
         if (p[2].revents)
             pump_output(run, &run->err_fd, SBX_STDERR);
         if (p[3].revents && run->in_fd >= 0)
-            pump_stdin(run);
+            pump_stdin(run, want_source);
         if (p[0].revents) {
             exited = true;
             /* Everything in the pid namespace is dead once init is; the pipes drain to EOF. */
@@ -425,7 +436,8 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
         res->status = SBX_TIMEOUT;
         res->reason = SBX_WALL_LIMIT;
         set_message(res, "Time limit exceeded (wall clock %.3g s)", (double)l->wall_ms / 1000);
-    } else if (run->killed_for == SBX_CPU_LIMIT || res->signal == SIGXCPU) {
+    } else if (run->killed_for == SBX_CPU_LIMIT || res->signal == SIGXCPU ||
+               (l->cpu_ms && res->signal == SIGKILL && res->cpu_us >= l->cpu_ms * 1000)) {
         res->status = SBX_TIMEOUT;
         res->reason = SBX_CPU_LIMIT;
         set_message(res, "Time limit exceeded (CPU %.3g s)", (double)l->cpu_ms / 1000);
@@ -511,6 +523,7 @@ static int start_box(struct run *run)
             .stdin_fd = in[0],
             .stdout_fd = out[1],
             .stderr_fd = err[1],
+            .cpu_tree = (sbx_host_caps(run->h) & SBX_CAP_CPU_TREE) != 0,
     };
     struct clone_args ca = {
             .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
@@ -543,8 +556,9 @@ static int start_box(struct run *run)
     run->err_fd = TAKE_FD(err[0]);
     run->errmsg_fd = TAKE_FD(errp[0]);
     run->status_fd = TAKE_FD(stp[0]);
-    if (run->spec->stdin_fd < 0)
-        (void)fcntl(run->in_fd, F_SETFL, O_NONBLOCK);
+    (void)fcntl(run->in_fd, F_SETFL, O_NONBLOCK);
+    run->pend = run->spec->stdin_fd < 0 ? run->spec->stdin_data : NULL;
+    run->pend_len = run->spec->stdin_fd < 0 ? run->spec->stdin_len : 0;
 out_close:
     close_fd(&sync[0]), close_fd(&sync[1]), close_fd(&errp[0]), close_fd(&errp[1]);
     close_fd(&stp[0]), close_fd(&stp[1]), close_fd(&in[0]), close_fd(&in[1]);
