@@ -429,12 +429,31 @@ void sbx__cg_destroy(const struct sbx__cg_host *cg, struct sbx__cg_run *run)
     }
 }
 
+/* Whether the runbox that made a cgroup still runs: its pid exists and is not a zombie. */
+static bool owner_alive(long pid)
+{
+    char path[64], buf[512], *rp;
+    _cleanup_close_ int fd = -1;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno != ENOENT && errno != ESRCH;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    rp = strrchr(buf, ')'); /* "pid (comm) S ..." where comm may hold anything */
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
 /* Remove the cgroups of runbox processes that no longer exist, killing what is still in them. */
 static void sweep_parent(const char *parent, bool v2)
 {
     DIR *d = opendir(parent);
     struct dirent *e;
-    char dir[PATH_MAX], proc[64];
+    char dir[PATH_MAX];
 
     if (!d)
         return;
@@ -446,8 +465,7 @@ static void sweep_parent(const char *parent, bool v2)
         pid = strtol(e->d_name, &end, 10);
         if (end == e->d_name || *end != '-' || pid <= 0)
             continue;
-        snprintf(proc, sizeof(proc), "/proc/%ld", pid);
-        if (access(proc, F_OK) == 0)
+        if (owner_alive(pid))
             continue;
         if (path_join(dir, sizeof(dir), parent, e->d_name) < 0)
             continue;
