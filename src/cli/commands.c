@@ -68,7 +68,9 @@ static int env_host(struct env *e)
 
     if (r < 0) {
         fprintf(stderr, "runbox: cannot set up the sandbox: %s%s\n", strerror(-r),
-                r == -EPERM ? " (runbox must run as root)" : "");
+                geteuid() != 0 ? " (not root, and user namespaces are not available: run as "
+                                 "root, or enable kernel.unprivileged_userns_clone)"
+                               : "");
         return 125;
     }
     return 0;
@@ -324,7 +326,7 @@ int cli_cmd_languages(const struct cli_args *a)
     json_t *arr;
     int rc;
 
-    if ((rc = env_init(&e, a, true, geteuid() == 0)) != 0)
+    if ((rc = env_init(&e, a, true, true)) != 0)
         return rc;
     arr = json_array();
     if (!a->json)
@@ -376,12 +378,6 @@ int cli_cmd_doctor(const struct cli_args *a)
 
     if ((rc = env_init(&e, a, true, false)) != 0)
         return rc;
-    if (geteuid() != 0) {
-        printf("runbox doctor: not root: runbox needs root for its sandbox (namespaces, "
-               "cgroups, a box uid)\n");
-        env_done(&e);
-        return 1;
-    }
     if ((rc = env_host(&e)) != 0) {
         env_done(&e);
         return rc;

@@ -206,16 +206,23 @@ static void mount_tmpfs(const char *dst, const char *opts, unsigned long flags)
     CHECK(mount("runbox", dst, "tmpfs", flags, opts), "tmpfs %s: %s", dst, strerror(errno));
 }
 
-static void setup_dev(void)
+static void setup_dev(const struct sbx__box_args *a)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], host[64];
 
     mount_tmpfs(R "/dev", "size=64k,nr_inodes=64,mode=0755", MS_NOSUID | MS_NOEXEC);
     for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
         snprintf(path, sizeof(path), R "/dev/%s", dev_nodes[i].name);
-        CHECK(mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)),
-              "mknod %s: %s", path, strerror(errno));
-        CHECK(chmod(path, 0666), "chmod %s: %s", path, strerror(errno));
+        if (!a->userns) {
+            CHECK(mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)),
+                  "mknod %s: %s", path, strerror(errno));
+            CHECK(chmod(path, 0666), "chmod %s: %s", path, strerror(errno));
+            continue;
+        }
+        /* A user namespace may not make device nodes: bind the host's (as bwrap does). */
+        snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i].name);
+        write_new_file(path, "", 0666);
+        CHECK(mount(host, path, NULL, MS_BIND, NULL), "bind %s: %s", host, strerror(errno));
     }
     for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++) {
         snprintf(path, sizeof(path), R "/dev/%s", dev_links[i][1]);
@@ -265,7 +272,7 @@ static void setup_root(const struct sbx__box_args *a)
             die("read-only path '%s': must be absolute, without '..'", *p);
         bind_ro(*p);
     }
-    setup_dev();
+    setup_dev(a);
     mkdir_p(R "/proc", 0555);
     CHECK(mount("proc", R "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"),
           "mount /proc: %s", strerror(errno));
@@ -336,14 +343,16 @@ static void setup_rlimits(const struct sbx__box_args *a)
     }
 }
 
-static void drop_privileges(void)
+static void drop_privileges(const struct sbx__box_args *a)
 {
     for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
             die("drop capability %d: %s", cap, strerror(errno));
     CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient caps: %s",
           strerror(errno));
-    CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
+    /* In runbox's user namespace setgroups is denied and there are no other groups. */
+    if (!a->userns)
+        CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
     CHECK(setresgid(SBX_BOX_GID, SBX_BOX_GID, SBX_BOX_GID), "setresgid: %s", strerror(errno));
     CHECK(setresuid(SBX_BOX_UID, SBX_BOX_UID, SBX_BOX_UID), "setresuid: %s", strerror(errno));
     /* A uid change from root clears the capability sets; make sure. */
@@ -399,7 +408,7 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
     CHECK(syscall(SYS_close_range, 4, ~0U, 0), "close_range: %s", strerror(errno));
     setup_rlimits(a);
     CHECK(chdir("/box"), "chdir /box: %s", strerror(errno));
-    drop_privileges();
+    drop_privileges(a);
     (void)signal(SIGPIPE, SIG_DFL);
     CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp), "seccomp: %s", strerror(errno));
     exec_payload(a->spec->argv, env);

@@ -62,6 +62,29 @@ static bool v2_has_controller(const char *root, const char *ctrl)
     return found;
 }
 
+/* Root makes its cgroups at the top of the hierarchy. Anyone else uses the cgroup they are
+ * in, if it was delegated to them (systemd's user@.service does that); the controllers are
+ * then those the delegator enabled for it. */
+static void find_v2_base(struct sbx__cg_host *cg)
+{
+    char *self = NULL, path[PATH_MAX];
+
+    if (access(cg->v2_root, W_OK) == 0) {
+        snprintf(cg->v2_base, sizeof(cg->v2_base), "%s", cg->v2_root);
+        return;
+    }
+    if (read_file("/proc/self/cgroup", 65536, &self, NULL) < 0)
+        return;
+    for (char *line = strtok(self, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "0::/", 4) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s%s", cg->v2_root, line + 3);
+        if (access(path, W_OK) == 0)
+            snprintf(cg->v2_base, sizeof(cg->v2_base), "%s", path);
+    }
+    free(self);
+}
+
 int sbx__cg_detect(struct sbx__cg_host *cg)
 {
     char path[128];
@@ -73,9 +96,11 @@ int sbx__cg_detect(struct sbx__cg_host *cg)
     } else if (is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC)) {
         snprintf(cg->v2_root, sizeof(cg->v2_root), "/sys/fs/cgroup/unified");
     }
+    if (cg->v2_root[0])
+        find_v2_base(cg);
     for (int c = 0; c < CG_NCTRL; c++) {
         const char *name = sbx__cg_ctrl_names[c];
-        if (cg->v2_root[0] && c != CG_CPUACCT && v2_has_controller(cg->v2_root, name)) {
+        if (cg->v2_base[0] && c != CG_CPUACCT && v2_has_controller(cg->v2_base, name)) {
             cg->at[c] = CG_AT_V2;
             continue;
         }
@@ -158,7 +183,7 @@ static int v1_dir(char *buf, size_t len, int ctrl, const char *name)
 
 static int v2_dir(const struct sbx__cg_host *cg, char *buf, size_t len, const char *name)
 {
-    int n = snprintf(buf, len, "%s/" SBX_CG_NAME "%s%s", cg->v2_root, name ? "/" : "",
+    int n = snprintf(buf, len, "%s/" SBX_CG_NAME "%s%s", cg->v2_base, name ? "/" : "",
                      name ? name : "");
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -271,7 +296,7 @@ static bool v1_wanted(int c, const struct sbx_limits *lim, const struct sbx__cg_
     case CG_CPU:
         return lim->cpus_milli != 0;
     case CG_CPUACCT:
-        return !cg->v2_root[0]; /* only when there is no cpu.stat */
+        return !cg->v2_base[0]; /* only when there is no cpu.stat */
     default:
         return false;
     }
@@ -286,7 +311,7 @@ int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
 
     snprintf(run->name, sizeof(run->name), "%d-%u", (int)getpid(), seq++);
     run->v2_fd = -1;
-    if (cg->v2_root[0]) {
+    if (cg->v2_base[0]) {
         if ((r = v2_dir(cg, parent, sizeof(parent), NULL)) < 0 ||
             (r = v2_dir(cg, dir, sizeof(dir), run->name)) < 0)
             return r;
@@ -481,7 +506,7 @@ void sbx__cg_sweep(const struct sbx__cg_host *cg)
 {
     char dir[PATH_MAX];
 
-    if (cg->v2_root[0] && v2_dir(cg, dir, sizeof(dir), NULL) == 0)
+    if (cg->v2_base[0] && v2_dir(cg, dir, sizeof(dir), NULL) == 0)
         sweep_parent(dir, true);
     for (int c = 0; c < CG_NCTRL; c++)
         if (cg->at[c] == CG_AT_V1 && v1_dir(dir, sizeof(dir), c, NULL) == 0)

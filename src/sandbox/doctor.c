@@ -50,15 +50,15 @@ static int doctor_cgroups(struct sbx_host *h, FILE *f, const struct sbx__cg_host
                               : "v1 only");
     line(f, true, "layout", buf);
     for (int c = 0; c < CG_NCTRL; c++) {
-        bool need = c != CG_CPUACCT || !cg->v2_root[0];
+        bool need = c != CG_CPUACCT || !cg->v2_base[0];
         snprintf(buf, sizeof(buf), "%s", sbx__cg_where_to_string(cg->at[c]));
-        if (c == CG_CPUACCT && cg->v2_root[0])
+        if (c == CG_CPUACCT && cg->v2_base[0])
             snprintf(buf, sizeof(buf), "%s (not needed: v2 cpu.stat is used)",
                      sbx__cg_where_to_string(cg->at[c]));
         bad += line(f, !need || cg->at[c] != CG_ABSENT, sbx__cg_ctrl_names[c], buf);
     }
-    line(f, cg->v2_root[0] != 0, "cgroup.kill, CLONE_INTO_CGROUP",
-         cg->v2_root[0] ? "via the v2 hierarchy" : "no v2 hierarchy: kill via the pid namespace");
+    line(f, cg->v2_base[0] != 0, "cgroup.kill, CLONE_INTO_CGROUP",
+         cg->v2_base[0] ? cg->v2_base : "no usable v2 hierarchy: kill via the pid namespace");
     if (cg->at[CG_MEMORY] == CG_AT_V1)
         line(f, cg->v1_memsw, "memory+swap limit",
              cg->v1_memsw ? "memory.memsw.* (swap disallowed)" : "no swap accounting");
@@ -87,8 +87,11 @@ int sbx_doctor(struct sbx_host *h, FILE *f)
 
     if (uname(&u) == 0)
         fprintf(f, "kernel: %s %s %s\n", u.sysname, u.release, u.machine);
-    fprintf(f, "running as: uid %d%s\n", (int)geteuid(),
-            geteuid() == 0 ? " (root: full isolation)" : "");
+    if (h->userns)
+        fprintf(f, "running as: not root: a user namespace of runbox's own; the program runs as "
+                   "your uid (no subordinate ids), cgroups only where delegated to you\n");
+    else
+        fprintf(f, "running as: root (box uid %d, no capabilities)\n", SBX_BOX_UID);
     bad += doctor_namespaces(f);
     bad += doctor_cgroups(h, f, &h->cg);
     fprintf(f, "seccomp:\n");

@@ -30,6 +30,8 @@ enum sbx__cg_where {
 
 struct sbx__cg_host {
     char v2_root[64];                /* the cgroup2 mount ("" if none) */
+    char v2_base[PATH_MAX];          /* where runbox's v2 cgroups go: the root, or our own
+                                      * cgroup when it is delegated to us ("" if neither) */
     bool pure_v2;                    /* /sys/fs/cgroup itself is cgroup2 */
     bool v1_memsw;                   /* v1 memory.memsw.* exists (swap accounting) */
     enum sbx__cg_where at[CG_NCTRL]; /* where each controller lives */
@@ -76,6 +78,7 @@ struct sbx__box_args {
     int status_fd; /* write end: the payload's wait status */
     int stdin_fd, stdout_fd, stderr_fd;
     bool cpu_tree; /* the supervisor measures the tree's CPU time (cgroup) */
+    bool userns;   /* inside runbox's user namespace: no mknod, no setgroups */
 };
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
@@ -87,4 +90,5 @@ struct sbx_host {
     struct sbx__cg_host cg;
     struct sock_fprog seccomp;
     unsigned workspaces; /* sequence for workspace names */
+    bool userns;         /* not root: we live in our own user namespace */
 };

@@ -66,13 +66,37 @@ bool sbx_interrupted(void)
 
 /*** The host ***/
 
+/* Not root: enter a user namespace of our own in which we are the box user (60000 inside, our
+ * own uid outside) with every capability, so that namespaces and mounts work as for root.
+ * Only one id can be mapped without newuidmap, so the program runs as the caller's uid. */
+static int enter_userns(void)
+{
+    char map[64];
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    int r;
+
+    if (unshare(CLONE_NEWUSER) < 0)
+        return -errno;
+    snprintf(map, sizeof(map), "%d %d 1\n", SBX_BOX_UID, (int)uid);
+    if ((r = write_file("/proc/self/uid_map", map)) < 0)
+        return r;
+    if ((r = write_file("/proc/self/setgroups", "deny")) < 0)
+        return r;
+    snprintf(map, sizeof(map), "%d %d 1\n", SBX_BOX_GID, (int)gid);
+    return write_file("/proc/self/gid_map", map);
+}
+
 /* A private mount namespace for this process: workspaces mounted here are invisible to the
  * host and disappear with us, whatever way we end. */
-static int private_mounts(void)
+static int private_mounts(bool userns)
 {
     if (unshare(CLONE_NEWNS) < 0)
         return -errno;
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return -errno;
+    /* Without root on the host we cannot make /run/runbox: cover /run, here only. */
+    if (userns && mount("runbox", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0)
         return -errno;
     if (mkdir(SBX_RUNTIME_DIR, 0700) < 0 && errno != EEXIST)
         return -errno;
@@ -88,13 +112,14 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     struct sbx_host *h;
     int r;
 
-    if (geteuid() != 0)
-        return -EPERM;
     h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
+    h->userns = geteuid() != 0;
+    /* Detect cgroups with our real identity: what we may write decides what we use. */
     if ((r = sbx__cg_detect(&h->cg)) < 0 || (r = sbx__seccomp_compile(&h->seccomp)) < 0 ||
-        (tune && (r = sbx__cg_tune(&h->cg)) < 0) || (r = private_mounts()) < 0) {
+        (tune && !h->userns && (r = sbx__cg_tune(&h->cg)) < 0) ||
+        (h->userns && (r = enter_userns()) < 0) || (r = private_mounts(h->userns)) < 0) {
         sbx_host_free(h);
         return r;
     }
@@ -122,9 +147,9 @@ unsigned sbx_host_caps(const struct sbx_host *h)
         caps |= SBX_CAP_PIDS;
     if (h->cg.at[CG_CPU] != CG_ABSENT)
         caps |= SBX_CAP_CPUS;
-    if (h->cg.v2_root[0] || h->cg.at[CG_CPUACCT] != CG_ABSENT)
+    if (h->cg.v2_base[0] || h->cg.at[CG_CPUACCT] != CG_ABSENT)
         caps |= SBX_CAP_CPU_TREE;
-    if (h->cg.v2_root[0])
+    if (h->cg.v2_base[0])
         caps |= SBX_CAP_KILL;
     return caps;
 }
@@ -524,6 +549,7 @@ static int start_box(struct run *run)
             .stdout_fd = out[1],
             .stderr_fd = err[1],
             .cpu_tree = (sbx_host_caps(run->h) & SBX_CAP_CPU_TREE) != 0,
+            .userns = run->h->userns,
     };
     struct clone_args ca = {
             .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,

@@ -15,3 +15,5 @@ readlink /proc/1/root /proc/1/exe
 echo "== shadow"
 cat /etc/shadow
 echo "== etc:" $(ls /etc)
+echo "== host dirs"
+ls -d /run /var /home /srv /mnt /media /sys

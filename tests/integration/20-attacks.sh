@@ -111,6 +111,21 @@ expect "sleep 1000: reason wall_time" "$TMP/sleep.json" reason wall_time
 jqt "sleep 1000: killed within seconds, runbox exits 124" "$TMP/sleep.json" \
     ".execution_time >= 0.9 and .execution_time < 5 and $RB_RC == 124"
 
+# A program that never reads a large stdin must not hold the supervisor (and so its limits).
+head -c 4000000 /dev/zero >"$TMP/big.in"
+timeout -s KILL 20 "$RUNBOX" exec --json --time 1 --wall 1 --stdin "$TMP/big.in" -- \
+    /bin/bash -c "exec -a $MARK-stdin sleep 1000" >"$TMP/stdin-sleep.json" 2>/dev/null </dev/null
+jqt "4 MB of stdin never read, sleep 1000: still a wall_time timeout within seconds" \
+    "$TMP/stdin-sleep.json" \
+    '.status == "timeout" and .reason == "wall_time" and .execution_time < 5'
+timeout -s KILL 20 "$RUNBOX" exec --json --time 2 --wall 4 --stdin "$TMP/big.in" -- \
+    /bin/sh -c 'head -c 300000 /dev/zero | tr "\0" a' >"$TMP/stdin-out.json" 2>/dev/null </dev/null
+jqt "4 MB of stdin never read, 300 KB written: no deadlock, success" "$TMP/stdin-out.json" \
+    '.status == "success" and (.output | length) == 300000'
+rb_run "$TMP/stop.json" --time 1 --wall 1 "$A/stop-self.sh"
+jqt "SIGSTOP to itself: wall_time timeout" "$TMP/stop.json" \
+    '.status == "timeout" and .reason == "wall_time" and .execution_time < 5'
+
 ### 6. Output floods
 
 rb_run "$TMP/flood.json" --time 2 --wall 4 --output 64 "$A/outflood.c"
@@ -148,31 +163,29 @@ jqt "fill /box: stopped by ENOSPC or the memory limit" "$TMP/fill-box.json" \
 
 ### 8. Network
 
-cat >"$TMP/server.py" <<'EOF'
-import http.server, sys
-s = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-with open(sys.argv[1] + ".new", "w") as f:
-    f.write(str(s.server_port))
-import os; os.rename(sys.argv[1] + ".new", sys.argv[1])
-s.serve_forever()
-EOF
 mkdir -p "$TMP/www"
-(cd "$TMP/www" && exec python3 "$TMP/server.py" "$TMP/port") >/dev/null 2>&1 &
-HOST_PIDS+=($!)
+(cd "$TMP/www" && exec python3 "$A/host-server.py" "$TMP/port" "$MARK-uds") >/dev/null 2>&1 &
+HOST_SERVER=$!
+HOST_PIDS+=("$HOST_SERVER")
 for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 PORT=$(cat "$TMP/port" 2>/dev/null)
 if [ -n "$PORT" ]; then
-    rb_run "$TMP/net.json" --time 2 --wall 5 "$A/net-connect.py" -- "$PORT"
+    rb_run "$TMP/net.json" --time 2 --wall 5 "$A/net-connect.py" -- "$PORT" "$MARK-uds"
     jqt "connect to the host's 127.0.0.1:$PORT: refused" "$TMP/net.json" \
-        '.status == "success" and (.output | startswith("failed: ECONNREFUSED"))'
-    # The control: the same program with the host network reaches the listener.
-    rb_run "$TMP/net-shared.json" --net --time 2 --wall 5 "$A/net-connect.py" -- "$PORT"
-    jqt "control: with --net the same program connects" "$TMP/net-shared.json" \
-        '.output | startswith("connected: HTTP/1.0 200")'
+        '.status == "success" and (.output | test("(^|\n)tcp failed: ECONNREFUSED"))'
+    jqt "connect to the host's abstract unix socket: refused" "$TMP/net.json" \
+        '.output | test("(^|\n)unix failed: ECONNREFUSED")'
+    # The control: the same program with the host network reaches both listeners.
+    rb_run "$TMP/net-shared.json" --net --time 2 --wall 5 "$A/net-connect.py" -- "$PORT" "$MARK-uds"
+    jqt "control: with --net the same program connects to both" "$TMP/net-shared.json" \
+        '(.output | test("tcp connected: HTTP/1.0 200")) and (.output | test("unix connected: hello"))'
 else
-    skip "connect to a host port: refused" "the host listener did not start"
-    skip "control: with --net the same program connects" "the host listener did not start"
+    skip "connect to the host's 127.0.0.1: refused" "the host listener did not start"
+    skip "connect to the host's abstract unix socket: refused" "the host listener did not start"
+    skip "control: with --net the same program connects to both" "the host listener did not start"
 fi
+kill "$HOST_SERVER" 2>/dev/null
+wait "$HOST_SERVER" 2>/dev/null
 rb_run "$TMP/loop.json" --time 2 --wall 5 "$A/net-loopback.py"
 jqt "TCP server and client inside the box on 127.0.0.1" "$TMP/loop.json" \
     '.status == "success" and .output == "pong:ping\n"'
@@ -196,6 +209,14 @@ jqt "snoop: /proc/1 (the box's init) is not readable" "$TMP/snoop.json" \
      and (.output | test("Uid:") | not)'
 jqt "snoop: /etc/shadow does not exist" "$TMP/snoop.json" \
     '.output | test("cat: /etc/shadow: No such file or directory")'
+
+jqt "snoop: no /run, /var, /home, /srv, /mnt, /media, /sys in the box" "$TMP/snoop.json" \
+    '[.output | scan("ls: cannot access .(/[a-z]+).: No such file or directory") | .[0]] | sort
+     == ["/home", "/media", "/mnt", "/run", "/srv", "/sys", "/var"]'
+rb_run "$TMP/include.json" --time 2 --wall 5 "$A/compile-include.c"
+jqt "#include \"/etc/shadow\": the compiler cannot see it either" "$TMP/include.json" \
+    '.status == "compile_error"
+     and (.compile.error | test("/etc/shadow: No such file or directory"))'
 
 ### 10. Writing the read-only system
 
