@@ -3,6 +3,7 @@
 # status it must get and, where it matters, what the host looks like afterwards (processes,
 # files, disk). Limits are short so the whole script takes a few seconds. Needs root (runbox
 # does), jq, python3, gcc; setpriv (util-linux) for the uid-60000 host marker process.
+# shellcheck source=../lib.sh disable=SC2016  # (jq programs are in single quotes)
 . "$(dirname "$0")/../lib.sh"
 
 A=$ROOT/tests/attacks
@@ -52,8 +53,10 @@ HOST_PIDS+=("$HOST_MARKER")
 
 rb_run "$TMP/bomb.json" --time 1 --wall 2 --pids 32 "$A/forkbomb.c" -- "$MARK-bomb"
 expect "C fork bomb: timeout" "$TMP/bomb.json" status timeout
-tap $([ "$RB_RC" = 124 ]; echo $?) "C fork bomb: runbox exits 124 (got $RB_RC)"
-tap $(! alive_with "$MARK-bomb"; echo $?) "C fork bomb: no bomb process left on the host"
+[ "$RB_RC" = 124 ]
+tap $? "C fork bomb: runbox exits 124 (got $RB_RC)"
+! alive_with "$MARK-bomb"
+tap $? "C fork bomb: no bomb process left on the host"
 rb_run "$TMP/after.json" --time 1 --wall 2 "$ROOT/tests/programs/c/hello.c"
 jqt "C fork bomb: the next box runs normally" "$TMP/after.json" \
     '.status == "success" and .output == "Hello, World!\n"'
@@ -78,7 +81,8 @@ jqt "Python fork bomb: the box never holds more than 16 processes (it saw 2..16)
     "$TMP/pybomb.json" \
     '[.output | scan("peak ([0-9]+)") | .[0] | tonumber] as $p
      | ($p | length) > 0 and ($p | max) >= 2 and ($p | max) <= 16'
-tap $(! alive_with "$MARK-pybomb"; echo $?) "Python fork bomb: no bomb process left on the host"
+! alive_with "$MARK-pybomb"
+tap $? "Python fork bomb: no bomb process left on the host"
 
 ### 3. Memory bombs
 
@@ -150,9 +154,11 @@ jqt "fill /tmp: ENOSPC at its 128 MB size" "$TMP/fill.json" \
 jqt "fill /dev/shm: ENOSPC" "$TMP/fill.json" \
     '.output | test("(^|\n)/dev/shm: ENOSPC \\(No space left on device\\)")'
 leaked=$(ls -d /tmp/"$MARK"* /var/tmp/"$MARK"* /dev/shm/"$MARK"* 2>/dev/null)
-tap $([ -z "$leaked" ]; echo $?) "fill /tmp: no file of the box on the host"
+[ -z "$leaked" ]
+tap $? "fill /tmp: no file of the box on the host"
 [ -n "$leaked" ] && diag "$leaked"
-tap $([ $((after - before)) -lt 65536 ]; echo $?) \
+[ $((after - before)) -lt 65536 ]
+tap $? \
     "fill /tmp: host disk usage grew by less than 64 MB ($(((after - before) / 1024)) MB)"
 rb_run "$TMP/fill-dd.json" --time 3 --wall 5 "$A/fill-tmp.sh" -- "$MARK-dd"
 jqt "dd into /tmp: 'No space left on device'" "$TMP/fill-dd.json" \
@@ -192,13 +198,15 @@ jqt "TCP server and client inside the box on 127.0.0.1" "$TMP/loop.json" \
 
 ### 9. Secrets: /etc/shadow, other processes' environments, the box's init
 
-tap $(alive_with "$MARK-host"; echo $?) "the host marker (uid 60000, secret in its env) runs"
+alive_with "$MARK-host"
+tap $? "the host marker (uid 60000, secret in its env) runs"
 rb_run "$TMP/snoop.json" --time 2 --wall 5 "$A/proc-snoop.sh"
 rb_exec "$TMP/snoop-exec.json" --time 2 --wall 5 -- /bin/sh -c \
     'for f in /proc/[0-9]*/environ; do tr "\0" "\n" <"$f"; done; cat /proc/self/environ'
 jqt "snoop: the program could read environments (PATH= seen)" "$TMP/snoop.json" \
     '.output | test("PATH=/usr/local/bin")'
-tap $(! grep -q -- "$SECRET" "$TMP/snoop.json" "$TMP/snoop-exec.json"; echo $?) \
+! grep -q -- "$SECRET" "$TMP/snoop.json" "$TMP/snoop-exec.json"
+tap $? \
     "snoop: the host's environment (RUNBOX_HOST_SECRET) appears nowhere"
 jqt "snoop: only the box's own processes in /proc (at most 4)" "$TMP/snoop.json" \
     '(.output | capture("== processes:(?<p>[ 0-9]*)\n").p | [scan("[0-9]+")] | length) as $n
@@ -228,7 +236,8 @@ jqt "write /usr and /etc: 'Read-only file system'" "$TMP/write.json" \
     "(.output | test(\"/usr/$MARK-w: Read-only file system\"))
      and (.output | test(\"/etc/$MARK-w: Read-only file system\"))"
 left=$(ls -d /usr/"$MARK"* /usr/bin/"$MARK"* /etc/"$MARK"* /"$MARK"* /lib/"$MARK"* 2>/dev/null)
-tap $([ -z "$left" ] && [ -e /usr/bin/env ] && ! grep -q '^hacker:' /etc/passwd; echo $?) \
+[ -z "$left" ] && [ -e /usr/bin/env ] && ! grep -q '^hacker:' /etc/passwd
+tap $? \
     "write the system: nothing created, changed or removed on the host"
 
 ### 11. kill(-1, SIGKILL)
@@ -236,7 +245,8 @@ tap $([ -z "$left" ] && [ -e /usr/bin/env ] && ! grep -q '^hacker:' /etc/passwd;
 rb_run "$TMP/killall.json" --time 2 --wall 5 "$A/kill-all.c"
 jqt "kill(-1, SIGKILL): the program itself survives and exits 0" "$TMP/killall.json" \
     '.status == "success" and (.output | test("still alive"))'
-tap $(kill -0 "$HOST_MARKER" 2>/dev/null; echo $?) \
+kill -0 "$HOST_MARKER" 2>/dev/null
+tap $? \
     "kill(-1, SIGKILL): the host's uid-60000 marker process is still alive"
 
 ### 12. Daemons
@@ -244,7 +254,8 @@ tap $(kill -0 "$HOST_MARKER" 2>/dev/null; echo $?) \
 rb_run "$TMP/daemon.json" --time 2 --wall 5 "$A/daemon.c" -- "$MARK-daemon"
 jqt "double-forked daemon: runbox returns when the program exits" "$TMP/daemon.json" \
     '.status == "success" and .output == "daemon started\n" and .execution_time < 4'
-tap $(! alive_with "$MARK-daemon"; echo $?) "double-forked daemon: gone from the host"
+! alive_with "$MARK-daemon"
+tap $? "double-forked daemon: gone from the host"
 
 ### 13. Kernel surfaces and privileges
 
@@ -294,7 +305,8 @@ jqt "mknod fails, /sys is absent" "$TMP/dev.json" \
 
 rb_exec "$TMP/noexec.json" -- /nonexistent
 expect "exec /nonexistent: internal_error" "$TMP/noexec.json" status internal_error
-tap $([ "$RB_RC" = 125 ]; echo $?) "exec /nonexistent: runbox exits 125 (got $RB_RC)"
+[ "$RB_RC" = 125 ]
+tap $? "exec /nonexistent: runbox exits 125 (got $RB_RC)"
 
 ### 16. Hostile output
 
@@ -307,8 +319,10 @@ printf '\377\376\000\303(\n' >"$TMP/bin-err.want"
 jq -r '.output_base64 // empty' <"$TMP/bin.json" | base64 -d >"$TMP/bin.got" 2>/dev/null
 jq -r '.error_base64 // empty' <"$TMP/bin.json" | base64 -d >"$TMP/bin-err.got" 2>/dev/null
 jqt "binary output: valid JSON, success" "$TMP/bin.json" '.status == "success"'
-tap $(cmp -s "$TMP/bin.want" "$TMP/bin.got"; echo $?) "binary output: output_base64 has the exact bytes"
-tap $(cmp -s "$TMP/bin-err.want" "$TMP/bin-err.got"; echo $?) \
+cmp -s "$TMP/bin.want" "$TMP/bin.got"
+tap $? "binary output: output_base64 has the exact bytes"
+cmp -s "$TMP/bin-err.want" "$TMP/bin-err.got"
+tap $? \
     "binary output: error_base64 has the exact bytes"
 
 ### Nothing left behind
@@ -316,7 +330,8 @@ tap $(cmp -s "$TMP/bin-err.want" "$TMP/bin-err.got"; echo $?) \
 kill "$HOST_MARKER" 2>/dev/null
 wait "$HOST_MARKER" 2>/dev/null
 left=$(pgrep -af -- "$MARK")
-tap $([ -z "$left" ]; echo $?) "no process of this script's attacks is left"
+[ -z "$left" ]
+tap $? "no process of this script's attacks is left"
 [ -n "$left" ] && diag "$left"
 # A run's cgroups are named <runbox pid>-<seq>; one whose runbox is gone was left behind.
 orphans=""
@@ -326,7 +341,8 @@ for d in /sys/fs/cgroup/*/runbox/*/; do
     owner=${owner%%-*}
     [ "$(cat /proc/"$owner"/comm 2>/dev/null)" = runbox ] || orphans="$orphans $d"
 done
-tap $([ -z "$orphans" ]; echo $?) "no cgroup of a finished run is left"
+[ -z "$orphans" ]
+tap $? "no cgroup of a finished run is left"
 [ -n "$orphans" ] && diag "$orphans"
 
 done_testing

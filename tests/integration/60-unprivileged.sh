@@ -57,7 +57,9 @@ expect "as a user: the output limit holds" "$f" status output_limit
 
 # SIGKILL of an unprivileged runbox leaves nothing either.
 marker=rb-unpriv-$$
-as_user "$rb" exec --wall 60 -- /bin/bash -c "exec -a $marker sleep 300" &
+# Not through as_user: $! must be runbox itself, not a subshell.
+setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env \
+    "$rb" exec --wall 60 -- /bin/bash -c "exec -a $marker sleep 300" </dev/null &
 pid=$!
 for _ in $(seq 100); do pgrep -f "$marker" >/dev/null && break; sleep 0.05; done
 pgrep -f "$marker" >/dev/null
