@@ -125,8 +125,11 @@ static void mkdir_p(const char *path, mode_t mode)
     char buf[PATH_MAX];
     size_t len = strlen(path);
 
-    if (len >= sizeof(buf))
-        die("mkdir %s: name too long", path);
+    /* Most calls need one mkdir: only walk the parents when one is missing. */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return;
+    if (errno != ENOENT || len >= sizeof(buf))
+        die("mkdir %s: %s", path, strerror(errno));
     memcpy(buf, path, len + 1);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Attack: dd zeros into /tmp, 32 MB per file (a single file is capped by RLIMIT_FSIZE), until dd
 # fails, then print dd's complaint. Stops after 64 files (2 GiB) in any case. Usage: TAG
 i=0

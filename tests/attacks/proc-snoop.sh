@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2046,SC2002  # word splitting of the listings is wanted
 # Attack: look for secrets. Dumps every /proc/*/environ and cmdline the box can read, tries the
 # box's init (/proc/1) and the host's /etc/shadow. Errors go to stdout too, so the test sees them.
 exec 2>&1

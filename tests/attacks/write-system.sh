@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Attack: write into the read-only system directories. Usage: TAG. Errors go to stdout.
 exec 2>&1
 for f in "/usr/$1" "/usr/bin/$1" "/etc/$1" "/$1" "/lib/$1" "/proc/$1" "/dev/$1"; do
