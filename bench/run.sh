@@ -96,6 +96,14 @@ favordynmods() {
     fi
 }
 
+# User CPU time (USER_HZ ticks) of every process on the machine; minus our own children's at
+# the end, it says how much foreign work ran during the bench (noise).
+user_ticks() { awk '/^cpu / { print $2 + $3 }' /proc/stat; }
+# `times` must run in this shell (a $(...) subshell has no reaped children of its own).
+children_user_s() { awk 'NR == 2 { split($1, a, /[ms]/); print a[1] * 60 + a[2] }' "$1"; }
+TICKS_BEFORE=$(user_ticks)
+times >"$TMP/times0"
+
 FDM_BEFORE=$(favordynmods)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -208,6 +216,12 @@ done
 
 # Summary ----------------------------------------------------------------------------------
 T1=$(date +%s.%N)
+times >"$TMP/times1"
+FOREIGN=$(awk -v t0="$TICKS_BEFORE" -v t1="$(user_ticks)" -v c0="$(children_user_s "$TMP/times0")" \
+    -v c1="$(children_user_s "$TMP/times1")" -v hz="$(getconf CLK_TCK)" -v w0="$T0" -v w1="$T1" \
+    'BEGIN { f = (t1 - t0) / hz - (c1 - c0); if (f < 0) f = 0
+             printf "%.1f CPU-s of user time (%.0f%% of one CPU)%s", f, 100 * f / (w1 - w0),
+                 f / (w1 - w0) > 0.05 ? ": other work competed; figures are noisy" : "" }')
 echo "== summary =="
 "$PY" "$TIMER" summary "$RES"
 echo
@@ -222,5 +236,6 @@ echo "          runbox = the same plus v2 (+v1 memory/pids) cgroups per run, sec
 echo "          a generated /etc and lo up. '+ms' = median of the per-round paired differences"
 echo "          (sections 1, 2, 4) or difference of medians (3). Ratios are of medians."
 echo "load:     $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after"
+echo "others:   processes outside the bench used $FOREIGN"
 echo "command:  bench/run.sh${ARGS:+ $ARGS}   (took $(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.0f", b - a }') s)"
 exit $((FAILED ? 1 : 0))

@@ -19,6 +19,7 @@ tap() {
         echo "not ok $T_NUM - $*"
         T_FAILED=$((T_FAILED + 1))
     fi
+    return "$rc" # so that `tap $? NAME || diag ...` prints the diagnostic
 }
 
 # skip NAME REASON: a skip, which is a failure when SBX_MUST_WORK=1.

@@ -293,25 +293,10 @@ int cli_cmd_exec(const struct cli_args *a)
         fprintf(stderr, "runbox: internal error: %s\n", res.message);
     else
         status_line(sbx_status_to_string(res.status), &res);
-    struct job_result jr = {.ran = true, .run = res};
-    switch (res.status) {
-    case SBX_SUCCESS:
-    case SBX_RUNTIME_ERROR:
+    /* A plain successful exit keeps the program's own code 0 via the runtime_error path. */
+    struct job_result jr = {.ran = true, .run = res, .status = job_status_from_sbx(res.status)};
+    if (jr.status == JOB_SUCCESS)
         jr.status = JOB_RUNTIME_ERROR;
-        break;
-    case SBX_TIMEOUT:
-        jr.status = JOB_TIMEOUT;
-        break;
-    case SBX_MEMORY_LIMIT:
-        jr.status = JOB_MEMORY_LIMIT;
-        break;
-    case SBX_OUTPUT_LIMIT:
-        jr.status = JOB_OUTPUT_LIMIT;
-        break;
-    case SBX_INTERNAL_ERROR:
-        jr.status = JOB_INTERNAL_ERROR;
-        break;
-    }
     rc = job_exit_code(&jr);
     sbx_result_done(&res);
     if (fd > 0)

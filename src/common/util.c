@@ -117,20 +117,30 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
     return 0;
 }
 
-int read_u64_file(const char *path, uint64_t *ret)
+/* Read a small file (cgroup attributes) into @buf, NUL-terminated. */
+static int read_small(const char *path, char *buf, size_t len)
 {
-    char buf[64];
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n;
 
     if (fd < 0)
         return -errno;
-    n = read(fd, buf, sizeof(buf) - 1);
+    n = read(fd, buf, len - 1);
     if (n < 0)
         return -errno;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        n--;
     buf[n] = '\0';
+    return (int)n;
+}
+
+int read_u64_file(const char *path, uint64_t *ret)
+{
+    char buf[64];
+    int n = read_small(path, buf, sizeof(buf));
+
+    if (n < 0)
+        return n;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
     if (strcmp(buf, "max") == 0) {
         *ret = UINT64_MAX;
         return 0;
@@ -141,16 +151,11 @@ int read_u64_file(const char *path, uint64_t *ret)
 int read_keyed_u64(const char *path, const char *key, uint64_t *ret)
 {
     char buf[4096];
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     size_t klen = strlen(key);
-    ssize_t n;
+    int n = read_small(path, buf, sizeof(buf));
 
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, sizeof(buf) - 1);
     if (n < 0)
-        return -errno;
-    buf[n] = '\0';
+        return n;
     for (char *line = buf; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl)

@@ -234,23 +234,18 @@ static void stage_output(void *ctx, int stream, const char *data, size_t len)
 /* The language's env on top of the defaults, as the box's environment. */
 static char **stage_env(const struct lang *l)
 {
-    static const char *const base[] = {
-            "PATH=/usr/local/bin:/usr/bin:/bin",
-            "HOME=/tmp",
-            "TMPDIR=/tmp",
-            "USER=runbox",
-            "LOGNAME=runbox",
-            "LANG=C.UTF-8",
-            "LC_ALL=C.UTF-8",
-            "LIBC_FATAL_STDERR_=1",
-    };
-    size_t n = ARRAY_SIZE(base) + strv_len(l->env) + 1, k = 0;
+    const char *const *base = sbx_default_env;
+    size_t nbase = 0;
+
+    while (base[nbase])
+        nbase++;
+    size_t n = nbase + strv_len(l->env) + 1, k = 0;
     char **env = calloc(n, sizeof(*env));
 
     if (!env)
         return NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
-        size_t klen = strchr(base[i], '=') - base[i] + 1;
+    for (size_t i = 0; i < nbase; i++) {
+        size_t klen = (size_t)(strchr(base[i], '=') - base[i]) + 1;
         bool overridden = false;
         for (char **e = l->env; e && *e; e++)
             if (strncmp(*e, base[i], klen) == 0)
@@ -303,7 +298,7 @@ static char **source_list(const struct job_input *in)
     return v;
 }
 
-static enum job_status from_sbx(enum sbx_status s)
+enum job_status job_status_from_sbx(enum sbx_status s)
 {
     switch (s) {
     case SBX_SUCCESS:
@@ -373,7 +368,7 @@ static int run_stages(struct sbx_host *h, const struct job_config *cfg, const st
     if ((r = run_stage(h, in, JOB_STAGE_RUN, ws, argv, env, &res->run_limits, &res->run)) < 0)
         return r;
     res->ran = true;
-    res->status = from_sbx(res->run.status);
+    res->status = job_status_from_sbx(res->run.status);
     snprintf(res->message, sizeof(res->message), "%s", res->run.message);
     return 0;
 }

@@ -93,6 +93,9 @@ char *job_lang_version(struct sbx_host *h, const struct lang *l);
 
 const char *job_status_to_string(enum job_status s);
 
+/* The job status a sandbox status stands for. */
+enum job_status job_status_from_sbx(enum sbx_status s);
+
 /* The result as the JSON object of `runbox run --json` and the HTTP API. New reference. */
 json_t *job_result_to_json(const struct job_result *res);
 

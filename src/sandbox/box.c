@@ -365,7 +365,7 @@ static void drop_privileges(const struct sbx__box_args *a)
     CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %s", strerror(errno));
 }
 
-static const char *const default_env[] = {
+const char *const sbx_default_env[] = {
         "PATH=/usr/local/bin:/usr/bin:/bin",
         "HOME=/tmp",
         "TMPDIR=/tmp",
@@ -400,7 +400,7 @@ _Noreturn static void exec_payload(const char *const *argv, const char *const *e
 
 _Noreturn static void payload_main(struct sbx__box_args *a)
 {
-    const char *const *env = a->spec->env ? a->spec->env : default_env;
+    const char *const *env = a->spec->env ? a->spec->env : sbx_default_env;
 
     CHECK(setsid(), "setsid: %s", strerror(errno));
     CHECK(dup2(a->stdin_fd, 0), "stdin: %s", strerror(errno));
@@ -475,7 +475,8 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
             continue;
         if (p < 0)
             _exit(127);
-        if (p == payload)
+        /* Only an end counts: a stop (ptrace, job control) is not the program's status. */
+        if (p == payload && (WIFEXITED(st) || WIFSIGNALED(st)))
             break;
     }
     (void)!fd_write_all(a->status_fd, &st, sizeof(st));

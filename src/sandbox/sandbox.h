@@ -66,6 +66,9 @@ enum {
 /* Called for each chunk of output as the program produces it. */
 typedef void (*sbx_output_fn)(void *ctx, int stream, const char *data, size_t len);
 
+/* The environment a box gets when the spec gives none (PATH, HOME=/tmp, LANG=C.UTF-8, ...). */
+extern const char *const sbx_default_env[];
+
 struct sbx_spec {
     const char *const *argv;     /* argv[0] is a path in the box or a name looked up in PATH */
     const char *const *env;      /* KEY=VALUE, NULL-terminated; NULL = the default set */

@@ -1,8 +1,6 @@
-/* Attack: make the compiler read host files. The compiler runs in the box too, so these
- * includes must fail with "No such file or directory" instead of dumping the host's secrets
- * into the compile errors. */
-#include "/root/.bash_history"
-
+/* Attack: make the compiler read a host secret. The compiler runs in the box too, so this
+ * include must fail with "No such file or directory" instead of dumping /etc/shadow into the
+ * compile errors (gcc quotes the lines it cannot parse). */
 #include "/etc/shadow"
 
 int main(void)

@@ -33,6 +33,23 @@ jqt() {
     fi
 }
 
+# rb_run and rb_exec as in lib.sh, plus a look for cgroups left by that runbox: a run's cgroups
+# are named <runbox pid>-<seq>, and the next runbox start sweeps those of dead owners, so this
+# must be checked at once.
+LEAKED_CGROUPS=""
+rb_cmd() {
+    local out=$1 pid d; shift
+    "$RUNBOX" "$@" >"$out" 2>"$out.err" </dev/null &
+    pid=$!
+    wait "$pid"
+    RB_RC=$?
+    for d in /sys/fs/cgroup/*/runbox/"$pid"-*; do
+        [ -e "$d" ] && LEAKED_CGROUPS="$LEAKED_CGROUPS $d"
+    done
+}
+rb_run() { local out=$1; shift; rb_cmd "$out" run --json "$@"; }
+rb_exec() { local out=$1; shift; rb_cmd "$out" exec --json "$@"; }
+
 # alive_with MARKER: true if a host process has MARKER in its command line.
 alive_with() { pgrep -f -- "$1" >/dev/null; }
 
@@ -215,8 +232,9 @@ jqt "snoop: /proc/1 (the box's init) is not readable" "$TMP/snoop.json" \
     '(.output | test("/proc/1/environ: No such file or directory"))
      and (.output | test("/proc/1/status: No such file or directory"))
      and (.output | test("Uid:") | not)'
-jqt "snoop: /etc/shadow does not exist" "$TMP/snoop.json" \
-    '.output | test("cat: /etc/shadow: No such file or directory")'
+jqt "snoop: /etc/shadow does not exist, /etc/ssl/private is not readable" "$TMP/snoop.json" \
+    '(.output | test("cat: /etc/shadow: No such file or directory"))
+     and (.output | test("/etc/ssl/private.: (Permission denied|No such file)"))'
 jqt "snoop: no /run, /var, /home, /srv, /mnt, /media, /sys in the box" "$TMP/snoop.json" \
     '[.output | scan("ls: cannot access .(/[a-z]+).: No such file or directory") | .[0]] | sort
      == ["/home", "/media", "/mnt", "/run", "/srv", "/sys", "/var"]'
@@ -276,7 +294,7 @@ rb_run "$TMP/id.json" --time 2 --wall 5 "$A/identity.sh"
 jq -r .output <"$TMP/id.json" >"$TMP/id.txt"
 for want in "uid: 60000" "gid: 60000" "groups: 60000" "CapEff: 0000000000000000" \
     "CapPrm: 0000000000000000" "CapBnd: 0000000000000000" "CapAmb: 0000000000000000" \
-    "NoNewPrivs: 1" "Seccomp: 2" "hostname: runbox"; do
+    "NoNewPrivs: 1" "Seccomp: 2" "hostname: runbox" "suid mounts:"; do
     if grep -qx -- "$want" "$TMP/id.txt"; then
         tap 0 "identity: $want"
     else
@@ -288,6 +306,11 @@ done
 rb_run "$TMP/i386.json" --time 2 --wall 5 "$A/i386-syscall.c"
 jqt "int 0x80 (i386 syscall ABI): the process is killed with SIGSYS" "$TMP/i386.json" \
     '.status == "runtime_error" and .signal == 31 and (.output | test("returned") | not)'
+
+rb_run "$TMP/x32.json" --time 2 --wall 5 "$A/x32-syscall.c"
+jqt "x32 ABI unshare: killed with SIGSYS or refused, never allowed" "$TMP/x32.json" \
+    '(.output | test("ALLOWED") | not) and (.output | test("trying x32"))
+     and (.signal == 31 or (.output | test("x32 unshare: E[A-Z]+\n")))'
 
 ### 14. /dev
 
@@ -304,6 +327,12 @@ rb_exec "$TMP/noexec.json" -- /nonexistent
 expect "exec /nonexistent: internal_error" "$TMP/noexec.json" status internal_error
 [ "$RB_RC" = 125 ]
 tap $? "exec /nonexistent: runbox exits 125 (got $RB_RC)"
+rb_exec "$TMP/noexec2.json" -- /etc/passwd
+jqt "exec of a file that is not executable: internal_error, exit 125" "$TMP/noexec2.json" \
+    ".status == \"internal_error\" and .reason == \"setup_failed\" and $RB_RC == 125"
+rb_exec "$TMP/noexec3.json" -- no-such-command-$$
+jqt "exec of a command not on PATH: internal_error, exit 125" "$TMP/noexec3.json" \
+    ".status == \"internal_error\" and $RB_RC == 125"
 
 ### 16. Hostile output
 
@@ -329,16 +358,8 @@ left=$(pgrep -af -- "$MARK")
 [ -z "$left" ]
 tap $? "no process of this script's attacks is left"
 [ -n "$left" ] && diag "$left"
-# A run's cgroups are named <runbox pid>-<seq>; one whose runbox is gone was left behind.
-orphans=""
-for d in /sys/fs/cgroup/*/runbox/*/; do
-    [ -d "$d" ] || continue
-    owner=$(basename "$d")
-    owner=${owner%%-*}
-    [ "$(cat /proc/"$owner"/comm 2>/dev/null)" = runbox ] || orphans="$orphans $d"
-done
-[ -z "$orphans" ]
-tap $? "no cgroup of a finished run is left"
-[ -n "$orphans" ] && diag "$orphans"
+[ -z "$LEAKED_CGROUPS" ]
+tap $? "no run left a cgroup behind (checked right after each runbox exit)"
+[ -n "$LEAKED_CGROUPS" ] && diag "$LEAKED_CGROUPS"
 
 done_testing

@@ -18,6 +18,7 @@ deleg=""
 cleanup() {
     [ -n "$deleg" ] && rmdir "$deleg/runbox" "$deleg" 2>/dev/null
     pkill -KILL -u "$user" 2>/dev/null
+    for _ in $(seq 100); do pgrep -u "$user" >/dev/null || break; sleep 0.05; done
     userdel "$user" 2>/dev/null
     rm -rf "$dir" "$TMP"
 }

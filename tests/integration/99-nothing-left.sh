@@ -7,7 +7,12 @@ left=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'runbox*' 2>/dev/null)
 tap $? "no runbox cgroup is left" || diag "$left"
 ! grep -q runbox /proc/self/mountinfo
 tap $? "no runbox mount is left" || diag "$(grep runbox /proc/self/mountinfo)"
-procs=$(ps -eo uid=,comm= | awk '$1 == 60000 || $2 ~ /^runbox/')
+# Processes get a moment to finish exiting (a killed box's init is reaped asynchronously).
+for _ in $(seq 40); do
+    procs=$(ps -eo uid=,stat=,comm= | awk '$1 == 60000 || $3 ~ /^runbox/')
+    [ -z "$procs" ] && break
+    sleep 0.05
+done
 [ -z "$procs" ]
 tap $? "no runbox process and no process of the box user is left" || diag "$procs"
 tmps=$(find /tmp -maxdepth 1 -name 'runbox-test.*' ! -path "$TMP" 2>/dev/null)
