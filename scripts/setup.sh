@@ -11,7 +11,7 @@ pkgs=(
   # language toolchains the boxes run (all under /usr, which the box sees read-only)
   python3 nodejs node-typescript gcc g++ rustc golang-go default-jdk-headless bash
   # tests and bench
-  iproute2 procps psmisc jq bubblewrap hyperfine
+  iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine
 )
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (apt-get install and the sandbox need it)" >&2
