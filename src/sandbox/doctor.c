@@ -95,7 +95,7 @@ int sbx_doctor(struct sbx_host *h, FILE *f)
     bad += doctor_namespaces(f);
     bad += doctor_cgroups(h, f, &h->cg);
     fprintf(f, "seccomp:\n");
-    snprintf(buf, sizeof(buf), "filter compiled once: %u BPF instructions", h->seccomp.len);
+    snprintf(buf, sizeof(buf), "compiled at build time: %u BPF instructions", h->seccomp.len);
     bad += line(f, h->seccomp.len > 0, "libseccomp", buf);
     fprintf(f, "kernel settings:\n");
     if (read_u64_file("/proc/sys/kernel/io_uring_disabled", &v) == 0)

@@ -63,7 +63,8 @@ extern const char *const sbx__cg_ctrl_names[CG_NCTRL];
 
 /*** seccomp ***/
 
-/* Compile the policy once into a raw BPF program (owned by the caller: free(prog->filter)). */
+/* Compile the policy into a raw BPF program (owned by the caller: free(prog->filter)). Used by
+ * the build tool seccomp-gen; runbox itself carries the result (seccomp-bpf.h). */
 int sbx__seccomp_compile(struct sock_fprog *ret);
 
 /*** inside the box ***/
@@ -88,7 +89,7 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a);
 
 struct sbx_host {
     struct sbx__cg_host cg;
-    struct sock_fprog seccomp;
-    unsigned workspaces; /* sequence for workspace names */
-    bool userns;         /* not root: we live in our own user namespace */
+    struct sock_fprog seccomp; /* points at the build-time program */
+    unsigned workspaces;       /* sequence for workspace names */
+    bool userns;               /* not root: we live in our own user namespace */
 };

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "sandbox/sandbox-int.h"
+#include "seccomp-bpf.h" /* generated: sbx__seccomp_filter[] */
 
 const char *sbx_status_to_string(enum sbx_status s)
 {
@@ -117,7 +118,9 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
         return -ENOMEM;
     h->userns = geteuid() != 0;
     /* Detect cgroups with our real identity: what we may write decides what we use. */
-    if ((r = sbx__cg_detect(&h->cg)) < 0 || (r = sbx__seccomp_compile(&h->seccomp)) < 0 ||
+    h->seccomp.len = ARRAY_SIZE(sbx__seccomp_filter);
+    h->seccomp.filter = (struct sock_filter *)sbx__seccomp_filter; /* never written */
+    if ((r = sbx__cg_detect(&h->cg)) < 0 ||
         (tune && !h->userns && (r = sbx__cg_tune(&h->cg)) < 0) ||
         (h->userns && (r = enter_userns()) < 0) || (r = private_mounts(h->userns)) < 0) {
         sbx_host_free(h);
@@ -132,7 +135,6 @@ struct sbx_host *sbx_host_free(struct sbx_host *h)
 {
     if (!h)
         return NULL;
-    free(h->seccomp.filter);
     free(h);
     return NULL;
 }
