@@ -66,6 +66,7 @@ GAP_MS=50
 TMP=$(mktemp -d /tmp/runbox-bench.XXXXXX) || exit 2
 trap 'rm -rf "$TMP"' EXIT
 chmod 755 "$TMP"
+cd "$TMP" || exit 2 # nothing the bench writes lands in the caller's directory
 RES=$TMP/results.tsv
 : >"$RES"
 printf 'print("Hello")\n' >"$TMP/hello.py"
@@ -220,8 +221,9 @@ times >"$TMP/times1"
 FOREIGN=$(awk -v t0="$TICKS_BEFORE" -v t1="$(user_ticks)" -v c0="$(children_user_s "$TMP/times0")" \
     -v c1="$(children_user_s "$TMP/times1")" -v hz="$(getconf CLK_TCK)" -v w0="$T0" -v w1="$T1" \
     'BEGIN { f = (t1 - t0) / hz - (c1 - c0); if (f < 0) f = 0
+             busy = f / (w1 - w0) > 0.05
              printf "%.1f CPU-s of user time (%.0f%% of one CPU)%s", f, 100 * f / (w1 - w0),
-                 f / (w1 - w0) > 0.05 ? ": other work competed; figures are noisy" : "" }')
+                 (busy ? ": other work competed; figures are noisy" : "") }')
 echo "== summary =="
 "$PY" "$TIMER" summary "$RES"
 echo

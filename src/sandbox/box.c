@@ -1,14 +1,14 @@
 /* Inside the box: the code that runs between clone and execve.
  *
- * Theory of operation. The supervisor (sandbox.c) clones the box's init with new mount, pid,
- * ipc, uts and (unless the run asks for network) net namespaces, straight into the run's v2
- * cgroup. Processes and their privileges:
+ * Theory of operation. The supervisor (sandbox.c) clones the box's init into a new pid
+ * namespace, straight into the run's v2 cgroup. Processes and their privileges:
  *
  *   supervisor (root, host namespaces)
- *     └─ init: PID 1 of the box, still root, no seccomp. Waits on sync_fd until the supervisor
- *        has put it into the v1 cgroups, then builds the root file system (a tmpfs with
+ *     └─ init: PID 1 of the box, still root, no seccomp. Unshares mount, ipc, uts and (unless
+ *        the run asks for network) net namespaces, builds the root file system (a tmpfs with
  *        read-only binds of /usr and friends, a generated /etc, a fresh /proc, a minimal /dev,
- *        tmpfs /tmp and /box), pivots into it, brings up lo, and forks:
+ *        tmpfs /tmp and /box), pivots into it and brings up lo, while the supervisor puts it
+ *        into the v1 cgroups. It then waits on sync_fd for "go", and forks:
  *          └─ payload: setsid, rlimits, uid/gid 60000, no capabilities, no_new_privs, seccomp
  *             as the very last step, then execve. Its descendants stay in the box.
  *        init then only reaps. When the payload exits it writes the wait status to status_fd
@@ -450,15 +450,20 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     err_fd = a->err_fd;
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
     close_other_fds(a);
-    /* The supervisor closes its end without "go" if it failed or died. */
-    if (read(a->sync_fd, &go, 1) != 1)
-        _exit(127);
-    (void)close(a->sync_fd);
-    CHECK(unshare(CLONE_NEWCGROUP), "cgroup namespace: %s", strerror(errno));
+    /* The supervisor meanwhile puts us into the v1 cgroups. */
+    CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                  (a->spec->limits.network ? 0 : CLONE_NEWNET)),
+          "namespaces: %s", strerror(errno));
     CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
     setup_root(a);
     setup_net(a);
     CHECK(prctl(PR_SET_DUMPABLE, 0), "dumpable: %s", strerror(errno));
+    /* The supervisor closes its end without "go" if it failed or died. */
+    if (read(a->sync_fd, &go, 1) != 1)
+        _exit(127);
+    (void)close(a->sync_fd);
+    /* Now in the run's cgroups: make them the box's cgroup root. */
+    CHECK(unshare(CLONE_NEWCGROUP), "cgroup namespace: %s", strerror(errno));
 
     payload = fork();
     if (payload < 0)

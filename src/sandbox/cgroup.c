@@ -302,8 +302,8 @@ static bool v1_wanted(int c, const struct sbx_limits *lim, const struct sbx__cg_
     }
 }
 
-int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
-                   struct sbx__cg_run *run)
+int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
+                      struct sbx__cg_run *run)
 {
     static unsigned seq;
     char parent[PATH_MAX], dir[PATH_MAX];
@@ -311,20 +311,27 @@ int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
 
     snprintf(run->name, sizeof(run->name), "%d-%u", (int)getpid(), seq++);
     run->v2_fd = -1;
-    if (cg->v2_base[0]) {
-        if ((r = v2_dir(cg, parent, sizeof(parent), NULL)) < 0 ||
-            (r = v2_dir(cg, dir, sizeof(dir), run->name)) < 0)
-            return r;
-        r = mkdir_child(parent, dir, cg->pure_v2 ? v2_enable_controllers : NULL);
-        if (r < 0)
-            return r;
-        run->v2_made = true;
-        if ((r = v2_limits(cg, dir, lim)) < 0)
-            return r;
-        run->v2_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (run->v2_fd < 0)
-            return -errno;
-    }
+    if (!cg->v2_base[0])
+        return 0;
+    if ((r = v2_dir(cg, parent, sizeof(parent), NULL)) < 0 ||
+        (r = v2_dir(cg, dir, sizeof(dir), run->name)) < 0)
+        return r;
+    r = mkdir_child(parent, dir, cg->pure_v2 ? v2_enable_controllers : NULL);
+    if (r < 0)
+        return r;
+    run->v2_made = true;
+    if ((r = v2_limits(cg, dir, lim)) < 0)
+        return r;
+    run->v2_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return run->v2_fd < 0 ? -errno : 0;
+}
+
+int sbx__cg_join_v1(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
+                    struct sbx__cg_run *run, pid_t pid)
+{
+    char parent[PATH_MAX], dir[PATH_MAX];
+    int r;
+
     for (int c = 0; c < CG_NCTRL; c++) {
         if (cg->at[c] != CG_AT_V1 || !v1_wanted(c, lim, cg))
             continue;
@@ -334,22 +341,7 @@ int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
         if ((r = mkdir_child(parent, dir, NULL)) < 0)
             return r;
         run->v1_made[c] = true;
-        if ((r = v1_limits(c, dir, lim, cg->v1_memsw)) < 0)
-            return r;
-    }
-    return 0;
-}
-
-int sbx__cg_attach_v1(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, pid_t pid)
-{
-    char dir[PATH_MAX];
-    int r;
-
-    (void)cg;
-    for (int c = 0; c < CG_NCTRL; c++) {
-        if (!run->v1_made[c])
-            continue;
-        if ((r = v1_dir(dir, sizeof(dir), c, run->name)) < 0 ||
+        if ((r = v1_limits(c, dir, lim, cg->v1_memsw)) < 0 ||
             (r = attr_write(dir, "cgroup.procs", (unsigned long long)pid)) < 0)
             return r;
     }

@@ -49,9 +49,13 @@ int sbx__cg_detect(struct sbx__cg_host *cg);
  * then costs ~0.1 ms instead of an RCU grace period (~12 ms). Host-wide; see `runbox doctor`. */
 int sbx__cg_tune(const struct sbx__cg_host *cg);
 bool sbx__cg_favors_dynmods(const struct sbx__cg_host *cg);
-int sbx__cg_create(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
-                   struct sbx__cg_run *run);
-int sbx__cg_attach_v1(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, pid_t pid);
+/* Make the run's v2 cgroup with its limits (before clone: the box is cloned into it). */
+int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
+                      struct sbx__cg_run *run);
+/* Make the run's v1 cgroups with their limits and move @pid into them (after clone, while
+ * the box builds its root). */
+int sbx__cg_join_v1(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
+                    struct sbx__cg_run *run, pid_t pid);
 int sbx__cg_cpu_us(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret);
 void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret_peak,
                    uint64_t *ret_oom_kills);
@@ -92,4 +96,5 @@ struct sbx_host {
     struct sock_fprog seccomp; /* points at the build-time program */
     unsigned workspaces;       /* sequence for workspace names */
     bool userns;               /* not root: we live in our own user namespace */
+    bool private_ns;           /* we are in our own mount namespace (for workspaces) */
 };
