@@ -26,6 +26,7 @@ int main(int argc, char **argv)
     if (n <= 0 || sbx_host_new(true, &h) < 0)
         return 1;
     uint64_t setup = now_us() - t0, *t = calloc((size_t)n, sizeof(*t));
+    sbx_host_keep_warm(h, getenv("SBX_LOOP_COLD") == NULL); /* as a server would */
     struct sbx_spec spec = {.argv = (const char *const *)argv + 3, .stdin_fd = -1};
     spec.limits = (struct sbx_limits){.cpu_ms = 5000,
                                       .wall_ms = 10000,

@@ -330,6 +330,8 @@ static int run_stages(struct sbx_host *h, const struct job_config *cfg, const st
     if (!sources || !env)
         return -ENOMEM;
     if (l->compile) {
+        /* The run follows: let the compile's box prepare the run's network namespace. */
+        sbx_host_keep_warm(h, true);
         if (!(argv = lang_expand(l->compile, main_file, sources)))
             return -ENOMEM;
         job_resolve_limits(cfg, l, true, &in->limits, &lim);

@@ -294,22 +294,36 @@ static void setup_root(const struct sbx__box_args *a)
           "remount / read-only: %s", strerror(errno));
 }
 
-/* Bring up lo so a program can serve and connect on 127.0.0.1 inside its own box. */
-static void setup_net(const struct sbx__box_args *a)
+int sbx__lo_up(void)
 {
     struct ifreq ifr = {0};
-    int fd;
+    _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -errno;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        return -errno;
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    return ioctl(fd, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+/* The box's own network: a spare namespace the supervisor made ahead (lo already up), or a new
+ * one. lo is up so a program can serve and connect on 127.0.0.1 inside its box. */
+static void setup_net(const struct sbx__box_args *a)
+{
+    int r;
 
     if (a->spec->limits.network)
         return;
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        die("socket: %s", strerror(errno));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-    CHECK(ioctl(fd, SIOCGIFFLAGS, &ifr), "lo flags: %s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr), "lo up: %s", strerror(errno));
-    (void)close(fd);
+    if (a->netns_fd >= 0) {
+        CHECK(setns(a->netns_fd, CLONE_NEWNET), "join network namespace: %s", strerror(errno));
+        (void)close(a->netns_fd);
+        return;
+    }
+    CHECK(unshare(CLONE_NEWNET), "network namespace: %s", strerror(errno));
+    if ((r = sbx__lo_up()) < 0)
+        die("lo up: %s", strerror(-r));
 }
 
 /*** The payload ***/
@@ -428,11 +442,14 @@ static int cmp_int(const void *a, const void *b)
  * terminal, anything else it had open must not reach the program or hold a pipe open). */
 static void close_other_fds(const struct sbx__box_args *a)
 {
-    int keep[] = {a->sync_fd, a->err_fd, a->status_fd, a->stdin_fd, a->stdout_fd, a->stderr_fd};
+    int keep[] = {a->sync_fd,   a->err_fd,    a->status_fd, a->stdin_fd,
+                  a->stdout_fd, a->stderr_fd, a->netns_fd};
     unsigned lo = 0;
 
     qsort(keep, ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
     for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
+        if (keep[i] < 0) /* not in use */
+            continue;
         if ((unsigned)keep[i] > lo)
             CHECK(syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0), "close_range: %s",
                   strerror(errno));
@@ -451,12 +468,10 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
     close_other_fds(a);
     /* The supervisor meanwhile puts us into the v1 cgroups. */
-    CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                  (a->spec->limits.network ? 0 : CLONE_NEWNET)),
-          "namespaces: %s", strerror(errno));
+    setup_net(a);
+    CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "namespaces: %s", strerror(errno));
     CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
     setup_root(a);
-    setup_net(a);
     CHECK(prctl(PR_SET_DUMPABLE, 0), "dumpable: %s", strerror(errno));
     /* The supervisor closes its end without "go" if it failed or died. */
     if (read(a->sync_fd, &go, 1) != 1)

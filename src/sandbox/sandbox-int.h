@@ -84,7 +84,11 @@ struct sbx__box_args {
     int stdin_fd, stdout_fd, stderr_fd;
     bool cpu_tree; /* the supervisor measures the tree's CPU time (cgroup) */
     bool userns;   /* inside runbox's user namespace: no mknod, no setgroups */
+    int netns_fd;  /* a spare network namespace to join (lo up), or -1: make one */
 };
+
+/* Bring up lo in the current network namespace. */
+int sbx__lo_up(void);
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
 _Noreturn void sbx__box_main(struct sbx__box_args *a);
@@ -97,4 +101,7 @@ struct sbx_host {
     unsigned workspaces;       /* sequence for workspace names */
     bool userns;               /* not root: we live in our own user namespace */
     bool private_ns;           /* we are in our own mount namespace (for workspaces) */
+    bool keep_warm;            /* more runs will follow: prepare namespaces ahead */
+    int host_netns;            /* our own network namespace, to come back to */
+    int spare_netns;           /* a fresh network namespace for the next box, or -1 */
 };
