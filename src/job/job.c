@@ -330,12 +330,14 @@ static int run_stages(struct sbx_host *h, const struct job_config *cfg, const st
     if (!sources || !env)
         return -ENOMEM;
     if (l->compile) {
-        /* The run follows: let the compile's box prepare the run's network namespace. */
-        sbx_host_keep_warm(h, true);
         if (!(argv = lang_expand(l->compile, main_file, sources)))
             return -ENOMEM;
         job_resolve_limits(cfg, l, true, &in->limits, &lim);
-        if ((r = run_stage(h, in, JOB_STAGE_COMPILE, ws, argv, env, &lim, &res->compile)) < 0)
+        /* The run follows: let the compile's box prepare the run's network namespace. */
+        bool warm = sbx_host_keep_warm(h, true);
+        r = run_stage(h, in, JOB_STAGE_COMPILE, ws, argv, env, &lim, &res->compile);
+        sbx_host_keep_warm(h, warm);
+        if (r < 0)
             return r;
         res->compiled = true;
         if (res->compile.status == SBX_INTERNAL_ERROR) {

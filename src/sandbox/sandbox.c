@@ -178,9 +178,12 @@ unsigned sbx_host_caps(const struct sbx_host *h)
     return caps;
 }
 
-void sbx_host_keep_warm(struct sbx_host *h, bool on)
+bool sbx_host_keep_warm(struct sbx_host *h, bool on)
 {
+    bool was = h->keep_warm;
+
     h->keep_warm = on;
+    return was;
 }
 
 /*** Spare network namespaces ***/

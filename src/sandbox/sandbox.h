@@ -111,8 +111,8 @@ struct sbx_host *sbx_host_free(struct sbx_host *h);
 
 /* Tell the host that more runs will follow (a server, a compile before a run): each run then
  * prepares a fresh network namespace for the next one while its program runs, taking ~0.5 ms
- * off the next start. Off by default. */
-void sbx_host_keep_warm(struct sbx_host *h, bool on);
+ * off the next start. Off by default. Returns the previous setting. */
+bool sbx_host_keep_warm(struct sbx_host *h, bool on);
 
 /* SBX_CAP_* bits this host enforces. */
 unsigned sbx_host_caps(const struct sbx_host *h);
