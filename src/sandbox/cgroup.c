@@ -230,9 +230,16 @@ static int mkdir_child(const char *parent, const char *dir, int (*prep_parent)(c
 static int v2_enable_controllers(const char *parent)
 {
     static const char *const ctrls[] = {"+memory", "+pids", "+cpu"};
+    char base[PATH_MAX], *slash;
 
-    for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
+    /* The base (the hierarchy's root when we are root) must hand them down first. */
+    snprintf(base, sizeof(base), "%s", parent);
+    if ((slash = strrchr(base, '/')))
+        *slash = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++) {
+        (void)!attr_write_str(base, "cgroup.subtree_control", ctrls[i]);
         (void)!attr_write_str(parent, "cgroup.subtree_control", ctrls[i]);
+    }
     return 0;
 }
 
