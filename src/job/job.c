@@ -2,15 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "common/json.h"
 
-#define VERSION_CACHE_DIR  "/var/cache/runbox"
-#define VERSION_CACHE_FILE VERSION_CACHE_DIR "/versions.json"
-#define WORKSPACE_BYTES    (256ull << 20)
-#define TMP_BYTES          (128ull << 20)
+#define VERSION_CACHE_DIR "/var/cache/runbox"
+#define WORKSPACE_BYTES   (256ull << 20)
+#define TMP_BYTES         (128ull << 20)
 
 /* The defaults when neither the config nor the language file says otherwise. */
 static const struct lang_limits builtin_run = {5000, 10000, 256, 64, 1024};
@@ -139,9 +139,27 @@ static bool probe_stat(const struct lang *l, struct stat *st)
     return stat(l->version_cmd[0], st) == 0;
 }
 
+/* The version cache: /var/cache/runbox for root, the user's cache dir otherwise. */
+static void cache_dir(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+    if (geteuid() == 0 || (!xdg && !home))
+        snprintf(buf, len, "%s", VERSION_CACHE_DIR);
+    else if (xdg && xdg[0] == '/')
+        snprintf(buf, len, "%s/runbox", xdg);
+    else
+        snprintf(buf, len, "%s/.cache/runbox", home);
+}
+
 static char *cached_version(const struct lang *l, const struct stat *st)
 {
-    json_t *o = json_load_file(VERSION_CACHE_FILE, 0, NULL);
+    char dir[PATH_MAX], file[PATH_MAX + 16];
+    json_t *o;
+
+    cache_dir(dir, sizeof(dir));
+    snprintf(file, sizeof(file), "%s/versions.json", dir);
+    o = json_load_file(file, 0, NULL);
     json_t *e = o ? json_object_get(o, l->name) : NULL;
     char *v = NULL;
     json_int_t mtime = 0, size = 0;
@@ -159,15 +177,26 @@ static char *cached_version(const struct lang *l, const struct stat *st)
 
 static void store_version(const struct lang *l, const struct stat *st, const char *ver)
 {
-    char tmp[] = VERSION_CACHE_DIR "/versions.XXXXXX";
-    json_t *o = json_load_file(VERSION_CACHE_FILE, 0, NULL);
+    char dir[PATH_MAX], file[PATH_MAX + 16], tmp[PATH_MAX + 16];
+    json_t *o;
     int fd;
+
+    cache_dir(dir, sizeof(dir));
+    snprintf(file, sizeof(file), "%s/versions.json", dir);
+    snprintf(tmp, sizeof(tmp), "%s/versions.XXXXXX", dir);
+    o = json_load_file(file, 0, NULL);
 
     if (!json_is_object(o)) {
         json_decref(o);
         o = json_object();
     }
-    (void)mkdir(VERSION_CACHE_DIR, 0755);
+    if (mkdir(dir, 0755) < 0 && errno == ENOENT && strstr(dir, "/.cache/")) {
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%s", dir);
+        *strrchr(parent, '/') = '\0';
+        (void)mkdir(parent, 0700);
+        (void)mkdir(dir, 0755);
+    }
     json_object_set_new(o, l->name,
                         json_pack("{s:s, s:s, s:I, s:I}", "version", ver, "probe",
                                   l->version_cmd[0], "mtime", (json_int_t)st->st_mtime, "size",
@@ -176,7 +205,7 @@ static void store_version(const struct lang *l, const struct stat *st, const cha
     if (fd >= 0) {
         /* Write then rename: concurrent runboxes never see half a file. */
         if (json_dumpfd(o, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && fchmod(fd, 0644) == 0 &&
-            rename(tmp, VERSION_CACHE_FILE) == 0)
+            rename(tmp, file) == 0)
             tmp[0] = '\0';
         (void)close(fd);
         if (tmp[0])
