@@ -38,6 +38,7 @@ PY=/usr/bin/python3
 TIMER=$ROOT/bench/timer.py
 BWRAP=$(command -v bwrap || true)
 NODE=/usr/bin/node
+UNSHARE=/usr/bin/unshare
 
 if [[ $(id -u) != 0 ]]; then
     echo "bench/run.sh: runbox needs root; run as root" >&2
@@ -85,7 +86,8 @@ BWRAP_ARGS="--unshare-all --die-with-parent --new-session --ro-bind /usr /usr
   --proc /proc --dev /dev --tmpfs /tmp --uid 60000 --gid 60000 --cap-drop ALL"
 BWRAP_ARGS=$(echo $BWRAP_ARGS)
 
-timer() { "$PY" "$TIMER" "$@" --out "$RES" || { [[ $? == 3 ]] && FAILED=1; }; }
+# Status 3: a contender failed its check run (printed); anything else non-zero: the timer broke.
+timer() { "$PY" "$TIMER" "$@" --out "$RES" || FAILED=1; }
 
 favordynmods() {
     if grep -q ' /sys/fs/cgroup/unified cgroup2 .*favordynmods' /proc/mounts; then
@@ -120,9 +122,12 @@ fi
 echo
 
 # 1. ---------------------------------------------------------------------------------------
-echo "== 1. start to exit, back to back: runbox exec vs bare vs bwrap =="
+echo "== 1. start to exit, back to back: runbox exec vs bare vs bwrap (and unshare, the ns floor) =="
 set -- bare "/bin/true" runbox "$RUNBOX exec -- /bin/true"
 [[ -n $BWRAP ]] && set -- "$@" bwrap "$BWRAP $BWRAP_ARGS /bin/true"
+# The kernel's floor for the same namespaces, with one extra exec like the others: no mounts,
+# no cgroups, no seccomp.
+[[ -x $UNSHARE ]] && set -- "$@" unshare "$UNSHARE --fork --pid --mount --ipc --uts --net /bin/true"
 timer paired --section "1 /bin/true back-to-back" --n "$N_B2B" --warmup "$WARMUP" "$@"
 echo
 
@@ -234,6 +239,7 @@ echo "favordynmods on /sys/fs/cgroup/unified: $FDM_BEFORE before the bench, $(fa
 echo "          ($(grep ' /sys/fs/cgroup/unified ' /proc/mounts || echo 'not mounted'))"
 echo "versions: $("$PY" --version 2>&1), node $("$NODE" --version 2>/dev/null || echo absent), $("${BWRAP:-false}" --version 2>/dev/null || echo 'bwrap absent')"
 echo "notes:    bwrap here = namespaces + mounts + uid/caps only (no cgroups, seccomp or rlimits);"
+echo "          unshare = util-linux unshare -f with runbox's namespaces, nothing else (the floor);"
 echo "          runbox = the same plus v2 (+v1 memory/pids) cgroups per run, seccomp, rlimits,"
 echo "          a generated /etc and lo up. '+ms' = median of the per-round paired differences"
 echo "          (sections 1, 2, 4) or difference of medians (3). Ratios are of medians."

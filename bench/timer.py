@@ -251,6 +251,9 @@ def cmd_summary(path):
     print(f"  {'section':<28} {'contender':<22} {'median ms':>9} {'p90 ms':>8} {'+ms vs base':>12}"
           f" {'ratio':>7}")
     last = None
+    meds = {}
+    for r in rows:
+        meds[(r[1], r[2])] = float(r[4])
     for r in rows:
         kind, section = r[0], r[1]
         if section != last and last is not None:
@@ -263,6 +266,10 @@ def cmd_summary(path):
             plus = "" if name == base else f"{dmed:+.2f}"
             rat = "" if name == base else f"{ratio:.2f}x"
             print(f"  {shown_sec:<28} {name:<22} {med:9.2f} {p90:8.2f} {plus:>12} {rat:>7}")
+            if name == "bwrap" and (section, "runbox") in meds:
+                rb = meds[(section, "runbox")]
+                print(f"  {'':<28} {'(runbox / bwrap)':<22} {'':>9} {'':>8} {rb - med:+12.2f}"
+                      f" {rb / med:6.2f}x")
         elif kind == "throughput":
             name, med, k, ratio, base = r[2], float(r[4]), r[7], float(r[8]), r[10]
             rat = "" if name == base else f"{ratio:.2f}x"
