@@ -94,7 +94,7 @@ static int env_init(struct env *e, const struct cli_args *a, bool want_langs, bo
             fprintf(stderr, "runbox: cannot find the languages directory (use --languages)\n");
             return 125;
         }
-        if ((r = lang_load_dir(dir, &e->langs, &lerr)) < 0) {
+        if (lang_load_dir(dir, &e->langs, &lerr) < 0) {
             if (lerr.line)
                 fprintf(stderr, "runbox: %s:%d:%d: %s\n", lerr.origin, lerr.line, lerr.column,
                         lerr.text);
@@ -323,10 +323,12 @@ int cli_cmd_languages(const struct cli_args *a)
         char *ver = inst && e.host ? job_lang_version(e.host, l) : NULL;
         json_t *ext = json_array();
         char exts[64] = "";
+        size_t used = 0;
         for (char **x = l->extensions; *x; x++) {
             json_array_append_new(ext, json_string(*x));
-            if (strlen(exts) + strlen(*x) + 2 < sizeof(exts))
-                strcat(strcat(exts, exts[0] ? "," : ""), *x);
+            int n = snprintf(exts + used, sizeof(exts) - used, "%s%s", used ? "," : "", *x);
+            if (n > 0 && used + (size_t)n < sizeof(exts))
+                used += (size_t)n;
         }
         if (a->json) {
             struct sbx_limits lim;

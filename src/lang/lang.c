@@ -160,17 +160,17 @@ static int get_count(json_t *o, const char *key, uint64_t max, uint64_t *ret,
     return 0;
 }
 
-int lang_parse_limits(json_t *v, struct lang_limits *ret, struct lang_error *err)
+int lang_parse_limits(json_t *obj, struct lang_limits *ret, struct lang_error *err)
 {
     int r;
 
-    if (!json_is_object(v))
+    if (!json_is_object(obj))
         return fail(err, "limits must be an object");
-    if ((r = get_seconds_ms(v, "time", &ret->cpu_ms, err)) < 0 ||
-        (r = get_seconds_ms(v, "wall", &ret->wall_ms, err)) < 0 ||
-        (r = get_count(v, "memory_mb", 1u << 20, &ret->memory_mb, err)) < 0 ||
-        (r = get_count(v, "pids", 1u << 16, &ret->pids, err)) < 0 ||
-        (r = get_count(v, "output_kb", 1u << 20, &ret->output_kb, err)) < 0)
+    if ((r = get_seconds_ms(obj, "time", &ret->cpu_ms, err)) < 0 ||
+        (r = get_seconds_ms(obj, "wall", &ret->wall_ms, err)) < 0 ||
+        (r = get_count(obj, "memory_mb", 1u << 20, &ret->memory_mb, err)) < 0 ||
+        (r = get_count(obj, "pids", 1u << 16, &ret->pids, err)) < 0 ||
+        (r = get_count(obj, "output_kb", 1u << 20, &ret->output_kb, err)) < 0)
         return r;
     return 0;
 }
@@ -337,7 +337,7 @@ int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
     closedir(d);
     if (r == 0 && n)
         qsort(names, n, sizeof(*names), cmp_names);
-    set->v = calloc(n + 1, sizeof(*set->v));
+    set->v = calloc(n + 1, sizeof(*set->v)); /* NOLINT(bugprone-sizeof-expression): pointers */
     if (!set->v)
         r = -ENOMEM;
     for (size_t i = 0; r == 0 && i < n; i++) {
