@@ -433,6 +433,32 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
 
 /*** init ***/
 
+/* Wait for "go"; it may carry the network namespace the supervisor made for us. */
+static void recv_go(struct sbx__box_args *a)
+{
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+
+    if (recvmsg(a->sync_fd, &msg, MSG_CMSG_CLOEXEC) != 1)
+        _exit(127);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int))) {
+            if (a->netns_fd >= 0)
+                (void)close(a->netns_fd);
+            memcpy(&a->netns_fd, CMSG_DATA(c), sizeof(int));
+        }
+    (void)close(a->sync_fd);
+}
+
 static int cmp_int(const void *a, const void *b)
 {
     return *(const int *)a - *(const int *)b;
@@ -460,23 +486,20 @@ static void close_other_fds(const struct sbx__box_args *a)
 
 _Noreturn void sbx__box_main(struct sbx__box_args *a)
 {
-    char go;
     pid_t payload;
     int st;
 
     err_fd = a->err_fd;
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
     close_other_fds(a);
-    /* The supervisor meanwhile puts us into the v1 cgroups. */
-    setup_net(a);
+    /* The supervisor meanwhile puts us into the v1 cgroups and makes our network. */
     CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "namespaces: %s", strerror(errno));
     CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
     setup_root(a);
     CHECK(prctl(PR_SET_DUMPABLE, 0), "dumpable: %s", strerror(errno));
     /* The supervisor closes its end without "go" if it failed or died. */
-    if (read(a->sync_fd, &go, 1) != 1)
-        _exit(127);
-    (void)close(a->sync_fd);
+    recv_go(a);
+    setup_net(a);
     /* Now in the run's cgroups: make them the box's cgroup root. */
     CHECK(unshare(CLONE_NEWCGROUP), "cgroup namespace: %s", strerror(errno));
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -191,20 +192,50 @@ bool sbx_host_keep_warm(struct sbx_host *h, bool on)
 /* Make a network namespace with lo up for the next box, while this one runs: the ~0.5 ms it
  * costs then leaves the next start's critical path. Each is used once, so no box sees another
  * box's sockets or TIME_WAIT state. Not when we are not root: we could not come back. */
-static void netns_prepare(struct sbx_host *h)
+/* A fresh network namespace with lo up, made by us (so it costs the box nothing), or -1 when
+ * we cannot come back from one (not root). */
+static int netns_make(struct sbx_host *h)
 {
     int fd;
 
-    if (!h->keep_warm || h->spare_netns >= 0 || h->userns || h->host_netns < 0)
-        return;
-    if (unshare(CLONE_NEWNET) < 0)
-        return;
+    if (h->userns || h->host_netns < 0 || unshare(CLONE_NEWNET) < 0)
+        return -1;
     fd = sbx__lo_up() == 0 ? open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
     /* Coming back cannot fail for root; if it ever did, this process must not go on in the
      * wrong namespace. */
     if (setns(h->host_netns, CLONE_NEWNET) < 0)
         abort();
-    h->spare_netns = fd;
+    return fd;
+}
+
+static void netns_prepare(struct sbx_host *h)
+{
+    if (h->keep_warm && h->spare_netns < 0)
+        h->spare_netns = netns_make(h);
+}
+
+/* Say "go" to the box, handing it @netns_fd (or none: -1) with SCM_RIGHTS. */
+static int send_go(int sock, int netns_fd)
+{
+    char byte = 'g';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+    if (netns_fd >= 0) {
+        memset(&ctl, 0, sizeof(ctl));
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof(ctl.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &netns_fd, sizeof(int));
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -EPIPE;
 }
 
 /*** Workspaces ***/
@@ -594,9 +625,9 @@ static int start_box(struct run *run)
 
     if (run->spec->workdir && (stat(run->spec->workdir, &st) < 0 || !S_ISDIR(st.st_mode)))
         return -ENOTDIR;
-    if ((r = make_pipe(sync, 0)) < 0 || (r = make_pipe(errp, O_NONBLOCK)) < 0 ||
-        (r = make_pipe(stp, O_NONBLOCK)) < 0 || (r = make_pipe(in, 0)) < 0 ||
-        (r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)
+    if ((r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0 ? -errno : 0) < 0 ||
+        (r = make_pipe(errp, O_NONBLOCK)) < 0 || (r = make_pipe(stp, O_NONBLOCK)) < 0 ||
+        (r = make_pipe(in, 0)) < 0 || (r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)
         goto out_close;
     struct sbx__box_args args = {
             .spec = run->spec,
@@ -637,8 +668,13 @@ static int start_box(struct run *run)
     }
     /* The box builds its root and network meanwhile, on the other CPU. */
     r = sbx__cg_join_v1(&run->h->cg, &run->spec->limits, &run->cg, run->pid);
-    if (r == 0 && write(sync[1], "g", 1) != 1)
-        r = -EPIPE;
+    /* No spare network namespace: make the box's now, while it builds its root. */
+    if (r == 0) {
+        int netns = args.netns_fd < 0 && !run->spec->limits.network ? netns_make(run->h) : -1;
+        r = send_go(sync[1], netns);
+        if (netns >= 0)
+            (void)close(netns);
+    }
     if (r < 0)
         kill_box(run, SBX_SETUP_FAILED);
     /* Our ends stay; the box's ends close here. */
