@@ -297,10 +297,18 @@ static int run_stage(struct sbx_host *h, const struct job_input *in, enum job_st
 {
     struct stage_ctx sc = {in, stage};
     bool run = stage == JOB_STAGE_RUN;
+    struct sbx_file files[JOB_MAX_FILES];
+    size_t n = ws ? 0 : in->n_files;
+
+    /* Without a workspace the box writes the files into its own /box. */
+    for (size_t i = 0; i < n; i++)
+        files[i] = (struct sbx_file){in->files[i].name, in->files[i].data, in->files[i].len};
     struct sbx_spec spec = {
             .argv = (const char *const *)argv,
             .env = (const char *const *)env,
             .workdir = ws,
+            .files = files,
+            .n_files = n,
             .ro_paths = (const char *const *)in->lang->paths,
             .stdin_data = run ? in->stdin_data : NULL,
             .stdin_len = run ? in->stdin_len : 0,
@@ -410,23 +418,34 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
             struct job_result *res)
 {
     char *ws = NULL;
-    int r;
+    int r = 0;
 
     memset(res, 0, sizeof(*res));
     res->lang = in->lang;
     res->status = JOB_INTERNAL_ERROR;
     if (in->n_files == 0)
         return -EINVAL;
+    if (in->n_files > JOB_MAX_FILES) {
+        snprintf(res->message, sizeof(res->message), "too many files (at most %d)", JOB_MAX_FILES);
+        return 0;
+    }
+    for (size_t i = 0; i < in->n_files; i++)
+        if (!sbx_name_is_safe(in->files[i].name)) {
+            snprintf(res->message, sizeof(res->message), "file '%s': not a plain relative name",
+                     in->files[i].name);
+            return 0;
+        }
     res->version = job_lang_version(h, in->lang);
-    if ((r = sbx_workspace_new(h, WORKSPACE_BYTES, &ws)) < 0) {
+    /* Only a compile and a run share /box: a workspace. A lone run writes into its own box. */
+    if (in->lang->compile && (r = sbx_workspace_new(h, WORKSPACE_BYTES, &ws)) < 0) {
         snprintf(res->message, sizeof(res->message), "workspace: %s", strerror(-r));
         return 0;
     }
-    for (size_t i = 0; i < in->n_files && r == 0; i++) {
+    for (size_t i = 0; ws && i < in->n_files && r == 0; i++) {
         r = sbx_workspace_put(ws, in->files[i].name, in->files[i].data, in->files[i].len, 0644);
         if (r < 0)
             snprintf(res->message, sizeof(res->message), "file '%s': %s", in->files[i].name,
-                     r == -EINVAL ? "not a plain relative name" : strerror(-r));
+                     strerror(-r));
     }
     if (r == 0) {
         r = run_stages(h, cfg, in, ws, res);

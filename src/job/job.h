@@ -38,6 +38,8 @@ struct job_config {
     bool no_cgroup_tune;       /* "cgroup_favordynmods": false */
 };
 
+#define JOB_MAX_FILES 64
+
 struct job_file {
     char *name;
     char *data;

@@ -253,6 +253,13 @@ static void setup_writable(const struct sbx__box_args *a)
         snprintf(opts, sizeof(opts), "size=%llu,mode=0755,uid=%d,gid=%d", tmp, SBX_BOX_UID,
                  SBX_BOX_GID);
         mount_tmpfs(R "/box", opts, MS_NOSUID | MS_NODEV);
+        /* The program's files: we are a copy of the supervisor, so they are in our memory. */
+        for (size_t i = 0; i < a->spec->n_files; i++) {
+            const struct sbx_file *f = &a->spec->files[i];
+            int r = sbx_workspace_put(R "/box", f->name, f->data, f->len, 0644);
+            if (r < 0)
+                die("file '%s': %s", f->name, strerror(-r));
+        }
     }
 }
 

@@ -277,7 +277,7 @@ void sbx_workspace_free(struct sbx_host *h, char *path)
     (void)rmdir(path);
 }
 
-static bool name_is_safe(const char *name)
+bool sbx_name_is_safe(const char *name)
 {
     const char *p = name;
 
@@ -298,7 +298,7 @@ int sbx_workspace_put(const char *dir, const char *name, const void *data, size_
     char path[PATH_MAX];
     int r;
 
-    if (!name_is_safe(name))
+    if (!sbx_name_is_safe(name))
         return -EINVAL;
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
         return -ENAMETOOLONG;

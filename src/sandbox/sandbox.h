@@ -69,10 +69,19 @@ typedef void (*sbx_output_fn)(void *ctx, int stream, const char *data, size_t le
 /* The environment a box gets when the spec gives none (PATH, HOME=/tmp, LANG=C.UTF-8, ...). */
 extern const char *const sbx_default_env[];
 
+/* A file to put into a fresh /box before the program starts. */
+struct sbx_file {
+    const char *name; /* a plain relative path: no leading '/', no "." or ".." parts */
+    const void *data;
+    size_t len;
+};
+
 struct sbx_spec {
-    const char *const *argv;     /* argv[0] is a path in the box or a name looked up in PATH */
-    const char *const *env;      /* KEY=VALUE, NULL-terminated; NULL = the default set */
-    const char *workdir;         /* host dir bound read-write as /box; NULL = a fresh tmpfs */
+    const char *const *argv;      /* argv[0] is a path in the box or a name looked up in PATH */
+    const char *const *env;       /* KEY=VALUE, NULL-terminated; NULL = the default set */
+    const char *workdir;          /* host dir bound read-write as /box; NULL = a fresh tmpfs */
+    const struct sbx_file *files; /* written into the fresh /box (only without workdir) */
+    size_t n_files;
     const char *const *ro_paths; /* extra host paths bound read-only at the same place */
     const void *stdin_data;      /* fed to the program, then EOF */
     size_t stdin_len;
@@ -126,6 +135,9 @@ void sbx_result_done(struct sbx_result *res);
  * with runbox), owned by the box user: the /box of several runs (compile, then run). */
 int sbx_workspace_new(struct sbx_host *h, uint64_t size_bytes, char **ret_path) _warn_unused_;
 void sbx_workspace_free(struct sbx_host *h, char *path);
+
+/* True when @name is a plain relative path that stays inside a directory. */
+bool sbx_name_is_safe(const char *name);
 
 /* Write @len bytes as @name (a plain relative path, no "..") under workspace @dir, owned by
  * the box user. Refuses names that escape the dir. */
