@@ -139,6 +139,8 @@ echo
 
 # 3. ---------------------------------------------------------------------------------------
 echo "== 3. in-process (server-like): build/sbx_loop vs a bare posix_spawn loop =="
+echo "  sbx_loop: kept warm as a server would (sbx_host_keep_warm); sbx_loop_cold: SBX_LOOP_COLD=1,"
+echo "  every box built from scratch, as in one 'runbox exec'"
 BARE_LOOP=
 if command -v cc >/dev/null && cc -O2 -o "$TMP/bare_loop" "$ROOT/bench/bare_loop.c" 2>"$TMP/cc.err"; then
     BARE_LOOP=$TMP/bare_loop
@@ -150,12 +152,14 @@ fi
 inproc() { # section n_per_chunk gap_ms
     local section=$1 n=$2 gap=$3 i name out bare_med=
     declare -A meds=() p90s=() fails=()
-    local names=(sbx_loop)
-    [[ -n $BARE_LOOP ]] && names=(bare_loop sbx_loop)
+    local names=(sbx_loop sbx_loop_cold)
+    [[ -n $BARE_LOOP ]] && names=(bare_loop sbx_loop sbx_loop_cold)
     for ((i = 0; i < LOOP_CHUNKS; i++)); do
         for name in "${names[@]}"; do
             if [[ $name == sbx_loop ]]; then
                 out=$("$SBX_LOOP" "$n" "$gap" /bin/true 2>&1)
+            elif [[ $name == sbx_loop_cold ]]; then
+                out=$(SBX_LOOP_COLD=1 "$SBX_LOOP" "$n" "$gap" /bin/true 2>&1)
             else
                 out=$("$BARE_LOOP" "$n" "$gap" /bin/true 2>&1)
             fi
@@ -185,7 +189,7 @@ inproc() { # section n_per_chunk gap_ms
             'BEGIN { printf "  %-14s %8.3f %8.3f %+16.3f %6.2fx\n", n, m, p, (b == "" ? 0 : d), r }'
         printf 'inproc\t%s\t%s\t%d\t%s\t-\t%s\t%s\t-\t-\t%s\t%d\t%s\t%s\n' "$section" "$name" \
             $((n * LOOP_CHUNKS)) "$med" "$p90" "$plus" "$ratio" "${fails[$name]:-0}" \
-            "${bare_med:+bare_loop}" "$([[ $name == sbx_loop ]] && echo "$SBX_LOOP N GAP /bin/true" || echo "bench/bare_loop.c N GAP /bin/true")" >>"$RES"
+            "${bare_med:+bare_loop}" "$(case $name in sbx_loop) echo "$SBX_LOOP N GAP /bin/true" ;; sbx_loop_cold) echo "SBX_LOOP_COLD=1 $SBX_LOOP N GAP /bin/true" ;; *) echo "bench/bare_loop.c N GAP /bin/true" ;; esac)" >>"$RES"
     done
 }
 inproc "3 in-process back-to-back" "$LOOP_B2B" 0

@@ -67,7 +67,9 @@ static int env_host(struct env *e)
     int r = sbx_host_new(!e->cfg.no_cgroup_tune, &e->host);
 
     if (r < 0) {
-        fprintf(stderr, "runbox: cannot set up the sandbox: %s%s\n", strerror(-r),
+        fprintf(stderr, "runbox: cannot set up the sandbox: %s%s%s%s\n",
+                sbx_host_error()[0] ? sbx_host_error() : "", sbx_host_error()[0] ? ": " : "",
+                strerror(-r),
                 geteuid() != 0 ? " (not root, and user namespaces are not available: run as "
                                  "root, or enable kernel.unprivileged_userns_clone)"
                                : "");

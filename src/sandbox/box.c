@@ -115,9 +115,9 @@ static const char *const dev_links[][2] = {
 /* /proc files that are world-readable but describe the host (timers with host pids and
  * commands, scheduler state): covered with /dev/null, as Docker masks them. */
 static const char *const proc_masked[] = {
-        R "/proc/timer_list",
-        R "/proc/sched_debug",
-        R "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/sched_debug",
+        "/proc/latency_stats",
 };
 
 static void mkdir_p(const char *path, mode_t mode)
@@ -209,14 +209,14 @@ static void mount_tmpfs(const char *dst, const char *opts, unsigned long flags)
     CHECK(mount("runbox", dst, "tmpfs", flags, opts), "tmpfs %s: %s", dst, strerror(errno));
 }
 
-static void setup_dev(const struct sbx__box_args *a)
+static void setup_dev(bool userns)
 {
     char path[PATH_MAX], host[64];
 
     mount_tmpfs(R "/dev", "size=64k,nr_inodes=64,mode=0755", MS_NOSUID | MS_NOEXEC);
     for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
         snprintf(path, sizeof(path), R "/dev/%s", dev_nodes[i].name);
-        if (!a->userns) {
+        if (!userns) {
             CHECK(mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)),
                   "mknod %s: %s", path, strerror(errno));
             CHECK(chmod(path, 0666), "chmod %s: %s", path, strerror(errno));
@@ -233,37 +233,36 @@ static void setup_dev(const struct sbx__box_args *a)
     }
 }
 
-static void setup_writable(const struct sbx__box_args *a)
-{
-    char opts[128];
-    unsigned long long tmp = a->spec->limits.tmp_bytes ? a->spec->limits.tmp_bytes : 64ull << 20;
+/*** The template root ***/
 
-    snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp);
-    mount_tmpfs(R "/tmp", opts, MS_NOSUID | MS_NODEV);
-    snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp / 4 ? tmp / 4 : tmp);
-    mount_tmpfs(R "/dev/shm", opts, MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    mkdir_p(R "/box", 0755);
-    if (a->spec->workdir) {
-        /* By path: the box's mount namespace is a copy, and binds must come from it. */
-        CHECK(mount(a->spec->workdir, R "/box", NULL, MS_BIND, NULL), "bind /box: %s",
-              strerror(errno));
-        CHECK(mount(NULL, R "/box", NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL),
-              "remount /box: %s", strerror(errno));
-    } else {
-        snprintf(opts, sizeof(opts), "size=%llu,mode=0755,uid=%d,gid=%d", tmp, SBX_BOX_UID,
-                 SBX_BOX_GID);
-        mount_tmpfs(R "/box", opts, MS_NOSUID | MS_NODEV);
-        /* The program's files: we are a copy of the supervisor, so they are in our memory. */
-        for (size_t i = 0; i < a->spec->n_files; i++) {
-            const struct sbx_file *f = &a->spec->files[i];
-            int r = sbx_workspace_put(R "/box", f->name, f->data, f->len, 0644);
-            if (r < 0)
-                die("file '%s': %s", f->name, strerror(-r));
-        }
+/* What every box's root has in common: a tmpfs with read-only binds of /usr and friends, the
+ * /etc a runtime needs, a minimal /dev, and mountpoints for what each box adds. Built in a new
+ * mount namespace (made by the caller), then pivoted into. A box builds it for itself, or, once
+ * more runs are expected (sbx_host_keep_warm), a template process builds it once and each box
+ * copies the template's namespace (setns + unshare) instead of copying the host's mounts and
+ * building the same root again. The template's tmpfs stays writable there: every box's view of
+ * it is read-only. */
+/* A fresh /proc (this pid namespace's) under @root, with the host-revealing files masked. */
+static void mount_proc(const char *root)
+{
+    char dst[PATH_MAX], null[PATH_MAX];
+
+    snprintf(dst, sizeof(dst), "%s/proc", root);
+    CHECK(mount("proc", dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"),
+          "mount /proc: %s", strerror(errno));
+    snprintf(null, sizeof(null), "%s/dev/null", root);
+    for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
+        snprintf(dst, sizeof(dst), "%s%s", root, proc_masked[i]);
+        if (access(dst, F_OK) == 0)
+            CHECK(mount(null, dst, NULL, MS_BIND, NULL), "mask %s: %s", proc_masked[i],
+                  strerror(errno));
     }
 }
 
-static void setup_root(const struct sbx__box_args *a)
+/* @with_proc: mount the box's /proc before pivoting. A user namespace may only mount proc
+ * while another proc is fully visible (the kernel's mount_too_revealing), so a box that builds
+ * its own root does it here; the template has none. */
+static void build_root(bool userns, bool with_proc)
 {
     /* Nothing we mount may propagate back to the host. */
     CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s", strerror(errno));
@@ -273,30 +272,163 @@ static void setup_root(const struct sbx__box_args *a)
     mkdir_p(R "/etc", 0755);
     for (size_t i = 0; i < ARRAY_SIZE(etc_paths); i++)
         bind_ro(etc_paths[i]);
-    if (a->spec->limits.network)
-        bind_ro("/etc/resolv.conf");
     for (size_t i = 0; i < ARRAY_SIZE(etc_files); i++)
         write_new_file(etc_files[i].path, etc_files[i].content, 0644);
-    for (const char *const *p = a->spec->ro_paths; p && *p; p++) {
-        if ((*p)[0] != '/' || strstr(*p, ".."))
-            die("read-only path '%s': must be absolute, without '..'", *p);
-        bind_ro(*p);
-    }
-    setup_dev(a);
+    write_new_file(R "/etc/resolv.conf", "", 0644); /* a mountpoint for --net */
+    setup_dev(userns);
+    mkdir_p(R "/dev/shm", 0755);
+    CHECK(mount(NULL, R "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+                NULL),
+          "remount /dev read-only: %s", strerror(errno));
     mkdir_p(R "/proc", 0555);
-    CHECK(mount("proc", R "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2"),
-          "mount /proc: %s", strerror(errno));
-    for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++)
-        if (access(proc_masked[i], F_OK) == 0)
-            CHECK(mount(R "/dev/null", proc_masked[i], NULL, MS_BIND, NULL), "mask %s: %s",
-                  proc_masked[i], strerror(errno));
-    setup_writable(a);
+    mkdir_p(R "/tmp", 0755);
+    mkdir_p(R "/box", 0755);
     mkdir_p(R "/root", 0700);
-    /* Pivot, drop the old root, and freeze the new root's own tmpfs. */
+    if (with_proc)
+        mount_proc(R);
     CHECK(chdir(R), "chdir %s: %s", R, strerror(errno));
     CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root: %s", strerror(errno));
     CHECK(umount2(".", MNT_DETACH), "detach old root: %s", strerror(errno));
     CHECK(chdir("/"), "chdir /: %s", strerror(errno));
+}
+
+_Noreturn void sbx__template_main(int fd, bool userns)
+{
+    char c;
+
+    err_fd = fd;
+    CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
+    CHECK(unshare(CLONE_NEWNS), "mount namespace: %s", strerror(errno));
+    build_root(userns, false);
+    if (write(fd, "k", 1) != 1)
+        _exit(1);
+    /* Live until the supervisor holds our namespace, then go. */
+    (void)!read(fd, &c, 1);
+    _exit(0);
+}
+
+/*** One box's root ***/
+
+#define MAX_TREES 34 /* the language's read-only paths, /etc/resolv.conf, /box */
+
+/* A detached copy of a host mount tree, cloned before entering the template, attached after. */
+struct tree {
+    int fd;          /* from open_tree(OPEN_TREE_CLONE) */
+    const char *dst; /* where it goes in the box */
+    bool dir;        /* a directory (else a file) */
+};
+
+static int clone_tree(const char *src, bool recursive, bool readonly, struct tree *t)
+{
+    struct stat st;
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+
+    if (stat(src, &st) < 0)
+        return -errno;
+    t->fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    if (t->fd < 0)
+        return -errno;
+    if (readonly)
+        attr.attr_set |= MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, t->fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                sizeof(attr)) < 0)
+        return -errno;
+    t->dst = src;
+    t->dir = S_ISDIR(st.st_mode);
+    return 0;
+}
+
+/* Clone what this box adds from the host: its workspace and the language's read-only paths. */
+static size_t clone_trees(const struct sbx__box_args *a, struct tree *t)
+{
+    size_t n = 0;
+    int r;
+
+    for (const char *const *p = a->spec->ro_paths; p && *p; p++) {
+        if ((*p)[0] != '/' || strstr(*p, ".."))
+            die("read-only path '%s': must be absolute, without '..'", *p);
+        if (n + 2 >= MAX_TREES)
+            die("too many read-only paths");
+        r = clone_tree(*p, true, true, &t[n]);
+        if (r == -ENOENT)
+            continue; /* optional, as in the template */
+        if (r < 0)
+            die("read-only path '%s': %s", *p, strerror(-r));
+        n++;
+    }
+    if (a->spec->limits.network && clone_tree("/etc/resolv.conf", false, true, &t[n]) == 0)
+        n++;
+    if (a->spec->workdir) {
+        if ((r = clone_tree(a->spec->workdir, false, false, &t[n])) < 0)
+            die("workspace: %s", strerror(-r));
+        t[n++].dst = "/box";
+    }
+    return n;
+}
+
+static void attach_tree(const struct tree *t)
+{
+    char parent[PATH_MAX];
+
+    if (t->dir) {
+        mkdir_p(t->dst, 0755);
+    } else {
+        snprintf(parent, sizeof(parent), "%s", t->dst);
+        *strrchr(parent, '/') = '\0';
+        if (parent[0])
+            mkdir_p(parent, 0755);
+        int fd = open(t->dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            die("create %s: %s", t->dst, strerror(errno));
+        (void)close(fd);
+    }
+    CHECK(syscall(SYS_move_mount, t->fd, "", AT_FDCWD, t->dst, MOVE_MOUNT_F_EMPTY_PATH),
+          "attach %s: %s", t->dst, strerror(errno));
+    (void)close(t->fd);
+}
+
+static void setup_writable(const struct sbx__box_args *a)
+{
+    char opts[128];
+    unsigned long long tmp = a->spec->limits.tmp_bytes ? a->spec->limits.tmp_bytes : 64ull << 20;
+
+    snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp);
+    mount_tmpfs("/tmp", opts, MS_NOSUID | MS_NODEV);
+    snprintf(opts, sizeof(opts), "size=%llu,mode=1777", tmp / 4 ? tmp / 4 : tmp);
+    mount_tmpfs("/dev/shm", opts, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (a->spec->workdir)
+        return; /* attached from the workspace */
+    snprintf(opts, sizeof(opts), "size=%llu,mode=0755,uid=%d,gid=%d", tmp, SBX_BOX_UID,
+             SBX_BOX_GID);
+    mount_tmpfs("/box", opts, MS_NOSUID | MS_NODEV);
+    /* The program's files: we are a copy of the supervisor, so they are in our memory. */
+    for (size_t i = 0; i < a->spec->n_files; i++) {
+        const struct sbx_file *f = &a->spec->files[i];
+        int r = sbx_workspace_put("/box", f->name, f->data, f->len, 0644);
+        if (r < 0)
+            die("file '%s': %s", f->name, strerror(-r));
+    }
+}
+
+static void setup_root(const struct sbx__box_args *a)
+{
+    struct tree trees[MAX_TREES];
+    size_t n = clone_trees(a, trees);
+
+    if (a->template_fd >= 0) {
+        CHECK(setns(a->template_fd, CLONE_NEWNS), "enter the template root: %s", strerror(errno));
+        (void)close(a->template_fd);
+    }
+    CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "namespaces: %s", strerror(errno));
+    if (a->template_fd < 0)
+        build_root(a->userns, true);
+    else
+        mount_proc("");
+    CHECK(chdir("/"), "chdir /: %s", strerror(errno));
+    setup_writable(a);
+    for (size_t i = 0; i < n; i++)
+        attach_tree(&trees[i]);
     CHECK(mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL),
           "remount / read-only: %s", strerror(errno));
 }
@@ -476,7 +608,7 @@ static int cmp_int(const void *a, const void *b)
 static void close_other_fds(const struct sbx__box_args *a)
 {
     int keep[] = {a->sync_fd,   a->err_fd,    a->status_fd, a->stdin_fd,
-                  a->stdout_fd, a->stderr_fd, a->netns_fd};
+                  a->stdout_fd, a->stderr_fd, a->netns_fd,  a->template_fd};
     unsigned lo = 0;
 
     qsort(keep, ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
@@ -500,9 +632,8 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
     close_other_fds(a);
     /* The supervisor meanwhile puts us into the v1 cgroups and makes our network. */
-    CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "namespaces: %s", strerror(errno));
-    CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
     setup_root(a);
+    CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
     CHECK(prctl(PR_SET_DUMPABLE, 0), "dumpable: %s", strerror(errno));
     /* The supervisor closes its end without "go" if it failed or died. */
     recv_go(a);

@@ -82,13 +82,18 @@ struct sbx__box_args {
     int err_fd;    /* write end, CLOEXEC: a setup failure message, then the box dies */
     int status_fd; /* write end: the payload's wait status */
     int stdin_fd, stdout_fd, stderr_fd;
-    bool cpu_tree; /* the supervisor measures the tree's CPU time (cgroup) */
-    bool userns;   /* inside runbox's user namespace: no mknod, no setgroups */
-    int netns_fd;  /* a spare network namespace to join (lo up), or -1: make one */
+    bool cpu_tree;   /* the supervisor measures the tree's CPU time (cgroup) */
+    bool userns;     /* inside runbox's user namespace: no mknod, no setgroups */
+    int netns_fd;    /* a spare network namespace to join (lo up), or -1: make one */
+    int template_fd; /* the template root's mount namespace (see box.c) */
 };
 
 /* Bring up lo in the current network namespace. */
 int sbx__lo_up(void);
+
+/* The process that builds the template root (box.c) and reports "k" (or a failure message)
+ * on @fd, then lives until @fd closes. Never returns. */
+_Noreturn void sbx__template_main(int fd, bool userns);
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
 _Noreturn void sbx__box_main(struct sbx__box_args *a);
@@ -104,4 +109,6 @@ struct sbx_host {
     bool keep_warm;            /* more runs will follow: prepare namespaces ahead */
     int host_netns;            /* our own network namespace, to come back to */
     int spare_netns;           /* a fresh network namespace for the next box, or -1 */
+    int template_ns;           /* the template root's mount namespace (see box.c), or -1 */
+    bool template_tried;       /* template_new() was called (it runs once) */
 };

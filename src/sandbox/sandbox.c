@@ -121,6 +121,53 @@ static int host_dirs(void)
     return 0;
 }
 
+static char host_error[400];
+
+const char *sbx_host_error(void)
+{
+    return host_error;
+}
+
+/* Build the template root in a child (box.c) and keep its mount namespace. */
+static int template_new(struct sbx_host *h)
+{
+    char buf[400], path[64];
+    int sp[2], r = 0;
+    ssize_t n;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        r = -errno;
+        (void)close(sp[0]);
+        (void)close(sp[1]);
+        return r;
+    }
+    if (pid == 0) {
+        (void)close(sp[0]);
+        sbx__template_main(sp[1], h->userns);
+    }
+    (void)close(sp[1]);
+    while ((n = read(sp[0], buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+        ;
+    if (n == 1 && buf[0] == 'k') {
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+        h->template_ns = open(path, O_RDONLY | O_CLOEXEC);
+        if (h->template_ns < 0)
+            r = -errno;
+    } else {
+        buf[n > 0 ? n : 0] = '\0';
+        snprintf(host_error, sizeof(host_error), "template root: %s", n > 0 ? buf : "died");
+        r = -EIO;
+    }
+    (void)close(sp[0]); /* the builder exits */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return r;
+}
+
 int sbx_host_new(bool tune, struct sbx_host **ret)
 {
     struct sbx_host *h;
@@ -134,6 +181,8 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     h->userns = geteuid() != 0;
     h->private_ns = h->userns;
     h->spare_netns = -1;
+    h->template_ns = -1;
+    host_error[0] = '\0';
     h->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     /* Detect cgroups with our real identity: what we may write decides what we use. */
     h->seccomp.len = ARRAY_SIZE(sbx__seccomp_filter);
@@ -156,6 +205,8 @@ struct sbx_host *sbx_host_free(struct sbx_host *h)
         return NULL;
     if (h->spare_netns >= 0)
         (void)close(h->spare_netns);
+    if (h->template_ns >= 0)
+        (void)close(h->template_ns);
     if (h->host_netns >= 0)
         (void)close(h->host_netns);
     free(h);
@@ -208,10 +259,20 @@ static int netns_make(struct sbx_host *h)
     return fd;
 }
 
-static void netns_prepare(struct sbx_host *h)
+/* While a box runs, get the next one's start ready when more runs are expected: a network
+ * namespace, and the template root (made once). */
+static void prepare_next(struct sbx_host *h)
 {
-    if (h->keep_warm && h->spare_netns < 0)
+    if (!h->keep_warm)
+        return;
+    if (h->spare_netns < 0)
         h->spare_netns = netns_make(h);
+    /* If it cannot be made, boxes go on building their own root: try once only. Not in a user
+     * namespace: a box there could not mount its /proc over the template (see box.c). */
+    if (h->template_ns < 0 && !h->template_tried && !h->userns) {
+        h->template_tried = true;
+        (void)template_new(h);
+    }
 }
 
 /* Say "go" to the box, handing it @netns_fd (or none: -1) with SCM_RIGHTS. */
@@ -641,6 +702,7 @@ static int start_box(struct run *run)
             .cpu_tree = (sbx_host_caps(run->h) & SBX_CAP_CPU_TREE) != 0,
             .userns = run->h->userns,
             .netns_fd = run->spec->limits.network ? -1 : run->h->spare_netns,
+            .template_fd = run->h->template_ns,
     };
     /* Only the pid namespace is made by clone; the box unshares the others itself, so their
      * cost (a network namespace is ~0.5 ms) overlaps with our cgroup work. */
@@ -729,7 +791,7 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         res->reason = SBX_SETUP_FAILED;
         set_message(res, "sandbox setup failed: %s", strerror(-r));
     } else {
-        netns_prepare(h);
+        prepare_next(h);
         event_loop(&run);
         finish(&run);
     }

@@ -118,6 +118,9 @@ struct sbx_host;
 int sbx_host_new(bool tune, struct sbx_host **ret) _warn_unused_;
 struct sbx_host *sbx_host_free(struct sbx_host *h);
 
+/* Why the last sbx_host_new() failed, when errno alone does not say ("" otherwise). */
+const char *sbx_host_error(void);
+
 /* Tell the host that more runs will follow (a server, a compile before a run): each run then
  * prepares a fresh network namespace for the next one while its program runs, taking ~0.5 ms
  * off the next start. Off by default. Returns the previous setting. */
