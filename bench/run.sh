@@ -53,7 +53,7 @@ done
 
 if ((QUICK)); then
     N_B2B=80 N_GAP=25          # paired rounds: back to back, 50 ms apart
-    LOOP_CHUNKS=2 LOOP_B2B=100 LOOP_GAP=10
+    LOOP_CHUNKS=2 LOOP_B2B=100 LOOP_GAP=20
     N_PY=20 N_JS=10
     TP_RUNS=60 TP_ROUNDS=2 WARMUP=3
 else
@@ -223,6 +223,31 @@ for k in 2 4; do
         "runbox run hello.py" "$RUNBOX run $TMP/hello.py"
     echo
 done
+
+echo "== 6. throughput in one process per core (server-like workers): K loops of sbx_loop vs bare_loop =="
+# What runbox serve's workers will see: no runbox exec per run, namespaces prepared ahead.
+inproc_tp() { # K RUNS CMD...: runs/s of K parallel loops of RUNS runs each
+    local k=$1 runs=$2 t0 t1 i; shift 2
+    t0=$(date +%s.%N)
+    for ((i = 0; i < k; i++)); do "$@" "$runs" 0 $PY -c pass >/dev/null & done
+    wait
+    t1=$(date +%s.%N)
+    awk -v n=$((k * runs)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }'
+}
+TP6_RUNS=$(((QUICK)) && echo 30 || echo 100)
+for k in 2; do
+    [[ -n $BARE_LOOP ]] || break
+    inproc_tp "$k" 5 "$BARE_LOOP" >/dev/null # warm the page cache for both
+    inproc_tp "$k" 5 "$SBX_LOOP" >/dev/null
+    bare6=$(inproc_tp "$k" "$TP6_RUNS" "$BARE_LOOP")
+    sbx6=$(inproc_tp "$k" "$TP6_RUNS" "$SBX_LOOP")
+    bare6b=$(inproc_tp "$k" "$TP6_RUNS" "$BARE_LOOP")
+    sbx6b=$(inproc_tp "$k" "$TP6_RUNS" "$SBX_LOOP")
+    awk -v k="$k" -v b1="$bare6" -v s1="$sbx6" -v b2="$bare6b" -v s2="$sbx6b" 'BEGIN {
+        b = (b1 + b2) / 2; s = (s1 + s2) / 2
+        printf "  K=%d python3 -c pass: bare_loop %.1f/s, sbx_loop %.1f/s: %.2fx (two alternating rounds)\n", k, b, s, s / b }'
+done
+echo
 
 # Summary ----------------------------------------------------------------------------------
 T1=$(date +%s.%N)
