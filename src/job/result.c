@@ -45,6 +45,9 @@ json_t *job_sbx_result_to_json(const struct sbx_result *r)
     }
     if (r->signal)
         json_object_set_new(o, "signal_name", json_string(sigabbrev_np(r->signal)));
+    /* What the program wrote, counted up to the output limit (captured or streamed). */
+    json_object_set_new(o, "stdout_bytes", json_integer((json_int_t)r->stdout_bytes));
+    json_object_set_new(o, "stderr_bytes", json_integer((json_int_t)r->stderr_bytes));
     return o;
 }
 

@@ -16,6 +16,8 @@ jq -e '.version | test("^[0-9]+\\.[0-9]+")' "$f" >/dev/null
 tap $? "version is probed from the toolchain"
 jq -e '.memory_bytes > 0 and .execution_time > 0 and .cpu_time >= 0' "$f" >/dev/null
 tap $? "time and memory are measured"
+jq -e '.stdout_bytes == 14 and .stderr_bytes == 0' "$f" >/dev/null
+tap $? "output sizes are measured" || diag "$(cat "$f")"
 
 rb_run "$f" "$PROGS/c/hello.c"
 jq -e '.compile.status == "success" and .compile.exit_code == 0' "$f" >/dev/null
