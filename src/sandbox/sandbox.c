@@ -785,11 +785,16 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
     if (r == 0)
         r = start_box(&run);
     if (r < 0) {
-        if (run.pidfd >= 0)
+        bool told = false;
+        if (run.pidfd >= 0) {
             finish(&run);
+            /* The box's own reason (it died first) says more than our broken pipe. */
+            told = res->reason == SBX_SETUP_FAILED && strstr(res->message, "setup failed: ");
+        }
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_SETUP_FAILED;
-        set_message(res, "sandbox setup failed: %s", strerror(-r));
+        if (!told)
+            set_message(res, "sandbox setup failed: %s", strerror(-r));
     } else {
         prepare_next(h);
         event_loop(&run);
