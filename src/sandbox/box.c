@@ -1,22 +1,27 @@
-/* Inside the box: the code that runs between clone and execve.
+/* Inside the box: the code that runs between clone and execve, and the template root.
  *
  * Theory of operation. The supervisor (sandbox.c) clones the box's init into a new pid
  * namespace, straight into the run's v2 cgroup. Processes and their privileges:
  *
  *   supervisor (root, host namespaces)
- *     └─ init: PID 1 of the box, still root, no seccomp. Unshares mount, ipc, uts and (unless
- *        the run asks for network) net namespaces, builds the root file system (a tmpfs with
- *        read-only binds of /usr and friends, a generated /etc, a fresh /proc, a minimal /dev,
- *        tmpfs /tmp and /box), pivots into it and brings up lo, while the supervisor puts it
- *        into the v1 cgroups. It then waits on sync_fd for "go", and forks:
+ *     ├─ template builder (only when more runs follow): builds the common root once in a mount
+ *     │  namespace of its own, says "k", and lives until the supervisor holds that namespace.
+ *     └─ init: PID 1 of the box, still root, no seccomp. Clones the trees it adds from the host
+ *        (workspace, a language's read-only paths), then either copies the template namespace
+ *        (setns + unshare) or unshares a mount namespace and builds the root itself (a tmpfs
+ *        with read-only binds of /usr and friends, a generated /etc, a minimal /dev; pivot).
+ *        Either way it adds a fresh /proc, tmpfs /tmp, /dev/shm and /box, attaches the trees
+ *        and makes / read-only, with new ipc and uts namespaces. Meanwhile the supervisor puts
+ *        it into the v1 cgroups and makes its network namespace. init waits on sync_fd for
+ *        "go" (which carries that namespace, SCM_RIGHTS), joins it (lo is up), and forks:
  *          └─ payload: setsid, rlimits, uid/gid 60000, no capabilities, no_new_privs, seccomp
  *             as the very last step, then execve. Its descendants stay in the box.
  *        init then only reaps. When the payload exits it writes the wait status to status_fd
  *        and exits; the kernel then kills everything left in the pid namespace (daemons too).
  *
- * Pipes: sync_fd (supervisor → init: "go"), err_fd (init/payload → supervisor: a setup failure
- * message; CLOEXEC so a successful execve closes it), status_fd (init → supervisor: the
- * payload's wait status), and the payload's stdin/stdout/stderr pipes.
+ * Channels: sync_fd (supervisor → init: "go", a socket), err_fd (init/payload → supervisor: a
+ * setup failure message; CLOEXEC so a successful execve closes it), status_fd (init →
+ * supervisor: the payload's wait status), and the payload's stdin/stdout/stderr pipes.
  *
  * Fail closed: every failed step writes "step: reason" to err_fd and exits before the program
  * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it. */

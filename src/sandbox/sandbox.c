@@ -2,13 +2,16 @@
  * output and enforces the time and output limits, then the measured result.
  *
  * Theory of operation: see box.c for what happens inside the box. Here, one sbx_run():
- *   1. makes the run's cgroups (v2 dir fd for CLONE_INTO_CGROUP; v1 dirs with limits);
- *   2. makes the pipes and clone3()s the box's init with a pidfd and new namespaces;
- *   3. writes init's pid into the v1 cgroups, then says "go" on the sync pipe;
+ *   1. makes the run's v2 cgroup (a dir fd for CLONE_INTO_CGROUP) with its limits;
+ *   2. makes the pipes and clone3()s the box's init into a new pid namespace, with a pidfd;
+ *   3. while the box builds its root: makes the v1 cgroups with their limits and moves init
+ *      into them, makes its network namespace (unless a spare is ready), and says "go";
  *   4. polls the pidfd, stdout, stderr and stdin with a timeout computed from the nearest
  *      deadline (wall limit, next CPU sample), so limits act within a millisecond or two;
  *   5. on a limit: cgroup.kill and SIGKILL to init (its death kills its pid namespace);
  *   6. reaps init, reads the cgroup counters, removes the cgroups, classifies the result.
+ * With keep_warm, step 4 also prepares the next run (a spare network namespace, the template
+ * root once), off the next start's critical path.
  * Nothing is left on the host: the box's mounts live in its own mount namespace, its files in
  * tmpfs, its cgroups are removed here (or by the next start's sweep if we were SIGKILLed). */
 #include <errno.h>
