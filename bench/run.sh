@@ -18,7 +18,7 @@
 # not run at all (its error is printed), 2 on a usage or setup error.
 set -u -o pipefail
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 ARGS=$*
 QUICK=0
