@@ -345,7 +345,9 @@ bool sbx_name_is_safe(const char *name)
 {
     const char *p = name;
 
-    if (!*name || name[0] == '/' || strlen(name) >= 256)
+    size_t n = strlen(name);
+
+    if (!n || name[0] == '/' || name[n - 1] == '/' || n >= 256)
         return false;
     while (*p) {
         const char *slash = strchr(p, '/');
