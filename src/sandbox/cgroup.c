@@ -309,16 +309,22 @@ static bool v1_wanted(int c, const struct sbx_limits *lim, const struct sbx__cg_
     }
 }
 
-int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
-                      struct sbx__cg_run *run)
+static void name_run(struct sbx__cg_run *run)
 {
     static unsigned seq;
+
+    if (!run->name[0]) {
+        snprintf(run->name, sizeof(run->name), "%d-%u", (int)getpid(), seq++);
+        run->v2_fd = -1;
+    }
+}
+
+static int make_v2_dir(const struct sbx__cg_host *cg, struct sbx__cg_run *run)
+{
     char parent[PATH_MAX], dir[PATH_MAX];
     int r;
 
-    snprintf(run->name, sizeof(run->name), "%d-%u", (int)getpid(), seq++);
-    run->v2_fd = -1;
-    if (!cg->v2_base[0])
+    if (!cg->v2_base[0] || run->v2_made)
         return 0;
     if ((r = v2_dir(cg, parent, sizeof(parent), NULL)) < 0 ||
         (r = v2_dir(cg, dir, sizeof(dir), run->name)) < 0)
@@ -327,27 +333,66 @@ int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *li
     if (r < 0)
         return r;
     run->v2_made = true;
-    if ((r = v2_limits(cg, dir, lim)) < 0)
-        return r;
     run->v2_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return run->v2_fd < 0 ? -errno : 0;
+}
+
+static int make_v1_dir(struct sbx__cg_run *run, int c)
+{
+    char parent[PATH_MAX], dir[PATH_MAX];
+    int r;
+
+    if (run->v1_made[c])
+        return 0;
+    if ((r = v1_dir(parent, sizeof(parent), c, NULL)) < 0 ||
+        (r = v1_dir(dir, sizeof(dir), c, run->name)) < 0)
+        return r;
+    if ((r = mkdir_child(parent, dir, NULL)) < 0)
+        return r;
+    run->v1_made[c] = true;
+    return 0;
+}
+
+int sbx__cg_premake(const struct sbx__cg_host *cg, struct sbx__cg_run *run)
+{
+    /* The controllers a run nearly always wants: memory (also for the peak) and pids. */
+    static const struct sbx_limits typical = {.memory_bytes = 1, .pids = 1};
+    int r;
+
+    name_run(run);
+    if ((r = make_v2_dir(cg, run)) < 0)
+        return r;
+    for (int c = 0; c < CG_NCTRL; c++)
+        if (cg->at[c] == CG_AT_V1 && v1_wanted(c, &typical, cg) && (r = make_v1_dir(run, c)) < 0)
+            return r;
+    return 0;
+}
+
+int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
+                      struct sbx__cg_run *run)
+{
+    char dir[PATH_MAX];
+    int r;
+
+    name_run(run);
+    if (!cg->v2_base[0])
+        return 0;
+    if ((r = make_v2_dir(cg, run)) < 0 || (r = v2_dir(cg, dir, sizeof(dir), run->name)) < 0)
+        return r;
+    return v2_limits(cg, dir, lim);
 }
 
 int sbx__cg_join_v1(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
                     struct sbx__cg_run *run, pid_t pid)
 {
-    char parent[PATH_MAX], dir[PATH_MAX];
+    char dir[PATH_MAX];
     int r;
 
     for (int c = 0; c < CG_NCTRL; c++) {
         if (cg->at[c] != CG_AT_V1 || !v1_wanted(c, lim, cg))
             continue;
-        if ((r = v1_dir(parent, sizeof(parent), c, NULL)) < 0 ||
-            (r = v1_dir(dir, sizeof(dir), c, run->name)) < 0)
+        if ((r = make_v1_dir(run, c)) < 0 || (r = v1_dir(dir, sizeof(dir), c, run->name)) < 0)
             return r;
-        if ((r = mkdir_child(parent, dir, NULL)) < 0)
-            return r;
-        run->v1_made[c] = true;
         if ((r = v1_limits(c, dir, lim, cg->v1_memsw)) < 0 ||
             (r = attr_write(dir, "cgroup.procs", (unsigned long long)pid)) < 0)
             return r;
@@ -432,6 +477,8 @@ void sbx__cg_destroy(const struct sbx__cg_host *cg, struct sbx__cg_run *run)
 {
     char dir[PATH_MAX];
 
+    if (!run->name[0]) /* never made (a zeroed struct) */
+        return;
     if (run->v2_fd >= 0)
         (void)close(run->v2_fd);
     run->v2_fd = -1;
@@ -451,6 +498,7 @@ void sbx__cg_destroy(const struct sbx__cg_host *cg, struct sbx__cg_run *run)
             (void)rmdir(dir);
         run->v1_made[c] = false;
     }
+    run->name[0] = '\0';
 }
 
 /* Whether the runbox that made a cgroup still runs: its pid exists and is not a zombie. */

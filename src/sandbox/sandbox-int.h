@@ -49,7 +49,10 @@ int sbx__cg_detect(struct sbx__cg_host *cg);
  * then costs ~0.1 ms instead of an RCU grace period (~12 ms). Host-wide; see `runbox doctor`. */
 int sbx__cg_tune(const struct sbx__cg_host *cg);
 bool sbx__cg_favors_dynmods(const struct sbx__cg_host *cg);
-/* Make the run's v2 cgroup with its limits (before clone: the box is cloned into it). */
+/* Make a run's cgroup directories ahead of the run, without limits (@run zeroed first). */
+int sbx__cg_premake(const struct sbx__cg_host *cg, struct sbx__cg_run *run);
+/* Make the run's v2 cgroup (unless made ahead) and write its limits (before clone: the box is
+ * cloned into it). @run is zeroed, or made by sbx__cg_premake. */
 int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
                       struct sbx__cg_run *run);
 /* Make the run's v1 cgroups with their limits and move @pid into them (after clone, while
@@ -102,13 +105,15 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a);
 
 struct sbx_host {
     struct sbx__cg_host cg;
-    struct sock_fprog seccomp; /* points at the build-time program */
-    unsigned workspaces;       /* sequence for workspace names */
-    bool userns;               /* not root: we live in our own user namespace */
-    bool private_ns;           /* we are in our own mount namespace (for workspaces) */
-    bool keep_warm;            /* more runs will follow: prepare namespaces ahead */
-    int host_netns;            /* our own network namespace, to come back to */
-    int spare_netns;           /* a fresh network namespace for the next box, or -1 */
-    int template_ns;           /* the template root's mount namespace (see box.c), or -1 */
-    bool template_tried;       /* template_new() was called (it runs once) */
+    struct sock_fprog seccomp;  /* points at the build-time program */
+    unsigned workspaces;        /* sequence for workspace names */
+    bool userns;                /* not root: we live in our own user namespace */
+    bool private_ns;            /* we are in our own mount namespace (for workspaces) */
+    bool keep_warm;             /* more runs will follow: prepare namespaces ahead */
+    int host_netns;             /* our own network namespace, to come back to */
+    int spare_netns;            /* a fresh network namespace for the next box, or -1 */
+    int template_ns;            /* the template root's mount namespace (see box.c), or -1 */
+    bool template_tried;        /* template_new() was called (it runs once) */
+    struct sbx__cg_run next_cg; /* cgroups made ahead for the next run (name "" if none) */
+    struct sbx__cg_run dead_cg; /* the last run's cgroups, removed while the next one runs */
 };

@@ -210,6 +210,8 @@ struct sbx_host *sbx_host_free(struct sbx_host *h)
         (void)close(h->spare_netns);
     if (h->template_ns >= 0)
         (void)close(h->template_ns);
+    sbx__cg_destroy(&h->cg, &h->dead_cg);
+    sbx__cg_destroy(&h->cg, &h->next_cg);
     if (h->host_netns >= 0)
         (void)close(h->host_netns);
     free(h);
@@ -270,6 +272,11 @@ static void prepare_next(struct sbx_host *h)
         return;
     if (h->spare_netns < 0)
         h->spare_netns = netns_make(h);
+    /* The last run's cgroups go now, and the next run's are made. */
+    if (h->dead_cg.name[0])
+        sbx__cg_destroy(&h->cg, &h->dead_cg);
+    if (!h->next_cg.name[0] && sbx__cg_premake(&h->cg, &h->next_cg) < 0)
+        sbx__cg_destroy(&h->cg, &h->next_cg);
     /* If it cannot be made, boxes go on building their own root: try once only. Not in a user
      * namespace: a box there could not mount its /proc over the template (see box.c). */
     if (h->template_ns < 0 && !h->template_tried && !h->userns) {
@@ -786,6 +793,10 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         set_message(res, "no command to run");
         return 0;
     }
+    if (h->next_cg.name[0]) { /* made ahead by the previous run */
+        run.cg = h->next_cg;
+        memset(&h->next_cg, 0, sizeof(h->next_cg));
+    }
     r = interrupted ? -EINTR : sbx__cg_create_v2(&h->cg, &spec->limits, &run.cg);
     if (r == 0)
         r = start_box(&run);
@@ -805,7 +816,11 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         event_loop(&run);
         finish(&run);
     }
-    sbx__cg_destroy(&h->cg, &run.cg);
+    /* With more runs to come, the next one removes these while its box runs. */
+    if (h->keep_warm && !h->dead_cg.name[0] && r >= 0)
+        h->dead_cg = run.cg;
+    else
+        sbx__cg_destroy(&h->cg, &run.cg);
     close_fd(&run.pidfd), close_fd(&run.in_fd), close_fd(&run.out_fd), close_fd(&run.err_fd);
     close_fd(&run.errmsg_fd), close_fd(&run.status_fd);
     return 0;
