@@ -577,6 +577,33 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
 
 /*** init ***/
 
+/* Hand our mount namespace to the supervisor, which holds it past our exit: its teardown then
+ * happens while the next box runs, not between this box's end and its result. */
+static void send_mntns(const struct sbx__box_args *a)
+{
+    int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    char byte = 'm';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+    if (fd < 0)
+        return; /* only an optimisation */
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    (void)sendmsg(a->sync_fd, &msg, MSG_NOSIGNAL);
+    (void)close(fd);
+}
+
 /* Wait for "go"; it may carry the network namespace the supervisor made for us. */
 static void recv_go(struct sbx__box_args *a)
 {
@@ -640,6 +667,8 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     setup_root(a);
     CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));
     CHECK(prctl(PR_SET_DUMPABLE, 0), "dumpable: %s", strerror(errno));
+    if (a->send_mntns)
+        send_mntns(a);
     /* The supervisor closes its end without "go" if it failed or died. */
     recv_go(a);
     setup_net(a);

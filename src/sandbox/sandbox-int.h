@@ -89,6 +89,7 @@ struct sbx__box_args {
     bool userns;     /* inside runbox's user namespace: no mknod, no setgroups */
     int netns_fd;    /* a spare network namespace to join (lo up), or -1: make one */
     int template_fd; /* the template root's mount namespace (see box.c) */
+    bool send_mntns; /* send our mount namespace to the supervisor (keep_warm) */
 };
 
 /* Bring up lo in the current network namespace. */
@@ -116,4 +117,5 @@ struct sbx_host {
     bool template_tried;        /* template_new() was called (it runs once) */
     struct sbx__cg_run next_cg; /* cgroups made ahead for the next run (name "" if none) */
     struct sbx__cg_run dead_cg; /* the last run's cgroups, removed while the next one runs */
+    int dead_mntns;             /* the last box's mount namespace, released likewise, or -1 */
 };

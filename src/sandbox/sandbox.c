@@ -185,6 +185,7 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     h->private_ns = h->userns;
     h->spare_netns = -1;
     h->template_ns = -1;
+    h->dead_mntns = -1;
     host_error[0] = '\0';
     h->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     /* Detect cgroups with our real identity: what we may write decides what we use. */
@@ -212,6 +213,8 @@ struct sbx_host *sbx_host_free(struct sbx_host *h)
         (void)close(h->template_ns);
     sbx__cg_destroy(&h->cg, &h->dead_cg);
     sbx__cg_destroy(&h->cg, &h->next_cg);
+    if (h->dead_mntns >= 0)
+        (void)close(h->dead_mntns);
     if (h->host_netns >= 0)
         (void)close(h->host_netns);
     free(h);
@@ -272,7 +275,11 @@ static void prepare_next(struct sbx_host *h)
         return;
     if (h->spare_netns < 0)
         h->spare_netns = netns_make(h);
-    /* The last run's cgroups go now, and the next run's are made. */
+    /* The last box's mount namespace and cgroups go now, and the next run's are made. */
+    if (h->dead_mntns >= 0) {
+        (void)close(h->dead_mntns);
+        h->dead_mntns = -1;
+    }
     if (h->dead_cg.name[0])
         sbx__cg_destroy(&h->cg, &h->dead_cg);
     if (!h->next_cg.name[0] && sbx__cg_premake(&h->cg, &h->next_cg) < 0)
@@ -283,6 +290,36 @@ static void prepare_next(struct sbx_host *h)
         h->template_tried = true;
         (void)template_new(h);
     }
+}
+
+/* Take the box's mount namespace (sent once its root is built) to release it later; give up
+ * after a second or when the box is gone: this is only an optimisation. */
+static void recv_mntns(struct sbx_host *h, int sock)
+{
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    struct pollfd p = {.fd = sock, .events = POLLIN};
+    int fd = -1;
+
+    if (poll(&p, 1, 1000) != 1 || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 1)
+        return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    if (fd < 0)
+        return;
+    if (h->dead_mntns >= 0)
+        (void)close(h->dead_mntns);
+    h->dead_mntns = fd;
 }
 
 /* Say "go" to the box, handing it @netns_fd (or none: -1) with SCM_RIGHTS. */
@@ -715,6 +752,7 @@ static int start_box(struct run *run)
             .userns = run->h->userns,
             .netns_fd = run->spec->limits.network ? -1 : run->h->spare_netns,
             .template_fd = run->h->template_ns,
+            .send_mntns = run->h->keep_warm,
     };
     /* Only the pid namespace is made by clone; the box unshares the others itself, so their
      * cost (a network namespace is ~0.5 ms) overlaps with our cgroup work. */
@@ -749,6 +787,8 @@ static int start_box(struct run *run)
         if (netns >= 0)
             (void)close(netns);
     }
+    if (r == 0 && args.send_mntns)
+        recv_mntns(run->h, sync[1]);
     if (r < 0)
         kill_box(run, SBX_SETUP_FAILED);
     /* Our ends stay; the box's ends close here. */
