@@ -27,7 +27,6 @@
  * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -513,9 +512,13 @@ static void drop_privileges(const struct sbx__box_args *a)
           strerror(errno));
     /* In runbox's user namespace setgroups is denied and there are no other groups. */
     if (!a->userns)
-        CHECK(setgroups(0, NULL), "setgroups: %s", strerror(errno));
-    CHECK(setresgid(SBX_BOX_GID, SBX_BOX_GID, SBX_BOX_GID), "setresgid: %s", strerror(errno));
-    CHECK(setresuid(SBX_BOX_UID, SBX_BOX_UID, SBX_BOX_UID), "setresuid: %s", strerror(errno));
+        CHECK(syscall(SYS_setgroups, 0, NULL), "setgroups: %s", strerror(errno));
+    /* Raw syscalls: we run as a vfork child, and glibc's wrappers would try to bring the
+     * other threads of what it believes is our process (init's) along. */
+    CHECK(syscall(SYS_setresgid, SBX_BOX_GID, SBX_BOX_GID, SBX_BOX_GID), "setresgid: %s",
+          strerror(errno));
+    CHECK(syscall(SYS_setresuid, SBX_BOX_UID, SBX_BOX_UID, SBX_BOX_UID), "setresuid: %s",
+          strerror(errno));
     /* A uid change from root clears the capability sets; make sure. */
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2] = {{0}};
@@ -675,11 +678,16 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     /* Now in the run's cgroups: make them the box's cgroup root. */
     CHECK(unshare(CLONE_NEWCGROUP), "cgroup namespace: %s", strerror(errno));
 
-    payload = fork();
-    if (payload < 0)
-        die("fork: %s", strerror(errno));
+    /* vfork: no copy of init's page tables (init is a copy of the supervisor, which may be
+     * big); init sleeps until the payload has exec'd or died. The payload shares our memory
+     * until then, so it writes nothing of ours but err_fd, which we restore. */
+    int own_err_fd = err_fd;
+    payload = vfork();
     if (payload == 0)
         payload_main(a);
+    err_fd = own_err_fd;
+    if (payload < 0)
+        die("fork: %s", strerror(errno));
     (void)close(a->stdin_fd);
     (void)close(a->stdout_fd);
     (void)close(a->stderr_fd);
