@@ -221,15 +221,6 @@ bool utf8_valid(const char *s, size_t len)
     return true;
 }
 
-void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p)
-        abort();
-    return p;
-}
-
 char *xstrdup(const char *s)
 {
     char *p = strdup(s);

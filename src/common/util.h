@@ -80,6 +80,5 @@ uint64_t now_us(void);
 /* True when @s (length @len) is valid UTF-8 without NUL-free assumptions. */
 bool utf8_valid(const char *s, size_t len);
 
-/* malloc that aborts on OOM: for small control structures only, never for untrusted sizes. */
-void *xmalloc(size_t n);
+/* strdup that aborts on OOM: for small strings from trusted data only. */
 char *xstrdup(const char *s);
