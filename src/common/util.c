@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 int parse_u64(const char *s, uint64_t *ret)
@@ -172,6 +173,54 @@ int path_join(char *buf, size_t len, const char *a, const char *b)
     int n = snprintf(buf, len, "%s/%s", a, b);
 
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Room for one fd in a control message, aligned as cmsghdr wants. */
+union fd_ctl {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+};
+
+int fd_send(int sock, char byte, int fd)
+{
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union fd_ctl ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+    if (fd >= 0) {
+        memset(&ctl, 0, sizeof(ctl));
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof(ctl.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -EPIPE;
+}
+
+int fd_recv(int sock, int flags, int *ret_fd)
+{
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union fd_ctl ctl;
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    ssize_t n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+
+    *ret_fd = -1;
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -EPIPE;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+    return 0;
 }
 
 uint64_t now_us(void)

@@ -74,6 +74,14 @@ int read_keyed_u64(const char *path, const char *key, uint64_t *ret) _warn_unuse
 /* "@a/@b" into @buf; -ENAMETOOLONG if it does not fit. */
 int path_join(char *buf, size_t len, const char *a, const char *b) _warn_unused_;
 
+/* Send one byte over the unix socket @sock, with @fd attached (SCM_RIGHTS) unless it is -1.
+ * Never raises SIGPIPE. */
+int fd_send(int sock, char byte, int fd) _warn_unused_;
+
+/* Receive one byte from @sock (recvmsg @flags, plus MSG_CMSG_CLOEXEC) and the fd attached to it,
+ * or -1 in @ret_fd when none came. Returns 0, -EPIPE at end of stream, or -errno. */
+int fd_recv(int sock, int flags, int *ret_fd) _warn_unused_;
+
 /* Monotonic clock in microseconds. */
 uint64_t now_us(void);
 

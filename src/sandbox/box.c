@@ -585,51 +585,25 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
 static void send_mntns(const struct sbx__box_args *a)
 {
     int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    char byte = 'm';
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = ctl.buf,
-                         .msg_controllen = sizeof(ctl.buf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
     if (fd < 0)
         return; /* only an optimisation */
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    (void)sendmsg(a->sync_fd, &msg, MSG_NOSIGNAL);
+    (void)!fd_send(a->sync_fd, 'm', fd);
     (void)close(fd);
 }
 
 /* Wait for "go"; it may carry the network namespace the supervisor made for us. */
 static void recv_go(struct sbx__box_args *a)
 {
-    char byte;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = ctl.buf,
-                         .msg_controllen = sizeof(ctl.buf)};
+    int fd;
 
-    if (recvmsg(a->sync_fd, &msg, MSG_CMSG_CLOEXEC) != 1)
+    if (fd_recv(a->sync_fd, 0, &fd) < 0)
         _exit(127);
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len == CMSG_LEN(sizeof(int))) {
-            if (a->netns_fd >= 0)
-                (void)close(a->netns_fd);
-            memcpy(&a->netns_fd, CMSG_DATA(c), sizeof(int));
-        }
+    if (fd >= 0) {
+        if (a->netns_fd >= 0)
+            (void)close(a->netns_fd);
+        a->netns_fd = fd;
+    }
     (void)close(a->sync_fd);
 }
 

@@ -296,54 +296,14 @@ static void prepare_next(struct sbx_host *h)
  * after a second or when the box is gone: this is only an optimisation. */
 static void recv_mntns(struct sbx_host *h, int sock)
 {
-    char byte;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = ctl.buf,
-                         .msg_controllen = sizeof(ctl.buf)};
     struct pollfd p = {.fd = sock, .events = POLLIN};
-    int fd = -1;
+    int fd;
 
-    if (poll(&p, 1, 1000) != 1 || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 1)
-        return;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len == CMSG_LEN(sizeof(int)))
-            memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    if (fd < 0)
+    if (poll(&p, 1, 1000) != 1 || fd_recv(sock, MSG_DONTWAIT, &fd) < 0 || fd < 0)
         return;
     if (h->dead_mntns >= 0)
         (void)close(h->dead_mntns);
     h->dead_mntns = fd;
-}
-
-/* Say "go" to the box, handing it @netns_fd (or none: -1) with SCM_RIGHTS. */
-static int send_go(int sock, int netns_fd)
-{
-    char byte = 'g';
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-    if (netns_fd >= 0) {
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.buf;
-        msg.msg_controllen = sizeof(ctl.buf);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &netns_fd, sizeof(int));
-    }
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -EPIPE;
 }
 
 /*** Workspaces ***/
@@ -783,7 +743,7 @@ static int start_box(struct run *run)
     /* No spare network namespace: make the box's now, while it builds its root. */
     if (r == 0) {
         int netns = args.netns_fd < 0 && !run->spec->limits.network ? netns_make(run->h) : -1;
-        r = send_go(sync[1], netns);
+        r = fd_send(sync[1], 'g', netns); /* "go", with the netns if we made one */
         if (netns >= 0)
             (void)close(netns);
     }
