@@ -8,10 +8,12 @@ pkgs=(
   # build
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libseccomp-dev libjansson-dev libcmocka-dev
+  # the service: SQLite, argon2id/HMAC, webhook client, HTTP+WebSocket server
+  libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev libcivetweb-dev
   # language toolchains the boxes run (all under /usr, which the box sees read-only)
   python3 nodejs node-typescript gcc g++ rustc golang-go default-jdk-headless bash
   # tests and bench
-  iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine
+  iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets
 )
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (apt-get install and the sandbox need it)" >&2

@@ -1,0 +1,69 @@
+/* The HTTP layer on top of civetweb: routes come from routes.def (method, path pattern,
+ * handler, flags, body limit); the router checks the method, reads and bounds the body,
+ * authenticates the caller and applies the rate limit from the row, so handlers never repeat
+ * those checks. Handlers answer through the http_reply_*() helpers, once. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/util.h"
+#include "server/auth.h"
+
+struct mg_connection;
+struct mg_request_info;
+struct server;
+
+enum {
+    ROUTE_PUBLIC = 1u << 0,    /* no caller needed */
+    ROUTE_ADMIN = 1u << 1,     /* admins only */
+    ROUTE_RATELIMIT = 1u << 2, /* counts against the caller's request rate */
+    ROUTE_RAW = 1u << 3,       /* the handler reads the body itself (SSE, WebSocket) */
+};
+
+struct route;
+
+/* One request being answered. */
+struct req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    struct server *srv;
+    const struct route *route;
+    struct auth_principal who; /* the caller (unset on ROUTE_PUBLIC routes) */
+    bool authenticated;        /* who is set */
+    int64_t id;                /* the {id} of the path, 0 when the pattern has none */
+    char *body;                /* the body, NUL-terminated (NULL without one) */
+    size_t body_len;
+    int status; /* what was answered, 0 until then */
+};
+
+typedef int (*http_handler_fn)(struct req *rq);
+
+/* Answer @body (a JSON value, stolen) with @status. Returns 0 or -errno. */
+int http_reply_json(struct req *rq, int status, json_t *body);
+/* Answer {"error": <message>, "field": @field or absent} with @status. */
+int http_reply_error(struct req *rq, int status, const char *field, const char *fmt, ...)
+        _printf_(4, 5);
+/* Answer 429 or 503 with "Retry-After: @retry_after_s" and an error body. */
+int http_reply_retry(struct req *rq, int status, unsigned retry_after_s, const char *fmt, ...)
+        _printf_(4, 5);
+/* Answer raw bytes with @content_type. */
+int http_reply_bytes(struct req *rq, int status, const char *content_type, const void *data,
+                     size_t len);
+
+/* The query parameter @name, URL-decoded into @buf: true when present (and it fits). */
+bool http_query(const struct req *rq, const char *name, char *buf, size_t len);
+/* The query parameter @name as a non-negative integer: 0 and *ret set, -ENOENT when absent
+ * (*ret untouched), -EINVAL (after answering 400 naming it) when not a number. */
+int http_query_u64(struct req *rq, const char *name, uint64_t *ret);
+
+/* The body parsed as a JSON object; NULL after answering 400 when it is not one. New
+ * reference. */
+json_t *http_body_json(struct req *rq);
+/* A form-encoded (application/x-www-form-urlencoded) body field, decoded: true if present. */
+bool http_form_field(const struct req *rq, const char *name, char *buf, size_t len);
+
+/* The request's header @name or NULL. */
+const char *http_header(const struct req *rq, const char *name);

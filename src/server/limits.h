@@ -1,0 +1,16 @@
+/* Every bound on what a client can make the server hold, in one place. The configurable ones
+ * are defaults of the config file (server/config.h). */
+#pragma once
+
+#define HTTP_MAX_HEADERS_BYTES (16 * 1024)
+#define HTTP_MAX_BODY_DEFAULT  (8 * 1024 * 1024) /* total request size, configurable */
+#define HTTP_MAX_SMALL_BODY    (64 * 1024)       /* login, users, keys */
+#define REQ_MAX_CODE_DEFAULT   (50 * 1024)       /* the main file, configurable */
+#define REQ_MAX_FILES          64
+#define REQ_MAX_FILE_NAME      255
+#define REQ_MAX_ARGS           256
+#define REQ_MAX_ARG_LEN        4096
+#define REQ_MAX_STDIN          (1024 * 1024)
+#define HISTORY_MAX_LIMIT      500
+#define SSE_MAX_BACKLOG        (4 * 1024 * 1024) /* events a run keeps for late subscribers */
+#define WS_MAX_MESSAGE         (1024 * 1024)

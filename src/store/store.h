@@ -1,0 +1,145 @@
+/* The store: users, API keys, login tokens, runs (history and async results) and webhook
+ * deliveries. One interface; SQLite is the embedded backend (a file under the data dir), and
+ * PostgreSQL can join behind the same functions later. Every call is safe from any thread (the
+ * store serialises access itself). Functions return 0 or -errno; -ENOENT when a row is not
+ * there (or not visible to the caller), -EEXIST on a duplicate name, -EIO for a database error,
+ * whose text store_error() then gives. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/util.h"
+
+struct store;
+
+/* Open (creating it on first use) the database "runbox.db" under directory @dir, which is
+ * created if missing, and migrate its schema to the newest version with the versioned
+ * migrations (each in its own transaction; the version lives in PRAGMA user_version). On
+ * failure @err says why. */
+int store_open(const char *dir, struct store **ret, char *err, size_t errlen) _warn_unused_;
+struct store *store_free(struct store *s);
+
+/* The last database error of this thread, for logs ("" if none). */
+const char *store_error(void);
+
+/* The schema version after store_open(). */
+int store_schema_version(struct store *s);
+
+/*** Users ***/
+
+struct store_user {
+    int64_t id;
+    char name[64];
+    char pw_hash[160]; /* the password hash string (argon2id, libsodium's format) */
+    bool admin;
+    int64_t created_at; /* unix seconds */
+};
+
+int store_user_add(struct store *s, const char *name, const char *pw_hash, bool admin,
+                   int64_t *ret_id) _warn_unused_;
+int store_user_by_name(struct store *s, const char *name, struct store_user *ret) _warn_unused_;
+int store_user_by_id(struct store *s, int64_t id, struct store_user *ret) _warn_unused_;
+int store_user_set_password(struct store *s, int64_t id, const char *pw_hash) _warn_unused_;
+/* Deletes the user with their keys, tokens and runs. */
+int store_user_delete(struct store *s, int64_t id) _warn_unused_;
+/* [{"id","name","admin","created_at"}], oldest first. */
+int store_user_list(struct store *s, json_t **ret) _warn_unused_;
+
+/*** API keys and login tokens (only their hashes are stored) ***/
+
+int store_key_add(struct store *s, int64_t user_id, const char *name, const char *key_hash,
+                  int64_t *ret_id) _warn_unused_;
+/* The owner of the unrevoked key with hash @key_hash. */
+int store_key_lookup(struct store *s, const char *key_hash, int64_t *ret_user_id,
+                     int64_t *ret_key_id) _warn_unused_;
+int store_key_revoke(struct store *s, int64_t key_id) _warn_unused_;
+/* [{"id","user_id","user","name","created_at","revoked_at"|null}]; @user_id 0 = all users. */
+int store_key_list(struct store *s, int64_t user_id, json_t **ret) _warn_unused_;
+
+int store_token_add(struct store *s, int64_t user_id, const char *token_hash, int64_t expires_at)
+        _warn_unused_;
+/* The owner of the token with hash @token_hash that has not expired at @now. */
+int store_token_lookup(struct store *s, const char *token_hash, int64_t now, int64_t *ret_user_id)
+        _warn_unused_;
+/* Removes tokens that expired before @now. */
+int store_token_prune(struct store *s, int64_t now) _warn_unused_;
+
+/*** Runs ***/
+
+enum store_run_state {
+    STORE_RUN_QUEUED,
+    STORE_RUN_RUNNING,
+    STORE_RUN_DONE,
+};
+
+const char *store_run_state_to_string(enum store_run_state s);
+
+/* A new run, as the API accepted it. */
+struct store_run_new {
+    int64_t user_id;
+    int64_t project_id; /* 0 = none */
+    const char *language;
+    const char *code;    /* the main file's text, kept only when save_history */
+    json_t *request;     /* the whole request as accepted (files, stdin, args, limits), borrowed;
+                          * kept only when save_history */
+    bool save_history;   /* false: the run never shows in the history (its result is still
+                          * kept for GET /runs/{id} and the stats) */
+    const char *callback_url; /* may be NULL */
+    int64_t created_at;  /* unix milliseconds */
+};
+
+/* Inserts the run in state queued. */
+int store_run_insert(struct store *s, const struct store_run_new *r, int64_t *ret_id)
+        _warn_unused_;
+int store_run_set_running(struct store *s, int64_t id, int64_t started_at_ms) _warn_unused_;
+/* Marks the run done with @status ("success", "timeout", ...), @result (the API's result
+ * object, borrowed; stored as JSON text) and its execution time in seconds. Durable on return
+ * (committed) so that a result answered is never lost. */
+int store_run_finish(struct store *s, int64_t id, const char *status, json_t *result,
+                     double execution_time, int64_t finished_at_ms) _warn_unused_;
+
+/* One run as {"id","user_id","project_id","language","state","status"|null,"created_at",
+ * "started_at","finished_at","execution_time","in_history","callback_url","code"|null,
+ * "request"|null,"result"|null} (times in unix ms). @user_id 0 = any owner (admin); otherwise a
+ * run of another user is -ENOENT. */
+int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret) _warn_unused_;
+
+struct store_history_query {
+    int64_t user_id;    /* 0 = every user's (admin) */
+    int64_t project_id; /* 0 = any */
+    const char *language; /* NULL = any */
+    const char *status;   /* NULL = any */
+    int64_t before;     /* only ids below this; 0 = from the newest */
+    unsigned limit;     /* 1..500 */
+};
+
+/* History runs (in_history only), newest first: {"runs": [{"id","project_id","language",
+ * "status","state","created_at","execution_time","exit_code"|null,"code_preview"}...],
+ * "next_before": id | null}. "code_preview": the first 200 bytes of the code. */
+int store_run_history(struct store *s, const struct store_history_query *q, json_t **ret)
+        _warn_unused_;
+
+/* Deletes run @id (its code and result); @user_id 0 = any owner. */
+int store_run_delete(struct store *s, int64_t id, int64_t user_id) _warn_unused_;
+
+/* At start: every run still queued or running (the server died under it) becomes done with
+ * status "internal_error" and the message "server restarted". *ret_n: how many. */
+int store_runs_recover(struct store *s, int64_t now_ms, int *ret_n) _warn_unused_;
+
+/* Retention: deletes finished runs created before @before_ms. *ret_n: how many. */
+int store_runs_prune(struct store *s, int64_t before_ms, int *ret_n) _warn_unused_;
+
+/* {"languages": [{"language","status","count","avg_execution_time"}...], "total": n};
+ * @user_id 0 = all users. Only finished runs count. */
+int store_stats(struct store *s, int64_t user_id, json_t **ret) _warn_unused_;
+
+/*** Webhook deliveries ***/
+
+/* Logs one delivery attempt of run @run_id's result to @url: the HTTP status (0 = none) and
+ * the error text ("" on success). */
+int store_delivery_log(struct store *s, int64_t run_id, const char *url, int attempt,
+                       int http_status, const char *error, int64_t at_ms) _warn_unused_;
+/* [{"attempt","url","http_status","error","at"}] for run @run_id, oldest first. */
+int store_delivery_list(struct store *s, int64_t run_id, json_t **ret) _warn_unused_;
