@@ -26,6 +26,7 @@ const char *job_status_to_string(enum job_status s)
             [JOB_MEMORY_LIMIT] = "memory_limit",
             [JOB_OUTPUT_LIMIT] = "output_limit",
             [JOB_INTERNAL_ERROR] = "internal_error",
+            [JOB_CANCELLED] = "cancelled",
     };
     return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "internal_error";
 }
@@ -317,7 +318,10 @@ static int run_stage(struct sbx_host *h, const struct job_input *in, enum job_st
             .on_output = in->on_output ? stage_output : NULL,
             .ctx = &sc,
             .capture = true,
+            .cancel_fd = in->cancel_fd,
     };
+    if (in->on_stage)
+        in->on_stage(in->ctx, stage);
     return sbx_run(h, &spec, res);
 }
 
@@ -377,6 +381,11 @@ static int run_stages(struct sbx_host *h, const struct job_config *cfg, const st
         if (r < 0)
             return r;
         res->compiled = true;
+        if (res->compile.reason == SBX_CANCELLED) {
+            res->status = JOB_CANCELLED;
+            snprintf(res->message, sizeof(res->message), "Cancelled while compiling");
+            return 0;
+        }
         if (res->compile.status == SBX_INTERNAL_ERROR) {
             res->status = JOB_INTERNAL_ERROR;
             snprintf(res->message, sizeof(res->message), "compile: %s", res->compile.message);
@@ -409,7 +418,8 @@ static int run_stages(struct sbx_host *h, const struct job_config *cfg, const st
     if ((r = run_stage(h, in, JOB_STAGE_RUN, ws, argv, env, &res->run_limits, &res->run)) < 0)
         return r;
     res->ran = true;
-    res->status = job_status_from_sbx(res->run.status);
+    res->status =
+            res->run.reason == SBX_CANCELLED ? JOB_CANCELLED : job_status_from_sbx(res->run.status);
     snprintf(res->message, sizeof(res->message), "%s", res->run.message);
     return 0;
 }
@@ -481,6 +491,7 @@ int job_exit_code(const struct job_result *res)
     case JOB_OUTPUT_LIMIT:
         return 141;
     case JOB_INTERNAL_ERROR:
+    case JOB_CANCELLED:
         return 125;
     case JOB_SUCCESS:
     case JOB_RUNTIME_ERROR:

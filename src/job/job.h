@@ -17,6 +17,7 @@ enum job_status {
     JOB_MEMORY_LIMIT,
     JOB_OUTPUT_LIMIT,
     JOB_INTERNAL_ERROR,
+    JOB_CANCELLED, /* job_input.cancel_fd fired */
 };
 
 enum job_stage {
@@ -48,6 +49,8 @@ struct job_file {
 
 typedef void (*job_output_fn)(void *ctx, enum job_stage stage, int stream, const char *data,
                               size_t len);
+/* Called as each stage starts. */
+typedef void (*job_stage_fn)(void *ctx, enum job_stage stage);
 
 struct job_input {
     const struct lang *lang;
@@ -59,7 +62,9 @@ struct job_input {
     int stdin_fd; /* >= 0: forwarded instead of stdin_data */
     struct job_limits limits;
     job_output_fn on_output;
+    job_stage_fn on_stage;
     void *ctx;
+    int cancel_fd; /* > 0: readable = stop (the box is killed, status cancelled); 0: none */
 };
 
 struct job_result {

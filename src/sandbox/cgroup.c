@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -311,10 +312,10 @@ static bool v1_wanted(int c, const struct sbx_limits *lim, const struct sbx__cg_
 
 static void name_run(struct sbx__cg_run *run)
 {
-    static unsigned seq;
+    static atomic_uint seq; /* hosts in several threads name their runs from one sequence */
 
     if (!run->name[0]) {
-        snprintf(run->name, sizeof(run->name), "%d-%u", (int)getpid(), seq++);
+        snprintf(run->name, sizeof(run->name), "%d-%u", (int)getpid(), atomic_fetch_add(&seq, 1));
         run->v2_fd = -1;
     }
 }

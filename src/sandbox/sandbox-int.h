@@ -107,9 +107,7 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a);
 struct sbx_host {
     struct sbx__cg_host cg;
     struct sock_fprog seccomp;  /* points at the build-time program */
-    unsigned workspaces;        /* sequence for workspace names */
     bool userns;                /* not root: we live in our own user namespace */
-    bool private_ns;            /* we are in our own mount namespace (for workspaces) */
     bool keep_warm;             /* more runs will follow: prepare namespaces ahead */
     int host_netns;             /* our own network namespace, to come back to */
     int spare_netns;            /* a fresh network namespace for the next box, or -1 */

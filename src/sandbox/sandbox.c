@@ -18,9 +18,11 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -53,6 +55,7 @@ const char *sbx_reason_to_string(enum sbx_reason r)
             [SBX_OUTPUT_EXCEEDED] = "output",
             [SBX_SETUP_FAILED] = "setup_failed",
             [SBX_INTERRUPTED] = "interrupted",
+            [SBX_CANCELLED] = "cancelled",
     };
     return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "setup_failed";
 }
@@ -126,6 +129,30 @@ static int host_dirs(void)
 
 static char host_error[400];
 
+/* Process-wide: the user namespace (not root) and the private mount namespace are entered
+ * once, whatever the number of hosts; workspace names come from one sequence. */
+static pthread_mutex_t process_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool process_userns, process_private_ns;
+static atomic_uint workspace_seq;
+
+/* Enter the private mount namespace once; only possible while the process has one thread
+ * (unshare(CLONE_NEWNS) implies CLONE_FS), hence sbx_host_share(). */
+static int private_mounts_once(bool userns)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&process_lock);
+    if (!process_private_ns && (r = private_mounts(userns)) == 0)
+        process_private_ns = true;
+    pthread_mutex_unlock(&process_lock);
+    return r;
+}
+
+int sbx_host_share(struct sbx_host *h)
+{
+    return private_mounts_once(h->userns);
+}
+
 const char *sbx_host_error(void)
 {
     return host_error;
@@ -181,8 +208,10 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
         return -ENOMEM;
     /* A box that closes its stdin must give us EPIPE, not kill us. */
     (void)signal(SIGPIPE, SIG_IGN);
-    h->userns = geteuid() != 0;
-    h->private_ns = h->userns;
+    pthread_mutex_lock(&process_lock);
+    h->userns = process_userns || geteuid() != 0;
+    bool enter = h->userns && !process_userns;
+    pthread_mutex_unlock(&process_lock);
     h->spare_netns = -1;
     h->template_ns = -1;
     h->dead_mntns = -1;
@@ -193,10 +222,15 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     h->seccomp.filter = (struct sock_filter *)sbx__seccomp_filter; /* never written */
     if ((r = sbx__cg_detect(&h->cg)) < 0 ||
         (tune && !h->userns && (r = sbx__cg_tune(&h->cg)) < 0) ||
-        (h->userns && (r = enter_userns()) < 0) ||
-        (h->userns ? (r = private_mounts(true)) : (r = host_dirs())) < 0) {
+        (enter && (r = enter_userns()) < 0) || (enter && (r = private_mounts_once(true)) < 0) ||
+        (!h->userns && (r = host_dirs()) < 0)) {
         sbx_host_free(h);
         return r;
+    }
+    if (enter) {
+        pthread_mutex_lock(&process_lock);
+        process_userns = true;
+        pthread_mutex_unlock(&process_lock);
     }
     sbx__cg_sweep(&h->cg);
     *ret = h;
@@ -313,12 +347,9 @@ int sbx_workspace_new(struct sbx_host *h, uint64_t size_bytes, char **ret_path)
     char path[PATH_MAX], opts[128];
     int r;
 
-    if (!h->private_ns) {
-        if ((r = private_mounts(false)) < 0)
-            return r;
-        h->private_ns = true;
-    }
-    snprintf(path, sizeof(path), SBX_RUNTIME_DIR "/ws-%u", h->workspaces++);
+    if ((r = private_mounts_once(h->userns)) < 0)
+        return r;
+    snprintf(path, sizeof(path), SBX_RUNTIME_DIR "/ws-%u", atomic_fetch_add(&workspace_seq, 1));
     if (mkdir(path, 0700) < 0)
         return -errno;
     snprintf(opts, sizeof(opts), "size=%llu,mode=0755,uid=%d,gid=%d",
@@ -540,7 +571,7 @@ static void event_loop(struct run *run)
     bool exited = false;
 
     while (!exited || run->out_fd >= 0 || run->err_fd >= 0) {
-        struct pollfd p[4] = {
+        struct pollfd p[5] = {
                 {.fd = run->pidfd, .events = POLLIN},
                 {.fd = run->out_fd, .events = POLLIN},
                 {.fd = run->err_fd, .events = POLLIN},
@@ -556,8 +587,11 @@ static void event_loop(struct run *run)
             p[3] = (struct pollfd){.fd = run->spec->stdin_fd, .events = POLLIN};
         else if (run->in_fd >= 0)
             p[3] = (struct pollfd){.fd = run->in_fd, .events = POLLOUT};
+        struct pollfd *cancel = &p[4];
+        *cancel = (struct pollfd){.fd = run->spec->cancel_fd > 0 ? run->spec->cancel_fd : -1,
+                                  .events = POLLIN};
         int timeout = check_limits(run);
-        int n = poll(p, 4, timeout);
+        int n = poll(p, 5, timeout);
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0)
@@ -568,6 +602,8 @@ static void event_loop(struct run *run)
             pump_output(run, &run->err_fd, SBX_STDERR);
         if (p[3].revents && run->in_fd >= 0)
             pump_stdin(run, want_source);
+        if (cancel->revents)
+            kill_box(run, SBX_CANCELLED);
         if (p[0].revents) {
             exited = true;
             /* Everything in the pid namespace is dead once init is; the pipes drain to EOF. */
@@ -609,7 +645,11 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
         res->reason = SBX_SIGNALED;
         res->signal = SIGKILL;
     }
-    if (run->killed_for == SBX_INTERRUPTED) {
+    if (run->killed_for == SBX_CANCELLED) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_CANCELLED;
+        set_message(res, "Cancelled");
+    } else if (run->killed_for == SBX_INTERRUPTED) {
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_INTERRUPTED;
         set_message(res, "Interrupted: runbox was asked to stop");

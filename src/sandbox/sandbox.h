@@ -56,6 +56,7 @@ enum sbx_reason {
     SBX_OUTPUT_EXCEEDED,
     SBX_SETUP_FAILED,
     SBX_INTERRUPTED,
+    SBX_CANCELLED, /* spec.cancel_fd became readable */
 };
 
 enum {
@@ -90,6 +91,8 @@ struct sbx_spec {
     sbx_output_fn on_output; /* optional streaming callback */
     void *ctx;               /* passed to on_output */
     bool capture;            /* keep stdout/stderr in the result */
+    int cancel_fd;           /* > 0: when it becomes readable (an eventfd, a pipe), the box is
+                              * killed and the run ends with reason SBX_CANCELLED; 0: none */
 };
 
 struct sbx_result {
@@ -128,6 +131,12 @@ bool sbx_host_keep_warm(struct sbx_host *h, bool on);
 
 /* SBX_CAP_* bits this host enforces. */
 unsigned sbx_host_caps(const struct sbx_host *h);
+
+/* Say that boxes will also run from other threads of this process, each thread with its own
+ * host (a host is used by one thread at a time). Call it while the process has one thread,
+ * after the first sbx_host_new() and before starting threads: it sets up the process-wide
+ * private mount namespace that workspaces need, which a threaded process cannot enter. */
+int sbx_host_share(struct sbx_host *h) _warn_unused_;
 
 /* Run @spec in a fresh box. Returns 0 with @res filled (any status, internal_error included),
  * or -errno only when @res could not be filled at all. Free @res with sbx_result_done(). */
