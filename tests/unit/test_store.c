@@ -1,0 +1,862 @@
+/* Unit tests of src/store: the SQLite backend, each test on a fresh database in a temp dir. */
+/* cmocka.h needs these first. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common/util.h"
+#include "store/store.h"
+
+struct fixture {
+    char dir[64];
+    struct store *s;
+    int64_t alice;
+    int64_t bob;
+};
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256] = "";
+
+    assert_non_null(f);
+    (void)snprintf(f->dir, sizeof(f->dir), "/tmp/runbox-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(store_user_add(f->s, "alice", "hash-a", false, &f->alice), 0);
+    assert_int_equal(store_user_add(f->s, "bob", "hash-b", false, &f->bob), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    f->s = store_free(f->s);
+    assert_int_equal(nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    free(f);
+    return 0;
+}
+
+/* Insert a queued run of @user_id; code and request are kept when @history. */
+static int64_t add_run(struct store *s, int64_t user_id, int64_t project_id, const char *language,
+                       bool history, int64_t created_at)
+{
+    json_t *req = json_pack("{ss}", "language", language);
+    struct store_run_new rn = {
+            .user_id = user_id,
+            .project_id = project_id,
+            .language = language,
+            .code = "print(1)",
+            .request = req,
+            .save_history = history,
+            .callback_url = NULL,
+            .created_at = created_at,
+    };
+    int64_t id = 0;
+
+    assert_int_equal(store_run_insert(s, &rn, &id), 0);
+    assert_true(id > 0);
+    json_decref(req);
+    return id;
+}
+
+static void finish_run(struct store *s, int64_t id, const char *status, int exit_code,
+                       double seconds)
+{
+    json_t *res = json_pack("{sssisssf}", "status", status, "exit_code", exit_code, "output", "1\n",
+                            "execution_time", seconds);
+
+    assert_int_equal(store_run_finish(s, id, status, res, seconds, 1000), 0);
+    json_decref(res);
+}
+
+/* Rows in @table, read with a connection of our own (names here are constants). */
+static int64_t count_rows(const char *dir, const char *table)
+{
+    char path[128], sql[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n;
+
+    (void)snprintf(path, sizeof(path), "%s/runbox.db", dir);
+    (void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int64(st, 0);
+    (void)sqlite3_finalize(st);
+    (void)sqlite3_close(db);
+    return n;
+}
+
+static void test_open_creates_missing_dirs_private(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = NULL;
+    char dir[128], err[256] = "";
+    struct stat st;
+
+    (void)snprintf(dir, sizeof(dir), "%s/a/b", f->dir);
+    assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    (void)snprintf(dir, sizeof(dir), "%s/a/b/runbox.db", f->dir);
+    assert_int_equal(stat(dir, &st), 0);
+    s = store_free(s);
+    assert_null(s);
+    assert_null(store_free(NULL));
+}
+
+static void test_open_fails_with_a_reason(void **state)
+{
+    struct store *s = NULL;
+    char err[256] = "";
+
+    (void)state;
+    assert_true(store_open("/proc/self/no/such/dir", &s, err, sizeof(err)) < 0);
+    assert_null(s);
+    assert_true(strlen(err) > 0);
+}
+
+static void test_migrations_are_idempotent_on_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u;
+    char err[256] = "";
+    int version = store_schema_version(f->s);
+
+    assert_true(version >= 1);
+    f->s = store_free(f->s);
+    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(store_schema_version(f->s), version);
+    /* The data survived, and the tables were not created twice. */
+    assert_int_equal(store_user_by_name(f->s, "alice", &u), 0);
+    assert_int_equal(u.id, f->alice);
+    f->s = store_free(f->s);
+    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(store_schema_version(f->s), version);
+    assert_int_equal(count_rows(f->dir, "users"), 2);
+}
+
+static void test_open_refuses_a_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], err[256] = "";
+    sqlite3 *db = NULL;
+
+    f->s = store_free(f->s);
+    (void)snprintf(path, sizeof(path), "%s/runbox.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    (void)sqlite3_close(db);
+    assert_true(store_open(f->dir, &f->s, err, sizeof(err)) < 0);
+    assert_null(f->s);
+    assert_non_null(strstr(err, "999"));
+}
+
+static void test_user_lookup_by_name_and_id(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u;
+    int64_t id = 0;
+
+    assert_int_equal(store_user_add(f->s, "root", "$argon2id$x", true, &id), 0);
+    assert_int_equal(store_user_by_name(f->s, "root", &u), 0);
+    assert_int_equal(u.id, id);
+    assert_string_equal(u.name, "root");
+    assert_string_equal(u.pw_hash, "$argon2id$x");
+    assert_true(u.admin);
+    assert_true(u.created_at > 1600000000);
+    assert_int_equal(store_user_by_id(f->s, f->alice, &u), 0);
+    assert_string_equal(u.name, "alice");
+    assert_false(u.admin);
+    assert_int_equal(store_user_by_name(f->s, "nobody", &u), -ENOENT);
+    assert_int_equal(store_user_by_id(f->s, 9999, &u), -ENOENT);
+    /* A name with SQL in it is only data. */
+    assert_int_equal(store_user_add(f->s, "x'; DROP TABLE users; --", "h", false, NULL), 0);
+    assert_int_equal(store_user_by_name(f->s, "x'; DROP TABLE users; --", &u), 0);
+}
+
+static void test_user_add_duplicate_name_is_eexist(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = -1;
+
+    assert_int_equal(store_user_add(f->s, "alice", "other", true, &id), -EEXIST);
+    assert_int_equal(id, -1);
+    assert_non_null(strstr(store_error(), "UNIQUE"));
+}
+
+static void test_user_add_rejects_names_that_do_not_fit(void **state)
+{
+    struct fixture *f = *state;
+    char name[65];
+
+    memset(name, 'n', 64);
+    name[64] = '\0';
+    assert_int_equal(store_user_add(f->s, name, "h", false, NULL), -EINVAL);
+    name[63] = '\0';
+    assert_int_equal(store_user_add(f->s, name, "h", false, NULL), 0);
+    assert_int_equal(store_user_add(f->s, "", "h", false, NULL), -EINVAL);
+}
+
+static void test_user_set_password(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u;
+
+    assert_int_equal(store_user_set_password(f->s, f->alice, "new-hash"), 0);
+    assert_int_equal(store_user_by_id(f->s, f->alice, &u), 0);
+    assert_string_equal(u.pw_hash, "new-hash");
+    assert_int_equal(store_user_set_password(f->s, 9999, "x"), -ENOENT);
+}
+
+static void test_user_list_oldest_first(void **state)
+{
+    struct fixture *f = *state;
+    json_t *list = NULL, *u;
+
+    assert_int_equal(store_user_add(f->s, "carol", "h", true, NULL), 0);
+    assert_int_equal(store_user_list(f->s, &list), 0);
+    assert_int_equal(json_array_size(list), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+                        "alice");
+    u = json_array_get(list, 2);
+    assert_string_equal(json_string_value(json_object_get(u, "name")), "carol");
+    assert_true(json_is_true(json_object_get(u, "admin")));
+    assert_true(json_is_integer(json_object_get(u, "created_at")));
+    assert_null(json_object_get(u, "pw_hash"));
+    json_decref(list);
+}
+
+static void test_user_delete_takes_keys_tokens_and_runs(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u;
+    json_t *run = NULL;
+    int64_t run_id, key_id, uid, id = 0;
+
+    assert_int_equal(store_key_add(f->s, f->alice, "ci", "khash", &key_id), 0);
+    assert_int_equal(store_token_add(f->s, f->alice, "thash", 100), 0);
+    run_id = add_run(f->s, f->alice, 0, "python", true, 1);
+    assert_int_equal(store_delivery_log(f->s, run_id, "http://x/", 1, 500, "boom", 5), 0);
+    (void)add_run(f->s, f->bob, 0, "python", true, 1);
+
+    assert_int_equal(store_user_delete(f->s, f->alice), 0);
+    assert_int_equal(store_user_by_id(f->s, f->alice, &u), -ENOENT);
+    assert_int_equal(store_key_lookup(f->s, "khash", &uid, &key_id), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "thash", 0, &uid), -ENOENT);
+    assert_int_equal(store_run_get(f->s, run_id, 0, &run), -ENOENT);
+    assert_int_equal(count_rows(f->dir, "api_keys"), 0);
+    assert_int_equal(count_rows(f->dir, "tokens"), 0);
+    assert_int_equal(count_rows(f->dir, "runs"), 1); /* bob's */
+    assert_int_equal(count_rows(f->dir, "webhook_deliveries"), 0);
+    assert_int_equal(store_user_delete(f->s, f->alice), -ENOENT);
+    /* The id is never handed out again. */
+    assert_int_equal(store_user_add(f->s, "alice", "h", false, &id), 0);
+    assert_true(id > f->bob);
+}
+
+static void test_key_lookup_fails_after_revoke(void **state)
+{
+    struct fixture *f = *state;
+    int64_t key_id = 0, uid = 0, kid = 0;
+
+    assert_int_equal(store_key_add(f->s, f->alice, "laptop", "hash1", &key_id), 0);
+    assert_int_equal(store_key_lookup(f->s, "hash1", &uid, &kid), 0);
+    assert_int_equal(uid, f->alice);
+    assert_int_equal(kid, key_id);
+    assert_int_equal(store_key_lookup(f->s, "hash2", &uid, &kid), -ENOENT);
+    assert_int_equal(store_key_revoke(f->s, key_id), 0);
+    assert_int_equal(store_key_lookup(f->s, "hash1", &uid, &kid), -ENOENT);
+    assert_int_equal(store_key_revoke(f->s, key_id), -ENOENT);
+    assert_int_equal(store_key_revoke(f->s, 9999), -ENOENT);
+}
+
+static void test_key_add_checks_owner_and_uniqueness(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(store_key_add(f->s, 9999, "ghost", "h", NULL), -ENOENT);
+    assert_int_equal(store_key_add(f->s, f->alice, "a", "same", NULL), 0);
+    assert_int_equal(store_key_add(f->s, f->bob, "b", "same", NULL), -EEXIST);
+}
+
+static void test_key_list_per_user_and_all(void **state)
+{
+    struct fixture *f = *state;
+    json_t *all = NULL, *mine = NULL, *k;
+    int64_t id = 0;
+
+    assert_int_equal(store_key_add(f->s, f->alice, "a1", "h1", &id), 0);
+    assert_int_equal(store_key_add(f->s, f->bob, "b1", "h2", NULL), 0);
+    assert_int_equal(store_key_revoke(f->s, id), 0);
+    assert_int_equal(store_key_list(f->s, 0, &all), 0);
+    assert_int_equal(json_array_size(all), 2);
+    assert_int_equal(store_key_list(f->s, f->bob, &mine), 0);
+    assert_int_equal(json_array_size(mine), 1);
+    k = json_array_get(mine, 0);
+    assert_string_equal(json_string_value(json_object_get(k, "user")), "bob");
+    assert_string_equal(json_string_value(json_object_get(k, "name")), "b1");
+    assert_int_equal(json_integer_value(json_object_get(k, "user_id")), f->bob);
+    assert_true(json_is_null(json_object_get(k, "revoked_at")));
+    assert_null(json_object_get(k, "key_hash"));
+    k = json_array_get(all, 0);
+    assert_true(json_is_integer(json_object_get(k, "revoked_at")));
+    json_decref(all);
+    json_decref(mine);
+}
+
+static void test_token_expires_and_is_pruned(void **state)
+{
+    struct fixture *f = *state;
+    int64_t uid = 0;
+
+    assert_int_equal(store_token_add(f->s, f->bob, "tok", 100), 0);
+    assert_int_equal(store_token_add(f->s, f->bob, "tok", 200), -EEXIST);
+    assert_int_equal(store_token_add(f->s, 9999, "ghost", 200), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "tok", 99, &uid), 0);
+    assert_int_equal(uid, f->bob);
+    assert_int_equal(store_token_lookup(f->s, "tok", 100, &uid), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "other", 0, &uid), -ENOENT);
+    assert_int_equal(store_token_prune(f->s, 100), 0);
+    assert_int_equal(count_rows(f->dir, "tokens"), 1);
+    assert_int_equal(store_token_prune(f->s, 101), 0);
+    assert_int_equal(count_rows(f->dir, "tokens"), 0);
+}
+
+static void test_run_lifecycle_keeps_code_request_and_result(void **state)
+{
+    struct fixture *f = *state;
+    json_t *run = NULL, *res;
+    int64_t id = add_run(f->s, f->alice, 7, "python", true, 1000);
+
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "state")), "queued");
+    assert_true(json_is_null(json_object_get(run, "status")));
+    assert_true(json_is_null(json_object_get(run, "result")));
+    assert_true(json_is_null(json_object_get(run, "started_at")));
+    assert_string_equal(json_string_value(json_object_get(run, "code")), "print(1)");
+    assert_string_equal(
+            json_string_value(json_object_get(json_object_get(run, "request"), "language")),
+            "python");
+    assert_int_equal(json_integer_value(json_object_get(run, "project_id")), 7);
+    assert_int_equal(json_integer_value(json_object_get(run, "created_at")), 1000);
+    assert_true(json_is_true(json_object_get(run, "in_history")));
+    json_decref(run);
+
+    assert_int_equal(store_run_set_running(f->s, id, 1100), 0);
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "state")), "running");
+    assert_int_equal(json_integer_value(json_object_get(run, "started_at")), 1100);
+    json_decref(run);
+
+    finish_run(f->s, id, "success", 0, 0.25);
+    assert_int_equal(store_run_set_running(f->s, id, 1200), -ENOENT);
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "state")), "done");
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "success");
+    assert_true(json_real_value(json_object_get(run, "execution_time")) == 0.25);
+    assert_int_equal(json_integer_value(json_object_get(run, "finished_at")), 1000);
+    res = json_object_get(run, "result");
+    assert_true(json_is_object(res));
+    assert_string_equal(json_string_value(json_object_get(res, "output")), "1\n");
+    json_decref(run);
+    assert_int_equal(store_run_finish(f->s, 9999, "success", NULL, 0, 0), -ENOENT);
+    assert_int_equal(store_run_set_running(f->s, 9999, 0), -ENOENT);
+}
+
+static void test_run_without_history_keeps_only_the_result(void **state)
+{
+    struct fixture *f = *state;
+    struct store_history_query q = {.user_id = f->alice, .limit = 10};
+    json_t *run = NULL, *hist = NULL;
+    int64_t id = add_run(f->s, f->alice, 0, "c", false, 1);
+
+    finish_run(f->s, id, "success", 0, 1.0);
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_true(json_is_null(json_object_get(run, "code")));
+    assert_true(json_is_null(json_object_get(run, "request")));
+    assert_true(json_is_object(json_object_get(run, "result")));
+    assert_true(json_is_false(json_object_get(run, "in_history")));
+    json_decref(run);
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(json_array_size(json_object_get(hist, "runs")), 0);
+    json_decref(hist);
+}
+
+static void test_run_of_another_user_is_enoent(void **state)
+{
+    struct fixture *f = *state;
+    json_t *run = NULL;
+    int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
+
+    assert_int_equal(store_run_get(f->s, id, f->bob, &run), -ENOENT);
+    assert_null(run);
+    assert_int_equal(store_run_delete(f->s, id, f->bob), -ENOENT);
+    assert_int_equal(store_run_get(f->s, id, 0, &run), 0); /* an admin sees it */
+    json_decref(run);
+    assert_int_equal(store_run_delete(f->s, id, f->alice), 0);
+    assert_int_equal(store_run_get(f->s, id, 0, &run), -ENOENT);
+}
+
+static void test_run_ids_are_never_reused(void **state)
+{
+    struct fixture *f = *state;
+    int64_t a = add_run(f->s, f->alice, 0, "python", true, 1);
+    int64_t b;
+
+    assert_int_equal(store_delivery_log(f->s, a, "http://x/", 1, 200, "", 2), 0);
+    assert_int_equal(store_run_delete(f->s, a, 0), 0);
+    assert_int_equal(count_rows(f->dir, "webhook_deliveries"), 0);
+    b = add_run(f->s, f->alice, 0, "python", true, 1);
+    assert_true(b > a);
+}
+
+/* The ids of the "runs" array of @hist. */
+static size_t history_ids(json_t *hist, int64_t *ids, size_t max)
+{
+    json_t *runs = json_object_get(hist, "runs");
+    size_t n = json_array_size(runs);
+
+    assert_true(n <= max);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_integer_value(json_object_get(json_array_get(runs, i), "id"));
+    return n;
+}
+
+static void test_history_pages_with_before(void **state)
+{
+    struct fixture *f = *state;
+    struct store_history_query q = {.user_id = f->alice, .limit = 3};
+    int64_t id[7], got[8];
+    json_t *hist = NULL, *next;
+
+    for (size_t i = 0; i < 7; i++)
+        id[i] = add_run(f->s, f->alice, 0, "python", true, (int64_t)i);
+    (void)add_run(f->s, f->bob, 0, "python", true, 9);
+
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 3);
+    assert_int_equal(got[0], id[6]);
+    assert_int_equal(got[2], id[4]);
+    next = json_object_get(hist, "next_before");
+    assert_int_equal(json_integer_value(next), id[4]);
+    q.before = json_integer_value(next);
+    json_decref(hist);
+
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 3);
+    assert_int_equal(got[0], id[3]);
+    q.before = json_integer_value(json_object_get(hist, "next_before"));
+    assert_int_equal(q.before, id[1]);
+    json_decref(hist);
+
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 1);
+    assert_int_equal(got[0], id[0]);
+    assert_true(json_is_null(json_object_get(hist, "next_before")));
+    json_decref(hist);
+
+    /* Exactly a page's worth left: no next page either. */
+    q.before = id[3];
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 3);
+    assert_true(json_is_null(json_object_get(hist, "next_before")));
+    json_decref(hist);
+
+    q.limit = 0;
+    assert_int_equal(store_run_history(f->s, &q, &hist), -EINVAL);
+    q.limit = 501;
+    assert_int_equal(store_run_history(f->s, &q, &hist), -EINVAL);
+}
+
+static void test_history_filters(void **state)
+{
+    struct fixture *f = *state;
+    struct store_history_query q = {.user_id = f->alice, .limit = 50};
+    int64_t py1 = add_run(f->s, f->alice, 1, "python", true, 1);
+    int64_t c1 = add_run(f->s, f->alice, 1, "c", true, 2);
+    int64_t py2 = add_run(f->s, f->alice, 2, "python", true, 3);
+    int64_t b = add_run(f->s, f->bob, 1, "python", true, 4);
+    int64_t got[8];
+    json_t *hist = NULL, *r;
+
+    finish_run(f->s, py1, "success", 0, 0.5);
+    finish_run(f->s, py2, "runtime_error", 3, 0.5);
+    finish_run(f->s, b, "success", 0, 0.5);
+
+    q.language = "python";
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 2);
+    assert_int_equal(got[0], py2);
+    r = json_array_get(json_object_get(hist, "runs"), 0);
+    assert_int_equal(json_integer_value(json_object_get(r, "exit_code")), 3);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "runtime_error");
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "done");
+    assert_string_equal(json_string_value(json_object_get(r, "code_preview")), "print(1)");
+    json_decref(hist);
+
+    q.language = NULL;
+    q.project_id = 1;
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 2);
+    assert_int_equal(got[0], c1);
+    assert_int_equal(got[1], py1);
+    r = json_array_get(json_object_get(hist, "runs"), 0);
+    assert_true(json_is_null(json_object_get(r, "exit_code")));
+    assert_true(json_is_null(json_object_get(r, "status")));
+    json_decref(hist);
+
+    q.project_id = 0;
+    q.status = "success";
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 1);
+    assert_int_equal(got[0], py1);
+    json_decref(hist);
+
+    q.user_id = 0; /* an admin sees everyone's */
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_int_equal(history_ids(hist, got, 8), 2);
+    assert_int_equal(got[0], b);
+    json_decref(hist);
+}
+
+static void test_history_code_preview_stops_at_a_character_boundary(void **state)
+{
+    struct fixture *f = *state;
+    struct store_history_query q = {.user_id = f->alice, .limit = 1};
+    char code[300];
+    struct store_run_new rn = {
+            .user_id = f->alice, .language = "python", .code = code, .save_history = true};
+    json_t *hist = NULL;
+    const char *preview;
+
+    /* 199 ASCII bytes, then a 3-byte euro sign that byte 200 would cut. */
+    memset(code, 'a', 199);
+    (void)snprintf(code + 199, sizeof(code) - 199, "\xe2\x82\xac and more");
+    assert_int_equal(store_run_insert(f->s, &rn, NULL), 0);
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    preview = json_string_value(
+            json_object_get(json_array_get(json_object_get(hist, "runs"), 0), "code_preview"));
+    assert_non_null(preview);
+    assert_int_equal(strlen(preview), 199);
+    json_decref(hist);
+
+    /* 198 ASCII bytes and the euro sign fit in 201 bytes: still cut before it. */
+    memset(code, 'b', 198);
+    (void)snprintf(code + 198, sizeof(code) - 198, "\xe2\x82\xac");
+    assert_int_equal(store_run_insert(f->s, &rn, NULL), 0);
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    preview = json_string_value(
+            json_object_get(json_array_get(json_object_get(hist, "runs"), 0), "code_preview"));
+    assert_int_equal(strlen(preview), 198);
+    json_decref(hist);
+
+    /* 197 and the euro sign end exactly at 200 bytes. */
+    memset(code, 'c', 197);
+    (void)snprintf(code + 197, sizeof(code) - 197, "\xe2\x82\xac tail");
+    assert_int_equal(store_run_insert(f->s, &rn, NULL), 0);
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    preview = json_string_value(
+            json_object_get(json_array_get(json_object_get(hist, "runs"), 0), "code_preview"));
+    assert_int_equal(strlen(preview), 200);
+    json_decref(hist);
+}
+
+static void test_runs_recover_marks_in_flight_runs(void **state)
+{
+    struct fixture *f = *state;
+    int64_t queued = add_run(f->s, f->alice, 0, "python", true, 1);
+    int64_t running = add_run(f->s, f->alice, 0, "python", true, 2);
+    int64_t done = add_run(f->s, f->bob, 0, "python", true, 3);
+    json_t *run = NULL, *res;
+    int n = -1;
+
+    assert_int_equal(store_run_set_running(f->s, running, 10), 0);
+    finish_run(f->s, done, "success", 0, 0.1);
+    assert_int_equal(store_runs_recover(f->s, 5000, &n), 0);
+    assert_int_equal(n, 2);
+
+    assert_int_equal(store_run_get(f->s, running, 0, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "state")), "done");
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "internal_error");
+    assert_int_equal(json_integer_value(json_object_get(run, "finished_at")), 5000);
+    res = json_object_get(run, "result");
+    assert_string_equal(json_string_value(json_object_get(res, "status")), "internal_error");
+    assert_string_equal(json_string_value(json_object_get(res, "message")), "server restarted");
+    assert_string_equal(json_string_value(json_object_get(res, "error")), "server restarted");
+    assert_string_equal(json_string_value(json_object_get(res, "output")), "");
+    assert_true(json_is_null(json_object_get(res, "exit_code")));
+    json_decref(run);
+
+    assert_int_equal(store_run_get(f->s, queued, 0, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "internal_error");
+    json_decref(run);
+    assert_int_equal(store_run_get(f->s, done, 0, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "success");
+    json_decref(run);
+
+    assert_int_equal(store_runs_recover(f->s, 6000, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+static void test_runs_prune_deletes_only_old_finished_runs(void **state)
+{
+    struct fixture *f = *state;
+    int64_t old_done = add_run(f->s, f->alice, 0, "python", true, 100);
+    int64_t old_queued = add_run(f->s, f->alice, 0, "python", true, 100);
+    int64_t new_done = add_run(f->s, f->alice, 0, "python", true, 300);
+    json_t *run = NULL;
+    int n = -1;
+
+    finish_run(f->s, old_done, "success", 0, 0.1);
+    finish_run(f->s, new_done, "success", 0, 0.1);
+    assert_int_equal(store_runs_prune(f->s, 200, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_run_get(f->s, old_done, 0, &run), -ENOENT);
+    assert_int_equal(store_run_get(f->s, old_queued, 0, &run), 0);
+    json_decref(run);
+    assert_int_equal(store_run_get(f->s, new_done, 0, &run), 0);
+    json_decref(run);
+    assert_int_equal(store_runs_prune(f->s, 200, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+/* The group of @stats for @language and @status, or NULL. */
+static json_t *stats_group(json_t *stats, const char *language, const char *status)
+{
+    json_t *langs = json_object_get(stats, "languages");
+
+    for (size_t i = 0; i < json_array_size(langs); i++) {
+        json_t *g = json_array_get(langs, i);
+
+        if (strcmp(json_string_value(json_object_get(g, "language")), language) == 0 &&
+            strcmp(json_string_value(json_object_get(g, "status")), status) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+static void test_stats_group_finished_runs_by_language_and_status(void **state)
+{
+    struct fixture *f = *state;
+    json_t *stats = NULL, *g;
+
+    finish_run(f->s, add_run(f->s, f->alice, 0, "python", true, 1), "success", 0, 1.0);
+    finish_run(f->s, add_run(f->s, f->alice, 0, "python", false, 1), "success", 0, 2.0);
+    finish_run(f->s, add_run(f->s, f->alice, 0, "python", true, 1), "timeout", 0, 5.0);
+    finish_run(f->s, add_run(f->s, f->alice, 0, "c", true, 1), "success", 0, 0.5);
+    finish_run(f->s, add_run(f->s, f->bob, 0, "c", true, 1), "success", 0, 1.5);
+    (void)add_run(f->s, f->alice, 0, "c", true, 1); /* unfinished: not counted */
+
+    assert_int_equal(store_stats(f->s, f->alice, &stats), 0);
+    assert_int_equal(json_integer_value(json_object_get(stats, "total")), 4);
+    assert_int_equal(json_array_size(json_object_get(stats, "languages")), 3);
+    g = stats_group(stats, "python", "success");
+    assert_non_null(g);
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 2);
+    assert_true(json_real_value(json_object_get(g, "avg_execution_time")) == 1.5);
+    g = stats_group(stats, "c", "success");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 1);
+    json_decref(stats);
+
+    assert_int_equal(store_stats(f->s, 0, &stats), 0);
+    assert_int_equal(json_integer_value(json_object_get(stats, "total")), 5);
+    g = stats_group(stats, "c", "success");
+    assert_int_equal(json_integer_value(json_object_get(g, "count")), 2);
+    assert_true(json_real_value(json_object_get(g, "avg_execution_time")) == 1.0);
+    json_decref(stats);
+}
+
+static void test_deliveries_are_listed_oldest_first(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
+    json_t *list = NULL, *d;
+
+    assert_int_equal(store_delivery_log(f->s, id, "http://h/", 1, 0, "connect refused", 10), 0);
+    assert_int_equal(store_delivery_log(f->s, id, "http://h/", 2, 200, "", 20), 0);
+    assert_int_equal(store_delivery_log(f->s, 9999, "http://h/", 1, 0, "", 20), -ENOENT);
+    assert_int_equal(store_delivery_list(f->s, id, &list), 0);
+    assert_int_equal(json_array_size(list), 2);
+    d = json_array_get(list, 0);
+    assert_int_equal(json_integer_value(json_object_get(d, "attempt")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "http_status")), 0);
+    assert_string_equal(json_string_value(json_object_get(d, "error")), "connect refused");
+    assert_string_equal(json_string_value(json_object_get(d, "url")), "http://h/");
+    assert_int_equal(json_integer_value(json_object_get(d, "at")), 10);
+    d = json_array_get(list, 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "http_status")), 200);
+    assert_string_equal(json_string_value(json_object_get(d, "error")), "");
+    json_decref(list);
+    assert_int_equal(store_delivery_list(f->s, 9999, &list), 0);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+}
+
+#define THREADS         4
+#define RUNS_PER_THREAD 200
+
+struct worker {
+    struct store *s;
+    int64_t user_id;
+    int failures;
+};
+
+static void *insert_runs(void *arg)
+{
+    struct worker *w = arg;
+    struct store_run_new rn = {.user_id = w->user_id, .language = "python", .save_history = true};
+
+    for (int i = 0; i < RUNS_PER_THREAD; i++) {
+        int64_t id = 0;
+        json_t *res = json_pack("{si}", "exit_code", i);
+
+        if (store_run_insert(w->s, &rn, &id) < 0 || store_run_set_running(w->s, id, 1) < 0 ||
+            store_run_finish(w->s, id, "success", res, 0.01, 2) < 0)
+            w->failures++;
+        json_decref(res);
+    }
+    return NULL;
+}
+
+static void test_concurrent_inserts_lose_no_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct worker w[THREADS];
+    pthread_t t[THREADS];
+    json_t *stats = NULL;
+
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){.s = f->s, .user_id = i % 2 ? f->alice : f->bob};
+        assert_int_equal(pthread_create(&t[i], NULL, insert_runs, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(count_rows(f->dir, "runs"), THREADS * RUNS_PER_THREAD);
+    assert_int_equal(store_stats(f->s, 0, &stats), 0);
+    assert_int_equal(json_integer_value(json_object_get(stats, "total")),
+                     THREADS * RUNS_PER_THREAD);
+    json_decref(stats);
+}
+
+static void test_run_finish_survives_kill_9(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
+    char err[256] = "";
+    json_t *run = NULL;
+    int status;
+    pid_t pid;
+
+    f->s = store_free(f->s);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *s = NULL;
+        json_t *res = json_pack("{si}", "exit_code", 0);
+
+        if (store_open(f->dir, &s, err, sizeof(err)) < 0 ||
+            store_run_finish(s, id, "success", res, 0.5, 7) < 0)
+            _exit(1);
+        (void)raise(SIGKILL);
+        _exit(2);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "success");
+    json_decref(run);
+}
+
+static void test_run_state_names(void **state)
+{
+    (void)state;
+    assert_string_equal(store_run_state_to_string(STORE_RUN_QUEUED), "queued");
+    assert_string_equal(store_run_state_to_string(STORE_RUN_RUNNING), "running");
+    assert_string_equal(store_run_state_to_string(STORE_RUN_DONE), "done");
+}
+
+static void *read_error_length(void *arg)
+{
+    *(size_t *)arg = strlen(store_error());
+    return NULL;
+}
+
+static void test_store_error_is_per_thread(void **state)
+{
+    struct fixture *f = *state;
+    size_t other = 1;
+    pthread_t t;
+
+    assert_int_equal(store_user_add(f->s, "alice", "h", false, NULL), -EEXIST);
+    assert_true(strlen(store_error()) > 0);
+    assert_int_equal(pthread_create(&t, NULL, read_error_length, &other), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(other, 0);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            T(test_open_creates_missing_dirs_private),
+            cmocka_unit_test(test_open_fails_with_a_reason),
+            T(test_migrations_are_idempotent_on_reopen),
+            T(test_open_refuses_a_newer_schema),
+            T(test_user_lookup_by_name_and_id),
+            T(test_user_add_duplicate_name_is_eexist),
+            T(test_user_add_rejects_names_that_do_not_fit),
+            T(test_user_set_password),
+            T(test_user_list_oldest_first),
+            T(test_user_delete_takes_keys_tokens_and_runs),
+            T(test_key_lookup_fails_after_revoke),
+            T(test_key_add_checks_owner_and_uniqueness),
+            T(test_key_list_per_user_and_all),
+            T(test_token_expires_and_is_pruned),
+            T(test_run_lifecycle_keeps_code_request_and_result),
+            T(test_run_without_history_keeps_only_the_result),
+            T(test_run_of_another_user_is_enoent),
+            T(test_run_ids_are_never_reused),
+            T(test_history_pages_with_before),
+            T(test_history_filters),
+            T(test_history_code_preview_stops_at_a_character_boundary),
+            T(test_runs_recover_marks_in_flight_runs),
+            T(test_runs_prune_deletes_only_old_finished_runs),
+            T(test_stats_group_finished_runs_by_language_and_status),
+            T(test_deliveries_are_listed_oldest_first),
+            T(test_concurrent_inserts_lose_no_rows),
+            T(test_run_finish_survives_kill_9),
+            T(test_run_state_names),
+            T(test_store_error_is_per_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
