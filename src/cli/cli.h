@@ -32,3 +32,10 @@ int cli_cmd_doctor(const struct cli_args *a);
 int cli_cmd_selftest(const struct cli_args *a);
 
 void cli_usage(FILE *f);
+
+/* runbox user add|list|del|passwd and runbox key add|list|revoke (users.c): accounts and API
+ * keys of the service, in the database under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The
+ * command's own options (--data, --admin, --password-stdin, --name) are read from the operands
+ * and from after "--". */
+int cli_cmd_user(const struct cli_args *a);
+int cli_cmd_key(const struct cli_args *a);

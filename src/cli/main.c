@@ -14,6 +14,8 @@ static const struct {
         {"languages", cli_cmd_languages},
         {"doctor", cli_cmd_doctor},
         {"selftest", cli_cmd_selftest},
+        {"user", cli_cmd_user},
+        {"key", cli_cmd_key},
 };
 
 static volatile sig_atomic_t stop_signal;

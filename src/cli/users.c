@@ -1,0 +1,452 @@
+/* The CLI's "user" and "key" commands: manage the service's accounts and API keys straight in
+ * the database under the data directory (--data DIR, else $RUNBOX_DATA, else /var/lib/runbox).
+ * Passwords come from the terminal without echo or from stdin, never from argv, where any user
+ * of the host could read them in /proc. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "server/auth.h"
+#include "store/store.h"
+
+#define DEFAULT_DATA_DIR "/var/lib/runbox"
+#define PASSWORD_BUF     1026 /* 1024 bytes, one more to see a longer one, the NUL */
+#define MAX_ARGS         64
+
+enum uk_opt {
+    UK_ADMIN = 1u << 0,
+    UK_PASSWORD_STDIN = 1u << 1,
+    UK_NAME = 1u << 2,
+};
+
+/* The options and operands after "user" or "key". */
+struct uk_args {
+    const char *data_dir;     /* --data DIR */
+    const char *key_name;     /* --name NAME */
+    unsigned given;           /* enum uk_opt flags seen */
+    bool json;                /* --json (the global option) */
+    char *operands[MAX_ARGS]; /* the sub-command's operands, after the sub-command's name */
+    int n_operands;
+};
+
+struct uk_cmd {
+    const char *group; /* "user" or "key" */
+    const char *name;  /* the sub-command */
+    int n_operands;    /* operands it takes */
+    unsigned allowed;  /* enum uk_opt flags it accepts */
+    int (*fn)(struct store *s, const struct uk_args *u);
+    const char *usage;
+};
+
+/*** Helpers ***/
+
+static void store_freep(struct store **s)
+{
+    store_free(*s);
+}
+
+static int fail(const char *what, int r)
+{
+    fprintf(stderr, "runbox: %s: %s\n", what,
+            r == -EIO && store_error()[0] ? store_error() : strerror(-r));
+    return 1;
+}
+
+/* Read one line from @fd into @buf without its line end: 0, -E2BIG when it does not fit, -EINVAL
+ * when it holds a NUL, -ENODATA at end of input before any byte, -errno. */
+static int read_line(int fd, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    for (;;) {
+        char c;
+        ssize_t k = read(fd, &c, 1);
+
+        if (k < 0)
+            return -errno;
+        if (k == 0 && n == 0)
+            return -ENODATA;
+        if (k == 0 || c == '\n')
+            break;
+        if (c == '\0')
+            return -EINVAL;
+        if (n + 1 >= len)
+            return -E2BIG;
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return 0;
+}
+
+/* Prompt with @prompt on the terminal and read a line from it without echo. */
+static int read_hidden(const char *prompt, char *buf, size_t len)
+{
+    struct termios old, quiet;
+    int r;
+
+    if (tcgetattr(STDIN_FILENO, &old) < 0)
+        return -errno;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    fputs(prompt, stderr);
+    fflush(stderr);
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
+        return -errno;
+    r = read_line(STDIN_FILENO, buf, len);
+    (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fputc('\n', stderr);
+    return r;
+}
+
+/* The new password for @user into @buf (PASSWORD_BUF bytes): typed twice on a terminal, else
+ * the first line of stdin. Prints why on failure (returns 1 then). */
+static int read_password(const char *user, bool from_stdin, char *buf)
+{
+    char again[PASSWORD_BUF], prompt[128];
+    int r;
+
+    if (from_stdin || !isatty(STDIN_FILENO)) {
+        r = read_line(STDIN_FILENO, buf, PASSWORD_BUF);
+    } else {
+        snprintf(prompt, sizeof(prompt), "New password for '%s': ", user);
+        r = read_hidden(prompt, buf, PASSWORD_BUF);
+        if (r == 0 && auth_password_is_valid(buf)) {
+            r = read_hidden("Again: ", again, sizeof(again));
+            if (r == 0 && strcmp(buf, again) != 0) {
+                explicit_bzero(again, sizeof(again));
+                fprintf(stderr, "runbox: the passwords differ\n");
+                return 1;
+            }
+            explicit_bzero(again, sizeof(again));
+        }
+    }
+    if (r == -ENODATA) {
+        fprintf(stderr, "runbox: no password given on stdin\n");
+        return 1;
+    }
+    if (r < 0 && r != -E2BIG && r != -EINVAL)
+        return fail("cannot read the password", r);
+    if (r < 0 || !auth_password_is_valid(buf)) {
+        fprintf(stderr, "runbox: a password is 8 to 1024 bytes, without NUL\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* The user named @name into @ret; prints why not (returns 1 then). */
+static int find_user(struct store *s, const char *name, struct store_user *ret)
+{
+    int r = store_user_by_name(s, name, ret);
+
+    if (r == -ENOENT) {
+        fprintf(stderr, "runbox: no user '%s' (see 'runbox user list')\n", name);
+        return 1;
+    }
+    return r < 0 ? fail("cannot read the users", r) : 0;
+}
+
+static void format_time(json_t *t, char *buf, size_t len)
+{
+    time_t when = (time_t)json_integer_value(t);
+    struct tm tm;
+
+    if (!json_is_integer(t) || !gmtime_r(&when, &tm))
+        snprintf(buf, len, "-");
+    else
+        strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void print_json(json_t *o)
+{
+    json_dumpf(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+    fputc('\n', stdout);
+}
+
+/*** Users ***/
+
+static int user_add(struct store *s, const struct uk_args *u)
+{
+    const char *name = u->operands[0];
+    char password[PASSWORD_BUF];
+    int64_t id;
+    int r;
+
+    if (!auth_name_is_valid(name)) {
+        fprintf(stderr, "runbox: bad user name '%s': 1 to 63 of A-Z a-z 0-9 _ . @ -\n", name);
+        return 1;
+    }
+    r = read_password(name, u->given & UK_PASSWORD_STDIN, password);
+    if (r)
+        return r;
+    r = auth_user_add(s, name, password, u->given & UK_ADMIN, &id);
+    explicit_bzero(password, sizeof(password));
+    if (r == -EEXIST) {
+        fprintf(stderr, "runbox: the user '%s' exists already\n", name);
+        return 1;
+    }
+    if (r < 0)
+        return fail("cannot add the user", r);
+    printf("added %suser '%s' (id %lld)\n", u->given & UK_ADMIN ? "admin " : "", name,
+           (long long)id);
+    return 0;
+}
+
+static int user_list(struct store *s, const struct uk_args *u)
+{
+    json_t *users, *v;
+    size_t i;
+    int r = store_user_list(s, &users);
+
+    if (r < 0)
+        return fail("cannot list the users", r);
+    if (u->json) {
+        print_json(users);
+        json_decref(users);
+        return 0;
+    }
+    printf("%-6s %-24s %-5s %s\n", "ID", "NAME", "ADMIN", "CREATED (UTC)");
+    json_array_foreach(users, i, v)
+    {
+        char created[32];
+
+        format_time(json_object_get(v, "created_at"), created, sizeof(created));
+        printf("%-6lld %-24s %-5s %s\n", (long long)json_integer_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "name")),
+               json_is_true(json_object_get(v, "admin")) ? "yes" : "no", created);
+    }
+    json_decref(users);
+    return 0;
+}
+
+static int user_del(struct store *s, const struct uk_args *u)
+{
+    struct store_user user;
+    int r = find_user(s, u->operands[0], &user);
+
+    if (r)
+        return r;
+    r = store_user_delete(s, user.id);
+    if (r < 0)
+        return fail("cannot delete the user", r);
+    printf("deleted user '%s' with their keys, tokens and runs\n", user.name);
+    return 0;
+}
+
+static int user_passwd(struct store *s, const struct uk_args *u)
+{
+    struct store_user user;
+    char password[PASSWORD_BUF], hash[sizeof(user.pw_hash)];
+    int r = find_user(s, u->operands[0], &user);
+
+    if (r)
+        return r;
+    r = read_password(user.name, u->given & UK_PASSWORD_STDIN, password);
+    if (r)
+        return r;
+    r = auth_hash_password(password, hash, sizeof(hash));
+    explicit_bzero(password, sizeof(password));
+    if (r == 0)
+        r = store_user_set_password(s, user.id, hash);
+    if (r < 0)
+        return fail("cannot set the password", r);
+    printf("changed the password of '%s'\n", user.name);
+    return 0;
+}
+
+/*** API keys ***/
+
+static int key_add(struct store *s, const struct uk_args *u)
+{
+    struct store_user user;
+    char key[AUTH_SECRET_LEN];
+    int64_t id;
+    int r = find_user(s, u->operands[0], &user);
+
+    if (r)
+        return r;
+    r = auth_key_create(s, user.id, u->key_name ? u->key_name : "", key, &id);
+    if (r == -EINVAL) {
+        fprintf(stderr, "runbox: a key name is at most 128 bytes of UTF-8\n");
+        return 1;
+    }
+    if (r < 0)
+        return fail("cannot add the key", r);
+    /* The key alone on stdout, for scripts; it cannot be shown again. */
+    printf("%s\n", key);
+    explicit_bzero(key, sizeof(key));
+    fprintf(stderr, "runbox: key %lld for '%s'; it is shown only this once\n", (long long)id,
+            user.name);
+    return 0;
+}
+
+static int key_list(struct store *s, const struct uk_args *u)
+{
+    json_t *keys, *v;
+    size_t i;
+    int r = store_key_list(s, 0, &keys);
+
+    if (r < 0)
+        return fail("cannot list the keys", r);
+    if (u->json) {
+        print_json(keys);
+        json_decref(keys);
+        return 0;
+    }
+    printf("%-6s %-20s %-20s %-19s  %s\n", "ID", "USER", "NAME", "CREATED (UTC)", "REVOKED");
+    json_array_foreach(keys, i, v)
+    {
+        char created[32], revoked[32];
+
+        format_time(json_object_get(v, "created_at"), created, sizeof(created));
+        format_time(json_object_get(v, "revoked_at"), revoked, sizeof(revoked));
+        printf("%-6lld %-20s %-20s %-19s  %s\n",
+               (long long)json_integer_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "user")),
+               json_string_value(json_object_get(v, "name")), created, revoked);
+    }
+    json_decref(keys);
+    return 0;
+}
+
+static int key_revoke(struct store *s, const struct uk_args *u)
+{
+    uint64_t id;
+    int r;
+
+    if (parse_u64(u->operands[0], &id) < 0 || id == 0 || id > INT64_MAX) {
+        fprintf(stderr, "runbox: key revoke: '%s' is not a key id (see 'runbox key list')\n",
+                u->operands[0]);
+        return 2;
+    }
+    r = store_key_revoke(s, (int64_t)id);
+    if (r == -ENOENT) {
+        fprintf(stderr, "runbox: no key %llu\n", (unsigned long long)id);
+        return 1;
+    }
+    if (r < 0)
+        return fail("cannot revoke the key", r);
+    printf("revoked key %llu\n", (unsigned long long)id);
+    return 0;
+}
+
+static const struct uk_cmd uk_cmds[] = {
+        {"user", "add", 1, UK_ADMIN | UK_PASSWORD_STDIN, user_add,
+         "user add NAME [--admin] [--password-stdin]"},
+        {"user", "list", 0, 0, user_list, "user list [--json]"},
+        {"user", "del", 1, 0, user_del, "user del NAME"},
+        {"user", "passwd", 1, UK_PASSWORD_STDIN, user_passwd,
+         "user passwd NAME [--password-stdin]"},
+        {"key", "add", 1, UK_NAME, key_add, "key add USER [--name NAME]"},
+        {"key", "list", 0, 0, key_list, "key list [--json]"},
+        {"key", "revoke", 1, 0, key_revoke, "key revoke ID"},
+};
+
+/*** Parsing and dispatch ***/
+
+static int usage(const char *group)
+{
+    fprintf(stderr, "usage:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(uk_cmds); i++)
+        if (strcmp(uk_cmds[i].group, group) == 0)
+            fprintf(stderr, "  runbox %s [--data DIR]\n", uk_cmds[i].usage);
+    return 2;
+}
+
+/* The command's own options, from its operands and what follows "--". */
+static int parse(const struct cli_args *a, struct uk_args *u)
+{
+    static const struct option opts[] = {
+            {"data", required_argument, NULL, 'd'},
+            {"admin", no_argument, NULL, 'a'},
+            {"password-stdin", no_argument, NULL, 'p'},
+            {"name", required_argument, NULL, 'n'},
+            {0},
+    };
+    char *argv[MAX_ARGS + 2];
+    int argc = 0, c;
+
+    if (a->n_operands + a->n_prog_args > MAX_ARGS)
+        return -E2BIG;
+    argv[argc++] = "runbox";
+    for (int i = 0; i < a->n_operands; i++)
+        argv[argc++] = a->operands[i];
+    for (int i = 0; i < a->n_prog_args; i++)
+        argv[argc++] = a->prog_args[i];
+    argv[argc] = NULL;
+
+    *u = (struct uk_args){.json = a->json};
+    optind = 0; /* glibc: start over, cli_parse() used getopt before */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        switch (c) {
+        case 'd':
+            u->data_dir = optarg;
+            break;
+        case 'a':
+            u->given |= UK_ADMIN;
+            break;
+        case 'p':
+            u->given |= UK_PASSWORD_STDIN;
+            break;
+        case 'n':
+            u->given |= UK_NAME;
+            u->key_name = optarg;
+            break;
+        default:
+            return -EINVAL;
+        }
+    for (int i = optind; i < argc; i++)
+        u->operands[u->n_operands++] = argv[i];
+    return 0;
+}
+
+static int run_group(const char *group, const struct cli_args *a)
+{
+    _cleanup_(store_freep) struct store *s = NULL;
+    struct uk_args u;
+    const struct uk_cmd *cmd = NULL;
+    const char *dir;
+    char err[512] = "";
+    int r;
+
+    if (parse(a, &u) < 0 || u.n_operands < 1)
+        return usage(group);
+    for (size_t i = 0; i < ARRAY_SIZE(uk_cmds); i++)
+        if (strcmp(uk_cmds[i].group, group) == 0 && strcmp(uk_cmds[i].name, u.operands[0]) == 0)
+            cmd = &uk_cmds[i];
+    if (!cmd || u.n_operands - 1 != cmd->n_operands || (u.given & ~cmd->allowed))
+        return usage(group);
+    /* The sub-command sees its own operands only. */
+    memmove(u.operands, u.operands + 1, sizeof(u.operands[0]) * (size_t)--u.n_operands);
+
+    dir = u.data_dir ? u.data_dir : getenv("RUNBOX_DATA");
+    if (!dir || !*dir)
+        dir = DEFAULT_DATA_DIR;
+    r = auth_init();
+    if (r < 0)
+        return fail("cannot initialise libsodium", r);
+    r = store_open(dir, &s, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "runbox: cannot open the database in '%s': %s\n", dir,
+                err[0] ? err : strerror(-r));
+        return 1;
+    }
+    return cmd->fn(s, &u);
+}
+
+int cli_cmd_user(const struct cli_args *a)
+{
+    return run_group("user", a);
+}
+
+int cli_cmd_key(const struct cli_args *a)
+{
+    return run_group("key", a);
+}
