@@ -1,8 +1,12 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 void buf_init(struct buf *b, size_t max)
 {
@@ -43,4 +47,29 @@ long buf_append(struct buf *b, const void *data, size_t len)
     b->len += len;
     b->data[b->len] = '\0';
     return (long)len;
+}
+
+long buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n < sizeof(small))
+        return buf_append(b, small, (size_t)n);
+
+    _cleanup_free_ char *big = malloc((size_t)n + 1);
+    if (!big)
+        return -ENOMEM;
+    va_start(ap, fmt);
+    n = vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    return buf_append(b, big, (size_t)n);
 }

@@ -21,3 +21,7 @@ void buf_done(struct buf *b);
 /* Append up to @len bytes; returns how many were kept (fewer once @max is reached),
  * or -ENOMEM. */
 long buf_append(struct buf *b, const void *data, size_t len);
+
+/* Append printf-formatted text, cut at @max like buf_append; returns how many bytes were kept,
+ * or -ENOMEM / -EINVAL (a bad format). */
+long buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
