@@ -33,6 +33,14 @@ int cli_cmd_selftest(const struct cli_args *a);
 
 void cli_usage(FILE *f);
 
+/* Where the language files are: @flag_dir, the config's, $RUNBOX_LANGUAGES, next to the
+ * binary, installed. */
+int cli_find_languages(const char *flag_dir, const struct job_config *cfg, char *out, size_t len);
+
+/* runbox serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N] [--no-auth]
+ * (serve.c): the HTTP service until SIGINT/SIGTERM. */
+int cli_cmd_serve(const struct cli_args *a);
+
 /* runbox user add|list|del|passwd and runbox key add|list|revoke (users.c): accounts and API
  * keys of the service, in the database under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The
  * command's own options (--data, --admin, --password-stdin, --name) are read from the operands

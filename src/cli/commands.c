@@ -29,17 +29,15 @@ static void env_done(struct env *e)
     e->host = sbx_host_free(e->host);
 }
 
-/* Where the language files are: flag, config, $RUNBOX_LANGUAGES, next to the binary, installed. */
-static int find_languages(const struct cli_args *a, const struct job_config *cfg, char *out,
-                          size_t len)
+int cli_find_languages(const char *flag_dir, const struct job_config *cfg, char *out, size_t len)
 {
     char exe[PATH_MAX];
     const char *env = getenv("RUNBOX_LANGUAGES");
     ssize_t n;
 
-    if (a->languages_dir || cfg->languages_dir || env) {
+    if (flag_dir || cfg->languages_dir || env) {
         snprintf(out, len, "%s",
-                 a->languages_dir     ? a->languages_dir
+                 flag_dir             ? flag_dir
                  : cfg->languages_dir ? cfg->languages_dir
                                       : env);
         return 0;
@@ -92,7 +90,7 @@ static int env_init(struct env *e, const struct cli_args *a, bool want_langs, bo
         return 125;
     }
     if (want_langs) {
-        if (find_languages(a, &e->cfg, dir, sizeof(dir)) < 0) {
+        if (cli_find_languages(a->languages_dir, &e->cfg, dir, sizeof(dir)) < 0) {
             fprintf(stderr, "runbox: cannot find the languages directory (use --languages)\n");
             return 125;
         }

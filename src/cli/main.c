@@ -14,6 +14,7 @@ static const struct {
         {"languages", cli_cmd_languages},
         {"doctor", cli_cmd_doctor},
         {"selftest", cli_cmd_selftest},
+        {"serve", cli_cmd_serve},
         {"user", cli_cmd_user},
         {"key", cli_cmd_key},
 };

@@ -53,6 +53,10 @@ void cli_usage(FILE *f)
           "  languages [--json]   the languages, their versions, and whether installed\n"
           "  doctor               what isolation works on this host\n"
           "  selftest [LANG...]   run each language's self-test program\n"
+          "  serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N] [--no-auth]\n"
+          "        the HTTP service (API, history, users) on an embedded SQLite database\n"
+          "  user add|list|del|passwd ...   accounts of the service (runbox user for help)\n"
+          "  key add|list|revoke ...        API keys of the service (runbox key for help)\n"
           "\n"
           "limits:\n"
           "  --time SEC      CPU time of the whole process tree     (default 5)\n"
@@ -150,6 +154,27 @@ static int apply_option(int code, const char *val, struct cli_args *a)
     }
 }
 
+/* The index of the command word when it is one that parses its own options, else 0. */
+static int own_options_command(int argc, char **argv)
+{
+    static const char *const own[] = {"serve", "user", "key"};
+
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            for (const struct option *o = long_opts; o->name; o++)
+                if (o->has_arg == required_argument && strncmp(argv[i], "--", 2) == 0 &&
+                    strcmp(argv[i] + 2, o->name) == 0)
+                    i++; /* its value */
+            continue;
+        }
+        for (size_t k = 0; k < ARRAY_SIZE(own); k++)
+            if (strcmp(argv[i], own[k]) == 0)
+                return i;
+        return 0;
+    }
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     int c, r, dashdash = -1;
@@ -162,6 +187,12 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
             break;
         }
     int parse_argc = dashdash >= 0 ? dashdash : argc;
+    /* Commands with options of their own (serve, user, key) get every word after them. */
+    int own = own_options_command(parse_argc, argv);
+    if (own > 0) {
+        parse_argc = own + 1;
+        dashdash = -1;
+    }
     opterr = 1;
     optind = 1;
     while ((c = getopt_long(parse_argc, argv, "h", long_opts, NULL)) != -1) {
@@ -182,7 +213,9 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         a->operands = argv + optind + 1;
         a->n_operands = parse_argc - optind - 1;
     }
-    if (dashdash >= 0) {
+    if (own > 0) {
+        a->n_operands = argc - own - 1;
+    } else if (dashdash >= 0) {
         a->prog_args = argv + dashdash + 1;
         a->n_prog_args = argc - dashdash - 1;
     }

@@ -16,7 +16,7 @@ struct auth_principal {
     int64_t user_id;
     int64_t key_id; /* the API key used, 0 for a login token or --no-auth */
     bool admin;
-    char name[64];  /* the user's name */
+    char name[64]; /* the user's name */
 };
 
 /* Tokens and keys: a prefix, then 43 characters of base64url (256 random bits). */
@@ -50,8 +50,8 @@ int auth_key_create(struct store *s, int64_t user_id, const char *name, char *re
 
 /* The principal of an "Authorization" header value ("Bearer <token or key>"); NULL or an
  * unknown, expired or revoked secret gives -EACCES. */
-int auth_check_bearer(struct store *s, const char *authorization, struct auth_principal *ret)
-        _warn_unused_;
+int auth_check_bearer(struct store *s, const char *authorization,
+                      struct auth_principal *ret) _warn_unused_;
 
 /* The single local user of --no-auth (created as an admin named "local" on first use). */
 int auth_local_principal(struct store *s, struct auth_principal *ret) _warn_unused_;

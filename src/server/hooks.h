@@ -15,9 +15,9 @@
 #include "sandbox/sandbox.h"
 
 struct hook {
-    char **argv;               /* NULL = no hook; argv[0] is a host path, bound read-only */
-    struct sbx_limits limits;  /* defaults: 5 s wall, 64 MB, 16 pids, 64 KB output */
-    bool continue_on_failure;  /* pre hook only */
+    char **argv;              /* NULL = no hook; argv[0] is a host path, bound read-only */
+    struct sbx_limits limits; /* defaults: 5 s wall, 64 MB, 16 pids, 64 KB output */
+    bool continue_on_failure; /* pre hook only */
 };
 
 struct hooks {
@@ -30,8 +30,8 @@ int hooks_parse(json_t *j, struct hooks *ret, char *err, size_t errlen) _warn_un
 void hooks_done(struct hooks *h);
 
 enum hook_verdict {
-    HOOK_ACCEPT,  /* run *ret_request (the same request when unchanged) */
-    HOOK_REJECT,  /* don't run; @why says why */
+    HOOK_ACCEPT, /* run *ret_request (the same request when unchanged) */
+    HOOK_REJECT, /* don't run; @why says why */
 };
 
 /* Run the pre hook on @request (borrowed). *ret_request: a new reference to the request to

@@ -21,11 +21,23 @@ struct server {
     struct metrics *metrics;
     struct ratelimit *rl;
     struct webhook *webhook;
-    struct lang_set *langs;   /* loaded once at start */
+    struct lang_set *langs; /* loaded once at start */
+    char **versions;        /* each language's toolchain version, or NULL */
     struct mg_context *ctx;
+    struct auth_principal local;           /* the one user of --no-auth */
+    int (*static_handler)(struct req *rq); /* files of the web page (a later issue), or NULL */
     int64_t started_at_ms;
     atomic_bool stopping;
 };
+
+/* The civetweb request handler for "/" (http.c). */
+int http_dispatch(struct mg_connection *conn, void *cbdata);
+/* Fill rq->who from the Authorization header (or the --no-auth user); answers 401 itself. */
+int http_authenticate(struct req *rq);
+/* Each row of routes.def. */
+void http_routes_foreach(void (*fn)(void *ctx, const char *method, const char *pattern,
+                                    unsigned flags),
+                         void *ctx);
 
 /* Handlers (one file per area: api_run.c, api_history.c, api_auth.c, api_misc.c). */
 #define ROUTE(method, pattern, handler, flags, max_body) int handler(struct req *rq);

@@ -18,30 +18,36 @@ struct server_maxima {
 };
 
 struct server_config {
-    struct job_config job;      /* languages dir, default limits ("limits" in the file) */
-    char *listen;               /* "127.0.0.1:8080" */
-    char *data_dir;             /* SQLite database and state */
-    unsigned workers;           /* sandbox workers; 0 = one per core */
-    unsigned queue_size;        /* runs waiting beyond the workers; full = 429 */
-    unsigned http_threads;      /* civetweb's connection threads */
-    size_t max_code_bytes;      /* the main file */
-    size_t max_request_bytes;   /* a whole request body */
-    uint64_t retention_days;    /* finished runs older than this are pruned; 0 = keep */
-    int64_t token_ttl_s;        /* login tokens */
-    bool no_auth;               /* one local user, loopback only */
+    struct job_config job;    /* languages dir, default limits ("limits" in the file) */
+    char *listen;             /* "127.0.0.1:8080" */
+    char *data_dir;           /* SQLite database and state */
+    unsigned workers;         /* sandbox workers; 0 = one per core */
+    unsigned queue_size;      /* runs waiting beyond the workers; full = 429 */
+    unsigned http_threads;    /* civetweb's connection threads */
+    size_t max_code_bytes;    /* the main file */
+    size_t max_request_bytes; /* a whole request body */
+    uint64_t retention_days;  /* finished runs older than this are pruned; 0 = keep */
+    int64_t token_ttl_s;      /* login tokens */
+    bool no_auth;             /* one local user, loopback only */
     struct server_maxima max;
-    double rate;                /* requests per second per caller, 0 = no limit */
+    double rate; /* requests per second per caller, 0 = no limit */
     unsigned burst;
-    unsigned max_inflight;      /* runs at once per caller, 0 = no limit */
+    unsigned max_inflight; /* runs at once per caller, 0 = no limit */
     struct webhook_config webhook;
-    char *webhook_secret;       /* owned; webhook.secret points here */
+    char *webhook_secret; /* owned; webhook.secret points here */
     struct hooks hooks;
 };
 
 /* Built-in defaults, then the file at @path (NULL = none) over them. */
-int server_config_load(const char *path, struct server_config *ret, char *err, size_t errlen)
-        _warn_unused_;
+int server_config_load(const char *path, struct server_config *ret, char *err,
+                       size_t errlen) _warn_unused_;
 void server_config_done(struct server_config *c);
 
-/* Serve until SIGINT/SIGTERM; returns the process exit code. Logs to stderr. */
-int server_run(struct server_config *c);
+struct lang_set;
+
+/* Serve @langs until SIGINT/SIGTERM; returns the process exit code. Logs to stderr; prints the
+ * URL it serves on to stdout once it accepts connections. */
+int server_run(struct server_config *c, struct lang_set *langs);
+
+/* True when @listen ("host:port") is a loopback address. */
+bool server_listen_is_loopback(const char *listen);

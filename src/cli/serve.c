@@ -1,0 +1,154 @@
+/* runbox serve: options, config and languages, then the server module does the rest. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "server/server.h"
+
+#define DEFAULT_CONFIG "/etc/runbox/config.json"
+
+enum {
+    OPT_LISTEN = 1,
+    OPT_DATA,
+    OPT_CONFIG,
+    OPT_WORKERS,
+    OPT_NO_AUTH,
+    OPT_LANGUAGES,
+    OPT_QUEUE,
+    OPT_HELP,
+};
+
+static const struct option serve_opts[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"queue", required_argument, NULL, OPT_QUEUE},
+        {"no-auth", no_argument, NULL, OPT_NO_AUTH},
+        {"languages", required_argument, NULL, OPT_LANGUAGES},
+        {"help", no_argument, NULL, OPT_HELP},
+        {0},
+};
+
+struct serve_args {
+    const char *listen, *data, *config, *languages;
+    uint64_t workers, queue;
+    bool have_workers, have_queue, no_auth;
+};
+
+static void serve_usage(FILE *f)
+{
+    fputs("usage: runbox serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N]\n"
+          "                    [--queue N] [--no-auth] [--languages DIR]\n"
+          "  --listen     address and port (default 127.0.0.1:8080; port 0 picks a free one)\n"
+          "  --data       where the SQLite database lives (default /var/lib/runbox)\n"
+          "  --config     the config file (default /etc/runbox/config.json if it exists)\n"
+          "  --workers    sandbox workers (default: one per core)\n"
+          "  --queue      runs that may wait beyond the workers (default 64)\n"
+          "  --no-auth    one local user, no login; only on a loopback address\n",
+          f);
+}
+
+static int parse(int argc, char **argv, struct serve_args *sa)
+{
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", serve_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_LISTEN:
+            sa->listen = optarg;
+            break;
+        case OPT_DATA:
+            sa->data = optarg;
+            break;
+        case OPT_CONFIG:
+            sa->config = optarg;
+            break;
+        case OPT_LANGUAGES:
+            sa->languages = optarg;
+            break;
+        case OPT_NO_AUTH:
+            sa->no_auth = true;
+            break;
+        case OPT_WORKERS:
+        case OPT_QUEUE:
+            if (parse_u64(optarg, c == OPT_WORKERS ? &sa->workers : &sa->queue) < 0 ||
+                (c == OPT_WORKERS ? sa->workers : sa->queue) == 0 ||
+                (c == OPT_WORKERS ? sa->workers : sa->queue) > 4096) {
+                fprintf(stderr, "runbox serve: --%s wants a number from 1 to 4096\n",
+                        c == OPT_WORKERS ? "workers" : "queue");
+                return 2;
+            }
+            *(c == OPT_WORKERS ? &sa->have_workers : &sa->have_queue) = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            serve_usage(stdout);
+            return 1;
+        default:
+            serve_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "runbox serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_cmd_serve(const struct cli_args *a)
+{
+    struct serve_args sa = {0};
+    struct server_config cfg;
+    struct lang_set langs = {0};
+    struct lang_error lerr;
+    char err[512], dir[PATH_MAX];
+    /* getopt wants argv[0]: the operands follow the command word. */
+    char **argv = (char **)a->operands - 1;
+    int r = parse(a->n_operands + 1, argv, &sa);
+
+    if (r)
+        return r == 1 ? 0 : 2;
+    const char *config = sa.config ? sa.config : a->config;
+    if (!config && access(DEFAULT_CONFIG, F_OK) == 0)
+        config = DEFAULT_CONFIG;
+    if (server_config_load(config, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runbox serve: config: %s\n", err);
+        server_config_done(&cfg);
+        return 2;
+    }
+    if (sa.listen) {
+        free(cfg.listen);
+        cfg.listen = xstrdup(sa.listen);
+    }
+    if (sa.data) {
+        free(cfg.data_dir);
+        cfg.data_dir = xstrdup(sa.data);
+    }
+    if (sa.have_workers)
+        cfg.workers = (unsigned)sa.workers;
+    if (sa.have_queue)
+        cfg.queue_size = (unsigned)sa.queue;
+    cfg.no_auth = sa.no_auth;
+    if (cli_find_languages(sa.languages ? sa.languages : a->languages_dir, &cfg.job, dir,
+                           sizeof(dir)) < 0) {
+        fprintf(stderr, "runbox serve: cannot find the languages directory (use --languages)\n");
+        server_config_done(&cfg);
+        return 2;
+    }
+    if (lang_load_dir(dir, &langs, &lerr) < 0) {
+        fprintf(stderr, "runbox serve: %s:%d:%d: %s\n", lerr.origin, lerr.line, lerr.column,
+                lerr.text);
+        server_config_done(&cfg);
+        return 2;
+    }
+    r = server_run(&cfg, &langs);
+    lang_set_done(&langs);
+    server_config_done(&cfg);
+    return r;
+}

@@ -1,0 +1,117 @@
+/* History, languages and statistics. */
+#include <errno.h>
+#include <string.h>
+
+#include "server/limits.h"
+#include "server/server-int.h"
+#include "store/store.h"
+
+int h_history_list(struct req *rq)
+{
+    struct store_history_query q = {.user_id = rq->who.admin ? 0 : rq->who.user_id, .limit = 50};
+    char language[64], status[32], mine[8];
+    uint64_t v;
+    json_t *page = NULL;
+    int r;
+
+    /* An admin sees everyone's runs only when asking for them. */
+    if (rq->who.admin && !(http_query(rq, "all", mine, sizeof(mine)) && strcmp(mine, "true") == 0))
+        q.user_id = rq->who.user_id;
+    if ((r = http_query_u64(rq, "project_id", &v)) == 0)
+        q.project_id = (int64_t)v;
+    else if (r == -EINVAL)
+        return 0;
+    if ((r = http_query_u64(rq, "before", &v)) == 0)
+        q.before = (int64_t)v;
+    else if (r == -EINVAL)
+        return 0;
+    if ((r = http_query_u64(rq, "limit", &v)) == 0) {
+        if (v < 1 || v > HISTORY_MAX_LIMIT)
+            return http_reply_error(rq, 400, "limit", "limit must be 1..%d", HISTORY_MAX_LIMIT);
+        q.limit = (unsigned)v;
+    } else if (r == -EINVAL) {
+        return 0;
+    }
+    if (http_query(rq, "language", language, sizeof(language)) && *language)
+        q.language = language;
+    if (http_query(rq, "status", status, sizeof(status)) && *status)
+        q.status = status;
+    if (store_run_history(rq->srv->store, &q, &page) < 0)
+        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    return http_reply_json(rq, 200, page);
+}
+
+int h_history_get(struct req *rq)
+{
+    json_t *run = NULL;
+    int r = store_run_get(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id, &run);
+
+    if (r == -ENOENT || (r == 0 && !json_is_true(json_object_get(run, "in_history")))) {
+        json_decref(run);
+        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
+    }
+    if (r < 0)
+        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    return http_reply_json(rq, 200, run);
+}
+
+int h_history_delete(struct req *rq)
+{
+    int r = store_run_delete(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id);
+
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "id", "no run %lld", (long long)rq->id);
+    if (r < 0)
+        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    return http_reply_bytes(rq, 204, "application/json", "", 0);
+}
+
+static json_t *limits_json(const struct lang_limits *l)
+{
+    return json_pack("{s:f, s:f, s:I, s:I, s:I}", "cpu_time", (double)l->cpu_ms / 1000, "wall_time",
+                     (double)l->wall_ms / 1000, "memory_mb", (json_int_t)l->memory_mb, "pids",
+                     (json_int_t)l->pids, "output_kb", (json_int_t)l->output_kb);
+}
+
+static json_t *strv_json(char *const *v)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && v && v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+int h_languages(struct req *rq)
+{
+    struct server *srv = rq->srv;
+    json_t *list = json_array();
+
+    for (size_t i = 0; list && i < srv->langs->n; i++) {
+        const struct lang *l = srv->langs->v[i];
+        struct sbx_limits run;
+        job_resolve_limits(&srv->cfg->job, l, false, &(struct job_limits){.network = -1}, &run);
+        struct lang_limits eff = {run.cpu_ms, run.wall_ms, run.memory_bytes >> 20, run.pids,
+                                  run.output_bytes >> 10};
+        json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:b, s:s, s:o}", "name", l->name,
+                              "display_name", l->display_name, "aliases", strv_json(l->aliases),
+                              "extensions", strv_json(l->extensions), "version",
+                              srv->versions[i] ? json_string(srv->versions[i]) : json_null(),
+                              "installed", lang_is_installed(l), "compiled", l->compile != NULL,
+                              "source_file", l->source_file, "limits", limits_json(&eff));
+        if (o)
+            json_object_set_new(o, "cpus", json_real((double)run.cpus_milli / 1000));
+        json_array_append_new(list, o);
+    }
+    return http_reply_json(rq, 200, json_pack("{s:o}", "languages", list));
+}
+
+int h_stats(struct req *rq)
+{
+    json_t *stats = NULL;
+
+    if (store_stats(rq->srv->store, rq->who.admin ? 0 : rq->who.user_id, &stats) < 0)
+        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    json_object_set_new(stats, "scope", json_string(rq->who.admin ? "all users" : "you"));
+    return http_reply_json(rq, 200, stats);
+}

@@ -1,0 +1,230 @@
+/* The server's settings: built-in defaults (the seeds' values), then the config file's
+ * "server" section over them, key by key from a table. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/limits.h"
+#include "server/server.h"
+
+static void set_defaults(struct server_config *c)
+{
+    c->listen = xstrdup("127.0.0.1:8080");
+    c->data_dir = xstrdup(geteuid() == 0 ? "/var/lib/runbox" : "runbox-data");
+    c->queue_size = 64;
+    c->http_threads = 64;
+    c->max_code_bytes = REQ_MAX_CODE_DEFAULT;
+    c->max_request_bytes = HTTP_MAX_BODY_DEFAULT;
+    c->retention_days = 30;
+    c->token_ttl_s = 24 * 3600;
+    /* What a request may ask for at most. */
+    c->max = (struct server_maxima){.cpu_ms = 30000,
+                                    .wall_ms = 60000,
+                                    .memory_mb = 1024,
+                                    .pids = 256,
+                                    .output_kb = 8192,
+                                    .cpus_milli = 2000,
+                                    .network = false};
+    c->rate = 20;
+    c->burst = 40;
+    c->max_inflight = 8;
+    c->webhook = (struct webhook_config){NULL, 5, 500, 5000};
+    /* The defaults a run gets (over the languages' own): the seeds' 10 s wall, 128 MB,
+     * 0.5 CPU, 50 processes and 1 MB of output. */
+    c->job.limits = (struct lang_limits){
+            .cpu_ms = 0, .wall_ms = 10000, .memory_mb = 128, .pids = 50, .output_kb = 1024};
+    c->job.cpus_milli = 500;
+}
+
+enum kind {
+    K_STRING,  /* char * */
+    K_UINT,    /* unsigned */
+    K_U64,     /* uint64_t */
+    K_I64,     /* int64_t */
+    K_SIZE_KB, /* size_t: kilobytes in the file, bytes here */
+    K_MILLI,   /* uint64_t: seconds (or cores) in the file, thousandths here */
+    K_DOUBLE,  /* double */
+    K_BOOL,    /* bool */
+};
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;
+};
+
+#define KEY(name, kind, field)                            \
+    {                                                     \
+        name, kind, offsetof(struct server_config, field) \
+    }
+static const struct key keys[] = {
+        KEY("listen", K_STRING, listen),
+        KEY("data", K_STRING, data_dir),
+        KEY("workers", K_UINT, workers),
+        KEY("queue_size", K_UINT, queue_size),
+        KEY("http_threads", K_UINT, http_threads),
+        KEY("max_code_kb", K_SIZE_KB, max_code_bytes),
+        KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
+        KEY("retention_days", K_U64, retention_days),
+        KEY("token_ttl_s", K_I64, token_ttl_s),
+        KEY("rate_limit_per_s", K_DOUBLE, rate),
+        KEY("rate_limit_burst", K_UINT, burst),
+        KEY("max_concurrent_runs", K_UINT, max_inflight),
+        KEY("max_cpu_time", K_MILLI, max.cpu_ms),
+        KEY("max_wall_time", K_MILLI, max.wall_ms),
+        KEY("max_memory_mb", K_U64, max.memory_mb),
+        KEY("max_pids", K_U64, max.pids),
+        KEY("max_output_kb", K_U64, max.output_kb),
+        KEY("max_cpus", K_MILLI, max.cpus_milli),
+        KEY("allow_network", K_BOOL, max.network),
+        KEY("webhook_max_attempts", K_UINT, webhook.max_attempts),
+        KEY("webhook_base_delay_ms", K_UINT, webhook.base_delay_ms),
+        KEY("webhook_timeout_ms", K_UINT, webhook.timeout_ms),
+};
+#undef KEY
+
+/* Store @v into the field of @k. */
+static int set_key(struct server_config *c, const struct key *k, json_t *v, char *err,
+                   size_t errlen)
+{
+    void *p = (char *)c + k->off;
+    double d = json_number_value(v);
+    bool whole = json_is_integer(v) && d >= 0 && d <= 1e12;
+
+    switch (k->kind) {
+    case K_STRING:
+        if (!json_is_string(v) || !json_string_length(v))
+            break;
+        free(*(char **)p);
+        *(char **)p = xstrdup(json_string_value(v));
+        return 0;
+    case K_BOOL:
+        if (!json_is_boolean(v))
+            break;
+        *(bool *)p = json_is_true(v);
+        return 0;
+    case K_DOUBLE:
+        if (!json_is_number(v) || d < 0 || d > 1e12)
+            break;
+        *(double *)p = d;
+        return 0;
+    case K_MILLI:
+        if (!json_is_number(v) || d < 0 || d > 1e9)
+            break;
+        *(uint64_t *)p = (uint64_t)(d * 1000 + 0.5);
+        return 0;
+    case K_UINT:
+        if (!whole || d > 1e6)
+            break;
+        *(unsigned *)p = (unsigned)d;
+        return 0;
+    case K_U64:
+        if (!whole)
+            break;
+        *(uint64_t *)p = (uint64_t)d;
+        return 0;
+    case K_I64:
+        if (!whole)
+            break;
+        *(int64_t *)p = (int64_t)d;
+        return 0;
+    case K_SIZE_KB:
+        if (!whole || d > 1e9)
+            break;
+        *(size_t *)p = (size_t)d * 1024;
+        return 0;
+    }
+    snprintf(err, errlen, "\"server.%s\" has the wrong type or is out of range", k->name);
+    return -EINVAL;
+}
+
+static int load_server(json_t *srv, struct server_config *c, char *err, size_t errlen)
+{
+    const char *name;
+    json_t *v;
+    int r;
+
+    if (!json_is_object(srv)) {
+        snprintf(err, errlen, "\"server\" must be an object");
+        return -EINVAL;
+    }
+    json_object_foreach(srv, name, v)
+    {
+        const struct key *k = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+            if (strcmp(keys[i].name, name) == 0)
+                k = &keys[i];
+        if (strcmp(name, "webhook_secret") == 0 && json_is_string(v)) {
+            free(c->webhook_secret);
+            c->webhook_secret = xstrdup(json_string_value(v));
+            continue;
+        }
+        if (strcmp(name, "hooks") == 0) {
+            if ((r = hooks_parse(v, &c->hooks, err, errlen)) < 0)
+                return r;
+            continue;
+        }
+        if (!k) {
+            snprintf(err, errlen, "unknown setting \"server.%.64s\"", name);
+            return -EINVAL;
+        }
+        if ((r = set_key(c, k, v, err, errlen)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+int server_config_load(const char *path, struct server_config *ret, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *o = NULL;
+    int r = 0;
+
+    memset(ret, 0, sizeof(*ret));
+    set_defaults(ret);
+    if (path) {
+        struct job_config job;
+        if ((r = job_config_load(path, true, &job, err, errlen)) < 0)
+            return r;
+        /* The file's "limits" replace the server's defaults only where it gives them. */
+        ret->job.languages_dir = job.languages_dir;
+        ret->job.no_cgroup_tune = job.no_cgroup_tune;
+        if (job.limits.cpu_ms)
+            ret->job.limits.cpu_ms = job.limits.cpu_ms;
+        if (job.limits.wall_ms)
+            ret->job.limits.wall_ms = job.limits.wall_ms;
+        if (job.limits.memory_mb)
+            ret->job.limits.memory_mb = job.limits.memory_mb;
+        if (job.limits.pids)
+            ret->job.limits.pids = job.limits.pids;
+        if (job.limits.output_kb)
+            ret->job.limits.output_kb = job.limits.output_kb;
+        if (job.cpus_milli)
+            ret->job.cpus_milli = job.cpus_milli;
+        if (!(o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)))
+            return -EINVAL; /* job_config_load read it a moment ago */
+        json_t *srv = json_object_get(o, "server");
+        if (srv && (r = load_server(srv, ret, err, errlen)) < 0) {
+            char tmp[256];
+            snprintf(tmp, sizeof(tmp), "%s", err);
+            snprintf(err, errlen, "%s: %s", path, tmp);
+        }
+        json_decref(o);
+    }
+    ret->webhook.secret = ret->webhook_secret;
+    if (ret->webhook.max_attempts == 0)
+        ret->webhook.max_attempts = 1;
+    if (ret->max_code_bytes > ret->max_request_bytes)
+        ret->max_request_bytes = ret->max_code_bytes;
+    return r;
+}
+
+void server_config_done(struct server_config *c)
+{
+    job_config_done(&c->job);
+    free(c->listen);
+    free(c->data_dir);
+    free(c->webhook_secret);
+    hooks_done(&c->hooks);
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,43 @@
+/* What the run handlers (api_run.c) share with the WebSocket (ws.c) and the server. */
+#pragma once
+
+#include <stdint.h>
+
+#include "server/auth.h"
+#include "server/request.h"
+
+struct req;
+struct sbx_host;
+struct sched_run;
+struct server;
+
+/* A run's payload in the scheduler. */
+struct run_data {
+    struct request req;
+    json_t *request_json; /* the request as stored and given to hooks */
+    int64_t rate_key;     /* whose in-flight count it holds */
+    uint64_t submitted_us;
+    double setup_s; /* sandbox overhead, for the metrics */
+};
+
+void run_data_free(void *d);
+
+/* The policy requests are checked under. */
+void server_request_policy(const struct server *srv, struct request_policy *ret);
+
+/* Why a run could not be queued. */
+struct submit_error {
+    int status;           /* 429, 500, 503 */
+    unsigned retry_after; /* seconds, for 429/503 */
+    char message[160];
+};
+
+/* Record and queue a checked run for @who (@d is handed over on success, with @stdin_fd: the
+ * program's stdin source or -1). On failure @err says what to answer. */
+int run_submit(struct server *srv, const struct auth_principal *who, struct run_data *d,
+               int stdin_fd, struct sched_run **ret_run, unsigned *ret_position,
+               struct submit_error *err);
+
+/* sched_config.run_fn and .on_dropped. */
+void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run);
+void execute_dropped(void *ctx, struct sched_run *run);

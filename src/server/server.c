@@ -1,0 +1,232 @@
+/* `runbox serve`.
+ *
+ * Theory of operation: one process. The main thread opens the store (marking runs that a dead
+ * server left in flight), probes the languages' versions, makes one sandbox host per worker
+ * (sched_new; the process is still single-threaded, which the sandbox's private mount
+ * namespace needs), then starts civetweb, whose connection threads run the handlers of
+ * routes.def and the WebSocket. Handlers queue runs on the scheduler; its workers run them in
+ * boxes and commit each result to the store before anyone is answered. Webhooks go out from
+ * their own thread. SIGINT/SIGTERM are blocked in every thread and taken by the main thread
+ * with sigtimedwait(), which also wakes it hourly to prune old runs. On a signal: new requests
+ * get 503, queued runs are cancelled, running ones get a grace period, then the boxes are
+ * killed, connections closed, and everything freed. */
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "sched/sched.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/ratelimit.h"
+#include "server/run.h"
+#include "server/server-int.h"
+#include "server/webhook.h"
+#include "server/ws.h"
+#include "store/store.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool server_listen_is_loopback(const char *listen)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    struct in_addr a;
+
+    if (!colon) /* a bare port listens on every address */
+        return false;
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+        return true;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static void prune(struct server *srv)
+{
+    int n = 0;
+
+    if (!srv->cfg->retention_days)
+        return;
+    int64_t before = now_ms() - (int64_t)srv->cfg->retention_days * 86400 * 1000;
+    if (store_runs_prune(srv->store, before, &n) == 0 && n > 0)
+        fprintf(stderr, "runbox: retention: pruned %d runs older than %llu days\n", n,
+                (unsigned long long)srv->cfg->retention_days);
+    (void)!store_token_prune(srv->store, now_ms() / 1000);
+}
+
+/* Each language's version, probed once in a box (and cached on disk by the job module). */
+static char **probe_versions(const struct lang_set *langs, bool tune)
+{
+    struct sbx_host *h = NULL;
+    char **v = calloc(langs->n + 1, sizeof(*v));
+
+    if (!v || sbx_host_new(tune, &h) < 0)
+        return v;
+    for (size_t i = 0; i < langs->n; i++)
+        if (lang_is_installed(langs->v[i]))
+            v[i] = job_lang_version(h, langs->v[i]);
+    sbx_host_free(h);
+    return v;
+}
+
+static int civet_log(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    fprintf(stderr, "runbox: http: %s\n", message);
+    return 1;
+}
+
+static int start_http(struct server *srv, char *err, size_t errlen)
+{
+    char threads[16], ports[32];
+    struct mg_callbacks cb = {.log_message = civet_log};
+    struct mg_server_port sp[4];
+    const char *colon = strrchr(srv->cfg->listen, ':');
+    const char *options[] = {
+            "listening_ports",
+            colon && strncmp(srv->cfg->listen, "0.0.0.0:", 8) == 0 ? colon + 1 : srv->cfg->listen,
+            "num_threads",
+            threads,
+            "request_timeout_ms",
+            "60000",
+            "enable_keep_alive",
+            "yes",
+            "keep_alive_timeout_ms",
+            "5000",
+            "websocket_timeout_ms",
+            "600000",
+            "max_request_size",
+            "16384",
+            NULL,
+    };
+
+    snprintf(threads, sizeof(threads), "%u", srv->cfg->http_threads);
+    mg_init_library(MG_FEATURES_WEBSOCKET);
+    srv->ctx = mg_start(&cb, srv, options);
+    if (!srv->ctx) {
+        snprintf(err, errlen, "cannot listen on %s (in use, or not an address:port)",
+                 srv->cfg->listen);
+        return -EADDRINUSE;
+    }
+    mg_set_request_handler(srv->ctx, "/", http_dispatch, srv);
+    ws_register(srv);
+    int n = mg_get_server_ports(srv->ctx, 4, sp);
+    snprintf(ports, sizeof(ports), "%d", n > 0 ? sp[0].port : 0);
+    char host[64];
+    snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - srv->cfg->listen) : 9,
+             colon ? srv->cfg->listen : "127.0.0.1");
+    printf("runbox: serving on http://%s:%s/\n", *host ? host : "0.0.0.0", ports);
+    fflush(stdout);
+    return 0;
+}
+
+static int setup(struct server *srv, char *err, size_t errlen)
+{
+    struct server_config *c = srv->cfg;
+    int r, n = 0;
+
+    if ((r = auth_init()) < 0) {
+        snprintf(err, errlen, "libsodium: cannot initialise");
+        return r;
+    }
+    if ((r = store_open(c->data_dir, &srv->store, err, errlen)) < 0)
+        return r;
+    if ((r = store_runs_recover(srv->store, now_ms(), &n)) < 0) {
+        snprintf(err, errlen, "store: %s", store_error());
+        return r;
+    }
+    if (n)
+        fprintf(stderr,
+                "runbox: %d runs were in flight when the server stopped: marked "
+                "internal_error (server restarted)\n",
+                n);
+    prune(srv);
+    if (c->no_auth && (r = auth_local_principal(srv->store, &srv->local)) < 0) {
+        snprintf(err, errlen, "the local user: %s", strerror(-r));
+        return r;
+    }
+    srv->versions = probe_versions(srv->langs, !c->job.no_cgroup_tune);
+    srv->metrics = metrics_new();
+    srv->rl = ratelimit_new(c->rate, c->burst, c->max_inflight);
+    srv->webhook = webhook_new(srv->store, &c->webhook);
+    if (!srv->versions || !srv->metrics || !srv->rl || !srv->webhook) {
+        snprintf(err, errlen, "cannot start the metrics, rate limits or webhooks");
+        return -ENOMEM;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    struct sched_config sc = {
+            .workers = c->workers ? c->workers : (unsigned)(ncpu > 0 ? ncpu : 1),
+            .queue_size = c->queue_size,
+            .tune_cgroups = !c->job.no_cgroup_tune,
+            .run_fn = execute_run,
+            .ctx = srv,
+            .on_dropped = execute_dropped,
+    };
+    if ((r = sched_new(&sc, &srv->sched, err, errlen)) < 0)
+        return r;
+    return start_http(srv, err, errlen);
+}
+
+static void teardown(struct server *srv)
+{
+    atomic_store(&srv->stopping, true);
+    srv->sched = sched_free(srv->sched, SHUTDOWN_GRACE_MS);
+    if (srv->ctx)
+        mg_stop(srv->ctx);
+    srv->webhook = webhook_free(srv->webhook);
+    srv->rl = ratelimit_free(srv->rl);
+    srv->metrics = metrics_free(srv->metrics);
+    srv->store = store_free(srv->store);
+    for (size_t i = 0; srv->versions && i < srv->langs->n; i++)
+        free(srv->versions[i]);
+    free(srv->versions);
+}
+
+int server_run(struct server_config *c, struct lang_set *langs)
+{
+    struct server srv = {.cfg = c, .langs = langs, .started_at_ms = now_ms()};
+    char err[512] = "";
+    sigset_t set;
+    int sig;
+
+    if (c->no_auth && !server_listen_is_loopback(c->listen)) {
+        fprintf(stderr, "runbox: --no-auth is only allowed on a loopback address, not '%s'\n",
+                c->listen);
+        return 2;
+    }
+    /* Every thread started from here on inherits the mask: only sigtimedwait() sees these. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (setup(&srv, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runbox: serve: %s\n", err);
+        teardown(&srv);
+        return 1;
+    }
+    for (;;) {
+        struct timespec hour = {3600, 0};
+        sig = sigtimedwait(&set, NULL, &hour);
+        if (sig > 0)
+            break;
+        prune(&srv);
+    }
+    fprintf(stderr, "runbox: %s: stopping (running jobs get %d s)\n", strsignal(sig),
+            SHUTDOWN_GRACE_MS / 1000);
+    teardown(&srv);
+    fprintf(stderr, "runbox: stopped\n");
+    return 0;
+}

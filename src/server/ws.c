@@ -1,0 +1,253 @@
+/* The interactive WebSocket on civetweb.
+ *
+ * Theory of operation: civetweb calls connect (auth), ready, data (each message) and close on
+ * the connection's own thread. The "run" message makes a pipe whose read end becomes the
+ * program's stdin and queues the run; a writer thread of this session then follows the run's
+ * event log and writes each event as a frame (under mg_lock_connection, as civetweb asks for
+ * writes from other threads). "stdin" messages go into the pipe. Close cancels the run and
+ * joins the writer before civetweb frees the connection. */
+#include "server/ws.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "sched/sched.h"
+#include "server/limits.h"
+#include "server/ratelimit.h"
+#include "server/run.h"
+#include "server/server-int.h"
+
+#define WS_PATH "/api/v1/code/interactive"
+
+struct session {
+    struct server *srv;
+    struct mg_connection *conn;
+    struct auth_principal who;
+    struct sched_run *run;
+    int stdin_w; /* our end of the program's stdin, -1 when closed */
+    pthread_t writer;
+    bool writer_started;
+    atomic_bool closing;
+};
+
+static int send_text(struct session *s, const char *text)
+{
+    int r;
+
+    if (atomic_load(&s->closing))
+        return -EPIPE;
+    mg_lock_connection(s->conn);
+    r = mg_websocket_write(s->conn, MG_WEBSOCKET_OPCODE_TEXT, text, strlen(text));
+    mg_unlock_connection(s->conn);
+    return r > 0 ? 0 : -EPIPE;
+}
+
+static int send_json(struct session *s, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    int r = -ENOMEM;
+
+    json_decref(o);
+    if (text)
+        r = send_text(s, text);
+    free(text);
+    return r;
+}
+
+static int send_error(struct session *s, const char *field, const char *msg)
+{
+    return send_json(s,
+                     json_pack("{s:s, s:s, s:s}", "type", "error", "error", msg, "field", field));
+}
+
+/* The session's writer: the run's events, as they come, then a normal close. */
+static void *writer_main(void *arg)
+{
+    struct session *s = arg;
+    uint64_t after = 0;
+
+    for (bool done = false; !done && !atomic_load(&s->closing);) {
+        struct sched_event *ev = NULL;
+        size_t n = 0;
+        if (sched_run_events(s->run, after, 500, &ev, &n, &done) < 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_loads(ev[i].data, 0, NULL);
+            if (json_is_object(o)) {
+                json_object_set_new(o, "type", json_string(ev[i].type));
+                send_json(s, o);
+            } else {
+                json_decref(o);
+            }
+        }
+        if (n)
+            after = ev[n - 1].seq;
+        sched_events_free(ev, n);
+    }
+    if (!atomic_load(&s->closing)) {
+        mg_lock_connection(s->conn);
+        (void)mg_websocket_write(s->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xe8", 2);
+        mg_unlock_connection(s->conn);
+    }
+    return NULL;
+}
+
+static int start_run(struct session *s, json_t *msg)
+{
+    struct request_policy pol;
+    struct request_error err;
+    struct submit_error serr;
+    unsigned pos;
+    int p[2];
+
+    if (s->run)
+        return send_error(s, "type", "this connection already has a run");
+    json_object_del(msg, "type");
+    struct run_data *d = calloc(1, sizeof(*d));
+    if (!d)
+        return send_error(s, "", "out of memory");
+    server_request_policy(s->srv, &pol);
+    if (request_parse(msg, &pol, &d->req, &err) < 0) {
+        free(d);
+        return send_error(s, err.field, err.message);
+    }
+    d->request_json = request_to_json(&d->req);
+    if (!d->request_json || pipe2(p, O_CLOEXEC) < 0) {
+        run_data_free(d);
+        return send_error(s, "", "out of memory");
+    }
+    (void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+    /* Stdin given with the run goes first; then what the client types. */
+    if (d->req.stdin_len && write(p[1], d->req.stdin_data, d->req.stdin_len) < 0) {
+        /* Over the pipe's capacity: the rest is lost; say so rather than hang. */
+        send_error(s, "stdin", "stdin given with the run is too large for an interactive run");
+    }
+    if (run_submit(s->srv, &s->who, d, p[0], &s->run, &pos, &serr) < 0) {
+        (void)close(p[0]);
+        (void)close(p[1]);
+        run_data_free(d);
+        return send_error(s, "", serr.message);
+    }
+    s->stdin_w = p[1];
+    send_json(s, json_pack("{s:s, s:I, s:i}", "type", "queued", "id", (json_int_t)s->run->id,
+                           "position", pos));
+    if (pthread_create(&s->writer, NULL, writer_main, s) == 0)
+        s->writer_started = true;
+    return 0;
+}
+
+static int feed_stdin(struct session *s, json_t *msg)
+{
+    json_t *data = json_object_get(msg, "data");
+
+    if (!s->run || s->stdin_w < 0)
+        return send_error(s, "type", "no running program reads stdin");
+    if (!json_is_string(data))
+        return send_error(s, "data", "must be a string");
+    if (write(s->stdin_w, json_string_value(data), json_string_length(data)) < 0)
+        return send_error(s, "data",
+                          errno == EAGAIN ? "the program is not reading its input (buffer full)"
+                                          : "the program has closed its input");
+    return 0;
+}
+
+static int on_connect(const struct mg_connection *conn, void *cbdata)
+{
+    struct server *srv = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct session *s;
+    char token[256] = "Bearer ";
+    const char *authz = mg_get_header(conn, "Authorization");
+    int r = 0;
+
+    if (atomic_load(&srv->stopping) || !(s = calloc(1, sizeof(*s))))
+        return 1;
+    s->srv = srv;
+    s->stdin_w = -1;
+    if (srv->cfg->no_auth) {
+        s->who = srv->local;
+    } else {
+        const char *q = ri->query_string;
+        if (!authz && q &&
+            mg_get_var(q, strlen(q), "access_token", token + 7, sizeof(token) - 7) > 0)
+            authz = token;
+        r = auth_check_bearer(srv->store, authz, &s->who);
+    }
+    if (r < 0) {
+        free(s);
+        return 1; /* civetweb answers the handshake with an error */
+    }
+    mg_set_user_connection_data(conn, s);
+    return 0;
+}
+
+static void on_ready(struct mg_connection *conn, void *cbdata)
+{
+    struct session *s = mg_get_user_connection_data(conn);
+
+    (void)cbdata;
+    s->conn = conn;
+    send_json(s, json_pack("{s:s}", "type", "ready"));
+}
+
+static int on_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+{
+    struct session *s = mg_get_user_connection_data(conn);
+    int op = bits & 0xf;
+    json_error_t jerr;
+
+    (void)cbdata;
+    if (op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
+        return 0;
+    if (op != MG_WEBSOCKET_OPCODE_TEXT)
+        return 1; /* pings are answered by civetweb; binary frames are ignored */
+    if (len > WS_MAX_MESSAGE) {
+        send_error(s, "", "message too large");
+        return 0;
+    }
+    json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!json_is_object(msg) || !type)
+        send_error(s, "type", "each message must be a JSON object with a \"type\"");
+    else if (strcmp(type, "run") == 0)
+        (void)start_run(s, msg);
+    else if (strcmp(type, "stdin") == 0)
+        (void)feed_stdin(s, msg);
+    else if (strcmp(type, "eof") == 0 && s->stdin_w >= 0) {
+        (void)close(s->stdin_w);
+        s->stdin_w = -1;
+    } else if (strcmp(type, "cancel") == 0 && s->run)
+        (void)sched_cancel(s->srv->sched, s->run->id);
+    else if (strcmp(type, "eof") != 0 && strcmp(type, "cancel") != 0)
+        send_error(s, "type", "unknown message type (run, stdin, eof, cancel)");
+    json_decref(msg);
+    return 1;
+}
+
+static void on_close(const struct mg_connection *conn, void *cbdata)
+{
+    struct session *s = mg_get_user_connection_data(conn);
+
+    (void)cbdata;
+    if (!s)
+        return;
+    atomic_store(&s->closing, true);
+    if (s->run)
+        (void)sched_cancel(s->srv->sched, s->run->id); /* a closed page stops its program */
+    if (s->writer_started)
+        pthread_join(s->writer, NULL);
+    if (s->stdin_w >= 0)
+        (void)close(s->stdin_w);
+    sched_run_unref(s->run);
+    free(s);
+}
+
+void ws_register(struct server *srv)
+{
+    mg_set_websocket_handler(srv->ctx, WS_PATH, on_connect, on_ready, on_data, on_close, srv);
+}
