@@ -350,7 +350,10 @@ static void *worker_main(void *arg)
         r->started_us = mono_us();
         pthread_mutex_unlock(&r->lock);
         s->cfg.run_fn(s->cfg.ctx, w->host, r);
-        if (r->state != SCHED_DONE) /* run_fn must finish it; never leave a reader hanging */
+        pthread_mutex_lock(&r->lock);
+        bool done = r->state == SCHED_DONE;
+        pthread_mutex_unlock(&r->lock);
+        if (!done) /* run_fn must finish it; never leave a reader hanging */
             sched_run_finish(r, json_pack("{s:s}", "status", "internal_error"));
 
         pthread_mutex_lock(&s->lock);
