@@ -74,3 +74,115 @@ done_testing() {
     echo "1..$T_NUM"
     [ "$T_FAILED" = 0 ]
 }
+
+# ---- runbox serve: helpers for the HTTP tests (70-serve.sh, 71-serve-stream.sh) ----
+# One server at a time: srv_start sets SRV_PID and SRV_URL; every api call uses SRV_TOKEN when set.
+# The EXIT trap stops the server and any process given to srv_bg, then removes $TMP.
+SRV_PID=""
+SRV_URL=""
+SRV_TOKEN=""
+SRV_BG=()
+R=$TMP/resp.json # the body of the last api call; its headers in $R.hdr, its HTTP status in $CODE
+CODE=""
+
+srv_cleanup() {
+    local p
+    for p in ${SRV_PID:+"$SRV_PID"} ${SRV_BG[@]+"${SRV_BG[@]}"}; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    for p in ${SRV_PID:+"$SRV_PID"} ${SRV_BG[@]+"${SRV_BG[@]}"}; do
+        for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap srv_cleanup EXIT
+
+# srv_bg PID: a helper process (a webhook receiver, ...) to kill when the script exits.
+srv_bg() { SRV_BG+=("$1"); }
+
+# srv_start DATA_DIR [serve args...]: start `runbox serve` on a free port of 127.0.0.1 and wait
+# for GET /healthz. stdout and stderr go to $TMP/srv.out and $TMP/srv.err. Returns non-zero
+# (with diagnostics) when it does not come up within 20 s.
+srv_start() {
+    local data=$1; shift
+    : >"$TMP/srv.out"
+    : >"$TMP/srv.err"
+    "$RUNBOX" serve --listen 127.0.0.1:0 --data "$data" "$@" >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+    SRV_PID=$!
+    SRV_URL=""
+    for _ in $(seq 200); do
+        SRV_URL=$(sed -n 's|^runbox: serving on \(http://[^ ]*[^/ ]\)/\{0,1\}$|\1|p' "$TMP/srv.out")
+        [ -n "$SRV_URL" ] && curl -sf -o /dev/null "$SRV_URL/healthz" && return 0
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    diag "the server did not come up: $(cat "$TMP/srv.out" "$TMP/srv.err")"
+    return 1
+}
+
+# srv_stop [SIGNAL]: signal the server (TERM by default) and wait up to 30 s; its exit status
+# goes into SRV_RC (137 after a forced kill).
+srv_stop() {
+    local sig=${1:-TERM}
+    SRV_RC=""
+    [ -n "$SRV_PID" ] || return 0
+    kill -"$sig" "$SRV_PID" 2>/dev/null
+    for _ in $(seq 300); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID" 2>/dev/null
+    SRV_RC=$?
+    SRV_PID=""
+}
+
+# api METHOD PATH [curl args...]: one call; body in $R, headers in $R.hdr, status in $CODE.
+api() {
+    local m=$1 p=$2; shift 2
+    local auth=()
+    [ -n "$SRV_TOKEN" ] && auth=(-H "Authorization: Bearer $SRV_TOKEN")
+    CODE=$(curl -sS --max-time 60 -o "$R" -D "$R.hdr" -w '%{http_code}' -X "$m" \
+        ${auth[@]+"${auth[@]}"} "$@" "$SRV_URL$p")
+}
+
+# api_json METHOD PATH JSON [curl args...]: a call with a JSON body.
+api_json() {
+    local m=$1 p=$2 body=$3; shift 3
+    api "$m" "$p" -H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+# api_check NAME HTTP_STATUS [JQ_FILTER]: a TAP line: the last call answered HTTP_STATUS and its
+# body passes the jq filter (default: any JSON).
+api_check() {
+    local name=$1 want=$2 filter=${3:-.}
+    if [ "$CODE" = "$want" ] && jq -e "$filter" "$R" >/dev/null 2>&1; then
+        tap 0 "$name"
+    else
+        tap 1 "$name"
+        diag "expected HTTP $want and $filter"
+        diag "got HTTP $CODE: $(head -c 1500 "$R")"
+        return 1
+    fi
+}
+
+# srv_header NAME: the value of a header of the last call (case-insensitive name).
+srv_header() { tr -d '\r' <"$R.hdr" | sed -n "s/^$1: *//Ip" | tail -1; }
+
+# srv_login USER PASSWORD: print a bearer token (empty when the login fails).
+srv_login() {
+    curl -sS --max-time 30 -d "username=$1" --data-urlencode "password=$2" \
+        "$SRV_URL/api/v1/auth/token" | jq -r '.access_token // empty'
+}
+
+# srv_wait_state ID STATE [SECONDS]: poll GET /api/v1/code/runs/ID until its state is STATE
+# (queued, running, done); the last answer stays in $R. Returns non-zero on timeout.
+srv_wait_state() {
+    local id=$1 want=$2 secs=${3:-60} i
+    for ((i = 0; i < secs * 10; i++)); do
+        api GET "/api/v1/code/runs/$id"
+        [ "$CODE" = 200 ] && [ "$(jq -r .state "$R")" = "$want" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# ---- end of runbox serve helpers ----

@@ -135,8 +135,8 @@ static pthread_mutex_t process_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool process_userns, process_private_ns;
 static atomic_uint workspace_seq;
 
-/* Enter the private mount namespace once; only possible while the process has one thread
- * (unshare(CLONE_NEWNS) implies CLONE_FS), hence sbx_host_share(). */
+/* Enter the private mount namespace once. It is the calling thread's (unshare acts on one
+ * thread): threads that run boxes must be started by it afterwards, hence sbx_host_share(). */
 static int private_mounts_once(bool userns)
 {
     int r = 0;

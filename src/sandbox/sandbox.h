@@ -133,9 +133,11 @@ bool sbx_host_keep_warm(struct sbx_host *h, bool on);
 unsigned sbx_host_caps(const struct sbx_host *h);
 
 /* Say that boxes will also run from other threads of this process, each thread with its own
- * host (a host is used by one thread at a time). Call it while the process has one thread,
- * after the first sbx_host_new() and before starting threads: it sets up the process-wide
- * private mount namespace that workspaces need, which a threaded process cannot enter. */
+ * host (a host is used by one thread at a time). Call it after the first sbx_host_new() and
+ * before starting those threads: it puts the calling thread into the private mount namespace
+ * that workspaces need (unshare acts on the calling thread only), so that the threads it
+ * starts afterwards inherit it. Without root, sbx_host_new() itself enters a user namespace,
+ * which only a single-threaded process can do. */
 int sbx_host_share(struct sbx_host *h) _warn_unused_;
 
 /* Run @spec in a fresh box. Returns 0 with @res filled (any status, internal_error included),

@@ -160,8 +160,7 @@ static int setup(struct server *srv, char *err, size_t errlen)
     srv->versions = probe_versions(srv->langs, !c->job.no_cgroup_tune);
     srv->metrics = metrics_new();
     srv->rl = ratelimit_new(c->rate, c->burst, c->max_inflight);
-    srv->webhook = webhook_new(srv->store, &c->webhook);
-    if (!srv->versions || !srv->metrics || !srv->rl || !srv->webhook) {
+    if (!srv->versions || !srv->metrics || !srv->rl) {
         snprintf(err, errlen, "cannot start the metrics, rate limits or webhooks");
         return -ENOMEM;
     }
@@ -176,6 +175,11 @@ static int setup(struct server *srv, char *err, size_t errlen)
     };
     if ((r = sched_new(&sc, &srv->sched, err, errlen)) < 0)
         return r;
+    /* Threads only from here on: the sandbox hosts needed a single-threaded process. */
+    if (!(srv->webhook = webhook_new(srv->store, &c->webhook))) {
+        snprintf(err, errlen, "cannot start the webhook thread");
+        return -ENOMEM;
+    }
     return start_http(srv, err, errlen);
 }
 
