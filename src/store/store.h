@@ -58,11 +58,11 @@ int store_key_revoke(struct store *s, int64_t key_id) _warn_unused_;
 /* [{"id","user_id","user","name","created_at","revoked_at"|null}]; @user_id 0 = all users. */
 int store_key_list(struct store *s, int64_t user_id, json_t **ret) _warn_unused_;
 
-int store_token_add(struct store *s, int64_t user_id, const char *token_hash, int64_t expires_at)
-        _warn_unused_;
+int store_token_add(struct store *s, int64_t user_id, const char *token_hash,
+                    int64_t expires_at) _warn_unused_;
 /* The owner of the token with hash @token_hash that has not expired at @now. */
-int store_token_lookup(struct store *s, const char *token_hash, int64_t now, int64_t *ret_user_id)
-        _warn_unused_;
+int store_token_lookup(struct store *s, const char *token_hash, int64_t now,
+                       int64_t *ret_user_id) _warn_unused_;
 /* Removes tokens that expired before @now. */
 int store_token_prune(struct store *s, int64_t now) _warn_unused_;
 
@@ -81,18 +81,17 @@ struct store_run_new {
     int64_t user_id;
     int64_t project_id; /* 0 = none */
     const char *language;
-    const char *code;    /* the main file's text, kept only when save_history */
-    json_t *request;     /* the whole request as accepted (files, stdin, args, limits), borrowed;
-                          * kept only when save_history */
-    bool save_history;   /* false: the run never shows in the history (its result is still
-                          * kept for GET /runs/{id} and the stats) */
+    const char *code;  /* the main file's text, kept only when save_history */
+    json_t *request;   /* the whole request as accepted (files, stdin, args, limits), borrowed;
+                        * kept only when save_history */
+    bool save_history; /* false: the run never shows in the history (its result is still
+                        * kept for GET /runs/{id} and the stats) */
     const char *callback_url; /* may be NULL */
-    int64_t created_at;  /* unix milliseconds */
+    int64_t created_at;       /* unix milliseconds */
 };
 
 /* Inserts the run in state queued. */
-int store_run_insert(struct store *s, const struct store_run_new *r, int64_t *ret_id)
-        _warn_unused_;
+int store_run_insert(struct store *s, const struct store_run_new *r, int64_t *ret_id) _warn_unused_;
 int store_run_set_running(struct store *s, int64_t id, int64_t started_at_ms) _warn_unused_;
 /* Marks the run done with @status ("success", "timeout", ...), @result (the API's result
  * object, borrowed; stored as JSON text) and its execution time in seconds. Durable on return
@@ -107,19 +106,19 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret) _warn_unused_;
 
 struct store_history_query {
-    int64_t user_id;    /* 0 = every user's (admin) */
-    int64_t project_id; /* 0 = any */
+    int64_t user_id;      /* 0 = every user's (admin) */
+    int64_t project_id;   /* 0 = any */
     const char *language; /* NULL = any */
     const char *status;   /* NULL = any */
-    int64_t before;     /* only ids below this; 0 = from the newest */
-    unsigned limit;     /* 1..500 */
+    int64_t before;       /* only ids below this; 0 = from the newest */
+    unsigned limit;       /* 1..500 */
 };
 
 /* History runs (in_history only), newest first: {"runs": [{"id","project_id","language",
  * "status","state","created_at","execution_time","exit_code"|null,"code_preview"}...],
  * "next_before": id | null}. "code_preview": the first 200 bytes of the code. */
-int store_run_history(struct store *s, const struct store_history_query *q, json_t **ret)
-        _warn_unused_;
+int store_run_history(struct store *s, const struct store_history_query *q,
+                      json_t **ret) _warn_unused_;
 
 /* Deletes run @id (its code and result); @user_id 0 = any owner. */
 int store_run_delete(struct store *s, int64_t id, int64_t user_id) _warn_unused_;
