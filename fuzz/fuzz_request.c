@@ -1,0 +1,140 @@
+/* libFuzzer harness for execute-request validation (server/request.c), the first parser that
+ * clients' bytes reach. Checks what it accepts against the policy, that a refusal names its
+ * status and reason, and that the request as stored (request_to_json) checks again to the same
+ * files, both as a JSON value and after a trip through text (the history, the hooks). */
+#include <assert.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox/sandbox.h"
+#include "server/request.h"
+#include "server/server.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct lang_set langs;
+static const struct server_maxima maxima = {
+        .cpu_ms = 30000,
+        .wall_ms = 60000,
+        .memory_mb = 1024,
+        .pids = 256,
+        .output_kb = 8192,
+        .cpus_milli = 2000,
+        .network = false,
+};
+static const struct request_policy policy = {
+        .langs = &langs,
+        .max = &maxima,
+        .max_code_bytes = 50 * 1024,
+        .max_total_bytes = 1 << 20,
+};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    struct lang_error err;
+
+    if (lang_load_dir(LANG_DIR, &langs, &err) < 0 || langs.n == 0)
+        abort();
+    return 0;
+}
+
+static void check_accepted(const struct request *r)
+{
+    size_t total = r->stdin_len;
+
+    assert(r->lang);
+    assert(r->n_files >= 1 && r->n_files <= JOB_MAX_FILES);
+    assert(r->files[0].len <= policy.max_code_bytes);
+    for (size_t i = 0; i < r->n_files; i++) {
+        assert(r->files[i].name && sbx_name_is_safe(r->files[i].name));
+        assert(r->files[i].data);
+        for (size_t j = 0; j < i; j++)
+            assert(strcmp(r->files[i].name, r->files[j].name) != 0);
+        total += r->files[i].len;
+    }
+    assert(total <= policy.max_total_bytes);
+    assert(r->args);
+    for (size_t i = 0; r->args[i]; i++)
+        assert(i < 256);
+    assert(!r->stdin_len || r->stdin_data);
+    assert(r->limits.cpu_ms <= maxima.cpu_ms && r->limits.wall_ms <= maxima.wall_ms);
+    assert(r->limits.memory_mb <= maxima.memory_mb && r->limits.pids <= maxima.pids);
+    assert(r->limits.output_kb <= maxima.output_kb && r->limits.cpus_milli <= maxima.cpus_milli);
+    assert(r->limits.network == -1 || r->limits.network == 0);
+    assert(r->project_id >= 0);
+}
+
+static void check_refused(const struct request *r, const struct request_error *err)
+{
+    assert(err->status == 400 || err->status == 413 || err->status == 500);
+    assert(err->message[0] != '\0');
+    assert(r->n_files == 0 && !r->args && !r->stdin_data && !r->callback_url);
+}
+
+/* @b, checked from what request_to_json made of @a, asks for the same run. */
+static void check_same(const struct request *a, const struct request *b)
+{
+    assert(a->lang == b->lang && a->n_files == b->n_files);
+    for (size_t i = 0; i < a->n_files; i++) {
+        assert(strcmp(a->files[i].name, b->files[i].name) == 0);
+        assert(a->files[i].len == b->files[i].len);
+        assert(memcmp(a->files[i].data, b->files[i].data, a->files[i].len) == 0);
+    }
+    assert(a->stdin_len == b->stdin_len);
+    assert(!a->stdin_len || memcmp(a->stdin_data, b->stdin_data, a->stdin_len) == 0);
+    for (size_t i = 0; a->args[i] || b->args[i]; i++)
+        assert(a->args[i] && b->args[i] && strcmp(a->args[i], b->args[i]) == 0);
+    assert(memcmp(&a->limits, &b->limits, sizeof(a->limits)) == 0);
+    assert(a->project_id == b->project_id);
+}
+
+static void check_round_trip(const struct request *r)
+{
+    struct request again;
+    struct request_error err;
+    json_t *stored = request_to_json(r);
+
+    assert(stored);
+    assert(request_parse(stored, &policy, &again, &err) == 0);
+    check_same(r, &again);
+    request_done(&again);
+
+    /* As the store and the hooks see it: text, loaded back. Files and stdin may hold NUL bytes
+     * (base64 in the request), which the text has as \u0000: loaders of stored requests need
+     * JSON_ALLOW_NUL. */
+    char *text = json_dumps(stored, JSON_COMPACT);
+    assert(text);
+    json_t *loaded = json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    assert(loaded);
+    assert(request_parse(loaded, &policy, &again, &err) == 0);
+    check_same(r, &again);
+    request_done(&again);
+    json_decref(loaded);
+    free(text);
+    json_decref(stored);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct request r;
+    struct request_error err;
+    /* NUL bytes allowed: request_parse must hold for any value, not only for what the HTTP
+     * layer's loader lets through. */
+    json_t *body =
+            json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+
+    if (!body)
+        return 0;
+    if (request_parse(body, &policy, &r, &err) == 0) {
+        check_accepted(&r);
+        check_round_trip(&r);
+        request_done(&r);
+    } else {
+        check_refused(&r, &err);
+    }
+    json_decref(body);
+    return 0;
+}
