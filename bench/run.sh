@@ -2,8 +2,8 @@
 # runbox start-to-exit and throughput benchmark: runbox next to the bare program and bwrap,
 # measured side by side in one run (paired, alternating), reported as medians and ratios.
 #
-#   bench/run.sh            full run (about 1-2 minutes)
-#   bench/run.sh --quick    fewer rounds (about 20-30 s)
+#   bench/run.sh            full run (about 1-2 minutes, plus about 5 for section 7)
+#   bench/run.sh --quick    fewer rounds (about 1 minute)
 #
 # Needs root (runbox does), python3 at /usr/bin/python3, the built tree (ninja -C build);
 # bwrap, node and cc are optional (their lines are skipped when absent).
@@ -247,6 +247,15 @@ for k in 2; do
         b = (b1 + b2) / 2; s = (s1 + s2) / 2
         printf "  K=%d python3 -c pass: bare_loop %.1f/s, sbx_loop %.1f/s: %.2fx (two alternating rounds)\n", k, b, s, s / b }'
 done
+echo
+
+# 7. ---------------------------------------------------------------------------------------
+echo "== 7. the HTTP service: bench/serve.sh (execute hello.py through runbox serve vs bare python3) =="
+if ((QUICK)); then
+    export SERVE_REQUESTS=${SERVE_REQUESTS:-300} SERVE_BARE_RUNS=${SERVE_BARE_RUNS:-150}
+    export SERVE_MEMORY_REQUESTS=${SERVE_MEMORY_REQUESTS:-1000}
+fi
+RUNBOX_BUILD=$BUILD "$ROOT/bench/serve.sh" 2>&1 | sed 's/^/  /' || FAILED=1
 echo
 
 # Summary ----------------------------------------------------------------------------------

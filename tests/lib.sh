@@ -123,7 +123,7 @@ srv_start() {
 }
 
 # srv_stop [SIGNAL]: signal the server (TERM by default) and wait up to 30 s; its exit status
-# goes into SRV_RC (137 after a forced kill).
+# goes into SRV_RC (137 after a forced kill; "sanitizer report (N)" when its stderr has one).
 srv_stop() {
     local sig=${1:-TERM}
     SRV_RC=""
@@ -134,6 +134,10 @@ srv_stop() {
     wait "$SRV_PID" 2>/dev/null
     SRV_RC=$?
     SRV_PID=""
+    # A sanitizer's report (ASan, UBSan) fails the exit status check, whatever the status.
+    if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$TMP/srv.err"; then
+        SRV_RC="sanitizer report ($SRV_RC)"
+    fi
 }
 
 # api METHOD PATH [curl args...]: one call; body in $R, headers in $R.hdr, status in $CODE.

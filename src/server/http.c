@@ -96,6 +96,7 @@ int http_reply_json(struct req *rq, int status, json_t *body)
     return r;
 }
 
+static json_t *error_body(const char *field, const char *fmt, va_list ap) _printf_(2, 0);
 static json_t *error_body(const char *field, const char *fmt, va_list ap)
 {
     char msg[512];

@@ -169,7 +169,7 @@ static int get_code(struct ctx *c, json_t *body)
     if (r->n_files == 0)
         return fail(c->err, 400, "code", "give \"code\" or \"files\"");
     if (r->files[0].len > c->pol->max_code_bytes)
-        return fail(c->err, 413, r->n_files && code ? "code" : "files[0].content",
+        return fail(c->err, 413, code && !json_is_null(code) ? "code" : "files[0].content",
                     "the code is %zu bytes, over the limit of %zu", r->files[0].len,
                     c->pol->max_code_bytes);
     return 0;

@@ -242,7 +242,7 @@ static int col_json(sqlite3_stmt *st, int i, json_t **ret)
 
     if (!text)
         return -ENOMEM;
-    *ret = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+    *ret = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!*ret) {
         (void)snprintf(last_error, sizeof(last_error), "stored JSON in column '%s': %s",
                        sqlite3_column_name(st, i), jerr.text);
