@@ -38,7 +38,7 @@ struct request {
 };
 
 struct request_error {
-    int status;     /* 400, 413, 422 */
+    int status;     /* 400, 413 (500: out of memory) */
     char field[64]; /* "language", "files[2].name", "limits.memory_mb", ... */
     char message[256];
 };
