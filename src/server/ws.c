@@ -179,8 +179,16 @@ static int on_connect(const struct mg_connection *conn, void *cbdata)
         r = auth_check_bearer(srv->store, authz, &s->who);
     }
     if (r < 0) {
+        /* civetweb only drops a refused handshake: answer it, as any other route would. */
+        static const char body[] = "{\"error\":\"log in: a valid token or API key is required "
+                                   "(Authorization: Bearer, or ?access_token=)\"}";
+        struct mg_connection *c = (struct mg_connection *)conn;
+        mg_printf(c,
+                  "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+                  "WWW-Authenticate: Bearer\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                  sizeof(body) - 1, body);
         free(s);
-        return 1; /* civetweb answers the handshake with an error */
+        return 1;
     }
     mg_set_user_connection_data(conn, s);
     return 0;
