@@ -85,6 +85,9 @@ int fd_recv(int sock, int flags, int *ret_fd) _warn_unused_;
 /* Monotonic clock in microseconds. */
 uint64_t now_us(void);
 
+/* The wall clock (CLOCK_REALTIME) in unix milliseconds, for timestamps that are stored. */
+int64_t unix_ms(void);
+
 /* True when @s (length @len) is valid UTF-8 without NUL-free assumptions. */
 bool utf8_valid(const char *s, size_t len);
 

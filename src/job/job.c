@@ -70,8 +70,8 @@ int job_config_load(const char *path, bool must_exist, struct job_config *cfg, c
                     size_t errlen)
 {
     json_error_t jerr;
-    json_t *o, *v;
-    struct lang_error lerr = {0};
+    json_t *o;
+    int r;
 
     memset(cfg, 0, sizeof(*cfg));
     if (access(path, F_OK) < 0 && !must_exist)
@@ -81,8 +81,18 @@ int job_config_load(const char *path, bool must_exist, struct job_config *cfg, c
         snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
         return -EINVAL;
     }
+    r = job_config_parse(o, path, cfg, err, errlen);
+    json_decref(o);
+    return r;
+}
+
+int job_config_parse(json_t *o, const char *path, struct job_config *cfg, char *err, size_t errlen)
+{
+    json_t *v;
+    struct lang_error lerr = {0};
+
+    memset(cfg, 0, sizeof(*cfg));
     if (!json_is_object(o)) {
-        json_decref(o);
         snprintf(err, errlen, "%s: must hold a JSON object", path);
         return -EINVAL;
     }
@@ -98,7 +108,6 @@ int job_config_load(const char *path, bool must_exist, struct job_config *cfg, c
         int r = lang_parse_limits(v, &tmp, &lerr);
         json_t *cpus = json_object_get(v, "cpus");
         if (r < 0) {
-            json_decref(o);
             snprintf(err, errlen, "%s: %s", path, lerr.text);
             return r;
         }
@@ -106,7 +115,6 @@ int job_config_load(const char *path, bool must_exist, struct job_config *cfg, c
         if (json_is_number(cpus) && json_number_value(cpus) > 0)
             cfg->cpus_milli = (uint64_t)(json_number_value(cpus) * 1000 + 0.5);
     }
-    json_decref(o);
     return 0;
 }
 
@@ -445,7 +453,7 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
                      in->files[i].name);
             return 0;
         }
-    res->version = job_lang_version(h, in->lang);
+    res->version = in->version ? xstrdup(in->version) : job_lang_version(h, in->lang);
     /* Only a compile and a run share /box: a workspace. A lone run writes into its own box. */
     if (in->lang->compile && (r = sbx_workspace_new(h, WORKSPACE_BYTES, &ws)) < 0) {
         snprintf(res->message, sizeof(res->message), "workspace: %s", strerror(-r));

@@ -64,7 +64,8 @@ struct job_input {
     job_output_fn on_output;
     job_stage_fn on_stage;
     void *ctx;
-    int cancel_fd; /* > 0: readable = stop (the box is killed, status cancelled); 0: none */
+    int cancel_fd;       /* > 0: readable = stop (the box is killed, status cancelled); 0: none */
+    const char *version; /* the toolchain's version when the caller knows it; NULL = probe */
 };
 
 struct job_result {
@@ -82,6 +83,9 @@ struct job_result {
 /* Load the config file at @path (JSON); a missing file at the default path is not an error. */
 int job_config_load(const char *path, bool must_exist, struct job_config *cfg, char *err,
                     size_t errlen) _warn_unused_;
+/* The same from the file's parsed object @o (borrowed); @path names it in errors. */
+int job_config_parse(json_t *o, const char *path, struct job_config *cfg, char *err,
+                     size_t errlen) _warn_unused_;
 void job_config_done(struct job_config *cfg);
 
 /* The limits a stage runs with: built-in defaults < config < language file < @req. */

@@ -36,14 +36,6 @@ struct sched {
     struct worker *workers;
 };
 
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*** Runs ***/
 
 struct sched_run *sched_run_new(int64_t id, int64_t user_id, void *data, void (*free_data)(void *))
@@ -63,7 +55,7 @@ struct sched_run *sched_run_new(int64_t id, int64_t user_id, void *data, void (*
     r->free_data = free_data;
     r->stdin_fd = -1;
     r->refs = 1;
-    r->queued_us = mono_us();
+    r->queued_us = now_us();
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     return r;
@@ -148,7 +140,7 @@ void sched_run_finish(struct sched_run *r, json_t *result)
     json_decref(r->result);
     r->result = result;
     r->state = SCHED_DONE;
-    r->finished_us = mono_us();
+    r->finished_us = now_us();
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
 }
@@ -347,7 +339,7 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&r->lock);
         r->state = SCHED_RUNNING;
-        r->started_us = mono_us();
+        r->started_us = now_us();
         pthread_mutex_unlock(&r->lock);
         s->cfg.run_fn(s->cfg.ctx, w->host, r);
         pthread_mutex_lock(&r->lock);
@@ -427,12 +419,12 @@ struct sched *sched_free(struct sched *s, unsigned grace_ms)
     }
     pthread_mutex_unlock(&s->lock);
     /* Running runs get the grace period, then their boxes are killed. */
-    uint64_t until = mono_us() + (uint64_t)grace_ms * 1000;
+    uint64_t until = now_us() + (uint64_t)grace_ms * 1000;
     for (;;) {
         unsigned busy;
         pthread_mutex_lock(&s->lock);
         busy = s->busy;
-        if (busy && mono_us() >= until)
+        if (busy && now_us() >= until)
             for (unsigned i = 0; i < s->cfg.workers; i++)
                 if (s->workers[i].current)
                     fire(s->workers[i].current);

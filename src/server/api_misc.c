@@ -1,6 +1,5 @@
 /* Operations: health, metrics, the OpenAPI document. */
 #include <string.h>
-#include <time.h>
 
 #include "common/buf.h"
 #include "sched/sched.h"
@@ -16,14 +15,12 @@ int h_healthz(struct req *rq)
 {
     struct server *srv = rq->srv;
     unsigned queued, busy, workers;
-    struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
     sched_counts(srv->sched, &queued, &busy, &workers);
     return http_reply_json(rq, 200,
                            json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i}", "status", "ok",
                                      "version", RUNBOX_VERSION, "uptime_s",
-                                     (json_int_t)((ts.tv_sec * 1000 - srv->started_at_ms) / 1000),
+                                     (json_int_t)((unix_ms() - srv->started_at_ms) / 1000),
                                      "workers", workers, "busy", busy, "queued", queued,
                                      "queue_size", srv->cfg->queue_size, "schema_version",
                                      store_schema_version(srv->store)));

@@ -3,7 +3,6 @@
 #include <civetweb.h>
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/json.h"
 #include "job/job.h"
@@ -15,14 +14,6 @@
 #include "server/run.h"
 #include "server/server-int.h"
 #include "store/store.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void run_data_free(void *p)
 {
@@ -92,7 +83,7 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
     json_object_set_new(result, "id", json_integer(run->id));
     json_object_set_new(result, "state", json_string("done"));
     if ((r = store_run_finish(srv->store, run->id, status ? status : "internal_error", result, exec,
-                              now_ms())) < 0)
+                              unix_ms())) < 0)
         fprintf(stderr, "runbox: run %lld: cannot store the result: %s %s\n", (long long)run->id,
                 strerror(-r), store_error());
     uint64_t now = now_us();
@@ -148,6 +139,15 @@ static bool pre_hook(struct server *srv, struct sbx_host *host, struct sched_run
     return false;
 }
 
+/* The version probed at start for @l (no probe per run). */
+static const char *known_version(const struct server *srv, const struct lang *l)
+{
+    for (size_t i = 0; i < srv->langs->n; i++)
+        if (srv->langs->v[i] == l)
+            return srv->versions[i];
+    return NULL;
+}
+
 void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
 {
     struct server *srv = ctx;
@@ -157,7 +157,7 @@ void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
     json_t *hooks = json_object(), *result;
     int r;
 
-    if ((r = store_run_set_running(srv->store, run->id, now_ms())) < 0)
+    if ((r = store_run_set_running(srv->store, run->id, unix_ms())) < 0)
         fprintf(stderr, "runbox: run %lld: %s %s\n", (long long)run->id, strerror(-r),
                 store_error());
     sched_run_emit(run, "state", json_pack("{s:s}", "state", "running"));
@@ -178,6 +178,7 @@ void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
             .on_stage = on_stage,
             .ctx = &oc,
             .cancel_fd = run->cancel_fd,
+            .version = known_version(srv, d->req.lang),
     };
     uint64_t t0 = now_us();
     r = job_run(host, &srv->cfg->job, &in, &res);
@@ -257,7 +258,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             .request = d->request_json,
             .save_history = d->req.save_history,
             .callback_url = d->req.callback_url,
-            .created_at = now_ms(),
+            .created_at = unix_ms(),
     };
     if ((r = store_run_insert(srv->store, &sr, &id)) < 0) {
         ratelimit_run_end(srv->rl, d->rate_key);

@@ -184,8 +184,14 @@ int server_config_load(const char *path, struct server_config *ret, char *err, s
     set_defaults(ret);
     if (path) {
         struct job_config job;
-        if ((r = job_config_load(path, true, &job, err, errlen)) < 0)
+        if (!(o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr))) {
+            snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+            return -EINVAL;
+        }
+        if ((r = job_config_parse(o, path, &job, err, errlen)) < 0) {
+            json_decref(o);
             return r;
+        }
         /* The file's "limits" replace the server's defaults only where it gives them. */
         ret->job.languages_dir = job.languages_dir;
         ret->job.no_cgroup_tune = job.no_cgroup_tune;
@@ -201,8 +207,6 @@ int server_config_load(const char *path, struct server_config *ret, char *err, s
             ret->job.limits.output_kb = job.limits.output_kb;
         if (job.cpus_milli)
             ret->job.cpus_milli = job.cpus_milli;
-        if (!(o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)))
-            return -EINVAL; /* job_config_load read it a moment ago */
         json_t *srv = json_object_get(o, "server");
         if (srv && (r = load_server(srv, ret, err, errlen)) < 0) {
             char tmp[256];

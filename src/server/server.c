@@ -31,14 +31,6 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool server_listen_is_loopback(const char *listen)
 {
     char host[64];
@@ -59,11 +51,11 @@ static void prune(struct server *srv)
 
     if (!srv->cfg->retention_days)
         return;
-    int64_t before = now_ms() - (int64_t)srv->cfg->retention_days * 86400 * 1000;
+    int64_t before = unix_ms() - (int64_t)srv->cfg->retention_days * 86400 * 1000;
     if (store_runs_prune(srv->store, before, &n) == 0 && n > 0)
         fprintf(stderr, "runbox: retention: pruned %d runs older than %llu days\n", n,
                 (unsigned long long)srv->cfg->retention_days);
-    (void)!store_token_prune(srv->store, now_ms() / 1000);
+    (void)!store_token_prune(srv->store, unix_ms() / 1000);
 }
 
 /* Each language's version, probed once in a box (and cached on disk by the job module). */
@@ -147,7 +139,7 @@ static int setup(struct server *srv, char *err, size_t errlen)
     }
     if ((r = store_open(c->data_dir, &srv->store, err, errlen)) < 0)
         return r;
-    if ((r = store_runs_recover(srv->store, now_ms(), &n)) < 0) {
+    if ((r = store_runs_recover(srv->store, unix_ms(), &n)) < 0) {
         snprintf(err, errlen, "store: %s", store_error());
         return r;
     }
@@ -204,7 +196,7 @@ static void teardown(struct server *srv)
 
 int server_run(struct server_config *c, struct lang_set *langs)
 {
-    struct server srv = {.cfg = c, .langs = langs, .started_at_ms = now_ms()};
+    struct server srv = {.cfg = c, .langs = langs, .started_at_ms = unix_ms()};
     char err[512] = "";
     sigset_t set;
     int sig;
