@@ -10,8 +10,12 @@ pkgs=(
   libseccomp-dev libjansson-dev libcmocka-dev
   # the service: SQLite, argon2id/HMAC, webhook client, HTTP+WebSocket server
   libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev libcivetweb-dev
+  # test reports (JUnit XML) and the MIME types of files programs write
+  libxml2-dev libmagic-dev
   # language toolchains the boxes run (all under /usr, which the box sees read-only)
   python3 nodejs node-typescript gcc g++ rustc golang-go default-jdk-headless bash
+  # test frameworks and the data-science Python the boxes offer
+  python3-pytest junit5 python3-numpy python3-pandas python3-matplotlib
   # tests and bench
   iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets
 )

@@ -27,6 +27,7 @@ const char *job_status_to_string(enum job_status s)
             [JOB_OUTPUT_LIMIT] = "output_limit",
             [JOB_INTERNAL_ERROR] = "internal_error",
             [JOB_CANCELLED] = "cancelled",
+            [JOB_TEST_FAILURE] = "test_failure",
     };
     return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "internal_error";
 }
@@ -501,6 +502,8 @@ int job_exit_code(const struct job_result *res)
     case JOB_INTERNAL_ERROR:
     case JOB_CANCELLED:
         return 125;
+    case JOB_TEST_FAILURE:
+        return 1;
     case JOB_SUCCESS:
     case JOB_RUNTIME_ERROR:
         break;

@@ -17,12 +17,21 @@ enum job_status {
     JOB_MEMORY_LIMIT,
     JOB_OUTPUT_LIMIT,
     JOB_INTERNAL_ERROR,
-    JOB_CANCELLED, /* job_input.cancel_fd fired */
+    JOB_CANCELLED,    /* job_input.cancel_fd fired */
+    JOB_TEST_FAILURE, /* tests or cases ran and some did not pass */
+};
+
+/* What a job does after compiling. */
+enum job_mode {
+    JOB_MODE_RUN,   /* run the program once */
+    JOB_MODE_TEST,  /* run a test framework over the student's files and the test files */
+    JOB_MODE_CASES, /* run the program once per expected-output case */
 };
 
 enum job_stage {
     JOB_STAGE_COMPILE,
-    JOB_STAGE_RUN,
+    JOB_STAGE_RUN, /* also each case of JOB_MODE_CASES */
+    JOB_STAGE_TEST,
 };
 
 /* Limits asked for by a caller (flags, request); 0 / -1 = not given. */
@@ -45,7 +54,73 @@ struct job_file {
     char *name;
     char *data;
     size_t len;
+    unsigned mode; /* permission bits; 0 = 0644 */
 };
+
+/* Files owned together (a workspace read back, a cache entry). */
+struct job_files {
+    struct job_file *v;
+    size_t n;
+    uint64_t bytes; /* sum of the lengths */
+};
+void job_files_done(struct job_files *f);
+
+/*** Expected-output comparison (compare.c) ***/
+
+enum job_compare_mode {
+    JOB_COMPARE_TRAILING_WS, /* default: trailing spaces of each line and final newlines ignored */
+    JOB_COMPARE_EXACT,
+    JOB_COMPARE_FLOAT,     /* tokens that parse as numbers equal within a tolerance */
+    JOB_COMPARE_UNORDERED, /* the same lines in any order (trailing spaces ignored) */
+};
+
+/* "trailing_whitespace", "exact", "float", "unordered". */
+int job_compare_mode_from_string(const char *s, enum job_compare_mode *ret) _warn_unused_;
+const char *job_compare_mode_to_string(enum job_compare_mode m);
+
+/* True when @got matches @expected under @mode (@tolerance: absolute or relative, for FLOAT;
+ * 0 = 1e-6). When not, @diff gets a short human explanation ("line 3: expected \"5\", got
+ * \"6\""), cut to @difflen. Never reads past the lengths; NUL bytes are ordinary bytes. */
+bool job_output_matches(enum job_compare_mode mode, double tolerance, const char *expected,
+                        size_t elen, const char *got, size_t glen, char *diff, size_t difflen);
+
+/* One expected-output case. */
+struct job_case {
+    const char *name; /* NULL: "case N" */
+    const char *stdin_data;
+    size_t stdin_len;
+    char *const *args; /* NULL-terminated, may be NULL */
+    const char *expected;
+    size_t expected_len;
+};
+
+struct job_cases {
+    const struct job_case *v;
+    size_t n;
+    enum job_compare_mode compare;
+    double tolerance;
+    bool stop_on_first_failure;
+};
+
+/* The test part of a JOB_MODE_TEST job. */
+struct job_tests {
+    const struct job_file *files; /* the instructor's test files, put next to the student's */
+    size_t n_files;
+    const char *framework;       /* lang_test name; NULL = the language's default */
+    char *const *command;        /* replaces the framework's run argv (a course's runner) */
+    const char *report_format;   /* with command: how its report reads; NULL = framework's */
+    const char *report_file;     /* with command: where it is */
+    const char *exercise;        /* {exercise}; NULL = "" */
+};
+
+/* Files the program leaves in /box/out/ (files.c). */
+#define JOB_OUT_DIR "out"
+struct job_out_limits {
+    size_t max_files;   /* 0 = 16 */
+    uint64_t max_bytes; /* all files together, 0 = 8 MiB */
+};
+
+struct job_cache;
 
 typedef void (*job_output_fn)(void *ctx, enum job_stage stage, int stream, const char *data,
                               size_t len);
@@ -66,6 +141,12 @@ struct job_input {
     void *ctx;
     int cancel_fd;       /* > 0: readable = stop (the box is killed, status cancelled); 0: none */
     const char *version; /* the toolchain's version when the caller knows it; NULL = probe */
+    enum job_mode mode;
+    struct job_tests tests; /* JOB_MODE_TEST */
+    struct job_cases cases; /* JOB_MODE_CASES */
+    bool collect_files;     /* return what the program wrote to /box/out/ */
+    struct job_out_limits out_limits;
+    struct job_cache *cache; /* compile cache (cache.h), or NULL */
 };
 
 struct job_result {
@@ -77,8 +158,25 @@ struct job_result {
     bool ran; /* the run stage ran */
     struct sbx_result run;
     struct sbx_limits run_limits; /* what the run stage was given */
+    bool compile_cached;          /* the compile stage's result came from the cache */
+    json_t *tests; /* JOB_MODE_TEST: the results.json v2 object (report.h), or NULL */
+    json_t *cases; /* JOB_MODE_CASES: {"passed","failed","total","cases":[...]}, or NULL */
+    json_t *files; /* collect_files: [{"name","size","mime","content"}], or NULL */
     char message[512];
 };
+
+/* Read every regular file under workspace @dir back into memory, sorted by name, skipping paths
+ * under the NULL-terminated @skip prefixes; never follows a symlink nor opens a special file.
+ * -EFBIG past @max_files or @max_bytes (files.c). */
+int job_files_read(const char *dir, const char *const *skip, size_t max_files, uint64_t max_bytes,
+                   struct job_files *ret) _warn_unused_;
+/* Write @f into workspace @dir (owned by the box user, with each file's mode). */
+int job_files_write(const char *dir, const struct job_files *f) _warn_unused_;
+
+/* What the program left in @dir/out/ as [{"name","size","mime","content" (base64)}], sorted by
+ * name, within @lim; a file over the caps, a symlink or a special file is listed with
+ * "content": null and "omitted": why. NULL when there is no out/ dir. New reference. */
+json_t *job_out_files(const char *dir, const struct job_out_limits *lim);
 
 /* Load the config file at @path (JSON); a missing file at the default path is not an error. */
 int job_config_load(const char *path, bool must_exist, struct job_config *cfg, char *err,

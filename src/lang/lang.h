@@ -23,6 +23,23 @@ struct lang_file {
     char *content;
 };
 
+/* A test framework a language offers ("test" in the language file, the first is the default).
+ * Its argv templates take {main}, {stem}, {sources} (the student's files), {tests} (the test
+ * files, as whole elements), {test} (the first test file) and {exercise} (a course's slug). */
+struct lang_test {
+    char *name;            /* "pytest" */
+    char **compile;        /* argv, or NULL: nothing to build before the tests run */
+    char **run;            /* argv running the tests */
+    char **env;            /* KEY=VALUE on top of the language's env, NULL-terminated */
+    char *report_format;   /* report_format_from_string() name; NULL: the exit status only */
+    char *report_file;     /* where the report is, relative to /box; NULL: the test's stdout */
+    char *progress_format; /* an event stream written as tests go (partial results), or NULL */
+    char *progress_file;
+    struct lang_file *support; /* from <languages dir>/support/, put into /box/.runbox/ */
+    size_t n_support;
+    char *conventions; /* one paragraph for test authors */
+};
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */
@@ -41,6 +58,8 @@ struct lang {
     char *selftest_stdin;
     char **selftest_args;
     char *selftest_expected;
+    struct lang_test *tests; /* "test": the frameworks, tests[0] the default */
+    size_t n_tests;
     char *origin; /* the file it came from */
 };
 
@@ -79,6 +98,21 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename);
 
 /* True when @filename has one of @l's extensions. */
 bool lang_has_extension(const struct lang *l, const char *filename);
+
+/* The framework called @name, or the default one (NULL @name); NULL when there is none. */
+const struct lang_test *lang_find_test(const struct lang *l, const char *name);
+
+/* What an argv template's placeholders stand for (lang_expand_vars); NULL fields expand to
+ * nothing ({sources}, {tests}) or to "" (the others). */
+struct lang_vars {
+    const char *main;     /* {main}; {stem} is it without its extension */
+    char *const *sources; /* {sources} */
+    char *const *tests;   /* {tests}; {test} is tests[0] */
+    const char *exercise; /* {exercise} */
+};
+
+/* Expand @tmpl with @vars. Returns a NULL-terminated malloc'd argv, or NULL on OOM. */
+char **lang_expand_vars(char *const *tmpl, const struct lang_vars *vars);
 
 /* Expand an argv template: {main}, {stem} inside elements, {sources} as a whole element into
  * @sources. Returns a NULL-terminated malloc'd argv (free with strv_free), or NULL on OOM. */

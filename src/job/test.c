@@ -1,0 +1,2 @@
+/* SKELETON: test and cases modes */
+#include "job/job.h"

@@ -1,0 +1,2 @@
+/* SKELETON */
+#include "report/report.h"

@@ -1,0 +1,55 @@
+/* Test reports: the machine-readable output of test frameworks (JUnit XML, TAP, libtest's text,
+ * `go test -json`, runbox's own JSON lines), read into one shape that is compatible with the
+ * exercism test runner's results.json version 2. These parsers read what a program in the box
+ * wrote, so they take any bytes: they are fuzzed (fuzz/fuzz_report.c). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/util.h"
+
+enum report_format {
+    REPORT_JUNIT_XML,  /* "junit-xml": pytest --junitxml, JUnit 5's console launcher */
+    REPORT_TAP,        /* "tap": node --test, TAP 13/14 with YAML diagnostics */
+    REPORT_LIBTEST,    /* "libtest": a Rust test binary's stable text output */
+    REPORT_GO_JSON,    /* "go-json": go test -json (test2json events) */
+    REPORT_JSONL,      /* "runbox-jsonl": runbox's event lines (see below) */
+};
+
+/* runbox-jsonl, what runbox's own helpers in the box write (the pytest progress plugin, the
+ * unittest runner, the C header), one JSON object per line:
+ *   {"event": "start", "name": "test_add"}
+ *   {"event": "end", "name": "test_add", "status": "pass"|"fail"|"error"|"skip",
+ *    "message": "...", "output": "...", "test_code": "..."}
+ * A "start" without its "end" is the test that was running when the run was cut short. */
+
+int report_format_from_string(const char *s, enum report_format *ret) _warn_unused_;
+const char *report_format_to_string(enum report_format f);
+
+/* A parsed report. */
+struct report {
+    json_t *tests; /* [{"name", "status": "pass"|"fail"|"error", "message", "output",
+                    *   "test_code"}], in the order they ran; skipped tests are left out */
+    char *running; /* the test that started and never finished, or NULL */
+    bool complete; /* the report says the whole run finished (a summary, a closing tag...) */
+};
+
+/* Parse @len bytes of @f. Returns 0 with @ret filled (possibly with no tests, for an empty or
+ * cut-off report: whatever could be read is kept), or -EINVAL with @err saying why when nothing
+ * at all is readable. Per-test strings are valid UTF-8 (invalid bytes replaced), each cut to
+ * REPORT_TEXT_MAX bytes, and at most REPORT_MAX_TESTS tests are kept. */
+#define REPORT_TEXT_MAX  (16u << 10)
+#define REPORT_MAX_TESTS 2000
+int report_parse(enum report_format f, const char *data, size_t len, struct report *ret, char *err,
+                 size_t errlen) _warn_unused_;
+void report_done(struct report *r);
+
+/* The results.json v2 object for @r:
+ *   {"version": 2, "status": "pass"|"fail"|"error", "message": @message or absent,
+ *    "passed": n, "failed": n, "errors": n, "running": name or null, "tests": [...]}
+ * "status" is "pass" when there is at least one test and all passed, "fail" when some failed,
+ * "error" when none ran or some errored; a @r->running test is added with status "error" and a
+ * message saying it did not finish. New reference (steals nothing). */
+json_t *report_results(const struct report *r, const char *message);
