@@ -13,12 +13,18 @@ if [ ! -d build-fuzz ]; then
 fi
 meson configure build-fuzz -Dc_args=-fsanitize=fuzzer-no-link >/dev/null ||
     { echo "not ok 1 - fuzz build setup"; exit 1; }
-ninja -C build-fuzz fuzz/fuzz_lang fuzz/fuzz_output fuzz/fuzz_request >/dev/null ||
+# Every harness fuzz/fuzz_NAME.c with a corpus in fuzz/corpus/NAME/.
+harnesses=()
+for f in fuzz/fuzz_*.c; do
+    h=$(basename "$f" .c); h=${h#fuzz_}
+    [ -d fuzz/corpus/$h ] && harnesses+=("$h")
+done
+ninja -C build-fuzz "${harnesses[@]/#/fuzz/fuzz_}" >/dev/null ||
     { echo "not ok 1 - fuzz build"; exit 1; }
 n=0
 fail=0
 mkdir -p fuzz/out
-for h in lang output request; do
+for h in "${harnesses[@]}"; do
     bin=build-fuzz/fuzz/fuzz_$h
     n=$((n + 1))
     if "$bin" -runs=0 fuzz/corpus/$h >/tmp/fuzz-$h.log 2>&1; then
