@@ -25,6 +25,24 @@ size_t strv_len(char *const *v)
     return n;
 }
 
+static void test_done(struct lang_test *t)
+{
+    free(t->name);
+    strv_free(t->compile);
+    strv_free(t->run);
+    strv_free(t->env);
+    free(t->report_format);
+    free(t->report_file);
+    free(t->progress_format);
+    free(t->progress_file);
+    for (size_t i = 0; i < t->n_support; i++) {
+        free(t->support[i].name);
+        free(t->support[i].content);
+    }
+    free(t->support);
+    free(t->conventions);
+}
+
 struct lang *lang_free(struct lang *l)
 {
     if (!l)
@@ -47,6 +65,9 @@ struct lang *lang_free(struct lang *l)
     free(l->selftest_stdin);
     strv_free(l->selftest_args);
     free(l->selftest_expected);
+    for (size_t i = 0; i < l->n_tests; i++)
+        test_done(&l->tests[i]);
+    free(l->tests);
     free(l->origin);
     free(l);
     return NULL;
@@ -110,7 +131,7 @@ static int get_strv(json_t *o, const char *key, bool required, char ***ret, stru
     return 0;
 }
 
-static int get_env(json_t *o, struct lang *l, struct lang_error *err)
+static int get_env(json_t *o, char ***ret, struct lang_error *err)
 {
     json_t *v = json_object_get(o, "env"), *val;
     const char *k;
@@ -120,15 +141,15 @@ static int get_env(json_t *o, struct lang *l, struct lang_error *err)
         return 0;
     if (!json_is_object(v) || json_object_size(v) > 64)
         return fail(err, "'env' must be an object of strings");
-    l->env = calloc(json_object_size(v) + 1, sizeof(char *));
-    if (!l->env)
+    *ret = calloc(json_object_size(v) + 1, sizeof(char *));
+    if (!*ret)
         return -ENOMEM;
     json_object_foreach(v, k, val)
     {
         if (!json_is_string(val) || !*k || strchr(k, '=') ||
             strlen(json_string_value(val)) != json_string_length(val))
             return fail(err, "'env.%s' must be a string, and the name must not contain '='", k);
-        if (asprintf(&l->env[i++], "%s=%s", k, json_string_value(val)) < 0)
+        if (asprintf(&(*ret)[i++], "%s=%s", k, json_string_value(val)) < 0)
             return -ENOMEM;
     }
     return 0;
@@ -245,6 +266,144 @@ static int check_extensions(struct lang *l, struct lang_error *err)
     return 0;
 }
 
+/*** Test frameworks ("test") ***/
+
+/* A relative path that stays inside its directory: no leading '/', no "." or ".." part. */
+static bool rel_path_ok(const char *p)
+{
+    if (!*p || *p == '/')
+        return false;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        s += n;
+        s += *s == '/';
+    }
+    return true;
+}
+
+/* {"format", "file"} under @key; the format must be one report.h knows. */
+static int get_report(json_t *o, const char *key, char **ret_format, char **ret_file,
+                      struct lang_error *err)
+{
+    static const char *const formats[] = {"junit-xml", "tap", "libtest", "go-json",
+                                          "runbox-jsonl"};
+    json_t *v = json_object_get(o, key);
+    bool known = false;
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "'%s' must be an object {\"format\", \"file\"}", key);
+    if ((r = get_string(v, "format", true, ret_format, err)) < 0 ||
+        (r = get_string(v, "file", false, ret_file, err)) < 0)
+        return r;
+    for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
+        known |= strcmp(*ret_format, formats[i]) == 0;
+    if (!known)
+        return fail(err, "'%s.format' \"%s\" is not one of junit-xml, tap, libtest, go-json, "
+                         "runbox-jsonl", key, *ret_format);
+    if (*ret_file && !rel_path_ok(*ret_file))
+        return fail(err, "'%s.file' must be a relative path inside /box", key);
+    return 0;
+}
+
+static int get_support(json_t *o, struct lang_test *t, struct lang_error *err)
+{
+    _cleanup_(strv_freep) char **names = NULL;
+    int r;
+
+    if ((r = get_strv(o, "support", false, &names, err)) < 0)
+        return r;
+    t->n_support = strv_len(names);
+    t->support = calloc(t->n_support + 1, sizeof(*t->support));
+    if (!t->support)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->n_support; i++)
+        if (!safe_file_name(names[i]))
+            return fail(err, "'support' entry '%s' must be a plain file name", names[i]);
+    for (size_t i = 0; i < t->n_support; i++)
+        t->support[i].name = TAKE_PTR(names[i]);
+    return 0;
+}
+
+static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
+{
+    int r;
+
+    if (!json_is_object(o))
+        return fail(err, "each 'test' entry must be an object");
+    if ((r = get_string(o, "name", true, &t->name, err)) < 0 ||
+        (r = get_strv(o, "compile", false, &t->compile, err)) < 0 ||
+        (r = get_strv(o, "run", true, &t->run, err)) < 0 ||
+        (r = get_env(o, &t->env, err)) < 0 ||
+        (r = get_report(o, "report", &t->report_format, &t->report_file, err)) < 0 ||
+        (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
+        (r = get_support(o, t, err)) < 0 ||
+        (r = get_string(o, "conventions", false, &t->conventions, err)) < 0)
+        return r;
+    if (!t->run[0] || (t->compile && !t->compile[0]))
+        return fail(err, "test '%s': 'run' and 'compile' must not be empty arrays", t->name);
+    return 0;
+}
+
+static int get_tests(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "test"), *e;
+    size_t i;
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 8)
+        return fail(err, "'test' must be an array of 1 to 8 test frameworks");
+    l->tests = calloc(json_array_size(v), sizeof(*l->tests));
+    if (!l->tests)
+        return -ENOMEM;
+    json_array_foreach(v, i, e)
+    {
+        l->n_tests++;
+        if ((r = parse_test(e, &l->tests[i], err)) < 0)
+            return r;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(l->tests[j].name, l->tests[i].name) == 0)
+                return fail(err, "test framework '%s' is defined twice", l->tests[i].name);
+    }
+    return 0;
+}
+
+/* Read the frameworks' support files from @dir/support/. */
+static int load_support(struct lang *l, const char *dir, struct lang_error *err)
+{
+    for (size_t i = 0; i < l->n_tests; i++)
+        for (size_t j = 0; j < l->tests[i].n_support; j++) {
+            struct lang_file *f = &l->tests[i].support[j];
+            char path[4096];
+            size_t len;
+            int r;
+
+            snprintf(path, sizeof(path), "%s/support/%s", dir, f->name);
+            if ((r = read_file(path, LANG_FILE_MAX, &f->content, &len)) < 0) {
+                snprintf(err->text, sizeof(err->text), "support file %s: %s", path,
+                         strerror(-r));
+                return r;
+            }
+        }
+    return 0;
+}
+
+const struct lang_test *lang_find_test(const struct lang *l, const char *name)
+{
+    if (!name)
+        return l->n_tests ? &l->tests[0] : NULL;
+    for (size_t i = 0; i < l->n_tests; i++)
+        if (strcmp(l->tests[i].name, name) == 0)
+            return &l->tests[i];
+    return NULL;
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;
@@ -259,10 +418,11 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_strv(o, "version", true, &l->version_cmd, err)) < 0 ||
         (r = get_strv(o, "compile", false, &l->compile, err)) < 0 ||
         (r = get_strv(o, "run", true, &l->run, err)) < 0 ||
-        (r = get_strv(o, "paths", false, &l->paths, err)) < 0 || (r = get_env(o, l, err)) < 0 ||
+        (r = get_strv(o, "paths", false, &l->paths, err)) < 0 || (r = get_env(o, &l->env, err)) < 0 ||
         (r = get_limits(o, "limits", &l->limits, err)) < 0 ||
         (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
-        (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0)
+        (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
+        (r = get_tests(o, l, err)) < 0)
         return r;
     if (!l->display_name)
         l->display_name = xstrdup(l->name);
@@ -352,6 +512,10 @@ int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
         }
         r = lang_parse(data, len, path, &set->v[set->n], err);
         free(data);
+        if (r == 0 && (r = load_support(set->v[set->n], dir, err)) < 0) {
+            snprintf(err->origin, sizeof(err->origin), "%s", path);
+            set->v[set->n] = lang_free(set->v[set->n]);
+        }
         if (r == 0 && lang_find(set, set->v[set->n]->name)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
@@ -414,23 +578,27 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename)
     return NULL;
 }
 
-/* Replace every {key} in @s; returns a malloc'd string or NULL on OOM. */
-static char *subst(const char *s, const char *main_file, const char *stem)
+struct var {
+    const char *key, *val;
+};
+
+/* Replace every {key} of @vars in @s; returns a malloc'd string or NULL on OOM. */
+static char *subst(const char *s, const struct var *vars, size_t n)
 {
-    size_t cap = strlen(s) + 1;
-    const struct {
-        const char *key, *val;
-    } vars[] = {{"{main}", main_file}, {"{stem}", stem}};
+    size_t cap = strlen(s) + 1, maxval = 0;
     char *out, *o;
 
+    for (size_t i = 0; i < n; i++)
+        if (strlen(vars[i].val) > maxval)
+            maxval = strlen(vars[i].val);
     for (const char *p = s; (p = strchr(p, '{')); p++)
-        cap += strlen(main_file) + strlen(stem);
+        cap += maxval;
     out = o = malloc(cap);
     if (!out)
         return NULL;
     while (*s) {
         bool done = false;
-        for (size_t i = 0; i < ARRAY_SIZE(vars) && !done; i++) {
+        for (size_t i = 0; i < n && !done; i++) {
             size_t kl = strlen(vars[i].key);
             if (strncmp(s, vars[i].key, kl) == 0) {
                 o = stpcpy(o, vars[i].val);
@@ -445,24 +613,39 @@ static char *subst(const char *s, const char *main_file, const char *stem)
     return out;
 }
 
-char **lang_expand(char *const *tmpl, const char *main_file, char *const *sources)
+/* Append every string of @list to @out at @k. */
+static int append_all(char **out, size_t *k, char *const *list)
 {
-    size_t n = strv_len(tmpl) + strv_len(sources) + 1, k = 0;
+    for (size_t j = 0; list && list[j]; j++)
+        if (!(out[(*k)++] = strdup(list[j])))
+            return -ENOMEM;
+    return 0;
+}
+
+char **lang_expand_vars(char *const *tmpl, const struct lang_vars *v)
+{
+    size_t n = strv_len(tmpl) + strv_len(v->sources) + strv_len(v->tests) + 1, k = 0;
     char **out = calloc(n, sizeof(*out));
+    const char *main_file = v->main ? v->main : "";
     char *stem = strdup(main_file), *dot;
 
     if (!out || !stem)
         goto oom;
     if ((dot = strrchr(stem, '.')) && dot != stem)
         *dot = '\0';
+    const struct var vars[] = {
+            {"{main}", main_file},
+            {"{stem}", stem},
+            {"{test}", v->tests && v->tests[0] ? v->tests[0] : ""},
+            {"{exercise}", v->exercise ? v->exercise : ""},
+    };
     for (size_t i = 0; tmpl[i]; i++) {
-        if (strcmp(tmpl[i], "{sources}") == 0) {
-            for (size_t j = 0; sources && sources[j]; j++)
-                if (!(out[k++] = strdup(sources[j])))
-                    goto oom;
+        if (strcmp(tmpl[i], "{sources}") == 0 || strcmp(tmpl[i], "{tests}") == 0) {
+            if (append_all(out, &k, tmpl[i][1] == 's' ? v->sources : v->tests) < 0)
+                goto oom;
             continue;
         }
-        if (!(out[k++] = subst(tmpl[i], main_file, stem)))
+        if (!(out[k++] = subst(tmpl[i], vars, ARRAY_SIZE(vars))))
             goto oom;
     }
     free(stem);
@@ -471,6 +654,13 @@ oom:
     free(stem);
     strv_free(out);
     return NULL;
+}
+
+char **lang_expand(char *const *tmpl, const char *main_file, char *const *sources)
+{
+    const struct lang_vars v = {.main = main_file, .sources = sources};
+
+    return lang_expand_vars(tmpl, &v);
 }
 
 static bool host_executable(const char *prog)
