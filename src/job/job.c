@@ -7,9 +7,10 @@
 #include <sys/stat.h>
 
 #include "common/json.h"
+#include "job/cache.h"
+#include "job/job-int.h"
 
 #define VERSION_CACHE_DIR "/var/cache/runbox"
-#define WORKSPACE_BYTES   (256ull << 20)
 #define TMP_BYTES         (128ull << 20)
 
 /* The defaults when neither the config nor the language file says otherwise. */
@@ -270,58 +271,65 @@ static void stage_output(void *ctx, int stream, const char *data, size_t len)
     sc->in->on_output(sc->in->ctx, sc->stage, stream, data, len);
 }
 
-/* The language's env on top of the defaults, as the box's environment. */
-static char **stage_env(const struct lang *l)
+static bool env_has(char *const *env, const char *kv)
+{
+    size_t klen = (size_t)(strchr(kv, '=') - kv) + 1;
+
+    for (char *const *e = env; e && *e; e++)
+        if (strncmp(*e, kv, klen) == 0)
+            return true;
+    return false;
+}
+
+/* The box's environment: the defaults, under the language's env, under @extra (a test
+ * framework's), each later one overriding the same names. */
+static char **stage_env(const struct lang *l, char *const *extra)
 {
     const char *const *base = sbx_default_env;
-    size_t nbase = 0;
-
-    while (base[nbase])
-        nbase++;
-    size_t n = nbase + strv_len(l->env) + 1, k = 0;
+    size_t n = strv_len((char *const *)base) + strv_len(l->env) + strv_len(extra) + 2, k = 0;
     char **env = calloc(n, sizeof(*env));
 
     if (!env)
         return NULL;
-    for (size_t i = 0; i < nbase; i++) {
-        size_t klen = (size_t)(strchr(base[i], '=') - base[i]) + 1;
-        bool overridden = false;
-        for (char **e = l->env; e && *e; e++)
-            if (strncmp(*e, base[i], klen) == 0)
-                overridden = true;
-        if (!overridden && !(env[k++] = strdup(base[i])))
+    for (size_t i = 0; base[i]; i++)
+        if (!env_has(l->env, base[i]) && !env_has(extra, base[i]) && !(env[k++] = strdup(base[i])))
             goto oom;
-    }
     for (char **e = l->env; e && *e; e++)
+        if (!env_has(extra, *e) && !(env[k++] = strdup(*e)))
+            goto oom;
+    for (char *const *e = extra; e && *e; e++)
         if (!(env[k++] = strdup(*e)))
             goto oom;
+    if (extra && !(env[k++] = strdup("RUNBOX_DIR=/box/" JOB__BOX_DIR)))
+        goto oom;
     return env;
 oom:
     strv_free(env);
     return NULL;
 }
 
-static int run_stage(struct sbx_host *h, const struct job_input *in, enum job_stage stage,
-                     const char *ws, char **argv, char **env, const struct sbx_limits *lim,
-                     struct sbx_result *res)
+int job__run_stage(struct job__ctx *c, enum job_stage stage, char **argv,
+                   const struct sbx_limits *lim, const void *stdin_data, size_t stdin_len,
+                   struct sbx_result *res)
 {
+    const struct job_input *in = c->in;
     struct stage_ctx sc = {in, stage};
     bool run = stage == JOB_STAGE_RUN;
     struct sbx_file files[JOB_MAX_FILES];
-    size_t n = ws ? 0 : in->n_files;
+    size_t n = c->ws ? 0 : in->n_files;
 
     /* Without a workspace the box writes the files into its own /box. */
     for (size_t i = 0; i < n; i++)
         files[i] = (struct sbx_file){in->files[i].name, in->files[i].data, in->files[i].len};
     struct sbx_spec spec = {
             .argv = (const char *const *)argv,
-            .env = (const char *const *)env,
-            .workdir = ws,
+            .env = (const char *const *)c->env,
+            .workdir = c->ws,
             .files = files,
             .n_files = n,
             .ro_paths = (const char *const *)in->lang->paths,
-            .stdin_data = run ? in->stdin_data : NULL,
-            .stdin_len = run ? in->stdin_len : 0,
+            .stdin_data = stdin_data,
+            .stdin_len = stdin_len,
             .stdin_fd = run ? in->stdin_fd : -1,
             .limits = *lim,
             .on_output = in->on_output ? stage_output : NULL,
@@ -331,19 +339,31 @@ static int run_stage(struct sbx_host *h, const struct job_input *in, enum job_st
     };
     if (in->on_stage)
         in->on_stage(in->ctx, stage);
-    return sbx_run(h, &spec, res);
+    return sbx_run(c->h, &spec, res);
 }
 
-static char **source_list(const struct job_input *in)
+char **job__expand(const struct job__ctx *c, char *const *tmpl)
 {
-    char **v = calloc(in->n_files + 1, sizeof(*v));
+    const struct lang_vars v = {
+            .main = c->in->files[0].name,
+            .sources = c->sources,
+            .tests = c->tests,
+            .exercise = c->in->tests.exercise,
+    };
+
+    return lang_expand_vars(tmpl, &v);
+}
+
+/* The names of @files with @l's extensions. */
+static char **name_list(const struct lang *l, const struct job_file *files, size_t n)
+{
+    char **v = calloc(n + 1, sizeof(*v));
     size_t k = 0;
 
     if (!v)
         return NULL;
-    for (size_t i = 0; i < in->n_files; i++)
-        if (lang_has_extension(in->lang, in->files[i].name) &&
-            !(v[k++] = strdup(in->files[i].name)))
+    for (size_t i = 0; i < n; i++)
+        if (lang_has_extension(l, files[i].name) && !(v[k++] = strdup(files[i].name)))
             return strv_free(v), NULL;
     return v;
 }
@@ -367,76 +387,261 @@ enum job_status job_status_from_sbx(enum sbx_status s)
     return JOB_INTERNAL_ERROR;
 }
 
-static int run_stages(struct sbx_host *h, const struct job_config *cfg, const struct job_input *in,
-                      const char *ws, struct job_result *res)
+enum job_status job__abnormal_status(const struct sbx_result *r)
 {
-    const struct lang *l = in->lang;
-    const char *main_file = in->files[0].name;
-    _cleanup_(strv_freep) char **sources = source_list(in), **env = stage_env(l);
-    _cleanup_(strv_freep) char **argv = NULL;
+    if (r->reason == SBX_CANCELLED)
+        return JOB_CANCELLED;
+    if (r->status == SBX_SUCCESS || r->status == SBX_RUNTIME_ERROR)
+        return JOB_SUCCESS;
+    return job_status_from_sbx(r->status);
+}
+
+/*** The compile stage, through the cache ***/
+
+/* The key of a compile: everything that can change what it produces. */
+static void compile_key(const struct job__ctx *c, const struct job_result *res, char **argv,
+                        char key[JOB_CACHE_KEY_LEN + 1])
+{
+    const struct job_input *in = c->in;
+    struct job_hash hs;
+
+    job_hash_init(&hs);
+    job_hash_add_str(&hs, "runbox-compile-1");
+    job_hash_add_str(&hs, in->lang->name);
+    job_hash_add_str(&hs, res->version);
+    for (char **a = argv; *a; a++)
+        job_hash_add_str(&hs, *a);
+    job_hash_add_str(&hs, "--env");
+    for (char **e = c->env; *e; e++)
+        job_hash_add_str(&hs, *e);
+    job_hash_add_str(&hs, "--files");
+    for (size_t i = 0; i < in->n_files; i++) {
+        job_hash_add_str(&hs, in->files[i].name);
+        job_hash_add(&hs, in->files[i].data, in->files[i].len);
+    }
+    job_hash_add_str(&hs, "--tests");
+    for (size_t i = 0; in->mode == JOB_MODE_TEST && i < in->tests.n_files; i++) {
+        job_hash_add_str(&hs, in->tests.files[i].name);
+        job_hash_add(&hs, in->tests.files[i].data, in->tests.files[i].len);
+    }
+    for (size_t i = 0; c->test && i < c->test->n_support; i++) {
+        job_hash_add_str(&hs, c->test->support[i].name);
+        job_hash_add_str(&hs, c->test->support[i].content);
+    }
+    job_hash_final(&hs, key);
+}
+
+/* A cached compile's files into the workspace: true on a hit. */
+static bool compile_from_cache(struct job__ctx *c, const char *key, struct job_result *res)
+{
+    struct job_files files = {0};
+
+    if (job_cache_get(c->in->cache, key, &files, &res->compile) < 0)
+        return false;
+    int r = job_files_write(c->ws, &files);
+    job_files_done(&files);
+    if (r < 0) {
+        sbx_result_done(&res->compile);
+        memset(&res->compile, 0, sizeof(res->compile));
+        return false;
+    }
+    res->compiled = res->compile_cached = true;
+    return true;
+}
+
+static void compile_to_cache(struct job__ctx *c, const char *key, const struct job_result *res)
+{
+    static const char *const skip[] = {JOB_OUT_DIR, NULL};
+    struct job_files files = {0};
+
+    /* A compile that cannot be cached is only slower next time. */
+    if (job_files_read(c->ws, skip, 4096, JOB__WORKSPACE_BYTES, &files) == 0 &&
+        job_cache_put(c->in->cache, key, &files, &res->compile) < 0)
+        files.bytes = 0;
+    job_files_done(&files);
+}
+
+/* Compile with @tmpl. Returns 0 with res->status left JOB_SUCCESS when the next stage may run,
+ * any other status when the job ends here, or -errno. */
+static int compile(struct job__ctx *c, char *const *tmpl, struct job_result *res)
+{
+    _cleanup_(strv_freep) char **argv = job__expand(c, tmpl);
+    char key[JOB_CACHE_KEY_LEN + 1] = "";
+    bool cache = c->in->cache && res->version;
     struct sbx_limits lim;
     int r;
 
-    if (!sources || !env)
+    if (!argv)
         return -ENOMEM;
-    if (l->compile) {
-        if (!(argv = lang_expand(l->compile, main_file, sources)))
-            return -ENOMEM;
-        job_resolve_limits(cfg, l, true, &in->limits, &lim);
-        /* The run follows: let the compile's box prepare the run's network namespace. */
-        bool warm = sbx_host_keep_warm(h, true);
-        r = run_stage(h, in, JOB_STAGE_COMPILE, ws, argv, env, &lim, &res->compile);
-        sbx_host_keep_warm(h, warm);
-        if (r < 0)
-            return r;
-        res->compiled = true;
-        if (res->compile.reason == SBX_CANCELLED) {
-            res->status = JOB_CANCELLED;
-            snprintf(res->message, sizeof(res->message), "Cancelled while compiling");
+    if (cache) {
+        compile_key(c, res, argv, key);
+        if (compile_from_cache(c, key, res))
             return 0;
-        }
-        if (res->compile.status == SBX_INTERNAL_ERROR) {
-            res->status = JOB_INTERNAL_ERROR;
-            snprintf(res->message, sizeof(res->message), "compile: %s", res->compile.message);
-            return 0;
-        }
-        if (res->compile.status != SBX_SUCCESS) {
-            res->status = JOB_COMPILE_ERROR;
-            snprintf(res->message, sizeof(res->message), "Compilation failed: %s",
-                     res->compile.message);
-            return 0;
-        }
-        strv_free(TAKE_PTR(argv));
     }
-    if (sbx_interrupted()) {
+    job_resolve_limits(c->cfg, c->in->lang, true, &c->in->limits, &lim);
+    /* The run follows: let the compile's box prepare the run's network namespace. */
+    bool warm = sbx_host_keep_warm(c->h, true);
+    r = job__run_stage(c, JOB_STAGE_COMPILE, argv, &lim, NULL, 0, &res->compile);
+    sbx_host_keep_warm(c->h, warm);
+    if (r < 0)
+        return r;
+    res->compiled = true;
+    if (res->compile.reason == SBX_CANCELLED) {
+        res->status = JOB_CANCELLED;
+        snprintf(res->message, sizeof(res->message), "Cancelled while compiling");
+    } else if (res->compile.status == SBX_INTERNAL_ERROR) {
         res->status = JOB_INTERNAL_ERROR;
-        snprintf(res->message, sizeof(res->message), "Interrupted: runbox was asked to stop");
-        return 0;
+        snprintf(res->message, sizeof(res->message), "compile: %s", res->compile.message);
+    } else if (res->compile.status != SBX_SUCCESS) {
+        res->status = JOB_COMPILE_ERROR;
+        snprintf(res->message, sizeof(res->message), "Compilation failed: %s",
+                 res->compile.message);
+    } else if (cache) {
+        compile_to_cache(c, key, res);
     }
-    size_t nargs = strv_len(in->args);
-    _cleanup_(strv_freep) char **base = lang_expand(l->run, main_file, sources);
+    return 0;
+}
+
+/*** The run stage ***/
+
+static int run_program(struct job__ctx *c, struct job_result *res)
+{
+    const struct job_input *in = c->in;
+    size_t nargs = strv_len(in->args), k = 0;
+    _cleanup_(strv_freep) char **base = job__expand(c, in->lang->run);
+    _cleanup_(strv_freep) char **argv = NULL;
+    int r;
+
     if (!base || !(argv = calloc(strv_len(base) + nargs + 1, sizeof(*argv))))
         return -ENOMEM;
-    size_t k = 0;
     for (size_t i = 0; base[i]; i++)
         argv[k++] = TAKE_PTR(base[i]);
     for (size_t i = 0; i < nargs; i++)
         if (!(argv[k++] = strdup(in->args[i])))
             return -ENOMEM;
-    job_resolve_limits(cfg, l, false, &in->limits, &res->run_limits);
-    if ((r = run_stage(h, in, JOB_STAGE_RUN, ws, argv, env, &res->run_limits, &res->run)) < 0)
+    job_resolve_limits(c->cfg, in->lang, false, &in->limits, &res->run_limits);
+    r = job__run_stage(c, JOB_STAGE_RUN, argv, &res->run_limits, in->stdin_data, in->stdin_len,
+                       &res->run);
+    if (r < 0)
         return r;
     res->ran = true;
     res->status =
             res->run.reason == SBX_CANCELLED ? JOB_CANCELLED : job_status_from_sbx(res->run.status);
     snprintf(res->message, sizeof(res->message), "%s", res->run.message);
+    if (in->collect_files && c->ws)
+        res->files = job_out_files(c->ws, &in->out_limits);
+    return 0;
+}
+
+static int run_stages(struct job__ctx *c, struct job_result *res)
+{
+    const struct job_input *in = c->in;
+    char *const *compile_tmpl = in->mode == JOB_MODE_TEST ? c->test->compile : in->lang->compile;
+    int r;
+
+    res->status = JOB_SUCCESS;
+    if (compile_tmpl && ((r = compile(c, compile_tmpl, res)) < 0 || res->status != JOB_SUCCESS))
+        return r;
+    if (sbx_interrupted()) {
+        res->status = JOB_INTERNAL_ERROR;
+        snprintf(res->message, sizeof(res->message), "Interrupted: runbox was asked to stop");
+        return 0;
+    }
+    switch (in->mode) {
+    case JOB_MODE_TEST:
+        return job__run_tests(c, res);
+    case JOB_MODE_CASES:
+        return job__run_cases(c, res);
+    case JOB_MODE_RUN:
+        break;
+    }
+    return run_program(c, res);
+}
+
+/*** Checking the input and filling the workspace ***/
+
+static bool name_taken(const struct job_file *files, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(files[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* A problem with the input files, in @res->message; false when there is none. */
+static bool bad_files(const struct job_input *in, const struct lang_test **ret_test,
+                      struct job_result *res)
+{
+    const struct job_file *t = in->tests.files;
+    size_t nt = in->mode == JOB_MODE_TEST ? in->tests.n_files : 0;
+
+#define BAD(...) (snprintf(res->message, sizeof(res->message), __VA_ARGS__), true)
+    if (in->n_files > JOB_MAX_FILES || nt > JOB_MAX_FILES)
+        return BAD("too many files (at most %d)", JOB_MAX_FILES);
+    for (size_t i = 0; i < in->n_files + nt; i++) {
+        const char *name = i < in->n_files ? in->files[i].name : t[i - in->n_files].name;
+        if (!sbx_name_is_safe(name))
+            return BAD("file '%s': not a plain relative name", name);
+        if (strncmp(name, JOB__BOX_DIR, strlen(JOB__BOX_DIR)) == 0)
+            return BAD("file '%s': names starting with %s are runbox's", name, JOB__BOX_DIR);
+        if (i >= in->n_files && name_taken(in->files, in->n_files, name))
+            return BAD("file '%s' is both one of the student's files and a test file", name);
+    }
+    if (in->mode == JOB_MODE_TEST) {
+        if (nt == 0 && !in->tests.command)
+            return BAD("a test run needs test files");
+        if (!(*ret_test = lang_find_test(in->lang, in->tests.framework)))
+            return in->tests.framework ? BAD("%s has no test framework '%s'", in->lang->name,
+                                             in->tests.framework)
+                                       : BAD("%s has no test framework", in->lang->name);
+    }
+    if (in->mode == JOB_MODE_CASES && in->cases.n == 0)
+        return BAD("an expected-output run needs at least one case");
+#undef BAD
+    return false;
+}
+
+static int put_files(const char *ws, const struct job_file *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int r = sbx_workspace_put(ws, files[i].name, files[i].data, files[i].len,
+                                  files[i].mode ? files[i].mode : 0644);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* The student's files, the test files, runbox's support files and the out/ dir. */
+static int fill_workspace(struct job__ctx *c, struct job_result *res)
+{
+    const struct job_input *in = c->in;
+    int r;
+
+    if ((r = put_files(c->ws, in->files, in->n_files)) < 0 ||
+        (in->mode == JOB_MODE_TEST &&
+         (r = put_files(c->ws, in->tests.files, in->tests.n_files)) < 0)) {
+        snprintf(res->message, sizeof(res->message), "writing the files: %s", strerror(-r));
+        return r;
+    }
+    if (c->test && (r = sbx_workspace_mkdir(c->ws, JOB__BOX_DIR)) < 0)
+        return r;
+    for (size_t i = 0; c->test && i < c->test->n_support; i++) {
+        const struct lang_file *f = &c->test->support[i];
+        char name[256];
+        snprintf(name, sizeof(name), "%s/%s", JOB__BOX_DIR, f->name);
+        if ((r = sbx_workspace_put(c->ws, name, f->content, strlen(f->content), 0644)) < 0)
+            return r;
+    }
+    if (in->collect_files && (r = sbx_workspace_mkdir(c->ws, JOB_OUT_DIR)) < 0)
+        return r;
     return 0;
 }
 
 int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_input *in,
             struct job_result *res)
 {
-    char *ws = NULL;
+    struct job__ctx c = {.h = h, .cfg = cfg, .in = in};
     int r = 0;
 
     memset(res, 0, sizeof(*res));
@@ -444,35 +649,38 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
     res->status = JOB_INTERNAL_ERROR;
     if (in->n_files == 0)
         return -EINVAL;
-    if (in->n_files > JOB_MAX_FILES) {
-        snprintf(res->message, sizeof(res->message), "too many files (at most %d)", JOB_MAX_FILES);
+    if (bad_files(in, &c.test, res))
         return 0;
-    }
-    for (size_t i = 0; i < in->n_files; i++)
-        if (!sbx_name_is_safe(in->files[i].name)) {
-            snprintf(res->message, sizeof(res->message), "file '%s': not a plain relative name",
-                     in->files[i].name);
-            return 0;
-        }
     res->version = in->version ? xstrdup(in->version) : job_lang_version(h, in->lang);
-    /* Only a compile and a run share /box: a workspace. A lone run writes into its own box. */
-    if (in->lang->compile && (r = sbx_workspace_new(h, WORKSPACE_BYTES, &ws)) < 0) {
-        snprintf(res->message, sizeof(res->message), "workspace: %s", strerror(-r));
-        return 0;
+    c.sources = name_list(in->lang, in->files, in->n_files);
+    c.tests =
+            name_list(in->lang, in->tests.files, in->mode == JOB_MODE_TEST ? in->tests.n_files : 0);
+    c.env = stage_env(in->lang, c.test ? (c.test->env ? c.test->env : (char *[]){NULL}) : NULL);
+    if (!c.sources || !c.tests || !c.env) {
+        r = -ENOMEM;
+        goto out;
     }
-    for (size_t i = 0; ws && i < in->n_files && r == 0; i++) {
-        r = sbx_workspace_put(ws, in->files[i].name, in->files[i].data, in->files[i].len, 0644);
-        if (r < 0)
-            snprintf(res->message, sizeof(res->message), "file '%s': %s", in->files[i].name,
-                     strerror(-r));
+    /* A lone run writes into its own fresh box; everything else shares a workspace. */
+    if (in->lang->compile || in->mode != JOB_MODE_RUN || in->collect_files) {
+        if ((r = sbx_workspace_new(h, JOB__WORKSPACE_BYTES, &c.ws)) < 0) {
+            snprintf(res->message, sizeof(res->message), "workspace: %s", strerror(-r));
+            goto out;
+        }
+        if ((r = fill_workspace(&c, res)) < 0)
+            goto out;
     }
-    if (r == 0) {
-        r = run_stages(h, cfg, in, ws, res);
-        if (r < 0)
+    r = run_stages(&c, res);
+out:
+    if (r < 0) {
+        res->status = JOB_INTERNAL_ERROR;
+        if (!res->message[0])
             snprintf(res->message, sizeof(res->message), "%s", strerror(-r));
     }
-    sbx_workspace_free(h, ws);
-    free(ws);
+    sbx_workspace_free(h, c.ws);
+    free(c.ws);
+    strv_free(c.sources);
+    strv_free(c.tests);
+    strv_free(c.env);
     return 0;
 }
 
@@ -482,6 +690,10 @@ void job_result_done(struct job_result *res)
     res->version = NULL;
     sbx_result_done(&res->compile);
     sbx_result_done(&res->run);
+    json_decref(res->tests);
+    json_decref(res->cases);
+    json_decref(res->files);
+    res->tests = res->cases = res->files = NULL;
 }
 
 int job_exit_code(const struct job_result *res)

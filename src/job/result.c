@@ -68,7 +68,16 @@ json_t *job_result_to_json(const struct job_result *res)
     json_object_set_new(o, "message", json_string(res->message));
     json_object_set_new(o, "language", json_string(res->lang ? res->lang->name : ""));
     json_object_set_new(o, "version", res->version ? json_string(res->version) : json_null());
-    json_object_set_new(o, "compile",
-                        res->compiled ? job_sbx_result_to_json(&res->compile) : json_null());
+    json_t *compile = res->compiled ? job_sbx_result_to_json(&res->compile) : json_null();
+    if (res->compiled && compile)
+        json_object_set_new(compile, "cached", json_boolean(res->compile_cached));
+    json_object_set_new(o, "compile", compile);
+    /* The test run, the cases and the files, when the job had them. */
+    if (res->tests)
+        json_object_set(o, "tests", res->tests);
+    if (res->cases)
+        json_object_set(o, "cases", res->cases);
+    if (res->files)
+        json_object_set(o, "files", res->files);
     return o;
 }

@@ -423,6 +423,26 @@ int sbx_workspace_put(const char *dir, const char *name, const void *data, size_
     return 0;
 }
 
+int sbx_workspace_mkdir(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+
+    if (!sbx_name_is_safe(name))
+        return -EINVAL;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s/.", dir, name) >= sizeof(path))
+        return -ENAMETOOLONG;
+    /* sbx_workspace_put makes the parents; "." itself is never written. */
+    for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        if (lchown(path, SBX_BOX_UID, SBX_BOX_GID) < 0)
+            return -errno;
+        *p = '/';
+    }
+    return 0;
+}
+
 /*** One run ***/
 
 struct run {

@@ -158,6 +158,9 @@ bool sbx_name_is_safe(const char *name);
 int sbx_workspace_put(const char *dir, const char *name, const void *data, size_t len,
                       mode_t mode) _warn_unused_;
 
+/* Make the directory @name (and its parents) under workspace @dir, owned by the box user. */
+int sbx_workspace_mkdir(const char *dir, const char *name) _warn_unused_;
+
 /* Make every sbx_run() of this process kill its box and return; async-signal-safe, for a
  * SIGINT/SIGTERM handler. sbx_interrupted() tells whether it was called. */
 void sbx_interrupt(void);

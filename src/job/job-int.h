@@ -1,0 +1,39 @@
+/* What the job module's files share: one job's state while its stages run (job.c runs the
+ * compile and the program, test.c the test framework and the expected-output cases). */
+#pragma once
+
+#include "job/job.h"
+
+#define JOB__WORKSPACE_BYTES (256ull << 20)
+#define JOB__BOX_DIR         ".runbox" /* runbox's own files in /box: support files, reports */
+
+struct job__ctx {
+    struct sbx_host *h;
+    const struct job_config *cfg;
+    const struct job_input *in;
+    const struct lang_test *test; /* JOB_MODE_TEST: the framework */
+    char *ws;                     /* the workspace (host path of /box), or NULL: a fresh box */
+    char **sources;               /* the student's files with the language's extensions */
+    char **tests;                 /* the test files with the language's extensions (or all) */
+    char **env;                   /* the stages' environment */
+};
+
+/* Run one stage in a box over the job's workspace (or a fresh /box holding the input files). */
+int job__run_stage(struct job__ctx *c, enum job_stage stage, char **argv,
+                   const struct sbx_limits *lim, const void *stdin_data, size_t stdin_len,
+                   struct sbx_result *res) _warn_unused_;
+
+/* Expand @tmpl with the job's placeholders; NULL on OOM. */
+char **job__expand(const struct job__ctx *c, char *const *tmpl);
+
+/* A status from a stage that did not end normally (timeout, memory, cancelled...), for the
+ * whole job; JOB_SUCCESS when the stage ran to its end (whatever its exit status). */
+enum job_status job__abnormal_status(const struct sbx_result *r);
+
+/* The modes after the compile stage (test.c). */
+int job__run_tests(struct job__ctx *c, struct job_result *res) _warn_unused_;
+int job__run_cases(struct job__ctx *c, struct job_result *res) _warn_unused_;
+
+/* Make a fresh workspace holding @files (test.c's cases); *ret is the host path. */
+int job__workspace_from(struct job__ctx *c, const struct job_files *files,
+                        char **ret) _warn_unused_;
