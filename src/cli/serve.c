@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@ enum {
     OPT_NO_AUTH,
     OPT_LANGUAGES,
     OPT_QUEUE,
+    OPT_COURSES,
+    OPT_CACHE_MB,
     OPT_HELP,
 };
 
@@ -29,26 +32,35 @@ static const struct option serve_opts[] = {
         {"queue", required_argument, NULL, OPT_QUEUE},
         {"no-auth", no_argument, NULL, OPT_NO_AUTH},
         {"languages", required_argument, NULL, OPT_LANGUAGES},
+        {"courses", required_argument, NULL, OPT_COURSES},
+        {"cache-mb", required_argument, NULL, OPT_CACHE_MB},
         {"help", no_argument, NULL, OPT_HELP},
         {0},
 };
 
+#define MAX_COURSES 256
+
 struct serve_args {
     const char *listen, *data, *config, *languages;
-    uint64_t workers, queue;
-    bool have_workers, have_queue, no_auth;
+    uint64_t workers, queue, cache_mb;
+    bool have_workers, have_queue, have_cache_mb, no_auth;
+    const char *courses[MAX_COURSES + 1]; /* --courses, in order */
+    size_t n_courses;
 };
 
 static void serve_usage(FILE *f)
 {
     fputs("usage: runbox serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N]\n"
-          "                    [--queue N] [--no-auth] [--languages DIR]\n"
+          "                    [--queue N] [--no-auth] [--languages DIR] [--courses DIR]...\n"
+          "                    [--cache-mb N]\n"
           "  --listen     address and port (default 127.0.0.1:8080; port 0 picks a free one)\n"
           "  --data       where the SQLite database lives (default /var/lib/runbox)\n"
           "  --config     the config file (default /etc/runbox/config.json if it exists)\n"
           "  --workers    sandbox workers (default: one per core)\n"
           "  --queue      runs that may wait beyond the workers (default 64)\n"
-          "  --no-auth    one local user, no login; only on a loopback address\n",
+          "  --no-auth    one local user, no login; only on a loopback address\n"
+          "  --courses    serve the course in DIR (repeatable; a bad course stops the start)\n"
+          "  --cache-mb   the compile cache's size in <data>/cache (default 1024; 0 = off)\n",
           f);
 }
 
@@ -70,6 +82,21 @@ static int parse(int argc, char **argv, struct serve_args *sa)
             break;
         case OPT_LANGUAGES:
             sa->languages = optarg;
+            break;
+        case OPT_COURSES:
+            if (sa->n_courses == MAX_COURSES) {
+                fprintf(stderr, "runbox serve: at most %d --courses\n", MAX_COURSES);
+                return 2;
+            }
+            sa->courses[sa->n_courses++] = optarg;
+            break;
+        case OPT_CACHE_MB:
+            if (parse_u64(optarg, &sa->cache_mb) < 0 || sa->cache_mb > SERVER_MAX_CACHE_MB) {
+                fprintf(stderr, "runbox serve: --cache-mb wants a number from 0 to %d\n",
+                        SERVER_MAX_CACHE_MB);
+                return 2;
+            }
+            sa->have_cache_mb = true;
             break;
         case OPT_NO_AUTH:
             sa->no_auth = true;
@@ -99,6 +126,25 @@ static int parse(int argc, char **argv, struct serve_args *sa)
         return 2;
     }
     return 0;
+}
+
+/* The --courses directories after the config file's. */
+static void add_courses(struct server_config *cfg, const struct serve_args *sa)
+{
+    size_t n = strv_len(cfg->courses);
+    char **v;
+
+    if (!sa->n_courses)
+        return;
+    v = realloc(cfg->courses, (n + sa->n_courses + 1) * sizeof(*v));
+    if (!v) {
+        fprintf(stderr, "runbox serve: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < sa->n_courses; i++)
+        v[n + i] = xstrdup(sa->courses[i]);
+    v[n + sa->n_courses] = NULL;
+    cfg->courses = v;
 }
 
 int cli_cmd_serve(const struct cli_args *a)
@@ -135,6 +181,9 @@ int cli_cmd_serve(const struct cli_args *a)
     if (sa.have_queue)
         cfg.queue_size = (unsigned)sa.queue;
     cfg.no_auth = sa.no_auth;
+    if (sa.have_cache_mb)
+        cfg.cache_mb = sa.cache_mb;
+    add_courses(&cfg, &sa);
     if (cli_find_languages(sa.languages ? sa.languages : a->languages_dir, &cfg.job, dir,
                            sizeof(dir)) < 0) {
         fprintf(stderr, "runbox serve: cannot find the languages directory (use --languages)\n");

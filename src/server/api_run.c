@@ -1,10 +1,15 @@
 /* Running code: POST /execute (sync and async), the state of a run, cancelling it, its event
- * stream (SSE), its webhook deliveries, and what a worker does with a run (execute_run). */
+ * stream (SSE), its webhook deliveries, and what a worker does with a run (execute_run): a plain
+ * run, a test run (the request's test files or a course exercise's hidden tests) or expected-
+ * output cases, with the server's compile cache. The instructor's test files never reach a
+ * result, the history or a hook: requests are stored with their names and hashes only, and each
+ * test's source ("test_code") is cut from results unless the request reveals it. */
 #include <civetweb.h>
 #include <errno.h>
 #include <string.h>
 
 #include "common/json.h"
+#include "course/course.h"
 #include "job/job.h"
 #include "sched/sched.h"
 #include "server/hooks.h"
@@ -42,10 +47,23 @@ struct out_ctx {
     struct sched_run *run;
 };
 
+static const char *stage_name(enum job_stage stage)
+{
+    switch (stage) {
+    case JOB_STAGE_COMPILE:
+        return "compile";
+    case JOB_STAGE_TEST:
+        return "test";
+    case JOB_STAGE_RUN:
+        break;
+    }
+    return "run";
+}
+
 static void on_output(void *ctx, enum job_stage stage, int stream, const char *data, size_t len)
 {
     struct out_ctx *oc = ctx;
-    json_t *o = json_pack("{s:s}", "stage", stage == JOB_STAGE_COMPILE ? "compile" : "run");
+    json_t *o = json_pack("{s:s}", "stage", stage_name(stage));
 
     if (!o || json_set_bytes(o, "data", data, len) < 0) {
         json_decref(o);
@@ -58,8 +76,7 @@ static void on_stage(void *ctx, enum job_stage stage)
 {
     struct out_ctx *oc = ctx;
 
-    sched_run_emit(oc->run, "stage",
-                   json_pack("{s:s}", "stage", stage == JOB_STAGE_COMPILE ? "compile" : "run"));
+    sched_run_emit(oc->run, "stage", json_pack("{s:s}", "stage", stage_name(stage)));
 }
 
 /* The result of a run that never ran (rejected by a hook, cancelled in the queue, ...). */
@@ -96,6 +113,62 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
     sched_run_finish(run, result);
 }
 
+/* What the pre hook's replacement request @new_req is checked as: the test files stay the
+ * request's (the hook saw only their names and hashes), and a course run stays a test run of
+ * its exercise (its tests are the course's). New reference, NULL on OOM. */
+static json_t *hook_request(const struct run_data *d, json_t *new_req)
+{
+    json_t *o = json_deep_copy(new_req);
+
+    if (!o)
+        return NULL;
+    if (d->course) {
+        json_object_del(o, "mode");
+        json_object_del(o, "test_files");
+        json_object_del(o, "framework");
+        json_object_del(o, "reveal_test_code");
+    } else if (d->req.n_test_files) {
+        json_object_set_new(o, "test_files", request_test_files_to_json(&d->req));
+    }
+    return o;
+}
+
+/* Check the pre hook's @new_req and put it in place of the run's request: HOOK_ACCEPT, or
+ * HOOK_REJECT with @why. */
+static enum hook_verdict take_hook_request(struct server *srv, struct run_data *d, json_t *new_req,
+                                           char *why, size_t whylen)
+{
+    struct request_policy pol;
+    struct request req;
+    struct request_error err;
+    json_t *checked = hook_request(d, new_req);
+    int r;
+
+    server_request_policy(srv, &pol);
+    r = checked ? request_parse(checked, &pol, &req, &err) : -ENOMEM;
+    json_decref(checked);
+    if (r < 0) {
+        snprintf(why, whylen, "the pre hook's request is invalid: %s: %s", checked ? err.field : "",
+                 checked ? err.message : "out of memory");
+        return HOOK_REJECT;
+    }
+    if (d->course && req.lang != d->req.lang) {
+        request_done(&req);
+        snprintf(why, whylen, "the pre hook may not change a course run's language");
+        return HOOK_REJECT;
+    }
+    /* Where the result goes, who pays and what kind of run it is stay the client's. */
+    if (d->course)
+        req.mode = JOB_MODE_TEST;
+    req.project_id = d->req.project_id;
+    req.save_history = d->req.save_history;
+    free(req.callback_url);
+    req.callback_url = TAKE_PTR(d->req.callback_url);
+    request_done(&d->req);
+    d->req = req;
+    return HOOK_ACCEPT;
+}
+
 /* The pre hook: may reject the run or replace its request. Returns false when rejected (the
  * run is then finished). */
 static bool pre_hook(struct server *srv, struct sbx_host *host, struct sched_run *run,
@@ -111,25 +184,8 @@ static bool pre_hook(struct server *srv, struct sbx_host *host, struct sched_run
                                         why, sizeof(why));
     if (report)
         json_object_set_new(*hooks_report, "pre", report);
-    if (v == HOOK_ACCEPT && new_req && !json_equal(new_req, d->request_json)) {
-        struct request_policy pol;
-        struct request req;
-        struct request_error err;
-        server_request_policy(srv, &pol);
-        if (request_parse(new_req, &pol, &req, &err) < 0) {
-            v = HOOK_REJECT;
-            snprintf(why, sizeof(why), "the pre hook's request is invalid: %s: %s", err.field,
-                     err.message);
-        } else {
-            /* Where the result goes and who pays stay the client's. */
-            req.project_id = d->req.project_id;
-            req.save_history = d->req.save_history;
-            free(req.callback_url);
-            req.callback_url = TAKE_PTR(d->req.callback_url);
-            request_done(&d->req);
-            d->req = req;
-        }
-    }
+    if (v == HOOK_ACCEPT && new_req && !json_equal(new_req, d->request_json))
+        v = take_hook_request(srv, d, new_req, why, sizeof(why));
     json_decref(new_req);
     if (v == HOOK_ACCEPT)
         return true;
@@ -148,12 +204,130 @@ static const char *known_version(const struct server *srv, const struct lang *l)
     return NULL;
 }
 
+/* A course run's limits: the exercise's, lowered where the request asked (request checks kept
+ * each one at or under the exercise's). */
+static void lower_limits(struct job_limits *to, const struct job_limits *req)
+{
+    uint64_t *t[] = {&to->cpu_ms, &to->wall_ms,   &to->memory_mb,
+                     &to->pids,   &to->output_kb, &to->cpus_milli};
+    const uint64_t q[] = {req->cpu_ms, req->wall_ms,   req->memory_mb,
+                          req->pids,   req->output_kb, req->cpus_milli};
+
+    for (size_t i = 0; i < ARRAY_SIZE(q); i++)
+        if (q[i])
+            *t[i] = q[i];
+    if (req->network >= 0)
+        to->network = req->network;
+}
+
+/* The request's cases as the job takes them (pointers into @d). NULL on OOM. */
+static struct job_case *job_cases_new(const struct run_data *d)
+{
+    struct job_case *v = calloc(d->req.n_cases, sizeof(*v));
+
+    for (size_t i = 0; v && i < d->req.n_cases; i++) {
+        const struct request_case *k = &d->req.cases[i];
+        v[i] = (struct job_case){k->name, k->stdin_data, k->stdin_len,
+                                 k->args, k->expected,   k->expected_len};
+    }
+    return v;
+}
+
+/* The job for run @run: a plain run, a test run (the request's test files or a course
+ * exercise's) or cases (@ret_cases: the array to free after the job). */
+static int job_input_init(struct server *srv, struct sched_run *run, struct out_ctx *oc,
+                          struct job_input *in, struct job_case **ret_cases)
+{
+    struct run_data *d = run->data;
+    const struct request *q = &d->req;
+
+    *in = (struct job_input){
+            .lang = q->lang,
+            .args = q->args,
+            .stdin_data = q->stdin_data,
+            .stdin_len = q->stdin_len,
+            .stdin_fd = run->stdin_fd,
+            .limits = q->limits,
+            .on_output = on_output,
+            .on_stage = on_stage,
+            .ctx = oc,
+            .cancel_fd = run->cancel_fd,
+            .mode = q->mode,
+            .collect_files = q->return_files,
+            .cache = srv->cache,
+    };
+    *ret_cases = NULL;
+    if (d->course) {
+        course_test_input(d->course, d->ex, in);
+        lower_limits(&in->limits, &q->limits);
+    } else if (q->mode == JOB_MODE_TEST) {
+        in->tests = (struct job_tests){
+                .files = q->test_files, .n_files = q->n_test_files, .framework = q->framework};
+    } else if (q->mode == JOB_MODE_CASES) {
+        if (!(*ret_cases = job_cases_new(d)))
+            return -ENOMEM;
+        in->cases = (struct job_cases){*ret_cases, q->n_cases, q->compare, q->tolerance,
+                                       q->stop_on_first_failure};
+    }
+    /* The student's files, whatever course_test_input() did. */
+    in->files = q->files;
+    in->n_files = q->n_files;
+    in->version = known_version(srv, in->lang);
+    return 0;
+}
+
+/* Each test's source stays out of the result unless the request asked for it; a course's tests
+ * never show. */
+static void hide_test_code(const struct run_data *d, json_t *result)
+{
+    json_t *tests = json_object_get(json_object_get(result, "tests"), "tests"), *t;
+    size_t i;
+
+    if (d->req.reveal_test_code && !d->course)
+        return;
+    json_array_foreach(tests, i, t)
+    {
+        json_object_del(t, "test_code");
+    }
+}
+
+/* Run the job; the result as the API shows it (new reference). */
+static json_t *run_job(struct server *srv, struct sbx_host *host, struct sched_run *run)
+{
+    struct run_data *d = run->data;
+    struct out_ctx oc = {run};
+    struct job_case *cases = NULL;
+    struct job_input in;
+    struct job_result res;
+    json_t *result = NULL;
+    int r;
+
+    if ((r = job_input_init(srv, run, &oc, &in, &cases)) < 0)
+        return result_without_run("internal_error", strerror(-r), d->req.lang->name);
+    uint64_t t0 = now_us();
+    r = job_run(host, &srv->cfg->job, &in, &res);
+    uint64_t spent = now_us() - t0;
+    free(cases);
+    if (r < 0)
+        return result_without_run("internal_error", strerror(-r), d->req.lang->name);
+    uint64_t programs = (res.compiled ? res.compile.wall_us : 0) + (res.ran ? res.run.wall_us : 0);
+    d->setup_s = spent > programs ? (double)(spent - programs) / 1e6 : 0;
+    result = job_result_to_json(&res);
+    job_result_done(&res);
+    if (!result)
+        return result_without_run("internal_error", "out of memory", d->req.lang->name);
+    hide_test_code(d, result);
+    if (d->course) {
+        json_object_set_new(result, "course", json_string(d->course->id));
+        json_object_set_new(result, "exercise", json_string(d->ex->slug));
+    }
+    return result;
+}
+
 void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
 {
     struct server *srv = ctx;
     struct run_data *d = run->data;
-    struct out_ctx oc = {run};
-    struct job_result res;
     json_t *hooks = json_object(), *result;
     int r;
 
@@ -165,34 +339,7 @@ void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
         json_decref(hooks);
         return;
     }
-    struct job_input in = {
-            .lang = d->req.lang,
-            .files = d->req.files,
-            .n_files = d->req.n_files,
-            .args = d->req.args,
-            .stdin_data = d->req.stdin_data,
-            .stdin_len = d->req.stdin_len,
-            .stdin_fd = run->stdin_fd,
-            .limits = d->req.limits,
-            .on_output = on_output,
-            .on_stage = on_stage,
-            .ctx = &oc,
-            .cancel_fd = run->cancel_fd,
-            .version = known_version(srv, d->req.lang),
-    };
-    uint64_t t0 = now_us();
-    r = job_run(host, &srv->cfg->job, &in, &res);
-    uint64_t spent = now_us() - t0;
-    uint64_t programs = (res.compiled ? res.compile.wall_us : 0) + (res.ran ? res.run.wall_us : 0);
-    d->setup_s = spent > programs ? (double)(spent - programs) / 1e6 : 0;
-    if (r < 0) {
-        result = result_without_run("internal_error", strerror(-r), d->req.lang->name);
-    } else {
-        result = job_result_to_json(&res);
-        if (!result)
-            result = result_without_run("internal_error", "out of memory", d->req.lang->name);
-    }
-    job_result_done(&res);
+    result = run_job(srv, host, run);
     if (srv->cfg->hooks.post.argv) {
         json_t *report = hooks_run_post(&srv->cfg->hooks, host, d->request_json, result);
         if (report)
@@ -288,34 +435,16 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
     return 0;
 }
 
-int h_execute(struct req *rq)
+int run_start(struct req *rq, struct run_data *d)
 {
-    struct request_policy pol;
-    struct request_error err;
     struct submit_error serr;
-    char wait[8] = "true";
     struct sched_run *run;
+    char wait[8] = "true";
     unsigned pos;
-    json_t *body = http_body_json(rq);
 
-    if (!body)
-        return 0;
     (void)http_query(rq, "wait", wait, sizeof(wait));
     bool sync = strcmp(wait, "false") != 0 && strcmp(wait, "0") != 0;
-    struct run_data *d = calloc(1, sizeof(*d));
-    if (!d) {
-        json_decref(body);
-        return http_reply_error(rq, 500, "", "out of memory");
-    }
-    server_request_policy(rq->srv, &pol);
-    if (request_parse(body, &pol, &d->req, &err) < 0) {
-        json_decref(body);
-        free(d);
-        return http_reply_error(rq, err.status, err.field, "%s", err.message);
-    }
-    json_decref(body);
-    d->request_json = request_to_json(&d->req);
-    if (!d->request_json) {
+    if (!d->request_json && !(d->request_json = request_to_json(&d->req))) {
         run_data_free(d);
         return http_reply_error(rq, 500, "", "out of memory");
     }
@@ -337,6 +466,29 @@ int h_execute(struct req *rq)
     }
     sched_run_unref(run);
     return 0;
+}
+
+int h_execute(struct req *rq)
+{
+    struct request_policy pol;
+    struct request_error err;
+    json_t *body = http_body_json(rq);
+
+    if (!body)
+        return 0;
+    struct run_data *d = calloc(1, sizeof(*d));
+    if (!d) {
+        json_decref(body);
+        return http_reply_error(rq, 500, "", "out of memory");
+    }
+    server_request_policy(rq->srv, &pol);
+    if (request_parse(body, &pol, &d->req, &err) < 0) {
+        json_decref(body);
+        free(d);
+        return http_reply_error(rq, err.status, err.field, "%s", err.message);
+    }
+    json_decref(body);
+    return run_start(rq, d);
 }
 
 /*** A run's state, cancel, events, webhooks ***/

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lang/lang.h"
 #include "server/limits.h"
 #include "server/server.h"
 
@@ -34,6 +35,7 @@ static void set_defaults(struct server_config *c)
     c->job.limits = (struct lang_limits){
             .cpu_ms = 0, .wall_ms = 10000, .memory_mb = 128, .pids = 50, .output_kb = 1024};
     c->job.cpus_milli = 500;
+    c->cache_mb = 1024;
 }
 
 enum kind {
@@ -80,8 +82,38 @@ static const struct key keys[] = {
         KEY("webhook_max_attempts", K_UINT, webhook.max_attempts),
         KEY("webhook_base_delay_ms", K_UINT, webhook.base_delay_ms),
         KEY("webhook_timeout_ms", K_UINT, webhook.timeout_ms),
+        KEY("cache_mb", K_U64, cache_mb),
 };
 #undef KEY
+
+/* "courses": an array of directories (the command line's --courses come on top). */
+static int set_courses(struct server_config *c, json_t *v, char *err, size_t errlen)
+{
+    size_t i, n = json_array_size(v);
+    json_t *d;
+
+    if (!json_is_array(v))
+        goto bad;
+    json_array_foreach(v, i, d)
+    {
+        if (!json_is_string(d) || !json_string_length(d))
+            goto bad;
+    }
+    strv_free(c->courses);
+    c->courses = calloc(n + 1, sizeof(char *));
+    if (!c->courses) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    json_array_foreach(v, i, d)
+    {
+        c->courses[i] = xstrdup(json_string_value(d));
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "\"server.courses\" must be an array of directory names");
+    return -EINVAL;
+}
 
 /* Store @v into the field of @k. */
 static int set_key(struct server_config *c, const struct key *k, json_t *v, char *err,
@@ -159,6 +191,11 @@ static int load_server(json_t *srv, struct server_config *c, char *err, size_t e
             c->webhook_secret = xstrdup(json_string_value(v));
             continue;
         }
+        if (strcmp(name, "courses") == 0) {
+            if ((r = set_courses(c, v, err, errlen)) < 0)
+                return r;
+            continue;
+        }
         if (strcmp(name, "hooks") == 0) {
             if ((r = hooks_parse(v, &c->hooks, err, errlen)) < 0)
                 return r;
@@ -215,6 +252,10 @@ int server_config_load(const char *path, struct server_config *ret, char *err, s
         }
         json_decref(o);
     }
+    if (r == 0 && ret->cache_mb > SERVER_MAX_CACHE_MB) {
+        snprintf(err, errlen, "%s: \"server.cache_mb\" is over %d", path, SERVER_MAX_CACHE_MB);
+        r = -EINVAL;
+    }
     ret->webhook.secret = ret->webhook_secret;
     if (ret->webhook.max_attempts == 0)
         ret->webhook.max_attempts = 1;
@@ -230,5 +271,6 @@ void server_config_done(struct server_config *c)
     free(c->data_dir);
     free(c->webhook_secret);
     hooks_done(&c->hooks);
+    strv_free(c->courses);
     memset(c, 0, sizeof(*c));
 }

@@ -28,19 +28,57 @@ static const struct route routes[] = {
 #undef ROUTE
 };
 
-/* Does @path match @pattern? "{id}" takes a positive decimal integer into *ret_id. */
-static bool path_matches(const char *pattern, const char *path, int64_t *ret_id)
+/* What a path's {placeholders} held. */
+struct path_params {
+    int64_t id;
+    char param[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1];
+    size_t n;
+};
+
+static bool is_param_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+}
+
+/* Match one placeholder of @pattern at *@path: "{id}" takes a positive decimal integer, another
+ * "{name}" one segment of is_param_char()s (not "." or ".."). Advances both on a match. */
+static bool placeholder_matches(const char **pattern, const char **path, struct path_params *p)
+{
+    const char *end = strchr(*pattern, '}'), *start = *path, *s = *path;
+
+    if (!end)
+        return false;
+    if (end - *pattern == 3 && strncmp(*pattern, "{id}", 4) == 0) {
+        uint64_t v = 0;
+        while (*s >= '0' && *s <= '9' && s - start < 18)
+            v = v * 10 + (uint64_t)(*s++ - '0');
+        if (s == start || v == 0)
+            return false;
+        p->id = (int64_t)v;
+    } else {
+        while (is_param_char(*s) && s - start < HTTP_MAX_PARAM_LEN)
+            s++;
+        size_t n = (size_t)(s - start);
+        if (n == 0 || p->n == HTTP_MAX_PARAMS || strspn(start, ".") >= n)
+            return false;
+        memcpy(p->param[p->n], start, n);
+        p->param[p->n++][n] = '\0';
+    }
+    if (*s && *s != '/')
+        return false;
+    *pattern = end + 1;
+    *path = s;
+    return true;
+}
+
+/* Does @path match @pattern? Its placeholders' values go into @p. */
+static bool path_matches(const char *pattern, const char *path, struct path_params *p)
 {
     while (*pattern && *path) {
-        if (strncmp(pattern, "{id}", 4) == 0) {
-            uint64_t v = 0;
-            const char *start = path;
-            while (*path >= '0' && *path <= '9' && path - start < 18)
-                v = v * 10 + (uint64_t)(*path++ - '0');
-            if (path == start || v == 0 || (*path && *path != '/'))
+        if (*pattern == '{') {
+            if (!placeholder_matches(&pattern, &path, p))
                 return false;
-            *ret_id = (int64_t)v;
-            pattern += 4;
             continue;
         }
         if (*pattern++ != *path++)
@@ -300,13 +338,14 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
     const char *method = strcmp(ri->request_method, "HEAD") == 0 ? "GET" : ri->request_method;
 
     for (size_t i = 0; i < ARRAY_SIZE(routes) && !rt; i++) {
-        int64_t id = 0;
-        if (!path_matches(routes[i].pattern, path, &id))
+        struct path_params pp = {0};
+        if (!path_matches(routes[i].pattern, path, &pp))
             continue;
         path_known = true;
         if (strcmp(routes[i].method, method) == 0) {
             rt = &routes[i];
-            rq.id = id;
+            rq.id = pp.id;
+            memcpy(rq.param, pp.param, sizeof(rq.param));
         }
     }
     rq.route = rt;

@@ -25,6 +25,10 @@ enum {
 
 struct route;
 
+/* Named path segments other than {id} ("{course}"): letters, digits, '-', '_' and '.'. */
+#define HTTP_MAX_PARAMS    2
+#define HTTP_MAX_PARAM_LEN 64
+
 /* One request being answered. */
 struct req {
     struct mg_connection *conn;
@@ -34,7 +38,8 @@ struct req {
     struct auth_principal who; /* the caller (unset on ROUTE_PUBLIC routes) */
     bool authenticated;        /* who is set */
     int64_t id;                /* the {id} of the path, 0 when the pattern has none */
-    char *body;                /* the body, NUL-terminated (NULL without one) */
+    char param[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1]; /* its other {name}s, in order */
+    char *body; /* the body, NUL-terminated (NULL without one) */
     size_t body_len;
     int status; /* what was answered, 0 until then */
 };

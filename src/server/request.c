@@ -69,34 +69,65 @@ static int decode(struct ctx *c, json_t *v, bool base64, const char *field, char
     return 0;
 }
 
-static int add_file(struct ctx *c, const char *name, json_t *content, bool base64,
-                    const char *field)
+/* Where add_file() puts a file: the student's "files" or the instructor's "test_files". */
+struct file_list {
+    struct job_file *v;
+    size_t *n;
+    const char *key; /* the request's field */
+};
+
+static bool is_reserved_name(const char *name)
+{
+    return strncmp(name, ".runbox", 7) == 0;
+}
+
+/* @name is new: in @fl, and for test files also among the student's files. */
+static int check_name(struct ctx *c, const struct file_list *fl, const char *name,
+                      const char *field)
 {
     struct request *r = c->r;
+    bool tests = fl->v == r->test_files;
+
+    if (!*name || strlen(name) > REQ_MAX_FILE_NAME || !sbx_name_is_safe(name))
+        return fail(c->err, 400, field, "'%.100s' is not a plain relative file name", name);
+    if ((tests || r->mode == JOB_MODE_TEST) && is_reserved_name(name))
+        return fail(c->err, 400, field,
+                    "'%.100s': names starting with \".runbox\" are reserved for runbox's test "
+                    "support files",
+                    name);
+    for (size_t i = 0; i < *fl->n; i++)
+        if (strcmp(fl->v[i].name, name) == 0)
+            return fail(c->err, 400, field, "'%.100s' is given twice", name);
+    for (size_t i = 0; tests && i < r->n_files; i++)
+        if (strcmp(r->files[i].name, name) == 0)
+            return fail(c->err, 400, field, "'%.100s' is also one of the \"files\"", name);
+    return 0;
+}
+
+static int add_file(struct ctx *c, const struct file_list *fl, const char *name, json_t *content,
+                    bool base64, const char *field)
+{
     char f[64];
     int ret;
 
-    if (r->n_files >= REQ_MAX_FILES)
-        return fail(c->err, 400, "files", "at most %d files", REQ_MAX_FILES);
+    if (*fl->n >= REQ_MAX_FILES)
+        return fail(c->err, 400, fl->key, "at most %d files", REQ_MAX_FILES);
     snprintf(f, sizeof(f), "%s.name", field);
-    if (!*name || strlen(name) > REQ_MAX_FILE_NAME || !sbx_name_is_safe(name))
-        return fail(c->err, 400, f, "'%.100s' is not a plain relative file name", name);
-    for (size_t i = 0; i < r->n_files; i++)
-        if (strcmp(r->files[i].name, name) == 0)
-            return fail(c->err, 400, f, "'%.100s' is given twice", name);
+    if ((ret = check_name(c, fl, name, f)) < 0)
+        return ret;
     snprintf(f, sizeof(f), "%s.content", field);
-    struct job_file *jf = &r->files[r->n_files];
+    struct job_file *jf = &fl->v[*fl->n];
     if ((ret = decode(c, content, base64, f, &jf->data, &jf->len)) < 0)
         return ret;
     if (!(jf->name = strdup(name))) {
         free(jf->data);
         return -ENOMEM;
     }
-    r->n_files++;
+    (*fl->n)++;
     return count_bytes(c, jf->len, f);
 }
 
-static int get_files(struct ctx *c, json_t *files)
+static int get_files(struct ctx *c, const struct file_list *fl, json_t *files)
 {
     size_t i;
     json_t *f;
@@ -104,12 +135,12 @@ static int get_files(struct ctx *c, json_t *files)
     int r;
 
     if (!json_is_array(files))
-        return fail(c->err, 400, "files", "must be an array of {\"name\", \"content\"}");
+        return fail(c->err, 400, fl->key, "must be an array of {\"name\", \"content\"}");
     if (json_array_size(files) > REQ_MAX_FILES)
-        return fail(c->err, 400, "files", "at most %d files", REQ_MAX_FILES);
+        return fail(c->err, 400, fl->key, "at most %d files", REQ_MAX_FILES);
     json_array_foreach(files, i, f)
     {
-        snprintf(field, sizeof(field), "files[%zu]", i);
+        snprintf(field, sizeof(field), "%s[%zu]", fl->key, i);
         json_t *name = json_object_get(f, "name"), *enc = json_object_get(f, "encoding");
         if (!json_is_object(f) || !json_is_string(name) ||
             strlen(json_string_value(name)) != json_string_length(name))
@@ -125,7 +156,7 @@ static int get_files(struct ctx *c, json_t *files)
         json_t *content = json_object_get(f, "content");
         if (!content)
             content = json_object_get(f, "contents");
-        if ((r = add_file(c, json_string_value(name), content, b64, field)) < 0)
+        if ((r = add_file(c, fl, json_string_value(name), content, b64, field)) < 0)
             return r;
     }
     return 0;
@@ -152,37 +183,280 @@ static int get_language(struct ctx *c, json_t *body)
     return fail(c->err, 400, "language", "is required (no file extension names a language)");
 }
 
+/* @key's value when the body gives one (not null), else NULL. */
+static json_t *given(json_t *body, const char *key)
+{
+    json_t *v = json_object_get(body, key);
+
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+static int only_in_mode(struct ctx *c, const char *field, enum job_mode mode)
+{
+    return fail(c->err, 400, field, "is only for \"mode\": \"%s\" (this request's is \"%s\")",
+                request_mode_to_string(mode), request_mode_to_string(c->r->mode));
+}
+
 static int get_code(struct ctx *c, json_t *body)
 {
-    json_t *code = json_object_get(body, "code"), *files = json_object_get(body, "files");
+    json_t *code = given(body, "code"), *files = given(body, "files");
     struct request *r = c->r;
+    const struct file_list fl = {r->files, &r->n_files, "files"};
     int ret;
 
-    if (code && !json_is_null(code)) {
+    if (code) {
         if (!json_is_string(code))
             return fail(c->err, 400, "code", "must be a string");
-        if ((ret = add_file(c, r->lang->source_file, code, false, "code")) < 0)
+        if ((ret = add_file(c, &fl, r->lang->source_file, code, false, "code")) < 0)
             return ret;
     }
-    if (files && !json_is_null(files) && (ret = get_files(c, files)) < 0)
+    if (files && (ret = get_files(c, &fl, files)) < 0)
         return ret;
     if (r->n_files == 0)
         return fail(c->err, 400, "code", "give \"code\" or \"files\"");
     if (r->files[0].len > c->pol->max_code_bytes)
-        return fail(c->err, 413, code && !json_is_null(code) ? "code" : "files[0].content",
+        return fail(c->err, 413, code ? "code" : "files[0].content",
                     "the code is %zu bytes, over the limit of %zu", r->files[0].len,
                     c->pol->max_code_bytes);
     return 0;
 }
 
-static int get_stdin(struct ctx *c, json_t *body)
+/* "mode": run (default), test or cases; "cases" alone means cases. */
+static int get_mode(struct ctx *c, json_t *body)
 {
-    json_t *v = json_object_get(body, "stdin"), *b = json_object_get(body, "stdin_base64");
+    json_t *m = given(body, "mode");
+    const struct lang *l = c->r->lang;
+
+    c->r->mode = given(body, "cases") ? JOB_MODE_CASES : JOB_MODE_RUN;
+    if (!m)
+        return 0;
+    const char *s = json_string_value(m);
+    if (s && strcmp(s, "run") == 0)
+        c->r->mode = JOB_MODE_RUN;
+    else if (s && strcmp(s, "test") == 0)
+        c->r->mode = JOB_MODE_TEST;
+    else if (s && strcmp(s, "cases") == 0)
+        c->r->mode = JOB_MODE_CASES;
+    else
+        return fail(c->err, 400, "mode", "must be \"run\", \"test\" or \"cases\"");
+    if (c->r->mode == JOB_MODE_TEST && l->n_tests == 0)
+        return fail(c->err, 400, "mode", "the language '%s' has no test frameworks", l->name);
+    return 0;
+}
+
+static int get_test_files(struct ctx *c, json_t *body)
+{
+    json_t *v = given(body, "test_files");
+    struct request *r = c->r;
+    const struct file_list fl = {r->test_files, &r->n_test_files, "test_files"};
+
+    if (r->mode != JOB_MODE_TEST) {
+        if (v)
+            return only_in_mode(c, "test_files", JOB_MODE_TEST);
+        return 0;
+    }
+    if (!v || (json_is_array(v) && json_array_size(v) == 0))
+        return fail(c->err, 400, "test_files",
+                    "\"mode\": \"test\" needs the test files (a non-empty array of "
+                    "{\"name\", \"content\"})");
+    return get_files(c, &fl, v);
+}
+
+static int get_framework(struct ctx *c, json_t *body)
+{
+    json_t *v = given(body, "framework");
+    const struct lang *l = c->r->lang;
+
+    if (!v)
+        return 0;
+    if (c->r->mode != JOB_MODE_TEST)
+        return only_in_mode(c, "framework", JOB_MODE_TEST);
+    if (!json_is_string(v))
+        return fail(c->err, 400, "framework", "must be a string");
+    if (l->n_tests == 0)
+        return fail(c->err, 400, "framework", "the language '%s' has no test frameworks", l->name);
+    const struct lang_test *t = lang_find_test(l, json_string_value(v));
+    if (!t || strlen(json_string_value(v)) != json_string_length(v)) {
+        char known[160] = "";
+        for (size_t i = 0; i < l->n_tests; i++)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+                     l->tests[i].name);
+        return fail(c->err, 400, "framework", "'%.64s' is not a test framework of %s (known: %s)",
+                    json_string_value(v), l->name, known);
+    }
+    if (!(c->r->framework = strdup(t->name)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* An array of strings without NUL bytes into a NULL-terminated vector. */
+static int get_strv(struct ctx *c, json_t *v, const char *key, char ***ret)
+{
+    json_t *a;
+    size_t i, n = json_array_size(v);
+    char field[64];
+
+    if (v && !json_is_array(v))
+        return fail(c->err, 400, key, "must be an array of strings");
+    if (n > REQ_MAX_ARGS)
+        return fail(c->err, 400, key, "at most %d arguments", REQ_MAX_ARGS);
+    if (!(*ret = calloc(n + 1, sizeof(char *))))
+        return -ENOMEM;
+    json_array_foreach(v, i, a)
+    {
+        snprintf(field, sizeof(field), "%s[%zu]", key, i);
+        const char *s = json_string_value(a);
+        if (!s || strlen(s) != json_string_length(a))
+            return fail(c->err, 400, field, "must be a string without NUL bytes");
+        if (json_string_length(a) > REQ_MAX_ARG_LEN)
+            return fail(c->err, 400, field, "over %d bytes", REQ_MAX_ARG_LEN);
+        if (!((*ret)[i] = strdup(s)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/*** Cases ***/
+
+static const char *const case_keys[] = {"name", "stdin", "args", "expected_output"};
+
+static int check_case_keys(struct ctx *c, json_t *o, const char *field)
+{
+    const char *key;
+    json_t *v;
+    char f[96];
+
+    json_object_foreach(o, key, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < ARRAY_SIZE(case_keys); i++)
+            known = known || strcmp(key, case_keys[i]) == 0;
+        if (!known) {
+            snprintf(f, sizeof(f), "%s.%.40s", field, key);
+            return fail(c->err, 400, f,
+                        "unknown field (known: name, stdin, args, expected_output)");
+        }
+    }
+    return 0;
+}
+
+/* A case's text field @key: a string of at most REQ_MAX_STDIN bytes, counted in the total. */
+static int get_case_text(struct ctx *c, json_t *o, const char *key, const char *field, char **ret,
+                         size_t *ret_len)
+{
+    json_t *v = given(o, key);
+    char f[96];
     int r;
 
-    if (b && !json_is_null(b))
+    snprintf(f, sizeof(f), "%s.%s", field, key);
+    if (!v)
+        return 0;
+    if ((r = decode(c, v, false, f, ret, ret_len)) < 0)
+        return r;
+    if (*ret_len > REQ_MAX_STDIN)
+        return fail(c->err, 413, f, "over %d bytes", REQ_MAX_STDIN);
+    return count_bytes(c, *ret_len, f);
+}
+
+static int get_case(struct ctx *c, json_t *o, size_t i)
+{
+    struct request_case *k = &c->r->cases[i];
+    json_t *name = given(o, "name");
+    char field[32], f[64];
+    int r;
+
+    snprintf(field, sizeof(field), "cases[%zu]", i);
+    if (!json_is_object(o))
+        return fail(c->err, 400, field, "must be an object with \"expected_output\"");
+    if ((r = check_case_keys(c, o, field)) < 0)
+        return r;
+    snprintf(f, sizeof(f), "%s.name", field);
+    if (name && (!json_is_string(name) || json_string_length(name) > REQ_MAX_CASE_NAME ||
+                 strlen(json_string_value(name)) != json_string_length(name)))
+        return fail(c->err, 400, f, "must be a string of at most %d bytes without NUL bytes",
+                    REQ_MAX_CASE_NAME);
+    if (name && !(k->name = strdup(json_string_value(name))))
+        return -ENOMEM;
+    if (!given(o, "expected_output"))
+        return fail(c->err, 400, field, "\"expected_output\" is required");
+    if ((r = get_case_text(c, o, "stdin", field, &k->stdin_data, &k->stdin_len)) < 0 ||
+        (r = get_case_text(c, o, "expected_output", field, &k->expected, &k->expected_len)) < 0)
+        return r;
+    snprintf(f, sizeof(f), "%s.args", field);
+    return get_strv(c, given(o, "args"), f, &k->args);
+}
+
+static int get_cases(struct ctx *c, json_t *body)
+{
+    json_t *v = given(body, "cases"), *o;
+    size_t i, n = json_array_size(v);
+    int r;
+
+    if (c->r->mode != JOB_MODE_CASES) {
+        if (v)
+            return only_in_mode(c, "cases", JOB_MODE_CASES);
+        return 0;
+    }
+    if (!json_is_array(v) || n == 0 || n > REQ_MAX_CASES)
+        return fail(c->err, 400, "cases",
+                    "must be an array of 1 to %d {\"stdin\", \"args\", \"expected_output\"}",
+                    REQ_MAX_CASES);
+    bool args = json_array_size(given(body, "args")) > 0;
+    if (args || json_string_length(given(body, "stdin")) ||
+        json_string_length(given(body, "stdin_base64")))
+        return fail(c->err, 400, args ? "args" : "stdin",
+                    "with \"cases\", each case gives its own \"stdin\" and \"args\"");
+    if (!(c->r->cases = calloc(n, sizeof(*c->r->cases))))
+        return -ENOMEM;
+    json_array_foreach(v, i, o)
+    {
+        c->r->n_cases = i + 1;
+        if ((r = get_case(c, o, i)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* "compare", "tolerance", "stop_on_first_failure": for cases only. */
+static int get_compare(struct ctx *c, json_t *body)
+{
+    json_t *m = given(body, "compare"), *t = given(body, "tolerance");
+    json_t *s = given(body, "stop_on_first_failure");
+    struct request *r = c->r;
+
+    if (r->mode != JOB_MODE_CASES && (m || t || json_is_true(s)))
+        return only_in_mode(c,
+                            m   ? "compare"
+                            : t ? "tolerance"
+                                : "stop_on_first_failure",
+                            JOB_MODE_CASES);
+    r->compare = JOB_COMPARE_TRAILING_WS;
+    if (m &&
+        (!json_is_string(m) || job_compare_mode_from_string(json_string_value(m), &r->compare) < 0))
+        return fail(c->err, 400, "compare",
+                    "must be \"trailing_whitespace\", \"exact\", \"float\" or \"unordered\"");
+    if (t) {
+        double d = json_number_value(t);
+        if (!json_is_number(t) || !(d > 0) || d > REQ_MAX_TOLERANCE)
+            return fail(c->err, 400, "tolerance", "must be a number above 0");
+        if (r->compare != JOB_COMPARE_FLOAT)
+            return fail(c->err, 400, "tolerance", "is only for \"compare\": \"float\"");
+        r->tolerance = d;
+    }
+    if (s && !json_is_boolean(s))
+        return fail(c->err, 400, "stop_on_first_failure", "must be true or false");
+    r->stop_on_first_failure = json_is_true(s);
+    return 0;
+}
+
+static int get_stdin(struct ctx *c, json_t *body)
+{
+    json_t *v = given(body, "stdin"), *b = given(body, "stdin_base64");
+    int r;
+
+    if (b)
         r = decode(c, b, true, "stdin_base64", &c->r->stdin_data, &c->r->stdin_len);
-    else if (v && !json_is_null(v))
+    else if (v)
         r = decode(c, v, false, "stdin", &c->r->stdin_data, &c->r->stdin_len);
     else
         return 0;
@@ -190,33 +464,18 @@ static int get_stdin(struct ctx *c, json_t *body)
         return r;
     if (c->r->stdin_len > REQ_MAX_STDIN)
         return fail(c->err, 413, "stdin", "over %d bytes", REQ_MAX_STDIN);
+    if (c->r->stdin_len && c->r->mode == JOB_MODE_TEST)
+        return fail(c->err, 400, b ? "stdin_base64" : "stdin", "a test run reads no stdin");
     return count_bytes(c, c->r->stdin_len, "stdin");
 }
 
 static int get_args(struct ctx *c, json_t *body)
 {
-    json_t *v = json_object_get(body, "args"), *a;
-    size_t i, n = json_array_size(v);
-    char field[32];
+    int r = get_strv(c, given(body, "args"), "args", &c->r->args);
 
-    if (v && !json_is_null(v) && !json_is_array(v))
-        return fail(c->err, 400, "args", "must be an array of strings");
-    if (n > REQ_MAX_ARGS)
-        return fail(c->err, 400, "args", "at most %d arguments", REQ_MAX_ARGS);
-    if (!(c->r->args = calloc(n + 1, sizeof(char *))))
-        return -ENOMEM;
-    json_array_foreach(v, i, a)
-    {
-        snprintf(field, sizeof(field), "args[%zu]", i);
-        const char *s = json_string_value(a);
-        if (!s || strlen(s) != json_string_length(a))
-            return fail(c->err, 400, field, "must be a string without NUL bytes");
-        if (json_string_length(a) > REQ_MAX_ARG_LEN)
-            return fail(c->err, 400, field, "over %d bytes", REQ_MAX_ARG_LEN);
-        if (!(c->r->args[i] = strdup(s)))
-            return -ENOMEM;
-    }
-    return 0;
+    if (r == 0 && c->r->args[0] && c->r->mode == JOB_MODE_TEST)
+        return fail(c->err, 400, "args", "a test run takes no program arguments");
+    return r;
 }
 
 /*** Limits ***/
@@ -305,47 +564,63 @@ static int get_limits(struct ctx *c, json_t *body)
     return 0;
 }
 
-static int get_misc(struct ctx *c, json_t *body)
+static int get_bool(struct ctx *c, json_t *body, const char *key, bool dflt, bool *ret)
 {
-    json_t *p = json_object_get(body, "project_id"), *h = json_object_get(body, "save_history");
-    json_t *u = json_object_get(body, "callback_url"), *m = json_object_get(body, "mode");
+    json_t *v = given(body, key);
 
-    if (p && !json_is_null(p)) {
-        if (!json_is_integer(p) || json_integer_value(p) < 0)
-            return fail(c->err, 400, "project_id", "must be a non-negative integer");
-        c->r->project_id = json_integer_value(p);
-    }
-    c->r->save_history = true;
-    if (h && !json_is_null(h)) {
-        if (!json_is_boolean(h))
-            return fail(c->err, 400, "save_history", "must be true or false");
-        c->r->save_history = json_is_true(h);
-    }
-    if (u && !json_is_null(u)) {
-        if (!json_is_string(u) || !webhook_url_is_valid(json_string_value(u)))
-            return fail(c->err, 400, "callback_url", "must be an http:// or https:// URL");
-        if (!(c->r->callback_url = strdup(json_string_value(u))))
-            return -ENOMEM;
-    }
-    if (m && !json_is_null(m) && (!json_is_string(m) || strcmp(json_string_value(m), "run") != 0))
-        return fail(c->err, 400, "mode", "must be \"run\"");
+    *ret = dflt;
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v))
+        return fail(c->err, 400, key, "must be true or false");
+    *ret = json_is_true(v);
     return 0;
 }
+
+static int get_misc(struct ctx *c, json_t *body)
+{
+    json_t *p = given(body, "project_id"), *u = given(body, "callback_url");
+    struct request *r = c->r;
+    int ret;
+
+    if (p) {
+        if (!json_is_integer(p) || json_integer_value(p) < 0)
+            return fail(c->err, 400, "project_id", "must be a non-negative integer");
+        r->project_id = json_integer_value(p);
+    }
+    if ((ret = get_bool(c, body, "save_history", true, &r->save_history)) < 0 ||
+        (ret = get_bool(c, body, "return_files", true, &r->return_files)) < 0 ||
+        (ret = get_bool(c, body, "reveal_test_code", false, &r->reveal_test_code)) < 0)
+        return ret;
+    if (r->reveal_test_code && r->mode != JOB_MODE_TEST)
+        return only_in_mode(c, "reveal_test_code", JOB_MODE_TEST);
+    if (u) {
+        if (!json_is_string(u) || !webhook_url_is_valid(json_string_value(u)))
+            return fail(c->err, 400, "callback_url", "must be an http:// or https:// URL");
+        if (!(r->callback_url = strdup(json_string_value(u))))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The checks, in order: later ones rely on the language, the mode and the files. */
+static int (*const steps[])(struct ctx *c, json_t *body) = {
+        get_language, get_mode,  get_code, get_test_files, get_framework, get_cases,
+        get_compare,  get_stdin, get_args, get_limits,     get_misc,
+};
 
 int request_parse(json_t *body, const struct request_policy *pol, struct request *ret,
                   struct request_error *err)
 {
     struct ctx c = {pol, ret, err, 0};
-    int r;
+    int r = 0;
 
     memset(ret, 0, sizeof(*ret));
     memset(err, 0, sizeof(*err));
     if (!json_is_object(body))
         r = fail(err, 400, "", "the body must be a JSON object");
-    else if ((r = get_language(&c, body)) == 0 && (r = get_code(&c, body)) == 0 &&
-             (r = get_stdin(&c, body)) == 0 && (r = get_args(&c, body)) == 0 &&
-             (r = get_limits(&c, body)) == 0)
-        r = get_misc(&c, body);
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(steps); i++)
+        r = steps[i](&c, body);
     if (r == -ENOMEM)
         r = fail(err, 500, "", "out of memory");
     if (r < 0)
@@ -353,16 +628,43 @@ int request_parse(json_t *body, const struct request_policy *pol, struct request
     return r;
 }
 
+static void files_done(struct job_file *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].data);
+    }
+}
+
 void request_done(struct request *r)
 {
-    for (size_t i = 0; i < r->n_files; i++) {
-        free(r->files[i].name);
-        free(r->files[i].data);
+    files_done(r->files, r->n_files);
+    files_done(r->test_files, r->n_test_files);
+    for (size_t i = 0; i < r->n_cases; i++) {
+        free(r->cases[i].name);
+        free(r->cases[i].stdin_data);
+        strv_free(r->cases[i].args);
+        free(r->cases[i].expected);
     }
+    free(r->cases);
+    free(r->framework);
     strv_free(r->args);
     free(r->stdin_data);
     free(r->callback_url);
     memset(r, 0, sizeof(*r));
+}
+
+const char *request_mode_to_string(enum job_mode m)
+{
+    switch (m) {
+    case JOB_MODE_RUN:
+        return "run";
+    case JOB_MODE_TEST:
+        return "test";
+    case JOB_MODE_CASES:
+        return "cases";
+    }
+    return "run";
 }
 
 static json_t *limits_to_json(const struct job_limits *l)
@@ -381,35 +683,104 @@ static json_t *limits_to_json(const struct job_limits *l)
     return o;
 }
 
-json_t *request_to_json(const struct request *r)
+static json_t *strv_to_json(char *const *v)
 {
-    json_t *o = json_pack("{s:s, s:I, s:o, s:o}", "language", r->lang->name, "project_id",
-                          (json_int_t)r->project_id, "files", json_array(), "limits",
-                          limits_to_json(&r->limits));
-    json_t *files = json_object_get(o, "files"), *args = json_array();
+    json_t *a = json_array();
 
-    if (!o || !args) {
-        json_decref(o);
-        json_decref(args);
-        return NULL;
-    }
-    for (size_t i = 0; i < r->n_files; i++) {
-        json_t *f = json_pack("{s:s}", "name", r->files[i].name);
+    for (size_t i = 0; a && v && v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* [{"name", "content", "encoding"?}]: text as it is, other bytes in base64. */
+static json_t *files_to_json(const struct job_file *v, size_t n)
+{
+    json_t *files = json_array();
+
+    for (size_t i = 0; files && i < n; i++) {
+        json_t *f = json_pack("{s:s}", "name", v[i].name);
         if (!f)
-            break;
-        if (utf8_valid(r->files[i].data, r->files[i].len)) {
-            json_object_set_new(f, "content", json_stringn(r->files[i].data, r->files[i].len));
+            return json_decref(files), NULL;
+        if (utf8_valid(v[i].data, v[i].len)) {
+            json_object_set_new(f, "content", json_stringn(v[i].data, v[i].len));
         } else {
-            _cleanup_free_ char *b = base64_encode(r->files[i].data, r->files[i].len);
+            _cleanup_free_ char *b = base64_encode(v[i].data, v[i].len);
             json_object_set_new(f, "content", json_string(b ? b : ""));
             json_object_set_new(f, "encoding", json_string("base64"));
         }
         json_array_append_new(files, f);
     }
-    for (size_t i = 0; r->args && r->args[i]; i++)
-        json_array_append_new(args, json_string(r->args[i]));
-    json_object_set_new(o, "args", args);
+    return files;
+}
+
+json_t *request_test_files_to_json(const struct request *r)
+{
+    return files_to_json(r->test_files, r->n_test_files);
+}
+
+/* The test files as history keeps them: what they were, never what they say. */
+static json_t *test_files_summary(const struct request *r)
+{
+    json_t *a = json_array();
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[2 * sizeof(h) + 1];
+
+    for (size_t i = 0; a && i < r->n_test_files; i++) {
+        const struct job_file *f = &r->test_files[i];
+        crypto_hash_sha256(h, (const unsigned char *)f->data, f->len);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name", f->name, "size",
+                                           (json_int_t)f->len, "sha256", hex));
+    }
+    return a;
+}
+
+static json_t *cases_to_json(const struct request *r)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < r->n_cases; i++) {
+        const struct request_case *k = &r->cases[i];
+        json_t *o = json_pack("{s:s%, s:s%, s:o}", "stdin", k->stdin_data ? k->stdin_data : "",
+                              k->stdin_len, "expected_output", k->expected, k->expected_len, "args",
+                              strv_to_json(k->args));
+        if (o && k->name)
+            json_object_set_new(o, "name", json_string(k->name));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/* The fields of the test and cases modes. */
+static void mode_to_json(const struct request *r, json_t *o)
+{
+    json_object_set_new(o, "mode", json_string(request_mode_to_string(r->mode)));
+    json_object_set_new(o, "return_files", json_boolean(r->return_files));
+    if (r->mode == JOB_MODE_TEST) {
+        json_object_set_new(o, "test_files", test_files_summary(r));
+        if (r->framework)
+            json_object_set_new(o, "framework", json_string(r->framework));
+        json_object_set_new(o, "reveal_test_code", json_boolean(r->reveal_test_code));
+    }
+    if (r->mode == JOB_MODE_CASES) {
+        json_object_set_new(o, "cases", cases_to_json(r));
+        json_object_set_new(o, "compare", json_string(job_compare_mode_to_string(r->compare)));
+        if (r->tolerance > 0)
+            json_object_set_new(o, "tolerance", json_real(r->tolerance));
+        json_object_set_new(o, "stop_on_first_failure", json_boolean(r->stop_on_first_failure));
+    }
+}
+
+json_t *request_to_json(const struct request *r)
+{
+    json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o}", "language", r->lang->name, "project_id",
+                          (json_int_t)r->project_id, "files", files_to_json(r->files, r->n_files),
+                          "limits", limits_to_json(&r->limits), "args", strv_to_json(r->args));
+
+    if (!o)
+        return NULL;
     if (r->stdin_len)
         (void)json_set_bytes(o, "stdin", r->stdin_data, r->stdin_len);
+    mode_to_json(r, o);
     return o;
 }

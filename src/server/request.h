@@ -1,7 +1,9 @@
-/* Checking an execute request before it runs: the language, the files (names, sizes,
- * encodings), stdin, arguments, limits against the server's maxima, project, history and
- * callback fields. A bad request gives an error naming the field and the HTTP status to
- * answer, never a crash: this is the parser clients' bytes reach first (fuzz/fuzz_request.c). */
+/* Checking an execute request before it runs: the language, the mode (run, test, cases), the
+ * files and the instructor's test files (names, sizes, encodings), the framework, the expected-
+ * output cases and how they compare, stdin, arguments, limits against the server's maxima,
+ * project, history, callback and returned-files fields. A bad request gives an error naming the
+ * field and the HTTP status to answer, never a crash: this is the parser clients' bytes reach first
+ * (fuzz/fuzz_request.c). */
 #pragma once
 
 #include <jansson.h>
@@ -14,6 +16,20 @@
 #include "lang/lang.h"
 
 struct server_maxima;
+
+#define REQ_MAX_CASES     100
+#define REQ_MAX_CASE_NAME 128
+#define REQ_MAX_TOLERANCE 1e9
+
+/* One expected-output case ("cases"), owned. */
+struct request_case {
+    char *name; /* NULL: "case N" */
+    char *stdin_data;
+    size_t stdin_len;
+    char **args; /* NULL-terminated, never NULL */
+    char *expected;
+    size_t expected_len;
+};
 
 /* What the server allows. */
 struct request_policy {
@@ -35,6 +51,17 @@ struct request {
     int64_t project_id;       /* 0 = none */
     bool save_history;        /* default true */
     char *callback_url;       /* NULL = none */
+    enum job_mode mode;       /* "mode"; JOB_MODE_CASES when only "cases" is given */
+    struct job_file test_files[JOB_MAX_FILES]; /* JOB_MODE_TEST: the instructor's tests */
+    size_t n_test_files;
+    char *framework; /* JOB_MODE_TEST: a lang_test name of the language; NULL = its default */
+    struct request_case *cases; /* JOB_MODE_CASES: 1..REQ_MAX_CASES */
+    size_t n_cases;
+    enum job_compare_mode compare; /* default trailing whitespace */
+    double tolerance;              /* JOB_COMPARE_FLOAT; 0 = the default */
+    bool stop_on_first_failure;
+    bool return_files;     /* default true: what the program wrote to /box/out/ */
+    bool reveal_test_code; /* default false: tests' source ("test_code") stays out of results */
 };
 
 struct request_error {
@@ -50,5 +77,14 @@ int request_parse(json_t *body, const struct request_policy *pol, struct request
 void request_done(struct request *r);
 
 /* The request as it is stored and shown back (history, hooks): files as text or base64,
- * stdin, args, limits, project_id. New reference. */
+ * stdin, args, limits, project_id, mode, cases and their settings, return_files; test files
+ * only as [{"name", "size", "sha256"}], never their contents (students see their history).
+ * New reference. */
 json_t *request_to_json(const struct request *r);
+
+/* The test files with their contents, as a request gives them ([{"name", "content",
+ * "encoding"?}]): to check again a request that a hook changed. New reference. */
+json_t *request_test_files_to_json(const struct request *r);
+
+/* "run", "test", "cases". */
+const char *request_mode_to_string(enum job_mode m);

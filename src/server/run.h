@@ -10,12 +10,16 @@ struct req;
 struct sbx_host;
 struct sched_run;
 struct server;
+struct course;
+struct course_exercise;
 
 /* A run's payload in the scheduler. */
 struct run_data {
     struct request req;
-    json_t *request_json; /* the request as stored and given to hooks */
-    int64_t rate_key;     /* whose in-flight count it holds */
+    json_t *request_json;        /* the request as stored and given to hooks */
+    const struct course *course; /* a course's test run: the course's tests, runner, limits */
+    const struct course_exercise *ex;
+    int64_t rate_key; /* whose in-flight count it holds */
     uint64_t submitted_us;
     double setup_s; /* sandbox overhead, for the metrics */
 };
@@ -37,6 +41,11 @@ struct submit_error {
 int run_submit(struct server *srv, const struct auth_principal *who, struct run_data *d,
                int stdin_fd, struct sched_run **ret_run, unsigned *ret_position,
                struct submit_error *err);
+
+/* Queue @d (taken, freed on failure; its request_json made when NULL) for the caller of @rq
+ * and answer: the result when it is done, or 202 with the run's URLs for "?wait=false".
+ * Returns 0 once answered. */
+int run_start(struct req *rq, struct run_data *d);
 
 /* sched_config.run_fn and .on_dropped. */
 void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run);

@@ -13,6 +13,8 @@ struct sched;
 struct metrics;
 struct ratelimit;
 struct webhook;
+struct course;
+struct job_cache;
 
 struct server {
     struct server_config *cfg;
@@ -21,8 +23,11 @@ struct server {
     struct metrics *metrics;
     struct ratelimit *rl;
     struct webhook *webhook;
-    struct lang_set *langs; /* loaded once at start */
-    char **versions;        /* each language's toolchain version, or NULL */
+    struct lang_set *langs;  /* loaded once at start */
+    struct job_cache *cache; /* the compile cache (thread-safe), or NULL */
+    struct course **courses; /* loaded once at start, never changed after */
+    size_t n_courses;
+    char **versions; /* each language's toolchain version, or NULL */
     struct mg_context *ctx;
     struct auth_principal local;           /* the one user of --no-auth */
     int (*static_handler)(struct req *rq); /* files of the web page (a later issue), or NULL */
@@ -39,7 +44,10 @@ void http_routes_foreach(void (*fn)(void *ctx, const char *method, const char *p
                                     unsigned flags),
                          void *ctx);
 
-/* Handlers (one file per area: api_run.c, api_history.c, api_auth.c, api_misc.c). */
+/* The course called @id, or NULL. */
+const struct course *server_find_course(const struct server *srv, const char *id);
+
+/* Handlers (one file per area: api_run.c, api_history.c, api_auth.c, api_misc.c, api_course.c). */
 #define ROUTE(method, pattern, handler, flags, max_body) int handler(struct req *rq);
 #include "server/routes.def"
 #undef ROUTE

@@ -3,7 +3,8 @@
  * Theory of operation: one process. The main thread opens the store (marking runs that a dead
  * server left in flight), probes the languages' versions, makes one sandbox host per worker
  * (sched_new; the process is still single-threaded, which the sandbox's private mount
- * namespace needs), then starts civetweb, whose connection threads run the handlers of
+ * namespace needs), loads the courses given and opens the compile cache (<data>/cache, shared by
+ * every worker), then starts civetweb, whose connection threads run the handlers of
  * routes.def and the WebSocket. Handlers queue runs on the scheduler; its workers run them in
  * boxes and commit each result to the store before anyone is answered. Webhooks go out from
  * their own thread. SIGINT/SIGTERM are blocked in every thread and taken by the main thread
@@ -15,10 +16,13 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
 
+#include "course/course.h"
+#include "job/cache.h"
 #include "sched/sched.h"
 #include "server/auth.h"
 #include "server/metrics.h"
@@ -71,6 +75,56 @@ static char **probe_versions(const struct lang_set *langs, bool tune)
             v[i] = job_lang_version(h, langs->v[i]);
     sbx_host_free(h);
     return v;
+}
+
+const struct course *server_find_course(const struct server *srv, const char *id)
+{
+    for (size_t i = 0; i < srv->n_courses; i++)
+        if (strcmp(srv->courses[i]->id, id) == 0)
+            return srv->courses[i];
+    return NULL;
+}
+
+/* Each course directory, loaded and checked: a bad one stops the start. */
+static int load_courses(struct server *srv, char *err, size_t errlen)
+{
+    char *const *dirs = srv->cfg->courses;
+    char why[400];
+    struct course *c;
+    int r;
+
+    if (!strv_len(dirs))
+        return 0;
+    if (!(srv->courses = calloc(strv_len(dirs), sizeof(*srv->courses))))
+        return -ENOMEM;
+    for (size_t i = 0; dirs[i]; i++) {
+        if ((r = course_load(dirs[i], srv->langs, &c, why, sizeof(why))) < 0) {
+            snprintf(err, errlen, "course '%s': %s", dirs[i], why);
+            return r;
+        }
+        if (server_find_course(srv, c->id)) {
+            snprintf(err, errlen, "course '%s': another course is also called '%s'", dirs[i],
+                     c->id);
+            course_free(c);
+            return -EEXIST;
+        }
+        srv->courses[srv->n_courses++] = c;
+    }
+    return 0;
+}
+
+/* The compile cache is an optimisation: without it runs still work, so a failure is logged. */
+static void open_cache(struct server *srv)
+{
+    char dir[PATH_MAX];
+    int r;
+
+    if (!srv->cfg->cache_mb)
+        return;
+    snprintf(dir, sizeof(dir), "%s/cache", srv->cfg->data_dir);
+    if ((r = job_cache_open(dir, srv->cfg->cache_mb << 20, &srv->cache)) < 0)
+        fprintf(stderr, "runbox: the compile cache is off: cannot open '%s': %s\n", dir,
+                strerror(-r));
 }
 
 static int civet_log(const struct mg_connection *conn, const char *message)
@@ -149,6 +203,9 @@ static int setup(struct server *srv, char *err, size_t errlen)
                 "internal_error (server restarted)\n",
                 n);
     prune(srv);
+    if ((r = load_courses(srv, err, errlen)) < 0)
+        return r;
+    open_cache(srv);
     if (c->no_auth && (r = auth_local_principal(srv->store, &srv->local)) < 0) {
         snprintf(err, errlen, "the local user: %s", strerror(-r));
         return r;
@@ -189,6 +246,10 @@ static void teardown(struct server *srv)
     srv->rl = ratelimit_free(srv->rl);
     srv->metrics = metrics_free(srv->metrics);
     srv->store = store_free(srv->store);
+    srv->cache = job_cache_free(srv->cache);
+    for (size_t i = 0; i < srv->n_courses; i++)
+        course_free(srv->courses[i]);
+    free(srv->courses);
     for (size_t i = 0; srv->versions && i < srv->langs->n; i++)
         free(srv->versions[i]);
     free(srv->versions);

@@ -1,5 +1,6 @@
 /* `runbox serve`: the HTTP service. server_config_load() reads the config file's "server"
- * section over built-in defaults; server_run() serves until SIGINT/SIGTERM. */
+ * section over built-in defaults; server_run() serves until SIGINT/SIGTERM: the API, the
+ * courses given, and runs with a compile cache shared by all workers. */
 #pragma once
 
 #include <stdbool.h>
@@ -16,6 +17,8 @@ struct server_maxima {
     uint64_t cpu_ms, wall_ms, memory_mb, pids, output_kb, cpus_milli;
     bool network; /* may a request turn the network on */
 };
+
+#define SERVER_MAX_CACHE_MB (1 << 24) /* 16 TiB */
 
 struct server_config {
     struct job_config job;    /* languages dir, default limits ("limits" in the file) */
@@ -36,6 +39,8 @@ struct server_config {
     struct webhook_config webhook;
     char *webhook_secret; /* owned; webhook.secret points here */
     struct hooks hooks;
+    uint64_t cache_mb; /* the compile cache's cap under <data>/cache; 0 = no cache */
+    char **courses;    /* course directories served (NULL-terminated), or NULL */
 };
 
 /* Built-in defaults, then the file at @path (NULL = none) over them. */
