@@ -5,19 +5,34 @@
 
 #include "job/job.h"
 
+#define CLI_MAX_TESTS 64 /* --tests PATH given at most this often */
+
 /* Parsed options, filled by cli_parse(). */
 struct cli_args {
-    const char *command;       /* "run", "exec", "languages", "doctor", "selftest" */
+    const char *command;       /* "run", "exec", "test", "course", "languages", ... */
     const char *config;        /* --config FILE */
     const char *languages_dir; /* --languages DIR */
-    const char *lang;          /* --lang L */
+    const char *lang;          /* --lang L (course init: the template) */
     const char *stdin_file;    /* --stdin FILE */
     bool json;                 /* --json */
     struct job_limits limits;  /* --time, --wall, --memory, ... */
-    char **operands;           /* files (run), command (exec), languages (selftest) */
+    char **operands;           /* files (run, test), command (exec), languages (selftest) */
     int n_operands;
     char **prog_args; /* after "--" for run */
     int n_prog_args;
+    const char *tests[CLI_MAX_TESTS]; /* --tests PATH: test files or directories */
+    int n_tests;
+    const char *course;         /* --course DIR */
+    const char *exercise;       /* --exercise SLUG */
+    const char *framework;      /* --framework NAME */
+    const char *cache_dir;      /* --cache DIR */
+    bool no_cache;              /* --no-cache */
+    const char *cases_file;     /* --cases FILE.json */
+    const char *compare;        /* --compare MODE */
+    double tolerance;           /* --tolerance X; 0 = the default */
+    bool stop_on_first_failure; /* --stop-on-first-failure */
+    const char *out_dir;        /* --out DIR */
+    bool starter;               /* --starter (course check) */
 };
 
 /* Parse argv into @a. Prints usage errors to stderr and returns 2 on a usage error, 1 when the
@@ -30,12 +45,61 @@ int cli_cmd_exec(const struct cli_args *a);
 int cli_cmd_languages(const struct cli_args *a);
 int cli_cmd_doctor(const struct cli_args *a);
 int cli_cmd_selftest(const struct cli_args *a);
+/* runbox test (test.c): a test framework over the student's files, with --tests or a course. */
+int cli_cmd_test(const struct cli_args *a);
+/* runbox course init|check|validate (course.c). */
+int cli_cmd_course(const struct cli_args *a);
 
 void cli_usage(FILE *f);
 
 /* Where the language files are: @flag_dir, the config's, $RUNBOX_LANGUAGES, next to the
  * binary, installed. */
 int cli_find_languages(const char *flag_dir, const struct job_config *cfg, char *out, size_t len);
+
+/*** Shared by the commands (commands.c) ***/
+
+/* What a command works with: settings, languages, the sandbox. */
+struct cli_env {
+    struct job_config cfg;
+    struct lang_set langs;
+    struct sbx_host *host;
+};
+
+/* Load the config and (@want_langs) the languages, and (@want_host) set up the sandbox. Returns
+ * 0, or the exit code after printing why. */
+int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host);
+/* Set up the sandbox now (after the cheap checks); 0 or the exit code. */
+int cli_env_host(struct cli_env *e);
+void cli_env_done(struct cli_env *e);
+
+/* Read the files at @paths (their base names, which must differ) into @files, an array of @n.
+ * Prints why and returns -1 on failure; free with cli_files_free. */
+int cli_read_files(char *const *paths, int n, struct job_file *files);
+void cli_files_free(struct job_file *files, size_t n);
+
+/* The language of --lang or of the first operand's extension, installed on this host; NULL after
+ * printing why, with the exit code in @ret_rc. @cmd names the command in messages. */
+const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args *a, const char *cmd,
+                                 int *ret_rc);
+
+/* The compile cache of --cache DIR, or the default one ($XDG_CACHE_HOME/runbox/compile,
+ * ~/.cache/runbox/compile, /var/cache/runbox/compile for root); NULL with --no-cache or when
+ * it cannot be opened (said once on stderr). */
+struct job_cache *cli_cache_open(const struct cli_args *a);
+
+/* Print @o (stolen) on stdout: indented on a terminal, else one line. */
+void cli_print_json(json_t *o);
+
+/* The compiler's output and the status line of a job that never got to its tests or cases. */
+void cli_print_compile_error(const struct job_result *res);
+
+/* Save the files of @res->files (what the program wrote to /box/out/) into @dir, created if
+ * missing; names are checked and nothing is written through a symlink. Returns 0 or -1 after
+ * printing why. */
+int cli_save_out_files(const struct job_result *res, const char *dir);
+
+/* The exit code of a test or cases run: 0 all passed, 1 some did not, else job_exit_code. */
+int cli_test_exit_code(const struct job_result *res);
 
 /* runbox serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N] [--no-auth]
  * (serve.c): the HTTP service until SIGINT/SIGTERM. */

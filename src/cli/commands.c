@@ -4,25 +4,23 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "job/cache.h"
 
 #define DEFAULT_CONFIG "/etc/runbox/config.json"
 #define MAX_SOURCE     (16u << 20)
+#define CLI_CACHE_MAX  (512ull << 20) /* the compile cache's size cap */
+#define CLI_MAX_CASES  1000
 
 /*** Settings ***/
 
-struct env {
-    struct job_config cfg;
-    struct lang_set langs;
-    struct sbx_host *host;
-};
-
-static void env_done(struct env *e)
+void cli_env_done(struct cli_env *e)
 {
     lang_set_done(&e->langs);
     job_config_done(&e->cfg);
@@ -60,7 +58,7 @@ int cli_find_languages(const char *flag_dir, const struct job_config *cfg, char 
 }
 
 /* Set up the sandbox host (after the cheap checks, so usage errors stay cheap). */
-static int env_host(struct env *e)
+int cli_env_host(struct cli_env *e)
 {
     int r = sbx_host_new(!e->cfg.no_cgroup_tune, &e->host);
 
@@ -76,7 +74,7 @@ static int env_host(struct env *e)
     return 0;
 }
 
-static int env_init(struct env *e, const struct cli_args *a, bool want_langs, bool want_host)
+int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host)
 {
     char err[512], dir[PATH_MAX];
     struct lang_error lerr;
@@ -103,7 +101,7 @@ static int env_init(struct env *e, const struct cli_args *a, bool want_langs, bo
             return 125;
         }
     }
-    return want_host ? env_host(e) : 0;
+    return want_host ? cli_env_host(e) : 0;
 }
 
 /*** Output ***/
@@ -121,7 +119,7 @@ static void stream_exec(void *ctx, int stream, const char *data, size_t len)
     stream_out(ctx, JOB_STAGE_RUN, stream, data, len);
 }
 
-static void print_json(json_t *o)
+void cli_print_json(json_t *o)
 {
     if (!o) {
         fprintf(stderr, "runbox: out of memory\n");
@@ -156,15 +154,24 @@ static int stdin_source(const struct cli_args *a)
     return isatty(0) ? -1 : 0;
 }
 
-static int read_sources(const struct cli_args *a, struct job_file *files)
+void cli_files_free(struct job_file *files, size_t n)
 {
-    for (int i = 0; i < a->n_operands; i++) {
-        char *copy = xstrdup(a->operands[i]);
-        int r = read_file(a->operands[i], MAX_SOURCE, &files[i].data, &files[i].len);
+    for (size_t i = 0; files && i < n; i++) {
+        free(files[i].name);
+        free(files[i].data);
+    }
+    free(files);
+}
+
+int cli_read_files(char *const *paths, int n, struct job_file *files)
+{
+    for (int i = 0; i < n; i++) {
+        char *copy = xstrdup(paths[i]);
+        int r = read_file(paths[i], MAX_SOURCE, &files[i].data, &files[i].len);
         files[i].name = xstrdup(basename(copy));
         free(copy);
         if (r < 0) {
-            fprintf(stderr, "runbox: '%s': %s\n", a->operands[i],
+            fprintf(stderr, "runbox: '%s': %s\n", paths[i],
                     r == -EFBIG ? "file too large" : strerror(-r));
             return -1;
         }
@@ -177,89 +184,412 @@ static int read_sources(const struct cli_args *a, struct job_file *files)
     return 0;
 }
 
-/*** Commands ***/
-
-int cli_cmd_run(const struct cli_args *a)
+const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args *a, const char *cmd,
+                                 int *ret_rc)
 {
-    struct env e;
-    struct job_result res;
-    struct job_file *files = NULL;
-    const struct lang *l;
-    int rc, fd;
+    const struct lang *l =
+            a->lang ? lang_find(&e->langs, a->lang) : lang_for_file(&e->langs, a->operands[0]);
 
+    *ret_rc = 2;
+    if (!l && a->lang)
+        fprintf(stderr, "runbox %s: unknown language '%s' (see 'runbox languages')\n", cmd,
+                a->lang);
+    else if (!l)
+        fprintf(stderr, "runbox %s: cannot tell the language of '%s'; use --lang\n", cmd,
+                a->operands[0]);
+    if (!l)
+        return NULL;
+    if (!lang_is_installed(l)) {
+        fprintf(stderr, "runbox %s: the %s toolchain is not installed on this host\n", cmd,
+                l->display_name);
+        *ret_rc = 125;
+        return NULL;
+    }
+    *ret_rc = 0;
+    return l;
+}
+
+/*** The compile cache ***/
+
+/* mkdir -p for the directories above @path (mode 0700: a cache is private). */
+static void make_parents(const char *path)
+{
+    char buf[PATH_MAX];
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        (void)mkdir(buf, 0700);
+        *p = '/';
+    }
+}
+
+static int default_cache_dir(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+    if (geteuid() == 0)
+        snprintf(buf, len, "/var/cache/runbox/compile");
+    else if (xdg && xdg[0] == '/')
+        snprintf(buf, len, "%s/runbox/compile", xdg);
+    else if (home && home[0] == '/')
+        snprintf(buf, len, "%s/.cache/runbox/compile", home);
+    else
+        return -ENOENT;
+    return 0;
+}
+
+struct job_cache *cli_cache_open(const struct cli_args *a)
+{
+    static bool warned;
+    struct job_cache *c = NULL;
+    char dir[PATH_MAX];
+    int r;
+
+    if (a->no_cache)
+        return NULL;
+    if (a->cache_dir)
+        snprintf(dir, sizeof(dir), "%s", a->cache_dir);
+    else if (default_cache_dir(dir, sizeof(dir)) < 0)
+        return NULL;
+    make_parents(dir);
+    r = job_cache_open(dir, CLI_CACHE_MAX, &c);
+    if (r < 0 && !warned) {
+        fprintf(stderr, "runbox: compile cache '%s': %s; running without it\n", dir, strerror(-r));
+        warned = true;
+    }
+    return r < 0 ? NULL : c;
+}
+
+/*** Expected-output cases (run --cases FILE) ***/
+
+struct cases_file {
+    json_t *root;
+    struct job_case *v;
+    char ***args; /* per case, pointing into root's strings */
+    size_t n;
+    struct job_cases cases;
+};
+
+static void cases_done(struct cases_file *cf)
+{
+    for (size_t i = 0; cf->args && i < cf->n; i++)
+        free(cf->args[i]);
+    free(cf->args);
+    free(cf->v);
+    json_decref(cf->root);
+}
+
+_printf_(2, 3) static int cases_error(const struct cli_args *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "runbox run: %s: ", a->cases_file);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 2;
+}
+
+static bool known_key(const char *key, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (strcmp(*keys, key) == 0)
+            return true;
+    return false;
+}
+
+static int case_args(const struct cli_args *a, json_t *v, size_t i, char ***ret)
+{
+    size_t k;
+    json_t *el;
+
+    if (!v)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > 256)
+        return cases_error(a, "cases[%zu].args: must be an array of strings", i);
+    *ret = calloc(json_array_size(v) + 1, sizeof(char *));
+    if (!*ret)
+        return 125;
+    json_array_foreach(v, k, el)
+    {
+        if (!json_is_string(el))
+            return cases_error(a, "cases[%zu].args[%zu]: must be a string", i, k);
+        (*ret)[k] = (char *)json_string_value(el);
+    }
+    return 0;
+}
+
+static int parse_case(const struct cli_args *a, json_t *o, size_t i, struct cases_file *cf)
+{
+    static const char *const keys[] = {"name", "stdin", "args", "expected_output", NULL};
+    json_t *name = json_object_get(o, "name"), *in = json_object_get(o, "stdin"),
+           *want = json_object_get(o, "expected_output");
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(o))
+        return cases_error(a,
+                           "cases[%zu]: must be an object {name, stdin, args, "
+                           "expected_output}",
+                           i);
+    json_object_foreach(o, key, v)
+    {
+        if (!known_key(key, keys))
+            return cases_error(a,
+                               "cases[%zu].%s: unknown key (known: name, stdin, args, "
+                               "expected_output)",
+                               i, key);
+    }
+    if ((name && !json_is_string(name)) || (in && !json_is_string(in)))
+        return cases_error(a, "cases[%zu]: name and stdin must be strings", i);
+    if (!json_is_string(want))
+        return cases_error(a, "cases[%zu].expected_output: missing, or not a string", i);
+    cf->v[i] = (struct job_case){
+            .name = name ? json_string_value(name) : NULL,
+            .stdin_data = in ? json_string_value(in) : NULL,
+            .stdin_len = in ? json_string_length(in) : 0,
+            .expected = json_string_value(want),
+            .expected_len = json_string_length(want),
+    };
+    int r = case_args(a, json_object_get(o, "args"), i, &cf->args[i]);
+    cf->v[i].args = cf->args[i];
+    return r;
+}
+
+/* The file's own settings, then the flags over them. */
+static int cases_settings(const struct cli_args *a, json_t *root, struct job_cases *cs)
+{
+    static const char *const keys[] = {"cases", "compare", "tolerance", "stop_on_first_failure",
+                                       NULL};
+    json_t *cmp = NULL, *tol = NULL, *stop = NULL, *v;
+    const char *key, *mode;
+
+    if (json_is_object(root)) {
+        json_object_foreach(root, key, v)
+        {
+            if (!known_key(key, keys))
+                return cases_error(a,
+                                   "%s: unknown key (known: cases, compare, tolerance, "
+                                   "stop_on_first_failure)",
+                                   key);
+        }
+        cmp = json_object_get(root, "compare");
+        tol = json_object_get(root, "tolerance");
+        stop = json_object_get(root, "stop_on_first_failure");
+    }
+    if ((cmp && !json_is_string(cmp)) || (tol && !json_is_number(tol)) ||
+        (stop && !json_is_boolean(stop)))
+        return cases_error(a, "compare must be a string, tolerance a number, "
+                              "stop_on_first_failure true or false");
+    mode = a->compare ? a->compare : cmp ? json_string_value(cmp) : "trailing_whitespace";
+    if (job_compare_mode_from_string(mode, &cs->compare) < 0) {
+        fprintf(stderr,
+                "runbox run: unknown compare mode '%s' (known: trailing_whitespace, "
+                "exact, float, unordered)\n",
+                mode);
+        return 2;
+    }
+    cs->tolerance = a->tolerance > 0 ? a->tolerance : tol ? json_number_value(tol) : 0;
+    if (cs->tolerance < 0)
+        return cases_error(a, "tolerance must not be negative");
+    cs->stop_on_first_failure = a->stop_on_first_failure || (stop && json_is_true(stop));
+    return 0;
+}
+
+/* Load --cases FILE: [{name?, stdin?, args?, expected_output}], or {"cases": [...], "compare",
+ * "tolerance", "stop_on_first_failure"}. Returns 0 or the exit code after printing why. */
+static int cases_load(const struct cli_args *a, struct cases_file *cf)
+{
+    json_error_t jerr;
+    json_t *list;
+    int r;
+
+    cf->root = json_load_file(a->cases_file, JSON_REJECT_DUPLICATES, &jerr);
+    if (!cf->root)
+        return cases_error(a, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    list = json_is_array(cf->root) ? cf->root : json_object_get(cf->root, "cases");
+    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > CLI_MAX_CASES)
+        return cases_error(a, "expected an array of 1 to %d cases, or {\"cases\": [...]}",
+                           CLI_MAX_CASES);
+    if ((r = cases_settings(a, cf->root, &cf->cases)) != 0)
+        return r;
+    cf->n = json_array_size(list);
+    cf->v = calloc(cf->n, sizeof(*cf->v));
+    cf->args = calloc(cf->n, sizeof(*cf->args));
+    if (!cf->v || !cf->args)
+        return 125;
+    for (size_t i = 0; i < cf->n; i++)
+        if ((r = parse_case(a, json_array_get(list, i), i, cf)) != 0)
+            return r;
+    cf->cases.v = cf->v;
+    cf->cases.n = cf->n;
+    return 0;
+}
+
+static void upper(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+
+    for (; s[i] && i + 1 < len; i++)
+        buf[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
+    buf[i] = '\0';
+}
+
+/* The string @key of @o, or "?". */
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+
+    return v ? v : "?";
+}
+
+static void print_cases(const struct job_result *res)
+{
+    json_t *list = json_object_get(res->cases, "cases"), *c;
+    size_t i;
+    char st[32];
+
+    json_array_foreach(list, i, c)
+    {
+        const char *msg = json_string_value(json_object_get(c, "message"));
+        upper(jstr(c, "status"), st, sizeof(st));
+        printf("%-7s %s (%.2f s)\n", st, jstr(c, "name"),
+               json_real_value(json_object_get(c, "time")));
+        if (msg && *msg)
+            printf("        %s\n", msg);
+    }
+    printf("%lld of %lld cases passed (compare: %s)\n",
+           (long long)json_integer_value(json_object_get(res->cases, "passed")),
+           (long long)json_integer_value(json_object_get(res->cases, "total")),
+           jstr(res->cases, "compare"));
+    fflush(stdout);
+}
+
+/*** run ***/
+
+struct run {
+    struct cli_env e;
+    struct job_file *files;
+    size_t n_files;
+    int fd;
+    struct cases_file cf;
+    struct job_cache *cache;
+};
+
+static void run_done(struct run *r)
+{
+    cli_files_free(r->files, r->n_files);
+    if (r->fd > 0)
+        (void)close(r->fd);
+    cases_done(&r->cf);
+    r->cache = job_cache_free(r->cache);
+    cli_env_done(&r->e);
+}
+
+static int run_usage(const struct cli_args *a)
+{
     if (a->n_operands < 1) {
         fprintf(stderr, "runbox run: no source file given\n");
         return 2;
     }
-    if ((rc = env_init(&e, a, true, false)) != 0)
-        return rc;
-    l = a->lang ? lang_find(&e.langs, a->lang) : lang_for_file(&e.langs, a->operands[0]);
-    if (!l) {
-        if (a->lang)
-            fprintf(stderr, "runbox run: unknown language '%s' (see 'runbox languages')\n",
-                    a->lang);
-        else
-            fprintf(stderr, "runbox run: cannot tell the language of '%s'; use --lang\n",
-                    a->operands[0]);
-        env_done(&e);
+    if (!a->cases_file && (a->compare || a->tolerance > 0 || a->stop_on_first_failure)) {
+        fprintf(stderr, "runbox run: --compare, --tolerance and --stop-on-first-failure go "
+                        "with --cases\n");
         return 2;
     }
-    if (!lang_is_installed(l)) {
-        fprintf(stderr, "runbox run: the %s toolchain is not installed on this host\n",
-                l->display_name);
-        env_done(&e);
+    if (a->cases_file && a->stdin_file) {
+        fprintf(stderr, "runbox run: --stdin and --cases: each case gives its own stdin\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* Print what the job did (the caller already streamed its output) and give the exit code. */
+static int run_report(const struct cli_args *a, const struct job_result *res)
+{
+    int rc = a->cases_file ? cli_test_exit_code(res) : job_exit_code(res);
+
+    if (a->out_dir && cli_save_out_files(res, a->out_dir) < 0 && rc == 0)
+        rc = 125;
+    if (a->json)
+        cli_print_json(job_result_to_json(res));
+    else if (res->status == JOB_INTERNAL_ERROR)
+        fprintf(stderr, "runbox: internal error: %s\n", res->message);
+    else if (a->cases_file && res->cases)
+        print_cases(res);
+    else if (a->cases_file)
+        cli_print_compile_error(res);
+    else
+        status_line(job_status_to_string(res->status), res->ran ? &res->run : &res->compile);
+    return rc;
+}
+
+static int run_job(const struct cli_args *a, struct run *r, const struct lang *l)
+{
+    struct job_result res;
+    char *args_nul[a->n_prog_args + 1];
+    int rc;
+
+    for (int i = 0; i < a->n_prog_args; i++)
+        args_nul[i] = a->prog_args[i];
+    args_nul[a->n_prog_args] = NULL;
+    struct job_input in = {
+            .lang = l,
+            .files = r->files,
+            .n_files = r->n_files,
+            .args = args_nul,
+            .stdin_fd = a->cases_file ? -1 : r->fd,
+            .limits = a->limits,
+            .on_output = a->json || a->cases_file ? NULL : stream_out,
+            .mode = a->cases_file ? JOB_MODE_CASES : JOB_MODE_RUN,
+            .cases = r->cf.cases,
+            .collect_files = a->out_dir != NULL,
+            .cache = r->cache,
+    };
+    if (job_run(r->e.host, &r->e.cfg, &in, &res) < 0) {
+        fprintf(stderr, "runbox run: cannot run\n");
         return 125;
     }
-    files = calloc((size_t)a->n_operands, sizeof(*files));
-    rc = files && read_sources(a, files) == 0 ? 0 : 125;
-    fd = rc ? -1 : stdin_source(a);
-    if (fd == -2)
+    rc = run_report(a, &res);
+    job_result_done(&res);
+    return rc;
+}
+
+int cli_cmd_run(const struct cli_args *a)
+{
+    struct run r = {.fd = -1};
+    const struct lang *l;
+    int rc;
+
+    if ((rc = run_usage(a)) != 0)
+        return rc;
+    if ((rc = cli_env_init(&r.e, a, true, false)) != 0)
+        return rc;
+    if (!(l = cli_pick_lang(&r.e, a, "run", &rc)))
+        goto out;
+    if (a->cases_file && (rc = cases_load(a, &r.cf)) != 0)
+        goto out;
+    r.n_files = (size_t)a->n_operands;
+    r.files = calloc(r.n_files, sizeof(*r.files));
+    rc = r.files && cli_read_files(a->operands, a->n_operands, r.files) == 0 ? 0 : 125;
+    if (rc == 0 && !a->cases_file && (r.fd = stdin_source(a)) == -2)
         rc = 125;
     if (rc == 0)
-        rc = env_host(&e);
+        rc = cli_env_host(&r.e);
     if (rc == 0) {
-        struct job_input in = {
-                .lang = l,
-                .files = files,
-                .n_files = (size_t)a->n_operands,
-                .args = a->prog_args,
-                .stdin_fd = fd,
-                .limits = a->limits,
-                .on_output = a->json ? NULL : stream_out,
-        };
-        char *args_nul[a->n_prog_args + 1];
-        for (int i = 0; i < a->n_prog_args; i++)
-            args_nul[i] = a->prog_args[i];
-        args_nul[a->n_prog_args] = NULL;
-        in.args = args_nul;
-        if (job_run(e.host, &e.cfg, &in, &res) < 0) {
-            fprintf(stderr, "runbox run: cannot run\n");
-            rc = 125;
-        } else {
-            if (a->json)
-                print_json(job_result_to_json(&res));
-            else if (res.status == JOB_INTERNAL_ERROR)
-                fprintf(stderr, "runbox: internal error: %s\n", res.message);
-            else
-                status_line(job_status_to_string(res.status), res.ran ? &res.run : &res.compile);
-            rc = job_exit_code(&res);
-            job_result_done(&res);
-        }
+        r.cache = cli_cache_open(a);
+        rc = run_job(a, &r, l);
     }
-    for (int i = 0; files && i < a->n_operands; i++) {
-        free(files[i].name);
-        free(files[i].data);
-    }
-    free(files);
-    if (fd > 0)
-        (void)close(fd);
-    env_done(&e);
+out:
+    run_done(&r);
     return rc;
 }
 
 int cli_cmd_exec(const struct cli_args *a)
 {
-    struct env e;
+    struct cli_env e;
     struct sbx_result res;
     int rc, fd;
 
@@ -269,7 +599,7 @@ int cli_cmd_exec(const struct cli_args *a)
     }
     if ((fd = stdin_source(a)) == -2)
         return 125;
-    if ((rc = env_init(&e, a, false, true)) != 0)
+    if ((rc = cli_env_init(&e, a, false, true)) != 0)
         return rc;
     char *argv[a->n_prog_args + 1];
     for (int i = 0; i < a->n_prog_args; i++)
@@ -284,11 +614,11 @@ int cli_cmd_exec(const struct cli_args *a)
     job_resolve_limits(&e.cfg, NULL, false, &a->limits, &spec.limits);
     if (sbx_run(e.host, &spec, &res) < 0) {
         fprintf(stderr, "runbox exec: cannot run\n");
-        env_done(&e);
+        cli_env_done(&e);
         return 125;
     }
     if (a->json)
-        print_json(job_sbx_result_to_json(&res));
+        cli_print_json(job_sbx_result_to_json(&res));
     else if (res.status == SBX_INTERNAL_ERROR)
         fprintf(stderr, "runbox: internal error: %s\n", res.message);
     else
@@ -301,17 +631,17 @@ int cli_cmd_exec(const struct cli_args *a)
     sbx_result_done(&res);
     if (fd > 0)
         (void)close(fd);
-    env_done(&e);
+    cli_env_done(&e);
     return rc;
 }
 
 int cli_cmd_languages(const struct cli_args *a)
 {
-    struct env e;
+    struct cli_env e;
     json_t *arr;
     int rc;
 
-    if ((rc = env_init(&e, a, true, true)) != 0)
+    if ((rc = cli_env_init(&e, a, true, true)) != 0)
         return rc;
     arr = json_array();
     if (!a->json)
@@ -351,22 +681,22 @@ int cli_cmd_languages(const struct cli_args *a)
         free(ver);
     }
     if (a->json)
-        print_json(arr);
+        cli_print_json(arr);
     else
         json_decref(arr);
-    env_done(&e);
+    cli_env_done(&e);
     return 0;
 }
 
 int cli_cmd_doctor(const struct cli_args *a)
 {
-    struct env e;
+    struct cli_env e;
     int rc, bad;
 
-    if ((rc = env_init(&e, a, true, false)) != 0)
+    if ((rc = cli_env_init(&e, a, true, false)) != 0)
         return rc;
-    if ((rc = env_host(&e)) != 0) {
-        env_done(&e);
+    if ((rc = cli_env_host(&e)) != 0) {
+        cli_env_done(&e);
         return rc;
     }
     bad = sbx_doctor(e.host, stdout);
@@ -380,11 +710,11 @@ int cli_cmd_doctor(const struct cli_args *a)
         free(ver);
     }
     printf("%s\n", bad ? "some isolation features are missing" : "all isolation features work");
-    env_done(&e);
+    cli_env_done(&e);
     return bad ? 1 : 0;
 }
 
-static int selftest_one(struct env *e, const struct lang *l)
+static int selftest_one(struct cli_env *e, const struct lang *l)
 {
     struct job_file files[16];
     size_t n = 0;
@@ -431,15 +761,15 @@ static int selftest_one(struct env *e, const struct lang *l)
 
 int cli_cmd_selftest(const struct cli_args *a)
 {
-    struct env e;
+    struct cli_env e;
     int rc, failed = 0, passed = 0;
 
-    if ((rc = env_init(&e, a, true, true)) != 0)
+    if ((rc = cli_env_init(&e, a, true, true)) != 0)
         return rc;
     for (int i = 0; i < a->n_operands; i++)
         if (!lang_find(&e.langs, a->operands[i])) {
             fprintf(stderr, "runbox selftest: unknown language '%s'\n", a->operands[i]);
-            env_done(&e);
+            cli_env_done(&e);
             return 2;
         }
     for (size_t i = 0; i < e.langs.n; i++) {
@@ -459,6 +789,6 @@ int cli_cmd_selftest(const struct cli_args *a)
             passed++;
     }
     printf("%d passed, %d failed\n", passed, failed);
-    env_done(&e);
+    cli_env_done(&e);
     return failed ? 1 : 0;
 }

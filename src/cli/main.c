@@ -14,6 +14,8 @@ static const struct {
         {"languages", cli_cmd_languages},
         {"doctor", cli_cmd_doctor},
         {"selftest", cli_cmd_selftest},
+        {"test", cli_cmd_test},
+        {"course", cli_cmd_course},
         {"serve", cli_cmd_serve},
         {"user", cli_cmd_user},
         {"key", cli_cmd_key},

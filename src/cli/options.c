@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -21,6 +22,18 @@ enum opt_code {
     OPT_CPUS,
     OPT_NET,
     OPT_VERSION,
+    OPT_TESTS,
+    OPT_COURSE,
+    OPT_EXERCISE,
+    OPT_FRAMEWORK,
+    OPT_CACHE,
+    OPT_NO_CACHE,
+    OPT_CASES,
+    OPT_COMPARE,
+    OPT_TOLERANCE,
+    OPT_STOP,
+    OPT_OUT,
+    OPT_STARTER,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +51,18 @@ static const struct option long_opts[] = {
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"cpus", required_argument, NULL, OPT_CPUS},
         {"net", no_argument, NULL, OPT_NET},
+        {"tests", required_argument, NULL, OPT_TESTS},
+        {"course", required_argument, NULL, OPT_COURSE},
+        {"exercise", required_argument, NULL, OPT_EXERCISE},
+        {"framework", required_argument, NULL, OPT_FRAMEWORK},
+        {"cache", required_argument, NULL, OPT_CACHE},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"cases", required_argument, NULL, OPT_CASES},
+        {"compare", required_argument, NULL, OPT_COMPARE},
+        {"tolerance", required_argument, NULL, OPT_TOLERANCE},
+        {"stop-on-first-failure", no_argument, NULL, OPT_STOP},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"starter", no_argument, NULL, OPT_STARTER},
         {0},
 };
 
@@ -46,8 +71,19 @@ void cli_usage(FILE *f)
     fputs("usage: runbox [--config FILE] [--languages DIR] COMMAND ...\n"
           "\n"
           "commands:\n"
-          "  run [LIMITS] [--lang L] [--stdin FILE] [--json] FILE... [-- ARG...]\n"
-          "        compile (if needed) and run FILE... in the sandbox\n"
+          "  run [LIMITS] [--lang L] [--stdin FILE] [--json] [--out DIR] FILE... [-- ARG...]\n"
+          "        compile (if needed) and run FILE... in the sandbox; --out DIR saves the\n"
+          "        files the program wrote to /box/out/ into DIR\n"
+          "  run [LIMITS] --cases CASES.json [--compare MODE] [--tolerance X]\n"
+          "      [--stop-on-first-failure] FILE...\n"
+          "        compile once, run each expected-output case in a fresh box; MODE:\n"
+          "        trailing_whitespace (default), exact, float, unordered\n"
+          "  test [LIMITS] [--lang L] [--framework NAME] [--json] --tests PATH... FILE...\n"
+          "  test [LIMITS] [--json] --course DIR --exercise SLUG FILE...\n"
+          "        run the test files (PATH: files or directories) or a course exercise's\n"
+          "        tests over the student's FILEs; exit 0 all passed, 1 some did not\n"
+          "  course init --lang TEMPLATE DIR | check [--starter] DIR | validate DIR | templates\n"
+          "        sample courses, and checking a course's solutions against its tests\n"
           "  exec [LIMITS] [--stdin FILE] [--json] -- CMD [ARG...]\n"
           "        run a command in the sandbox over the host's /usr\n"
           "  languages [--json]   the languages, their versions, and whether installed\n"
@@ -67,8 +103,12 @@ void cli_usage(FILE *f)
           "  --cpus N        CPU share, e.g. 0.5 for half a core     (default none)\n"
           "  --net           share the host network (default: only lo)\n"
           "\n"
+          "compile cache (run, test, course check): --cache DIR (default\n"
+          "  $XDG_CACHE_HOME/runbox/compile, /var/cache/runbox/compile for root), --no-cache\n"
+          "\n"
           "exit status: the program's own; 128+N for signal N; 124 time limit; 137 memory\n"
-          "limit; 141 output limit; the compiler's for a compile error; 125 runbox failed.\n",
+          "limit; 141 output limit; the compiler's for a compile error; 125 runbox failed;\n"
+          "for tests and cases, 1 when some did not pass.\n",
           f);
 }
 
@@ -106,6 +146,70 @@ static int opt_cpus(const char *val, uint64_t *ret)
         return bad_value("cpus", val, "expected a CPU share such as 0.5 or 2");
     *ret = milli;
     return 0;
+}
+
+static int opt_tolerance(const char *val, double *ret)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(val, &end);
+    if (errno || end == val || *end || !(v > 0) || v > 1e9)
+        return bad_value("tolerance", val, "expected a positive number such as 1e-6");
+    *ret = v;
+    return 0;
+}
+
+static int opt_tests(const char *val, struct cli_args *a)
+{
+    if (a->n_tests == CLI_MAX_TESTS)
+        return bad_value("tests", val, "given too often");
+    a->tests[a->n_tests++] = val;
+    return 0;
+}
+
+/* The options of the test, cases and course modes. */
+static int apply_test_option(int code, const char *val, struct cli_args *a)
+{
+    switch (code) {
+    case OPT_TESTS:
+        return opt_tests(val, a);
+    case OPT_COURSE:
+        a->course = val;
+        return 0;
+    case OPT_EXERCISE:
+        a->exercise = val;
+        return 0;
+    case OPT_FRAMEWORK:
+        a->framework = val;
+        return 0;
+    case OPT_CACHE:
+        a->cache_dir = val;
+        return 0;
+    case OPT_NO_CACHE:
+        a->no_cache = true;
+        return 0;
+    case OPT_CASES:
+        a->cases_file = val;
+        return 0;
+    case OPT_COMPARE:
+        a->compare = val;
+        return 0;
+    case OPT_TOLERANCE:
+        return opt_tolerance(val, &a->tolerance);
+    case OPT_STOP:
+        a->stop_on_first_failure = true;
+        return 0;
+    case OPT_OUT:
+        a->out_dir = val;
+        return 0;
+    case OPT_STARTER:
+        a->starter = true;
+        return 0;
+    default:
+        return 2;
+    }
 }
 
 static int apply_option(int code, const char *val, struct cli_args *a)
@@ -150,7 +254,7 @@ static int apply_option(int code, const char *val, struct cli_args *a)
         l->network = 1;
         return 0;
     default:
-        return 2;
+        return apply_test_option(code, val, a);
     }
 }
 
