@@ -58,7 +58,7 @@
 #define RB_MESSAGE_MAX 4096
 #define RB_MAX_TESTS   1024
 
-#define RB_WEAK   __attribute__((weak))
+#define RB_WEAK __attribute__((weak))
 
 struct rb_test {
     const char *name;
@@ -85,18 +85,18 @@ RB_WEAK void rb_register(const char *name, void (*fn)(void), const char *file, i
 #define RB_CAT(a, b)  RB_CAT_(a, b)
 
 /* TEST(name) { body }: defines and registers one test. @name must be a C identifier. */
-#define TEST(name)                                                                             \
-    static void RB_CAT(rb_test_, name)(void);                                                  \
-    __attribute__((constructor)) static void RB_CAT(rb_register_, name)(void)                  \
-    {                                                                                          \
-        rb_register(#name, RB_CAT(rb_test_, name), __FILE__, __LINE__);                        \
-    }                                                                                          \
+#define TEST(name)                                                            \
+    static void RB_CAT(rb_test_, name)(void);                                 \
+    __attribute__((constructor)) static void RB_CAT(rb_register_, name)(void) \
+    {                                                                         \
+        rb_register(#name, RB_CAT(rb_test_, name), __FILE__, __LINE__);       \
+    }                                                                         \
     static void RB_CAT(rb_test_, name)(void)
 
 /*** Failing a test (in the child) ***/
 
 __attribute__((format(printf, 3, 4), noreturn)) RB_WEAK void rb_fail(const char *file, int line,
-                                                                      const char *fmt, ...)
+                                                                     const char *fmt, ...)
 {
     char buf[RB_MESSAGE_MAX];
     size_t n;
@@ -168,82 +168,82 @@ RB_WEAK void rb_check_mem(const char *file, int line, const char *what, const vo
 
     for (size_t i = 0; i < n; i++)
         if (pe[i] != pa[i])
-            rb_fail(file, line, "%s: byte %zu differs: expected 0x%02x, got 0x%02x", what, i,
-                    pe[i], pa[i]);
+            rb_fail(file, line, "%s: byte %zu differs: expected 0x%02x, got 0x%02x", what, i, pe[i],
+                    pa[i]);
 }
 
-#define RB_CHECK_INT(op, e, a, what)                                                           \
-    do {                                                                                       \
-        long long rb_e_ = (long long)(e), rb_a_ = (long long)(a);                              \
-        if (!(rb_a_ op rb_e_))                                                                 \
-            rb_fail(__FILE__, __LINE__, "%s: expected %s %lld, got %lld", what, #op, rb_e_,    \
-                    rb_a_);                                                                    \
+#define RB_CHECK_INT(op, e, a, what)                                                        \
+    do {                                                                                    \
+        long long rb_e_ = (long long)(e), rb_a_ = (long long)(a);                           \
+        if (!(rb_a_ op rb_e_))                                                              \
+            rb_fail(__FILE__, __LINE__, "%s: expected %s %lld, got %lld", what, #op, rb_e_, \
+                    rb_a_);                                                                 \
     } while (0)
 
-#define ASSERT(cond)                                                                           \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            rb_fail(__FILE__, __LINE__, "ASSERT(%s) failed", #cond);                           \
+#define ASSERT(cond)                                                 \
+    do {                                                             \
+        if (!(cond))                                                 \
+            rb_fail(__FILE__, __LINE__, "ASSERT(%s) failed", #cond); \
     } while (0)
 #define ASSERT_TRUE(cond) ASSERT(cond)
-#define ASSERT_FALSE(cond)                                                                     \
-    do {                                                                                       \
-        if (cond)                                                                              \
-            rb_fail(__FILE__, __LINE__, "ASSERT_FALSE(%s) failed: it is true", #cond);         \
+#define ASSERT_FALSE(cond)                                                             \
+    do {                                                                               \
+        if (cond)                                                                      \
+            rb_fail(__FILE__, __LINE__, "ASSERT_FALSE(%s) failed: it is true", #cond); \
     } while (0)
-#define ASSERT_EQ_INT(expected, actual)                                                        \
-    do {                                                                                       \
-        long long rb_e_ = (long long)(expected), rb_a_ = (long long)(actual);                  \
-        if (rb_e_ != rb_a_)                                                                    \
-            rb_fail(__FILE__, __LINE__, "ASSERT_EQ_INT(%s, %s): expected %lld, got %lld",      \
-                    #expected, #actual, rb_e_, rb_a_);                                         \
+#define ASSERT_EQ_INT(expected, actual)                                                   \
+    do {                                                                                  \
+        long long rb_e_ = (long long)(expected), rb_a_ = (long long)(actual);             \
+        if (rb_e_ != rb_a_)                                                               \
+            rb_fail(__FILE__, __LINE__, "ASSERT_EQ_INT(%s, %s): expected %lld, got %lld", \
+                    #expected, #actual, rb_e_, rb_a_);                                    \
     } while (0)
 #define ASSERT_NE_INT(e, a) RB_CHECK_INT(!=, e, a, "ASSERT_NE_INT(" #e ", " #a ")")
 #define ASSERT_LT_INT(a, b) RB_CHECK_INT(<, b, a, "ASSERT_LT_INT(" #a ", " #b ")")
 #define ASSERT_LE_INT(a, b) RB_CHECK_INT(<=, b, a, "ASSERT_LE_INT(" #a ", " #b ")")
 #define ASSERT_GT_INT(a, b) RB_CHECK_INT(>, b, a, "ASSERT_GT_INT(" #a ", " #b ")")
 #define ASSERT_GE_INT(a, b) RB_CHECK_INT(>=, b, a, "ASSERT_GE_INT(" #a ", " #b ")")
-#define ASSERT_EQ_UINT(expected, actual)                                                       \
-    do {                                                                                       \
-        unsigned long long rb_e_ = (unsigned long long)(expected);                             \
-        unsigned long long rb_a_ = (unsigned long long)(actual);                               \
-        if (rb_e_ != rb_a_)                                                                    \
-            rb_fail(__FILE__, __LINE__, "ASSERT_EQ_UINT(%s, %s): expected %llu, got %llu",     \
-                    #expected, #actual, rb_e_, rb_a_);                                         \
+#define ASSERT_EQ_UINT(expected, actual)                                                   \
+    do {                                                                                   \
+        unsigned long long rb_e_ = (unsigned long long)(expected);                         \
+        unsigned long long rb_a_ = (unsigned long long)(actual);                           \
+        if (rb_e_ != rb_a_)                                                                \
+            rb_fail(__FILE__, __LINE__, "ASSERT_EQ_UINT(%s, %s): expected %llu, got %llu", \
+                    #expected, #actual, rb_e_, rb_a_);                                     \
     } while (0)
-#define ASSERT_EQ_CHAR(expected, actual)                                                       \
-    do {                                                                                       \
-        char rb_e_[2] = {(char)(expected), 0}, rb_a_[2] = {(char)(actual), 0};                 \
-        rb_check_str(__FILE__, __LINE__, "ASSERT_EQ_CHAR(" #expected ", " #actual ")", 1,      \
-                     rb_e_, rb_a_);                                                            \
+#define ASSERT_EQ_CHAR(expected, actual)                                                         \
+    do {                                                                                         \
+        char rb_e_[2] = {(char)(expected), 0}, rb_a_[2] = {(char)(actual), 0};                   \
+        rb_check_str(__FILE__, __LINE__, "ASSERT_EQ_CHAR(" #expected ", " #actual ")", 1, rb_e_, \
+                     rb_a_);                                                                     \
     } while (0)
-#define ASSERT_EQ_STR(expected, actual)                                                        \
-    rb_check_str(__FILE__, __LINE__, "ASSERT_EQ_STR(" #expected ", " #actual ")", 1,           \
-                 (expected), (actual))
-#define ASSERT_NE_STR(unexpected, actual)                                                      \
-    rb_check_str(__FILE__, __LINE__, "ASSERT_NE_STR(" #unexpected ", " #actual ")", 0,         \
+#define ASSERT_EQ_STR(expected, actual)                                                          \
+    rb_check_str(__FILE__, __LINE__, "ASSERT_EQ_STR(" #expected ", " #actual ")", 1, (expected), \
+                 (actual))
+#define ASSERT_NE_STR(unexpected, actual)                                              \
+    rb_check_str(__FILE__, __LINE__, "ASSERT_NE_STR(" #unexpected ", " #actual ")", 0, \
                  (unexpected), (actual))
-#define ASSERT_EQ_MEM(expected, actual, n)                                                     \
-    rb_check_mem(__FILE__, __LINE__, "ASSERT_EQ_MEM(" #expected ", " #actual ", " #n ")",      \
+#define ASSERT_EQ_MEM(expected, actual, n)                                                \
+    rb_check_mem(__FILE__, __LINE__, "ASSERT_EQ_MEM(" #expected ", " #actual ", " #n ")", \
                  (expected), (actual), (n))
-#define ASSERT_NEAR(expected, actual, tolerance)                                               \
-    do {                                                                                       \
-        double rb_e_ = (double)(expected), rb_a_ = (double)(actual);                           \
-        double rb_t_ = (double)(tolerance);                                                    \
-        if (!(fabs(rb_e_ - rb_a_) <= rb_t_))                                                   \
-            rb_fail(__FILE__, __LINE__, "ASSERT_NEAR(%s, %s, %s): expected %.17g, got %.17g",  \
-                    #expected, #actual, #tolerance, rb_e_, rb_a_);                             \
+#define ASSERT_NEAR(expected, actual, tolerance)                                              \
+    do {                                                                                      \
+        double rb_e_ = (double)(expected), rb_a_ = (double)(actual);                          \
+        double rb_t_ = (double)(tolerance);                                                   \
+        if (!(fabs(rb_e_ - rb_a_) <= rb_t_))                                                  \
+            rb_fail(__FILE__, __LINE__, "ASSERT_NEAR(%s, %s, %s): expected %.17g, got %.17g", \
+                    #expected, #actual, #tolerance, rb_e_, rb_a_);                            \
     } while (0)
-#define ASSERT_NULL(p)                                                                         \
-    do {                                                                                       \
-        const void *rb_p_ = (const void *)(p);                                                 \
-        if (rb_p_ != NULL)                                                                     \
-            rb_fail(__FILE__, __LINE__, "ASSERT_NULL(%s): got %p", #p, rb_p_);                 \
+#define ASSERT_NULL(p)                                                         \
+    do {                                                                       \
+        const void *rb_p_ = (const void *)(p);                                 \
+        if (rb_p_ != NULL)                                                     \
+            rb_fail(__FILE__, __LINE__, "ASSERT_NULL(%s): got %p", #p, rb_p_); \
     } while (0)
-#define ASSERT_NOT_NULL(p)                                                                     \
-    do {                                                                                       \
-        if ((const void *)(p) == NULL)                                                         \
-            rb_fail(__FILE__, __LINE__, "ASSERT_NOT_NULL(%s): got NULL", #p);                  \
+#define ASSERT_NOT_NULL(p)                                                    \
+    do {                                                                      \
+        if ((const void *)(p) == NULL)                                        \
+            rb_fail(__FILE__, __LINE__, "ASSERT_NOT_NULL(%s): got NULL", #p); \
     } while (0)
 #define FAIL(...) rb_fail(__FILE__, __LINE__, __VA_ARGS__)
 
@@ -308,7 +308,13 @@ RB_WEAK char *rb_test_code(const char *file, int line)
     char *code;
     size_t n = 0;
     int c, prev = 0, depth = 0, opened = 0, cur = 1;
-    enum { CODE, STR, CHR, LINE_COMMENT, BLOCK_COMMENT } st = CODE;
+    enum {
+        CODE,
+        STR,
+        CHR,
+        LINE_COMMENT,
+        BLOCK_COMMENT
+    } st = CODE;
 
     if (!f)
         return NULL;
@@ -395,16 +401,26 @@ RB_WEAK char *rb_read_output(int fd, size_t *ret_len)
 RB_WEAK const char *rb_signal_name(int sig)
 {
     switch (sig) {
-    case SIGSEGV: return "SIGSEGV (segmentation fault: a bad pointer or array index?)";
-    case SIGABRT: return "SIGABRT (abort(), a failed assert(), or a corrupted heap)";
-    case SIGFPE: return "SIGFPE (arithmetic error: division by zero?)";
-    case SIGBUS: return "SIGBUS (bus error: a bad pointer?)";
-    case SIGILL: return "SIGILL (illegal instruction)";
-    case SIGKILL: return "SIGKILL (killed: out of memory?)";
-    case SIGXCPU: return "SIGXCPU (CPU time limit)";
-    case SIGXFSZ: return "SIGXFSZ (file size limit)";
-    case SIGPIPE: return "SIGPIPE (write to a closed pipe)";
-    default: return "a signal";
+    case SIGSEGV:
+        return "SIGSEGV (segmentation fault: a bad pointer or array index?)";
+    case SIGABRT:
+        return "SIGABRT (abort(), a failed assert(), or a corrupted heap)";
+    case SIGFPE:
+        return "SIGFPE (arithmetic error: division by zero?)";
+    case SIGBUS:
+        return "SIGBUS (bus error: a bad pointer?)";
+    case SIGILL:
+        return "SIGILL (illegal instruction)";
+    case SIGKILL:
+        return "SIGKILL (killed: out of memory?)";
+    case SIGXCPU:
+        return "SIGXCPU (CPU time limit)";
+    case SIGXFSZ:
+        return "SIGXFSZ (file size limit)";
+    case SIGPIPE:
+        return "SIGPIPE (write to a closed pipe)";
+    default:
+        return "a signal";
     }
 }
 
@@ -491,8 +507,8 @@ RB_WEAK int rb_run_one(const struct rb_test *t, FILE *report)
             snprintf(message, sizeof(message), "the test called exit(%d)", WEXITSTATUS(ws));
         } else if (WIFSIGNALED(ws)) {
             status = "error";
-            snprintf(message, sizeof(message), "the test crashed: signal %d, %s",
-                     WTERMSIG(ws), rb_signal_name(WTERMSIG(ws)));
+            snprintf(message, sizeof(message), "the test crashed: signal %d, %s", WTERMSIG(ws),
+                     rb_signal_name(WTERMSIG(ws)));
         }
     }
     output = out ? rb_read_output(fileno(out), &output_len) : NULL;
@@ -505,8 +521,8 @@ RB_WEAK int rb_run_one(const struct rb_test *t, FILE *report)
         printf("%s  %s\n      %s\n", strcmp(status, "fail") == 0 ? "FAIL" : "ERROR", t->name,
                message);
         if (output_len > 0)
-            printf("      output: %.*s%s", (int)(output_len > 2000 ? 2000 : output_len),
-                   output, output[output_len - 1] == '\n' ? "" : "\n");
+            printf("      output: %.*s%s", (int)(output_len > 2000 ? 2000 : output_len), output,
+                   output[output_len - 1] == '\n' ? "" : "\n");
     }
     free(output);
     return strcmp(status, "pass") == 0;
