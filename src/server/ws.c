@@ -116,6 +116,13 @@ static int start_run(struct session *s, json_t *msg)
         free(d);
         return send_error(s, err.field, err.message);
     }
+    /* The program's stdin is the client's: no test frameworks nor per-case stdin here. */
+    if (d->req.mode != JOB_MODE_RUN) {
+        run_data_free(d);
+        return send_error(s, "mode",
+                          "an interactive run is a plain run: test and cases runs go through "
+                          "POST /api/v1/code/execute");
+    }
     d->request_json = request_to_json(&d->req);
     if (!d->request_json || pipe2(p, O_CLOEXEC) < 0) {
         run_data_free(d);
