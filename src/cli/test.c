@@ -282,8 +282,11 @@ static int add_test_dir(struct test_files *t, const char *path, const char *rel,
         if (lstat(sub, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
             fprintf(stderr, "runbox test: '%s': not a regular file or directory\n", sub);
             r = -1;
+        } else if (S_ISDIR(st.st_mode) && depth >= TEST_DEPTH_MAX) {
+            fprintf(stderr, "runbox test: '%s': nested deeper than %d\n", sub, TEST_DEPTH_MAX);
+            r = -1;
         } else if (S_ISDIR(st.st_mode)) {
-            r = depth < TEST_DEPTH_MAX ? add_test_dir(t, sub, subrel, depth + 1) : -1;
+            r = add_test_dir(t, sub, subrel, depth + 1);
         } else {
             r = add_test_file(t, sub, subrel);
         }
