@@ -174,7 +174,8 @@ def main(argv):
         except Exception:  # the test file (or the student's module) does not import
             etype, value, tb = sys.exc_info()
             frames = [f for f in traceback.extract_tb(tb)
-                      if not f.filename.startswith("<frozen") and f.filename != __file__]
+                      if not f.filename.startswith("<frozen") and f.filename != __file__
+                      and os.sep + "importlib" + os.sep not in f.filename]
             message = "cannot import %s:\n%s%s" % (
                 path, _format_frames(frames),
                 "".join(traceback.format_exception_only(etype, value)).rstrip())
