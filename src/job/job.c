@@ -594,6 +594,9 @@ static bool bad_files(const struct job_input *in, const struct lang_test **ret_t
             return in->tests.framework ? BAD("%s has no test framework '%s'", in->lang->name,
                                              in->tests.framework)
                                        : BAD("%s has no test framework", in->lang->name);
+        if ((*ret_test)->unavailable)
+            return BAD("the test framework '%s' cannot run: %s", (*ret_test)->name,
+                       (*ret_test)->unavailable);
     }
     if (in->mode == JOB_MODE_CASES && in->cases.n == 0)
         return BAD("an expected-output run needs at least one case");

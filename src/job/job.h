@@ -106,11 +106,11 @@ struct job_cases {
 struct job_tests {
     const struct job_file *files; /* the instructor's test files, put next to the student's */
     size_t n_files;
-    const char *framework;       /* lang_test name; NULL = the language's default */
-    char *const *command;        /* replaces the framework's run argv (a course's runner) */
-    const char *report_format;   /* with command: how its report reads; NULL = framework's */
-    const char *report_file;     /* with command: where it is */
-    const char *exercise;        /* {exercise}; NULL = "" */
+    const char *framework;     /* lang_test name; NULL = the language's default */
+    char *const *command;      /* replaces the framework's run argv (a course's runner) */
+    const char *report_format; /* with command: how its report reads; NULL = framework's */
+    const char *report_file;   /* with command: where it is */
+    const char *exercise;      /* {exercise}; NULL = "" */
 };
 
 /* Files the program leaves in /box/out/ (files.c). */

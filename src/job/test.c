@@ -167,28 +167,31 @@ int job__run_tests(struct job__ctx *c, struct job_result *res)
 {
     const struct job_input *in = c->in;
     const struct lang_test *t = c->test;
-    bool own = in->tests.command != NULL;
+    /* A course's own command reports where it says, else where its framework would. */
+    bool own = in->tests.command != NULL && in->tests.report_format;
     const char *format = own ? in->tests.report_format : t->report_format;
     const char *file = own ? in->tests.report_file : t->report_file;
-    _cleanup_(strv_freep) char **argv = job__expand(c, own ? in->tests.command : t->run);
+    _cleanup_(strv_freep) char **argv =
+            job__expand(c, in->tests.command ? in->tests.command : t->run);
     struct report rep = {0}, prog = {0};
     bool have_rep, have_prog;
     int r;
 
     if (!argv)
         return -ENOMEM;
-    if (own && !format) /* a course's own command reports like its framework when it says so */
-        format = NULL;
     job_resolve_limits(c->cfg, in->lang, false, &in->limits, &res->run_limits);
     r = job__run_stage(c, JOB_STAGE_TEST, argv, &res->run_limits, in->stdin_data, in->stdin_len,
                        &res->run);
     if (r < 0)
         return r;
     res->ran = true;
-    if (format)
-        have_rep = parse_report(c, res, format, file, &rep) == 0;
-    else
+    have_rep = format && parse_report(c, res, format, file, &rep) == 0;
+    /* Without any report (none declared, or a course's command that wrote none), the exit
+     * status is the one test. */
+    if (!have_rep && (!format || (in->tests.command && !own))) {
+        report_done(&rep);
         have_rep = exit_status_report(c, res, &rep) == 0;
+    }
     have_prog = parse_report(c, res, t->progress_format, t->progress_file, &prog) == 0;
     const struct report *use = pick_report(&rep, have_rep, &prog, have_prog);
     struct report none = {.tests = json_array()};

@@ -41,6 +41,7 @@ static void test_done(struct lang_test *t)
     }
     free(t->support);
     free(t->conventions);
+    free(t->unavailable);
 }
 
 struct lang *lang_free(struct lang *l)
@@ -287,8 +288,7 @@ static bool rel_path_ok(const char *p)
 static int get_report(json_t *o, const char *key, char **ret_format, char **ret_file,
                       struct lang_error *err)
 {
-    static const char *const formats[] = {"junit-xml", "tap", "libtest", "go-json",
-                                          "runbox-jsonl"};
+    static const char *const formats[] = {"junit-xml", "tap", "libtest", "go-json", "runbox-jsonl"};
     json_t *v = json_object_get(o, key);
     bool known = false;
     int r;
@@ -303,8 +303,10 @@ static int get_report(json_t *o, const char *key, char **ret_format, char **ret_
     for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
         known |= strcmp(*ret_format, formats[i]) == 0;
     if (!known)
-        return fail(err, "'%s.format' \"%s\" is not one of junit-xml, tap, libtest, go-json, "
-                         "runbox-jsonl", key, *ret_format);
+        return fail(err,
+                    "'%s.format' \"%s\" is not one of junit-xml, tap, libtest, go-json, "
+                    "runbox-jsonl",
+                    key, *ret_format);
     if (*ret_file && !rel_path_ok(*ret_file))
         return fail(err, "'%s.file' must be a relative path inside /box", key);
     return 0;
@@ -337,8 +339,7 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         return fail(err, "each 'test' entry must be an object");
     if ((r = get_string(o, "name", true, &t->name, err)) < 0 ||
         (r = get_strv(o, "compile", false, &t->compile, err)) < 0 ||
-        (r = get_strv(o, "run", true, &t->run, err)) < 0 ||
-        (r = get_env(o, &t->env, err)) < 0 ||
+        (r = get_strv(o, "run", true, &t->run, err)) < 0 || (r = get_env(o, &t->env, err)) < 0 ||
         (r = get_report(o, "report", &t->report_format, &t->report_file, err)) < 0 ||
         (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
         (r = get_support(o, t, err)) < 0 ||
@@ -374,8 +375,9 @@ static int get_tests(json_t *o, struct lang *l, struct lang_error *err)
     return 0;
 }
 
-/* Read the frameworks' support files from @dir/support/. */
-static int load_support(struct lang *l, const char *dir, struct lang_error *err)
+/* Read the frameworks' support files from @dir/support/. A missing one makes its framework
+ * unavailable, not the language: a language file copied alone still runs programs. */
+static void load_support(struct lang *l, const char *dir)
 {
     for (size_t i = 0; i < l->n_tests; i++)
         for (size_t j = 0; j < l->tests[i].n_support; j++) {
@@ -385,13 +387,11 @@ static int load_support(struct lang *l, const char *dir, struct lang_error *err)
             int r;
 
             snprintf(path, sizeof(path), "%s/support/%s", dir, f->name);
-            if ((r = read_file(path, LANG_FILE_MAX, &f->content, &len)) < 0) {
-                snprintf(err->text, sizeof(err->text), "support file %s: %s", path,
-                         strerror(-r));
-                return r;
-            }
+            if ((r = read_file(path, LANG_FILE_MAX, &f->content, &len)) < 0 &&
+                !l->tests[i].unavailable &&
+                asprintf(&l->tests[i].unavailable, "%s: %s", path, strerror(-r)) < 0)
+                l->tests[i].unavailable = NULL;
         }
-    return 0;
 }
 
 const struct lang_test *lang_find_test(const struct lang *l, const char *name)
@@ -418,8 +418,8 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_strv(o, "version", true, &l->version_cmd, err)) < 0 ||
         (r = get_strv(o, "compile", false, &l->compile, err)) < 0 ||
         (r = get_strv(o, "run", true, &l->run, err)) < 0 ||
-        (r = get_strv(o, "paths", false, &l->paths, err)) < 0 || (r = get_env(o, &l->env, err)) < 0 ||
-        (r = get_limits(o, "limits", &l->limits, err)) < 0 ||
+        (r = get_strv(o, "paths", false, &l->paths, err)) < 0 ||
+        (r = get_env(o, &l->env, err)) < 0 || (r = get_limits(o, "limits", &l->limits, err)) < 0 ||
         (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
         (r = get_tests(o, l, err)) < 0)
@@ -512,10 +512,8 @@ int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
         }
         r = lang_parse(data, len, path, &set->v[set->n], err);
         free(data);
-        if (r == 0 && (r = load_support(set->v[set->n], dir, err)) < 0) {
-            snprintf(err->origin, sizeof(err->origin), "%s", path);
-            set->v[set->n] = lang_free(set->v[set->n]);
-        }
+        if (r == 0)
+            load_support(set->v[set->n], dir);
         if (r == 0 && lang_find(set, set->v[set->n]->name)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",

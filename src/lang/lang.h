@@ -38,6 +38,7 @@ struct lang_test {
     struct lang_file *support; /* from <languages dir>/support/, put into /box/.runbox/ */
     size_t n_support;
     char *conventions; /* one paragraph for test authors */
+    char *unavailable; /* why the framework cannot run here (a support file is missing), or NULL */
 };
 
 struct lang {
