@@ -25,8 +25,8 @@ struct course_runner {
 
 struct course_exercise {
     char *slug;
-    char *title;  /* from exercise.json or README.md's first heading, else the slug */
-    char *readme; /* README.md, Markdown */
+    char *title;               /* from exercise.json or README.md's first heading, else the slug */
+    char *readme;              /* README.md, Markdown */
     struct job_files starter;  /* shown to students: every file outside tests/ and solution/ */
     struct job_files solution; /* solution/ (optional): for `runbox course check` only */
     struct job_files tests;    /* tests/: hidden */
@@ -34,8 +34,8 @@ struct course_exercise {
 };
 
 struct course {
-    char *id;    /* the directory's name: [a-z0-9-_]+ */
-    char *name;  /* course.json "name" */
+    char *id;   /* the directory's name: [a-z0-9-_]+ */
+    char *name; /* course.json "name" */
     char *description;
     const struct lang *lang;
     struct job_limits limits;

@@ -11,11 +11,11 @@
 #include "common/util.h"
 
 enum report_format {
-    REPORT_JUNIT_XML,  /* "junit-xml": pytest --junitxml, JUnit 5's console launcher */
-    REPORT_TAP,        /* "tap": node --test, TAP 13/14 with YAML diagnostics */
-    REPORT_LIBTEST,    /* "libtest": a Rust test binary's stable text output */
-    REPORT_GO_JSON,    /* "go-json": go test -json (test2json events) */
-    REPORT_JSONL,      /* "runbox-jsonl": runbox's event lines (see below) */
+    REPORT_JUNIT_XML, /* "junit-xml": pytest --junitxml, JUnit 5's console launcher */
+    REPORT_TAP,       /* "tap": node --test, TAP 13/14 with YAML diagnostics */
+    REPORT_LIBTEST,   /* "libtest": a Rust test binary's stable text output */
+    REPORT_GO_JSON,   /* "go-json": go test -json (test2json events) */
+    REPORT_JSONL,     /* "runbox-jsonl": runbox's event lines (see below) */
 };
 
 /* runbox-jsonl, what runbox's own helpers in the box write (the pytest progress plugin, the
