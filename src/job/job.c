@@ -475,8 +475,11 @@ static int compile(struct job__ctx *c, char *const *tmpl, struct job_result *res
         return -ENOMEM;
     if (cache) {
         compile_key(c, res, argv, key);
-        if (compile_from_cache(c, key, res))
+        if (compile_from_cache(c, key, res)) {
+            if (c->in->on_stage) /* the stage still shows, answered from the cache */
+                c->in->on_stage(c->in->ctx, JOB_STAGE_COMPILE);
             return 0;
+        }
     }
     job_resolve_limits(c->cfg, c->in->lang, true, &c->in->limits, &lim);
     /* The run follows: let the compile's box prepare the run's network namespace. */

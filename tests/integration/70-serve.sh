@@ -376,8 +376,10 @@ jq -e '.[] | select(.event == "result") | .data.status == "success" and .data.ou
     "$TMP/sse.json" >/dev/null 2>&1
 tap $? "SSE: the result event is the run's result"
 
+# A program of its own (no compile-cache hit) that takes a moment, so the stream sees it run.
 api_json POST "/api/v1/code/execute?wait=false" "$(body '#include <stdio.h>
-int main(void) { puts("c out"); return 0; }' c)"
+#include <unistd.h>
+int main(void) { usleep(300000); puts("c out"); return 0; } /* '"$$-$RANDOM"' */' c)"
 S2=$(jq -r .id "$R")
 sse "$S2" "$TMP/sse2.json"
 stages=$(jq -r '[.[] | select(.event == "stage") | .data.stage] | join(" ")' "$TMP/sse2.json" 2>/dev/null)
