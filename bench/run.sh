@@ -258,6 +258,12 @@ fi
 RUNBOX_BUILD=$BUILD "$ROOT/bench/serve.sh" 2>&1 | sed 's/^/  /' || FAILED=1
 echo
 
+# 8. ---------------------------------------------------------------------------------------
+echo "== 8. the compile cache: bench/cache.sh (a Rust exercise's test run, cold vs cached) =="
+QUICK_ARG=(); ((QUICK)) && QUICK_ARG=(--quick)
+RUNBOX_BUILD=$BUILD "$ROOT/bench/cache.sh" "${QUICK_ARG[@]}" 2>&1 | sed 's/^/  /' || FAILED=1
+echo
+
 # Summary ----------------------------------------------------------------------------------
 T1=$(date +%s.%N)
 times >"$TMP/times1"
