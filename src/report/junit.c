@@ -17,6 +17,7 @@
  * test_code. */
 #include <errno.h>
 #include <libxml/parser.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -344,7 +345,7 @@ static void on_error(void *ctx, error_ptr e)
     j->why[strcspn(j->why, "\n")] = '\0';
 }
 
-/*** Parsing ***/
+/*** State ***/
 
 static void junit_init(struct junit *j, struct report *r)
 {
@@ -366,11 +367,71 @@ static void junit_done(struct junit *j)
     buf_done(&j->code);
 }
 
-/* Push all of @data through libxml2 in chunks (xmlParseChunk takes an int). */
+/*** Parsing ***/
+
+/* Where the first tag with more than MAX_ATTRS attributes starts, or @len. libxml2 before 2.12
+ * checks each attribute against all the others of its tag, so one tag with a million
+ * attributes takes minutes: the report is read up to that tag, as if it were cut off there.
+ * A rough scan (quotes, comments, CDATA) is enough to count the "=" of a tag. */
+#define MAX_ATTRS 256
+
+static size_t skip_to(const char *data, size_t len, size_t i, const char *end)
+{
+    const char *p = memmem(data + i, len - i, end, strlen(end));
+
+    return p ? (size_t)(p - data) + strlen(end) : len;
+}
+
+static size_t usable_length(const char *data, size_t len)
+{
+    size_t tag = 0, eqs = 0;
+    bool in_tag = false;
+    char quote = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (quote) {
+            quote = c == quote ? 0 : quote;
+        } else if (!in_tag && c == '<' && len - i >= 4 && !memcmp(data + i, "<!--", 4)) {
+            i = skip_to(data, len, i + 4, "-->") - 1;
+        } else if (!in_tag && c == '<' && len - i >= 9 && !memcmp(data + i, "<![CDATA[", 9)) {
+            i = skip_to(data, len, i + 9, "]]>") - 1;
+        } else if (!in_tag && c == '<') {
+            in_tag = true, tag = i, eqs = 0;
+        } else if (in_tag && (c == '"' || c == '\'')) {
+            quote = c;
+        } else if (in_tag && c == '>') {
+            in_tag = false;
+        } else if (in_tag && c == '=' && ++eqs > MAX_ATTRS) {
+            return tag;
+        }
+    }
+    return len;
+}
+
+static void silent(void *ctx, const char *fmt, ...)
+{
+    (void)ctx, (void)fmt;
+}
+
+/* Parse, with libxml2's generic error channel (this thread's) silenced meanwhile: some errors,
+ * such as a bad byte for the declared encoding, go there instead of to the context's handler,
+ * and would land on the server's stderr. */
+static void silenced_parse(xmlParserCtxtPtr ctxt, const char *data, int len)
+{
+    xmlGenericErrorFunc old = xmlGenericError;
+    void *old_ctx = xmlGenericErrorContext;
+
+    xmlSetGenericErrorFunc(NULL, silent);
+    (void)xmlParseChunk(ctxt, data, len, 1);
+    xmlSetGenericErrorFunc(old_ctx, old);
+}
+
+/* Push @data through libxml2 in one chunk, marked as the last one: the push parser then does
+ * not look ahead for the end of each construct (which is quadratic on huge ones). */
 static int feed(struct junit *j, const char *data, size_t len)
 {
     const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_RECOVER;
-    const size_t chunk = 1u << 20;
     xmlSAXHandler sax;
     xmlParserCtxtPtr ctxt;
 
@@ -386,13 +447,8 @@ static int feed(struct junit *j, const char *data, size_t len)
     if (!ctxt)
         return -ENOMEM;
     (void)xmlCtxtUseOptions(ctxt, opts);
-    for (size_t off = 0; off < len && !j->error; off += chunk) {
-        size_t n = len - off < chunk ? len - off : chunk;
-        (void)xmlParseChunk(ctxt, data + off, (int)n, 0);
-        if (ctxt->instate == XML_PARSER_EOF)
-            break;
-    }
-    (void)xmlParseChunk(ctxt, NULL, 0, 1);
+    len = usable_length(data, len < INT_MAX ? len : INT_MAX);
+    silenced_parse(ctxt, data, (int)len);
     /* For expat compatibility libxml2 keeps a DTD's entity declarations in a document of its
      * own even in SAX mode (never used here: they are not looked up); it is ours to free. */
     if (ctxt->myDoc)

@@ -43,6 +43,7 @@ struct result {
 struct block {
     struct report__str name;
     struct report__str body;
+    bool used; /* read for a test already: each block is read once */
 };
 
 struct libtest {
@@ -116,7 +117,7 @@ static int add_block(struct libtest *l, struct report__str name, const char *bod
         return -ENOMEM;
     l->blocks = a;
     l->open = &l->blocks[l->n_blocks++];
-    *l->open = (struct block){name, {body, 0}};
+    *l->open = (struct block){name, {body, 0}, false};
     return 0;
 }
 
@@ -308,12 +309,15 @@ static int read_block(struct failure *f, struct report__str body)
     return e;
 }
 
-static const struct block *find_block(const struct libtest *l, struct report__str name)
+/* The last unused block of test @name, now used. */
+static const struct block *take_block(struct libtest *l, struct report__str name)
 {
     for (size_t i = l->n_blocks; i-- > 0;) {
-        const struct block *b = &l->blocks[i];
-        if (b->name.len == name.len && !memcmp(b->name.p, name.p, name.len))
+        struct block *b = &l->blocks[i];
+        if (!b->used && b->name.len == name.len && !memcmp(b->name.p, name.p, name.len)) {
+            b->used = true;
             return b;
+        }
     }
     return NULL;
 }
@@ -348,7 +352,7 @@ static int add_failure(struct report *r, const struct result *res, const struct 
 
 /*** Parsing ***/
 
-static int emit(const struct libtest *l, struct report *r)
+static int emit(struct libtest *l, struct report *r)
 {
     int e = 0;
 
@@ -358,7 +362,7 @@ static int emit(const struct libtest *l, struct report *r)
         if (!strcmp(res->status, "pass"))
             e = report__add(r, &c);
         else
-            e = add_failure(r, res, find_block(l, res->name));
+            e = add_failure(r, res, take_block(l, res->name));
     }
     if (e == 0 && l->running.p)
         e = report__set_running(r, l->running.p, l->running.len);

@@ -135,7 +135,7 @@ static bool parse_result(struct report__str s, bool *ok, struct report__str *num
 /* Append @s to @b without TAP's escapes ("\#" and "\\"). */
 static int append_unescaped(struct buf *b, struct report__str s)
 {
-    for (size_t i = 0; i < s.len; i++) {
+    for (size_t i = 0; i < s.len && b->len < b->max; i++) {
         size_t at = i;
         if (s.p[i] == '\\' && i + 1 < s.len && (s.p[i + 1] == '#' || s.p[i + 1] == '\\'))
             at = ++i;
@@ -354,6 +354,8 @@ static int on_result(struct tap *t, size_t indent, bool ok, struct report__str n
     else
         t->top_results++;
     swap = c->comments, c->comments = t->comments, t->comments = swap;
+    if (json_array_size(t->r->tests) >= REPORT_MAX_TESTS)
+        return 0; /* it will not be kept: its name is not needed */
     bool numbered = desc.len == 0 && num.len > 0;
     if (desc.len == 0)
         desc = numbered ? (struct report__str){"test ", 5} : (struct report__str){"(unnamed)", 9};

@@ -323,6 +323,23 @@ static void test_junit_deep_nesting_is_harmless(void **state)
     free(s);
 }
 
+static void test_junit_stops_before_a_tag_with_too_many_attributes(void **state)
+{
+    char *s = malloc(64 << 10);
+    size_t len = (size_t)sprintf(s, "<testsuite><testcase name='ok'/><!-- a=1 --><testcase ");
+    struct report r = {0};
+
+    (void)state;
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)sprintf(s + len, "a%d='=' ", i);
+    len += (size_t)sprintf(s + len, "/></testsuite>");
+    assert_int_equal(report_parse(REPORT_JUNIT_XML, s, len, &r, NULL, 0), 0);
+    assert_counts(&r, 1, 0, 0);
+    assert_false(r.complete);
+    report_done(&r);
+    free(s);
+}
+
 /*** TAP ***/
 
 static void test_tap_node_failures_and_nesting(void **state)
@@ -338,7 +355,10 @@ static void test_tap_node_failures_and_nesting(void **state)
     assert_contains(field(&r, "math > divides", "message"), "+   a: 1\n-   a: 2");
     assert_string_equal(field(&r, "math > multiplies", "status"), "pass");
     assert_string_equal(field(&r, "math > deep > nested ok", "status"), "pass");
-    assert_string_equal(field(&r, "unicode \xce\xbb \xc3\xbcn\xc3\xaf" "code", "message"),
+    assert_string_equal(field(&r,
+                              "unicode \xce\xbb \xc3\xbcn\xc3\xaf"
+                              "code",
+                              "message"),
                         "h\xc3\xa9llo w\xc3\xb6rld");
     assert_string_equal(field(&r, "async rejects", "message"), "rejected!");
     report_done(&r);
@@ -755,6 +775,7 @@ int main(void)
             cmocka_unit_test(test_junit_never_expands_entities),
             cmocka_unit_test(test_junit_refuses_other_xml),
             cmocka_unit_test(test_junit_deep_nesting_is_harmless),
+            cmocka_unit_test(test_junit_stops_before_a_tag_with_too_many_attributes),
             cmocka_unit_test(test_tap_node_failures_and_nesting),
             cmocka_unit_test(test_tap_cut_off_names_the_running_test),
             cmocka_unit_test(test_tap_node_subtests_hooks_and_broken_files),
