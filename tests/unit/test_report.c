@@ -209,6 +209,20 @@ static void test_junit_pytest_collection_error_is_an_error(void **state)
     report_done(&r);
 }
 
+static void test_junit_pytest_with_runbox_plugin(void **state)
+{
+    struct report r = parse(REPORT_JUNIT_XML, "junit/pytest-runbox-plugin.xml");
+
+    (void)state;
+    assert_counts(&r, 1, 4, 1);
+    assert_string_equal(field(&r, "test_add", "output"), "computing add(1, 2)");
+    assert_string_equal(field(&r, "test_add", "test_code"),
+                        "def test_add():\n    print(\"computing add(1, 2)\")\n"
+                        "    assert add(1, 2) == 3\n");
+    assert_null(json_object_get(test_named(&r, "test_ok"), "output"));
+    report_done(&r);
+}
+
 static void test_junit_cut_off_keeps_finished_testcases(void **state)
 {
     struct report r = parse(REPORT_JUNIT_XML, "junit/pytest-cut.xml");
@@ -588,6 +602,32 @@ static void test_jsonl_events(void **state)
     report_done(&r);
 }
 
+static void test_jsonl_from_runbox_helpers(void **state)
+{
+    struct report r = parse(REPORT_JSONL, "jsonl/pytest-progress.jsonl");
+
+    (void)state;
+    assert_counts(&r, 1, 4, 1);
+    assert_string_equal(field(&r, "test_error", "message"),
+                        "setup failed: RuntimeError: fixture exploded");
+    assert_string_equal(field(&r, "test_raises", "output"), "to stderr\n");
+    assert_true(r.complete);
+    report_done(&r);
+
+    r = parse(REPORT_JSONL, "jsonl/pytest-progress-cut.jsonl");
+    assert_counts(&r, 1, 0, 0);
+    assert_string_equal(r.running, "test_hangs");
+    assert_false(r.complete);
+    report_done(&r);
+
+    r = parse(REPORT_JSONL, "jsonl/unittest-report.jsonl");
+    assert_counts(&r, 1, 1, 1);
+    assert_string_equal(field(&r, "TestAdd.test_wrong", "message"),
+                        "AssertionError: 2 != 3 : one plus one");
+    assert_contains(field(&r, "TestAdd.test_boom", "message"), "KeyError: 'k'");
+    report_done(&r);
+}
+
 /*** results.json v2 ***/
 
 static json_t *results_of(const char *jsonl, const char *message)
@@ -682,6 +722,13 @@ static void test_text_is_made_valid_utf8(void **state)
                         "bad \xef\xbf\xbd\xef\xbf\xbd end \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     report_done(&r);
 
+    r = parse_str(REPORT_JUNIT_XML, "<testsuite><testcase name='caf\xe9'>"
+                                    "<failure message='bad \xff'>x</failure></testcase>"
+                                    "<testcase name='after'/></testsuite>");
+    assert_counts(&r, 1, 1, 0);
+    assert_string_equal(field(&r, "caf\xef\xbf\xbd", "message"), "bad \xef\xbf\xbd\n\nx");
+    report_done(&r);
+
     json_t *res = report_results(&(struct report){.tests = NULL}, "bad \xc0");
     assert_string_equal(json_string_value(json_object_get(res, "message")), "bad \xef\xbf\xbd");
     json_decref(res);
@@ -769,6 +816,7 @@ int main(void)
             cmocka_unit_test(test_junit_pytest_pass),
             cmocka_unit_test(test_junit_pytest_failures_and_errors),
             cmocka_unit_test(test_junit_pytest_collection_error_is_an_error),
+            cmocka_unit_test(test_junit_pytest_with_runbox_plugin),
             cmocka_unit_test(test_junit_cut_off_keeps_finished_testcases),
             cmocka_unit_test(test_junit5_console_launcher),
             cmocka_unit_test(test_junit_nested_suites_and_attribute_escapes),
@@ -787,6 +835,7 @@ int main(void)
             cmocka_unit_test(test_gojson_failures_subtests_and_panics),
             cmocka_unit_test(test_gojson_cut_off_and_build_failures),
             cmocka_unit_test(test_jsonl_events),
+            cmocka_unit_test(test_jsonl_from_runbox_helpers),
             cmocka_unit_test(test_results_status_rules),
             cmocka_unit_test(test_results_add_the_running_test_as_an_error),
             cmocka_unit_test(test_text_is_made_valid_utf8),
