@@ -10,8 +10,9 @@
  *
  * A <testcase> is "fail" with a <failure>, "error" with an <error> and left out with a
  * <skipped>. Its name is the name attribute. Its message is the failure's message attribute,
- * followed by the element's text when that adds something; Java stack frames of the test
- * framework and the JDK are dropped from that text. Its output is the text of its
+ * then a blank line and the element's text (only the text when it already holds the attribute,
+ * as Java's "Exception: message" does); Java stack frames of the test framework and the JDK are
+ * dropped from that text. Its output is the text of its
  * <system-out> and <system-err>, without pytest's "--- Captured Out ---" banners and JUnit 5's
  * "unique-id:"/"display-name:" lines. <property name="test_code" value="..."> gives the
  * test_code. */
