@@ -3,9 +3,10 @@
  *   {"event": "end", "name": "test_add", "status": "pass"|"fail"|"error"|"skip", "message": "...",
  *    "output": "...", "test_code": "..."}
  * Lines that are not such events are skipped. A "skip" is left out; an unknown status is an
- * error. Strings are kept as written (then cleaned and cut like every format's). The last "start" without its "end" is the running test. The report is complete when
- * every start has its end and the last line ended with a newline (the writer was not cut off
- * in the middle of a line). */
+ * error. Strings are kept as written (then cleaned and cut like every format's). The last
+ * "start" without its "end" is the running test. The report is complete when every start has
+ * its end and the last line ended with a newline (the writer was not cut off in the middle of
+ * a line). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
