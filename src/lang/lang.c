@@ -404,6 +404,19 @@ const struct lang_test *lang_find_test(const struct lang *l, const char *name)
     return NULL;
 }
 
+json_t *lang_tests_to_json(const struct lang *l)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < l->n_tests; i++) {
+        const struct lang_test *t = &l->tests[i];
+        json_array_append_new(a, json_pack("{s:s, s:b, s:b, s:s}", "name", t->name, "default",
+                                           i == 0, "available", !t->unavailable, "conventions",
+                                           t->conventions ? t->conventions : ""));
+    }
+    return a;
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;

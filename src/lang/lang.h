@@ -103,6 +103,9 @@ bool lang_has_extension(const struct lang *l, const char *filename);
 /* The framework called @name, or the default one (NULL @name); NULL when there is none. */
 const struct lang_test *lang_find_test(const struct lang *l, const char *name);
 
+/* [{"name", "default", "available", "conventions"}]: the frameworks for listings. New ref. */
+json_t *lang_tests_to_json(const struct lang *l);
+
 /* What an argv template's placeholders stand for (lang_expand_vars); NULL fields expand to
  * nothing ({sources}, {tests}) or to "" (the others). */
 struct lang_vars {

@@ -82,18 +82,6 @@ static json_t *strv_json(char *const *v)
     return a;
 }
 
-/* [{"name", "default", "conventions"}] for mode "test" and its "framework" field. */
-static json_t *test_frameworks_json(const struct lang *l)
-{
-    json_t *a = json_array();
-
-    for (size_t i = 0; a && i < l->n_tests; i++)
-        json_array_append_new(a, json_pack("{s:s, s:b, s:s}", "name", l->tests[i].name, "default",
-                                           i == 0, "conventions",
-                                           l->tests[i].conventions ? l->tests[i].conventions : ""));
-    return a;
-}
-
 int h_languages(struct req *rq)
 {
     struct server *srv = rq->srv;
@@ -113,7 +101,7 @@ int h_languages(struct req *rq)
                               "source_file", l->source_file, "limits", limits_json(&eff));
         if (o) {
             json_object_set_new(o, "cpus", json_real((double)run.cpus_milli / 1000));
-            json_object_set_new(o, "test_frameworks", test_frameworks_json(l));
+            json_object_set_new(o, "test_frameworks", lang_tests_to_json(l));
         }
         json_array_append_new(list, o);
     }
