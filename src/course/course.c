@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "common/json.h"
+#include "course/course-int.h"
 #include "report/report.h"
 
 #define COURSE_FILE_MAX      (1u << 20) /* one file */
@@ -25,6 +26,7 @@
 #define COURSE_MAX_DEPTH     8
 #define COURSE_SLUG_MAX      64
 #define COURSE_ARGV_MAX      64
+#define COURSE_TITLE_MAX     200 /* bytes */
 
 /* The public struct and what only this file needs: the runner's command in the job's
  * placeholder names (lang_expand_vars). */
@@ -280,26 +282,35 @@ static int read_set(int dfd, const char *name, const char *base, const char *con
     return 0;
 }
 
+/* The @len bytes at @data, parsed: a JSON object. */
+static int parse_json(const char *data, size_t len, struct ctx *x, json_t **ret)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (!o)
+        return fail(x, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return fail(x, "must hold a JSON object");
+    }
+    *ret = o;
+    return 0;
+}
+
 /* A JSON file below @dfd, parsed; -ENOENT, with nothing said, when it does not exist. */
 static int read_json(int dfd, const char *name, struct ctx *x, json_t **ret)
 {
     struct job_file f = {0};
-    json_error_t jerr;
     int r;
 
     if (faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
         return -ENOENT;
     if ((r = read_at(dfd, name, x, &f)) < 0)
         return r;
-    *ret = json_loadb(f.data, f.len, JSON_REJECT_DUPLICATES, &jerr);
+    r = parse_json(f.data, f.len, x, ret);
     free(f.data);
-    if (!*ret)
-        return fail(x, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
-    if (!json_is_object(*ret)) {
-        *ret = (json_decref(*ret), NULL);
-        return fail(x, "must hold a JSON object");
-    }
-    return 0;
+    return r;
 }
 
 /*** Fields: each object is a table of keys; an unknown key is an error ***/
@@ -420,7 +431,9 @@ static const struct {
 static const char *const job_vars[] = {"{main}",  "{stem}", "{sources}",
                                        "{tests}", "{test}", "{exercise}"};
 
-static int check_element(const char *s, size_t i, struct ctx *x)
+/* @seen: a bit per placeholder that stands for several arguments, set once it is used. Each
+ * may be used once: a test run's argv has room for the files once (lang_expand_vars). */
+static int check_element(const char *s, size_t i, unsigned *seen, struct ctx *x)
 {
     for (const char *p = s; (p = strchr(p, '{'));) {
         size_t k = 0;
@@ -450,6 +463,11 @@ static int check_element(const char *s, size_t i, struct ctx *x)
                         "runner.command[%zu]: %s stands for several arguments: it must be a "
                         "whole element, not part of '%s'",
                         i, placeholders[k].course, s);
+        if (placeholders[k].whole && (*seen & (1u << k)))
+            return fail(x, "runner.command[%zu]: %s may be used only once", i,
+                        placeholders[k].course);
+        if (placeholders[k].whole)
+            *seen |= 1u << k;
         p += strlen(placeholders[k].course);
     }
     return 0;
@@ -503,6 +521,7 @@ static int get_command(json_t *v, struct course_priv *p, struct ctx *x)
 {
     struct course_runner *run = &p->pub.runner;
     json_t *a = NULL, *el;
+    unsigned seen = 0;
     size_t i, n;
     int r = 0;
 
@@ -530,7 +549,7 @@ static int get_command(json_t *v, struct course_priv *p, struct ctx *x)
         if (!json_is_string(el) || json_string_length(el) == 0 ||
             strlen(json_string_value(el)) != json_string_length(el))
             r = fail(x, "runner.command[%zu]: must be a non-empty string", i);
-        else if ((r = check_element(json_string_value(el), i, x)) == 0) {
+        else if ((r = check_element(json_string_value(el), i, &seen, x)) == 0) {
             run->command[i] = xstrdup(json_string_value(el));
             if (!(p->job_command[i] = to_job_element(run->command[i])))
                 r = -ENOMEM;
@@ -703,11 +722,18 @@ static const struct field course_fields[] = {
         {"runner", course_runner},
 };
 
+/* course.json's object @o into @c. */
+static int course_from_json(json_t *o, struct course *c, struct ctx *x)
+{
+    c->limits.network = -1;
+    return parse_fields(o, course_fields, ARRAY_SIZE(course_fields), "", c, x);
+}
+
 /*** Exercises ***/
 
 static int exercise_title(json_t *v, void *obj, struct ctx *x)
 {
-    return get_str(v, "title", false, 200, &((struct course_exercise *)obj)->title, x);
+    return get_str(v, "title", false, COURSE_TITLE_MAX, &((struct course_exercise *)obj)->title, x);
 }
 
 static int exercise_limits(json_t *v, void *obj, struct ctx *x)
@@ -720,6 +746,28 @@ static const struct field exercise_fields[] = {
         {"limits", exercise_limits},
 };
 
+/* The @n bytes at @s (no NUL among them) as a title that JSON can hold: each byte that is not
+ * UTF-8 becomes U+FFFD, as in the README students see, and a cut at COURSE_TITLE_MAX bytes falls
+ * between two characters. */
+static char *title_text(const char *s, size_t n)
+{
+    json_t *t = json_text_lossy(s, n);
+    const char *v;
+    char *out;
+
+    if (!t)
+        return NULL;
+    v = json_string_value(t);
+    n = json_string_length(t);
+    if (n > COURSE_TITLE_MAX)
+        n = COURSE_TITLE_MAX;
+    while (n && ((unsigned char)v[n] & 0xc0) == 0x80) /* v[n] is a character's second byte on */
+        n--;
+    out = strndup(v, n);
+    json_decref(t);
+    return out;
+}
+
 /* README.md's first "# " heading, or NULL. */
 static char *readme_title(const char *md)
 {
@@ -730,9 +778,24 @@ static char *readme_title(const char *md)
         size_t n = strcspn(s, "\r\n");
         while (n && (s[n - 1] == ' ' || s[n - 1] == '#'))
             n--;
-        return n ? strndup(s, n > 200 ? 200 : n) : NULL;
+        return n ? title_text(s, n) : NULL;
     }
     return NULL;
+}
+
+/* exercise.json's object @o (NULL when there is none) over @e, whose readme is read: its
+ * fields, then the title's fallbacks. */
+static int exercise_from_json(json_t *o, struct course_exercise *e, struct ctx *x)
+{
+    int r;
+
+    if (o && (r = parse_fields(o, exercise_fields, ARRAY_SIZE(exercise_fields), "", e, x)) < 0)
+        return r;
+    if (!e->title)
+        e->title = readme_title(e->readme);
+    if (!e->title)
+        e->title = xstrdup(e->slug);
+    return 0;
 }
 
 static int exercise_meta(int dfd, struct course_exercise *e, struct ctx *x)
@@ -749,17 +812,11 @@ static int exercise_meta(int dfd, struct course_exercise *e, struct ctx *x)
     e->readme = readme.data;
     snprintf(x->where, sizeof(x->where), "exercises/%s/exercise.json", e->slug);
     r = read_json(dfd, "exercise.json", x, &o);
-    if (r == 0) {
-        r = parse_fields(o, exercise_fields, ARRAY_SIZE(exercise_fields), "", e, x);
-        json_decref(o);
-    }
     if (r < 0 && r != -ENOENT)
         return r;
-    if (!e->title)
-        e->title = readme_title(e->readme);
-    if (!e->title)
-        e->title = xstrdup(e->slug);
-    return 0;
+    r = exercise_from_json(o, e, x);
+    json_decref(o);
+    return r;
 }
 
 static int exercise_files(int dfd, struct course_exercise *e, struct ctx *x)
@@ -876,6 +933,12 @@ static int load_exercises(int cdfd, struct course *c, struct ctx *x)
 
 /*** Loading ***/
 
+static int cmp_exercises(const void *a, const void *b)
+{
+    return strcmp(((const struct course_exercise *)a)->slug,
+                  ((const struct course_exercise *)b)->slug);
+}
+
 static int course_id(const char *dir, struct course *c, struct ctx *x)
 {
     char *real = realpath(dir, NULL), *slash;
@@ -910,12 +973,19 @@ static int load(const char *dir, struct course *c, struct ctx *x)
         return fail(x, "missing (a course directory holds course.json and exercises/)");
     if (r < 0)
         return r;
-    c->limits.network = -1;
-    r = parse_fields(o, course_fields, ARRAY_SIZE(course_fields), "", c, x);
+    r = course_from_json(o, c, x);
     json_decref(o);
     if (r < 0)
         return r;
     return load_exercises(dfd, c, x);
+}
+
+/* @r, with @x's message for an OOM, which fail() does not write. */
+static int done(int r, struct ctx *x)
+{
+    if (r == -ENOMEM)
+        snprintf(x->err, x->errlen, "%s: out of memory", x->where);
+    return r;
 }
 
 int course_load(const char *dir, const struct lang_set *langs, struct course **ret, char *err,
@@ -927,14 +997,73 @@ int course_load(const char *dir, const struct lang_set *langs, struct course **r
 
     if (!p)
         return -ENOMEM;
-    r = load(dir, &p->pub, &x);
-    if (r == -ENOMEM)
-        snprintf(err, errlen, "%s: out of memory", x.where);
+    r = done(load(dir, &p->pub, &x), &x);
     if (r < 0) {
         course_free(&p->pub);
         return r;
     }
     *ret = &p->pub;
+    return 0;
+}
+
+/*** Without the file system (course-int.h) ***/
+
+int course__parse_json(const char *json, size_t len, const struct lang_set *langs,
+                       struct course **ret, char *err, size_t errlen)
+{
+    struct course_priv *p = calloc(1, sizeof(*p));
+    struct ctx x = {.err = err, .errlen = errlen, .langs = langs};
+    json_t *o = NULL;
+    int r;
+
+    if (!p)
+        return -ENOMEM;
+    snprintf(x.where, sizeof(x.where), "course.json");
+    r = parse_json(json, len, &x, &o);
+    if (r == 0)
+        r = course_from_json(o, &p->pub, &x);
+    json_decref(o);
+    if ((r = done(r, &x)) < 0) {
+        course_free(&p->pub);
+        return r;
+    }
+    *ret = &p->pub;
+    return 0;
+}
+
+int course__add_exercise(struct course *c, const char *slug, const char *readme, size_t readme_len,
+                         const char *json, size_t len, char *err, size_t errlen)
+{
+    struct ctx x = {.err = err, .errlen = errlen};
+    struct course_exercise *v, *e;
+    json_t *o = NULL;
+    int r;
+
+    snprintf(x.where, sizeof(x.where), "exercises/%s", slug);
+    if (!is_slug(slug) || course_find_exercise(c, slug))
+        return fail(&x, "not a valid exercise name, or one the course already has");
+    if (!(v = realloc(c->ex, (c->n_ex + 1) * sizeof(*v))))
+        return -ENOMEM;
+    c->ex = v;
+    e = &c->ex[c->n_ex];
+    *e = (struct course_exercise){.slug = xstrdup(slug), .limits = c->limits};
+    if (!(e->readme = malloc(readme_len + 1))) {
+        free(e->slug);
+        return -ENOMEM;
+    }
+    memcpy(e->readme, readme, readme_len); /* as read_at() reads it: NUL bytes kept */
+    e->readme[readme_len] = '\0';
+    snprintf(x.where, sizeof(x.where), "exercises/%s/exercise.json", slug);
+    r = json ? parse_json(json, len, &x, &o) : 0;
+    if (r == 0)
+        r = exercise_from_json(o, e, &x);
+    json_decref(o);
+    if ((r = done(r, &x)) < 0) {
+        exercise_done(e);
+        return r;
+    }
+    c->n_ex++;
+    qsort(c->ex, c->n_ex, sizeof(*c->ex), cmp_exercises);
     return 0;
 }
 
