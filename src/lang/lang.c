@@ -163,8 +163,9 @@ static int get_seconds_ms(json_t *o, const char *key, uint64_t *ret, struct lang
 
     if (!v)
         return 0;
-    if (!json_is_number(v) || (d = json_number_value(v)) <= 0 || d > 86400)
-        return fail(err, "'%s' must be a number of seconds in (0, 86400]", key);
+    /* Whole milliseconds: a smaller value would round to 0, which means "not given". */
+    if (!json_is_number(v) || (d = json_number_value(v)) < 0.001 || d > 86400)
+        return fail(err, "'%s' must be a number of seconds in [0.001, 86400]", key);
     *ret = (uint64_t)(d * 1000 + 0.5);
     return 0;
 }
@@ -635,8 +636,15 @@ static int append_all(char **out, size_t *k, char *const *list)
 
 char **lang_expand_vars(char *const *tmpl, const struct lang_vars *v)
 {
-    size_t n = strv_len(tmpl) + strv_len(v->sources) + strv_len(v->tests) + 1, k = 0;
-    char **out = calloc(n, sizeof(*out));
+    size_t n = 1, k = 0;
+    char **out;
+
+    /* {sources} and {tests} may each appear any number of times. */
+    for (size_t i = 0; tmpl[i]; i++)
+        n += strcmp(tmpl[i], "{sources}") == 0 ? strv_len(v->sources)
+             : strcmp(tmpl[i], "{tests}") == 0 ? strv_len(v->tests)
+                                               : 1;
+    out = calloc(n, sizeof(*out));
     const char *main_file = v->main ? v->main : "";
     char *stem = strdup(main_file), *dot;
 

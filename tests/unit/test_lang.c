@@ -105,6 +105,24 @@ static void test_lang_expand_substitutes_placeholders(void **state)
     strv_free(v);
 }
 
+static void test_lang_expand_vars_repeats_list_placeholders(void **state)
+{
+    char *tmpl[] = {"run", "{tests}", "{sources}", "{tests}", "{test}", "{exercise}", NULL};
+    char *src[] = {"a.py", "b.py", NULL}, *tests[] = {"t1.py", "t2.py", "t3.py", NULL};
+    const struct lang_vars vars = {
+            .main = "a.py", .sources = src, .tests = tests, .exercise = "ex"};
+    char **v = lang_expand_vars(tmpl, &vars);
+
+    (void)state;
+    assert_non_null(v);
+    assert_int_equal(strv_len(v), 1 + 3 + 2 + 3 + 1 + 1);
+    assert_string_equal(v[4], "a.py");
+    assert_string_equal(v[8], "t3.py");
+    assert_string_equal(v[9], "t1.py");
+    assert_string_equal(v[10], "ex");
+    strv_free(v);
+}
+
 static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void **state)
 {
     struct lang_set set;
@@ -127,6 +145,7 @@ int main(void)
             cmocka_unit_test(test_lang_parse_accepts_valid_files),
             cmocka_unit_test(test_lang_parse_refuses_invalid_files_with_a_reason),
             cmocka_unit_test(test_lang_expand_substitutes_placeholders),
+            cmocka_unit_test(test_lang_expand_vars_repeats_list_placeholders),
             cmocka_unit_test(test_lang_load_dir_finds_languages_by_name_alias_and_extension),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
