@@ -224,6 +224,10 @@ static void test_course_rejects_unknown_placeholders(void **state)
     expect_error(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
                             "{\"report\": {\"format\": \"tap\"}}}"),
                  "course.json: runner.report: only with runner.command");
+    /* A repeated list placeholder once overflowed the expanded argv (found by fuzz_course). */
+    expect_error(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
+                            "{\"command\": [\"pytest\", \"{{tests}}\", \"{{tests}}\"]}}"),
+                 "course.json: runner.command[2]: {{tests}} may be used only once");
 }
 
 static void test_course_splits_a_string_command_on_spaces(void **state)
