@@ -250,8 +250,9 @@ int report__set_running(struct report *r, const char *name, size_t len)
 
 void report__lines_init(struct report__lines *it, const char *data, size_t len)
 {
-    it->p = data;
-    it->end = data + len;
+    /* NULL with 0 bytes is an empty slice; NULL + 0 is undefined in C. */
+    it->p = data ? data : "";
+    it->end = it->p + (data ? len : 0);
 }
 
 bool report__next_line(struct report__lines *it, struct report__str *ret)
