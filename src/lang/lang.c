@@ -247,6 +247,23 @@ static int get_selftest(json_t *o, struct lang *l, struct lang_error *err)
     return 0;
 }
 
+/* An argv template's program is a name, never a list; only test templates take the test
+ * placeholders ({tests}, {test}, {exercise}). */
+static int check_template(char *const *tmpl, const char *what, bool test, struct lang_error *err)
+{
+    static const char *const test_only[] = {"{tests}", "{test}", "{exercise}"};
+
+    if (!tmpl)
+        return 0;
+    if (strcmp(tmpl[0], "{sources}") == 0 || strcmp(tmpl[0], "{tests}") == 0)
+        return fail(err, "'%s'[0] must name the program, not a list of files", what);
+    for (size_t i = 0; !test && tmpl[i]; i++)
+        for (size_t j = 0; j < ARRAY_SIZE(test_only); j++)
+            if (strstr(tmpl[i], test_only[j]))
+                return fail(err, "'%s'[%zu]: %s is only for test commands", what, i, test_only[j]);
+    return 0;
+}
+
 static int check_extensions(struct lang *l, struct lang_error *err)
 {
     if (!l->extensions[0])
@@ -258,6 +275,11 @@ static int check_extensions(struct lang *l, struct lang_error *err)
         return fail(err, "'source_file' must be a plain file name with one of the extensions");
     if (!l->run[0] || (l->compile && !l->compile[0]) || !l->version_cmd[0])
         return fail(err, "'run', 'compile' and 'version' must not be empty arrays");
+    int r;
+    if ((r = check_template(l->run, "run", false, err)) < 0 ||
+        (r = check_template(l->compile, "compile", false, err)) < 0 ||
+        (r = check_template(l->version_cmd, "version", false, err)) < 0)
+        return r;
     for (char **p = l->paths; p && *p; p++)
         if ((*p)[0] != '/' || strstr(*p, ".."))
             return fail(err, "path '%s' must be absolute, without '..'", *p);
@@ -348,6 +370,9 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         return r;
     if (!t->run[0] || (t->compile && !t->compile[0]))
         return fail(err, "test '%s': 'run' and 'compile' must not be empty arrays", t->name);
+    if ((r = check_template(t->run, "test.run", true, err)) < 0 ||
+        (r = check_template(t->compile, "test.compile", true, err)) < 0)
+        return r;
     return 0;
 }
 
