@@ -900,7 +900,8 @@ static int list_names(int dfd, size_t max, struct ctx *x, char ***ret)
         v[n++] = xstrdup(de->d_name);
     }
     (void)closedir(d);
-    qsort(v, n, sizeof(*v), cmp_str);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_str);
     *ret = v;
     return 0;
 }

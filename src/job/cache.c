@@ -410,7 +410,7 @@ static int load_files(const char *files_dir, json_t *list, struct job_files *ret
     {
         const char *name = json_string_value(json_object_get(e, "name"));
         json_int_t mode = json_integer_value(json_object_get(e, "mode"));
-        struct job_file *jf = name ? bsearch(&name, f.v, f.n, sizeof(*f.v), cmp_name) : NULL;
+        struct job_file *jf = name && f.n ? bsearch(&name, f.v, f.n, sizeof(*f.v), cmp_name) : NULL;
         if (r < 0 || !jf || jf->len != (size_t)json_integer_value(json_object_get(e, "size")) ||
             mode <= 0 || mode > 0777) {
             r = -EBADMSG;

@@ -562,7 +562,8 @@ static int sorted_lines(struct slice text, struct slice **ret, size_t *ret_n)
         return -ENOMEM;
     while (next_line(&t, &started, true, &l))
         v[i++] = l;
-    qsort(v, n, sizeof(*v), cmp_slice);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_slice);
     *ret = v;
     *ret_n = n;
     return 0;
