@@ -33,7 +33,3 @@ enum job_status job__abnormal_status(const struct sbx_result *r);
 /* The modes after the compile stage (test.c). */
 int job__run_tests(struct job__ctx *c, struct job_result *res) _warn_unused_;
 int job__run_cases(struct job__ctx *c, struct job_result *res) _warn_unused_;
-
-/* Make a fresh workspace holding @files (test.c's cases); *ret is the host path. */
-int job__workspace_from(struct job__ctx *c, const struct job_files *files,
-                        char **ret) _warn_unused_;

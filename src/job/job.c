@@ -281,10 +281,11 @@ static bool env_has(char *const *env, const char *kv)
     return false;
 }
 
-/* The box's environment: the defaults, under the language's env, under @extra (a test
- * framework's), each later one overriding the same names. */
-static char **stage_env(const struct lang *l, char *const *extra)
+/* The box's environment: the defaults, under the language's env, under @test's (a test
+ * run's, which also gets RUNBOX_DIR), each later one overriding the same names. */
+static char **stage_env(const struct lang *l, const struct lang_test *test)
 {
+    char *const *extra = test ? test->env : NULL;
     const char *const *base = sbx_default_env;
     size_t n = strv_len((char *const *)base) + strv_len(l->env) + strv_len(extra) + 2, k = 0;
     char **env = calloc(n, sizeof(*env));
@@ -300,7 +301,7 @@ static char **stage_env(const struct lang *l, char *const *extra)
     for (char *const *e = extra; e && *e; e++)
         if (!(env[k++] = strdup(*e)))
             goto oom;
-    if (extra && !(env[k++] = strdup("RUNBOX_DIR=/box/" JOB__BOX_DIR)))
+    if (test && !(env[k++] = strdup("RUNBOX_DIR=/box/" JOB__BOX_DIR)))
         goto oom;
     return env;
 oom:
@@ -454,10 +455,11 @@ static void compile_to_cache(struct job__ctx *c, const char *key, const struct j
     static const char *const skip[] = {JOB_OUT_DIR, NULL};
     struct job_files files = {0};
 
-    /* A compile that cannot be cached is only slower next time. */
-    if (job_files_read(c->ws, skip, 4096, JOB__WORKSPACE_BYTES, &files) == 0 &&
-        job_cache_put(c->in->cache, key, &files, &res->compile) < 0)
-        files.bytes = 0;
+    /* A compile that cannot be cached is only slower next time: errors are ignored. */
+    if (job_files_read(c->ws, skip, 4096, JOB__WORKSPACE_BYTES, &files) == 0) {
+        int r = job_cache_put(c->in->cache, key, &files, &res->compile);
+        (void)r;
+    }
     job_files_done(&files);
 }
 
@@ -661,7 +663,7 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
     c.sources = name_list(in->lang, in->files, in->n_files);
     c.tests =
             name_list(in->lang, in->tests.files, in->mode == JOB_MODE_TEST ? in->tests.n_files : 0);
-    c.env = stage_env(in->lang, c.test ? (c.test->env ? c.test->env : (char *[]){NULL}) : NULL);
+    c.env = stage_env(in->lang, c.test);
     if (!c.sources || !c.tests || !c.env) {
         r = -ENOMEM;
         goto out;

@@ -192,7 +192,10 @@ int job__run_tests(struct job__ctx *c, struct job_result *res)
         report_done(&rep);
         have_rep = exit_status_report(c, res, &rep) == 0;
     }
-    have_prog = parse_report(c, res, t->progress_format, t->progress_file, &prog) == 0;
+    /* A framework whose report is its progress stream (unittest, C) is read once. */
+    bool same = !own && t->progress_format && format && file && t->progress_file &&
+                strcmp(t->progress_format, format) == 0 && strcmp(t->progress_file, file) == 0;
+    have_prog = !same && parse_report(c, res, t->progress_format, t->progress_file, &prog) == 0;
     const struct report *use = pick_report(&rep, have_rep, &prog, have_prog);
     struct report none = {.tests = json_array()};
     _cleanup_free_ char *tail = NULL;
@@ -213,7 +216,8 @@ int job__run_tests(struct job__ctx *c, struct job_result *res)
 
 /*** Expected-output cases ***/
 
-int job__workspace_from(struct job__ctx *c, const struct job_files *files, char **ret)
+/* Make a fresh workspace holding @files; *@ret is the host path. */
+static int workspace_from(struct job__ctx *c, const struct job_files *files, char **ret)
 {
     char *ws = NULL;
     int r;
@@ -324,7 +328,7 @@ static int run_all_cases(struct job__ctx *c, const struct job_files *snap, json_
             r = o ? json_array_append_new(list, o) : -ENOMEM;
             continue;
         }
-        if (compiled_ws && i > 0 && (r = job__workspace_from(c, snap, &c->ws)) < 0)
+        if (compiled_ws && i > 0 && (r = workspace_from(c, snap, &c->ws)) < 0)
             break;
         r = run_case(c, i, &res->run_limits, list, &one, &pass);
         if (c->ws != compiled_ws) {

@@ -394,16 +394,14 @@ bool sbx_name_is_safe(const char *name)
     return true;
 }
 
-int sbx_workspace_put(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+/* "@dir/@name" into @path, then every directory of @name's path below @dir (all but its last
+ * part), owned by the box user. */
+static int make_parents(const char *dir, const char *name, char *path, size_t size)
 {
-    char path[PATH_MAX];
-    int r;
-
     if (!sbx_name_is_safe(name))
         return -EINVAL;
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+    if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size)
         return -ENAMETOOLONG;
-    /* Subdirectories first, owned by the box user. */
     for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
         *p = '\0';
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -412,6 +410,16 @@ int sbx_workspace_put(const char *dir, const char *name, const void *data, size_
             return -errno;
         *p = '/';
     }
+    return 0;
+}
+
+int sbx_workspace_put(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+    char path[PATH_MAX];
+    int r;
+
+    if ((r = make_parents(dir, name, path, sizeof(path))) < 0)
+        return r;
     _cleanup_close_ int fd =
             open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
     if (fd < 0)
@@ -426,21 +434,13 @@ int sbx_workspace_put(const char *dir, const char *name, const void *data, size_
 int sbx_workspace_mkdir(const char *dir, const char *name)
 {
     char path[PATH_MAX];
+    int r;
 
-    if (!sbx_name_is_safe(name))
-        return -EINVAL;
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s/.", dir, name) >= sizeof(path))
-        return -ENAMETOOLONG;
-    /* sbx_workspace_put makes the parents; "." itself is never written. */
-    for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        if (lchown(path, SBX_BOX_UID, SBX_BOX_GID) < 0)
-            return -errno;
-        *p = '/';
-    }
-    return 0;
+    if ((r = make_parents(dir, name, path, sizeof(path))) < 0)
+        return r;
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return lchown(path, SBX_BOX_UID, SBX_BOX_GID) < 0 ? -errno : 0;
 }
 
 /*** One run ***/
