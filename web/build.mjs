@@ -1,0 +1,42 @@
+// Bundles the page (src/main.js) and its workers (src/browser/*-worker.js) with esbuild into
+// dist/assets/, copies the static files (public/) and Pyodide's runtime files into dist/.
+// Usage: node build.mjs [--dev]   (--dev: no minification, inline source maps)
+import { build } from "esbuild";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "dist");
+const dev = process.argv.includes("--dev");
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(join(dist, "assets"), { recursive: true });
+
+const workers = readdirSync(join(here, "src/browser"))
+  .filter((f) => f.endsWith("-worker.js"))
+  .map((f) => join(here, "src/browser", f));
+
+await build({
+  entryPoints: [join(here, "src/main.js"), join(here, "src/style.css"), ...workers],
+  outdir: join(dist, "assets"),
+  bundle: true,
+  format: "esm",
+  target: ["chrome110", "firefox110", "safari16"],
+  minify: !dev,
+  sourcemap: dev ? "inline" : "linked",
+  logLevel: "warning",
+  // Pyodide is not bundled: the worker imports it at run time from /pyodide/.
+  external: ["/pyodide/*"],
+});
+
+cpSync(join(here, "public"), dist, { recursive: true });
+
+// Pyodide's runtime (no wheels: the npm package has none; stdlib-only Python in the browser).
+const py = join(here, "node_modules/pyodide");
+mkdirSync(join(dist, "pyodide"));
+for (const f of ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]) {
+  if (!existsSync(join(py, f))) throw new Error(`pyodide: ${f} is missing from node_modules/pyodide`);
+  cpSync(join(py, f), join(dist, "pyodide", f));
+}
+console.log(`web: built ${dist}`);
