@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package runbox needs (build, toolchains, tests, bench), then builds.
+# Installs every Debian package runbox needs (build, toolchains, tests, bench), then builds
+# runbox and its web page (npm packages from the registry, pinned by web/package-lock.json).
 # Usage: scripts/setup.sh [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ pkgs=(
   python3 nodejs node-typescript gcc g++ rustc golang-go default-jdk-headless bash
   # test frameworks and the data-science Python the boxes offer
   python3-pytest junit5 python3-numpy python3-pandas python3-matplotlib
+  # in-browser runs: C, C++ and Rust to wasm32-wasi (Go's js/wasm comes with golang-go)
+  lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
+  libstd-rust-dev-wasm32
+  # the page's end-to-end tests drive Debian's chromium
+  chromium
   # tests and bench
   iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets
 )
@@ -24,6 +30,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 missing=()
+# npm builds the page: Debian's npm, unless a Node.js that brings its own npm is installed.
+command -v npm >/dev/null || pkgs+=(npm)
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
@@ -38,3 +46,5 @@ if [ ! -d build ]; then
 fi
 ninja -C build >/dev/null
 echo "setup: built build/runbox"
+bash web/build.sh >/dev/null
+echo "setup: built the web page (web/dist)"
