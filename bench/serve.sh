@@ -13,6 +13,8 @@
 #   SERVE_BARE_RUNS=N           bare python3 starts per round (two rounds per concurrency) [500]
 #   SERVE_MEMORY_REQUESTS=N     requests after warm-up when the last VmRSS is read [10000]
 #   SERVE_WORKERS=N             runbox serve --workers [2]
+#   SERVE_CONCURRENCY="K..."    the client concurrencies measured side by side ["2 4"]; on a
+#                               many-core machine, e.g. SERVE_WORKERS=16 SERVE_CONCURRENCY="1 4 16"
 #
 # Concurrency 2 keeps both cores busy (this is the target's figure); 4 shows queueing. For each
 # concurrency the bare starts run in two rounds, one before and one after the HTTP load, and
@@ -24,7 +26,7 @@
 # start failed, 2 on a setup error.
 set -u -o pipefail
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 case ${1:-} in
 -h | --help) usage; exit 0 ;;
 '') ;;
@@ -38,6 +40,7 @@ LOAD=$BUILD/http_load
 PY=/usr/bin/python3
 WARMUP=${SERVE_WARMUP:-100}
 REQUESTS=${SERVE_REQUESTS:-2000}
+CONCURRENCY=${SERVE_CONCURRENCY:-2 4}
 BARE_RUNS=${SERVE_BARE_RUNS:-500}
 MEM_REQUESTS=${SERVE_MEMORY_REQUESTS:-10000}
 WORKERS=${SERVE_WORKERS:-2}
@@ -183,7 +186,7 @@ echo
 
 # Side by side: bare, runbox, bare for each concurrency.
 declare -A RES=()
-for k in 2 4; do
+for k in $CONCURRENCY; do
     echo "== concurrency $k: $((BARE_RUNS * 2)) bare starts (two rounds), $REQUESTS requests =="
     bare "$k" "$BARE_RUNS" || exit 1
     RES[bare1_$k]=$OUT
@@ -208,13 +211,13 @@ table_row() { # K NAME JSON...: average the rounds given
         END { printf "  %-4s %-10s %9.1f %9.2f %9.2f %9.2f %9.2f %6d\n", k, n,
                   s[1] / c, s[2] / c, s[3] / c, s[4] / c, s[5] / c, f }'
 }
-for k in 2 4; do
+for k in $CONCURRENCY; do
     table_row "$k" bare "${RES[bare1_$k]}" "${RES[bare2_$k]}"
     table_row "$k" runbox "${RES[runbox$k]}"
 done
 echo
 echo "== ratios (target at K=2: p50 within +3 ms of bare, throughput >= 0.80x bare) =="
-for k in 2 4; do
+for k in $CONCURRENCY; do
     awk -v k="$k" -v brps1="$(jget "${RES[bare1_$k]}" rps)" -v brps2="$(jget "${RES[bare2_$k]}" rps)" \
         -v bp1="$(jget "${RES[bare1_$k]}" p50_ms)" -v bp2="$(jget "${RES[bare2_$k]}" p50_ms)" \
         -v rrps="$(jget "${RES[runbox$k]}" rps)" -v rp="$(jget "${RES[runbox$k]}" p50_ms)" 'BEGIN {
