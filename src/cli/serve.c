@@ -21,6 +21,7 @@ enum {
     OPT_QUEUE,
     OPT_COURSES,
     OPT_CACHE_MB,
+    OPT_WEB,
     OPT_HELP,
 };
 
@@ -34,6 +35,7 @@ static const struct option serve_opts[] = {
         {"languages", required_argument, NULL, OPT_LANGUAGES},
         {"courses", required_argument, NULL, OPT_COURSES},
         {"cache-mb", required_argument, NULL, OPT_CACHE_MB},
+        {"web", required_argument, NULL, OPT_WEB},
         {"help", no_argument, NULL, OPT_HELP},
         {0},
 };
@@ -41,7 +43,7 @@ static const struct option serve_opts[] = {
 #define MAX_COURSES 256
 
 struct serve_args {
-    const char *listen, *data, *config, *languages;
+    const char *listen, *data, *config, *languages, *web;
     uint64_t workers, queue, cache_mb;
     bool have_workers, have_queue, have_cache_mb, no_auth;
     const char *courses[MAX_COURSES + 1]; /* --courses, in order */
@@ -52,7 +54,7 @@ static void serve_usage(FILE *f)
 {
     fputs("usage: runbox serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N]\n"
           "                    [--queue N] [--no-auth] [--languages DIR] [--courses DIR]...\n"
-          "                    [--cache-mb N]\n"
+          "                    [--cache-mb N] [--web DIR]\n"
           "  --listen     address and port (default 127.0.0.1:8080; port 0 picks a free one)\n"
           "  --data       where the SQLite database lives (default /var/lib/runbox)\n"
           "  --config     the config file (default /etc/runbox/config.json if it exists)\n"
@@ -60,7 +62,9 @@ static void serve_usage(FILE *f)
           "  --queue      runs that may wait beyond the workers (default 64)\n"
           "  --no-auth    one local user, no login; only on a loopback address\n"
           "  --courses    serve the course in DIR (repeatable; a bad course stops the start)\n"
-          "  --cache-mb   the compile cache's size in <data>/cache (default 1024; 0 = off)\n",
+          "  --cache-mb   the compile cache's size in <data>/cache (default 1024; 0 = off)\n"
+          "  --web        the browser page's files (default: ../web/dist beside the binary if\n"
+          "               it exists, else /usr/share/runbox/web)\n",
           f);
 }
 
@@ -82,6 +86,9 @@ static int parse(int argc, char **argv, struct serve_args *sa)
             break;
         case OPT_LANGUAGES:
             sa->languages = optarg;
+            break;
+        case OPT_WEB:
+            sa->web = optarg;
             break;
         case OPT_COURSES:
             if (sa->n_courses == MAX_COURSES) {
@@ -175,6 +182,10 @@ int cli_cmd_serve(const struct cli_args *a)
     if (sa.data) {
         free(cfg.data_dir);
         cfg.data_dir = xstrdup(sa.data);
+    }
+    if (sa.web) {
+        free(cfg.web_dir);
+        cfg.web_dir = xstrdup(sa.web);
     }
     if (sa.have_workers)
         cfg.workers = (unsigned)sa.workers;

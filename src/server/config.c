@@ -83,6 +83,7 @@ static const struct key keys[] = {
         KEY("webhook_base_delay_ms", K_UINT, webhook.base_delay_ms),
         KEY("webhook_timeout_ms", K_UINT, webhook.timeout_ms),
         KEY("cache_mb", K_U64, cache_mb),
+        KEY("web_dir", K_STRING, web_dir),
 };
 #undef KEY
 
@@ -272,5 +273,6 @@ void server_config_done(struct server_config *c)
     free(c->webhook_secret);
     hooks_done(&c->hooks);
     strv_free(c->courses);
+    free(c->web_dir);
     memset(c, 0, sizeof(*c));
 }

@@ -334,7 +334,7 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
     struct req rq = {.conn = conn, .ri = ri, .srv = srv};
     const char *path = ri->local_uri ? ri->local_uri : "/";
     const struct route *rt = NULL;
-    bool path_known = false;
+    bool path_known = false, static_file = false;
     const char *method = strcmp(ri->request_method, "HEAD") == 0 ? "GET" : ri->request_method;
 
     for (size_t i = 0; i < ARRAY_SIZE(routes) && !rt; i++) {
@@ -355,11 +355,16 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
         (void)serve(&rq, rt);
     else if (path_known)
         http_reply_error(&rq, 405, "", "method %.16s is not allowed here", ri->request_method);
-    else if (!srv->static_handler || srv->static_handler(&rq) != 0)
+    else if (srv->static_handler && srv->static_handler(&rq) == 0)
+        static_file = true;
+    else if (!rq.status)
         http_reply_error(&rq, 404, "", "no such endpoint");
     if (!rq.status)
         http_reply_error(&rq, 500, "", "the handler gave no answer");
-    metrics_http(srv->metrics, rt ? rt->pattern : path_known ? "(method)" : "(none)", rq.status);
+    const char *label = static_file ? "(static)" : "(none)";
+    if (rt || path_known)
+        label = rt ? rt->pattern : "(method)";
+    metrics_http(srv->metrics, label, rq.status);
     free(rq.body);
     return rq.status;
 }

@@ -15,6 +15,7 @@ struct ratelimit;
 struct webhook;
 struct course;
 struct job_cache;
+struct web;
 
 struct server {
     struct server_config *cfg;
@@ -30,7 +31,8 @@ struct server {
     char **versions; /* each language's toolchain version, or NULL */
     struct mg_context *ctx;
     struct auth_principal local;           /* the one user of --no-auth */
-    int (*static_handler)(struct req *rq); /* files of the web page (a later issue), or NULL */
+    int (*static_handler)(struct req *rq); /* files of the web page (web_serve), or NULL */
+    struct web *web;                       /* the web page's directory (web.c) */
     int64_t started_at_ms;
     atomic_bool stopping;
 };

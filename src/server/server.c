@@ -5,12 +5,12 @@
  * (sched_new; the process is still single-threaded, which the sandbox's private mount
  * namespace needs), loads the courses given and opens the compile cache (<data>/cache, shared by
  * every worker), then starts civetweb, whose connection threads run the handlers of
- * routes.def and the WebSocket. Handlers queue runs on the scheduler; its workers run them in
- * boxes and commit each result to the store before anyone is answered. Webhooks go out from
- * their own thread. SIGINT/SIGTERM are blocked in every thread and taken by the main thread
- * with sigtimedwait(), which also wakes it hourly to prune old runs. On a signal: new requests
- * get 503, queued runs are cancelled, running ones get a grace period, then the boxes are
- * killed, connections closed, and everything freed. */
+ * routes.def, the WebSocket and the browser page's static files (web.c). Handlers queue runs on the
+ * scheduler; its workers run them in boxes and commit each result to the store before anyone is
+ * answered. Webhooks go out from their own thread. SIGINT/SIGTERM are blocked in every thread and
+ * taken by the main thread with sigtimedwait(), which also wakes it hourly to prune old runs. On a
+ * signal: new requests get 503, queued runs are cancelled, running ones get a grace period, then
+ * the boxes are killed, connections closed, and everything freed. */
 #include "server/server.h"
 
 #include <arpa/inet.h>
@@ -29,6 +29,7 @@
 #include "server/ratelimit.h"
 #include "server/run.h"
 #include "server/server-int.h"
+#include "server/web.h"
 #include "server/webhook.h"
 #include "server/ws.h"
 #include "store/store.h"
@@ -159,6 +160,10 @@ static int start_http(struct server *srv, char *err, size_t errlen)
             "600000",
             "max_request_size",
             "16384",
+            /* Paths reach the router as sent: web.c decodes a file's path once itself, and
+             * refuses what civetweb's decoding would hide (NUL, "%2F"). */
+            "decode_url",
+            "no",
             NULL,
     };
 
@@ -206,6 +211,11 @@ static int setup(struct server *srv, char *err, size_t errlen)
     if ((r = load_courses(srv, err, errlen)) < 0)
         return r;
     open_cache(srv);
+    if (!(srv->web = web_new(c->web_dir))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    srv->static_handler = web_serve;
     if (c->no_auth && (r = auth_local_principal(srv->store, &srv->local)) < 0) {
         snprintf(err, errlen, "the local user: %s", strerror(-r));
         return r;
@@ -247,6 +257,7 @@ static void teardown(struct server *srv)
     srv->metrics = metrics_free(srv->metrics);
     srv->store = store_free(srv->store);
     srv->cache = job_cache_free(srv->cache);
+    srv->web = web_free(srv->web);
     for (size_t i = 0; i < srv->n_courses; i++)
         course_free(srv->courses[i]);
     free(srv->courses);

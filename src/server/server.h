@@ -41,6 +41,7 @@ struct server_config {
     struct hooks hooks;
     uint64_t cache_mb; /* the compile cache's cap under <data>/cache; 0 = no cache */
     char **courses;    /* course directories served (NULL-terminated), or NULL */
+    char *web_dir;     /* the browser page's files; NULL = the default (web.h) */
 };
 
 /* Built-in defaults, then the file at @path (NULL = none) over them. */
