@@ -1,0 +1,226 @@
+// The code editor: CodeMirror 6 with one state per file (each keeps its own undo history), file
+// tabs, and a plain <textarea> fallback (#plain-toggle) for screen readers and tests.
+// Tab indents in CodeMirror; Esc then Tab moves focus on (CodeMirror's tab focus mode).
+import { EditorState, Compartment } from "@codemirror/state";
+import {
+  EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter,
+  drawSelection, highlightSpecialChars, dropCursor,
+} from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import {
+  indentOnInput, bracketMatching, syntaxHighlighting, defaultHighlightStyle, StreamLanguage,
+  foldGutter, foldKeymap, indentUnit,
+} from "@codemirror/language";
+import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
+import { python } from "@codemirror/lang-python";
+import { javascript } from "@codemirror/lang-javascript";
+import { java } from "@codemirror/lang-java";
+import { cpp } from "@codemirror/lang-cpp";
+import { rust } from "@codemirror/lang-rust";
+import { go } from "@codemirror/legacy-modes/mode/go";
+import { shell } from "@codemirror/legacy-modes/mode/shell";
+import { oneDark } from "@codemirror/theme-one-dark";
+
+// Syntax by file extension, else by the language's name.
+function syntaxFor(name, language) {
+  const ext = (name.match(/\.([^.]+)$/) || [])[1] || "";
+  const byExt = {
+    py: "python", js: "javascript", mjs: "javascript", cjs: "javascript", ts: "typescript",
+    java: "java", c: "c", h: "c", cc: "cpp", cpp: "cpp", cxx: "cpp", hpp: "cpp", rs: "rust",
+    go: "go", sh: "bash", bash: "bash",
+  };
+  switch (byExt[ext] || (ext ? "" : language)) {
+    case "python": return python();
+    case "javascript": return javascript();
+    case "typescript": return javascript({ typescript: true });
+    case "java": return java();
+    case "c": case "cpp": return cpp();
+    case "rust": return rust();
+    case "go": return StreamLanguage.define(go);
+    case "bash": return StreamLanguage.define(shell);
+    default: return [];
+  }
+}
+
+const lightTheme = EditorView.theme({
+  "&": { backgroundColor: "var(--code-bg)", color: "var(--fg)" },
+  ".cm-gutters": { backgroundColor: "var(--code-gutter)", color: "var(--muted)", borderRight: "1px solid var(--border)" },
+  ".cm-activeLine": { backgroundColor: "var(--code-active)" },
+  ".cm-activeLineGutter": { backgroundColor: "var(--code-active)" },
+}, { dark: false });
+
+export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
+  const syntax = new Compartment();
+  const theme = new Compartment();
+  const ro = new Compartment();
+  let files = []; // {name, state}
+  let active = 0;
+  let language = "";
+  let dark = false;
+  let readOnly = false;
+  let plain = null; // the textarea while in plain mode
+
+  const runKeys = keymap.of([
+    { key: "Mod-Enter", run: () => (onRun(), true) },
+  ]);
+
+  const changed = EditorView.updateListener.of((u) => {
+    if (u.docChanged) onChange();
+  });
+
+  function extensions(name) {
+    return [
+      runKeys,
+      lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), history(), foldGutter(),
+      drawSelection(), dropCursor(), indentOnInput(), bracketMatching(), closeBrackets(),
+      highlightActiveLine(), indentUnit.of("    "), EditorState.tabSize.of(4),
+      syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+      keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
+      syntax.of(syntaxFor(name, language)),
+      theme.of(dark ? oneDark : lightTheme),
+      ro.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
+      EditorView.contentAttributes.of({ "aria-label": `Code: ${name}` }),
+      changed,
+    ];
+  }
+
+  const view = new EditorView({ parent: mount });
+
+  function newState(name, content) {
+    return EditorState.create({ doc: content, extensions: extensions(name) });
+  }
+
+  function saveActive() {
+    if (!files[active]) return;
+    if (plain) {
+      files[active].state = newState(files[active].name, plain.value);
+    } else {
+      files[active].state = view.state;
+    }
+  }
+
+  function show(i) {
+    active = Math.max(0, Math.min(i, files.length - 1));
+    const f = files[active];
+    if (!f) return;
+    // Settings may have changed since this state was made.
+    const st = f.state;
+    view.setState(st);
+    view.dispatch({
+      effects: [
+        syntax.reconfigure(syntaxFor(f.name, language)),
+        theme.reconfigure(dark ? oneDark : lightTheme),
+        ro.reconfigure([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
+      ],
+    });
+    if (plain) plain.value = view.state.doc.toString();
+    renderTabs();
+  }
+
+  function renderTabs() {
+    tabs.replaceChildren(
+      ...files.map((f, i) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "tab";
+        b.dataset.file = f.name;
+        b.setAttribute("role", "tab");
+        b.setAttribute("aria-selected", String(i === active));
+        b.tabIndex = i === active ? 0 : -1;
+        b.textContent = f.name;
+        b.addEventListener("click", () => select(i));
+        b.addEventListener("keydown", (e) => {
+          if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+            const n = (i + (e.key === "ArrowRight" ? 1 : files.length - 1)) % files.length;
+            select(n);
+            tabs.children[n]?.focus();
+            e.preventDefault();
+          }
+        });
+        return b;
+      }),
+    );
+  }
+
+  function select(i) {
+    if (i === active) return;
+    saveActive();
+    show(i);
+  }
+
+  function setPlain(on) {
+    saveActive();
+    if (on && !plain) {
+      plain = document.createElement("textarea");
+      plain.id = "plain-code";
+      plain.className = "plain-code";
+      plain.spellcheck = false;
+      plain.setAttribute("aria-label", "Code (plain text)");
+      plain.addEventListener("input", () => onChange());
+      plain.addEventListener("keydown", (e) => {
+        if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
+          e.preventDefault();
+          onRun();
+        }
+      });
+      view.dom.hidden = true;
+      mount.append(plain);
+    } else if (!on && plain) {
+      plain.remove();
+      plain = null;
+      view.dom.hidden = false;
+    }
+    show(active);
+    if (plain) plain.readOnly = readOnly;
+  }
+
+  plainToggle.addEventListener("change", () => setPlain(plainToggle.checked));
+
+  return {
+    setFiles(list, activeName) {
+      files = list.map((f) => ({ name: f.name, state: newState(f.name, f.content) }));
+      if (!files.length) files = [{ name: "main.txt", state: newState("main.txt", "") }];
+      const i = Math.max(0, files.findIndex((f) => f.name === activeName));
+      active = -1;
+      show(i);
+    },
+    getFiles() {
+      saveActive();
+      return files.map((f) => ({ name: f.name, content: f.state.doc.toString() }));
+    },
+    activeName: () => files[active]?.name,
+    setLanguage(name) {
+      language = name;
+      saveActive();
+      show(active);
+    },
+    setDark(on) {
+      dark = on;
+      saveActive();
+      show(active);
+    },
+    setReadOnly(on) {
+      readOnly = on;
+      saveActive();
+      show(active);
+      if (plain) plain.readOnly = on;
+    },
+    addFile(name, content = "") {
+      saveActive();
+      files.push({ name, state: newState(name, content) });
+      show(files.length - 1);
+      onChange();
+    },
+    renameActive(name) {
+      saveActive();
+      files[active].name = name;
+      files[active].state = newState(name, files[active].state.doc.toString());
+      show(active);
+      onChange();
+    },
+    hasFile: (name) => files.some((f) => f.name === name),
+    focus() {
+      (plain || view).focus();
+    },
+  };
+}

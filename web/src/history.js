@@ -1,0 +1,154 @@
+// The history panel (GET /api/v1/code/history), reopening a run, share links
+// (PUT /api/v1/code/history/{id}/share) and a shared run opened at /r/{id}.
+
+const $ = (id) => document.getElementById(id);
+
+const STATUS_WORDS = {
+  success: "Finished",
+  compile_error: "Compilation failed",
+  runtime_error: "Runtime error",
+  timeout: "Time limit exceeded",
+  memory_limit: "Memory limit exceeded",
+  output_limit: "Output limit exceeded",
+  internal_error: "Server error",
+  cancelled: "Stopped",
+  test_failure: "Tests failed",
+  rejected: "Refused",
+};
+
+export function statusWords(status, state) {
+  if (!status) return state === "done" || !state ? "No result" : state === "queued" ? "Queued" : "Running";
+  return STATUS_WORDS[status] || status;
+}
+
+function when(ms) {
+  const d = new Date(ms);
+  const ago = (Date.now() - ms) / 1000;
+  if (ago < 60) return "just now";
+  if (ago < 3600) return `${Math.round(ago / 60)} min ago`;
+  if (ago < 86400) return `${Math.round(ago / 3600)} h ago`;
+  return d.toLocaleString();
+}
+
+// The share link of run @id.
+export const shareUrl = (id) => `${location.origin}/r/${id}`;
+
+export function createHistory({ api, languageName, onOpen, onError }) {
+  const panel = $("history");
+  const toggle = $("history-toggle");
+  const list = $("history-list");
+  const note = $("history-note");
+  const more = $("history-more");
+  let nextBefore = null;
+
+  function item(run) {
+    const li = document.createElement("li");
+    li.className = "history-item";
+    li.dataset.id = run.id;
+    li.dataset.status = run.status || run.state || "";
+    const top = document.createElement("div");
+    top.className = "history-top";
+    const lang = document.createElement("span");
+    lang.className = "history-lang";
+    lang.textContent = languageName(run.language);
+    const st = document.createElement("span");
+    st.className = "history-status";
+    st.dataset.status = run.status || "";
+    st.textContent = statusWords(run.status, run.state);
+    const t = document.createElement("time");
+    t.dateTime = new Date(run.created_at).toISOString();
+    t.textContent = when(run.created_at);
+    top.append(lang, st, t);
+    const code = document.createElement("pre");
+    code.className = "history-code";
+    code.textContent = (run.code_preview || "").split("\n").slice(0, 3).join("\n");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "history-open ghost small";
+    open.textContent = "Open";
+    open.setAttribute("aria-label", `Open run ${run.id} (${lang.textContent}, ${st.textContent})`);
+    open.addEventListener("click", () => openRun(run.id));
+    const bits = [top, code, open];
+    if (run.shared) {
+      const s = document.createElement("span");
+      s.className = "history-shared";
+      s.textContent = "shared";
+      bits.splice(1, 0, s);
+    }
+    li.append(...bits);
+    return li;
+  }
+
+  async function refresh(append = false) {
+    note.textContent = "Loading…";
+    try {
+      const page = await api.get("/api/v1/code/history", {
+        query: { limit: 25, before: append ? nextBefore : undefined },
+      });
+      const runs = page.runs || [];
+      if (!append) list.replaceChildren();
+      list.append(...runs.map(item));
+      nextBefore = page.next_before ?? null;
+      more.hidden = nextBefore == null;
+      note.textContent = list.children.length ? "" : "No runs yet: what you run appears here.";
+    } catch (e) {
+      note.textContent = `Cannot load the history: ${e.describe ? e.describe() : e}`;
+    }
+  }
+
+  function setOpen(on) {
+    panel.hidden = !on;
+    toggle.setAttribute("aria-expanded", String(on));
+    document.body.classList.toggle("history-open", on);
+    if (on) refresh();
+  }
+
+  async function fetchRun(id) {
+    return api.get(`/api/v1/code/history/${id}`);
+  }
+
+  async function openRun(id) {
+    try {
+      onOpen(await fetchRun(id), { readonly: false });
+    } catch (e) {
+      onError(`Cannot open run ${id}: ${e.describe ? e.describe() : e}`);
+    }
+  }
+
+  async function share(id) {
+    await api.put(`/api/v1/code/history/${id}/share`, { json: { shared: true } });
+    const link = $("share-link");
+    link.value = shareUrl(id);
+    link.hidden = false;
+    $("share-copy").hidden = false;
+    link.focus();
+    link.select();
+    return link.value;
+  }
+
+  toggle.addEventListener("click", () => setOpen(panel.hidden));
+  $("history-close").addEventListener("click", () => {
+    setOpen(false);
+    toggle.focus();
+  });
+  $("history-refresh").addEventListener("click", () => refresh());
+  more.addEventListener("click", () => refresh(true));
+  $("share-copy").addEventListener("click", async () => {
+    const link = $("share-link");
+    try {
+      await navigator.clipboard.writeText(link.value);
+      $("share-copy").textContent = "Copied";
+    } catch {
+      link.select();
+      $("share-copy").textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => ($("share-copy").textContent = "Copy"), 2000);
+  });
+
+  return {
+    refresh: () => !panel.hidden && refresh(),
+    fetchRun,
+    share,
+    isOpen: () => !panel.hidden,
+  };
+}

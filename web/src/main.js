@@ -1,0 +1,520 @@
+// The page: wires the API client, the editor, runs, output, courses, history, auth and theme.
+import { createApi } from "./api.js";
+import { createEditor } from "./editor.js";
+import { createOutput, statusText } from "./output.js";
+import { runOnServer, runHere, chooseWhere, splitArgs } from "./run.js";
+import { createCourses } from "./course.js";
+import { createHistory } from "./history.js";
+import { createAuth } from "./auth.js";
+import { initTheme } from "./theme.js";
+import { starterFiles } from "./starters.js";
+import { preload } from "./browser/index.js";
+import { createDrafts } from "./drafts.js";
+
+const $ = (id) => document.getElementById(id);
+const body = document.body;
+
+const api = createApi();
+const output = createOutput();
+const drafts = createDrafts();
+
+let languages = [];
+let language = null; // the language entry in use
+let current = null; // the handle of the run in progress
+let lastRunId = null;
+let readonly = false;
+let booted = false;
+let busy = false;
+
+const langByName = (n) => languages.find((l) => l.name === n || (l.aliases || []).includes(n));
+
+function setState(s) {
+  body.dataset.runState = s;
+  const running = s === "running";
+  $("run").disabled = running || !language;
+  $("stop").disabled = !running;
+  $("run-tests").disabled = running;
+  $("input-form").hidden = !running;
+  $("share").disabled = running || lastRunId == null;
+}
+
+function fail(message) {
+  output.setStatus(message, "error");
+}
+
+// --- the editor and drafts ---
+
+let saveTimer = 0;
+let dirtyKey = null; // the draft the pending save belongs to
+const editor = createEditor({
+  mount: $("editor"),
+  tabs: $("tabs"),
+  plainToggle: $("plain-toggle"),
+  onRun: () => run(),
+  onChange() {
+    if (readonly) return;
+    dirtyKey = draftKey();
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(flushDraft, 300);
+  },
+});
+
+// Save the pending draft now (before the editor shows other files).
+function flushDraft() {
+  clearTimeout(saveTimer);
+  if (dirtyKey == null) return;
+  const files = editor.getFiles();
+  drafts.save(dirtyKey, files, editor.activeName());
+  dirtyKey = null;
+  courses.codeChanged(files);
+}
+
+function draftKey() {
+  const ex = courses.current();
+  if (ex) return `ex:${ex.course.id}/${ex.exercise.slug}`;
+  return `lang:${language ? language.name : ""}`;
+}
+
+function loadFiles(starter) {
+  flushDraft();
+  const d = drafts.load(draftKey());
+  if (d && d.files && d.files.length) editor.setFiles(d.files, d.active);
+  else editor.setFiles(starter);
+}
+
+// --- languages ---
+
+async function loadLanguages() {
+  const r = await api.get("/api/v1/code/languages");
+  languages = (r.languages || []).filter((l) => l.installed !== false);
+  const sel = $("language");
+  sel.replaceChildren(
+    ...languages.map((l) => {
+      const o = document.createElement("option");
+      o.value = l.name;
+      o.textContent = l.version ? `${l.display_name || l.name} — ${l.version}` : l.display_name || l.name;
+      return o;
+    }),
+  );
+  if (!languages.length) {
+    const o = document.createElement("option");
+    o.textContent = "No language installed on this server";
+    sel.append(o);
+    sel.disabled = true;
+    fail("This server has no language installed: nothing can run.");
+    return;
+  }
+  sel.disabled = false;
+}
+
+function useLanguage(name, { keepFiles = false } = {}) {
+  language = langByName(name) || languages[0] || null;
+  if (!language) return;
+  $("language").value = language.name;
+  localStorage.setItem("runbox.language", language.name);
+  editor.setLanguage(language.name);
+  const lim = language.limits && language.limits.wall_time;
+  $("limit-wall").placeholder = lim ? `default ${lim}` : "default";
+  if (!keepFiles) loadFiles(starterFiles(language));
+  maybePreload();
+  setState(body.dataset.runState === "running" ? "running" : body.dataset.runState);
+}
+
+$("language").addEventListener("change", () => {
+  flushDraft();
+  useLanguage($("language").value);
+});
+
+// --- in the browser: Pyodide preloads when Python may run there ---
+
+let preloading = null;
+function maybePreload() {
+  if (!language) return;
+  const ex = courses.current();
+  const w = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
+  if (w.where !== "browser" || w.runtime !== "pyodide" || preloading) return;
+  body.dataset.pyodide = "loading";
+  try {
+    preloading = Promise.resolve(preload("pyodide"))
+      .then(() => (body.dataset.pyodide = "ready"))
+      .catch(() => (body.dataset.pyodide = "failed"));
+  } catch {
+    body.dataset.pyodide = "failed";
+  }
+}
+$("where").addEventListener("change", () => {
+  localStorage.setItem("runbox.where", $("where").value);
+  maybePreload();
+});
+
+// --- Run / Stop ---
+
+function gatherRun() {
+  const files = editor.getFiles();
+  const args = splitArgs($("args").value.trim());
+  const wallText = $("limit-wall").value.trim();
+  let wall = null;
+  if (wallText) {
+    wall = Number(wallText);
+    if (!(wall > 0)) throw new Error("Time limit: give a number of seconds above 0, or leave it empty for the default.");
+  }
+  return { files, args, wall, stdin: $("stdin").value };
+}
+
+function callbacks() {
+  return {
+    stdout: (t) => output.append("stdout", t),
+    stderr: (t) => output.append("stderr", t),
+    compile: (t) => output.append("compile", t),
+    queued: (ev) => {
+      if (ev && ev.position > 1) output.setStatus(`Queued (position ${ev.position})…`);
+    },
+    stage: (s) => {
+      const words = { compile: "Compiling…", run: "Running…", running: "Running…", test: "Running the tests…" };
+      if (words[s]) output.setStatus(words[s]);
+    },
+    status: (t) => t && output.setStatus(t),
+    inputWanted: () => $("input-line").focus(),
+  };
+}
+
+async function run() {
+  if (busy || !language) return;
+  let req;
+  try {
+    req = gatherRun();
+  } catch (e) {
+    return fail(e.message);
+  }
+  busy = true;
+  output.clear();
+  setState("running");
+  output.setStatus("Running…");
+  const ex = courses.current();
+  const choice = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
+  let where = choice.where;
+  if (choice.why) output.note(`Running on the server: ${choice.why}.\n`);
+  let result;
+  try {
+    if (where === "browser") {
+      try {
+        current = runHere({
+          api, language, files: req.files, stdin: req.stdin, args: req.args,
+          wallLimitMs: req.wall ? req.wall * 1000 : undefined, on: callbacks(),
+        });
+        result = await current.done;
+        if (result && result.status === "internal_error" && !stopRequested && !$("output").textContent) {
+          throw new Error(result.message || "the browser runtime failed");
+        }
+      } catch (e) {
+        if (body.dataset.runState !== "running" || stopRequested) throw e;
+        output.note(`Your browser could not run this (${e.message || e}); running it on the server instead.\n`);
+        where = "server";
+        result = null;
+      }
+    }
+    if (where === "server") {
+      const request = { language: language.name, files: req.files, stdin: req.stdin, args: req.args };
+      if (req.wall) request.limits = { wall_time: req.wall };
+      current = runOnServer({ api, request, on: callbacks() });
+      result = await current.done;
+    }
+    output.showResult(result);
+    output.setWhere(where);
+    output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
+    lastRunId = where === "server" && result.id != null ? result.id : null;
+    hideShare();
+    historyPanel.refresh();
+  } catch (e) {
+    fail(e.describe ? e.describe() : `Run failed: ${e.message || e}`);
+  } finally {
+    current = null;
+    busy = false;
+    stopRequested = false;
+    setState("done");
+  }
+}
+
+let stopRequested = false;
+function stop() {
+  if (!current) return;
+  stopRequested = true;
+  output.setStatus("Stopping…");
+  current.stop();
+}
+
+$("run").addEventListener("click", () => run());
+$("stop").addEventListener("click", stop);
+$("input-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  if (!current) return;
+  const line = $("input-line").value;
+  current.write(`${line}\n`);
+  output.echo(`${line}\n`);
+  $("input-line").value = "";
+});
+$("input-eof").addEventListener("click", () => {
+  if (!current) return;
+  current.eof();
+  output.note("[end of input]\n");
+  $("input-line").focus();
+});
+$("input-line").addEventListener("keydown", (e) => {
+  if (e.key === "d" && e.ctrlKey && !$("input-line").value && current) {
+    e.preventDefault();
+    $("input-eof").click();
+  }
+});
+$("clear-output").addEventListener("click", () => {
+  if (body.dataset.runState !== "running") output.clear();
+});
+document.addEventListener("keydown", (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && !e.defaultPrevented && body.dataset.runState !== "running") {
+    const t = e.target;
+    if (t && (t.id === "stdin" || t.id === "args" || t.id === "limit-wall")) {
+      e.preventDefault();
+      run();
+    }
+  }
+});
+
+// --- files ---
+
+$("add-file").addEventListener("click", () => {
+  const name = prompt("New file name (e.g. util.py):");
+  if (!name) return;
+  const clean = name.trim();
+  if (!/^[\w.-][\w./-]*$/.test(clean) || clean.includes("..") || editor.hasFile(clean)) {
+    return fail(`Cannot add "${clean}": use letters, digits, . - _ and /, and a name not already open.`);
+  }
+  editor.addFile(clean);
+});
+$("rename-file").addEventListener("click", () => {
+  const old = editor.activeName();
+  const name = prompt(`Rename ${old} to:`, old);
+  if (!name || name.trim() === old) return;
+  const clean = name.trim();
+  if (!/^[\w.-][\w./-]*$/.test(clean) || clean.includes("..") || editor.hasFile(clean)) {
+    return fail(`Cannot rename to "${clean}": use letters, digits, . - _ and /, and a name not already open.`);
+  }
+  editor.renameActive(clean);
+});
+
+// --- courses ---
+
+const courses = createCourses({
+  api,
+  onError: fail,
+  onOpen(open) {
+    const lang = langByName(open.course.language || open.exercise.language);
+    if (lang) {
+      language = lang;
+      $("language").value = lang.name;
+      editor.setLanguage(lang.name);
+    }
+    $("language").disabled = true;
+    $("language").title = "The course sets the language";
+    loadFiles(open.exercise.files && open.exercise.files.length ? open.exercise.files : starterFiles(language));
+    output.setStatus(`Opened "${open.exercise.title || open.exercise.slug}"${open.runner === "wasm" ? " (runs in your browser)" : ""}.`);
+    maybePreload();
+  },
+  onClose() {
+    $("language").disabled = !languages.length;
+    $("language").title = "";
+    useLanguage(localStorage.getItem("runbox.language") || (language && language.name));
+  },
+});
+
+$("reset-starter").addEventListener("click", () => {
+  const ex = courses.current();
+  if (!ex || !confirm("Replace your code with the exercise's starter files?")) return;
+  drafts.remove(draftKey());
+  editor.setFiles(ex.exercise.files || []);
+  courses.codeChanged(editor.getFiles());
+});
+
+$("run-tests").addEventListener("click", async () => {
+  if (busy || !courses.current()) return;
+  busy = true;
+  const files = editor.getFiles();
+  output.clear();
+  setState("running");
+  $("input-form").hidden = true;
+  output.setStatus("Running the tests…");
+  const ctl = new AbortController();
+  current = {
+    write() {},
+    eof() {},
+    stop: async () => {
+      if (testRunId != null) await api.del(`/api/v1/code/runs/${testRunId}`).catch(() => {});
+      else ctl.abort();
+    },
+  };
+  let testRunId = null;
+  const on = { ...callbacks(), queued: (acc) => (testRunId = acc.id) };
+  try {
+    const result = await courses.runTests(files, on, ctl.signal);
+    output.showResult(result);
+    output.setWhere("server");
+    output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
+    lastRunId = result.id ?? null;
+    hideShare();
+    historyPanel.refresh();
+  } catch (e) {
+    if (e.name === "AbortError") output.setStatus("Stopped");
+    else fail(e.describe ? e.describe() : `Run Tests failed: ${e.message || e}`);
+    courses.renderTests({ tests: [], message: "The tests did not run." });
+  } finally {
+    current = null;
+    busy = false;
+    setState("done");
+  }
+});
+
+// --- history, share, /r/{id} ---
+
+const historyPanel = createHistory({
+  api,
+  languageName: (n) => (langByName(n) && langByName(n).display_name) || n,
+  onError: fail,
+  onOpen: (run) => showRun(run, { readonly: false }),
+});
+
+function hideShare() {
+  $("share-link").hidden = true;
+  $("share-copy").hidden = true;
+  $("share").disabled = lastRunId == null;
+}
+
+$("share").addEventListener("click", async () => {
+  if (lastRunId == null) return;
+  try {
+    const url = await historyPanel.share(lastRunId);
+    output.setStatus(`Share link ready: ${url}`);
+  } catch (e) {
+    fail(`Cannot share this run: ${e.describe ? e.describe() : e}`);
+  }
+});
+
+// Files of a stored run's request (text files; base64 ones decoded).
+function runFiles(run) {
+  const q = run.request || {};
+  let files = q.files;
+  if (!files || !files.length) {
+    const l = langByName(run.language);
+    files = [{ name: (l && l.source_file) || "main.txt", content: run.code || q.code || "" }];
+  }
+  return files.map((f) => ({
+    name: f.name,
+    content: f.encoding === "base64" ? new TextDecoder().decode(Uint8Array.from(atob(f.content), (c) => c.charCodeAt(0))) : f.content,
+  }));
+}
+
+function showRun(run, { readonly: ro }) {
+  flushDraft();
+  const q = run.request || {};
+  if (courses.current()) courses.closeExercise();
+  const l = langByName(run.language);
+  if (l) {
+    language = l;
+    $("language").value = l.name;
+    editor.setLanguage(l.name);
+  }
+  setReadonly(ro, run);
+  editor.setFiles(runFiles(run));
+  $("stdin").value = q.stdin || "";
+  $("args").value = (q.args || []).map((a) => (/[\s"'\\]/.test(a) || !a ? `"${a.replace(/(["\\])/g, "\\$1")}"` : a)).join(" ");
+  $("limit-wall").value = q.limits && q.limits.wall_time ? q.limits.wall_time : "";
+  output.clear();
+  if (run.result) {
+    output.showResult(run.result, { streamed: false });
+    output.setWhere("server");
+    output.setStatus(`${ro ? "Shared run" : `Run ${run.id}`}: ${statusText(run.result)}`, run.result.status === "success" ? "ok" : "bad");
+    if (run.result.tests) courses.renderTests(run.result.tests);
+  } else {
+    output.setStatus(`Run ${run.id} has no result (${run.state || "unknown"}).`);
+  }
+  lastRunId = ro ? null : run.id;
+  hideShare();
+  setState("done");
+}
+
+function setReadonly(on, run) {
+  readonly = on;
+  body.classList.toggle("readonly", on);
+  $("readonly-banner").hidden = !on;
+  editor.setReadOnly(on);
+  for (const id of ["stdin", "args", "limit-wall"]) $(id).readOnly = on;
+  for (const id of ["add-file", "rename-file", "course-select", "exercise-select"]) $(id).disabled = on || (id === "exercise-select" && !courses.current());
+  if (on && run) {
+    const l = langByName(run.language);
+    $("readonly-what").textContent = `${(l && l.display_name) || run.language} code, run ${run.created_at ? new Date(run.created_at).toLocaleString() : ""}.`;
+  }
+}
+
+$("edit-copy").addEventListener("click", () => {
+  const files = editor.getFiles();
+  setReadonly(false);
+  $("course-select").disabled = $("course-select").options.length < 2;
+  history.replaceState(null, "", "/");
+  drafts.save(draftKey(), files, editor.activeName());
+  output.setStatus("This is your copy now: edit and run it.");
+  editor.focus();
+});
+
+async function openShared(id) {
+  try {
+    const run = await historyPanel.fetchRun(id);
+    showRun(run, { readonly: true });
+  } catch (e) {
+    fail(e.status === 404 ? `There is no shared run ${id} (it may have been unshared or deleted).` : `Cannot open shared run ${id}: ${e.describe ? e.describe() : e}`);
+  }
+}
+
+// --- start ---
+
+initTheme((dark) => editor.setDark(dark));
+
+const auth = createAuth({
+  api,
+  onLoggedIn: () => boot(),
+  onLoggedOut: () => {
+    body.dataset.ready = "0";
+  },
+});
+
+async function boot() {
+  output.setStatus("Loading…");
+  let me;
+  try {
+    me = await auth.check();
+  } catch (e) {
+    return fail(`Cannot reach the server: ${e.describe ? e.describe() : e}`);
+  }
+  if (!me) {
+    output.setStatus("Log in to run code.");
+    return;
+  }
+  try {
+    await loadLanguages();
+  } catch (e) {
+    return fail(`Cannot load the languages: ${e.describe ? e.describe() : e}`);
+  }
+  if (!booted) {
+    booted = true;
+    const w = localStorage.getItem("runbox.where");
+    if (w) $("where").value = w;
+  }
+  await courses.load();
+  const params = new URL(location.href).searchParams;
+  const shared = location.pathname.match(/^\/r\/(\d+)\/?$/);
+  useLanguage(params.get("language") || localStorage.getItem("runbox.language") || "python");
+  if (shared) await openShared(Number(shared[1]));
+  else if (params.get("course")) await courses.chooseCourse(params.get("course"), params.get("exercise"));
+  if (!shared && !params.get("course")) output.setStatus("Ready. Write code and press Run (Ctrl+Enter).");
+  setState(body.dataset.runState);
+  body.dataset.ready = "1";
+}
+
+setState("idle");
+boot();

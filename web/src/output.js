@@ -1,0 +1,224 @@
+// The results pane: output chunks (stdout, stderr, compiler) in order, the status line in plain
+// words, the run's numbers, and the files the program left in /box/out.
+
+const MAX_SHOWN = 1 << 21; // characters kept on the page; the rest is cut with a note
+
+const $ = (id) => document.getElementById(id);
+
+function fmtSeconds(s) {
+  if (s == null || Number.isNaN(s)) return "";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  return `${s < 10 ? s.toFixed(2) : s.toFixed(1)} s`;
+}
+
+function fmtBytes(n) {
+  if (n == null) return "";
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1 << 20)).toFixed(1)} MB`;
+}
+
+function sigName(r) {
+  const n = r.signal_name || { 9: "KILL", 11: "SEGV", 6: "ABRT", 8: "FPE", 15: "TERM", 13: "PIPE", 7: "BUS" }[r.signal];
+  return n ? `SIG${n.replace(/^SIG/, "")}` : "";
+}
+
+// A result's status in plain words ("Time limit exceeded after 2 s"), never a bare code.
+export function statusText(r) {
+  if (!r) return "";
+  const msg = r.message || "";
+  const num = (re) => (msg.match(re) || [])[1];
+  switch (r.status) {
+    case "success":
+      if (r.tests) return msg || "All tests passed";
+      return r.exit_code != null ? `Finished: exit code ${r.exit_code}` : "Finished";
+    case "compile_error":
+      return r.compile && r.compile.status === "timeout"
+        ? "Compilation failed: the compiler ran out of time" : "Compilation failed";
+    case "runtime_error":
+      if (r.reason === "signaled" || r.signal) return `Killed by signal ${r.signal} (${sigName(r) || "unknown"})`;
+      if (r.tests) return msg || "The tests could not run";
+      return r.exit_code != null ? `Runtime error: exit code ${r.exit_code}` : `Runtime error${msg ? `: ${msg}` : ""}`;
+    case "timeout": {
+      const lim = num(/([\d.]+) ?s\)/);
+      const cpu = r.reason === "cpu_time" || /CPU/.test(msg);
+      const after = lim ? `${lim} s` : fmtSeconds(r.execution_time);
+      return `Time limit exceeded after ${after}${cpu ? " of CPU time" : ""}`;
+    }
+    case "memory_limit": {
+      const mb = num(/\((\d+) ?MB\)/);
+      return `Memory limit exceeded${mb ? ` (${mb} MB)` : ""}`;
+    }
+    case "output_limit": {
+      const b = num(/\((\d+) bytes\)/);
+      return `Output limit exceeded${b ? ` (${fmtBytes(Number(b))})` : ""}`;
+    }
+    case "cancelled":
+      return "Stopped";
+    case "test_failure":
+      return msg || "Some tests did not pass";
+    case "rejected":
+      return `Refused by the server: ${msg}`;
+    case "internal_error":
+      return `The server failed to run it: ${msg || "internal error"}`;
+    default:
+      return msg || String(r.status || "Done");
+  }
+}
+
+export function createOutput() {
+  const out = $("output");
+  const status = $("status");
+  const meta = $("run-meta");
+  const where = $("ran-where");
+  const files = $("files");
+  let shown = 0;
+  let cut = false;
+  let blobUrls = [];
+
+  function append(kind, text) {
+    if (!text) return;
+    if (cut) return;
+    if (shown + text.length > MAX_SHOWN) {
+      text = text.slice(0, Math.max(0, MAX_SHOWN - shown));
+      cut = true;
+    }
+    shown += text.length;
+    const last = out.lastElementChild;
+    if (last && last.classList.contains(kind) && !last.dataset.closed) {
+      last.append(text);
+    } else {
+      const s = document.createElement("span");
+      s.className = kind;
+      s.textContent = text;
+      out.append(s);
+    }
+    if (cut) {
+      const n = document.createElement("span");
+      n.className = "note";
+      n.textContent = "\n[The page shows the first 2 MB of output; the rest is cut here.]\n";
+      out.append(n);
+    }
+    // Follow the output unless the user scrolled up to read.
+    if (out.scrollHeight - out.scrollTop - out.clientHeight < 80) out.scrollTop = out.scrollHeight;
+  }
+
+  function note(text) {
+    const n = document.createElement("span");
+    n.className = "note";
+    n.textContent = text;
+    out.append(n);
+  }
+
+  function echo(text) {
+    const s = document.createElement("span");
+    s.className = "echo";
+    s.textContent = text;
+    out.append(s);
+    out.scrollTop = out.scrollHeight;
+  }
+
+  function clear() {
+    out.replaceChildren();
+    shown = 0;
+    cut = false;
+    meta.textContent = "";
+    where.hidden = true;
+    for (const u of blobUrls) URL.revokeObjectURL(u);
+    blobUrls = [];
+    files.replaceChildren();
+  }
+
+  function setStatus(text, kind = "") {
+    status.textContent = text;
+    status.dataset.kind = kind;
+  }
+
+  function setWhere(w) {
+    where.hidden = !w;
+    where.textContent = w === "browser" ? "ran in your browser" : w === "server" ? "ran on the server" : "";
+    where.dataset.where = w || "";
+  }
+
+  function setMeta(r) {
+    if (!r) return (meta.textContent = "");
+    const parts = [];
+    if (r.exit_code != null) parts.push(`exit code ${r.exit_code}`);
+    else if (r.signal) parts.push(`signal ${r.signal} (${sigName(r)})`);
+    if (r.execution_time != null) parts.push(`time ${fmtSeconds(r.execution_time)}`);
+    if (r.cpu_time) parts.push(`CPU ${fmtSeconds(r.cpu_time)}`);
+    if (r.memory_bytes) parts.push(`memory ${fmtBytes(r.memory_bytes)}`);
+    if (r.compile && r.compile.execution_time != null)
+      parts.push(`compile ${fmtSeconds(r.compile.execution_time)}${r.compile.cached ? " (cached)" : ""}`);
+    if (r.version) parts.push(r.version);
+    if (r.output_truncated) parts.push("output cut at the limit");
+    meta.textContent = parts.join(" · ");
+  }
+
+  function b64bytes(b64) {
+    const bin = atob(b64);
+    const a = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
+    return a;
+  }
+
+  function showFiles(list) {
+    files.replaceChildren();
+    if (!list || !list.length) return;
+    const h = document.createElement("h2");
+    h.className = "small-h";
+    h.textContent = "Files the program wrote";
+    files.append(h);
+    for (const f of list) {
+      const label = `${f.name} (${fmtBytes(f.size)})`;
+      if (f.content == null) {
+        const p = document.createElement("p");
+        p.className = "file-omitted";
+        p.textContent = `${label}: not returned${f.omitted ? ` (${f.omitted})` : ""}`;
+        files.append(p);
+        continue;
+      }
+      const mime = f.mime || "application/octet-stream";
+      const bytes = f.encoding === "utf8" ? new TextEncoder().encode(f.content) : b64bytes(f.content);
+      const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
+      blobUrls.push(url);
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = f.name.split("/").pop();
+      a.textContent = `Download ${label}`;
+      if (mime.startsWith("image/")) {
+        const fig = document.createElement("figure");
+        const img = document.createElement("img");
+        img.src = url;
+        img.alt = `Image the program wrote: ${f.name}`;
+        const cap = document.createElement("figcaption");
+        cap.append(`${f.name} · `, a);
+        a.textContent = "download";
+        fig.append(img, cap);
+        files.append(fig);
+      } else {
+        const p = document.createElement("p");
+        p.append(a);
+        files.append(p);
+      }
+    }
+  }
+
+  // Everything of a finished result that streaming did not already show.
+  function showResult(r, { streamed = true } = {}) {
+    if (!streamed) {
+      if (r.compile) {
+        append("compile", r.compile.output || "");
+        append("compile", r.compile.error || "");
+      }
+      append("stdout", r.output || "");
+      append("stderr", r.error || "");
+    }
+    setMeta(r);
+    showFiles(r.files);
+  }
+
+  return { append, note, echo, clear, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
+}
+
+export { fmtSeconds, fmtBytes };
