@@ -1,0 +1,10 @@
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+def largest(xs):
+    return max(xs)
+
+
+def spread(xs):
+    return max(xs) - min(xs)

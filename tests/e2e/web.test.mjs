@@ -1,0 +1,860 @@
+// End-to-end tests of runbox's browser page (web/), driven through the hooks of web/README.md's
+// contract with playwright-core and Debian's Chromium, against a real `runbox serve`.
+// tests/integration/90-web.sh starts the server and runs this script; it prints TAP lines
+// ("ok N - name", "not ok N - name" + "# diagnostics") that tests/run.sh counts.
+//
+// Environment:
+//   E2E_URL          the server's base URL (http://127.0.0.1:PORT), required
+//   E2E_SERVER_PID   the server's PID: the script stops it (SIGTERM) to show that in-browser
+//                    runs need no server; without it those tests fail
+//   E2E_SHOTS        where screenshots go (default test-output/web)
+//   E2E_TAP_START    the number of the TAP line before the first one printed here (default 0)
+//   E2E_COURSE       the Python course's id (default e2e-python)
+//   E2E_WASM_COURSE  a course with runner.type "wasm", when the server has one loaded
+//   E2E_CHROMIUM     the browser (default /usr/bin/chromium)
+//   E2E_BUDGET_S     past this many seconds every wait is cut short and the remaining tests
+//                    are reported as not run (default 420)
+//   E2E_ONLY         a regular expression: run only the tests whose names match (debugging)
+//   E2E_HEADED=1     show the browser (debugging, needs a display)
+import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const { chromium } = createRequire(join(ROOT, "web/package.json"))("playwright-core");
+
+const URL0 = (process.env.E2E_URL || "").replace(/\/+$/, "");
+if (!URL0) {
+  console.log("not ok 1 - the browser tests need E2E_URL");
+  process.exit(1);
+}
+const SERVER_PID = Number(process.env.E2E_SERVER_PID || 0);
+const SHOTS = process.env.E2E_SHOTS || join(ROOT, "test-output/web");
+const TAP_START = Number(process.env.E2E_TAP_START || 0);
+const COURSE = process.env.E2E_COURSE || "e2e-python";
+const WASM_COURSE = process.env.E2E_WASM_COURSE || "";
+const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium";
+const BUDGET_MS = Number(process.env.E2E_BUDGET_S || 420) * 1000;
+const ONLY = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
+const T0 = Date.now();
+const DEADLINE = T0 + BUDGET_MS;
+mkdirSync(SHOTS, { recursive: true });
+
+// A wait of `ms`, cut short once the budget is spent (so a broken page cannot hold CI for long).
+const tmo = (ms) => Math.max(2000, Math.min(ms, DEADLINE - Date.now()));
+// How long to wait for a hook that a ready page has from the start (#run, #language, ...).
+const HOOK_MS = 10000;
+
+// ---------------------------------------------------------------------------------------------
+// TAP
+let tapNum = TAP_START;
+let failures = 0;
+const diag = (text) => {
+  for (const line of String(text).split("\n")) console.log(`# ${line}`);
+};
+const tapLine = (ok, name, diags = []) => {
+  tapNum += 1;
+  if (!ok) failures += 1;
+  console.log(`${ok ? "ok" : "not ok"} ${tapNum} - ${name}`);
+  for (const d of diags) diag(d);
+};
+
+// ---------------------------------------------------------------------------------------------
+// What the browser does: every request (logged, anything beyond 127.0.0.1 refused and counted),
+// every page error and console error (each one fails the test during which it happened).
+const requests = []; // {test, method, url, kind}
+const external = []; // requests that were not for 127.0.0.1
+const problems = []; // {test, kind, text}
+const failedRequests = [];
+let currentTest = "(setup)";
+let serverStopped = false;
+// Console errors we accept, each with its reason. Keep this short.
+const ALLOWED_ERRORS = [
+  {
+    re: /Failed to load resource: net::ERR_CONNECTION_REFUSED/,
+    when: () => serverStopped,
+    why: "the test stopped the server on purpose; the page may still try to reach it",
+  },
+];
+
+function isLocal(u) {
+  let url;
+  try {
+    url = new URL(u);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "data:" || url.protocol === "about:") return true;
+  if (url.protocol === "blob:") return isLocal(u.slice(5));
+  return /^(https?|wss?):$/.test(url.protocol) && url.hostname === "127.0.0.1";
+}
+
+function watchPage(page) {
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    const loc = msg.location();
+    const where = loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : "";
+    const allowed = ALLOWED_ERRORS.find((a) => a.re.test(text) && a.when());
+    problems.push({ test: currentTest, kind: "console error", text: text + where, allowed: allowed?.why });
+  });
+  page.on("pageerror", (err) => {
+    problems.push({ test: currentTest, kind: "uncaught page error", text: String(err?.stack || err) });
+  });
+  page.on("websocket", (ws) => {
+    requests.push({ test: currentTest, method: "WS", url: ws.url(), kind: "websocket" });
+    if (!isLocal(ws.url())) external.push(ws.url());
+  });
+  page.on("worker", (w) => {
+    requests.push({ test: currentTest, method: "WORKER", url: w.url(), kind: "worker" });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers over the contract's hooks.
+let context;
+let page;
+
+// Counts the page's transitions of body[data-run-state] to "done" (and to "running"), so that a
+// test waits for *its* run to finish, however fast it is.
+const INIT_SCRIPT = `(() => {
+  window.__e2e = { done: 0, running: 0 };
+  const obs = new MutationObserver((ms) => {
+    for (const m of ms) {
+      if (m.attributeName !== "data-run-state" || m.target !== document.body) continue;
+      const v = document.body.getAttribute("data-run-state");
+      if (v === m.oldValue) continue;
+      if (v === "done") window.__e2e.done += 1;
+      if (v === "running") window.__e2e.running += 1;
+    }
+  });
+  obs.observe(document, { attributes: true, attributeOldValue: true, subtree: true,
+                          attributeFilter: ["data-run-state"] });
+})();`;
+
+async function gotoReady(p, url = URL0 + "/") {
+  const resp = await p.goto(url, { waitUntil: "domcontentloaded", timeout: tmo(60000) });
+  await p.waitForSelector('body[data-ready="1"]', { timeout: tmo(60000) });
+  return resp;
+}
+
+const text = async (sel, p = page) =>
+  p.evaluate((s) => {
+    const el = document.querySelector(s);
+    return el ? el.textContent : null;
+  }, sel);
+const spans = async (cls, p = page) =>
+  p.evaluate(
+    (c) => Array.from(document.querySelectorAll(`#output span.${c}`), (s) => s.textContent).join(""),
+    cls,
+  );
+
+async function setLanguage(name) {
+  await page.selectOption("#language", name, { timeout: tmo(HOOK_MS) });
+}
+async function setWhere(where) {
+  await page.selectOption("#where", where, { timeout: tmo(HOOK_MS) });
+}
+async function plainMode(on = true) {
+  const box = page.locator("#plain-toggle");
+  await box.waitFor({ state: "attached", timeout: tmo(HOOK_MS) });
+  if ((await box.isChecked()) !== on) await box.setChecked(on, { timeout: tmo(HOOK_MS) });
+  if (on) await page.waitForSelector("textarea#plain-code", { state: "visible", timeout: tmo(30000) });
+  else await page.waitForSelector("#editor .cm-content", { state: "visible", timeout: tmo(30000) });
+}
+async function setCode(code) {
+  await plainMode(true);
+  await page.fill("#plain-code", code, { timeout: tmo(30000) });
+}
+async function editorText(p = page) {
+  return p.evaluate(() => {
+    const ta = document.querySelector("textarea#plain-code");
+    if (ta && ta.offsetParent !== null) return ta.value;
+    const lines = document.querySelectorAll("#editor .cm-content .cm-line");
+    return Array.from(lines, (l) => l.textContent).join("\n");
+  });
+}
+async function setField(sel, value) {
+  await page.fill(sel, value, { timeout: tmo(HOOK_MS) });
+}
+const doneCount = () => page.evaluate(() => window.__e2e.done);
+const runningCount = () => page.evaluate(() => window.__e2e.running);
+async function waitDone(before, ms = 60000) {
+  await page.waitForFunction((n) => window.__e2e.done > n, before, { timeout: tmo(ms), polling: 100 });
+}
+// run(): click Run (or call `trigger`) and wait until the run is done.
+async function run(trigger, ms = 60000) {
+  const before = await doneCount();
+  if (trigger) await trigger();
+  else await page.click("#run", { timeout: tmo(HOOK_MS) });
+  await waitDone(before, ms);
+}
+async function waitOutput(re, ms = 30000, cls = "stdout") {
+  await page.waitForFunction(
+    ([src, flags, c]) => {
+      const t = Array.from(document.querySelectorAll(`#output span.${c}`), (s) => s.textContent).join("");
+      return new RegExp(src, flags).test(t);
+    },
+    [re.source, re.flags, cls],
+    { timeout: tmo(ms), polling: 100 },
+  );
+}
+async function api(path) {
+  const r = await fetch(URL0 + path);
+  if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status}`);
+  return r.json();
+}
+async function state() {
+  return page.evaluate(() => {
+    const q = (s) => document.querySelector(s);
+    const t = (s) => (q(s) ? q(s).textContent.trim().slice(0, 600) : "(none)");
+    return {
+      url: location.href,
+      ready: document.body?.dataset.ready,
+      runState: document.body?.dataset.runState,
+      pyodide: document.body?.dataset.pyodide,
+      language: q("#language")?.value,
+      where: q("#where")?.value,
+      status: t("#status"),
+      ranWhere: t("#ran-where"),
+      runMeta: t("#run-meta"),
+      output: t("#output"),
+      tests: t("#tests"),
+    };
+  });
+}
+
+let shotNum = 0;
+async function shot(name, p = page) {
+  shotNum += 1;
+  const file = join(SHOTS, `${String(shotNum).padStart(2, "0")}-${name}.png`);
+  try {
+    await p.screenshot({ path: file, fullPage: true, timeout: 15000 });
+    return file;
+  } catch (e) {
+    return `(no screenshot ${file}: ${String(e.message || e).split("\n")[0]})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests: each one a TAP line; `t.check` records a failed assertion and goes on, a thrown error
+// (a wait that timed out) ends the test.
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+class T {
+  constructor() {
+    this.fails = [];
+    this.notes = [];
+  }
+  check(cond, what, detail) {
+    if (!cond) this.fails.push(detail === undefined ? what : `${what}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+    return !!cond;
+  }
+  match(actual, re, what) {
+    return this.check(typeof actual === "string" && re.test(actual), `${what} should match ${re}`, `got ${JSON.stringify(actual)}`);
+  }
+  note(s) {
+    this.notes.push(s);
+  }
+}
+
+// ---- the page --------------------------------------------------------------------------------
+let pageReady = false;
+let readyTries = 0; // a page that is not ready after two tries is not tried again
+
+test("the page loads: ready, cross-origin isolated, Run and the editor", async (t) => {
+  readyTries += 1;
+  const resp = await page.goto(URL0 + "/", { waitUntil: "domcontentloaded", timeout: tmo(60000) });
+  t.check(resp && resp.status() === 200, "GET / answers 200", `HTTP ${resp && resp.status()}`);
+  const h = resp ? resp.headers() : {};
+  t.check(/html/.test(h["content-type"] || ""), "/ is HTML", h["content-type"]);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: tmo(60000) });
+  pageReady = true;
+  t.check((await page.title()).trim().length > 0, "the page has a title");
+  t.check(await page.isVisible("#run"), "#run is visible");
+  t.check(await page.isVisible("#editor .cm-content"), "the CodeMirror editor is mounted");
+  t.check(
+    await page.evaluate(() => window.crossOriginIsolated === true),
+    "the page is cross-origin isolated (COOP/COEP headers: stdin for in-browser runs)",
+    `COOP=${h["cross-origin-opener-policy"]} COEP=${h["cross-origin-embedder-policy"]}`,
+  );
+  t.check(await page.evaluate(() => document.body.dataset.runState === "idle"), "body[data-run-state] starts idle",
+    await page.evaluate(() => document.body.dataset.runState));
+  t.note(`screenshot: ${await shot("loaded")}`);
+});
+
+test("the languages are listed with their versions", async (t) => {
+  const { languages } = await api("/api/v1/code/languages");
+  const opts = await page.$$eval("#language option", (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+  t.check(opts.length > 0, "#language has options");
+  const installed = languages.filter((l) => l.installed);
+  t.check(installed.some((l) => l.name === "python") && installed.some((l) => l.name === "c"),
+    "the server has python and c installed", installed.map((l) => l.name).join(", "));
+  for (const l of installed) {
+    const o = opts.find((x) => x.value === l.name);
+    if (!t.check(o, `an option for ${l.name}`)) continue;
+    t.check(o.text.includes(l.version), `${l.name}'s option shows its version ${l.version}`, o.text);
+    t.check(o.text.includes(l.display_name.split(" (")[0]), `${l.name}'s option shows its display name`, o.text);
+  }
+  const where = await page.$$eval("#where option", (os) => os.map((o) => o.value));
+  t.check(["auto", "server", "browser"].every((w) => where.includes(w)), "#where offers auto, server, browser", where.join(","));
+});
+
+test("the light/dark toggle switches html[data-theme] and the colours", async (t) => {
+  const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+  const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const t1 = await theme();
+  const bg1 = await bg();
+  t.check(t1 === "light" || t1 === "dark", "html[data-theme] is light or dark", t1);
+  await page.click("#theme-toggle", { timeout: tmo(HOOK_MS) });
+  const t2 = await theme();
+  t.check(t2 === (t1 === "light" ? "dark" : "light"), "the toggle flips the theme", `${t1} -> ${t2}`);
+  t.check((await bg()) !== bg1, "the page's background colour changes", bg1);
+  t.note(`screenshot: ${await shot(`theme-${t2}`)}`);
+  await page.click("#theme-toggle", { timeout: tmo(HOOK_MS) });
+  t.check((await theme()) === t1, "toggling again goes back", await theme());
+});
+
+// ---- runs on the server ------------------------------------------------------------------------
+test("typing Python into CodeMirror and Run: the output, the status, ran on the server", async (t) => {
+  await setLanguage("python");
+  await setWhere("server");
+  await plainMode(false);
+  await page.click("#editor .cm-content");
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.press("Backspace");
+  // CodeMirror closes brackets and quotes itself and steps over the typed closing ones.
+  await page.keyboard.type('print("typed", 6*7)');
+  t.check((await editorText()) === 'print("typed", 6*7)', "the editor holds what was typed", await editorText());
+  await run();
+  const out = await spans("stdout");
+  t.match(out, /^typed 42\n?$/, "span.stdout");
+  const st = await text("#status");
+  t.check(st && st.trim() && !/running|error|fail|limit/i.test(st), "#status tells a finished run", st);
+  t.match(await text("#ran-where"), /ran on the server/, "#ran-where");
+  t.match(await text("#run-meta"), /\S/, "#run-meta (exit code, time, memory)");
+  t.check((await page.evaluate(() => document.body.dataset.runState)) === "done", "body[data-run-state] is done");
+  t.note(`screenshot: ${await shot("typed-run")}`);
+});
+
+test("Ctrl+Enter in the editor runs the code", async (t) => {
+  await plainMode(false);
+  await page.click("#editor .cm-content");
+  await page.keyboard.press("ControlOrMeta+End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type('print("ctrl-enter", 7*6)');
+  const before = await editorText();
+  await run(() => page.keyboard.press("Control+Enter"));
+  await waitOutput(/ctrl-enter 42/);
+  t.match(await spans("stdout"), /typed 42\s+ctrl-enter 42/, "span.stdout has both lines");
+  t.check((await editorText()) === before, "Ctrl+Enter did not also insert a line", await editorText());
+});
+
+test("a multi-line program through #plain-code: stdout, span.stderr, the exit code", async (t) => {
+  const code = [
+    "import sys",
+    "for i in range(3):",
+    '    print("line", i)',
+    'print("to stderr", file=sys.stderr)',
+    "sys.exit(3)",
+  ].join("\n");
+  await setCode(code);
+  await run();
+  t.match(await spans("stdout"), /line 0\nline 1\nline 2/, "span.stdout");
+  t.match(await spans("stderr"), /to stderr/, "span.stderr");
+  t.check(!/to stderr/.test(await spans("stdout")), "stderr is not in span.stdout");
+  t.match(await text("#run-meta"), /\b3\b/, "#run-meta shows exit code 3");
+  // The plain textarea and CodeMirror hold the same code.
+  await plainMode(false);
+  t.check((await editorText()) === code, "CodeMirror has the code typed into #plain-code", await editorText());
+  await plainMode(true);
+  t.note(`screenshot: ${await shot("stderr")}`);
+});
+
+test("an interactive input() run: lines typed into #input-line reach the program", async (t) => {
+  await setCode('name = input("name? ")\nprint("hello,", name)\nn = int(input())\nprint("double", 2 * n)\n');
+  await setField("#stdin", "");
+  const before = await doneCount();
+  await page.click("#run");
+  await page.waitForSelector("#input-line:not([disabled])", { state: "visible", timeout: tmo(30000) });
+  await waitOutput(/name\? /);
+  await page.fill("#input-line", "Ada");
+  await page.press("#input-line", "Enter");
+  await waitOutput(/hello, Ada/);
+  await page.fill("#input-line", "21");
+  await page.press("#input-line", "Enter");
+  await waitDone(before);
+  t.match(await spans("stdout"), /name\? [\s\S]*hello, Ada\n[\s\S]*double 42/, "span.stdout");
+  t.match(await text("#ran-where"), /ran on the server/, "#ran-where");
+  const st = await text("#status");
+  t.check(st && !/error|fail|limit/i.test(st), "#status tells a finished run", st);
+  t.note(`screenshot: ${await shot("input")}`);
+});
+
+test("a wall-time limit of 2 s: the status names the time limit, the output so far stays", async (t) => {
+  await setCode('import time\nprint("before the loop", flush=True)\nwhile True:\n    time.sleep(0.05)\n');
+  await setField("#limit-wall", "2");
+  try {
+    await run(undefined, 60000);
+  } finally {
+    await setField("#limit-wall", "");
+  }
+  const st = await text("#status");
+  t.match(st, /time limit/i, "#status");
+  t.match(st, /\b2(\.0+)?\s*s\b/, "#status names the 2 s");
+  t.match(await spans("stdout"), /before the loop/, "span.stdout keeps the partial output");
+  t.note(`screenshot: ${await shot("timeout")}`);
+});
+
+test("a matplotlib plot saved to out/plot.png shows as an img in #files, a CSV as a download", async (t) => {
+  await setCode(
+    [
+      "import csv, os",
+      'os.makedirs("out", exist_ok=True)',
+      'with open("out/data.csv", "w", newline="") as f:',
+      '    csv.writer(f).writerows([["x", "y"], [1, 2], [2, 4], [3, 1]])',
+      "import matplotlib",
+      'matplotlib.use("Agg")',
+      "import matplotlib.pyplot as plt",
+      "plt.plot([1, 2, 3], [2, 4, 1])",
+      'plt.title("e2e plot")',
+      'plt.savefig("out/plot.png")',
+      'print("plotted")',
+    ].join("\n"),
+  );
+  await setField("#limit-wall", "30");
+  try {
+    await run(undefined, 90000);
+  } finally {
+    await setField("#limit-wall", "");
+  }
+  t.match(await spans("stdout"), /plotted/, "span.stdout");
+  await page.waitForFunction(
+    () => Array.from(document.querySelectorAll("#files img")).some((i) => i.complete && i.naturalWidth > 0),
+    null,
+    { timeout: tmo(30000) },
+  );
+  const imgs = await page.$$eval("#files img", (is) => is.map((i) => ({ w: i.naturalWidth, h: i.naturalHeight, fig: !!i.closest("figure"), alt: i.alt, src: i.src.slice(0, 40) })));
+  t.check(imgs.length === 1, "one img in #files", imgs);
+  t.check(imgs[0] && imgs[0].w > 100 && imgs[0].h > 100, "the plot is a real image (naturalWidth/Height)", imgs);
+  t.check(imgs[0] && imgs[0].fig, "the img is inside a figure", imgs);
+  const links = await page.$$eval("#files a[download]", (as) => as.map((a) => a.getAttribute("download") + " " + a.textContent));
+  t.check(links.some((l) => /data\.csv/.test(l)), "data.csv is an a[download]", links);
+  t.note(`screenshot: ${await shot("plot")}`);
+});
+
+// ---- history and share links -------------------------------------------------------------------
+test("history: the panel lists runs; reopening an earlier run puts its code back", async (t) => {
+  const { runs } = await api("/api/v1/code/history");
+  const typed = runs.find((r) => /print\("typed", 6\*7\)/.test(r.code_preview || ""));
+  if (!t.check(typed, "the typed run is in GET /api/v1/code/history", runs.map((r) => r.code_preview))) return;
+  await setCode("# a different program\n");
+  await page.click("#history-toggle");
+  await page.waitForSelector("#history", { state: "visible", timeout: tmo(30000) });
+  await page.waitForSelector(`#history-list > li.history-item[data-id="${typed.id}"]`, { timeout: tmo(30000) });
+  const n = await page.$$eval("#history-list > li.history-item", (l) => l.length);
+  t.check(n >= 6, "the history lists the runs made so far", `${n} items`);
+  t.note(`screenshot: ${await shot("history")}`);
+  await page.click(`#history-list > li.history-item[data-id="${typed.id}"] button.history-open`);
+  await page.waitForFunction(
+    () => {
+      const ta = document.querySelector("textarea#plain-code");
+      const cm = document.querySelector("#editor .cm-content");
+      const s = (ta && ta.offsetParent !== null ? ta.value : "") + (cm ? cm.textContent : "");
+      return s.includes('print("typed", 6*7)');
+    },
+    null,
+    { timeout: tmo(30000) },
+  );
+  t.match(await editorText(), /print\("typed", 6\*7\)/, "the editor");
+  t.check((await page.inputValue("#language")) === "python", "the language is the run's");
+});
+
+test("a share link opens a read-only view of the run's code", async (t) => {
+  const code = 'print("shared run", 40 + 2)\n';
+  await setLanguage("python");
+  await setWhere("server");
+  await setCode(code);
+  await run();
+  await waitOutput(/shared run 42/);
+  await page.click("#share");
+  await page.waitForFunction(() => /\/r\/[A-Za-z0-9_-]+$/.test(document.querySelector("#share-link")?.value || ""), null, { timeout: tmo(30000) });
+  const link = await page.inputValue("#share-link");
+  t.check(link.startsWith(URL0 + "/r/"), "#share-link is the server's …/r/{id}", link);
+  t.check(await page.$eval("#share-link", (e) => e.readOnly), "#share-link is read-only");
+  const p2 = await context.newPage();
+  watchPage(p2);
+  try {
+    await p2.goto(link, { waitUntil: "domcontentloaded", timeout: tmo(60000) });
+    await p2.waitForSelector("body.readonly", { timeout: tmo(60000) });
+    await p2.waitForFunction(
+      (want) => {
+        const ta = document.querySelector("textarea#plain-code");
+        const cm = document.querySelector("#editor .cm-content");
+        return ((ta ? ta.value : "") + (cm ? cm.textContent : "")).includes(want);
+      },
+      'print("shared run", 40 + 2)',
+      { timeout: tmo(30000) },
+    );
+    t.check(await p2.isVisible("#readonly-banner"), "#readonly-banner is shown");
+    t.check(await p2.isVisible("#edit-copy"), "#edit-copy is offered");
+    t.match(await editorText(p2), /print\("shared run", 40 \+ 2\)/, "the shared view's editor");
+    const editable = await p2.evaluate(() => {
+      const cm = document.querySelector("#editor .cm-content");
+      const ta = document.querySelector("textarea#plain-code");
+      return { cm: cm ? cm.getAttribute("contenteditable") : null, ta: ta ? ta.readOnly || ta.disabled : null };
+    });
+    t.check(editable.cm !== "true" && editable.ta !== false, "the shared view's editor is read-only", editable);
+    t.note(`screenshot: ${await shot("shared", p2)}`);
+  } finally {
+    await p2.close();
+  }
+});
+
+// ---- a course exercise -------------------------------------------------------------------------
+const FAILING_STATS = [
+  "def mean(xs):",
+  "    return sum(xs) / len(xs)",
+  "",
+  "",
+  "def largest(xs):",
+  "    return max(xs)",
+  "",
+  "",
+  "def spread(xs):",
+  "    return max(xs)  # wrong: forgets the smallest",
+  "",
+].join("\n");
+
+test("an exercise: course and exercise chosen, README rendered, starter in a tab, Run Tests: 2 pass, 1 fails", async (t) => {
+  await page.selectOption("#course-select", COURSE, { timeout: tmo(HOOK_MS) });
+  await page.waitForSelector('#exercise-select option[value="01-stats"]', { state: "attached", timeout: tmo(30000) });
+  await page.selectOption("#exercise-select", "01-stats");
+  await page.waitForFunction(() => /Small statistics/.test(document.querySelector("#readme")?.textContent || ""), null, { timeout: tmo(30000) });
+  const readme = await page.evaluate(() => {
+    const r = document.querySelector("#readme");
+    return { h1: r.querySelector("h1")?.textContent, strong: r.querySelector("strong")?.textContent, cells: r.querySelectorAll("table td").length, raw: /^#\s/m.test(r.textContent) };
+  });
+  t.check(readme.h1 === "Small statistics", "the README's title is an h1", readme);
+  t.check(readme.strong === "arithmetic mean", "**bold** is rendered", readme);
+  t.check(readme.cells === 4, "the Markdown table is a table", readme);
+  await page.waitForSelector('#tabs > button.tab[data-file="stats.py"]', { timeout: tmo(30000) });
+  t.check((await page.getAttribute('#tabs > button.tab[data-file="stats.py"]', "aria-selected")) === "true", "the stats.py tab is open");
+  t.match(await editorText(), /raise NotImplementedError\("spread"\)/, "the editor holds the starter");
+  t.check(await page.isVisible("#run-tests"), "#run-tests is shown");
+  t.note(`screenshot: ${await shot("exercise")}`);
+
+  await setCode(FAILING_STATS);
+  await page.click("#run-tests");
+  await page.waitForFunction(
+    () => {
+      const li = document.querySelectorAll("#test-list > li.test");
+      return li.length === 3 && !document.querySelector('#test-list > li.test[data-status="running"]') && document.body.dataset.runState !== "running";
+    },
+    null,
+    { timeout: tmo(60000) },
+  );
+  const res = await page.$$eval("#test-list > li.test", (ls) =>
+    ls.map((l) => ({ status: l.dataset.status, name: l.querySelector(".test-name")?.textContent, message: l.querySelector(".test-message")?.textContent })),
+  );
+  t.check(res.filter((r) => r.status === "pass").length === 2, "2 li.test[data-status=pass]", res);
+  t.check(res.filter((r) => r.status === "fail").length === 1, "1 li.test[data-status=fail]", res);
+  const bad = res.find((r) => r.status === "fail");
+  t.check(bad && /test_spread/.test(bad.name || ""), "the failing test is test_spread", bad);
+  t.check(bad && /spread\(\[4, 9, 1\]\) should be 8/.test(bad.message || ""), "its message is shown", bad);
+  t.match(await text("#tests-summary"), /2[\s\S]*1|1[\s\S]*2/, "#tests-summary gives the counts");
+  t.check(!(await page.$eval("#tests", (e) => e.classList.contains("stale"))), "fresh results are not stale");
+  t.check(!/RUNBOX|def test_/.test(await text("#tests")), "no hidden test code is shown");
+  t.note(`screenshot: ${await shot("tests-fail")}`);
+});
+
+test("editing the code marks the results stale; the right code then passes all 3", async (t) => {
+  await plainMode(true);
+  await page.focus("#plain-code");
+  await page.keyboard.press("ControlOrMeta+End");
+  await page.keyboard.type("\n# edited\n");
+  await page.waitForSelector("#tests.stale", { timeout: tmo(30000) });
+  t.check(await page.isVisible("#tests-stale"), "#tests-stale is shown");
+  t.match(await text("#tests-stale"), /\S/, "#tests-stale says so");
+  t.note(`screenshot: ${await shot("tests-stale")}`);
+  await setCode(FAILING_STATS.replace("return max(xs)  # wrong: forgets the smallest", "return max(xs) - min(xs)"));
+  await page.click("#run-tests");
+  await page.waitForFunction(
+    () => {
+      const li = document.querySelectorAll("#test-list > li.test");
+      return !document.querySelector("#tests.stale") && li.length === 3 && Array.from(li).every((l) => l.dataset.status === "pass");
+    },
+    null,
+    { timeout: tmo(60000) },
+  ).catch(() => {});
+  const res = await page.$$eval("#test-list > li.test", (ls) => ls.map((l) => l.dataset.status));
+  t.check(res.length === 3 && res.every((s) => s === "pass"), "3 li.test[data-status=pass]", res);
+  t.check(!(await page.$eval("#tests", (e) => e.classList.contains("stale"))), "#tests is no longer stale");
+});
+
+if (WASM_COURSE) {
+  test(`a course with runner.type "wasm" (${WASM_COURSE}) runs its tests`, async (t) => {
+    await page.selectOption("#course-select", WASM_COURSE, { timeout: tmo(30000) });
+    await page.waitForSelector("#exercise-select option[value]:not([value=''])", { state: "attached", timeout: tmo(30000) });
+    const ex = await page.$$eval("#exercise-select option", (os) => os.map((o) => o.value).filter(Boolean));
+    await page.selectOption("#exercise-select", ex[0]);
+    await page.waitForSelector("#run-tests", { state: "visible", timeout: tmo(30000) });
+    const solution = process.env.E2E_WASM_SOLUTION || "";
+    if (solution) {
+      const { readFileSync } = await import("node:fs");
+      await setCode(readFileSync(solution, "utf8"));
+    }
+    await page.click("#run-tests");
+    await page.waitForFunction(
+      () => {
+        const li = document.querySelectorAll("#test-list > li.test");
+        return li.length > 0 && !document.querySelector('#test-list > li.test[data-status="running"]') && document.body.dataset.runState !== "running";
+      },
+      null,
+      { timeout: tmo(60000) },
+    );
+    const res = await page.$$eval("#test-list > li.test", (ls) => ls.map((l) => l.dataset.status));
+    t.check(res.length > 0 && res.every((s) => s === "pass"), "the solution passes every test", res);
+    t.note(`ran: ${await text("#ran-where")}`);
+    t.note(`screenshot: ${await shot("wasm-course")}`);
+  });
+}
+
+test("a narrow phone (390x844): no horizontal overflow, Run still visible", async (t) => {
+  const old = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.waitForFunction(() => window.innerWidth === 390, null, { timeout: tmo(10000) });
+    const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, iw: window.innerWidth, bw: document.body.scrollWidth }));
+    t.check(m.sw <= m.iw, "document.documentElement.scrollWidth <= innerWidth", m);
+    const run = await page.evaluate(() => {
+      const r = document.querySelector("#run").getBoundingClientRect();
+      return { left: r.left, right: r.right, width: r.width };
+    });
+    t.check(run.width > 0 && run.left >= 0 && run.right <= 390, "#run lies within the screen's width", run);
+    t.note(`screenshot: ${await shot("phone")}`);
+  } finally {
+    await page.setViewportSize(old);
+  }
+});
+
+// ---- in the browser ----------------------------------------------------------------------------
+const C_STDIN = [
+  "#include <stdio.h>",
+  "#include <string.h>",
+  "int main(void) {",
+  "    char line[256];",
+  "    int n = 0;",
+  "    while (fgets(line, sizeof line, stdin)) {",
+  '        line[strcspn(line, "\\n")] = 0;',
+  '        printf("line %d: %s\\n", ++n, line);',
+  "    }",
+  '    printf("total %d\\n", n);',
+  "    return 0;",
+  "}",
+].join("\n");
+const PY_STDIN = [
+  "import sys",
+  'words = sys.stdin.read().split()',
+  'print("platform", sys.platform)',
+  'print("words", len(words), "-".join(words))',
+].join("\n");
+
+async function runCInBrowser(t, stdin, lines) {
+  await setLanguage("c");
+  await setWhere("browser");
+  await setCode(C_STDIN);
+  await setField("#stdin", stdin);
+  await run(undefined, 90000);
+  const want = lines.map((l, i) => `line ${i + 1}: ${l}\n`).join("") + `total ${lines.length}`;
+  t.check((await spans("stdout")).includes(want), "span.stdout", `want ${JSON.stringify(want)}, got ${JSON.stringify(await spans("stdout"))}`);
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+}
+async function runPyInBrowser(t, stdin, words) {
+  await setLanguage("python");
+  await setWhere("browser");
+  await page.waitForSelector('body[data-pyodide="ready"]', { timeout: tmo(60000) });
+  await setCode(PY_STDIN);
+  await setField("#stdin", stdin);
+  await run(undefined, 60000);
+  t.match(await spans("stdout"), new RegExp(`platform emscripten\\nwords ${words.length} ${words.join("-")}`), "span.stdout (Pyodide: sys.platform is emscripten)");
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+}
+
+test("C in the browser (#where browser): a program reading #stdin", async (t) => {
+  await gotoReady(page); // a fresh page: no exercise open
+  await runCInBrowser(t, "alpha\nbeta\n", ["alpha", "beta"]);
+  t.note(`screenshot: ${await shot("c-browser")}`);
+});
+
+test("Python in the browser (Pyodide): a program reading #stdin", async (t) => {
+  await runPyInBrowser(t, "one two three\n", ["one", "two", "three"]);
+  t.note(`screenshot: ${await shot("py-browser")}`);
+});
+
+test("with the server stopped, C and Python still run in the browser", async (t) => {
+  if (!t.check(SERVER_PID > 0, "E2E_SERVER_PID is given")) return;
+  process.kill(SERVER_PID, "SIGTERM");
+  serverStopped = true;
+  let down = false;
+  for (let i = 0; i < 300 && !down; i++) {
+    try {
+      await fetch(URL0 + "/healthz", { signal: AbortSignal.timeout(1000) });
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      down = true;
+    }
+  }
+  if (!t.check(down, "the server is down (GET /healthz fails)")) return;
+  const from = requests.length;
+  await runCInBrowser(t, "gamma\ndelta\nepsilon\n", ["gamma", "delta", "epsilon"]);
+  await runPyInBrowser(t, "four five\n", ["four", "five"]);
+  const after = requests.slice(from).filter((r) => r.kind !== "worker").map((r) => `${r.method} ${r.url}`);
+  if (after.length) t.note(`requests after the server stopped (they failed):\n${after.join("\n")}`);
+  t.note(`screenshot: ${await shot("server-stopped")}`);
+});
+
+test("an infinite loop in the browser is stopped by #stop, and the runtime still works", async (t) => {
+  await setLanguage("python");
+  await setWhere("browser");
+  await page.waitForSelector('body[data-pyodide="ready"]', { timeout: tmo(60000) });
+  await setCode('print("looping", flush=True)\ni = 0\nwhile True:\n    i += 1\n');
+  await setField("#stdin", "");
+  const before = await doneCount();
+  await page.click("#run");
+  await waitOutput(/looping/);
+  t.check((await page.evaluate(() => document.body.dataset.runState)) === "running", "the loop is running");
+  await page.click("#stop");
+  await waitDone(before, 30000);
+  const st = await text("#status");
+  t.match(st, /stop|interrupt|cancel|kill/i, "#status tells the run was stopped");
+  t.check(!/time limit/i.test(st || ""), "it was #stop, not the time limit", st);
+  await setCode('print("after stop", 6 * 7)');
+  await run(undefined, 60000);
+  t.match(await spans("stdout"), /after stop 42/, "a run after Stop");
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+});
+
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const profile = mkdtempSync(join(tmpdir(), "runbox-e2e-chromium."));
+  const watchdog = setTimeout(() => {
+    tapLine(false, "the browser tests finish within their budget", [`still running ${Math.round((Date.now() - T0) / 1000)} s after the start`]);
+    process.exit(1);
+  }, BUDGET_MS + 120000);
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: process.env.E2E_HEADED !== "1",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"].filter((a) => a !== "--headless" || process.env.E2E_HEADED !== "1"),
+      viewport: { width: 1280, height: 900 },
+      timeout: 60000,
+    });
+  } catch (e) {
+    tapLine(false, "Chromium starts", [String(e.stack || e)]);
+    rmSync(profile, { recursive: true, force: true });
+    process.exit(1);
+  }
+  context.on("request", (r) => {
+    requests.push({ test: currentTest, method: r.method(), url: r.url(), kind: r.resourceType() });
+  });
+  context.on("requestfailed", (r) => failedRequests.push({ test: currentTest, url: r.url(), error: r.failure()?.errorText }));
+  // Nothing may leave 127.0.0.1: such a request is recorded and refused.
+  await context.route((u) => !isLocal(u.href), async (route) => {
+    external.push(route.request().url());
+    await route.abort("blockedbyclient");
+  });
+  context.setDefaultTimeout(15000);
+  await context.addInitScript(INIT_SCRIPT);
+  context.on("page", watchPage);
+  page = context.pages()[0] || (await context.newPage());
+  watchPage(page);
+
+  for (const { name, fn } of tests) {
+    if (ONLY && !ONLY.test(name)) continue;
+    if (Date.now() > DEADLINE) {
+      tapLine(false, name, [`not run: the ${BUDGET_MS / 1000} s budget was spent`]);
+      continue;
+    }
+    if (!pageReady && !/page loads/.test(name)) {
+      // Without a usable page there is nothing to test; try once more to load it.
+      let why = "it did not the last time";
+      if (readyTries < 2) {
+        readyTries += 1;
+        try {
+          await gotoReady(page);
+          pageReady = true;
+        } catch (e) {
+          why = String(e.message || e).split("\n")[0];
+        }
+      }
+      if (!pageReady) {
+        tapLine(false, name, [`not run: the page never became ready (body[data-ready="1"]): ${why}`]);
+        continue;
+      }
+    }
+    currentTest = name;
+    const t = new T();
+    const p0 = problems.length;
+    const started = Date.now();
+    let thrown = null;
+    try {
+      await fn(t);
+    } catch (e) {
+      thrown = e;
+    }
+    const mine = problems.slice(p0).filter((p) => !p.allowed);
+    const ok = !thrown && t.fails.length === 0 && mine.length === 0;
+    const diags = [];
+    if (thrown) diags.push(`error: ${String(thrown.message || thrown).split("\n").slice(0, 6).join("\n")}`);
+    for (const f of t.fails) diags.push(`failed: ${f}`);
+    for (const p of mine) diags.push(`${p.kind}: ${p.text.slice(0, 800)}`);
+    if (!ok) {
+      try {
+        diags.push(`page state: ${JSON.stringify(await state())}`);
+      } catch (e) {
+        diags.push(`page state: (unavailable: ${e.message})`);
+      }
+      diags.push(`failure screenshot: ${await shot("FAIL-" + name.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 40).replace(/-+$/, ""))}`);
+    }
+    diags.push(...t.notes);
+    diags.push(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    tapLine(ok, name, diags);
+  }
+  currentTest = "(teardown)";
+
+  // The request log, kept beside the screenshots.
+  const log = requests.map((r) => `${r.test}\t${r.method}\t${r.kind}\t${r.url}`).join("\n") + "\n";
+  const logFile = join(SHOTS, "requests.log");
+  writeFileSync(logFile, log);
+  const ext = [...new Set(external)];
+  tapLine(
+    ext.length === 0 && requests.length > 0,
+    "every request the browser made was for 127.0.0.1",
+    [
+      `${requests.length} requests logged in ${logFile}`,
+      ...(requests.length === 0 ? ["no request was logged at all: the log does not work"] : []),
+      ...ext.map((u) => `beyond 127.0.0.1 (refused): ${u}`),
+    ],
+  );
+  const stray = problems.filter((p) => !p.allowed && !tests.some((x) => x.name === p.test));
+  const allowed = problems.filter((p) => p.allowed);
+  tapLine(stray.length === 0, "no page error or console error outside the tests", [
+    ...stray.map((p) => `${p.test}: ${p.kind}: ${p.text.slice(0, 800)}`),
+    ...allowed.map((p) => `allowed (${p.allowed}): ${p.text.slice(0, 200)}`),
+  ]);
+  diag(`browser tests: ${failures} failed, ${Math.round((Date.now() - T0) / 1000)} s`);
+  clearTimeout(watchdog);
+  await context.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+  process.exit(failures ? 1 : 0);
+}
+
+main().catch((e) => {
+  tapLine(false, "the browser test script runs", [String(e.stack || e)]);
+  process.exit(1);
+});

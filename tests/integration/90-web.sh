@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The browser page (web/) end to end: a real `runbox serve --web web/dist` with the tests' own
+# course, driven in headless Chromium by tests/e2e/web.test.mjs (playwright-core), whose TAP lines
+# are this script's. Screenshots and the browser's request log go to
+# ${RUNBOX_TEST_OUT:-test-output}/<build dir>/web/. Skipped when web/dist, Chromium or
+# playwright-core is missing (a failure under SBX_MUST_WORK=1).
+. "$(dirname "$0")/../lib.sh"
+
+WEB=$ROOT/web/dist
+CHROME=${RUNBOX_CHROMIUM:-/usr/bin/chromium}
+E2E=$ROOT/tests/e2e
+COURSE=$E2E/courses/e2e-python
+WASM_COURSE=$E2E/courses/e2e-c-wasm
+NAME="the browser page end to end (tests/e2e)"
+
+missing=""
+[ -f "$WEB/index.html" ] || missing="$missing web/dist (bash web/build.sh);"
+[ -x "$CHROME" ] || missing="$missing $CHROME (apt-get install chromium);"
+[ -f "$ROOT/web/node_modules/playwright-core/package.json" ] ||
+    missing="$missing web/node_modules/playwright-core (cd web && npm ci);"
+for tool in node curl jq; do
+    command -v "$tool" >/dev/null || missing="$missing $tool;"
+done
+if [ -n "$missing" ]; then
+    skip "$NAME" "missing:$missing"
+    done_testing
+    exit
+fi
+if ! "$RUNBOX" serve --help 2>&1 | grep -q -- '--web'; then
+    skip "$NAME" "this runbox serve has no --web"
+    done_testing
+    exit
+fi
+
+"$RUNBOX" course check "$COURSE" >"$TMP/check.out" 2>&1
+tap $? "the e2e course's solution passes its tests (runbox course check)" || diag "$(cat "$TMP/check.out")"
+
+# A course with runner.type "wasm", when this runbox takes one.
+courses=(--courses "$COURSE")
+wasm_env=()
+if [ -d "$WASM_COURSE" ]; then
+    if "$RUNBOX" course validate "$WASM_COURSE" >"$TMP/wasm.out" 2>&1; then
+        courses+=(--courses "$WASM_COURSE")
+        wasm_env=(E2E_WASM_COURSE="$(basename "$WASM_COURSE")"
+            E2E_WASM_SOLUTION="$(find "$WASM_COURSE/exercises" -path '*/solution/*' -type f | sort | head -1)")
+    elif grep -q 'not supported yet' "$TMP/wasm.out"; then
+        diag "runner.type wasm is not supported by this runbox yet: the wasm course is left out"
+    else
+        tap 1 "the wasm e2e course validates" || diag "$(cat "$TMP/wasm.out")"
+    fi
+fi
+
+if ! srv_start "$TMP/data" --no-auth --workers 2 --web "$WEB" "${courses[@]}"; then
+    tap 1 "runbox serve --web starts"
+    done_testing
+    exit
+fi
+tap 0 "runbox serve --web starts"
+
+SHOTS=${RUNBOX_TEST_OUT:-$ROOT/test-output}/$(basename "$(dirname "$RUNBOX")")/web
+mkdir -p "$SHOTS"
+rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
+
+env E2E_URL="$SRV_URL" E2E_SERVER_PID="$SRV_PID" E2E_SHOTS="$SHOTS" E2E_TAP_START="$T_NUM" \
+    E2E_COURSE="$(basename "$COURSE")" E2E_CHROMIUM="$CHROME" ${wasm_env[@]+"${wasm_env[@]}"} \
+    node "$E2E/web.test.mjs" >"$TMP/e2e.tap" 2>"$TMP/e2e.err"
+rc=$?
+cat "$TMP/e2e.tap"
+n_ok=$(grep -c '^ok ' "$TMP/e2e.tap")
+n_fail=$(grep -c '^not ok ' "$TMP/e2e.tap")
+T_NUM=$((T_NUM + n_ok + n_fail))
+T_FAILED=$((T_FAILED + n_fail))
+if [ "$rc" != 0 ] && [ "$n_fail" = 0 ]; then
+    tap 1 "the browser test script exits 0" || diag "exit status $rc: $(tail -20 "$TMP/e2e.err")"
+elif [ -s "$TMP/e2e.err" ]; then
+    diag "the browser test script's stderr: $(tail -20 "$TMP/e2e.err")"
+fi
+
+# The script stopped the server (SIGTERM) to show in-browser runs need none: it must have exited
+# cleanly, with no sanitizer report.
+srv_stop
+[ "$SRV_RC" = 0 ]
+tap $? "the server exits with status 0 after the browser tests" || diag "rc $SRV_RC: $(tail -20 "$TMP/srv.err")"
+
+done_testing
