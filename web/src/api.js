@@ -139,6 +139,12 @@ export function createApi() {
     del: (p, o) => send("DELETE", p, o),
     send,
     events,
+    // window.fetch with the token (for src/browser/): never throws on an HTTP error status.
+    fetch(path, init = {}) {
+      const h = new Headers(init.headers || {});
+      if (token && !h.has("Authorization")) h.set("Authorization", `Bearer ${token}`);
+      return fetch(path, { ...init, headers: h });
+    },
     wsUrl,
   };
 }

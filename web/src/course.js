@@ -191,6 +191,7 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     const path = `/api/v1/courses/${enc(open.course.id)}/exercises/${enc(open.exercise.slug)}/test`;
     tests.classList.remove("stale");
     staleNote.hidden = true;
+    testedKey = null;
     renderTests(null, open.exercise.title || open.exercise.slug);
     const acc = await api.post(path, { json: { files }, query: { wait: "false" }, signal });
     on.queued?.(acc);
@@ -217,6 +218,8 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     if (!result) throw new Error("The test run did not finish in time");
     if (result.id == null) result.id = acc.id;
     testedKey = key;
+    tests.classList.remove("stale");
+    staleNote.hidden = true;
     renderTests(result.tests || { tests: [], message: result.message });
     return result;
   }

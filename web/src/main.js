@@ -114,7 +114,7 @@ function useLanguage(name, { keepFiles = false } = {}) {
   localStorage.setItem("runbox.language", language.name);
   editor.setLanguage(language.name);
   const lim = language.limits && language.limits.wall_time;
-  $("limit-wall").placeholder = lim ? `default ${lim}` : "default";
+  $("limit-wall").placeholder = lim ? `${lim} (default)` : "default";
   if (!keepFiles) loadFiles(starterFiles(language));
   maybePreload();
   setState(body.dataset.runState === "running" ? "running" : body.dataset.runState);
@@ -198,19 +198,24 @@ async function run() {
   try {
     if (where === "browser") {
       try {
+        const wallS = req.wall || (language.limits && language.limits.wall_time) || undefined;
         current = runHere({
           api, language, files: req.files, stdin: req.stdin, args: req.args,
-          wallLimitMs: req.wall ? req.wall * 1000 : undefined, on: callbacks(),
+          wallLimitMs: wallS ? wallS * 1000 : undefined, on: callbacks(),
         });
+        if (current.interactive === false) $("input-form").hidden = true;
         result = await current.done;
-        if (result && result.status === "internal_error" && !stopRequested && !$("output").textContent) {
-          throw new Error(result.message || "the browser runtime failed");
-        }
+        const cant = result && result.status === "internal_error" &&
+          (result.reason === "unsupported_in_browser" || result.reason === "setup_failed");
+        if (cant && !stopRequested) throw new Error(result.message || "the browser runtime failed");
       } catch (e) {
-        if (body.dataset.runState !== "running" || stopRequested) throw e;
+        if (stopRequested) throw e;
+        output.clear();
         output.note(`Your browser could not run this (${e.message || e}); running it on the server instead.\n`);
         where = "server";
         result = null;
+        current = null;
+        $("input-form").hidden = false;
       }
     }
     if (where === "server") {

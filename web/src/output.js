@@ -36,7 +36,8 @@ export function statusText(r) {
       return r.compile && r.compile.status === "timeout"
         ? "Compilation failed: the compiler ran out of time" : "Compilation failed";
     case "runtime_error":
-      if (r.reason === "signaled" || r.signal) return `Killed by signal ${r.signal} (${sigName(r) || "unknown"})`;
+      if (r.signal) return `Killed by signal ${r.signal} (${sigName(r) || "unknown"})`;
+      if (r.reason === "signaled") return msg ? `Runtime error: ${msg}` : "Runtime error: the program crashed";
       if (r.tests) return msg || "The tests could not run";
       return r.exit_code != null ? `Runtime error: exit code ${r.exit_code}` : `Runtime error${msg ? `: ${msg}` : ""}`;
     case "timeout": {
@@ -85,7 +86,7 @@ export function createOutput() {
     }
     shown += text.length;
     const last = out.lastElementChild;
-    if (last && last.classList.contains(kind) && !last.dataset.closed) {
+    if (last && last.className === kind) {
       last.append(text);
     } else {
       const s = document.createElement("span");
@@ -145,7 +146,8 @@ export function createOutput() {
     const parts = [];
     if (r.exit_code != null) parts.push(`exit code ${r.exit_code}`);
     else if (r.signal) parts.push(`signal ${r.signal} (${sigName(r)})`);
-    if (r.execution_time != null) parts.push(`time ${fmtSeconds(r.execution_time)}`);
+    if (r.execution_time != null && !(r.status === "compile_error" && !r.execution_time))
+      parts.push(`time ${fmtSeconds(r.execution_time)}`);
     if (r.cpu_time) parts.push(`CPU ${fmtSeconds(r.cpu_time)}`);
     if (r.memory_bytes) parts.push(`memory ${fmtBytes(r.memory_bytes)}`);
     if (r.compile && r.compile.execution_time != null)
