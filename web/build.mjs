@@ -20,6 +20,9 @@ const workers = readdirSync(join(here, "src/browser"))
 await build({
   entryPoints: [join(here, "src/main.js"), join(here, "src/style.css"), ...workers],
   outdir: join(dist, "assets"),
+  // Flat: dist/assets/main.js, style.css, pyodide-worker.js, wasi-worker.js (src/browser/index.js
+  // finds its workers next to the page's bundle: new URL("./<name>-worker.js", import.meta.url)).
+  entryNames: "[name]",
   bundle: true,
   format: "esm",
   target: ["chrome110", "firefox110", "safari16"],
