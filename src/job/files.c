@@ -180,6 +180,19 @@ static int read_regular(int dfd, const char *name, uint64_t max, char **ret, siz
     return 0;
 }
 
+int job_file_read(const char *dir, const char *name, uint64_t max, char **ret, size_t *ret_len)
+{
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    unsigned mode;
+
+    if (dfd < 0)
+        return -errno;
+    if (strchr(name, '/'))
+        return -EINVAL;
+    int r = read_regular(dfd, name, max, ret, ret_len, &mode);
+    return r == -ENODATA ? -ENOENT : r;
+}
+
 static int cmp_file(const void *a, const void *b)
 {
     return strcmp(((const struct job_file *)a)->name, ((const struct job_file *)b)->name);

@@ -282,10 +282,11 @@ static bool env_has(char *const *env, const char *kv)
 }
 
 /* The box's environment: the defaults, under the language's env, under @test's (a test
- * run's, which also gets RUNBOX_DIR), each later one overriding the same names. */
-static char **stage_env(const struct lang *l, const struct lang_test *test)
+ * run's, which also gets RUNBOX_DIR) or the browser compile's (@browser), each later one
+ * overriding the same names. */
+static char **stage_env(const struct lang *l, const struct lang_test *test, bool browser)
 {
-    char *const *extra = test ? test->env : NULL;
+    char *const *extra = test ? test->env : browser && l->browser ? l->browser->env : NULL;
     const char *const *base = sbx_default_env;
     size_t n = strv_len((char *const *)base) + strv_len(l->env) + strv_len(extra) + 2, k = 0;
     char **env = calloc(n, sizeof(*env));
@@ -538,12 +539,36 @@ static int run_program(struct job__ctx *c, struct job_result *res)
     return 0;
 }
 
+/*** The browser compile: the module is the result ***/
+
+static int take_module(struct job__ctx *c, struct job_result *res)
+{
+    const char *name = c->in->lang->browser->output;
+    uint64_t max = c->in->max_module_bytes ? c->in->max_module_bytes : JOB_MAX_MODULE_BYTES;
+    int r = job_file_read(c->ws, name, max, &res->module, &res->module_len);
+
+    if (r == -EFBIG) {
+        res->status = JOB_OUTPUT_LIMIT;
+        snprintf(res->message, sizeof(res->message), "The module %s is over %llu MiB", name,
+                 (unsigned long long)(max >> 20));
+    } else if (r == -ENOENT) {
+        res->status = JOB_COMPILE_ERROR;
+        snprintf(res->message, sizeof(res->message), "The compiler wrote no %s", name);
+    } else if (r < 0) {
+        snprintf(res->message, sizeof(res->message), "reading %s: %s", name, strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
 static int run_stages(struct job__ctx *c, struct job_result *res)
 {
     const struct job_input *in = c->in;
     char *const *compile_tmpl = in->mode == JOB_MODE_TEST ? c->test->compile : in->lang->compile;
     int r;
 
+    if (in->mode == JOB_MODE_BROWSER_COMPILE)
+        compile_tmpl = in->lang->browser->compile;
     res->status = JOB_SUCCESS;
     if (compile_tmpl && ((r = compile(c, compile_tmpl, res)) < 0 || res->status != JOB_SUCCESS))
         return r;
@@ -557,6 +582,8 @@ static int run_stages(struct job__ctx *c, struct job_result *res)
         return job__run_tests(c, res);
     case JOB_MODE_CASES:
         return job__run_cases(c, res);
+    case JOB_MODE_BROWSER_COMPILE:
+        return take_module(c, res);
     case JOB_MODE_RUN:
         break;
     }
@@ -605,6 +632,8 @@ static bool bad_files(const struct job_input *in, const struct lang_test **ret_t
     }
     if (in->mode == JOB_MODE_CASES && in->cases.n == 0)
         return BAD("an expected-output run needs at least one case");
+    if (in->mode == JOB_MODE_BROWSER_COMPILE && !(in->lang->browser && in->lang->browser->compile))
+        return BAD("%s has no compile for the browser", in->lang->name);
 #undef BAD
     return false;
 }
@@ -663,7 +692,7 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
     c.sources = name_list(in->lang, in->files, in->n_files);
     c.tests =
             name_list(in->lang, in->tests.files, in->mode == JOB_MODE_TEST ? in->tests.n_files : 0);
-    c.env = stage_env(in->lang, c.test);
+    c.env = stage_env(in->lang, c.test, in->mode == JOB_MODE_BROWSER_COMPILE);
     if (!c.sources || !c.tests || !c.env) {
         r = -ENOMEM;
         goto out;
@@ -702,6 +731,9 @@ void job_result_done(struct job_result *res)
     json_decref(res->cases);
     json_decref(res->files);
     res->tests = res->cases = res->files = NULL;
+    free(res->module);
+    res->module = NULL;
+    res->module_len = 0;
 }
 
 int job_exit_code(const struct job_result *res)

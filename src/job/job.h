@@ -23,10 +23,14 @@ enum job_status {
 
 /* What a job does after compiling. */
 enum job_mode {
-    JOB_MODE_RUN,   /* run the program once */
-    JOB_MODE_TEST,  /* run a test framework over the student's files and the test files */
-    JOB_MODE_CASES, /* run the program once per expected-output case */
+    JOB_MODE_RUN,             /* run the program once */
+    JOB_MODE_TEST,            /* run a test framework over the student's files and the test files */
+    JOB_MODE_CASES,           /* run the program once per expected-output case */
+    JOB_MODE_BROWSER_COMPILE, /* only the language's browser compile: the module comes back */
 };
+
+/* The biggest module a browser compile may return (job_input.max_module_bytes's default). */
+#define JOB_MAX_MODULE_BYTES (32ull << 20)
 
 enum job_stage {
     JOB_STAGE_COMPILE,
@@ -146,7 +150,8 @@ struct job_input {
     struct job_cases cases; /* JOB_MODE_CASES */
     bool collect_files;     /* return what the program wrote to /box/out/ */
     struct job_out_limits out_limits;
-    struct job_cache *cache; /* compile cache (cache.h), or NULL */
+    struct job_cache *cache;   /* compile cache (cache.h), or NULL */
+    uint64_t max_module_bytes; /* JOB_MODE_BROWSER_COMPILE; 0 = JOB_MAX_MODULE_BYTES */
 };
 
 struct job_result {
@@ -162,6 +167,8 @@ struct job_result {
     json_t *tests; /* JOB_MODE_TEST: the results.json v2 object (report.h), or NULL */
     json_t *cases; /* JOB_MODE_CASES: {"passed","failed","total","cases":[...]}, or NULL */
     json_t *files; /* collect_files: [{"name","size","mime","content"}], or NULL */
+    char *module;  /* JOB_MODE_BROWSER_COMPILE: the module's bytes on success, or NULL */
+    size_t module_len;
     char message[512];
 };
 
@@ -170,6 +177,10 @@ struct job_result {
  * -EFBIG past @max_files or @max_bytes (files.c). */
 int job_files_read(const char *dir, const char *const *skip, size_t max_files, uint64_t max_bytes,
                    struct job_files *ret) _warn_unused_;
+/* Read the regular file @name (a plain name) of workspace @dir, at most @max bytes: -EFBIG past
+ * it, -ENOENT when there is no regular file of that name (a symlink or a FIFO is none). */
+int job_file_read(const char *dir, const char *name, uint64_t max, char **ret,
+                  size_t *ret_len) _warn_unused_;
 /* Write @f into workspace @dir (owned by the box user, with each file's mode). */
 int job_files_write(const char *dir, const struct job_files *f) _warn_unused_;
 

@@ -44,6 +44,18 @@ static void test_done(struct lang_test *t)
     free(t->unavailable);
 }
 
+static void browser_free(struct lang_browser *b)
+{
+    if (!b)
+        return;
+    free(b->runtime);
+    strv_free(b->compile);
+    strv_free(b->env);
+    free(b->output);
+    free(b->support);
+    free(b);
+}
+
 struct lang *lang_free(struct lang *l)
 {
     if (!l)
@@ -69,6 +81,7 @@ struct lang *lang_free(struct lang *l)
     for (size_t i = 0; i < l->n_tests; i++)
         test_done(&l->tests[i]);
     free(l->tests);
+    browser_free(l->browser);
     free(l->origin);
     free(l);
     return NULL;
@@ -443,6 +456,51 @@ json_t *lang_tests_to_json(const struct lang *l)
     return a;
 }
 
+/*** In the browser ("browser") ***/
+
+static const char *const browser_runtimes[] = {"wasi", "go-js", "pyodide"};
+
+static int parse_browser(json_t *o, struct lang_browser *b, struct lang_error *err)
+{
+    bool known = false, needs_compile;
+    int r;
+
+    if ((r = get_string(o, "runtime", true, &b->runtime, err)) < 0)
+        return r;
+    for (size_t i = 0; i < ARRAY_SIZE(browser_runtimes); i++)
+        known |= strcmp(b->runtime, browser_runtimes[i]) == 0;
+    if (!known)
+        return fail(err, "'browser.runtime' \"%s\" is not one of wasi, go-js, pyodide", b->runtime);
+    if ((r = get_strv(o, "compile", false, &b->compile, err)) < 0 ||
+        (r = get_env(o, &b->env, err)) < 0 ||
+        (r = get_string(o, "output", false, &b->output, err)) < 0 ||
+        (r = get_string(o, "support", false, &b->support, err)) < 0)
+        return r;
+    needs_compile = strcmp(b->runtime, "pyodide") != 0;
+    if (needs_compile && (!b->compile || !b->compile[0] || !b->output))
+        return fail(err, "'browser': the %s runtime needs 'compile' and 'output'", b->runtime);
+    if (!needs_compile && (b->compile || b->output))
+        return fail(err, "'browser': the pyodide runtime runs the source: no 'compile'");
+    if (b->output && !safe_file_name(b->output))
+        return fail(err, "'browser.output' must be a plain file name");
+    if (b->support && (b->support[0] != '/' || strstr(b->support, "..")))
+        return fail(err, "'browser.support' must be an absolute path without '..'");
+    return check_template(b->compile, "browser.compile", false, err);
+}
+
+static int get_browser(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "browser");
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "'browser' must be an object {\"runtime\", ...} or null");
+    if (!(l->browser = calloc(1, sizeof(*l->browser))))
+        return -ENOMEM;
+    return parse_browser(v, l->browser, err);
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;
@@ -461,7 +519,7 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_env(o, &l->env, err)) < 0 || (r = get_limits(o, "limits", &l->limits, err)) < 0 ||
         (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
-        (r = get_tests(o, l, err)) < 0)
+        (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0)
         return r;
     if (!l->display_name)
         l->display_name = xstrdup(l->name);
@@ -729,4 +787,19 @@ bool lang_is_installed(const struct lang *l)
     if (l->compile && !host_executable(l->compile[0]))
         return false;
     return host_executable(l->run[0]) && host_executable(l->version_cmd[0]);
+}
+
+bool lang_browser_compile_is_installed(const struct lang *l)
+{
+    return l->browser && l->browser->compile && host_executable(l->browser->compile[0]);
+}
+
+json_t *lang_browser_to_json(const struct lang *l)
+{
+    const struct lang_browser *b = l->browser;
+
+    if (!b)
+        return json_null();
+    return json_pack("{s:s, s:b, s:b}", "runtime", b->runtime, "compiled", b->compile != NULL,
+                     "available", b->compile ? lang_browser_compile_is_installed(l) : true);
 }

@@ -41,6 +41,16 @@ struct lang_test {
     char *unavailable; /* why the framework cannot run here (a support file is missing), or NULL */
 };
 
+/* How a language runs in the browser ("browser" in the language file): a WebAssembly runtime
+ * the page has, and for compiled languages the server's compile to a module. */
+struct lang_browser {
+    char *runtime;  /* "wasi" (WASI preview1), "go-js" (Go's wasm_exec.js), "pyodide" */
+    char **compile; /* argv building the module in /box (a compile stage), or NULL: none */
+    char **env;     /* KEY=VALUE on top of the language's env for that compile, or NULL */
+    char *output;   /* the module's file name in /box ("main.wasm"), with compile */
+    char *support;  /* a host file the runtime needs beside the module (wasm_exec.js), or NULL */
+};
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */
@@ -61,7 +71,8 @@ struct lang {
     char *selftest_expected;
     struct lang_test *tests; /* "test": the frameworks, tests[0] the default */
     size_t n_tests;
-    char *origin; /* the file it came from */
+    struct lang_browser *browser; /* "browser", or NULL: it does not run in a browser */
+    char *origin;                 /* the file it came from */
 };
 
 struct lang_set {
@@ -124,6 +135,12 @@ char **lang_expand(char *const *tmpl, const char *main_file, char *const *source
 
 /* True when the toolchain's programs exist on this host. */
 bool lang_is_installed(const struct lang *l);
+
+/* True when @l has a browser compile and its compiler exists on this host. */
+bool lang_browser_compile_is_installed(const struct lang *l);
+
+/* {"runtime", "compiled", "available"} for listings, or JSON null. New reference. */
+json_t *lang_browser_to_json(const struct lang *l);
 
 void strv_free(char **v);
 static inline void strv_freep(char ***v)

@@ -102,6 +102,7 @@ int h_languages(struct req *rq)
         if (o) {
             json_object_set_new(o, "cpus", json_real((double)run.cpus_milli / 1000));
             json_object_set_new(o, "test_frameworks", lang_tests_to_json(l));
+            json_object_set_new(o, "browser", lang_browser_to_json(l));
         }
         json_array_append_new(list, o);
     }

@@ -28,6 +28,7 @@ void run_data_free(void *p)
         return;
     request_done(&d->req);
     json_decref(d->request_json);
+    free(d->module);
     free(d);
 }
 
@@ -195,15 +196,6 @@ static bool pre_hook(struct server *srv, struct sbx_host *host, struct sched_run
     return false;
 }
 
-/* The version probed at start for @l (no probe per run). */
-static const char *known_version(const struct server *srv, const struct lang *l)
-{
-    for (size_t i = 0; i < srv->langs->n; i++)
-        if (srv->langs->v[i] == l)
-            return srv->versions[i];
-    return NULL;
-}
-
 /* A course run's limits: the exercise's, lowered where the request asked (request checks kept
  * each one at or under the exercise's). */
 static void lower_limits(struct job_limits *to, const struct job_limits *req)
@@ -272,7 +264,7 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
     /* The student's files, whatever course_test_input() did. */
     in->files = q->files;
     in->n_files = q->n_files;
-    in->version = known_version(srv, in->lang);
+    in->version = server_lang_version(srv, in->lang);
     return 0;
 }
 
@@ -328,9 +320,14 @@ void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
 {
     struct server *srv = ctx;
     struct run_data *d = run->data;
-    json_t *hooks = json_object(), *result;
+    json_t *hooks, *result;
     int r;
 
+    if (d->req.mode == JOB_MODE_BROWSER_COMPILE) {
+        compile_run(srv, host, run);
+        return;
+    }
+    hooks = json_object();
     if ((r = store_run_set_running(srv->store, run->id, unix_ms())) < 0)
         fprintf(stderr, "runbox: run %lld: %s %s\n", (long long)run->id, strerror(-r),
                 store_error());
@@ -356,6 +353,10 @@ void execute_dropped(void *ctx, struct sched_run *run)
     struct server *srv = ctx;
     struct run_data *d = run->data;
 
+    if (d->req.mode == JOB_MODE_BROWSER_COMPILE) {
+        compile_dropped(srv, run);
+        return;
+    }
     finish(srv, run,
            result_without_run("cancelled",
                               atomic_load(&srv->stopping) ? "Cancelled: the server is stopping"
@@ -389,8 +390,9 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
                int stdin_fd, struct sched_run **ret_run, unsigned *ret_position,
                struct submit_error *err)
 {
+    bool record = d->req.mode != JOB_MODE_BROWSER_COMPILE;
     unsigned retry, pos = 0;
-    int64_t id;
+    int64_t id = 0;
     int r;
 
     d->rate_key = who->key_id ? -who->key_id : who->user_id;
@@ -407,14 +409,15 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             .callback_url = d->req.callback_url,
             .created_at = unix_ms(),
     };
-    if ((r = store_run_insert(srv->store, &sr, &id)) < 0) {
+    if (record && (r = store_run_insert(srv->store, &sr, &id)) < 0) {
         ratelimit_run_end(srv->rl, d->rate_key);
         return submit_fail(err, 503, 1, "cannot record the run: ", store_error());
     }
     struct sched_run *run = sched_run_new(id, who->user_id, d, run_data_free);
     if (!run) {
         ratelimit_run_end(srv->rl, d->rate_key);
-        (void)!store_run_delete(srv->store, id, 0);
+        if (record)
+            (void)!store_run_delete(srv->store, id, 0);
         return submit_fail(err, 500, 0, "out of memory", NULL);
     }
     run->stdin_fd = stdin_fd;
@@ -425,7 +428,8 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
         run->stdin_fd = -1;
         sched_run_unref(run);
         ratelimit_run_end(srv->rl, d->rate_key);
-        (void)!store_run_delete(srv->store, id, 0);
+        if (record)
+            (void)!store_run_delete(srv->store, id, 0);
         if (r == -EAGAIN)
             return submit_fail(err, 429, 2, "the queue is full: try again shortly", NULL);
         return submit_fail(err, 503, 1, "the server is stopping", NULL);

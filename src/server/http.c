@@ -90,7 +90,7 @@ static bool path_matches(const char *pattern, const char *path, struct path_para
 /*** Replies ***/
 
 static int send_reply(struct req *rq, int status, const char *ctype, const void *data, size_t len,
-                      const char *extra_name, const char *extra_value)
+                      const struct http_header *extra, size_t n_extra)
 {
     char clen[32];
 
@@ -103,8 +103,8 @@ static int send_reply(struct req *rq, int status, const char *ctype, const void 
     }
     mg_response_header_add(rq->conn, "Cache-Control", "no-store", -1);
     mg_response_header_add(rq->conn, "X-Content-Type-Options", "nosniff", -1);
-    if (extra_name)
-        mg_response_header_add(rq->conn, extra_name, extra_value, -1);
+    for (size_t i = 0; i < n_extra; i++)
+        mg_response_header_add(rq->conn, extra[i].name, extra[i].value, -1);
     if (status == 401)
         mg_response_header_add(rq->conn, "WWW-Authenticate", "Bearer", -1);
     mg_response_header_send(rq->conn);
@@ -117,7 +117,13 @@ static int send_reply(struct req *rq, int status, const char *ctype, const void 
 int http_reply_bytes(struct req *rq, int status, const char *content_type, const void *data,
                      size_t len)
 {
-    return send_reply(rq, status, content_type, data, len, NULL, NULL);
+    return send_reply(rq, status, content_type, data, len, NULL, 0);
+}
+
+int http_reply_bytes_headers(struct req *rq, int status, const char *content_type, const void *data,
+                             size_t len, const struct http_header *extra, size_t n_extra)
+{
+    return send_reply(rq, status, content_type, data, len, extra, n_extra);
 }
 
 int http_reply_json(struct req *rq, int status, json_t *body)
@@ -128,8 +134,8 @@ int http_reply_json(struct req *rq, int status, json_t *body)
     json_decref(body);
     if (!text)
         return send_reply(rq, 500, "application/json", "{\"error\":\"out of memory\"}", 25, NULL,
-                          NULL);
-    r = send_reply(rq, status, "application/json", text, strlen(text), NULL, NULL);
+                          0);
+    r = send_reply(rq, status, "application/json", text, strlen(text), NULL, 0);
     free(text);
     return r;
 }
@@ -169,8 +175,9 @@ int http_reply_retry(struct req *rq, int status, unsigned retry_after_s, const c
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     snprintf(secs, sizeof(secs), "%u", retry_after_s);
+    const struct http_header retry = {"Retry-After", secs};
     int r = send_reply(rq, status, "application/json", text ? text : "{}", text ? strlen(text) : 2,
-                       "Retry-After", secs);
+                       &retry, 1);
     free(text);
     return r;
 }

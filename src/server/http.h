@@ -58,6 +58,15 @@ int http_reply_retry(struct req *rq, int status, unsigned retry_after_s, const c
 int http_reply_bytes(struct req *rq, int status, const char *content_type, const void *data,
                      size_t len);
 
+/* One extra header of an answer. */
+struct http_header {
+    const char *name;
+    const char *value;
+};
+/* The same with @n_extra more headers. */
+int http_reply_bytes_headers(struct req *rq, int status, const char *content_type, const void *data,
+                             size_t len, const struct http_header *extra, size_t n_extra);
+
 /* The query parameter @name, URL-decoded into @buf: true when present (and it fits). */
 bool http_query(const struct req *rq, const char *name, char *buf, size_t len);
 /* The query parameter @name as a non-negative integer: 0 and *ret set, -ENOENT when absent

@@ -628,6 +628,78 @@ int request_parse(json_t *body, const struct request_policy *pol, struct request
     return r;
 }
 
+/*** Compiles for the browser ***/
+
+/* What an execute request may say that a compile has no use for. */
+static const char *const not_for_compile[] = {
+        "mode",         "test_files",       "framework",
+        "cases",        "compare",          "tolerance",
+        "stdin",        "stdin_base64",     "args",
+        "callback_url", "reveal_test_code", "stop_on_first_failure",
+};
+
+/* The languages with a browser compile, ", "-separated, into @buf. */
+static void compiled_languages(const struct lang_set *langs, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < langs->n; i++)
+        if (langs->v[i]->browser && langs->v[i]->browser->compile)
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "",
+                     langs->v[i]->name);
+}
+
+static int get_compile_mode(struct ctx *c, json_t *body)
+{
+    const struct lang *l = c->r->lang;
+    char known[160];
+
+    for (size_t i = 0; i < ARRAY_SIZE(not_for_compile); i++)
+        if (given(body, not_for_compile[i]))
+            return fail(c->err, 400, not_for_compile[i],
+                        "is not for a compile (it takes language, code or files, and limits)");
+    compiled_languages(c->pol->langs, known, sizeof(known));
+    if (!l->browser)
+        return fail(c->err, 400, "language",
+                    "%s does not run in the browser; the languages compiled for it: %s", l->name,
+                    known[0] ? known : "none");
+    if (!l->browser->compile)
+        return fail(c->err, 400, "language",
+                    "%s runs in the browser without a compile (runtime %s); the languages "
+                    "compiled for it: %s",
+                    l->name, l->browser->runtime, known[0] ? known : "none");
+    c->r->mode = JOB_MODE_BROWSER_COMPILE;
+    return 0;
+}
+
+static int no_args(struct ctx *c, json_t *body)
+{
+    (void)body;
+    return (c->r->args = calloc(1, sizeof(char *))) ? 0 : -ENOMEM;
+}
+
+static int (*const compile_steps[])(struct ctx *c, json_t *body) = {
+        get_language, get_compile_mode, get_code, no_args, get_limits,
+};
+
+int request_parse_compile(json_t *body, const struct request_policy *pol, struct request *ret,
+                          struct request_error *err)
+{
+    struct ctx c = {pol, ret, err, 0};
+    int r = 0;
+
+    memset(ret, 0, sizeof(*ret));
+    memset(err, 0, sizeof(*err));
+    if (!json_is_object(body))
+        r = fail(err, 400, "", "the body must be a JSON object");
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(compile_steps); i++)
+        r = compile_steps[i](&c, body);
+    if (r == -ENOMEM)
+        r = fail(err, 500, "", "out of memory");
+    if (r < 0)
+        request_done(ret);
+    return r;
+}
+
 static void files_done(struct job_file *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -663,6 +735,8 @@ const char *request_mode_to_string(enum job_mode m)
         return "test";
     case JOB_MODE_CASES:
         return "cases";
+    case JOB_MODE_BROWSER_COMPILE:
+        return "compile";
     }
     return "run";
 }

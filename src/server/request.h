@@ -76,6 +76,13 @@ int request_parse(json_t *body, const struct request_policy *pol, struct request
                   struct request_error *err) _warn_unused_;
 void request_done(struct request *r);
 
+/* Check the body of a compile for the browser (POST /api/v1/code/compile): "language", "code"
+ * or "files", "limits", as request_parse() checks them; a field only a run has use for (stdin,
+ * args, mode, ...) is a 400 naming it, and so is a language without a browser compile. The
+ * request's mode is JOB_MODE_BROWSER_COMPILE and it is never kept in the history. */
+int request_parse_compile(json_t *body, const struct request_policy *pol, struct request *ret,
+                          struct request_error *err) _warn_unused_;
+
 /* The request as it is stored and shown back (history, hooks): files as text or base64,
  * stdin, args, limits, project_id, mode, cases and their settings, return_files; test files
  * only as [{"name", "size", "sha256"}], never their contents (students see their history).

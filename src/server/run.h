@@ -22,6 +22,8 @@ struct run_data {
     int64_t rate_key; /* whose in-flight count it holds */
     uint64_t submitted_us;
     double setup_s; /* sandbox overhead, for the metrics */
+    char *module;   /* a browser compile's module (JOB_MODE_BROWSER_COMPILE), or NULL */
+    size_t module_len;
 };
 
 void run_data_free(void *d);
@@ -37,7 +39,8 @@ struct submit_error {
 };
 
 /* Record and queue a checked run for @who (@d is handed over on success, with @stdin_fd: the
- * program's stdin source or -1). On failure @err says what to answer. */
+ * program's stdin source or -1). A browser compile is queued without being recorded (its id
+ * is 0). On failure @err says what to answer. */
 int run_submit(struct server *srv, const struct auth_principal *who, struct run_data *d,
                int stdin_fd, struct sched_run **ret_run, unsigned *ret_position,
                struct submit_error *err);
@@ -46,6 +49,11 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
  * and answer: the result when it is done, or 202 with the run's URLs for "?wait=false".
  * Returns 0 once answered. */
 int run_start(struct req *rq, struct run_data *d);
+
+/* A compile for the browser (api_compile.c): what execute_run and execute_dropped do with a
+ * run of mode JOB_MODE_BROWSER_COMPILE, which the store never sees. */
+void compile_run(struct server *srv, struct sbx_host *host, struct sched_run *run);
+void compile_dropped(struct server *srv, struct sched_run *run);
 
 /* sched_config.run_fn and .on_dropped. */
 void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run);

@@ -46,6 +46,9 @@ void http_routes_foreach(void (*fn)(void *ctx, const char *method, const char *p
                                     unsigned flags),
                          void *ctx);
 
+/* The version of @l's toolchain probed at start (no probe per run), or NULL. */
+const char *server_lang_version(const struct server *srv, const struct lang *l);
+
 /* The course called @id, or NULL. */
 const struct course *server_find_course(const struct server *srv, const char *id);
 

@@ -78,6 +78,14 @@ static char **probe_versions(const struct lang_set *langs, bool tune)
     return v;
 }
 
+const char *server_lang_version(const struct server *srv, const struct lang *l)
+{
+    for (size_t i = 0; i < srv->langs->n; i++)
+        if (srv->langs->v[i] == l)
+            return srv->versions[i];
+    return NULL;
+}
+
 const struct course *server_find_course(const struct server *srv, const char *id)
 {
     for (size_t i = 0; i < srv->n_courses; i++)

@@ -123,6 +123,36 @@ static void test_lang_expand_vars_repeats_list_placeholders(void **state)
     strv_free(v);
 }
 
+static void test_lang_browser_of_the_shipped_languages(void **state)
+{
+    struct lang_set set;
+    struct lang_error err;
+    const struct lang *c, *py, *go;
+
+    (void)state;
+    assert_int_equal(lang_load_dir(LANG_DIR, &set, &err), 0);
+    assert_non_null(c = lang_find(&set, "c"));
+    assert_non_null(c->browser);
+    assert_string_equal(c->browser->runtime, "wasi");
+    assert_string_equal(c->browser->output, "main.wasm");
+    assert_non_null(c->browser->compile);
+    assert_non_null(py = lang_find(&set, "python"));
+    assert_string_equal(py->browser->runtime, "pyodide");
+    assert_null(py->browser->compile);
+    assert_non_null(go = lang_find(&set, "go"));
+    assert_string_equal(go->browser->runtime, "go-js");
+    assert_non_null(go->browser->env);
+    assert_null(lang_find(&set, "java")->browser);
+    json_t *j = lang_browser_to_json(py);
+    assert_string_equal(json_string_value(json_object_get(j, "runtime")), "pyodide");
+    assert_true(json_is_false(json_object_get(j, "compiled")));
+    json_decref(j);
+    j = lang_browser_to_json(lang_find(&set, "java"));
+    assert_true(json_is_null(j));
+    json_decref(j);
+    lang_set_done(&set);
+}
+
 static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void **state)
 {
     struct lang_set set;
@@ -144,6 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_lang_parse_accepts_valid_files),
             cmocka_unit_test(test_lang_parse_refuses_invalid_files_with_a_reason),
+            cmocka_unit_test(test_lang_browser_of_the_shipped_languages),
             cmocka_unit_test(test_lang_expand_substitutes_placeholders),
             cmocka_unit_test(test_lang_expand_vars_repeats_list_placeholders),
             cmocka_unit_test(test_lang_load_dir_finds_languages_by_name_alias_and_extension),
