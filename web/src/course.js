@@ -159,10 +159,13 @@ export function createCourses({ api, onOpen, onClose, onError }) {
       name.className = "test-name";
       name.textContent = x.name;
       li.append(icon, st, name);
-      if (x.message) {
+      // The message's first paragraph: what went wrong (the traceback after it would show
+      // the hidden test's source).
+      const msg = (x.message || "").split(/\n\s*\n/)[0].trim();
+      if (msg) {
         const m = document.createElement("pre");
         m.className = "test-message";
-        m.textContent = x.message;
+        m.textContent = msg;
         li.append(m);
       }
       if (x.output) {
@@ -180,7 +183,11 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     const n = all.length;
     const passed = t ? t.passed ?? all.filter((x) => x.status === "pass").length : 0;
     if (!n) summary.textContent = (t && t.message) || "No test ran.";
-    else summary.textContent = `${passed} of ${n} test${n === 1 ? "" : "s"} passed${t.running ? ` (stopped while running ${t.running})` : ""}`;
+    else {
+      const failed = n - passed;
+      summary.textContent = (failed ? `${passed} passed, ${failed} failed (${n} tests)` : `All ${n} test${n === 1 ? "" : "s"} passed`) +
+        (t.running ? `; stopped while running ${t.running}` : "");
+    }
     summary.dataset.allPass = String(n > 0 && passed === n);
   }
 

@@ -156,7 +156,9 @@ export function chooseWhere({ where, language, exerciseRunner }) {
 
 export function safeRuntime(language) {
   try {
-    return language ? browserRuntime(language) : null;
+    if (!language || (language.browser && language.browser.available === false)) return null;
+    // A server that does not say (no "browser" field): what the browser module knows by name.
+    return browserRuntime(language.browser === undefined ? language.name : language);
   } catch {
     return null;
   }
