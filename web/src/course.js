@@ -24,6 +24,19 @@ export function filesKey(files) {
   return h.toString(36);
 }
 
+// What went wrong in a test, without the traceback (which would show the hidden test's source):
+// pytest's "E ..." lines and where the error was raised, else the message's first paragraph.
+export function shortMessage(message) {
+  const text = (message || "").trim();
+  const lines = text.split("\n");
+  const e = lines.filter((l) => /^E(\s|$)/.test(l)).map((l) => l.replace(/^E\s?\s*/, ""));
+  if (e.length) {
+    const at = lines.filter((l) => /^[\w./-]+:\d+: \S/.test(l)).pop();
+    return e.join("\n") + (at ? `\n(at ${at.replace(/: \S.*$/, "")})` : "");
+  }
+  return text.split(/\n\s*\n/)[0].trim();
+}
+
 export function createCourses({ api, onOpen, onClose, onError }) {
   const courseSel = $("course-select");
   const exSel = $("exercise-select");
@@ -159,9 +172,7 @@ export function createCourses({ api, onOpen, onClose, onError }) {
       name.className = "test-name";
       name.textContent = x.name;
       li.append(icon, st, name);
-      // The message's first paragraph: what went wrong (the traceback after it would show
-      // the hidden test's source).
-      const msg = (x.message || "").split(/\n\s*\n/)[0].trim();
+      const msg = shortMessage(x.message);
       if (msg) {
         const m = document.createElement("pre");
         m.className = "test-message";

@@ -100,7 +100,10 @@ export function createHistory({ api, languageName, onOpen, onError }) {
     panel.hidden = !on;
     toggle.setAttribute("aria-expanded", String(on));
     document.body.classList.toggle("history-open", on);
-    if (on) refresh();
+    if (on) {
+      refresh();
+      $("history-close").focus();
+    }
   }
 
   async function fetchRun(id) {
@@ -110,6 +113,8 @@ export function createHistory({ api, languageName, onOpen, onError }) {
   async function openRun(id) {
     try {
       onOpen(await fetchRun(id), { readonly: false });
+      // On a phone the panel covers the page: close it to show the run.
+      if (matchMedia("(max-width: 820px)").matches) setOpen(false);
     } catch (e) {
       onError(`Cannot open run ${id}: ${e.describe ? e.describe() : e}`);
     }
