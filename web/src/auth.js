@@ -32,7 +32,9 @@ export function createAuth({ api, onLoggedIn, onLoggedOut }) {
   }
 
   // Who are we? Resolves to the user, or null after showing the form.
+  let checking = false;
   async function check() {
+    checking = true;
     try {
       const me = await api.get("/api/v1/auth/me");
       showUser(me);
@@ -44,6 +46,8 @@ export function createAuth({ api, onLoggedIn, onLoggedOut }) {
         return null;
       }
       throw e;
+    } finally {
+      checking = false;
     }
   }
 
@@ -75,7 +79,7 @@ export function createAuth({ api, onLoggedIn, onLoggedOut }) {
   });
 
   api.onUnauthorized(() => {
-    if (form.hidden) {
+    if (form.hidden && !checking) {
       api.setToken("");
       showLogin("Your session has ended: please log in again.");
       onLoggedOut();
