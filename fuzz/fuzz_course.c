@@ -101,7 +101,9 @@ static void check_course(struct course *c)
     assert(!c->description || is_str(c->description, 4096));
     assert(c->lang && lang_find(&langs, c->lang->name) == c->lang);
     assert(c->limits.network == -1);
-    assert(run->type && strcmp(run->type, "sandbox") == 0 && !run->image);
+    assert(run->type && !run->image);
+    assert(strcmp(run->type, "sandbox") == 0 ||
+           (strcmp(run->type, "wasm") == 0 && c->lang->browser));
     assert(!run->framework || lang_find_test(c->lang, run->framework));
     assert(run->command || lang_find_test(c->lang, run->framework));
     assert(!run->report_format ||
@@ -139,6 +141,11 @@ static void check_exercise(const struct course *c, const char *readme, size_t re
     assert(is_str(e->title, 200));
     assert(e->starter.n == 0 && e->solution.n == 0 && e->tests.n == 0);
     check_limits(&c->limits, &e->limits, has_json);
+    /* The runner type is the course's or exercise.json's, and "wasm" only for a language that
+     * runs in the browser. */
+    assert(e->runner_type && (strcmp(e->runner_type, c->runner.type) == 0 || has_json));
+    assert(strcmp(e->runner_type, "sandbox") == 0 ||
+           (strcmp(e->runner_type, "wasm") == 0 && c->lang->browser));
     /* What a student sees is built for every accepted exercise. */
     assert((j = course_exercise_to_json(e, false)));
     json_decref(j);

@@ -41,6 +41,7 @@ struct ctx {
     size_t errlen;
     char where[PATH_MAX];
     const struct lang_set *langs; /* course.json's language is one of them */
+    const struct lang *lang;      /* the course's language, while its exercises are read */
 };
 
 _printf_(2, 3) static int fail(struct ctx *x, const char *fmt, ...)
@@ -72,6 +73,7 @@ static void exercise_done(struct course_exercise *e)
     free(e->slug);
     free(e->title);
     free(e->readme);
+    free(e->runner_type);
     job_files_done(&e->starter);
     job_files_done(&e->solution);
     job_files_done(&e->tests);
@@ -593,23 +595,42 @@ static int course_limits(json_t *v, void *obj, struct ctx *x)
     return get_limits(v, "limits", &((struct course *)obj)->limits, x);
 }
 
+/* A runner type, the course's or an exercise's: "sandbox", or "wasm" (the student's Run in the
+ * browser, the tests still in the sandbox) for a language that runs in the browser. */
+static int check_runner_type(const char *type, const struct lang *l, struct ctx *x)
+{
+    char known[256] = "";
+
+    if (strcmp(type, "sandbox") == 0)
+        return 0;
+    if (strcmp(type, "docker") == 0)
+        return fail(x, "runner.type: 'docker' is not supported yet (only \"sandbox\" and "
+                       "\"wasm\")");
+    if (strcmp(type, "wasm") != 0)
+        return fail(x, "runner.type: unknown runner type '%s' (known: sandbox, wasm; later docker)",
+                    type);
+    if (l && l->browser)
+        return 0;
+    for (size_t i = 0; x->langs && i < x->langs->n; i++)
+        if (x->langs->v[i]->browser)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                     known[0] ? ", " : "", x->langs->v[i]->name);
+    return fail(x,
+                "runner.type: 'wasm' runs the student's code in the browser, and %s has no "
+                "runtime there (the languages that have one: %s)",
+                l ? l->name : "the language", known[0] ? known : "none");
+}
+
 static int runner_type(json_t *v, void *obj, struct ctx *x)
 {
-    static const char *const later[] = {"docker", "wasm"};
-    struct course_runner *run = &((struct course *)obj)->runner;
+    struct course *c = obj;
     int r;
 
-    if ((r = get_str(v, "runner.type", false, 32, &run->type, x)) < 0)
+    if ((r = get_str(v, "runner.type", false, 32, &c->runner.type, x)) < 0)
         return r;
-    if (!run->type)
-        run->type = xstrdup("sandbox");
-    if (strcmp(run->type, "sandbox") == 0)
-        return 0;
-    for (size_t i = 0; i < ARRAY_SIZE(later); i++)
-        if (strcmp(run->type, later[i]) == 0)
-            return fail(x, "runner.type: '%s' is not supported yet (only \"sandbox\")", run->type);
-    return fail(x, "runner.type: unknown runner type '%s' (known: sandbox; later docker, wasm)",
-                run->type);
+    if (!c->runner.type)
+        c->runner.type = xstrdup("sandbox");
+    return check_runner_type(c->runner.type, c->lang, x);
 }
 
 static int runner_command(json_t *v, void *obj, struct ctx *x)
@@ -741,9 +762,39 @@ static int exercise_limits(json_t *v, void *obj, struct ctx *x)
     return get_limits(v, "limits", &((struct course_exercise *)obj)->limits, x);
 }
 
+static int exercise_runner_type(json_t *v, void *obj, struct ctx *x)
+{
+    struct course_exercise *e = obj;
+    char *type = NULL;
+    int r;
+
+    if ((r = get_str(v, "runner.type", false, 32, &type, x)) < 0 || !type)
+        return r;
+    if ((r = check_runner_type(type, x->lang, x)) < 0) {
+        free(type);
+        return r;
+    }
+    free(e->runner_type);
+    e->runner_type = type;
+    return 0;
+}
+
+/* An exercise's "runner": its type only (the tests run as the course says). */
+static int exercise_runner(json_t *v, void *obj, struct ctx *x)
+{
+    static const struct field fields[] = {{"type", exercise_runner_type}};
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(x, "runner: must be an object {\"type\"}");
+    return parse_fields(v, fields, ARRAY_SIZE(fields), "runner.", obj, x);
+}
+
 static const struct field exercise_fields[] = {
         {"title", exercise_title},
         {"limits", exercise_limits},
+        {"runner", exercise_runner},
 };
 
 /* The @n bytes at @s (no NUL among them) as a title that JSON can hold: each byte that is not
@@ -853,6 +904,8 @@ static int load_exercise(int exdfd, const char *slug, const struct course *c,
 
     e->slug = xstrdup(slug);
     e->limits = c->limits;
+    e->runner_type = xstrdup(c->runner.type);
+    x->lang = c->lang;
     snprintf(x->where, sizeof(x->where), "exercises/%s", slug);
     dfd = open_dir_at(exdfd, slug, x);
     if (dfd == -ENOENT)
@@ -1035,7 +1088,7 @@ int course__parse_json(const char *json, size_t len, const struct lang_set *lang
 int course__add_exercise(struct course *c, const char *slug, const char *readme, size_t readme_len,
                          const char *json, size_t len, char *err, size_t errlen)
 {
-    struct ctx x = {.err = err, .errlen = errlen};
+    struct ctx x = {.err = err, .errlen = errlen, .lang = c->lang};
     struct course_exercise *v, *e;
     json_t *o = NULL;
     int r;
@@ -1047,9 +1100,11 @@ int course__add_exercise(struct course *c, const char *slug, const char *readme,
         return -ENOMEM;
     c->ex = v;
     e = &c->ex[c->n_ex];
-    *e = (struct course_exercise){.slug = xstrdup(slug), .limits = c->limits};
+    *e = (struct course_exercise){
+            .slug = xstrdup(slug), .limits = c->limits, .runner_type = xstrdup(c->runner.type)};
     if (!(e->readme = malloc(readme_len + 1))) {
         free(e->slug);
+        free(e->runner_type);
         return -ENOMEM;
     }
     memcpy(e->readme, readme, readme_len); /* as read_at() reads it: NUL bytes kept */
@@ -1109,8 +1164,9 @@ void course_test_input(const struct course *c, const struct course_exercise *ex,
 
 json_t *course_to_json(const struct course *c)
 {
-    return json_pack("{s:s, s:s, s:s?, s:s, s:I}", "id", c->id, "name", c->name, "description",
-                     c->description, "language", c->lang->name, "exercises", (json_int_t)c->n_ex);
+    return json_pack("{s:s, s:s, s:s?, s:s, s:I, s:{s:s}}", "id", c->id, "name", c->name,
+                     "description", c->description, "language", c->lang->name, "exercises",
+                     (json_int_t)c->n_ex, "runner", "type", c->runner.type);
 }
 
 static json_t *files_json(const struct job_files *f)
@@ -1131,7 +1187,8 @@ static json_t *files_json(const struct job_files *f)
 
 json_t *course_exercise_to_json(const struct course_exercise *ex, bool full)
 {
-    json_t *o = json_pack("{s:s, s:s}", "slug", ex->slug, "title", ex->title);
+    json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "slug", ex->slug, "title", ex->title, "runner",
+                          "type", ex->runner_type ? ex->runner_type : "sandbox");
 
     if (!o || !full)
         return o;

@@ -14,7 +14,7 @@
 
 /* course.json's "runner". */
 struct course_runner {
-    char *type;          /* "sandbox" (later "docker", "wasm") */
+    char *type;          /* "sandbox", or "wasm": Run in the browser, tests here (later "docker") */
     char **command;      /* argv with {{exercise}}, {{tests}}, {{solution_files}}; NULL: the
                           * language's test framework's own command */
     char *framework;     /* lang_test name; NULL = the language's default */
@@ -31,6 +31,7 @@ struct course_exercise {
     struct job_files solution; /* solution/ (optional): for `runbox course check` only */
     struct job_files tests;    /* tests/: hidden */
     struct job_limits limits;  /* the course's, then exercise.json's */
+    char *runner_type;         /* the course's runner.type, or exercise.json's */
 };
 
 struct course {
@@ -58,10 +59,10 @@ const struct course_exercise *course_find_exercise(const struct course *c, const
 void course_test_input(const struct course *c, const struct course_exercise *ex,
                        struct job_input *in);
 
-/* For students: {"id","name","description","language","exercises": n} */
+/* For students: {"id","name","description","language","exercises": n,"runner": {"type"}} */
 json_t *course_to_json(const struct course *c);
-/* {"slug","title"} for a listing; with @full also "readme" and "files" (the starter files,
- * {"name","content"}): never the tests or the solution. */
+/* {"slug","title","runner": {"type"}} for a listing; with @full also "readme" and "files" (the
+ * starter files, {"name","content"}): never the tests or the solution. */
 json_t *course_exercise_to_json(const struct course_exercise *ex, bool full);
 
 /* The sample courses `runbox course init --lang NAME` writes (python, python-data-science,

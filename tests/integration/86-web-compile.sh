@@ -5,7 +5,8 @@
 # identical compile comes from the compile cache; a compile error is a 422 with the compiler's
 # message; a bad target, a language without a browser compile, a run-only field and a bad limit
 # are 400s; a login is needed; a compile is never in the history; GET /code/languages has
-# "browser" for every language.
+# "browser" for every language. A course with "runner": {"type": "wasm"} shows its runner type
+# (and an exercise's own), and its Run Tests runs on the server.
 . "$(dirname "$0")/../lib.sh"
 
 for tool in curl jq node; do
@@ -17,9 +18,23 @@ for tool in curl jq node; do
 done
 
 DATA=$TMP/data
+# A course whose Run happens in the browser ("runner": {"type": "wasm"}); one exercise back in
+# the sandbox by its exercise.json.
+WC=$TMP/wasm-course
+mkdir -p "$WC/exercises/add/tests" "$WC/exercises/sub/tests"
+echo '{"name": "In the browser", "language": "python", "runner": {"type": "wasm"}}' >"$WC/course.json"
+for ex in add sub; do
+    op=$([ $ex = add ] && echo + || echo -)
+    printf '# %s\n\nWrite f(a, b).\n' "$ex" >"$WC/exercises/$ex/README.md"
+    printf 'def f(a, b):\n    return 0\n' >"$WC/exercises/$ex/calc.py"
+    printf 'from calc import f\n\ndef test_f():\n    assert f(5, 3) == 5 %s 3\n' "$op" \
+        >"$WC/exercises/$ex/tests/test_calc.py"
+done
+echo '{"runner": {"type": "sandbox"}}' >"$WC/exercises/sub/exercise.json"
+
 "$RUNBOX" user add alice --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"
 tap $? "user add alice" || diag "$(cat "$TMP/e")"
-if ! srv_start "$DATA" --workers 2 --cache-mb 64 --web "$TMP/no-page"; then
+if ! srv_start "$DATA" --workers 2 --cache-mb 64 --web "$TMP/no-page" --courses "$WC"; then
     tap 1 "the server starts"
     done_testing
     exit
@@ -213,6 +228,20 @@ api_check "go is go-js, python pyodide (not compiled), java null" 200 \
     '(.languages[] | select(.name == "go") | .browser.runtime == "go-js")
      and (.languages[] | select(.name == "python") | .browser == {"runtime": "pyodide", "compiled": false, "available": true})
      and (.languages[] | select(.name == "java") | .browser == null)'
+
+# ---- a wasm course ----
+api GET /api/v1/courses
+api_check "a course's runner type is shown (wasm)" 200 \
+    '.courses[] | select(.id == "wasm-course") | .runner == {"type": "wasm"}'
+api GET /api/v1/courses/wasm-course/exercises
+api_check "each exercise has its runner type (the course's, or its own)" 200 \
+    '[.exercises[] | {(.slug): .runner.type}] | add == {"add": "wasm", "sub": "sandbox"}'
+api GET /api/v1/courses/wasm-course/exercises/add
+api_check "one exercise shows its runner type" 200 '.runner.type == "wasm"'
+api_json POST /api/v1/courses/wasm-course/exercises/add/test \
+    '{"files": [{"name": "calc.py", "content": "def f(a, b):\n    return a + b\n"}]}'
+api_check "Run Tests of a wasm course still runs on the server" 200 \
+    '.status == "success" and .tests.passed == 1'
 
 srv_stop
 tap "$([ "$SRV_RC" = 0 ] && echo 0 || echo 1)" "the server stops cleanly (rc $SRV_RC)" ||

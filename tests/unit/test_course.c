@@ -188,7 +188,8 @@ static void test_course_rejects_unknown_keys(void **state)
     char path[512];
     snprintf(path, sizeof(path), "%s/exercises/ex1", dir);
     put(path, "exercise.json", "{\"titel\": \"x\"}");
-    expect_error(dir, "exercises/ex1/exercise.json: titel: unknown key (known: title, limits)");
+    expect_error(dir, "exercises/ex1/exercise.json: titel: unknown key (known: title, limits, "
+                      "runner)");
 }
 
 static void test_course_rejects_unknown_runner_type(void **state)
@@ -204,6 +205,76 @@ static void test_course_rejects_unknown_runner_type(void **state)
                             "{\"framework\": \"nose\"}}"),
                  "course.json: runner.framework: python has no test framework 'nose' (it has: "
                  "pytest");
+}
+
+static void test_course_runner_wasm_needs_a_language_that_runs_in_the_browser(void **state)
+{
+    struct course *c;
+
+    (void)state;
+    expect_error(course_dir("{\"name\": \"x\", \"language\": \"java\", \"runner\": "
+                            "{\"type\": \"wasm\"}}"),
+                 "course.json: runner.type: 'wasm' runs the student's code in the browser, and "
+                 "java has no runtime there (the languages that have one: c, cpp, go, python, "
+                 "rust)");
+    c = expect_load(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
+                               "{\"type\": \"wasm\", \"framework\": \"pytest\"}}"));
+    assert_string_equal(c->runner.type, "wasm");
+    assert_string_equal(c->ex[0].runner_type, "wasm");
+    json_t *o = course_to_json(c);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "runner"), "type")),
+                        "wasm");
+    json_decref(o);
+    o = course_exercise_to_json(&c->ex[0], false);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "runner"), "type")),
+                        "wasm");
+    json_decref(o);
+    /* The tests of a wasm course still run in the sandbox, as a test job. */
+    struct job_input in = {.limits = {.network = -1}};
+    course_test_input(c, &c->ex[0], &in);
+    assert_int_equal(in.mode, JOB_MODE_TEST);
+    assert_int_equal(in.tests.n_files, 1);
+    course_free(c);
+}
+
+static void test_course_exercise_may_set_its_own_runner_type(void **state)
+{
+    const char *dir;
+    char path[512];
+    struct course *c;
+
+    (void)state;
+    dir = course_dir(PY_COURSE);
+    snprintf(path, sizeof(path), "%s/exercises/ex1", dir);
+    put(path, "exercise.json", "{\"runner\": {\"type\": \"wasm\"}}");
+    c = expect_load(dir);
+    assert_string_equal(c->runner.type, "sandbox");
+    assert_string_equal(c->ex[0].runner_type, "wasm");
+    course_free(c);
+
+    dir = course_dir(PY_COURSE);
+    snprintf(path, sizeof(path), "%s/exercises/ex1", dir);
+    c = expect_load(dir);
+    assert_string_equal(c->ex[0].runner_type, "sandbox"); /* the course's */
+    json_t *o = course_exercise_to_json(&c->ex[0], true);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "runner"), "type")),
+                        "sandbox");
+    json_decref(o);
+    course_free(c);
+
+    put(path, "exercise.json", "{\"runner\": {\"command\": \"python3 t.py\"}}");
+    expect_error(dir,
+                 "exercises/ex1/exercise.json: runner.command: unknown key (known: runner.type)");
+    put(path, "exercise.json", "{\"runner\": \"wasm\"}");
+    expect_error(dir, "exercises/ex1/exercise.json: runner: must be an object");
+    put(path, "exercise.json", "{\"runner\": {\"type\": \"ftp\"}}");
+    expect_error(dir, "exercises/ex1/exercise.json: runner.type: unknown runner type 'ftp'");
+
+    dir = course_dir("{\"name\": \"x\", \"language\": \"java\"}");
+    snprintf(path, sizeof(path), "%s/exercises/ex1", dir);
+    put(path, "exercise.json", "{\"runner\": {\"type\": \"wasm\"}}");
+    expect_error(dir, "exercises/ex1/exercise.json: runner.type: 'wasm' runs the student's code "
+                      "in the browser, and java has no runtime there");
 }
 
 static void test_course_rejects_unknown_placeholders(void **state)
@@ -403,6 +474,8 @@ int main(void)
             cmocka_unit_test(test_course_rejects_a_missing_or_unknown_language),
             cmocka_unit_test(test_course_rejects_unknown_keys),
             cmocka_unit_test(test_course_rejects_unknown_runner_type),
+            cmocka_unit_test(test_course_runner_wasm_needs_a_language_that_runs_in_the_browser),
+            cmocka_unit_test(test_course_exercise_may_set_its_own_runner_type),
             cmocka_unit_test(test_course_rejects_unknown_placeholders),
             cmocka_unit_test(test_course_splits_a_string_command_on_spaces),
             cmocka_unit_test(test_course_refuses_symlinks),
