@@ -61,7 +61,7 @@ export function createHistory({ api, languageName, onOpen, onError }) {
     top.append(lang, st, t);
     const code = document.createElement("pre");
     code.className = "history-code";
-    code.textContent = (run.code_preview || "").split("\n").slice(0, 3).join("\n");
+    code.textContent = (run.code_preview || "").split("\n").slice(0, 2).join("\n");
     const open = document.createElement("button");
     open.type = "button";
     open.className = "history-open ghost small";

@@ -389,6 +389,7 @@ function hideShare() {
   $("share-link").hidden = true;
   $("share-copy").hidden = true;
   $("share").disabled = lastRunId == null;
+  $("share").title = lastRunId == null ? "Only a run on the server can be shared (runs in your browser are not stored)" : "Make a link anyone on this server can open";
 }
 
 $("share").addEventListener("click", async () => {
@@ -450,6 +451,7 @@ function setReadonly(on, run) {
   $("readonly-banner").hidden = !on;
   editor.setReadOnly(on);
   for (const id of ["stdin", "args", "limit-wall"]) $(id).readOnly = on;
+  $("language").disabled = on || !!courses.current() || !languages.length;
   for (const id of ["add-file", "rename-file", "course-select", "exercise-select"]) $(id).disabled = on || (id === "exercise-select" && !courses.current());
   if (on && run) {
     const l = langByName(run.language);
@@ -479,6 +481,13 @@ async function openShared(id) {
 // --- start ---
 
 initTheme((dark) => editor.setDark(dark));
+
+// The plain text editor stays chosen (screen-reader users need it every time).
+$("plain-toggle").addEventListener("change", () => localStorage.setItem("runbox.plain", $("plain-toggle").checked ? "1" : ""));
+if (localStorage.getItem("runbox.plain") === "1") {
+  $("plain-toggle").checked = true;
+  $("plain-toggle").dispatchEvent(new Event("change"));
+}
 
 const auth = createAuth({
   api,

@@ -79,6 +79,8 @@ export function createOutput() {
 
   function append(kind, text) {
     if (!text) return;
+    // Terminal colour codes mean nothing here.
+    text = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
     if (cut) return;
     if (shown + text.length > MAX_SHOWN) {
       text = text.slice(0, Math.max(0, MAX_SHOWN - shown));
