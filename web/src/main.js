@@ -359,6 +359,7 @@ $("run-tests").addEventListener("click", async () => {
   const on = { ...callbacks(), queued: (acc) => (testRunId = acc.id) };
   try {
     const result = await courses.runTests(files, on, ctl.signal);
+    courses.codeChanged(editor.getFiles()); // edited while the tests ran?
     output.showResult(result);
     output.setWhere("server");
     output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
