@@ -41,18 +41,65 @@ int h_history_list(struct req *rq)
     return http_reply_json(rq, 200, page);
 }
 
-int h_history_get(struct req *rq)
+/* Run @id of the history as the caller may see it: their own (any, for an admin), or another
+ * user's that is shared, without where its result was sent. -ENOENT for anything else, so that
+ * an unshared run's existence is never revealed. */
+static int visible_run(struct req *rq, json_t **ret)
 {
     json_t *run = NULL;
     int r = store_run_get(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id, &run);
+    bool others = false;
 
-    if (r == -ENOENT || (r == 0 && !json_is_true(json_object_get(run, "in_history")))) {
-        json_decref(run);
-        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
+    if (r == -ENOENT) {
+        r = store_run_get(rq->srv->store, rq->id, 0, &run);
+        others = true;
     }
+    if (r < 0)
+        return r;
+    if (!json_is_true(json_object_get(run, "in_history")) ||
+        (others && !json_is_true(json_object_get(run, "shared")))) {
+        json_decref(run);
+        return -ENOENT;
+    }
+    if (others)
+        json_object_del(run, "callback_url");
+    *ret = run;
+    return 0;
+}
+
+int h_history_get(struct req *rq)
+{
+    json_t *run = NULL;
+    int r = visible_run(rq, &run);
+
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
     if (r < 0)
         return http_reply_error(rq, 500, "", "store: %s", store_error());
     return http_reply_json(rq, 200, run);
+}
+
+int h_history_share(struct req *rq)
+{
+    json_t *body = http_body_json(rq), *v;
+    int r;
+
+    if (!body)
+        return 0;
+    v = json_object_get(body, "shared");
+    bool shared = json_is_true(v);
+    bool ok = json_is_boolean(v) && json_object_size(body) == 1;
+    json_decref(body);
+    if (!ok)
+        return http_reply_error(rq, 400, "shared",
+                                "give {\"shared\": true} or {\"shared\": false}");
+    r = store_run_set_shared(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id, shared);
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
+    if (r < 0)
+        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    return http_reply_json(rq, 200,
+                           json_pack("{s:I, s:b}", "id", (json_int_t)rq->id, "shared", shared));
 }
 
 int h_history_delete(struct req *rq)

@@ -93,6 +93,8 @@ static const char *const migrations[] = {
         "  at INTEGER NOT NULL" /* unix ms */
         ");"
         "CREATE INDEX webhook_deliveries_run ON webhook_deliveries(run_id, id);",
+        /* 2: share links. Any logged-in user may read a shared run of the history. */
+        "ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The result given to runs that the server died under. */
@@ -887,7 +889,7 @@ int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
             {"finished_at", COL_INT}, {"execution_time", COL_REAL},
             {"in_history", COL_BOOL}, {"callback_url", COL_TEXT},
             {"code", COL_TEXT},       {"request", COL_JSON},
-            {"result", COL_JSON},
+            {"result", COL_JSON},     {"shared", COL_BOOL},
     };
     LOCK_SCOPE(s);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -896,7 +898,7 @@ int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
     r = prepare(s,
                 "SELECT id, user_id, project_id, language, state, status, created_at,"
                 " started_at, finished_at, execution_time, in_history, callback_url, code,"
-                " request, result FROM runs WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+                " request, result, shared FROM runs WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
                 &st);
     if (r < 0)
         return r;
@@ -928,7 +930,8 @@ static int bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
 static int history_prepare(struct store *s, const struct store_history_query *q, sqlite3_stmt **ret)
 {
     char sql[512] = "SELECT id, project_id, language, status, state, created_at, execution_time,"
-                    " exit_code, substr(CAST(code AS BLOB), 1, 200) FROM runs WHERE in_history";
+                    " exit_code, substr(CAST(code AS BLOB), 1, 200), shared FROM runs"
+                    " WHERE in_history";
     int r;
 
     if (q->user_id)
@@ -968,6 +971,7 @@ int store_run_history(struct store *s, const struct store_history_query *q, json
             {"execution_time", COL_REAL},
             {"exit_code", COL_INT},
             {"code_preview", COL_PREVIEW},
+            {"shared", COL_BOOL},
     };
     _cleanup_json_ json_t *runs = NULL;
     json_t *next = NULL;
@@ -994,6 +998,25 @@ int store_run_history(struct store *s, const struct store_history_query *q, json
     }
     *ret = json_pack("{sOso}", "runs", runs, "next_before", next ? json_copy(next) : json_null());
     return *ret ? 0 : -ENOMEM;
+}
+
+int store_run_set_shared(struct store *s, int64_t id, int64_t user_id, bool shared)
+{
+    LOCK_SCOPE(s);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prepare(s,
+                "UPDATE runs SET shared = ?3 WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)"
+                " AND in_history",
+                &st);
+    if (r < 0)
+        return r;
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, user_id) != SQLITE_OK ||
+        sqlite3_bind_int(st, 3, shared) != SQLITE_OK)
+        return bind_failed(s);
+    return step_changed(s, st, NULL);
 }
 
 int store_run_delete(struct store *s, int64_t id, int64_t user_id)

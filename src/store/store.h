@@ -101,9 +101,14 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
 
 /* One run as {"id","user_id","project_id","language","state","status"|null,"created_at",
  * "started_at","finished_at","execution_time","in_history","callback_url","code"|null,
- * "request"|null,"result"|null} (times in unix ms). @user_id 0 = any owner (admin); otherwise a
- * run of another user is -ENOENT. */
+ * "request"|null,"result"|null,"shared"} (times in unix ms). @user_id 0 = any owner (admin);
+ * otherwise a run of another user is -ENOENT (shared or not: the caller decides who may read a
+ * shared run). */
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret) _warn_unused_;
+
+/* Share run @id of the history (in_history) or stop sharing it; @user_id 0 = any owner.
+ * -ENOENT when there is no such run of the history for @user_id. */
+int store_run_set_shared(struct store *s, int64_t id, int64_t user_id, bool shared) _warn_unused_;
 
 struct store_history_query {
     int64_t user_id;      /* 0 = every user's (admin) */
@@ -115,7 +120,7 @@ struct store_history_query {
 };
 
 /* History runs (in_history only), newest first: {"runs": [{"id","project_id","language",
- * "status","state","created_at","execution_time","exit_code"|null,"code_preview"}...],
+ * "status","state","created_at","execution_time","exit_code"|null,"code_preview","shared"}...],
  * "next_before": id | null}. "code_preview": the first 200 bytes of the code. */
 int store_run_history(struct store *s, const struct store_history_query *q,
                       json_t **ret) _warn_unused_;

@@ -423,6 +423,36 @@ static void test_run_of_another_user_is_enoent(void **state)
     assert_int_equal(store_run_get(f->s, id, 0, &run), -ENOENT);
 }
 
+static void test_run_share_only_by_its_owner_and_only_from_the_history(void **state)
+{
+    struct fixture *f = *state;
+    struct store_history_query q = {.user_id = f->alice, .limit = 10};
+    json_t *run = NULL, *hist = NULL;
+    int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
+    int64_t hidden = add_run(f->s, f->alice, 0, "python", false, 1);
+
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_true(json_is_false(json_object_get(run, "shared"))); /* not shared by default */
+    json_decref(run);
+    assert_int_equal(store_run_set_shared(f->s, id, f->bob, true), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, hidden, f->alice, true), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, id + 1000, 0, true), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, id, f->alice, true), 0);
+    assert_int_equal(store_run_get(f->s, id, 0, &run), 0);
+    assert_true(json_is_true(json_object_get(run, "shared")));
+    json_decref(run);
+    /* Shared or not, the store gives another user's run only to an admin (user 0). */
+    assert_int_equal(store_run_get(f->s, id, f->bob, &run), -ENOENT);
+    assert_int_equal(store_run_history(f->s, &q, &hist), 0);
+    assert_true(json_is_true(
+            json_object_get(json_array_get(json_object_get(hist, "runs"), 0), "shared")));
+    json_decref(hist);
+    assert_int_equal(store_run_set_shared(f->s, id, 0, false), 0); /* an admin */
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_true(json_is_false(json_object_get(run, "shared")));
+    json_decref(run);
+}
+
 static void test_run_ids_are_never_reused(void **state)
 {
     struct fixture *f = *state;
@@ -845,6 +875,7 @@ int main(void)
             T(test_run_lifecycle_keeps_code_request_and_result),
             T(test_run_without_history_keeps_only_the_result),
             T(test_run_of_another_user_is_enoent),
+            T(test_run_share_only_by_its_owner_and_only_from_the_history),
             T(test_run_ids_are_never_reused),
             T(test_history_pages_with_before),
             T(test_history_filters),
