@@ -238,7 +238,9 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     testedKey = key;
     tests.classList.remove("stale");
     staleNote.hidden = true;
-    renderTests(result.tests || { tests: [], message: result.message });
+    const t = result.tests;
+    if (t && t.tests && t.tests.length) renderTests(t);
+    else renderTests({ tests: [], message: result.status === "cancelled" ? "Stopped before any test finished." : (t && t.message) || result.message || "No test ran." });
     return result;
   }
 
