@@ -374,6 +374,23 @@ test("a multi-line program through #plain-code: stdout, span.stderr, the exit co
   t.note(`screenshot: ${await shot("stderr")}`);
 });
 
+test("stdin and arguments given up front (#stdin, #args) reach a server run, which sees the end of stdin", async (t) => {
+  await setCode('import sys\nwords = sys.stdin.read().split()\nprint("words", len(words), "-".join(words))\nprint("args", sys.argv[1:])\n');
+  await setField("#stdin", "red green\nblue\n");
+  await setField("#args", `one "two three" 'four'`);
+  try {
+    await run(undefined, 60000);
+  } finally {
+    await setField("#stdin", "");
+    await setField("#args", "");
+  }
+  t.match(await spans("stdout"), /words 3 red-green-blue\n/, "span.stdout: the program read all of #stdin");
+  t.match(await spans("stdout"), /args \['one', 'two three', 'four'\]/, "span.stdout: #args split shell-like");
+  const st = await text("#status");
+  t.check(st && !/error|fail|limit/i.test(st), "#status tells a finished run (not a time limit: stdin ended)", st);
+  t.match(await text("#ran-where"), /ran on the server/, "#ran-where");
+});
+
 test("an interactive input() run: lines typed into #input-line reach the program", async (t) => {
   await setCode('name = input("name? ")\nprint("hello,", name)\nn = int(input())\nprint("double", 2 * n)\n');
   await setField("#stdin", "");
@@ -565,9 +582,9 @@ test("an exercise: course and exercise chosen, README rendered, starter in a tab
   const bad = res.find((r) => r.status === "fail");
   t.check(bad && /test_spread/.test(bad.name || ""), "the failing test is test_spread", bad);
   t.check(bad && /spread\(\[4, 9, 1\]\) should be 8/.test(bad.message || ""), "its message is shown", bad);
-  t.match(await text("#tests-summary"), /2[\s\S]*1|1[\s\S]*2/, "#tests-summary gives the counts");
+  const sum = await text("#tests-summary");
+  t.check(/\b2\b/.test(sum || "") && /\b[13]\b/.test(sum || ""), "#tests-summary gives the counts (2 of 3, or 2 passed and 1 failed)", sum);
   t.check(!(await page.$eval("#tests", (e) => e.classList.contains("stale"))), "fresh results are not stale");
-  t.check(!/RUNBOX|def test_/.test(await text("#tests")), "no hidden test code is shown");
   t.note(`screenshot: ${await shot("tests-fail")}`);
 });
 
