@@ -189,6 +189,7 @@ async function run() {
   busy = true;
   output.clear();
   setState("running");
+  if (req.stdin !== "") $("input-form").hidden = true;
   output.setStatus("Running…");
   const ex = courses.current();
   const choice = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
@@ -201,9 +202,9 @@ async function run() {
         const wallS = req.wall || (language.limits && language.limits.wall_time) || undefined;
         current = runHere({
           api, language, files: req.files, stdin: req.stdin, args: req.args,
-          wallLimitMs: wallS ? wallS * 1000 : undefined, on: callbacks(),
+          wallLimitMs: wallS ? wallS * 1000 : undefined, on: callbacks(), closeStdin: req.stdin !== "",
         });
-        if (current.interactive === false) $("input-form").hidden = true;
+        if (current.interactive === false || req.stdin !== "") $("input-form").hidden = true;
         result = await current.done;
         const cant = result && result.status === "internal_error" &&
           (result.reason === "unsupported_in_browser" || result.reason === "setup_failed");
@@ -215,13 +216,14 @@ async function run() {
         where = "server";
         result = null;
         current = null;
-        $("input-form").hidden = false;
+        $("input-form").hidden = req.stdin !== "";
       }
     }
     if (where === "server") {
       const request = { language: language.name, files: req.files, stdin: req.stdin, args: req.args };
       if (req.wall) request.limits = { wall_time: req.wall };
-      current = runOnServer({ api, request, on: callbacks() });
+      current = runOnServer({ api, request, on: callbacks(), closeStdin: req.stdin !== "" });
+      if (req.stdin !== "") $("input-form").hidden = true;
       result = await current.done;
     }
     output.showResult(result);

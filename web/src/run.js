@@ -23,7 +23,8 @@ function eventText(ev) {
   return ev.data_base64 ? b64text(ev.data_base64) : ev.data || "";
 }
 
-export function runOnServer({ api, request, on }) {
+// closeStdin: the program's input ends after request.stdin (no typing while it runs).
+export function runOnServer({ api, request, on, closeStdin = false }) {
   let ws;
   let runId = null;
   let result = null;
@@ -85,6 +86,7 @@ export function runOnServer({ api, request, on }) {
         break;
       case "queued":
         runId = ev.id;
+        if (closeStdin) send({ type: "eof" });
         on.queued?.(ev);
         break;
       case "state":
