@@ -35,7 +35,8 @@ export function browserRuntime(language) {
   if (!language) return null;
   let rt;
   if (typeof language === "string") rt = BY_NAME[language];
-  else rt = language.browser ? language.browser.runtime : null;
+  else if (!language.browser || language.browser.available === false) return null;
+  else rt = language.browser.runtime;
   return rt === "pyodide" || rt === "wasi" ? rt : null; // go-js: not (yet) in the browser
 }
 
@@ -74,9 +75,14 @@ function pyodideEntry() {
   return entry;
 }
 
-function dropPyodide(entry) {
+function dropPyodide(entry, reload = false) {
   entry.worker.terminate();
-  if (py === entry) py = null;
+  if (py === entry) {
+    py = null;
+    // A loaded runtime was thrown away (Stop did not end the run, or Pyodide broke): load a
+    // fresh one now, so the next run does not wait for it.
+    if (reload && entry.loaded) pyodideEntry().ready.catch(() => {});
+  }
 }
 
 export function preload(runtime) {
@@ -154,7 +160,7 @@ async function compiled(name, files, api, signal, on) {
     const c = body.compile || {};
     const text = (c.output || "") + (c.error || "");
     if (text) call(on.compile, text);
-    throw new RunError(body.error || "compile error", {
+    throw new RunError(body.message || body.error || "compile error", {
       status: "compile_error",
       reason: c.reason || "exited",
       exit_code: c.exit_code ?? null,
@@ -208,7 +214,7 @@ export function runInBrowser(opts) {
   const runtime = browserRuntime(language);
   const name = typeof language === "string" ? language : language && language.name;
   const limits = (language && language.limits) || {};
-  const wallMs = opts.wallLimitMs > 0 ? opts.wallLimitMs : (limits.wall || DEFAULT_WALL_S) * 1000;
+  const wallMs = opts.wallLimitMs > 0 ? opts.wallLimitMs : (limits.wall_time || limits.wall || DEFAULT_WALL_S) * 1000;
   const outLimit =
     opts.outputLimitBytes > 0 ? opts.outputLimitBytes : limits.output_kb ? limits.output_kb * 1024 : DEFAULT_OUTPUT_BYTES;
   const closeStdin = opts.closeStdin !== undefined ? !!opts.closeStdin : stdin !== "";
@@ -338,12 +344,12 @@ export function runInBrowser(opts) {
     if (runtime === "pyodide" && chan.interactive && pyEntry) {
       // KeyboardInterrupt first, so the loaded runtime is kept; terminate if it does not end.
       graceTimer = setTimeout(() => {
-        dropPyodide(pyEntry);
+        dropPyodide(pyEntry, true);
         finish({});
       }, STOP_GRACE_MS);
       return;
     }
-    if (runtime === "pyodide" && pyEntry) dropPyodide(pyEntry);
+    if (runtime === "pyodide" && pyEntry) dropPyodide(pyEntry, true);
     else worker.terminate();
     finish({});
   }
@@ -389,7 +395,7 @@ export function runInBrowser(opts) {
     }
     listen(entry.worker, (m) => {
       idle();
-      if (m.fatal) dropPyodide(entry);
+      if (m.fatal) dropPyodide(entry, true);
       finish(m);
     });
     done.then(idle);
