@@ -10,7 +10,6 @@
 //   E2E_SHOTS        where screenshots go (default test-output/web)
 //   E2E_TAP_START    the number of the TAP line before the first one printed here (default 0)
 //   E2E_COURSE       the Python course's id (default e2e-python)
-//   E2E_WASM_COURSE  a course with runner.type "wasm", when the server has one loaded
 //   E2E_CHROMIUM     the browser (default /usr/bin/chromium)
 //   E2E_BUDGET_S     past this many seconds every wait is cut short and the remaining tests
 //                    are reported as not run (default 420)
@@ -34,7 +33,6 @@ const SERVER_PID = Number(process.env.E2E_SERVER_PID || 0);
 const SHOTS = process.env.E2E_SHOTS || join(ROOT, "test-output/web");
 const TAP_START = Number(process.env.E2E_TAP_START || 0);
 const COURSE = process.env.E2E_COURSE || "e2e-python";
-const WASM_COURSE = process.env.E2E_WASM_COURSE || "";
 const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium";
 const BUDGET_MS = Number(process.env.E2E_BUDGET_S || 420) * 1000;
 const ONLY = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
@@ -612,33 +610,33 @@ test("editing the code marks the results stale; the right code then passes all 3
   t.check(!(await page.$eval("#tests", (e) => e.classList.contains("stale"))), "#tests is no longer stale");
 });
 
-if (WASM_COURSE) {
-  test(`a course with runner.type "wasm" (${WASM_COURSE}) runs its tests`, async (t) => {
-    await page.selectOption("#course-select", WASM_COURSE, { timeout: tmo(30000) });
-    await page.waitForSelector("#exercise-select option[value]:not([value=''])", { state: "attached", timeout: tmo(30000) });
-    const ex = await page.$$eval("#exercise-select option", (os) => os.map((o) => o.value).filter(Boolean));
-    await page.selectOption("#exercise-select", ex[0]);
-    await page.waitForSelector("#run-tests", { state: "visible", timeout: tmo(30000) });
-    const solution = process.env.E2E_WASM_SOLUTION || "";
-    if (solution) {
-      const { readFileSync } = await import("node:fs");
-      await setCode(readFileSync(solution, "utf8"));
-    }
-    await page.click("#run-tests");
-    await page.waitForFunction(
-      () => {
-        const li = document.querySelectorAll("#test-list > li.test");
-        return li.length > 0 && !document.querySelector('#test-list > li.test[data-status="running"]') && document.body.dataset.runState !== "running";
-      },
-      null,
-      { timeout: tmo(60000) },
-    );
-    const res = await page.$$eval("#test-list > li.test", (ls) => ls.map((l) => l.dataset.status));
-    t.check(res.length > 0 && res.every((s) => s === "pass"), "the solution passes every test", res);
-    t.note(`ran: ${await text("#ran-where")}`);
-    t.note(`screenshot: ${await shot("wasm-course")}`);
-  });
-}
+test('an exercise with runner.type "wasm": Run runs in the browser (#where auto), Run Tests on the server', async (t) => {
+  await setWhere("auto");
+  await page.selectOption("#course-select", COURSE, { timeout: tmo(HOOK_MS) });
+  await page.waitForSelector('#exercise-select option[value="02-greet"]', { state: "attached", timeout: tmo(30000) });
+  await page.selectOption("#exercise-select", "02-greet");
+  await page.waitForFunction(() => /Greetings in the browser/.test(document.querySelector("#readme")?.textContent || ""), null, { timeout: tmo(30000) });
+  await page.waitForSelector('#tabs > button.tab[data-file="greet.py"][aria-selected="true"]', { timeout: tmo(30000) });
+  t.match(await editorText(), /return "Hello, " \+ name\n/, "the editor holds the starter");
+  await page.waitForSelector('body[data-pyodide="ready"]', { state: "attached", timeout: tmo(60000) });
+  await run(undefined, 60000);
+  t.match(await spans("stdout"), /^Hello, World emscripten\n?$/, "span.stdout: the starter ran in Pyodide");
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where after Run");
+  await setCode((await editorText()).replace('"Hello, " + name', '"Hello, " + name + "!"'));
+  await page.click("#run-tests");
+  await page.waitForFunction(
+    () => {
+      const li = document.querySelectorAll("#test-list > li.test");
+      return li.length === 2 && !document.querySelector('#test-list > li.test[data-status="running"]') && document.body.dataset.runState !== "running";
+    },
+    null,
+    { timeout: tmo(60000) },
+  );
+  const res = await page.$$eval("#test-list > li.test", (ls) => ls.map((l) => l.dataset.status));
+  t.check(res.length === 2 && res.every((s) => s === "pass"), "both tests pass", res);
+  t.match(await text("#ran-where"), /ran on the server/, "#ran-where after Run Tests");
+  t.note(`screenshot: ${await shot("wasm-exercise")}`);
+});
 
 test("a narrow phone (390x844): no horizontal overflow, Run still visible", async (t) => {
   const old = page.viewportSize();
@@ -729,8 +727,13 @@ test("with the server stopped, C and Python still run in the browser", async (t)
   const from = requests.length;
   await runCInBrowser(t, "gamma\ndelta\nepsilon\n", ["gamma", "delta", "epsilon"]);
   await runPyInBrowser(t, "four five\n", ["four", "five"]);
-  const after = requests.slice(from).filter((r) => r.kind !== "worker").map((r) => `${r.method} ${r.url}`);
-  if (after.length) t.note(`requests after the server stopped (they failed):\n${after.join("\n")}`);
+  const after = [];
+  for (const r of requests.slice(from).filter((x) => x.req)) {
+    const resp = await r.req.response().catch(() => null);
+    const how = r.req.failure() ? `failed: ${r.req.failure().errorText}` : resp ? `HTTP ${resp.status()}${resp.fromServiceWorker() ? " from a service worker" : ""} (the browser's cache)` : "no answer";
+    after.push(`${r.method} ${r.url}: ${how}`);
+  }
+  if (after.length) t.note(`requests after the server stopped:\n${after.join("\n")}`);
   t.note(`screenshot: ${await shot("server-stopped")}`);
 });
 
@@ -777,7 +780,7 @@ async function main() {
     process.exit(1);
   }
   context.on("request", (r) => {
-    requests.push({ test: currentTest, method: r.method(), url: r.url(), kind: r.resourceType() });
+    requests.push({ test: currentTest, method: r.method(), url: r.url(), kind: r.resourceType(), req: r });
   });
   context.on("requestfailed", (r) => failedRequests.push({ test: currentTest, url: r.url(), error: r.failure()?.errorText }));
   // Nothing may leave 127.0.0.1: such a request is recorded and refused.

@@ -10,7 +10,6 @@ WEB=$ROOT/web/dist
 CHROME=${RUNBOX_CHROMIUM:-/usr/bin/chromium}
 E2E=$ROOT/tests/e2e
 COURSE=$E2E/courses/e2e-python
-WASM_COURSE=$E2E/courses/e2e-c-wasm
 NAME="the browser page end to end (tests/e2e)"
 
 missing=""
@@ -32,25 +31,10 @@ if ! "$RUNBOX" serve --help 2>&1 | grep -q -- '--web'; then
     exit
 fi
 
-"$RUNBOX" course check "$COURSE" >"$TMP/check.out" 2>&1
-tap $? "the e2e course's solution passes its tests (runbox course check)" || diag "$(cat "$TMP/check.out")"
+"$RUNBOX" course check --starter "$COURSE" >"$TMP/check.out" 2>&1
+tap $? "the e2e course checks: solutions pass, starters do not (runbox course check --starter)" || diag "$(cat "$TMP/check.out")"
 
-# A course with runner.type "wasm", when this runbox takes one.
-courses=(--courses "$COURSE")
-wasm_env=()
-if [ -d "$WASM_COURSE" ]; then
-    if "$RUNBOX" course validate "$WASM_COURSE" >"$TMP/wasm.out" 2>&1; then
-        courses+=(--courses "$WASM_COURSE")
-        wasm_env=(E2E_WASM_COURSE="$(basename "$WASM_COURSE")"
-            E2E_WASM_SOLUTION="$(find "$WASM_COURSE/exercises" -path '*/solution/*' -type f | sort | head -1)")
-    elif grep -q 'not supported yet' "$TMP/wasm.out"; then
-        diag "runner.type wasm is not supported by this runbox yet: the wasm course is left out"
-    else
-        tap 1 "the wasm e2e course validates" || diag "$(cat "$TMP/wasm.out")"
-    fi
-fi
-
-if ! srv_start "$TMP/data" --no-auth --workers 2 --web "$WEB" "${courses[@]}"; then
+if ! srv_start "$TMP/data" --no-auth --workers 2 --web "$WEB" --courses "$COURSE"; then
     tap 1 "runbox serve --web starts"
     done_testing
     exit
@@ -62,7 +46,7 @@ mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
 
 env E2E_URL="$SRV_URL" E2E_SERVER_PID="$SRV_PID" E2E_SHOTS="$SHOTS" E2E_TAP_START="$T_NUM" \
-    E2E_COURSE="$(basename "$COURSE")" E2E_CHROMIUM="$CHROME" ${wasm_env[@]+"${wasm_env[@]}"} \
+    E2E_COURSE="$(basename "$COURSE")" E2E_CHROMIUM="$CHROME" \
     node "$E2E/web.test.mjs" >"$TMP/e2e.tap" 2>"$TMP/e2e.err"
 rc=$?
 cat "$TMP/e2e.tap"
