@@ -126,6 +126,7 @@ export function createHistory({ api, languageName, onOpen, onError }) {
     link.value = shareUrl(id);
     link.hidden = false;
     $("share-copy").hidden = false;
+    $("share-note").hidden = false;
     link.focus();
     link.select();
     return link.value;

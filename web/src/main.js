@@ -128,18 +128,25 @@ $("language").addEventListener("change", () => {
 // --- in the browser: Pyodide preloads when Python may run there ---
 
 let preloading = null;
+function pyodideState(state) {
+  body.dataset.pyodide = state;
+  const note = $("runtime-note");
+  note.hidden = false;
+  note.dataset.state = state;
+  note.textContent = { loading: "Loading Python for your browser…", ready: "Python ready in your browser", failed: "Python could not load in your browser: runs go to the server" }[state];
+}
 function maybePreload() {
   if (!language) return;
   const ex = courses.current();
   const w = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
   if (w.where !== "browser" || w.runtime !== "pyodide" || preloading) return;
-  body.dataset.pyodide = "loading";
+  pyodideState("loading");
   try {
     preloading = Promise.resolve(preload("pyodide"))
-      .then(() => (body.dataset.pyodide = "ready"))
-      .catch(() => (body.dataset.pyodide = "failed"));
+      .then(() => pyodideState("ready"))
+      .catch(() => pyodideState("failed"));
   } catch {
-    body.dataset.pyodide = "failed";
+    pyodideState("failed");
   }
 }
 $("where").addEventListener("change", () => {
@@ -391,6 +398,7 @@ const historyPanel = createHistory({
 function hideShare() {
   $("share-link").hidden = true;
   $("share-copy").hidden = true;
+  $("share-note").hidden = true;
   $("share").disabled = lastRunId == null;
   $("share").title = lastRunId == null ? "Only a run on the server can be shared (runs in your browser are not stored)" : "Make a link anyone on this server can open";
 }
@@ -398,8 +406,7 @@ function hideShare() {
 $("share").addEventListener("click", async () => {
   if (lastRunId == null) return;
   try {
-    const url = await historyPanel.share(lastRunId);
-    output.setStatus(`Share link ready: ${url}`);
+    await historyPanel.share(lastRunId);
   } catch (e) {
     fail(`Cannot share this run: ${e.describe ? e.describe() : e}`);
   }
