@@ -177,7 +177,9 @@ function callbacks() {
       if (ev && ev.position > 1) output.setStatus(`Queued (position ${ev.position})…`);
     },
     stage: (s) => {
-      const words = { compile: "Compiling…", run: "Running…", running: "Running…", test: "Running the tests…" };
+      const words = {
+        load: "Loading Python in your browser…", compile: "Compiling…", run: "Running…", running: "Running…", test: "Running the tests…",
+      };
       if (words[s]) output.setStatus(words[s]);
     },
     status: (t) => t && output.setStatus(t),
