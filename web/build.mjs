@@ -2,8 +2,8 @@
 // dist/assets/, copies the static files (public/) and Pyodide's runtime files into dist/.
 // Usage: node build.mjs [--dev]   (--dev: no minification, inline source maps)
 import { build } from "esbuild";
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,5 +41,27 @@ mkdirSync(join(dist, "pyodide"));
 for (const f of ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]) {
   if (!existsSync(join(py, f))) throw new Error(`pyodide: ${f} is missing from node_modules/pyodide`);
   cpSync(join(py, f), join(dist, "pyodide", f));
+}
+// A language's browser.support file (Go's wasm_exec.js) goes to dist/runtime/<runtime>/: it must
+// come from the same toolchain as the server's compile, so it is taken from this machine. When
+// it is missing, the page runs that language on the server instead.
+const langDir = join(here, "../languages");
+if (existsSync(langDir)) {
+  for (const f of readdirSync(langDir).filter((n) => n.endsWith(".json"))) {
+    let lang;
+    try {
+      lang = JSON.parse(readFileSync(join(langDir, f), "utf8"));
+    } catch {
+      continue;
+    }
+    const b = lang && lang.browser;
+    if (!b || !b.support || !b.runtime) continue;
+    if (!existsSync(b.support)) {
+      console.warn(`web: ${b.support} (${lang.name}'s browser support file) is missing: ${lang.name} runs on the server`);
+      continue;
+    }
+    mkdirSync(join(dist, "runtime", b.runtime), { recursive: true });
+    cpSync(b.support, join(dist, "runtime", b.runtime, basename(b.support)));
+  }
 }
 console.log(`web: built ${dist}`);

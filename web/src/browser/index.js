@@ -10,7 +10,7 @@
 // when api.token is set.
 //
 // Exports:
-//   browserRuntime(language)  "pyodide" | "wasi" | null   (language: an entry of
+//   browserRuntime(language)  "pyodide" | "wasi" | "go-js" | null   (language: an entry of
 //                             GET /api/v1/code/languages, or a language name)
 //   preload(runtime)          Promise: resolves when that runtime can start a run at once
 //   runInBrowser({language, files, stdin, args, wallLimitMs, api, on, env, outputLimitBytes,
@@ -23,13 +23,14 @@ import { PageChannel, newSharedBuffer, sharedMemoryAvailable, STDOUT } from "./c
 const WORKERS = {
   pyodide: new URL("./pyodide-worker.js", import.meta.url),
   wasi: new URL("./wasi-worker.js", import.meta.url),
+  "go-js": new URL("./go-worker.js", import.meta.url),
 };
 const COMPILE_PATH = "/api/v1/code/compile?target=wasm";
 const STOP_GRACE_MS = 1000; // Pyodide's KeyboardInterrupt, before the worker is terminated
 const DRAIN_MS = 25; // how often the page takes the worker's output
 const DEFAULT_WALL_S = 10;
 const DEFAULT_OUTPUT_BYTES = 1024 * 1024;
-const BY_NAME = { python: "pyodide", c: "wasi", cpp: "wasi", rust: "wasi" };
+const BY_NAME = { python: "pyodide", c: "wasi", cpp: "wasi", rust: "wasi", go: "go-js" };
 
 export function browserRuntime(language) {
   if (!language) return null;
@@ -37,7 +38,7 @@ export function browserRuntime(language) {
   if (typeof language === "string") rt = BY_NAME[language];
   else if (!language.browser || language.browser.available === false) return null;
   else rt = language.browser.runtime;
-  return rt === "pyodide" || rt === "wasi" ? rt : null; // go-js: not (yet) in the browser
+  return rt === "pyodide" || rt === "wasi" || rt === "go-js" ? rt : null;
 }
 
 export function interactiveInput() {
@@ -87,23 +88,23 @@ function dropPyodide(entry, reload = false) {
 
 export function preload(runtime) {
   if (runtime === "pyodide") return pyodideEntry().ready;
-  if (runtime === "wasi") {
-    spareWasi(); // a worker with the shim loaded, ready for the next run
+  if (runtime === "wasi" || runtime === "go-js") {
+    spareWorker(runtime); // a worker with its runtime loaded, ready for the next run
     return Promise.resolve();
   }
   return Promise.reject(new Error(`no in-browser runtime "${runtime}"`));
 }
 
-// --- WASI: one worker per run (Stop terminates it); compiled modules kept in memory ---
+// --- WASI and Go: one worker per run (Stop terminates it); modules kept in memory ---
 
-let spare = null;
-function spareWasi() {
-  if (!spare) spare = new Worker(WORKERS.wasi, { type: "module", name: "runbox-wasi" });
-  return spare;
+const spares = new Map(); // runtime -> a started worker
+function spareWorker(runtime) {
+  if (!spares.has(runtime)) spares.set(runtime, new Worker(WORKERS[runtime], { type: "module", name: `runbox-${runtime}` }));
+  return spares.get(runtime);
 }
-function takeWasi() {
-  const w = spareWasi();
-  spare = null;
+function takeWorker(runtime) {
+  const w = spareWorker(runtime);
+  spares.delete(runtime);
   return w;
 }
 
@@ -133,7 +134,7 @@ class RunError extends Error {
 }
 
 /** The module for these files: from memory, or compiled by the server. */
-async function compiled(name, files, api, signal, on) {
+async function compiled(name, files, api, signal, on, expected) {
   const key = await cacheKey(name, files);
   const hit = modules.get(key);
   if (hit) return { ...hit, cached: true, compile_time: 0 };
@@ -178,12 +179,12 @@ async function compiled(name, files, api, signal, on) {
     // The server cannot build this for the browser: the page may run it on the server.
     throw new RunError(`Cannot compile for the browser: ${msg}`, { reason: "unsupported_in_browser" });
   }
-  const runtime = res.headers.get("X-Runbox-Wasm-Runtime") || "wasi";
+  const runtime = res.headers.get("X-Runbox-Wasm-Runtime") || expected;
   const compile_time = Number(res.headers.get("X-Runbox-Compile-Time")) || 0;
   const serverCached = /^(1|true|yes)$/i.test(res.headers.get("X-Runbox-Compile-Cached") || "");
   const bytes = await res.arrayBuffer();
-  if (runtime !== "wasi") {
-    throw new RunError(`The browser cannot run "${runtime}" modules yet`, { reason: "unsupported_in_browser" });
+  if (!WORKERS[runtime] || runtime === "pyodide") {
+    throw new RunError(`The browser cannot run "${runtime}" modules`, { reason: "unsupported_in_browser" });
   }
   let module;
   try {
@@ -302,12 +303,14 @@ export function runInBrowser(opts) {
         exit_code: null,
         message: `Output limit of ${Math.round(outLimit / 1024)} KB exceeded`,
       });
-    } else if (w.unsupported) {
+    } else if (w.unsupported || w.unsupported_message) {
       Object.assign(r, {
         status: "internal_error",
         reason: "unsupported_in_browser",
         exit_code: null,
-        message: `${w.unsupported} is not available in the browser (only Python's standard library is); it runs on the server: choose Run on: server`,
+        message:
+          w.unsupported_message ||
+          `${w.unsupported} is not available in the browser (only Python's standard library is); it runs on the server: choose Run on: server`,
       });
     } else if (w.internal) {
       Object.assign(r, { status: "internal_error", reason: "setup_failed", exit_code: null, message: w.internal });
@@ -409,11 +412,11 @@ export function runInBrowser(opts) {
     });
   }
 
-  async function startWasi() {
-    const c = await compiled(name, files, api, abort.signal, on);
+  async function startCompiled() {
+    const c = await compiled(name, files, api, abort.signal, on, runtime);
     compileInfo = { status: "success", cached: c.cached, execution_time: c.compile_time };
     if (stopReason) return finish({});
-    const w = takeWasi();
+    const w = takeWorker(c.runtime);
     listen(w, (m) => {
       w.terminate();
       finish(m);
@@ -433,7 +436,7 @@ export function runInBrowser(opts) {
       files: files.map((f) => ({ name: f.name, content: f.content ?? "" })),
       argv0: "main",
     });
-    spareWasi(); // the next run's worker loads while this one runs
+    spareWorker(c.runtime); // the next run's worker loads while this one runs
   }
 
   const handle = {
@@ -457,7 +460,7 @@ export function runInBrowser(opts) {
       fields: { reason: "unsupported_in_browser" },
     });
   } else {
-    (runtime === "pyodide" ? startPyodide() : startWasi()).catch(fail);
+    (runtime === "pyodide" ? startPyodide() : startCompiled()).catch(fail);
   }
   return handle;
 }
