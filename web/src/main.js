@@ -29,6 +29,8 @@ let busy = false;
 const langByName = (n) => languages.find((l) => l.name === n || (l.aliases || []).includes(n));
 
 function setState(s) {
+  if (s === "running") output.startClock();
+  else output.stopClock();
   body.dataset.runState = s;
   const running = s === "running";
   $("run").disabled = running || !language;

@@ -122,6 +122,7 @@ export function createOutput() {
   }
 
   function clear() {
+    clearInterval(ticker);
     out.replaceChildren();
     shown = 0;
     cut = false;
@@ -154,7 +155,8 @@ export function createOutput() {
     if (r.memory_bytes) parts.push(`memory ${fmtBytes(r.memory_bytes)}`);
     if (r.compile && r.compile.execution_time != null)
       parts.push(`compile ${fmtSeconds(r.compile.execution_time)}${r.compile.cached ? " (cached)" : ""}`);
-    if (r.version) parts.push(r.version);
+    if (r.where === "browser") parts.push(r.runtime === "pyodide" ? "Pyodide" : "WebAssembly");
+    else if (r.version) parts.push(r.version);
     if (r.output_truncated) parts.push("output cut at the limit");
     meta.textContent = parts.join(" · ");
   }
@@ -210,6 +212,7 @@ export function createOutput() {
 
   // Everything of a finished result that streaming did not already show.
   function showResult(r, { streamed = true } = {}) {
+    clearInterval(ticker);
     if (!streamed) {
       if (r.compile) {
         append("compile", r.compile.output || "");
@@ -222,7 +225,22 @@ export function createOutput() {
     showFiles(r.files);
   }
 
-  return { append, note, echo, clear, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
+  // While a run goes: the seconds so far (in #run-meta, which is not a live region).
+  let ticker = 0;
+  function startClock() {
+    const t0 = performance.now();
+    clearInterval(ticker);
+    meta.textContent = "";
+    ticker = setInterval(() => {
+      const s = (performance.now() - t0) / 1000;
+      if (s >= 1) meta.textContent = `running for ${Math.floor(s)} s`;
+    }, 500);
+  }
+  function stopClock() {
+    clearInterval(ticker);
+  }
+
+  return { startClock, stopClock, append, note, echo, clear, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
 }
 
 export { fmtSeconds, fmtBytes };
