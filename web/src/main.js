@@ -189,6 +189,14 @@ function callbacks() {
   };
 }
 
+// On a phone the output is below the editor: bring it into view when a run starts.
+function showOutputOnPhone() {
+  if (!matchMedia("(max-width: 820px)").matches) return;
+  const card = $("output").closest(".card");
+  const r = card.getBoundingClientRect();
+  if (r.top > innerHeight * 0.6 || r.bottom < 0) card.scrollIntoView({ block: "start", behavior: "smooth" });
+}
+
 async function run() {
   if (busy || !language) return;
   let req;
@@ -201,6 +209,7 @@ async function run() {
   output.clear();
   setState("running");
   if (req.stdin !== "") $("input-form").hidden = true;
+  showOutputOnPhone();
   output.setStatus("Running…");
   const ex = courses.current();
   const choice = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
@@ -359,6 +368,7 @@ $("run-tests").addEventListener("click", async () => {
   setState("running");
   $("input-form").hidden = true;
   output.setStatus("Running the tests…");
+  if (matchMedia("(max-width: 820px)").matches) $("tests").scrollIntoView({ block: "start", behavior: "smooth" });
   const ctl = new AbortController();
   current = {
     write() {},
