@@ -11,10 +11,16 @@ export class ApiError extends Error {
     this.field = field;
     this.retryAfter = retryAfter;
   }
-  // One sentence for the status line.
+  // One sentence for the status line, naming the page's field when there is one.
   describe() {
-    let s = this.message;
-    if (this.field) s += ` (field: ${this.field})`;
+    const names = {
+      "limits.wall_time": "Time limit", args: "Arguments", stdin: "Input", language: "Language",
+      username: "User name", password: "Password",
+    };
+    const f = this.field;
+    const named = names[f] || (/^files(\[|$)/.test(f) ? "Files" : "");
+    let s = named ? `${named}: ${this.message}` : this.message;
+    if (f && !named) s += ` (field: ${f})`;
     if (this.retryAfter) s += ` Try again in ${this.retryAfter} s.`;
     return s;
   }
