@@ -219,6 +219,28 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
       onChange();
     },
     hasFile: (name) => files.some((f) => f.name === name),
+    // Put the cursor on @line (1-based), @col of file @name; false when there is no such file.
+    goto(name, line, col = 1) {
+      const i = files.findIndex((f) => f.name === name);
+      if (i < 0) return false;
+      if (i !== active) select(i);
+      if (plain) {
+        const lines = plain.value.split("\n");
+        const n = Math.min(Math.max(line, 1), lines.length);
+        let pos = 0;
+        for (let k = 0; k < n - 1; k++) pos += lines[k].length + 1;
+        pos += Math.min(Math.max(col - 1, 0), lines[n - 1].length);
+        plain.focus();
+        plain.setSelectionRange(pos, pos);
+        return true;
+      }
+      const doc = view.state.doc;
+      const l = doc.line(Math.min(Math.max(line, 1), doc.lines));
+      const pos = l.from + Math.min(Math.max(col - 1, 0), l.length);
+      view.dispatch({ selection: { anchor: pos }, effects: EditorView.scrollIntoView(pos, { y: "center" }) });
+      view.focus();
+      return true;
+    },
     focus() {
       (plain || view).focus();
     },

@@ -189,6 +189,12 @@ function callbacks() {
   };
 }
 
+// "main.c:3:5" in the output goes to that place in the editor.
+function linkPlaces() {
+  if (readonly) return;
+  output.linkPlaces((f) => editor.hasFile(f), (f, line, col) => editor.goto(f, line, col));
+}
+
 // On a phone the output is below the editor: bring it into view when a run starts.
 function showOutputOnPhone() {
   if (!matchMedia("(max-width: 820px)").matches) return;
@@ -247,6 +253,7 @@ async function run() {
       result = await current.done;
     }
     output.showResult(result);
+    linkPlaces();
     output.setWhere(where);
     output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
     lastRunId = where === "server" && result.id != null ? result.id : null;
@@ -384,6 +391,7 @@ $("run-tests").addEventListener("click", async () => {
     const result = await courses.runTests(files, on, ctl.signal);
     courses.codeChanged(editor.getFiles()); // edited while the tests ran?
     output.showResult(result);
+    linkPlaces();
     output.setWhere("server");
     output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
     lastRunId = result.id ?? null;
@@ -458,6 +466,7 @@ function showRun(run, { readonly: ro }) {
   output.clear();
   if (run.result) {
     output.showResult(run.result, { streamed: false });
+    linkPlaces();
     output.setWhere("server");
     output.setStatus(`${ro ? "Shared run" : `Run ${run.id}`}: ${statusText(run.result)}`, run.result.status === "success" ? "ok" : "bad");
     if (run.result.tests) courses.renderTests(run.result.tests);

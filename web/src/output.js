@@ -32,9 +32,12 @@ export function statusText(r) {
     case "success":
       if (r.tests) return msg || "All tests passed";
       return r.exit_code != null ? `Finished: exit code ${r.exit_code}` : "Finished";
-    case "compile_error":
-      return r.compile && r.compile.status === "timeout"
-        ? "Compilation failed: the compiler ran out of time" : "Compilation failed";
+    case "compile_error": {
+      if (r.compile && r.compile.status === "timeout") return "Compilation failed: the compiler ran out of time";
+      const c = r.compile ? `${r.compile.error || ""}\n${r.compile.output || ""}` : "";
+      const first = c.split("\n").find((l) => /\berror\b/i.test(l));
+      return first ? `Compilation failed: ${first.trim().slice(0, 160)}` : "Compilation failed";
+    }
     case "runtime_error":
       if (r.signal) return `Killed by signal ${r.signal} (${sigName(r) || "unknown"})`;
       if (r.reason === "signaled") return msg ? `Runtime error: ${msg}` : "Runtime error: the program crashed";
@@ -240,7 +243,40 @@ export function createOutput() {
     clearInterval(ticker);
   }
 
-  return { startClock, stopClock, append, note, echo, clear, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
+  // Make "file:line" places in stderr and compiler output into buttons that go there
+  // (gcc's "main.c:3:5:", Python's 'File "/box/main.py", line 6', rustc's "--> src/main.rs:2:5").
+  function linkPlaces(known, go) {
+    const re = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
+    for (const span of out.querySelectorAll("span.stderr, span.compile, span.stdout")) {
+      const text = span.textContent;
+      if (!re.test(text)) continue;
+      re.lastIndex = 0;
+      const frag = document.createDocumentFragment();
+      let last = 0;
+      let any = false;
+      for (let m; (m = re.exec(text)); ) {
+        const file = m[1] || m[3];
+        const line = Number(m[2] || m[4]);
+        const col = Number(m[5] || 1);
+        if (!known(file)) continue;
+        any = true;
+        frag.append(text.slice(last, m.index));
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "place";
+        b.textContent = m[0];
+        b.title = `Go to ${file}, line ${line}`;
+        b.addEventListener("click", () => go(file, line, col));
+        frag.append(b);
+        last = m.index + m[0].length;
+      }
+      if (!any) continue;
+      frag.append(text.slice(last));
+      span.replaceChildren(frag);
+    }
+  }
+
+  return { linkPlaces, startClock, stopClock, append, note, echo, clear, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
 }
 
 export { fmtSeconds, fmtBytes };
