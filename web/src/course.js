@@ -265,5 +265,12 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     clearTests,
     current: () => open,
     renderTests,
+    // Results of an earlier run over @files (reopened from the history).
+    showTests(t, files) {
+      renderTests(t);
+      testedKey = filesKey(files);
+      tests.classList.remove("stale");
+      staleNote.hidden = true;
+    },
   };
 }

@@ -448,10 +448,12 @@ function runFiles(run) {
   }));
 }
 
-function showRun(run, { readonly: ro }) {
+async function showRun(run, { readonly: ro }) {
   flushDraft();
   const q = run.request || {};
-  if (courses.current()) courses.closeExercise();
+  // A test run of an exercise reopens in that exercise (when this server still has it).
+  const inCourse = !ro && q.course && q.exercise && (await courses.chooseCourse(q.course, q.exercise), courses.current());
+  if (!inCourse && courses.current()) courses.closeExercise();
   const l = langByName(run.language);
   if (l) {
     language = l;
@@ -469,7 +471,7 @@ function showRun(run, { readonly: ro }) {
     linkPlaces();
     output.setWhere("server");
     output.setStatus(`${ro ? "Shared run" : `Run ${run.id}`}: ${statusText(run.result)}`, run.result.status === "success" ? "ok" : "bad");
-    if (run.result.tests) courses.renderTests(run.result.tests);
+    if (run.result.tests) courses.showTests(run.result.tests, runFiles(run));
   } else {
     output.setStatus(`Run ${run.id} has no result (${run.state || "unknown"}).`);
   }
