@@ -11,6 +11,8 @@
 //   E2E_TAP_START    the number of the TAP line before the first one printed here (default 0)
 //   E2E_COURSE       the Python course's id (default e2e-python)
 //   E2E_CHROMIUM     the browser (default /usr/bin/chromium)
+//   E2E_AUTH_URL     a second server, with auth on, and two of its users:
+//   E2E_AUTH_USERS   "alice:password1 bob:password2" (without them the log-in test fails)
 //   E2E_BUDGET_S     past this many seconds every wait is cut short and the remaining tests
 //                    are reported as not run (default 420)
 //   E2E_ONLY         a regular expression: run only the tests whose names match (debugging)
@@ -34,6 +36,8 @@ const SHOTS = process.env.E2E_SHOTS || join(ROOT, "test-output/web");
 const TAP_START = Number(process.env.E2E_TAP_START || 0);
 const COURSE = process.env.E2E_COURSE || "e2e-python";
 const CHROMIUM = process.env.E2E_CHROMIUM || "/usr/bin/chromium";
+const AUTH_URL = (process.env.E2E_AUTH_URL || "").replace(/\/+$/, "");
+const AUTH_USERS = (process.env.E2E_AUTH_USERS || "").split(/\s+/).filter(Boolean).map((u) => u.split(":"));
 const BUDGET_MS = Number(process.env.E2E_BUDGET_S || 420) * 1000;
 const ONLY = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
 const T0 = Date.now();
@@ -69,7 +73,13 @@ const failedRequests = [];
 let currentTest = "(setup)";
 let serverStopped = false;
 // Console errors we accept, each with its reason. Keep this short.
+let expect401 = false;
 const ALLOWED_ERRORS = [
+  {
+    re: /Failed to load resource: the server responded with a status of 401/,
+    when: () => expect401,
+    why: "the log-in test: the page asks /api/v1/auth/me before logging in, and a wrong password is refused",
+  },
   {
     re: /Failed to load resource: net::ERR_CONNECTION_REFUSED/,
     when: () => serverStopped,
@@ -390,7 +400,7 @@ test("stdin and arguments given up front (#stdin, #args) reach a server run, whi
 });
 
 test("an interactive input() run: lines typed into #input-line reach the program", async (t) => {
-  await setCode('name = input("name? ")\nprint("hello,", name)\nn = int(input())\nprint("double", 2 * n)\n');
+  await setCode('import sys\nname = input("name? ")\nprint("hello,", name)\nn = int(input())\nprint("double", 2 * n, flush=True)\nprint("rest", repr(sys.stdin.read()))\n');
   await setField("#stdin", "");
   const before = await doneCount();
   await page.click("#run");
@@ -401,8 +411,12 @@ test("an interactive input() run: lines typed into #input-line reach the program
   await waitOutput(/hello, Ada/);
   await page.fill("#input-line", "21");
   await page.press("#input-line", "Enter");
+  await waitOutput(/double 42/);
+  await page.fill("#input-line", "last line");
+  await page.press("#input-line", "Enter");
+  await page.click("#input-eof");
   await waitDone(before);
-  t.match(await spans("stdout"), /name\? [\s\S]*hello, Ada\n[\s\S]*double 42/, "span.stdout");
+  t.match(await spans("stdout"), /name\? [\s\S]*hello, Ada\n[\s\S]*double 42\nrest 'last line\\n'\n/, "span.stdout (#input-eof ended stdin)");
   t.match(await text("#ran-where"), /ran on the server/, "#ran-where");
   const st = await text("#status");
   t.check(st && !/error|fail|limit/i.test(st), "#status tells a finished run", st);
@@ -422,6 +436,33 @@ test("a wall-time limit of 2 s: the status names the time limit, the output so f
   t.match(st, /\b2(\.0+)?\s*s\b/, "#status names the 2 s");
   t.match(await spans("stdout"), /before the loop/, "span.stdout keeps the partial output");
   t.note(`screenshot: ${await shot("timeout")}`);
+});
+
+test("#stop ends a server run of an endless loop", async (t) => {
+  await setCode('print("spinning", flush=True)\nwhile True:\n    pass\n');
+  const before = await doneCount();
+  await page.click("#run");
+  await waitOutput(/spinning/);
+  t.check((await page.evaluate(() => document.body.dataset.runState)) === "running", "the loop is running");
+  await page.click("#stop");
+  await waitDone(before, 30000);
+  const st = await text("#status");
+  t.match(st, /stop|cancel|kill/i, "#status tells the run was stopped");
+  t.check(!/time limit/i.test(st || ""), "it was #stop, not the time limit", st);
+  t.match(await spans("stdout"), /spinning/, "span.stdout keeps the output");
+  t.match(await text("#ran-where"), /ran on the server/, "#ran-where");
+});
+
+test("a C compile error on the server: span.compile has the compiler's message, #status says so", async (t) => {
+  await setLanguage("c");
+  await setCode("#include <stdio.h>\nint main(void) {\n    printf(\"%d\\n\", undeclared_thing);\n    return 0;\n}\n");
+  await run(undefined, 60000);
+  t.match(await spans("compile"), /undeclared_thing/, "span.compile");
+  t.match(await spans("compile"), /error/, "span.compile");
+  t.match(await text("#status"), /compil/i, "#status");
+  t.check((await spans("stdout")) === "", "nothing ran: no span.stdout", await spans("stdout"));
+  t.note(`screenshot: ${await shot("compile-error")}`);
+  await setLanguage("python");
 });
 
 test("a matplotlib plot saved to out/plot.png shows as an img in #files, a CSV as a download", async (t) => {
@@ -636,6 +677,58 @@ test('an exercise with runner.type "wasm": Run runs in the browser (#where auto)
   t.check(res.length === 2 && res.every((s) => s === "pass"), "both tests pass", res);
   t.match(await text("#ran-where"), /ran on the server/, "#ran-where after Run Tests");
   t.note(`screenshot: ${await shot("wasm-exercise")}`);
+});
+
+test("with auth on: a wrong password is refused, log in, run, share; another user opens the link read-only", async (t) => {
+  if (!t.check(AUTH_URL && AUTH_USERS.length === 2, "E2E_AUTH_URL and two E2E_AUTH_USERS are given")) return;
+  const [[alice, alicePw], [bob, bobPw]] = AUTH_USERS;
+  const main = page;
+  page = await context.newPage();
+  expect401 = true;
+  const login = async (user, pw) => {
+    await page.waitForSelector("#login-user", { state: "visible", timeout: tmo(30000) });
+    await page.fill("#login-user", user);
+    await page.fill("#login-pass", pw);
+    await page.click("#login-submit");
+  };
+  try {
+    await page.goto(AUTH_URL + "/", { waitUntil: "domcontentloaded", timeout: tmo(60000) });
+    await login(alice, alicePw + "-wrong");
+    await page.waitForSelector("#login-error", { state: "visible", timeout: tmo(30000) });
+    t.match(await text("#login-error"), /\S/, "#login-error says why");
+    t.check((await page.evaluate(() => document.body.dataset.ready)) !== "1", "the page is not usable before logging in");
+    t.note(`screenshot: ${await shot("login-refused")}`);
+    await login(alice, alicePw);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: tmo(60000) });
+    t.match(await text("#user"), new RegExp(alice), "#user names who is logged in");
+    t.check(await page.isVisible("#logout"), "#logout is shown");
+    t.check(!(await page.isVisible("#login")), "#login is hidden");
+    await setLanguage("python");
+    await setWhere("server");
+    const code = 'print("alice was here", 2 * 21)\n';
+    await setCode(code);
+    await run();
+    t.match(await spans("stdout"), /alice was here 42/, "alice's run: span.stdout");
+    await page.click("#share");
+    await page.waitForFunction(() => /\/r\/[A-Za-z0-9_-]+$/.test(document.querySelector("#share-link")?.value || ""), null, { timeout: tmo(30000) });
+    const link = await page.inputValue("#share-link");
+    t.check(link.startsWith(AUTH_URL + "/r/"), "#share-link", link);
+    await page.click("#logout");
+    await page.waitForSelector("#login-user", { state: "visible", timeout: tmo(30000) });
+    t.check((await page.evaluate(() => localStorage.getItem("runbox.token"))) === null, "logging out forgets the token");
+    await login(bob, bobPw);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: tmo(60000) });
+    t.match(await text("#user"), new RegExp(bob), "#user after bob logs in");
+    await page.goto(link, { waitUntil: "domcontentloaded", timeout: tmo(60000) });
+    await page.waitForSelector("body.readonly", { timeout: tmo(60000) });
+    await page.waitForFunction(() => /alice was here/.test(document.querySelector("#editor .cm-content")?.textContent || "") || /alice was here/.test(document.querySelector("#plain-code")?.value || ""), null, { timeout: tmo(30000) });
+    t.check(await page.isVisible("#readonly-banner"), "bob sees alice's shared run read-only");
+    t.note(`screenshot: ${await shot("shared-to-bob")}`);
+  } finally {
+    expect401 = false;
+    await page.close().catch(() => {});
+    page = main;
+  }
 });
 
 test("a narrow phone (390x844): no horizontal overflow, Run still visible", async (t) => {

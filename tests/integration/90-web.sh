@@ -41,12 +41,36 @@ if ! srv_start "$TMP/data" --no-auth --workers 2 --web "$WEB" --courses "$COURSE
 fi
 tap 0 "runbox serve --web starts"
 
+# A second server, with auth on and two users, for the log-in test.
+AUTH_DATA=$TMP/auth-data
+AUTH_USERS="alice:alice-password-1 bob:bob-password-2"
+AUTH_URL=""
+AUTH_PID=""
+for u in $AUTH_USERS; do
+    "$RUNBOX" user add "${u%%:*}" --password-stdin --data "$AUTH_DATA" <<<"${u#*:}" >/dev/null 2>"$TMP/user.err" ||
+        diag "user add ${u%%:*}: $(cat "$TMP/user.err")"
+done
+"$RUNBOX" serve --listen 127.0.0.1:0 --data "$AUTH_DATA" --workers 1 --web "$WEB" \
+    >"$TMP/auth.out" 2>"$TMP/auth.err" </dev/null &
+AUTH_PID=$!
+srv_bg "$AUTH_PID"
+for _ in $(seq 200); do
+    AUTH_URL=$(sed -n 's|^runbox: serving on \(http://[^ ]*[^/ ]\)/\{0,1\}$|\1|p' "$TMP/auth.out")
+    [ -n "$AUTH_URL" ] && curl -sf -o /dev/null "$AUTH_URL/healthz" && break
+    AUTH_URL=""
+    kill -0 "$AUTH_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$AUTH_URL" ]
+tap $? "a second runbox serve --web starts, with auth on" || diag "$(cat "$TMP/auth.out" "$TMP/auth.err")"
+
 SHOTS=${RUNBOX_TEST_OUT:-$ROOT/test-output}/$(basename "$(dirname "$RUNBOX")")/web
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
 
 env E2E_URL="$SRV_URL" E2E_SERVER_PID="$SRV_PID" E2E_SHOTS="$SHOTS" E2E_TAP_START="$T_NUM" \
     E2E_COURSE="$(basename "$COURSE")" E2E_CHROMIUM="$CHROME" \
+    E2E_AUTH_URL="$AUTH_URL" E2E_AUTH_USERS="$AUTH_USERS" \
     node "$E2E/web.test.mjs" >"$TMP/e2e.tap" 2>"$TMP/e2e.err"
 rc=$?
 cat "$TMP/e2e.tap"
@@ -65,5 +89,14 @@ fi
 srv_stop
 [ "$SRV_RC" = 0 ]
 tap $? "the server exits with status 0 after the browser tests" || diag "rc $SRV_RC: $(tail -20 "$TMP/srv.err")"
+
+kill -TERM "$AUTH_PID" 2>/dev/null
+for _ in $(seq 300); do kill -0 "$AUTH_PID" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$AUTH_PID" 2>/dev/null
+wait "$AUTH_PID" 2>/dev/null
+rc=$?
+if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$TMP/auth.err"; then rc="sanitizer report ($rc)"; fi
+[ "$rc" = 0 ]
+tap $? "the server with auth exits with status 0" || diag "rc $rc: $(tail -20 "$TMP/auth.err")"
 
 done_testing
