@@ -7,12 +7,16 @@
 import { WorkerChannel, STDOUT, STDERR } from "./channel.js";
 
 const SUPPORT = new URL("../runtime/go-js/wasm_exec.js", import.meta.url);
+// Loaded as soon as the worker starts (a spare worker is ready before its run, and needs no
+// server then).
+const support = import(/* @vite-ignore */ SUPPORT.href);
+support.catch(() => {});
 
 async function run(m) {
   const post = (msg, transfer) => self.postMessage(msg, transfer || []);
   const chan = new WorkerChannel(m.sab, m.stdinText, post);
   try {
-    await import(/* @vite-ignore */ SUPPORT.href);
+    await support;
   } catch (e) {
     post({ type: "done", unsupported_message: `Go cannot run in this browser page: wasm_exec.js is not served (${e.message || e}); it runs on the server` });
     return;
