@@ -306,7 +306,7 @@ _Noreturn void sbx__template_main(int fd, bool userns)
     build_root(userns, false);
     if (write(fd, "k", 1) != 1)
         _exit(1);
-    /* Live until the supervisor holds our namespace, then go. */
+    /* Live until the supervisor holds our namespace and kills us (or its end closes). */
     (void)!read(fd, &c, 1);
     _exit(0);
 }

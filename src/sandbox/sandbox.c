@@ -192,7 +192,11 @@ static int template_new(struct sbx_host *h)
         snprintf(host_error, sizeof(host_error), "template root: %s", n > 0 ? buf : "died");
         r = -EIO;
     }
-    (void)close(sp[0]); /* the builder exits */
+    /* We hold its namespace now (or failed): end the builder. Not by closing our end alone:
+     * a builder forked at the same moment by another thread holds a copy of it (fork keeps
+     * CLOEXEC descriptors), and two builders waiting for each other's EOF never end. */
+    (void)close(sp[0]);
+    (void)kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     return r;
