@@ -778,7 +778,8 @@ async function runCInBrowser(t, stdin, lines) {
   await setField("#stdin", stdin);
   await run(undefined, 90000);
   const want = lines.map((l, i) => `line ${i + 1}: ${l}\n`).join("") + `total ${lines.length}`;
-  t.check((await spans("stdout")).includes(want), "span.stdout", `want ${JSON.stringify(want)}, got ${JSON.stringify(await spans("stdout"))}`);
+  t.check((await spans("stdout")).includes(want), "span.stdout",
+    `want ${JSON.stringify(want)}, got ${JSON.stringify(await spans("stdout"))}; #status ${JSON.stringify(await text("#status"))}, #output ${JSON.stringify((await text("#output")).slice(0, 300))}`);
   t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
 }
 async function runPyInBrowser(t, stdin, words) {
@@ -818,8 +819,11 @@ test("with the server stopped, C and Python still run in the browser", async (t)
   }
   if (!t.check(down, "the server is down (GET /healthz fails)")) return;
   const from = requests.length;
+  // Twice each: a run must not leave the next one needing the server.
   await runCInBrowser(t, "gamma\ndelta\nepsilon\n", ["gamma", "delta", "epsilon"]);
   await runPyInBrowser(t, "four five\n", ["four", "five"]);
+  await runCInBrowser(t, "zeta\n", ["zeta"]);
+  await runPyInBrowser(t, "six\n", ["six"]);
   const after = [];
   for (const r of requests.slice(from).filter((x) => x.req)) {
     const resp = await r.req.response().catch(() => null);
