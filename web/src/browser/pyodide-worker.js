@@ -15,6 +15,21 @@ const INDEX_URL = "/pyodide/";
 const HELPER = String.raw`
 import io, os, sys, json, runpy, shutil, importlib, traceback
 
+def _runbox_install_sleep(js_sleep, js_stopping):
+    """time.sleep that Stop cuts short (Atomics.wait in the worker, not a busy loop)."""
+    import time
+
+    def sleep(secs):
+        secs = float(secs)
+        if secs < 0:
+            raise ValueError("sleep length must be non-negative")
+        js_sleep(secs * 1000.0)
+        if js_stopping():
+            raise KeyboardInterrupt
+
+    sleep.__doc__ = time.sleep.__doc__
+    time.sleep = sleep
+
 def _runbox_unsupported(files, known):
     """The first import of a Pyodide package that is not here (no wheels offline), or None."""
     try:
@@ -155,6 +170,10 @@ function load() {
         },
       });
       py.runPython(HELPER);
+      py.globals.get("_runbox_install_sleep")(
+        (ms) => (chan ? chan.sleep(ms) : undefined),
+        () => (chan ? chan.stopRequested : false),
+      );
       try {
         const r = await fetch(INDEX_URL + "pyodide-lock.json");
         const lock = await r.json();
