@@ -527,6 +527,8 @@ test("history: the panel lists runs; reopening an earlier run puts its code back
   );
   t.match(await editorText(), /print\("typed", 6\*7\)/, "the editor");
   t.check((await page.inputValue("#language")) === "python", "the language is the run's");
+  if (await page.isVisible("#history")) await page.click("#history-toggle");
+  await page.waitForSelector("#history", { state: "hidden", timeout: tmo(HOOK_MS) });
 });
 
 test("a share link opens a read-only view of the run's code", async (t) => {
@@ -564,7 +566,17 @@ test("a share link opens a read-only view of the run's code", async (t) => {
       return { cm: cm ? cm.getAttribute("contenteditable") : null, ta: ta ? ta.readOnly || ta.disabled : null };
     });
     t.check(editable.cm !== "true" && editable.ta !== false, "the shared view's editor is read-only", editable);
+    t.match(await spans("stdout", p2), /shared run 42/, "the shared view shows the run's output");
     t.note(`screenshot: ${await shot("shared", p2)}`);
+    await p2.click("#edit-copy");
+    await p2.waitForSelector("body:not(.readonly)", { timeout: tmo(30000) });
+    t.match(await editorText(p2), /print\("shared run", 40 \+ 2\)/, "#edit-copy: the code, now editable");
+    const editable2 = await p2.evaluate(() => {
+      const cm = document.querySelector("#editor .cm-content");
+      const ta = document.querySelector("textarea#plain-code");
+      return { cm: cm ? cm.getAttribute("contenteditable") : null, ta: ta ? ta.readOnly || ta.disabled : null };
+    });
+    t.check(editable2.cm === "true" || editable2.ta === false, "#edit-copy makes the editor editable", editable2);
   } finally {
     await p2.close();
   }
