@@ -2,13 +2,15 @@
 import { createApi } from "./api.js";
 import { createEditor } from "./editor.js";
 import { createOutput, statusText } from "./output.js";
-import { runOnServer, runHere, chooseWhere, splitArgs } from "./run.js";
+import { chooseWhere } from "./run.js";
+import { createRunner } from "./runner.js";
+import { wireFileButtons, runFiles, argsLine } from "./files.js";
+import { createPreloader } from "./preload.js";
 import { createCourses } from "./course.js";
 import { createHistory } from "./history.js";
 import { createAuth } from "./auth.js";
 import { initTheme } from "./theme.js";
 import { starterFiles } from "./starters.js";
-import { preload } from "./browser/index.js";
 import { createDrafts } from "./drafts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -20,11 +22,9 @@ const drafts = createDrafts();
 
 let languages = [];
 let language = null; // the language entry in use
-let current = null; // the handle of the run in progress
 let lastRunId = null;
 let readonly = false;
 let booted = false;
-let busy = false;
 
 const langByName = (n) => languages.find((l) => l.name === n || (l.aliases || []).includes(n));
 
@@ -52,7 +52,7 @@ const editor = createEditor({
   mount: $("editor"),
   tabs: $("tabs"),
   plainToggle: $("plain-toggle"),
-  onRun: () => run(),
+  onRun: () => runner.run(),
   onChange() {
     if (readonly) return;
     dirtyKey = draftKey();
@@ -129,209 +129,15 @@ $("language").addEventListener("change", () => {
 
 // --- in the browser: Pyodide preloads when Python may run there ---
 
-let preloading = null;
-function pyodideState(state) {
-  body.dataset.pyodide = state;
-  const note = $("runtime-note");
-  note.hidden = false;
-  note.dataset.state = state;
-  note.textContent = { loading: "Loading Python for your browser…", ready: "Python ready in your browser", failed: "Python could not load in your browser: runs go to the server" }[state];
-}
+const preloader = createPreloader();
 function maybePreload() {
   if (!language) return;
   const ex = courses.current();
-  const w = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
-  if (w.where !== "browser" || w.runtime !== "pyodide" || preloading) return;
-  pyodideState("loading");
-  try {
-    preloading = Promise.resolve(preload("pyodide"))
-      .then(() => pyodideState("ready"))
-      .catch(() => pyodideState("failed"));
-  } catch {
-    pyodideState("failed");
-  }
+  preloader(chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner }));
 }
 $("where").addEventListener("change", () => {
   localStorage.setItem("runbox.where", $("where").value);
   maybePreload();
-});
-
-// --- Run / Stop ---
-
-function gatherRun() {
-  const files = editor.getFiles();
-  const args = splitArgs($("args").value.trim());
-  const wallText = $("limit-wall").value.trim();
-  let wall = null;
-  if (wallText) {
-    wall = Number(wallText);
-    if (!(wall > 0)) throw new Error("Time limit: give a number of seconds above 0, or leave it empty for the default.");
-  }
-  return { files, args, wall, stdin: $("stdin").value };
-}
-
-function callbacks() {
-  return {
-    stdout: (t) => output.append("stdout", t),
-    stderr: (t) => output.append("stderr", t),
-    compile: (t) => output.append("compile", t),
-    queued: (ev) => {
-      if (ev && ev.position > 1) output.setStatus(`Queued (position ${ev.position})…`);
-    },
-    stage: (s) => {
-      const words = {
-        load: "Loading Python in your browser…", compile: "Compiling…", run: "Running…", running: "Running…", test: "Running the tests…",
-      };
-      if (words[s]) output.setStatus(words[s]);
-    },
-    status: (t) => t && output.setStatus(t),
-    inputWanted: () => $("input-line").focus(),
-  };
-}
-
-// "main.c:3:5" in the output goes to that place in the editor.
-function linkPlaces() {
-  if (readonly) return;
-  output.linkPlaces((f) => editor.hasFile(f), (f, line, col) => editor.goto(f, line, col));
-}
-
-// On a phone the output is below the editor: bring it into view when a run starts.
-function showOutputOnPhone() {
-  if (!matchMedia("(max-width: 820px)").matches) return;
-  const card = $("output").closest(".card");
-  const r = card.getBoundingClientRect();
-  if (r.top > innerHeight * 0.6 || r.bottom < 0) card.scrollIntoView({ block: "start", behavior: "smooth" });
-}
-
-async function run() {
-  if (busy || !language) return;
-  let req;
-  try {
-    req = gatherRun();
-  } catch (e) {
-    return fail(e.message);
-  }
-  busy = true;
-  output.clear();
-  setState("running");
-  if (req.stdin !== "") $("input-form").hidden = true;
-  showOutputOnPhone();
-  output.setStatus("Running…");
-  const ex = courses.current();
-  const choice = chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner });
-  let where = choice.where;
-  if (choice.why) output.note(`Running on the server: ${choice.why}.\n`);
-  let result;
-  try {
-    if (where === "browser") {
-      try {
-        const wallS = req.wall || (language.limits && language.limits.wall_time) || undefined;
-        current = runHere({
-          api, language, files: req.files, stdin: req.stdin, args: req.args,
-          wallLimitMs: wallS ? wallS * 1000 : undefined, on: callbacks(), closeStdin: req.stdin !== "",
-        });
-        if (current.interactive === false || req.stdin !== "") $("input-form").hidden = true;
-        result = await current.done;
-        const cant = result && result.status === "internal_error" &&
-          (result.reason === "unsupported_in_browser" || result.reason === "setup_failed");
-        if (cant && !stopRequested) throw new Error(result.message || "the browser runtime failed");
-      } catch (e) {
-        if (stopRequested) throw e;
-        output.clear();
-        output.note(`Your browser could not run this (${e.message || e}); running it on the server instead.\n`);
-        where = "server";
-        result = null;
-        current = null;
-        $("input-form").hidden = req.stdin !== "";
-      }
-    }
-    if (where === "server") {
-      const request = { language: language.name, files: req.files, stdin: req.stdin, args: req.args };
-      if (req.wall) request.limits = { wall_time: req.wall };
-      current = runOnServer({ api, request, on: callbacks(), closeStdin: req.stdin !== "" });
-      if (req.stdin !== "") $("input-form").hidden = true;
-      result = await current.done;
-    }
-    output.showResult(result);
-    linkPlaces();
-    output.setWhere(where);
-    output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
-    lastRunId = where === "server" && result.id != null ? result.id : null;
-    hideShare();
-    historyPanel.refresh();
-  } catch (e) {
-    fail(e.describe ? e.describe() : `Run failed: ${e.message || e}`);
-  } finally {
-    current = null;
-    busy = false;
-    stopRequested = false;
-    setState("done");
-  }
-}
-
-let stopRequested = false;
-function stop() {
-  if (!current) return;
-  stopRequested = true;
-  output.setStatus("Stopping…");
-  current.stop();
-}
-
-$("run").addEventListener("click", () => run());
-$("stop").addEventListener("click", stop);
-$("input-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  if (!current) return;
-  const line = $("input-line").value;
-  current.write(`${line}\n`);
-  output.echo(`${line}\n`);
-  $("input-line").value = "";
-});
-$("input-eof").addEventListener("click", () => {
-  if (!current) return;
-  current.eof();
-  output.note("[end of input]\n");
-  $("input-line").focus();
-});
-$("input-line").addEventListener("keydown", (e) => {
-  if (e.key === "d" && e.ctrlKey && !$("input-line").value && current) {
-    e.preventDefault();
-    $("input-eof").click();
-  }
-});
-$("clear-output").addEventListener("click", () => {
-  if (body.dataset.runState !== "running") output.clear();
-});
-document.addEventListener("keydown", (e) => {
-  if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && !e.defaultPrevented && body.dataset.runState !== "running") {
-    const t = e.target;
-    if (t && (t.id === "stdin" || t.id === "args" || t.id === "limit-wall")) {
-      e.preventDefault();
-      run();
-    }
-  }
-});
-
-// --- files ---
-
-$("add-file").addEventListener("click", () => {
-  const name = prompt("New file name (e.g. util.py):");
-  if (!name) return;
-  const clean = name.trim();
-  if (!/^[\w.-][\w./-]*$/.test(clean) || clean.includes("..") || editor.hasFile(clean)) {
-    return fail(`Cannot add "${clean}": use letters, digits, . - _ and /, and a name not already open.`);
-  }
-  editor.addFile(clean);
-});
-$("rename-file").addEventListener("click", () => {
-  const old = editor.activeName();
-  const name = prompt(`Rename ${old} to:`, old);
-  if (!name || name.trim() === old) return;
-  const clean = name.trim();
-  if (!/^[\w.-][\w./-]*$/.test(clean) || clean.includes("..") || editor.hasFile(clean)) {
-    return fail(`Cannot rename to "${clean}": use letters, digits, . - _ and /, and a name not already open.`);
-  }
-  editor.renameActive(clean);
 });
 
 // --- courses ---
@@ -367,46 +173,44 @@ $("reset-starter").addEventListener("click", () => {
   courses.codeChanged(editor.getFiles());
 });
 
-$("run-tests").addEventListener("click", async () => {
-  if (busy || !courses.current()) return;
-  busy = true;
-  const files = editor.getFiles();
-  output.clear();
-  setState("running");
-  $("input-form").hidden = true;
-  output.setStatus("Running the tests…");
-  if (matchMedia("(max-width: 820px)").matches) $("tests").scrollIntoView({ block: "start", behavior: "smooth" });
-  const ctl = new AbortController();
-  current = {
-    write() {},
-    eof() {},
-    stop: async () => {
-      if (testRunId != null) await api.del(`/api/v1/code/runs/${testRunId}`).catch(() => {});
-      else ctl.abort();
-    },
-  };
-  let testRunId = null;
-  const on = { ...callbacks(), queued: (acc) => (testRunId = acc.id) };
-  try {
-    const result = await courses.runTests(files, on, ctl.signal);
-    courses.codeChanged(editor.getFiles()); // edited while the tests ran?
-    output.showResult(result);
+// --- Run / Stop / Run Tests ---
+
+const runner = createRunner({
+  api, editor, output,
+  courses,
+  language: () => language,
+  where: () => $("where").value,
+  setState,
+  fail,
+  finished(result, where) {
     linkPlaces();
-    output.setWhere("server");
-    output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
-    lastRunId = result.id ?? null;
+    lastRunId = where === "server" && result.id != null ? result.id : null;
     hideShare();
     historyPanel.refresh();
-  } catch (e) {
-    if (e.name === "AbortError") output.setStatus("Stopped");
-    else fail(e.describe ? e.describe() : `Run Tests failed: ${e.message || e}`);
-    courses.renderTests({ tests: [], message: "The tests did not run." });
-  } finally {
-    current = null;
-    busy = false;
-    setState("done");
+  },
+});
+
+// "main.c:3:5" in the output goes to that place in the editor.
+function linkPlaces() {
+  if (readonly) return;
+  output.linkPlaces((f) => editor.hasFile(f), (f, line, col) => editor.goto(f, line, col));
+}
+
+$("run").addEventListener("click", () => runner.run());
+$("stop").addEventListener("click", () => runner.stop());
+$("run-tests").addEventListener("click", () => runner.runTests());
+$("clear-output").addEventListener("click", () => {
+  if (body.dataset.runState !== "running") output.clear();
+});
+// Ctrl/Cmd+Enter also runs from the run's fields.
+document.addEventListener("keydown", (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && !e.defaultPrevented && ["stdin", "args", "limit-wall"].includes(e.target.id)) {
+    e.preventDefault();
+    runner.run();
   }
 });
+
+wireFileButtons({ editor, fail });
 
 // --- history, share, /r/{id} ---
 
@@ -434,20 +238,6 @@ $("share").addEventListener("click", async () => {
   }
 });
 
-// Files of a stored run's request (text files; base64 ones decoded).
-function runFiles(run) {
-  const q = run.request || {};
-  let files = q.files;
-  if (!files || !files.length) {
-    const l = langByName(run.language);
-    files = [{ name: (l && l.source_file) || "main.txt", content: run.code || q.code || "" }];
-  }
-  return files.map((f) => ({
-    name: f.name,
-    content: f.encoding === "base64" ? new TextDecoder().decode(Uint8Array.from(atob(f.content), (c) => c.charCodeAt(0))) : f.content,
-  }));
-}
-
 async function showRun(run, { readonly: ro }) {
   flushDraft();
   const q = run.request || {};
@@ -461,9 +251,9 @@ async function showRun(run, { readonly: ro }) {
     editor.setLanguage(l.name);
   }
   setReadonly(ro, run);
-  editor.setFiles(runFiles(run));
+  editor.setFiles(runFiles(run, l));
   $("stdin").value = q.stdin || "";
-  $("args").value = (q.args || []).map((a) => (/[\s"'\\]/.test(a) || !a ? `"${a.replace(/(["\\])/g, "\\$1")}"` : a)).join(" ");
+  $("args").value = argsLine(q.args);
   $("limit-wall").value = q.limits && q.limits.wall_time ? q.limits.wall_time : "";
   output.clear();
   if (run.result) {
@@ -471,7 +261,7 @@ async function showRun(run, { readonly: ro }) {
     linkPlaces();
     output.setWhere("server");
     output.setStatus(`${ro ? "Shared run" : `Run ${run.id}`}: ${statusText(run.result)}`, run.result.status === "success" ? "ok" : "bad");
-    if (run.result.tests) courses.showTests(run.result.tests, runFiles(run));
+    if (run.result.tests) courses.showTests(run.result.tests, runFiles(run, l));
   } else {
     output.setStatus(`Run ${run.id} has no result (${run.state || "unknown"}).`);
   }
@@ -507,7 +297,7 @@ $("edit-copy").addEventListener("click", () => {
 async function openShared(id) {
   try {
     const run = await historyPanel.fetchRun(id);
-    showRun(run, { readonly: true });
+    await showRun(run, { readonly: true });
   } catch (e) {
     fail(e.status === 404 ? `There is no shared run ${id} (it may have been unshared or deleted).` : `Cannot open shared run ${id}: ${e.describe ? e.describe() : e}`);
   }

@@ -1,0 +1,192 @@
+// Run, Stop and Run Tests as the page does them: read the run's fields, pick where it runs
+// (falling back to the server when the browser cannot), stream into the output, type into
+// the running program, and report the result.
+import { statusText } from "./output.js";
+import { runOnServer, runHere, chooseWhere, splitArgs } from "./run.js";
+
+const $ = (id) => document.getElementById(id);
+const phone = () => matchMedia("(max-width: 820px)").matches;
+
+const STAGES = {
+  load: "Loading Python in your browser…",
+  compile: "Compiling…",
+  run: "Running…",
+  running: "Running…",
+  test: "Running the tests…",
+};
+
+// deps: api, editor, output, courses, language() (the entry in use), where() (#where's value),
+// setState(state), fail(message), finished(result, where) (after a result is shown).
+export function createRunner({ api, editor, output, courses, language, where, setState, fail, finished }) {
+  let current = null; // { write, eof, stop } of the run in progress
+  let busy = false;
+  let stopRequested = false;
+
+  function fields() {
+    const wallText = $("limit-wall").value.trim();
+    let wall = null;
+    if (wallText) {
+      wall = Number(wallText);
+      if (!(wall > 0)) throw new Error("Time limit: give a number of seconds above 0, or leave it empty for the default.");
+    }
+    return { files: editor.getFiles(), args: splitArgs($("args").value.trim()), wall, stdin: $("stdin").value };
+  }
+
+  function callbacks() {
+    return {
+      stdout: (t) => output.append("stdout", t),
+      stderr: (t) => output.append("stderr", t),
+      compile: (t) => output.append("compile", t),
+      queued: (ev) => ev && ev.position > 1 && output.setStatus(`Queued (position ${ev.position})…`),
+      stage: (s) => STAGES[s] && output.setStatus(STAGES[s]),
+      status: (t) => t && output.setStatus(t),
+      inputWanted: () => $("input-line").focus(),
+    };
+  }
+
+  // On a phone the output is below the editor: bring it into view when a run starts.
+  function showOutput() {
+    if (!phone()) return;
+    const card = $("output").closest(".card");
+    const r = card.getBoundingClientRect();
+    if (r.top > innerHeight * 0.6 || r.bottom < 0) card.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+
+  function begin(status) {
+    busy = true;
+    stopRequested = false;
+    output.clear();
+    setState("running");
+    output.setStatus(status);
+  }
+
+  function end() {
+    current = null;
+    busy = false;
+    stopRequested = false;
+    setState("done");
+  }
+
+  function report(result, ranWhere) {
+    output.showResult(result);
+    output.setWhere(ranWhere);
+    output.setStatus(statusText(result), result.status === "success" ? "ok" : "bad");
+    finished(result, ranWhere);
+  }
+
+  // A run in the browser; null when the browser could not run it (the output says why).
+  async function inBrowser(lang, req) {
+    const closeStdin = req.stdin !== "";
+    try {
+      const wallS = req.wall || (lang.limits && lang.limits.wall_time) || undefined;
+      current = runHere({
+        api, language: lang, files: req.files, stdin: req.stdin, args: req.args,
+        wallLimitMs: wallS ? wallS * 1000 : undefined, on: callbacks(), closeStdin,
+      });
+      if (current.interactive === false || closeStdin) $("input-form").hidden = true;
+      const result = await current.done;
+      const cant = result && result.status === "internal_error" &&
+        (result.reason === "unsupported_in_browser" || result.reason === "setup_failed");
+      if (!cant || stopRequested) return result;
+      throw new Error(result.message || "the browser runtime failed");
+    } catch (e) {
+      if (stopRequested) throw e;
+      output.clear();
+      output.note(`Your browser could not run this (${e.message || e}); running it on the server instead.\n`);
+      current = null;
+      $("input-form").hidden = closeStdin;
+      return null;
+    }
+  }
+
+  async function onServer(lang, req) {
+    const request = { language: lang.name, files: req.files, stdin: req.stdin, args: req.args };
+    if (req.wall) request.limits = { wall_time: req.wall };
+    current = runOnServer({ api, request, on: callbacks(), closeStdin: req.stdin !== "" });
+    return current.done;
+  }
+
+  async function run() {
+    const lang = language();
+    if (busy || !lang) return;
+    let req;
+    try {
+      req = fields();
+    } catch (e) {
+      return fail(e.message);
+    }
+    begin("Running…");
+    if (req.stdin !== "") $("input-form").hidden = true;
+    showOutput();
+    const ex = courses.current();
+    const choice = chooseWhere({ where: where(), language: lang, exerciseRunner: ex && ex.runner });
+    if (choice.why) output.note(`Running on the server: ${choice.why}.\n`);
+    try {
+      let result = choice.where === "browser" ? await inBrowser(lang, req) : null;
+      const ran = result ? "browser" : "server";
+      if (!result) result = await onServer(lang, req);
+      report(result, ran);
+    } catch (e) {
+      fail(e.describe ? e.describe() : `Run failed: ${e.message || e}`);
+    } finally {
+      end();
+    }
+  }
+
+  async function runTests() {
+    if (busy || !courses.current()) return;
+    const files = editor.getFiles();
+    begin("Running the tests…");
+    $("input-form").hidden = true;
+    if (phone()) $("tests").scrollIntoView({ block: "start", behavior: "smooth" });
+    const ctl = new AbortController();
+    let id = null;
+    current = {
+      write() {},
+      eof() {},
+      stop: () => (id != null ? api.del(`/api/v1/code/runs/${id}`).catch(() => {}) : ctl.abort()),
+    };
+    try {
+      const result = await courses.runTests(files, { ...callbacks(), queued: (acc) => (id = acc.id) }, ctl.signal);
+      courses.codeChanged(editor.getFiles()); // edited while the tests ran?
+      report(result, "server");
+    } catch (e) {
+      if (e.name === "AbortError") output.setStatus("Stopped");
+      else fail(e.describe ? e.describe() : `Run Tests failed: ${e.message || e}`);
+      courses.renderTests({ tests: [], message: "The tests did not run." });
+    } finally {
+      end();
+    }
+  }
+
+  function stop() {
+    if (!current) return;
+    stopRequested = true;
+    output.setStatus("Stopping…");
+    current.stop();
+  }
+
+  // Typing into the running program.
+  $("input-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!current) return;
+    const line = $("input-line").value;
+    current.write(`${line}\n`);
+    output.echo(`${line}\n`);
+    $("input-line").value = "";
+  });
+  $("input-eof").addEventListener("click", () => {
+    if (!current) return;
+    current.eof();
+    output.note("[end of input]\n");
+    $("input-line").focus();
+  });
+  $("input-line").addEventListener("keydown", (e) => {
+    if (e.key === "d" && e.ctrlKey && !$("input-line").value && current) {
+      e.preventDefault();
+      $("input-eof").click();
+    }
+  });
+
+  return { run, runTests, stop, busy: () => busy };
+}
