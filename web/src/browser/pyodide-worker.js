@@ -213,7 +213,15 @@ async function run(m) {
   };
   let out;
   try {
-    const json = fn(files, args, knownPy, stopFn, clearFn);
+    // Through JSPI when the browser has it, so asyncio.run() works (Pyodide's event loop
+    // switches stacks); a synchronous call otherwise (callPromising refuses before running).
+    let json;
+    try {
+      json = await fn.callPromising(files, args, knownPy, stopFn, clearFn);
+    } catch (e) {
+      if (!/stack switching not supported/i.test(String(e && e.message))) throw e;
+      json = fn(files, args, knownPy, stopFn, clearFn);
+    }
     const res = JSON.parse(json);
     out = { type: "done", execution_time: (performance.now() - t0) / 1000, ...res };
   } catch (e) {
