@@ -317,12 +317,21 @@ int job__run_stage(struct job__ctx *c, enum job_stage stage, char **argv,
     const struct job_input *in = c->in;
     struct stage_ctx sc = {in, stage};
     bool run = stage == JOB_STAGE_RUN;
-    struct sbx_file files[JOB_MAX_FILES];
+    struct sbx_file files[JOB_MAX_FILES + LANG_MAX_SUPPORT];
+    char support[LANG_MAX_SUPPORT][256];
     size_t n = c->ws ? 0 : in->n_files;
 
-    /* Without a workspace the box writes the files into its own /box. */
+    /* Without a workspace the box writes the files into its own /box, the language's support
+     * files included. */
     for (size_t i = 0; i < n; i++)
         files[i] = (struct sbx_file){in->files[i].name, in->files[i].data, in->files[i].len};
+    for (size_t i = 0; !c->ws && i < in->lang->n_support; i++) {
+        const struct lang_file *f = &in->lang->support[i];
+        if (!f->content)
+            continue;
+        snprintf(support[i], sizeof(support[i]), "%s/%s", JOB__BOX_DIR, f->name);
+        files[n++] = (struct sbx_file){support[i], f->content, strlen(f->content)};
+    }
     struct sbx_spec spec = {
             .argv = (const char *const *)argv,
             .env = (const char *const *)c->env,
@@ -429,6 +438,10 @@ static void compile_key(const struct job__ctx *c, const struct job_result *res, 
     for (size_t i = 0; c->test && i < c->test->n_support; i++) {
         job_hash_add_str(&hs, c->test->support[i].name);
         job_hash_add_str(&hs, c->test->support[i].content);
+    }
+    for (size_t i = 0; i < in->lang->n_support; i++) {
+        job_hash_add_str(&hs, in->lang->support[i].name);
+        job_hash_add_str(&hs, in->lang->support[i].content);
     }
     job_hash_final(&hs, key);
 }
@@ -649,6 +662,21 @@ static int put_files(const char *ws, const struct job_file *files, size_t n)
     return 0;
 }
 
+/* Support files (the language's, a test framework's) into /box/.runbox/. */
+static int put_support(const char *ws, const struct lang_file *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        int r;
+        if (!f[i].content)
+            continue;
+        snprintf(name, sizeof(name), "%s/%s", JOB__BOX_DIR, f[i].name);
+        if ((r = sbx_workspace_put(ws, name, f[i].content, strlen(f[i].content), 0644)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 /* The student's files, the test files, runbox's support files and the out/ dir. */
 static int fill_workspace(struct job__ctx *c, struct job_result *res)
 {
@@ -661,15 +689,11 @@ static int fill_workspace(struct job__ctx *c, struct job_result *res)
         snprintf(res->message, sizeof(res->message), "writing the files: %s", strerror(-r));
         return r;
     }
-    if (c->test && (r = sbx_workspace_mkdir(c->ws, JOB__BOX_DIR)) < 0)
+    if ((c->test || in->lang->n_support) && (r = sbx_workspace_mkdir(c->ws, JOB__BOX_DIR)) < 0)
         return r;
-    for (size_t i = 0; c->test && i < c->test->n_support; i++) {
-        const struct lang_file *f = &c->test->support[i];
-        char name[256];
-        snprintf(name, sizeof(name), "%s/%s", JOB__BOX_DIR, f->name);
-        if ((r = sbx_workspace_put(c->ws, name, f->content, strlen(f->content), 0644)) < 0)
-            return r;
-    }
+    if ((r = put_support(c->ws, in->lang->support, in->lang->n_support)) < 0 ||
+        (c->test && (r = put_support(c->ws, c->test->support, c->test->n_support)) < 0))
+        return r;
     if (in->collect_files && (r = sbx_workspace_mkdir(c->ws, JOB_OUT_DIR)) < 0)
         return r;
     return 0;

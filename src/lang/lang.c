@@ -25,6 +25,15 @@ size_t strv_len(char *const *v)
     return n;
 }
 
+static void files_free(struct lang_file *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++) {
+        free(f[i].name);
+        free(f[i].content);
+    }
+    free(f);
+}
+
 static void test_done(struct lang_test *t)
 {
     free(t->name);
@@ -35,11 +44,7 @@ static void test_done(struct lang_test *t)
     free(t->report_file);
     free(t->progress_format);
     free(t->progress_file);
-    for (size_t i = 0; i < t->n_support; i++) {
-        free(t->support[i].name);
-        free(t->support[i].content);
-    }
-    free(t->support);
+    files_free(t->support, t->n_support);
     free(t->conventions);
     free(t->unavailable);
 }
@@ -82,6 +87,7 @@ struct lang *lang_free(struct lang *l)
         test_done(&l->tests[i]);
     free(l->tests);
     browser_free(l->browser);
+    files_free(l->support, l->n_support);
     free(l->origin);
     free(l);
     return NULL;
@@ -348,22 +354,25 @@ static int get_report(json_t *o, const char *key, char **ret_format, char **ret_
     return 0;
 }
 
-static int get_support(json_t *o, struct lang_test *t, struct lang_error *err)
+/* "support": plain file names (their content is read by load_support()). */
+static int get_support(json_t *o, struct lang_file **ret, size_t *ret_n, struct lang_error *err)
 {
     _cleanup_(strv_freep) char **names = NULL;
     int r;
 
     if ((r = get_strv(o, "support", false, &names, err)) < 0)
         return r;
-    t->n_support = strv_len(names);
-    t->support = calloc(t->n_support + 1, sizeof(*t->support));
-    if (!t->support)
+    *ret_n = strv_len(names);
+    if (*ret_n > LANG_MAX_SUPPORT)
+        return fail(err, "'support' may name at most %d files", LANG_MAX_SUPPORT);
+    *ret = calloc(*ret_n + 1, sizeof(**ret));
+    if (!*ret)
         return -ENOMEM;
-    for (size_t i = 0; i < t->n_support; i++)
+    for (size_t i = 0; i < *ret_n; i++)
         if (!safe_file_name(names[i]))
             return fail(err, "'support' entry '%s' must be a plain file name", names[i]);
-    for (size_t i = 0; i < t->n_support; i++)
-        t->support[i].name = TAKE_PTR(names[i]);
+    for (size_t i = 0; i < *ret_n; i++)
+        (*ret)[i].name = TAKE_PTR(names[i]);
     return 0;
 }
 
@@ -378,7 +387,7 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_strv(o, "run", true, &t->run, err)) < 0 || (r = get_env(o, &t->env, err)) < 0 ||
         (r = get_report(o, "report", &t->report_format, &t->report_file, err)) < 0 ||
         (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
-        (r = get_support(o, t, err)) < 0 ||
+        (r = get_support(o, &t->support, &t->n_support, err)) < 0 ||
         (r = get_string(o, "conventions", false, &t->conventions, err)) < 0)
         return r;
     if (!t->run[0] || (t->compile && !t->compile[0]))
@@ -418,6 +427,14 @@ static int get_tests(json_t *o, struct lang *l, struct lang_error *err)
  * unavailable, not the language: a language file copied alone still runs programs. */
 static void load_support(struct lang *l, const char *dir)
 {
+    /* The language's own: a missing one is left out (the file says what it does without). */
+    for (size_t j = 0; j < l->n_support; j++) {
+        char path[4096];
+        size_t len;
+        snprintf(path, sizeof(path), "%s/support/%s", dir, l->support[j].name);
+        if (read_file(path, LANG_FILE_MAX, &l->support[j].content, &len) < 0)
+            l->support[j].content = NULL;
+    }
     for (size_t i = 0; i < l->n_tests; i++)
         for (size_t j = 0; j < l->tests[i].n_support; j++) {
             struct lang_file *f = &l->tests[i].support[j];
@@ -519,7 +536,8 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_env(o, &l->env, err)) < 0 || (r = get_limits(o, "limits", &l->limits, err)) < 0 ||
         (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
-        (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0)
+        (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
+        (r = get_support(o, &l->support, &l->n_support, err)) < 0)
         return r;
     if (!l->display_name)
         l->display_name = xstrdup(l->name);

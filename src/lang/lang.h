@@ -18,6 +18,8 @@ struct lang_limits {
     uint64_t output_kb;
 };
 
+#define LANG_MAX_SUPPORT 8 /* support files of a language, and of each test framework */
+
 struct lang_file {
     char *name;
     char *content;
@@ -72,7 +74,11 @@ struct lang {
     struct lang_test *tests; /* "test": the frameworks, tests[0] the default */
     size_t n_tests;
     struct lang_browser *browser; /* "browser", or NULL: it does not run in a browser */
-    char *origin;                 /* the file it came from */
+    struct lang_file *support;    /* "support": from <languages dir>/support/, put into
+                                   * /box/.runbox/ for every stage; one that is missing has
+                                   * content NULL and is left out */
+    size_t n_support;
+    char *origin; /* the file it came from */
 };
 
 struct lang_set {
