@@ -132,13 +132,31 @@ export class PageChannel {
     Atomics.store(this.ctrl, OUT_LOCK, 0);
     Atomics.notify(this.ctrl, OUT_USED);
     Atomics.notify(this.ctrl, OUT_LOCK);
+    // Consecutive records of one stream go to the page as one piece of text.
     const view = new DataView(chunk.buffer);
+    let run = null; // [stream, parts]
+    const flush = () => {
+      if (!run) return;
+      const [stream, parts] = run;
+      const n = parts.reduce((a, p) => a + p.length, 0);
+      const bytes = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) {
+        bytes.set(p, o);
+        o += p.length;
+      }
+      this.emit(stream, bytes);
+      run = null;
+    };
     for (let i = 0; i + 5 <= used; ) {
       const stream = chunk[i];
       const len = view.getUint32(i + 1, true);
-      this.emit(stream, chunk.subarray(i + 5, i + 5 + len));
+      if (run && run[0] !== stream) flush();
+      if (!run) run = [stream, []];
+      run[1].push(chunk.subarray(i + 5, i + 5 + len));
       i += 5 + len;
     }
+    flush();
   }
 
   /** Output that came by postMessage (no shared memory). */
