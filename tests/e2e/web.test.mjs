@@ -816,6 +816,29 @@ test("Python in the browser (Pyodide): a program reading #stdin", async (t) => {
   t.note(`screenshot: ${await shot("py-browser")}`);
 });
 
+// The other languages with a browser runtime (GET /api/v1/code/languages: browser.runtime).
+const HELLO = {
+  cpp: '#include <iostream>\n#include <string>\nint main() {\n    std::string s;\n    std::getline(std::cin, s);\n    std::cout << "hello " << s << " from C++" << std::endl;\n}\n',
+  rust: 'use std::io::BufRead;\n\nfn main() {\n    let mut s = String::new();\n    std::io::stdin().lock().read_line(&mut s).unwrap();\n    println!("hello {} from Rust", s.trim());\n}\n',
+  go: 'package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n\t"strings"\n)\n\nfunc main() {\n\ts, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\n\tfmt.Printf("hello %s from Go\\n", strings.TrimSpace(s))\n}\n',
+};
+const HELLO_NAME = { cpp: "C++", rust: "Rust", go: "Go" };
+for (const lang of Object.keys(HELLO)) {
+  test(`${HELLO_NAME[lang]} in the browser: a program reading a line of #stdin`, async (t) => {
+    const { languages } = await api("/api/v1/code/languages");
+    const l = languages.find((x) => x.name === lang);
+    if (!t.check(l && l.browser && l.browser.available, `the server offers ${lang} in the browser`, l && l.browser)) return;
+    await setLanguage(lang);
+    await setWhere("browser");
+    await setCode(HELLO[lang]);
+    await setField("#stdin", "wasm\n");
+    await run(undefined, 90000);
+    const out = await spans("stdout");
+    t.check(out.replace(/\n$/, "") === `hello wasm from ${HELLO_NAME[lang]}`, "span.stdout", JSON.stringify(out));
+    t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+  });
+}
+
 test("with the server stopped, C and Python still run in the browser", async (t) => {
   if (!t.check(SERVER_PID > 0, "E2E_SERVER_PID is given")) return;
   process.kill(SERVER_PID, "SIGTERM");
