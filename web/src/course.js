@@ -103,6 +103,7 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     }
     const runner = (ex.runner && ex.runner.type) || (c.runner && c.runner.type) || "sandbox";
     open = { course: c, exercise: ex, runner };
+    document.title = `${ex.title || slug} · runbox`;
     renderMarkdown(readme, ex.readme || `# ${ex.title || slug}`);
     readmeBox.hidden = false;
     $("run-tests").hidden = false;
@@ -120,6 +121,7 @@ export function createCourses({ api, onOpen, onClose, onError }) {
   function closeExercise() {
     const was = open;
     open = null;
+    document.title = "runbox";
     readmeBox.hidden = true;
     readme.replaceChildren();
     $("run-tests").hidden = true;

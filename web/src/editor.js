@@ -73,7 +73,9 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
       runKeys,
       lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), history(), foldGutter(),
       drawSelection(), dropCursor(), indentOnInput(), bracketMatching(), closeBrackets(),
-      highlightActiveLine(), indentUnit.of("    "), EditorState.tabSize.of(4),
+      highlightActiveLine(), EditorState.tabSize.of(4),
+      // Go is indented with tabs (gofmt), the others with four spaces.
+      indentUnit.of(/\.go$/.test(name) || (!/\.\w+$/.test(name) && language === "go") ? "\t" : "    "),
       syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
       keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
       syntax.of(syntaxFor(name, language)),
