@@ -262,6 +262,15 @@ echo
 echo "== 8. the compile cache: bench/cache.sh (a Rust exercise's test run, cold vs cached) =="
 QUICK_ARG=(); ((QUICK)) && QUICK_ARG=(--quick)
 RUNBOX_BUILD=$BUILD "$ROOT/bench/cache.sh" "${QUICK_ARG[@]}" 2>&1 | sed 's/^/  /' || FAILED=1
+
+# 9. ---------------------------------------------------------------------------------------
+echo "== 9. the browser page: bench/web.sh (Run to output, on the server and in the browser) =="
+if [ -d "$ROOT/web/dist" ] && [ -x /usr/bin/chromium ]; then
+    RUNBOX_BUILD=$BUILD BENCH_N=$([ -n "${QUICK_ARG[*]}" ] && echo 5 || echo 15) \
+        "$ROOT/bench/web.sh" 2>&1 | sed 's/^/  /' || FAILED=1
+else
+    echo "  skipped: needs web/dist (bash web/build.sh) and /usr/bin/chromium"
+fi
 echo
 
 # Summary ----------------------------------------------------------------------------------
