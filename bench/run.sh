@@ -262,6 +262,7 @@ echo
 echo "== 8. the compile cache: bench/cache.sh (a Rust exercise's test run, cold vs cached) =="
 QUICK_ARG=(); ((QUICK)) && QUICK_ARG=(--quick)
 RUNBOX_BUILD=$BUILD "$ROOT/bench/cache.sh" "${QUICK_ARG[@]}" 2>&1 | sed 's/^/  /' || FAILED=1
+echo
 
 # 9. ---------------------------------------------------------------------------------------
 echo "== 9. the browser page: bench/web.sh (Run to output, on the server and in the browser) =="
