@@ -33,7 +33,7 @@ function when(ms) {
 // The share link of run @id.
 export const shareUrl = (id) => `${location.origin}/r/${id}`;
 
-export function createHistory({ api, languageName, onOpen, onError }) {
+export function createHistory({ api, languageName, currentLanguage, onOpen, onError }) {
   const panel = $("history");
   const toggle = $("history-toggle");
   const list = $("history-list");
@@ -82,8 +82,10 @@ export function createHistory({ api, languageName, onOpen, onError }) {
   async function refresh(append = false) {
     note.textContent = "Loading…";
     try {
+      const only = $("history-this-language").checked ? currentLanguage() : undefined;
+      $("history-lang-label").textContent = `Only ${languageName(currentLanguage()) || "this language"}`;
       const page = await api.get("/api/v1/code/history", {
-        query: { limit: 25, before: append ? nextBefore : undefined },
+        query: { limit: 25, before: append ? nextBefore : undefined, language: only },
       });
       const runs = page.runs || [];
       if (!append) list.replaceChildren();
@@ -138,6 +140,7 @@ export function createHistory({ api, languageName, onOpen, onError }) {
     toggle.focus();
   });
   $("history-refresh").addEventListener("click", () => refresh());
+  $("history-this-language").addEventListener("change", () => refresh());
   more.addEventListener("click", () => refresh(true));
   $("share-copy").addEventListener("click", async () => {
     const link = $("share-link");

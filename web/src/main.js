@@ -217,6 +217,7 @@ wireFileButtons({ editor, fail });
 const historyPanel = createHistory({
   api,
   languageName: (n) => (langByName(n) && langByName(n).display_name) || n,
+  currentLanguage: () => (language ? language.name : ""),
   onError: fail,
   onOpen: (run) => showRun(run, { readonly: false }),
 });
