@@ -1,6 +1,7 @@
 /* libFuzzer harness for the language-file parser (language files may come from course
  * authors). Checks invariants of what it accepts, not just survival. */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,6 +26,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert((*p)[0] == '/' && !strstr(*p, ".."));
     for (size_t i = 0; i < l->n_selftest_files; i++)
         assert(!strchr(l->selftest_files[i].name, '/'));
+    if (l->browser) {
+        const struct lang_browser *b = l->browser;
+        bool pyodide = strcmp(b->runtime, "pyodide") == 0;
+        assert(pyodide || strcmp(b->runtime, "wasi") == 0 || strcmp(b->runtime, "go-js") == 0);
+        /* A compiled runtime has a compile and the module's plain name; Pyodide neither. */
+        assert(pyodide ? !b->compile && !b->output
+                       : b->compile && b->compile[0] && b->output && !strchr(b->output, '/'));
+        assert(!b->support || (b->support[0] == '/' && !strstr(b->support, "..")));
+        json_t *j = lang_browser_to_json(l);
+        assert(json_is_object(j));
+        json_decref(j);
+    }
     char *sources[] = {l->source_file, NULL};
     char **argv = lang_expand(l->run, l->source_file, sources);
     assert(argv && argv[0]);

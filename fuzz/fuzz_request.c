@@ -1,9 +1,10 @@
 /* libFuzzer harness for execute-request validation (server/request.c), the first parser that
- * clients' bytes reach. Checks what it accepts against the policy, that a refusal names its
- * status and reason, and that the request as stored (request_to_json) checks again to the same
- * run, both as a JSON value and after a trip through text (the history, the hooks). A test
- * run's stored form never holds its test files' contents: it checks again once they are put
- * back (request_test_files_to_json), as the server does for a hook's request. */
+ * clients' bytes reach, and for the same bytes as a compile for the browser. Checks what it accepts
+ * against the policy, that a refusal names its status and reason, and that the request as stored
+ * (request_to_json) checks again to the same run, both as a JSON value and after a trip through
+ * text (the history, the hooks). A test run's stored form never holds its test files' contents: it
+ * checks again once they are put back (request_test_files_to_json), as the server does for a hook's
+ * request. */
 #include <assert.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -189,6 +190,23 @@ static void check_round_trip(const struct request *r)
     json_decref(stored);
 }
 
+/* The same body as a compile for the browser (request_parse_compile): accepted only for a
+ * language with a browser compile, with nothing that only a run has use for. */
+static void check_compile(json_t *body)
+{
+    struct request r;
+    struct request_error err;
+
+    if (request_parse_compile(body, &policy, &r, &err) < 0) {
+        check_refused(&r, &err);
+        return;
+    }
+    check_accepted(&r);
+    assert(r.mode == JOB_MODE_BROWSER_COMPILE && r.lang->browser && r.lang->browser->compile);
+    assert(!r.args[0] && !r.stdin_len && !r.callback_url && !r.save_history);
+    request_done(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct request r;
@@ -207,6 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         check_refused(&r, &err);
     }
+    check_compile(body);
     json_decref(body);
     return 0;
 }

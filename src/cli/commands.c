@@ -645,8 +645,8 @@ int cli_cmd_languages(const struct cli_args *a)
         return rc;
     arr = json_array();
     if (!a->json)
-        printf("%-12s %-14s %-10s %-12s %-9s %s\n", "NAME", "DISPLAY", "VERSION", "EXTENSIONS",
-               "INSTALLED", "TESTS");
+        printf("%-12s %-14s %-10s %-12s %-9s %-20s %s\n", "NAME", "DISPLAY", "VERSION",
+               "EXTENSIONS", "INSTALLED", "TESTS", "BROWSER");
     for (size_t i = 0; i < e.langs.n; i++) {
         const struct lang *l = e.langs.v[i];
         bool inst = lang_is_installed(l);
@@ -675,13 +675,16 @@ int cli_cmd_languages(const struct cli_args *a)
                               (json_int_t)(lim.output_bytes >> 10)));
             json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "test_frameworks",
                                 lang_tests_to_json(l));
+            json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "browser",
+                                lang_browser_to_json(l));
         } else {
             char tests[128] = "-";
             for (size_t t = 0, n = 0; t < l->n_tests && n < sizeof(tests); t++)
                 n += (size_t)snprintf(tests + n, sizeof(tests) - n, "%s%s", t ? "," : "",
                                       l->tests[t].name);
-            printf("%-12s %-14s %-10s %-12s %-9s %s\n", l->name, l->display_name, ver ? ver : "-",
-                   exts, inst ? "yes" : "no", tests);
+            printf("%-12s %-14s %-10s %-12s %-9s %-20s %s\n", l->name, l->display_name,
+                   ver ? ver : "-", exts, inst ? "yes" : "no", tests,
+                   l->browser ? l->browser->runtime : "-");
             json_decref(ext);
         }
         free(ver);

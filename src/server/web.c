@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -54,8 +55,9 @@ static const char NOT_BUILT_HTML[] =
         "</a>.</p></body></html>\n";
 
 struct web {
-    int dir_fd;     /* the web directory (O_PATH), or -1 when there is none */
-    char path[256]; /* its name, for messages */
+    pthread_rwlock_t lock; /* over dir_fd: read to open files beneath it, write to replace it */
+    int dir_fd;            /* the web directory (O_PATH), or -1 when there is none */
+    char path[PATH_MAX];   /* its name: for messages, and to open it again */
 };
 
 /*** Paths ***/
@@ -222,9 +224,14 @@ struct web *web_new(const char *dir)
 
     if (!w)
         return NULL;
+    if (pthread_rwlock_init(&w->lock, NULL) != 0) {
+        free(w);
+        return NULL;
+    }
     if (!dir)
         dir = default_dir(def, sizeof(def)) == 0 ? def : WEB_FALLBACK_DIR;
-    snprintf(w->path, sizeof(w->path), "%s", dir);
+    _cleanup_free_ char *real = realpath(dir, NULL);
+    snprintf(w->path, sizeof(w->path), "%s", real ? real : dir);
     w->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (w->dir_fd < 0)
         fprintf(stderr,
@@ -241,9 +248,41 @@ struct web *web_free(struct web *w)
     if (w) {
         if (w->dir_fd >= 0)
             (void)close(w->dir_fd);
+        (void)pthread_rwlock_destroy(&w->lock);
         free(w);
     }
     return NULL;
+}
+
+/* Is the directory fd stale: none yet, or no longer the directory its name names (web/build.sh
+ * removes dist/ and makes a new one while the server runs; a deploy may rename a new one into
+ * place)? Under the read lock. */
+static bool dir_is_stale(const struct web *w)
+{
+    struct stat named, held;
+
+    if (stat(w->path, &named) < 0)
+        return w->dir_fd >= 0;
+    return w->dir_fd < 0 || fstat(w->dir_fd, &held) < 0 || held.st_ino != named.st_ino ||
+           held.st_dev != named.st_dev;
+}
+
+/* Take the read lock on a current directory fd: a stale one is opened again by its name first
+ * (-1 while there is none). Files already being sent keep their own fds. */
+static void lock_dir(struct web *w)
+{
+    (void)pthread_rwlock_rdlock(&w->lock);
+    if (!dir_is_stale(w))
+        return;
+    (void)pthread_rwlock_unlock(&w->lock);
+    (void)pthread_rwlock_wrlock(&w->lock);
+    if (dir_is_stale(w)) {
+        if (w->dir_fd >= 0)
+            (void)close(w->dir_fd);
+        w->dir_fd = open(w->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    (void)pthread_rwlock_unlock(&w->lock);
+    (void)pthread_rwlock_rdlock(&w->lock);
 }
 
 /*** Answers ***/
@@ -363,29 +402,32 @@ static int not_found(struct req *rq, const char *why)
 
 int web_serve(struct req *rq)
 {
-    const struct web *w = rq->srv->web;
+    struct web *w = rq->srv->web;
     const char *raw = rq->ri->local_uri_raw;
     char name[WEB_MAX_PATH + 1];
-    _cleanup_close_ int fd = -1;
-    struct stat st;
 
-    if (!raw || (strcmp(rq->ri->request_method, "GET") != 0 && !is_head(rq)))
+    if (!raw || !w || (strcmp(rq->ri->request_method, "GET") != 0 && !is_head(rq)))
         return -ENOENT;
     /* Unknown API paths get the API's own 404, never a file or the page. */
     if (strncmp(raw, "/api/", 5) == 0 || strcmp(raw, "/api") == 0)
         return -ENOENT;
     if (web_path_resolve(raw, name, sizeof(name)) < 0)
         return not_found(rq, "no such file");
-    if (!w || w->dir_fd < 0)
+    lock_dir(w);
+    bool built = w->dir_fd >= 0;
+    int fd = built ? open_beneath(w, name) : -ENOENT;
+    (void)pthread_rwlock_unlock(&w->lock);
+    if (!built)
         return strcmp(name, "index.html") == 0 ? reply_not_built(rq)
                                                : not_found(rq, "no such file (no page is built)");
-    fd = open_beneath(w, name);
+    _cleanup_close_ int file = fd;
+    struct stat st;
     if (fd == -ENOSYS) {
         (void)http_reply_error(rq, 500, "", "this kernel has no openat2(): no files are served");
         return 0;
     }
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return not_found(rq, "no such file");
-    (void)reply_file(rq, name, fd, &st);
+    (void)reply_file(rq, name, file, &st);
     return 0;
 }

@@ -2,7 +2,8 @@
  * not an API route: "/" and "/r/{id}" are index.html, any other path the file under the web
  * directory. Paths are percent-decoded once and checked by web_path_resolve() (no "..", "//",
  * NUL, backslash or dotfile), and files are opened with openat2(RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS) under a directory fd opened at start, so nothing outside it is reached. */
+ * RESOLVE_NO_SYMLINKS) under a directory fd opened at start (and again when the directory is
+ * replaced: web/build.sh removes and rebuilds it), so nothing outside it is reached. */
 #pragma once
 
 #include <stdbool.h>
@@ -28,8 +29,8 @@ const char *web_mime_type(const char *name);
 
 /* Open the web directory @dir, or when NULL the default: <dir of /proc/self/exe>/../web/dist
  * when it exists, else /usr/share/runbox/web. A directory that cannot be opened is not an
- * error: the server then answers "/" with a page saying how to build it. Writes one line to
- * stderr saying which. Returns NULL only when out of memory. */
+ * error: the server then answers "/" with a page saying how to build it, until it exists.
+ * Writes one line to stderr saying which. Returns NULL only when out of memory. */
 struct web *web_new(const char *dir);
 struct web *web_free(struct web *w);
 

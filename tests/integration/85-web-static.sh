@@ -3,8 +3,9 @@
 # types, ETag and If-None-Match (304), the cross-origin isolation and security headers (COOP,
 # COEP, CORP, CSP on HTML), HEAD, a large file streamed whole, 404s, path traversal refused
 # (raw, percent-encoded, encoded slash, NUL, backslash, dotfiles), a symlink inside DIR refused,
-# API paths still answered by the API (no page for an unknown /api/ path), no login needed, and
-# the "not built" page when DIR does not exist.
+# API paths still answered by the API (no page for an unknown /api/ path), no login needed, the
+# "not built" page when DIR does not exist, and a DIR removed and made again (web/build.sh) or
+# made after the start served without a restart.
 . "$(dirname "$0")/../lib.sh"
 
 for tool in curl jq cmp; do
@@ -181,6 +182,28 @@ get /healthz
 is "/healthz is still the API" 200 Content-Type application/json
 CODE=$(curl -sS --max-time 60 -o "$R" -w '%{http_code}' -X POST "$SRV_URL/index.html")
 is "POST to a file is not served" 404
+
+# web/build.sh removes dist/ and makes it again while the server runs.
+cp -a "$WEB" "$TMP/web-copy"
+rm -rf "$WEB"
+mkdir -p "$WEB/assets"
+printf '<!doctype html><title>rebuilt page</title>\n' >"$WEB/index.html"
+printf 'console.log("new");\n' >"$WEB/assets/new.js"
+get /
+is "after the directory was removed and made again, / is the new index.html" 200
+grep -q "rebuilt page" "$R"
+tap $? "with the new bytes"
+get /assets/new.js
+is "and its new files" 200 Content-Type "text/javascript; charset=utf-8"
+get /assets/app.js
+is "and not the old ones" 404
+# A deploy renames a new directory into place.
+mkdir -p "$TMP/web-next"
+printf '<!doctype html><title>swapped page</title>\n' >"$TMP/web-next/index.html"
+mv "$WEB" "$TMP/web-prev" && mv "$TMP/web-next" "$WEB"
+get /
+grep -q "swapped page" "$R"
+tap $? "a directory renamed into place is served at once" || diag "HTTP $CODE: $(head -c 200 "$R")"
 srv_stop
 tap "$([ "$SRV_RC" = 0 ] && echo 0 || echo 1)" "the server stops cleanly (rc $SRV_RC)"
 
@@ -201,11 +224,17 @@ get /assets/app.js
 is "a file without a page is a 404" 404
 get /healthz
 is "the API works without a page" 200
+mkdir -p "$TMP/no-such-dir"
+printf '<!doctype html><title>built later</title>\n' >"$TMP/no-such-dir/index.html"
+get /
+is "a page built after the start is served without a restart" 200 Cache-Control no-cache
+grep -q "built later" "$R"
+tap $? "with its bytes"
 srv_stop
 tap "$([ "$SRV_RC" = 0 ] && echo 0 || echo 1)" "the server stops cleanly (rc $SRV_RC)"
 
 # ---- "server": {"web_dir"} in the config file ----
-echo "{\"server\": {\"web_dir\": \"$WEB\"}}" >"$TMP/config.json"
+echo "{\"server\": {\"web_dir\": \"$TMP/web-copy\"}}" >"$TMP/config.json"
 if srv_start "$DATA" --workers 1 --config "$TMP/config.json"; then
     get /assets/sub/notes.txt
     is "the config's web_dir is served" 200 Content-Type "text/plain; charset=utf-8"
