@@ -227,10 +227,12 @@ export function runInBrowser(opts) {
     newSharedBuffer(),
     (stream, text) => {
       if (truncated) return;
-      const n = enc.encode(text).length;
+      const bytes = enc.encode(text);
+      const n = bytes.length;
       if (outBytes + n > outLimit) {
         truncated = true;
-        text = text.slice(0, Math.max(0, outLimit - outBytes));
+        // Cut at the limit in bytes (a character cut in two is dropped).
+        text = new TextDecoder().decode(bytes.subarray(0, Math.max(0, outLimit - outBytes))).replace(/\uFFFD$/, "");
         outBytes = outLimit;
         if (text) call(stream === STDOUT ? on.stdout : on.stderr, text);
         requestStop("output");

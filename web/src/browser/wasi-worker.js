@@ -90,6 +90,7 @@ async function run(m) {
     new PreopenDirectory("/", root.contents),
   ];
   const w = new WASI([m.argv0 || "main", ...(m.args || [])], env, fds, { debug: false });
+  let t0 = 0;
 
   // Sleeping (nanosleep, thread::sleep) waits on the shared memory instead of spinning, and
   // reports its one event (the shim leaves nevents unset).
@@ -111,6 +112,23 @@ async function run(m) {
     return W.ERRNO_SUCCESS;
   };
 
+  // The shim answers 0 for the CPU-time clocks: give the time since the start instead (there
+  // is one thread, and it runs all along), so clock_gettime(CLOCK_PROCESS_CPUTIME_ID) advances.
+  const cpuClock = (id) => id === W.CLOCKID_PROCESS_CPUTIME_ID || id === W.CLOCKID_THREAD_CPUTIME_ID;
+  const clockTime = w.wasiImport.clock_time_get;
+  w.wasiImport.clock_time_get = (id, precision, ptr) => {
+    if (!cpuClock(id)) return clockTime(id, precision, ptr);
+    const ns = BigInt(Math.round((performance.now() - (t0 || performance.now())) * 1e6));
+    new DataView(w.inst.exports.memory.buffer).setBigUint64(ptr, ns, true);
+    return W.ERRNO_SUCCESS;
+  };
+  const clockRes = w.wasiImport.clock_res_get;
+  w.wasiImport.clock_res_get = (id, ptr) => {
+    if (!cpuClock(id)) return clockRes(id, ptr);
+    new DataView(w.inst.exports.memory.buffer).setBigUint64(ptr, 1000n, true);
+    return W.ERRNO_SUCCESS;
+  };
+
   let instance;
   try {
     instance = await WebAssembly.instantiate(m.module, { wasi_snapshot_preview1: w.wasiImport });
@@ -118,7 +136,7 @@ async function run(m) {
     post({ type: "done", internal: `cannot start the program: ${e.message || e}` });
     return;
   }
-  const t0 = performance.now();
+  t0 = performance.now();
   let exit_code = 0;
   let trap = null;
   try {
