@@ -64,14 +64,12 @@ const tapLine = (ok, name, diags = []) => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// What the browser does: every request (logged, anything beyond 127.0.0.1 refused and counted),
-// every page error and console error (each one fails the test during which it happened).
-const requests = []; // {test, method, url, kind}
+// What the browser does: every request (logged; one beyond 127.0.0.1 fails the last test), every
+// page error and console error (each one fails the test during which it happened).
+const requests = []; // {test, method, url, kind, req}
 const external = []; // requests that were not for 127.0.0.1
-const problems = []; // {test, kind, text}
-const failedRequests = [];
+const problems = []; // {test, kind, text, allowed}
 let currentTest = "(setup)";
-let serverStopped = false;
 // Console errors we accept, each with its reason. Keep this short.
 let expect401 = false;
 const ALLOWED_ERRORS = [
@@ -79,11 +77,6 @@ const ALLOWED_ERRORS = [
     re: /Failed to load resource: the server responded with a status of 401/,
     when: () => expect401,
     why: "the log-in test: the page asks /api/v1/auth/me before logging in, and a wrong password is refused",
-  },
-  {
-    re: /Failed to load resource: net::ERR_CONNECTION_REFUSED/,
-    when: () => serverStopped,
-    why: "the test stopped the server on purpose; the page may still try to reach it",
   },
 ];
 
@@ -188,7 +181,6 @@ async function setField(sel, value) {
   await page.fill(sel, value, { timeout: tmo(HOOK_MS) });
 }
 const doneCount = () => page.evaluate(() => window.__e2e.done);
-const runningCount = () => page.evaluate(() => window.__e2e.running);
 async function waitDone(before, ms = 60000) {
   await page.waitForFunction((n) => window.__e2e.done > n, before, { timeout: tmo(ms), polling: 100 });
 }
@@ -842,7 +834,6 @@ for (const lang of Object.keys(HELLO)) {
 test("with the server stopped, C and Python still run in the browser", async (t) => {
   if (!t.check(SERVER_PID > 0, "E2E_SERVER_PID is given")) return;
   process.kill(SERVER_PID, "SIGTERM");
-  serverStopped = true;
   let down = false;
   for (let i = 0; i < 300 && !down; i++) {
     try {
@@ -914,7 +905,6 @@ async function main() {
   context.on("request", (r) => {
     requests.push({ test: currentTest, method: r.method(), url: r.url(), kind: r.resourceType(), req: r });
   });
-  context.on("requestfailed", (r) => failedRequests.push({ test: currentTest, url: r.url(), error: r.failure()?.errorText }));
   // Nothing may leave 127.0.0.1: such a request is recorded (and fails: the browser's proxy is a
   // closed port, which only loopback bypasses). Not context.route: routing turns off the HTTP
   // cache, which the in-browser runs lean on once the server is gone.
@@ -981,7 +971,7 @@ async function main() {
   currentTest = "(teardown)";
 
   // The request log, kept beside the screenshots.
-  const log = requests.map((r) => `${r.test}\t${r.method}\t${r.kind}\t${r.url}`).join("\n") + "\n";
+  const log = requests.map((r) => `${r.test}\t${r.method}\t${r.kind}\t${r.url}${r.req?.failure() ? `\tfailed: ${r.req.failure().errorText}` : ""}`).join("\n") + "\n";
   const logFile = join(SHOTS, "requests.log");
   writeFileSync(logFile, log);
   const ext = [...new Set(external)];
