@@ -602,7 +602,15 @@ test("an exercise: course and exercise chosen, README rendered, starter in a tab
   t.check(readme.strong === "arithmetic mean", "**bold** is rendered", readme);
   t.check(readme.cells === 4, "the Markdown table is a table", readme);
   await page.waitForSelector('#tabs > button.tab[data-file="stats.py"]', { timeout: tmo(30000) });
-  t.check((await page.getAttribute('#tabs > button.tab[data-file="stats.py"]', "aria-selected")) === "true", "the stats.py tab is open");
+  const tabs = await page.$$eval("#tabs > button.tab", (bs) => bs.map((b) => b.dataset.file).sort());
+  t.check(JSON.stringify(tabs) === '["helpers.py","stats.py"]', "one tab per starter file", tabs);
+  const selected = () => page.$$eval('#tabs > button.tab[aria-selected="true"]', (bs) => bs.map((b) => b.dataset.file));
+  await plainMode(true);
+  await page.click('#tabs > button.tab[data-file="helpers.py"]');
+  t.check(JSON.stringify(await selected()) === '["helpers.py"]', "clicking a tab selects it (aria-selected)", await selected());
+  t.match(await editorText(), /def total\(xs\):/, "the helpers.py tab's code");
+  await page.click('#tabs > button.tab[data-file="stats.py"]');
+  t.check(JSON.stringify(await selected()) === '["stats.py"]', "the stats.py tab is open", await selected());
   t.match(await editorText(), /raise NotImplementedError\("spread"\)/, "the editor holds the starter");
   t.check(await page.isVisible("#run-tests"), "#run-tests is shown");
   t.note(`screenshot: ${await shot("exercise")}`);
