@@ -188,6 +188,10 @@ api_check "a compile error is 422 with the compiler's message" 422 \
     '.error == "compilation failed" and .field == "code" and .status == "compile_error"
      and (.compile.error | test("undefined_thing")) and .compile.exit_code != 0
      and (.compile | has("execution_time"))'
+compile c 'static char big[40 << 20] = {1};
+int main(int argc, char **argv) { (void)argv; return big[argc * 1000000]; }'
+api_check "a module over 32 MiB is a 422 output_limit" 422 \
+    '.status == "output_limit" and (.error | test("32 MiB")) and .compile.status == "success"'
 compile rust 'fn main() { let x: i32 = "no"; }'
 api_check "a Rust type error is 422 too" 422 '.status == "compile_error" and (.compile.error | test("mismatched types"))'
 compile c 'int main(void){return 0;}' . /api/v1/code/compile
