@@ -1,9 +1,10 @@
 /* The browser page's static files. A request's raw path is decoded and checked here (civetweb
  * is told not to decode URLs: it would decode NUL and let "%2F" become a separator before we
- * see it), then opened beneath the directory fd that web_new() opened, without following any
- * symlink, and streamed in chunks: Pyodide's runtime is 10 MB, and no file is held in memory.
- * Every answer carries the cross-origin isolation headers: the page's in-browser runs wait on
- * a SharedArrayBuffer for stdin, which browsers allow only on a cross-origin isolated page. */
+ * see it), then opened beneath the web directory's fd (opened again when the directory is
+ * replaced), without following any symlink, and streamed in chunks: Pyodide's runtime is 10 MB,
+ * and no file is held in memory. Every file and page carries the cross-origin isolation
+ * headers: the page's in-browser runs wait on a SharedArrayBuffer for stdin, which browsers
+ * allow only on a cross-origin isolated page. A refusal is the API's 404 JSON error. */
 #include "server/web.h"
 
 #include <civetweb.h>
@@ -49,8 +50,8 @@ static const char *const web_headers[][2] = {
 static const char NOT_BUILT_HTML[] =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>runbox</title>"
         "</head>\n<body><h1>runbox</h1>\n<p>The browser page is not built. Build it with "
-        "<code>bash web/build.sh</code> (it needs node and npm) and restart <code>runbox "
-        "serve</code>, or point <code>runbox serve --web DIR</code> at a built page.</p>\n"
+        "<code>bash web/build.sh</code> (it needs node and npm) and reload: no restart is "
+        "needed. Or start <code>runbox serve --web DIR</code> with a built page.</p>\n"
         "<p>The API works without it: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json"
         "</a>.</p></body></html>\n";
 
