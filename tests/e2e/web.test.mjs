@@ -901,7 +901,7 @@ async function main() {
       executablePath: CHROMIUM,
       headless: process.env.E2E_HEADED !== "1",
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--proxy-server=http://127.0.0.1:9"].filter((a) => a !== "--headless" || process.env.E2E_HEADED !== "1"),
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--proxy-server=http://127.0.0.1:9"].filter((a) => a !== "--headless" || process.env.E2E_HEADED !== "1"),
       viewport: { width: 1280, height: 900 },
       timeout: 60000,
     });

@@ -21,7 +21,7 @@ for tool in node curl jq; do
     command -v "$tool" >/dev/null || missing="$missing $tool;"
 done
 if [ -n "$missing" ]; then
-    skip "$NAME" "missing:$missing"
+    skip "$NAME" "missing:${missing%;}"
     done_testing
     exit
 fi
