@@ -281,6 +281,12 @@ test("the page loads: ready, cross-origin isolated, Run and the editor", async (
     "the page is cross-origin isolated (COOP/COEP headers: stdin for in-browser runs)",
     `COOP=${h["cross-origin-opener-policy"]} COEP=${h["cross-origin-embedder-policy"]}`,
   );
+  const aria = await page.evaluate(() => ({
+    status: [document.querySelector("#status")?.getAttribute("role"), document.querySelector("#status")?.getAttribute("aria-live")],
+    output: document.querySelector("#output")?.getAttribute("role"),
+  }));
+  t.check(aria.status[0] === "status" && aria.status[1] === "polite", '#status is role="status" aria-live="polite"', aria);
+  t.check(aria.output === "log", '#output is role="log"', aria);
   t.check(await page.evaluate(() => document.body.dataset.runState === "idle"), "body[data-run-state] starts idle",
     await page.evaluate(() => document.body.dataset.runState));
   t.note(`screenshot: ${await shot("loaded")}`);
@@ -814,6 +820,30 @@ test("C in the browser (#where browser): a program reading #stdin", async (t) =>
 test("Python in the browser (Pyodide): a program reading #stdin", async (t) => {
   await runPyInBrowser(t, "one two three\n", ["one", "two", "three"]);
   t.note(`screenshot: ${await shot("py-browser")}`);
+});
+
+test("a wall-time limit of 2 s in the browser stops a Python loop; the runtime then runs again", async (t) => {
+  await setLanguage("python");
+  await setWhere("browser");
+  await page.waitForSelector('body[data-pyodide="ready"]', { state: "attached", timeout: tmo(60000) });
+  await setCode('print("browser loop", flush=True)\nwhile True:\n    pass\n');
+  await setField("#stdin", "");
+  await setField("#limit-wall", "2");
+  try {
+    await run(undefined, 60000);
+  } finally {
+    await setField("#limit-wall", "");
+  }
+  const st = await text("#status");
+  t.match(st, /time limit/i, "#status");
+  t.match(st, /\b2(\.0+)?\s*s\b/, "#status names the 2 s");
+  t.match(await spans("stdout"), /browser loop/, "span.stdout keeps the partial output");
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+  t.note(`screenshot: ${await shot("browser-timeout")}`);
+  await setCode('print("alive", 6 * 7)');
+  await run(undefined, 90000);
+  t.match(await spans("stdout"), /^alive 42\n?$/, "a run after the time limit: span.stdout");
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
 });
 
 // The other languages with a browser runtime (GET /api/v1/code/languages: browser.runtime).
