@@ -149,6 +149,28 @@ compile rust "$RS_CODE"
 is_wasm "Rust compiles to a WASI module" wasi && cp "$R" "$TMP/rs.wasm"
 wasi_run "the Rust module sums its stdin and exits 7" "$TMP/rs.wasm" '1 2 3 4' 'sum 10' 7
 
+# A module's memory stops at 256 MiB (--max-memory): malloc fails rather than the tab growing.
+BOMB='#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) {
+    static char *keep[4096];
+    size_t n = 0;
+    while (n < 4096 && (keep[n] = malloc(1 << 20)) != NULL)
+        memset(keep[n++], 1, 1 << 20);
+    printf("%s after %zu MiB\n", n < 4096 ? "malloc failed" : "no limit", n);
+    return keep[0][7] == 1 ? 0 : 1;
+}'
+compile c "$BOMB"
+is_wasm "a C memory bomb compiles" wasi && cp "$R" "$TMP/bomb.wasm"
+if [ "$HAVE_WASI" = 1 ]; then
+    got=$(node --no-warnings "$TMP/wasi.js" "$TMP/bomb.wasm" </dev/null 2>&1)
+    [[ "$got" =~ ^malloc\ failed\ after\ (2[0-9][0-9])\ MiB$ ]]
+    tap $? "its malloc fails near 256 MiB (the module's maximum memory)" || diag "got: $got"
+else
+    skip "its malloc fails near 256 MiB (the module's maximum memory)" "node has no node:wasi"
+fi
+
 # Files instead of code, one of them base64.
 compile c "" '.code = null | .files = [
     {name: "main.c", content: "#include \"lib.h\"\n#include <stdio.h>\nint main(void){printf(\"%d\\n\", twice(21));return 0;}\n"},
