@@ -822,6 +822,45 @@ test("Python in the browser (Pyodide): a program reading #stdin", async (t) => {
   t.note(`screenshot: ${await shot("py-browser")}`);
 });
 
+test("input() in the browser: lines typed into #input-line reach a Pyodide program", async (t) => {
+  await setLanguage("python");
+  await setWhere("browser");
+  await page.waitForSelector('body[data-pyodide="ready"]', { state: "attached", timeout: tmo(60000) });
+  await setCode('import sys\nname = input("who? ")\nprint("hi", name, "from", sys.platform, flush=True)\nprint("rest", repr(sys.stdin.read()))\n');
+  await setField("#stdin", "");
+  const before = await doneCount();
+  await page.click("#run");
+  await page.waitForSelector("#input-line:not([disabled])", { state: "visible", timeout: tmo(30000) });
+  await waitOutput(/who\? /);
+  await page.fill("#input-line", "Grace");
+  await page.press("#input-line", "Enter");
+  await waitOutput(/hi Grace from emscripten/);
+  await page.fill("#input-line", "more");
+  await page.press("#input-line", "Enter");
+  await page.click("#input-eof");
+  await waitDone(before, 30000);
+  t.match(await spans("stdout"), /who\? [\s\S]*hi Grace from emscripten\nrest 'more\\n'\n/, "span.stdout");
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+});
+
+test("numpy with #where browser: Pyodide has no numpy offline, so the run goes to the server and says so", async (t) => {
+  await setLanguage("python");
+  await setWhere("browser");
+  await setCode('import numpy as np\nprint("numpy sum", int(np.arange(10).sum()))\n');
+  await setField("#stdin", "");
+  await run(undefined, 90000);
+  t.match(await spans("stdout"), /numpy sum 45/, "span.stdout");
+  t.match(await text("#ran-where"), /ran on the server/, "#ran-where");
+  // What #output says besides the program's own output (span.stdout/stderr/compile).
+  const said = await page.evaluate(() => {
+    const c = document.querySelector("#output").cloneNode(true);
+    c.querySelectorAll("span.stdout, span.stderr, span.compile").forEach((e) => e.remove());
+    return c.textContent;
+  });
+  t.check(/numpy/.test(said) && /server/i.test(said), "#output says why it ran on the server (numpy, server)", said);
+  t.note(`screenshot: ${await shot("numpy-fallback")}`);
+});
+
 test("a wall-time limit of 2 s in the browser stops a Python loop; the runtime then runs again", async (t) => {
   await setLanguage("python");
   await setWhere("browser");
