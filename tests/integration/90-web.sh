@@ -71,9 +71,8 @@ rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
 env E2E_URL="$SRV_URL" E2E_SERVER_PID="$SRV_PID" E2E_SHOTS="$SHOTS" E2E_TAP_START="$T_NUM" \
     E2E_COURSE="$(basename "$COURSE")" E2E_CHROMIUM="$CHROME" \
     E2E_AUTH_URL="$AUTH_URL" E2E_AUTH_USERS="$AUTH_USERS" \
-    node "$E2E/web.test.mjs" >"$TMP/e2e.tap" 2>"$TMP/e2e.err"
-rc=$?
-cat "$TMP/e2e.tap"
+    node "$E2E/web.test.mjs" 2>"$TMP/e2e.err" | tee "$TMP/e2e.tap"
+rc=${PIPESTATUS[0]}
 n_ok=$(grep -c '^ok ' "$TMP/e2e.tap")
 n_fail=$(grep -c '^not ok ' "$TMP/e2e.tap")
 T_NUM=$((T_NUM + n_ok + n_fail))
