@@ -72,11 +72,17 @@ const problems = []; // {test, kind, text, allowed}
 let currentTest = "(setup)";
 // Console errors we accept, each with its reason. Keep this short.
 let expect401 = false;
+let expect404 = false;
 const ALLOWED_ERRORS = [
   {
     re: /Failed to load resource: the server responded with a status of 401/,
     when: () => expect401,
     why: "the log-in test: the page asks /api/v1/auth/me before logging in, and a wrong password is refused",
+  },
+  {
+    re: /Failed to load resource: the server responded with a status of 404/,
+    when: () => expect404,
+    why: "the log-in test: bob opens /r/{id} of alice's run that is not shared",
   },
 ];
 
@@ -723,6 +729,15 @@ test("with auth on: a wrong password is refused, log in, run, share; another use
     t.check(!(await page.isVisible("#login")), "#login is hidden");
     await setLanguage("python");
     await setWhere("server");
+    // A run alice does not share: bob must not see it.
+    await setCode('print("alice secret", 7)\n');
+    await run();
+    await page.click("#history-toggle");
+    const secretSel = '#history-list > li.history-item:has-text("alice secret")';
+    await page.waitForSelector(secretSel, { timeout: tmo(30000) });
+    const secretId = await page.getAttribute(secretSel, "data-id");
+    t.check(/^\d+$/.test(secretId || ""), "alice's unshared run is in her history with its id", secretId);
+    await page.click("#history-toggle");
     const code = 'print("alice was here", 2 * 21)\n';
     await setCode(code);
     await run();
@@ -742,8 +757,14 @@ test("with auth on: a wrong password is refused, log in, run, share; another use
     await page.waitForFunction(() => /alice was here/.test(document.querySelector("#editor .cm-content")?.textContent || "") || /alice was here/.test(document.querySelector("#plain-code")?.value || ""), null, { timeout: tmo(30000) });
     t.check(await page.isVisible("#readonly-banner"), "bob sees alice's shared run read-only");
     t.note(`screenshot: ${await shot("shared-to-bob")}`);
+    expect404 = true;
+    await gotoReady(page, `${AUTH_URL}/r/${secretId}`);
+    t.check(!/alice secret/.test(await editorText()), "bob does not see alice's unshared run at /r/{id}", await editorText());
+    t.match(await text("#status"), /no shared run|not found|cannot/i, "#status says there is no such shared run");
+    t.note(`screenshot: ${await shot("unshared-to-bob")}`);
   } finally {
     expect401 = false;
+    expect404 = false;
     await page.close().catch(() => {});
     page = main;
   }
