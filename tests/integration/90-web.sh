@@ -20,6 +20,9 @@ missing=""
 for tool in node curl jq; do
     command -v "$tool" >/dev/null || missing="$missing $tool;"
 done
+if command -v node >/dev/null && ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+    missing="$missing Node.js >= 20 for playwright-core (this is $(node --version));"
+fi
 if [ -n "$missing" ]; then
     skip "$NAME" "missing:${missing%;}"
     done_testing
