@@ -151,27 +151,12 @@ static int compile_start(struct req *rq, struct run_data *d)
 
 int h_compile(struct req *rq)
 {
-    struct request_policy pol;
-    struct request_error err;
     char target[16];
-    json_t *body;
+    struct run_data *d;
 
     if (!http_query(rq, "target", target, sizeof(target)) || strcmp(target, "wasm") != 0)
         return http_reply_error(rq, 400, "target",
                                 "give ?target=wasm: WebAssembly is the one target for now");
-    if (!(body = http_body_json(rq)))
-        return 0;
-    struct run_data *d = calloc(1, sizeof(*d));
-    if (!d) {
-        json_decref(body);
-        return http_reply_error(rq, 500, "", "out of memory");
-    }
-    server_request_policy(rq->srv, &pol);
-    int r = request_parse_compile(body, &pol, &d->req, &err);
-    json_decref(body);
-    if (r < 0) {
-        free(d);
-        return http_reply_error(rq, err.status, err.field, "%s", err.message);
-    }
-    return compile_start(rq, d);
+    d = run_data_from_body(rq, request_parse_compile);
+    return d ? compile_start(rq, d) : 0;
 }

@@ -472,27 +472,38 @@ int run_start(struct req *rq, struct run_data *d)
     return 0;
 }
 
-int h_execute(struct req *rq)
+struct run_data *run_data_from_body(struct req *rq,
+                                    int (*parse)(json_t *body, const struct request_policy *pol,
+                                                 struct request *ret, struct request_error *err))
 {
     struct request_policy pol;
     struct request_error err;
     json_t *body = http_body_json(rq);
+    struct run_data *d;
 
     if (!body)
-        return 0;
-    struct run_data *d = calloc(1, sizeof(*d));
-    if (!d) {
+        return NULL;
+    if (!(d = calloc(1, sizeof(*d)))) {
         json_decref(body);
-        return http_reply_error(rq, 500, "", "out of memory");
+        http_reply_error(rq, 500, "", "out of memory");
+        return NULL;
     }
     server_request_policy(rq->srv, &pol);
-    if (request_parse(body, &pol, &d->req, &err) < 0) {
-        json_decref(body);
-        free(d);
-        return http_reply_error(rq, err.status, err.field, "%s", err.message);
-    }
+    int r = parse(body, &pol, &d->req, &err);
     json_decref(body);
-    return run_start(rq, d);
+    if (r < 0) {
+        free(d);
+        http_reply_error(rq, err.status, err.field, "%s", err.message);
+        return NULL;
+    }
+    return d;
+}
+
+int h_execute(struct req *rq)
+{
+    struct run_data *d = run_data_from_body(rq, request_parse);
+
+    return d ? run_start(rq, d) : 0;
 }
 
 /*** A run's state, cancel, events, webhooks ***/

@@ -604,13 +604,16 @@ static int get_misc(struct ctx *c, json_t *body)
 }
 
 /* The checks, in order: later ones rely on the language, the mode and the files. */
-static int (*const steps[])(struct ctx *c, json_t *body) = {
+typedef int step_fn(struct ctx *c, json_t *body);
+
+static step_fn *const steps[] = {
         get_language, get_mode,  get_code, get_test_files, get_framework, get_cases,
         get_compare,  get_stdin, get_args, get_limits,     get_misc,
 };
 
-int request_parse(json_t *body, const struct request_policy *pol, struct request *ret,
-                  struct request_error *err)
+/* Run @n checks over @body in order, stopping at the first that fails. */
+static int parse_steps(step_fn *const *v, size_t n, json_t *body, const struct request_policy *pol,
+                       struct request *ret, struct request_error *err)
 {
     struct ctx c = {pol, ret, err, 0};
     int r = 0;
@@ -619,13 +622,19 @@ int request_parse(json_t *body, const struct request_policy *pol, struct request
     memset(err, 0, sizeof(*err));
     if (!json_is_object(body))
         r = fail(err, 400, "", "the body must be a JSON object");
-    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(steps); i++)
-        r = steps[i](&c, body);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = v[i](&c, body);
     if (r == -ENOMEM)
         r = fail(err, 500, "", "out of memory");
     if (r < 0)
         request_done(ret);
     return r;
+}
+
+int request_parse(json_t *body, const struct request_policy *pol, struct request *ret,
+                  struct request_error *err)
+{
+    return parse_steps(steps, ARRAY_SIZE(steps), body, pol, ret, err);
 }
 
 /*** Compiles for the browser ***/
@@ -677,27 +686,14 @@ static int no_args(struct ctx *c, json_t *body)
     return (c->r->args = calloc(1, sizeof(char *))) ? 0 : -ENOMEM;
 }
 
-static int (*const compile_steps[])(struct ctx *c, json_t *body) = {
+static step_fn *const compile_steps[] = {
         get_language, get_compile_mode, get_code, no_args, get_limits,
 };
 
 int request_parse_compile(json_t *body, const struct request_policy *pol, struct request *ret,
                           struct request_error *err)
 {
-    struct ctx c = {pol, ret, err, 0};
-    int r = 0;
-
-    memset(ret, 0, sizeof(*ret));
-    memset(err, 0, sizeof(*err));
-    if (!json_is_object(body))
-        r = fail(err, 400, "", "the body must be a JSON object");
-    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(compile_steps); i++)
-        r = compile_steps[i](&c, body);
-    if (r == -ENOMEM)
-        r = fail(err, 500, "", "out of memory");
-    if (r < 0)
-        request_done(ret);
-    return r;
+    return parse_steps(compile_steps, ARRAY_SIZE(compile_steps), body, pol, ret, err);
 }
 
 static void files_done(struct job_file *v, size_t n)

@@ -50,6 +50,12 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
  * Returns 0 once answered. */
 int run_start(struct req *rq, struct run_data *d);
 
+/* The request body checked by @parse (request_parse, request_parse_compile) into a new run's
+ * data; NULL after answering the error. */
+struct run_data *run_data_from_body(struct req *rq,
+                                    int (*parse)(json_t *body, const struct request_policy *pol,
+                                                 struct request *ret, struct request_error *err));
+
 /* A compile for the browser (api_compile.c): what execute_run and execute_dropped do with a
  * run of mode JOB_MODE_BROWSER_COMPILE, which the store never sees. */
 void compile_run(struct server *srv, struct sbx_host *host, struct sched_run *run);
