@@ -16,20 +16,16 @@ import { WorkerChannel, STDOUT, STDERR } from "./channel.js";
 
 class Stopped extends Error {}
 
-/** stdout / stderr: a character device, so the C library line-buffers it like a terminal. */
-class OutFd extends Fd {
-  constructor(chan, stream) {
+/** A character device (so the C library line-buffers stdout like a terminal's). */
+class CharFd extends Fd {
+  constructor(chan, rights) {
     super();
     this.chan = chan;
-    this.stream = stream;
-  }
-  fd_write(data) {
-    this.chan.write(this.stream, data);
-    return { ret: 0, nwritten: data.byteLength };
+    this.rights = rights;
   }
   fd_fdstat_get() {
     const st = new W.Fdstat(W.FILETYPE_CHARACTER_DEVICE, 0);
-    st.fs_rights_base = BigInt(W.RIGHTS_FD_WRITE);
+    st.fs_rights_base = BigInt(this.rights);
     return { ret: 0, fdstat: st };
   }
   fd_filestat_get() {
@@ -37,24 +33,27 @@ class OutFd extends Fd {
   }
 }
 
+/** stdout / stderr. */
+class OutFd extends CharFd {
+  constructor(chan, stream) {
+    super(chan, W.RIGHTS_FD_WRITE);
+    this.stream = stream;
+  }
+  fd_write(data) {
+    this.chan.write(this.stream, data);
+    return { ret: 0, nwritten: data.byteLength };
+  }
+}
+
 /** stdin: each read blocks until the page sends a line (or EOF). */
-class InFd extends Fd {
+class InFd extends CharFd {
   constructor(chan) {
-    super();
-    this.chan = chan;
+    super(chan, W.RIGHTS_FD_READ);
   }
   fd_read(size) {
     const data = this.chan.read(size);
     if (data === null) throw new Stopped("stopped");
     return { ret: 0, data };
-  }
-  fd_fdstat_get() {
-    const st = new W.Fdstat(W.FILETYPE_CHARACTER_DEVICE, 0);
-    st.fs_rights_base = BigInt(W.RIGHTS_FD_READ);
-    return { ret: 0, fdstat: st };
-  }
-  fd_filestat_get() {
-    return { ret: 0, filestat: new W.Filestat(0n, W.FILETYPE_CHARACTER_DEVICE, 0n) };
   }
 }
 
