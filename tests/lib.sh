@@ -75,6 +75,20 @@ done_testing() {
     [ "$T_FAILED" = 0 ]
 }
 
+# need_tools NAME TOOL...: when a tool is missing, one skip line (a failure under
+# SBX_MUST_WORK=1) for the whole script NAME, and the script ends there.
+need_tools() {
+    local name=$1 tool
+    shift
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            skip "$name" "$tool is not installed"
+            done_testing
+            exit
+        fi
+    done
+}
+
 # ---- runbox serve: helpers for the HTTP tests (70-serve.sh, 71-serve-stream.sh) ----
 # One server at a time: srv_start sets SRV_PID and SRV_URL; every api call uses SRV_TOKEN when set.
 # The EXIT trap stops the server and any process given to srv_bg, then removes $TMP.

@@ -5,13 +5,7 @@
 # SIGTERM and must exit 0.
 . "$(dirname "$0")/../lib.sh"
 
-for tool in curl jq python3; do
-    if ! command -v "$tool" >/dev/null; then
-        skip "runbox serve" "$tool is not installed"
-        done_testing
-        exit
-    fi
-done
+need_tools "runbox serve" curl jq python3
 
 DATA=$TMP/data
 "$RUNBOX" user add admin --admin --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"

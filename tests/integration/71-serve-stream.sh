@@ -4,13 +4,7 @@
 # with a run in flight (no box process or cgroup left).
 . "$(dirname "$0")/../lib.sh"
 
-for tool in curl jq python3; do
-    if ! command -v "$tool" >/dev/null; then
-        skip "runbox serve streams" "$tool is not installed"
-        done_testing
-        exit
-    fi
-done
+need_tools "runbox serve streams" curl jq python3
 # The WebSocket client needs the websockets package (Debian python3-websockets).
 WSPY=""
 for py in /usr/bin/python3 python3; do

@@ -6,13 +6,7 @@
 # compile cache (a second identical C run is compile.cached).
 . "$(dirname "$0")/../lib.sh"
 
-for tool in curl jq python3; do
-    if ! command -v "$tool" >/dev/null; then
-        skip "runbox serve: tests, cases, files, courses" "$tool is not installed"
-        done_testing
-        exit
-    fi
-done
+need_tools "runbox serve: tests, cases, files, courses" curl jq python3
 
 MARKER="RUNBOX-SECRET-7f3a91"
 DATA=$TMP/data

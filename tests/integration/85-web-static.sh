@@ -8,13 +8,7 @@
 # made after the start served without a restart.
 . "$(dirname "$0")/../lib.sh"
 
-for tool in curl jq cmp; do
-    if ! command -v "$tool" >/dev/null; then
-        skip "runbox serve: static files" "$tool is not installed"
-        done_testing
-        exit
-    fi
-done
+need_tools "runbox serve: static files" curl jq cmp
 
 DATA=$TMP/data
 WEB=$TMP/web

@@ -9,13 +9,7 @@
 # (and an exercise's own), and its Run Tests runs on the server.
 . "$(dirname "$0")/../lib.sh"
 
-for tool in curl jq node; do
-    if ! command -v "$tool" >/dev/null; then
-        skip "runbox serve: compile for the browser" "$tool is not installed"
-        done_testing
-        exit
-    fi
-done
+need_tools "runbox serve: compile for the browser" curl jq node
 
 DATA=$TMP/data
 # A course whose Run happens in the browser ("runner": {"type": "wasm"}); one exercise back in

@@ -6,13 +6,7 @@
 # survives a restart (the store's migration).
 . "$(dirname "$0")/../lib.sh"
 
-for tool in curl jq; do
-    if ! command -v "$tool" >/dev/null; then
-        skip "runbox serve: share links" "$tool is not installed"
-        done_testing
-        exit
-    fi
-done
+need_tools "runbox serve: share links" curl jq
 
 DATA=$TMP/data
 for u in alice bob; do
