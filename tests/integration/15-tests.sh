@@ -112,18 +112,19 @@ for c in python/tests/fail c/tests/fail; do
     tap $? "$c: every test carries its source (test_code)" || diag "$(head -c 1500 "$TMP/code.json")"
 done
 
-# Test files and runbox's helpers exist only in test mode: a normal run of the same student file
-# sees neither (a fresh /box), and the test run does not print whole test files back.
+# Test files and the test framework's helpers exist only in test mode: a normal run of the same
+# student file sees neither (a fresh /box; its .runbox holds only the language's own support
+# files), and the test run does not print whole test files back.
 if installed python; then
     d=$PROGS/python/tests/pass
     cat >"$TMP/peek.py" <<'EOF'
 import os
 print(sorted(os.listdir("/box")))
-print(os.path.exists("/box/.runbox"), os.path.exists("/box/test_calc.py"))
+print(sorted(os.listdir("/box/.runbox")), os.path.exists("/box/test_calc.py"))
 EOF
     rb_run "$TMP/r.json" "$TMP/peek.py" "$d/calc.py"
-    expect "a normal run sees no test file nor .runbox" "$TMP/r.json" output \
-        "$(printf "['calc.py', 'peek.py']\nFalse False")"
+    expect "a normal run sees no test file nor test helper" "$TMP/r.json" output \
+        "$(printf "['.runbox', 'calc.py', 'peek.py']\n['runbox_mpl.py', 'sitecustomize.py'] False")"
     rb_test "$TMP/t.json" --tests "$d/test_calc.py" "$d/calc.py"
     ! grep -qF "$(jq -Rs . <"$d/test_calc.py" | sed 's/^"//; s/"$//')" "$TMP/t.json"
     tap $? "a test run does not print the whole test file back"
