@@ -752,6 +752,8 @@ test("with auth on: a wrong password is refused, log in, run, share; another use
     await login(bob, bobPw);
     await page.waitForSelector('body[data-ready="1"]', { timeout: tmo(60000) });
     t.match(await text("#user"), new RegExp(bob), "#user after bob logs in");
+    // The same browser (a lab machine): bob's editor does not hold alice's code (drafts are per user).
+    t.check(!/alice/.test(await editorText()), "bob's editor does not show alice's draft", await editorText());
     await page.goto(link, { waitUntil: "domcontentloaded", timeout: tmo(60000) });
     await page.waitForSelector("body.readonly", { timeout: tmo(60000) });
     await page.waitForFunction(() => /alice was here/.test(document.querySelector("#editor .cm-content")?.textContent || "") || /alice was here/.test(document.querySelector("#plain-code")?.value || ""), null, { timeout: tmo(30000) });

@@ -319,6 +319,11 @@ const auth = createAuth({
   api,
   onLoggedIn: () => boot(),
   onLoggedOut: () => {
+    flushDraft(); // into the leaving user's drafts
+    drafts.setOwner(null);
+    editor.setFiles([{ name: editor.activeName() || "main", content: "" }]);
+    clearTimeout(saveTimer); // the emptied editor is nobody's draft
+    dirtyKey = null;
     body.dataset.ready = "0";
   },
 });
@@ -335,6 +340,7 @@ async function boot() {
     output.setStatus("Log in to run code.");
     return;
   }
+  drafts.setOwner(me.id);
   try {
     await loadLanguages();
   } catch (e) {
