@@ -136,6 +136,19 @@ srv_start() {
     return 1
 }
 
+# srv_start_or_end NAME DATA_DIR [serve args...]: srv_start as the TAP line NAME; when the
+# server does not come up the script ends there (its plan printed).
+srv_start_or_end() {
+    local name=$1
+    shift
+    if ! srv_start "$@"; then
+        tap 1 "$name"
+        done_testing
+        exit
+    fi
+    tap 0 "$name"
+}
+
 # srv_stop [SIGNAL]: signal the server (TERM by default) and wait up to 30 s; its exit status
 # goes into SRV_RC (137 after a forced kill; "sanitizer report (N)" when its stderr has one).
 srv_stop() {

@@ -427,8 +427,9 @@ test("an interactive input() run: lines typed into #input-line reach the program
   t.note(`screenshot: ${await shot("input")}`);
 });
 
-test("a wall-time limit of 2 s: the status names the time limit, the output so far stays", async (t) => {
-  await setCode('import time\nprint("before the loop", flush=True)\nwhile True:\n    time.sleep(0.05)\n');
+// Run with #limit-wall at 2 s (cleared afterwards): the status names the limit and the output
+// so far (matching `out`) stays.
+async function runWithWallLimit2(t, out) {
   await setField("#limit-wall", "2");
   try {
     await run(undefined, 60000);
@@ -438,7 +439,12 @@ test("a wall-time limit of 2 s: the status names the time limit, the output so f
   const st = await text("#status");
   t.match(st, /time limit/i, "#status");
   t.match(st, /\b2(\.0+)?\s*s\b/, "#status names the 2 s");
-  t.match(await spans("stdout"), /before the loop/, "span.stdout keeps the partial output");
+  t.match(await spans("stdout"), out, "span.stdout keeps the partial output");
+}
+
+test("a wall-time limit of 2 s: the status names the time limit, the output so far stays", async (t) => {
+  await setCode('import time\nprint("before the loop", flush=True)\nwhile True:\n    time.sleep(0.05)\n');
+  await runWithWallLimit2(t, /before the loop/);
   t.note(`screenshot: ${await shot("timeout")}`);
 });
 
@@ -890,16 +896,7 @@ test("a wall-time limit of 2 s in the browser stops a Python loop; the runtime t
   await page.waitForSelector('body[data-pyodide="ready"]', { state: "attached", timeout: tmo(60000) });
   await setCode('print("browser loop", flush=True)\nwhile True:\n    pass\n');
   await setField("#stdin", "");
-  await setField("#limit-wall", "2");
-  try {
-    await run(undefined, 60000);
-  } finally {
-    await setField("#limit-wall", "");
-  }
-  const st = await text("#status");
-  t.match(st, /time limit/i, "#status");
-  t.match(st, /\b2(\.0+)?\s*s\b/, "#status names the 2 s");
-  t.match(await spans("stdout"), /browser loop/, "span.stdout keeps the partial output");
+  await runWithWallLimit2(t, /browser loop/);
   t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
   t.note(`screenshot: ${await shot("browser-timeout")}`);
   await setCode('print("alive", 6 * 7)');

@@ -15,12 +15,7 @@ cat >"$TMP/cfg.json" <<'EOF'
 {"server": {"max_code_kb": 16, "max_memory_mb": 512, "max_wall_time": 60},
  "limits": {"wall": 10, "memory_mb": 256}}
 EOF
-if ! srv_start "$DATA" --config "$TMP/cfg.json" --workers 2; then
-    tap 1 "the server starts and answers /healthz"
-    done_testing
-    exit
-fi
-tap 0 "the server starts and answers /healthz"
+srv_start_or_end "the server starts and answers /healthz" "$DATA" --config "$TMP/cfg.json" --workers 2
 
 # body CODE [LANGUAGE] [JQ_UPDATE]: an execute request as JSON.
 body() { jq -nc --arg c "$1" --arg l "${2:-python}" "{code: \$c, language: \$l} | ${3:-.}"; }

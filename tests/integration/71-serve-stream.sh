@@ -110,12 +110,7 @@ cat >"$TMP/cfg.json" <<EOF
                       "post": {"command": ["$TMP/hookdir/post"], "wall_time": 3}}},
  "limits": {"wall": 10}}
 EOF
-if ! srv_start "$DATA" --config "$TMP/cfg.json" --workers 2; then
-    tap 1 "the server starts with hooks and webhooks configured"
-    done_testing
-    exit
-fi
-tap 0 "the server starts with hooks and webhooks configured"
+srv_start_or_end "the server starts with hooks and webhooks configured" "$DATA" --config "$TMP/cfg.json" --workers 2
 ADMIN=$(srv_login admin password123)
 EVE=$(srv_login eve evepassword1)
 SRV_TOKEN=$ADMIN

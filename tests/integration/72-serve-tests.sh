@@ -62,12 +62,7 @@ rc=$?
 tap $? "a bad course fails the start with the loader's message" ||
     diag "rc $rc: $(cat "$TMP/bad.out" "$TMP/bad.err")"
 
-if ! srv_start "$DATA" --workers 2 --courses "$COURSE" --cache-mb 64; then
-    tap 1 "the server starts with --courses and --cache-mb"
-    done_testing
-    exit
-fi
-tap 0 "the server starts with --courses and --cache-mb"
+srv_start_or_end "the server starts with --courses and --cache-mb" "$DATA" --workers 2 --courses "$COURSE" --cache-mb 64
 SRV_TOKEN=$(srv_login admin password123)
 
 # no_marker NAME: the last answer holds no hidden test or solution text.

@@ -35,12 +35,7 @@ head -c $((12 * 1024 * 1024)) /dev/urandom >"$WEB/assets/big.wasm"
 "$RUNBOX" user add alice --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"
 tap $? "user add alice (auth is on: the page needs no login)" || diag "$(cat "$TMP/e")"
 
-if ! srv_start "$DATA" --workers 1 --web "$WEB"; then
-    tap 1 "the server starts with --web"
-    done_testing
-    exit
-fi
-tap 0 "the server starts with --web"
+srv_start_or_end "the server starts with --web" "$DATA" --workers 1 --web "$WEB"
 grep -q "served from '$WEB'" "$TMP/srv.err"
 tap $? "startup says where the page is served from" || diag "$(cat "$TMP/srv.err")"
 
@@ -202,12 +197,7 @@ srv_stop
 tap "$([ "$SRV_RC" = 0 ] && echo 0 || echo 1)" "the server stops cleanly (rc $SRV_RC)"
 
 # ---- no page built ----
-if ! srv_start "$DATA" --workers 1 --web "$TMP/no-such-dir"; then
-    tap 1 "the server starts without a page"
-    done_testing
-    exit
-fi
-tap 0 "the server starts without a page"
+srv_start_or_end "the server starts without a page" "$DATA" --workers 1 --web "$TMP/no-such-dir"
 [ "$(grep -c "not built" "$TMP/srv.err")" = 1 ] && grep -q "web/build.sh" "$TMP/srv.err"
 tap $? "startup says once that the page is not built" || diag "$(cat "$TMP/srv.err")"
 get /

@@ -28,12 +28,7 @@ echo '{"runner": {"type": "sandbox"}}' >"$WC/exercises/sub/exercise.json"
 
 "$RUNBOX" user add alice --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"
 tap $? "user add alice" || diag "$(cat "$TMP/e")"
-if ! srv_start "$DATA" --workers 2 --cache-mb 64 --web "$TMP/no-page" --courses "$WC"; then
-    tap 1 "the server starts"
-    done_testing
-    exit
-fi
-tap 0 "the server starts"
+srv_start_or_end "the server starts" "$DATA" --workers 2 --cache-mb 64 --web "$TMP/no-page" --courses "$WC"
 
 COMPILE=/api/v1/code/compile?target=wasm
 # compile LANGUAGE CODE [JQ_UPDATE] [PATH]: POST a compile; the module (or error) in $R.

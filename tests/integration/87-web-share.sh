@@ -15,12 +15,7 @@ for u in alice bob; do
 done
 "$RUNBOX" user add root --admin --password-stdin --data "$DATA" <<<'password-root' >/dev/null 2>"$TMP/e"
 tap $? "user add root (admin)" || diag "$(cat "$TMP/e")"
-if ! srv_start "$DATA" --workers 1 --web "$TMP/no-page"; then
-    tap 1 "the server starts"
-    done_testing
-    exit
-fi
-tap 0 "the server starts"
+srv_start_or_end "the server starts" "$DATA" --workers 1 --web "$TMP/no-page"
 ALICE=$(srv_login alice password-alice)
 BOB=$(srv_login bob password-bob)
 ROOT=$(srv_login root password-root)
