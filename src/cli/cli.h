@@ -111,3 +111,7 @@ int cli_cmd_serve(const struct cli_args *a);
  * and from after "--". */
 int cli_cmd_user(const struct cli_args *a);
 int cli_cmd_key(const struct cli_args *a);
+
+/* runbox image import|ls|rm (image.c): images under --data DIR ($RUNBOX_DATA, /var/lib/runbox)
+ * /images, read from docker save archives and OCI layouts. Its options come from the operands. */
+int cli_cmd_image(const struct cli_args *a);

@@ -19,6 +19,7 @@ static const struct {
         {"serve", cli_cmd_serve},
         {"user", cli_cmd_user},
         {"key", cli_cmd_key},
+        {"image", cli_cmd_image},
 };
 
 static volatile sig_atomic_t stop_signal;

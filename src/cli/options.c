@@ -93,6 +93,8 @@ void cli_usage(FILE *f)
           "        the HTTP service (API, history, users) on an embedded SQLite database\n"
           "  user add|list|del|passwd ...   accounts of the service (runbox user for help)\n"
           "  key add|list|revoke ...        API keys of the service (runbox key for help)\n"
+          "  image import [--data DIR] [--name NAME] FILE.tar | ls [--json] | rm NAME\n"
+          "        images from docker save archives or OCI layouts, under DIR/images\n"
           "\n"
           "limits:\n"
           "  --time SEC      CPU time of the whole process tree     (default 5)\n"
@@ -261,7 +263,7 @@ static int apply_option(int code, const char *val, struct cli_args *a)
 /* The index of the command word when it is one that parses its own options, else 0. */
 static int own_options_command(int argc, char **argv)
 {
-    static const char *const own[] = {"serve", "user", "key"};
+    static const char *const own[] = {"serve", "user", "key", "image"};
 
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {

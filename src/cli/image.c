@@ -1,0 +1,215 @@
+/* The CLI's "image" command: import, list and remove the images under <data dir>/images
+ * (--data DIR, else $RUNBOX_DATA, else /var/lib/runbox). The work is in src/image/. */
+#include "image/image.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define DEFAULT_DATA_DIR "/var/lib/runbox"
+#define MAX_ARGS         64
+
+struct img_args {
+    const char *data_dir;     /* --data DIR */
+    const char *name;         /* --name NAME (import) */
+    bool json;                /* --json */
+    char *operands[MAX_ARGS]; /* the sub-command and its operands */
+    int n_operands;
+};
+
+static int usage(void)
+{
+    fputs("usage:\n"
+          "  runbox image import [--data DIR] [--name NAME] [--json] FILE.tar\n"
+          "  runbox image ls [--data DIR] [--json]\n"
+          "  runbox image rm [--data DIR] NAME\n",
+          stderr);
+    return 2;
+}
+
+static int parse(const struct cli_args *a, struct img_args *u)
+{
+    static const struct option opts[] = {
+            {"data", required_argument, NULL, 'd'},
+            {"name", required_argument, NULL, 'n'},
+            {"json", no_argument, NULL, 'j'},
+            {0},
+    };
+    char *argv[MAX_ARGS + 2];
+    int argc = 0, c;
+
+    if (a->n_operands + a->n_prog_args > MAX_ARGS)
+        return -E2BIG;
+    argv[argc++] = "runbox";
+    for (int i = 0; i < a->n_operands; i++)
+        argv[argc++] = a->operands[i];
+    for (int i = 0; i < a->n_prog_args; i++)
+        argv[argc++] = a->prog_args[i];
+    argv[argc] = NULL;
+    *u = (struct img_args){.json = a->json};
+    optind = 0; /* glibc: start over, cli_parse() used getopt before */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        switch (c) {
+        case 'd':
+            u->data_dir = optarg;
+            break;
+        case 'n':
+            u->name = optarg;
+            break;
+        case 'j':
+            u->json = true;
+            break;
+        default:
+            return -EINVAL;
+        }
+    for (int i = optind; i < argc; i++)
+        u->operands[u->n_operands++] = argv[i];
+    return 0;
+}
+
+/* <data>/images into @buf, created (with <data>) when @create. */
+static int images_dir(const struct img_args *u, bool create, char *buf, size_t len)
+{
+    const char *dir = u->data_dir ? u->data_dir : getenv("RUNBOX_DATA");
+
+    if (!dir || !*dir)
+        dir = DEFAULT_DATA_DIR;
+    if (path_join(buf, len, dir, "images") < 0) {
+        fprintf(stderr, "runbox: --data '%s': too long\n", dir);
+        return 1;
+    }
+    if (create &&
+        ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(buf, 0755) < 0 && errno != EEXIST))) {
+        fprintf(stderr, "runbox: cannot create '%s': %s\n", buf, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static void print_json(json_t *o)
+{
+    json_dumpf(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+    fputc('\n', stdout);
+}
+
+static int cmd_import(const struct img_args *u)
+{
+    char dir[4096], err[1024];
+    json_t *cfg;
+    int r;
+
+    if (u->n_operands != 2)
+        return usage();
+    if (u->name && !image_name_is_valid(u->name)) {
+        fprintf(stderr, "runbox: image import: bad --name '%s': 1 to %d of a-z 0-9 . _ -\n",
+                u->name, IMAGE_NAME_MAX);
+        return 2;
+    }
+    if ((r = images_dir(u, true, dir, sizeof(dir))) != 0)
+        return r;
+    r = image_import(dir, u->operands[1], u->name, &cfg, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "runbox: image import: %s\n", err);
+        return 1;
+    }
+    if (u->json) {
+        print_json(cfg);
+    } else {
+        printf("imported '%s' (%s, %lld layers, %lld bytes)\n",
+               json_string_value(json_object_get(cfg, "name")),
+               json_is_string(json_object_get(cfg, "id"))
+                       ? json_string_value(json_object_get(cfg, "id"))
+                       : "no id",
+               (long long)json_integer_value(json_object_get(cfg, "layers")),
+               (long long)json_integer_value(json_object_get(cfg, "size")));
+        if (json_integer_value(json_object_get(cfg, "skipped_special")) ||
+            json_integer_value(json_object_get(cfg, "stripped_modes")))
+            printf("neutralised: %lld device nodes/FIFOs/sockets skipped, %lld setuid/setgid/"
+                   "sticky bits stripped\n",
+                   (long long)json_integer_value(json_object_get(cfg, "skipped_special")),
+                   (long long)json_integer_value(json_object_get(cfg, "stripped_modes")));
+    }
+    json_decref(cfg);
+    return 0;
+}
+
+static int cmd_ls(const struct img_args *u)
+{
+    char dir[4096];
+    json_t *list, *v;
+    size_t i;
+    int r;
+
+    if (u->n_operands != 1)
+        return usage();
+    if ((r = images_dir(u, false, dir, sizeof(dir))) != 0)
+        return r;
+    r = image_list(dir, &list);
+    if (r < 0) {
+        fprintf(stderr, "runbox: cannot list '%s': %s\n", dir, strerror(-r));
+        return 1;
+    }
+    if (u->json) {
+        print_json(list);
+        json_decref(list);
+        return 0;
+    }
+    printf("%-32s %-12s %12s  %s\n", "NAME", "ID", "SIZE", "CREATED");
+    json_array_foreach(list, i, v)
+    {
+        const char *id = json_string_value(json_object_get(v, "id"));
+        const char *created = json_string_value(json_object_get(v, "created"));
+
+        printf("%-32s %-12.12s %12lld  %s\n", json_string_value(json_object_get(v, "name")),
+               id && strlen(id) > 7 ? id + 7 : "-",
+               (long long)json_integer_value(json_object_get(v, "size")),
+               created && created[0] ? created : "-");
+    }
+    json_decref(list);
+    return 0;
+}
+
+static int cmd_rm(const struct img_args *u)
+{
+    char dir[4096];
+    int r;
+
+    if (u->n_operands != 2)
+        return usage();
+    if ((r = images_dir(u, false, dir, sizeof(dir))) != 0)
+        return r;
+    r = image_remove(dir, u->operands[1]);
+    if (r == -ENOENT || r == -EINVAL) {
+        fprintf(stderr, "runbox: no image '%s' (see 'runbox image ls')\n", u->operands[1]);
+        return 1;
+    }
+    if (r < 0) {
+        fprintf(stderr, "runbox: cannot remove '%s': %s\n", u->operands[1], strerror(-r));
+        return 1;
+    }
+    printf("removed image '%s'\n", u->operands[1]);
+    return 0;
+}
+
+int cli_cmd_image(const struct cli_args *a)
+{
+    struct img_args u;
+
+    if (parse(a, &u) < 0 || u.n_operands < 1)
+        return usage();
+    if (u.name && strcmp(u.operands[0], "import") != 0)
+        return usage();
+    if (strcmp(u.operands[0], "import") == 0)
+        return cmd_import(&u);
+    if (strcmp(u.operands[0], "ls") == 0)
+        return cmd_ls(&u);
+    if (strcmp(u.operands[0], "rm") == 0)
+        return cmd_rm(&u);
+    return usage();
+}
