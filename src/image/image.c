@@ -454,7 +454,8 @@ static int outer_seek(const char *file, const char *name, struct archive **ret, 
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char *p = archive_entry_pathname(e);
 
-        if (p && strcmp(strip_dot_slash(p), name) == 0 && archive_entry_filetype(e) == AE_IFREG) {
+        if (p && strcmp(strip_dot_slash(p), strip_dot_slash(name)) == 0 &&
+            archive_entry_filetype(e) == AE_IFREG) {
             *ret = a;
             return 0;
         }

@@ -124,7 +124,11 @@ EOF
 
 D=$TMP/data
 I=$D/images
-img() { "$RUNBOX" image "$@" --data "$D" >"$TMP/o" 2>"$TMP/e"; RC=$?; }
+img() {
+    "$RUNBOX" image "$@" --data "$D" >"$TMP/o" 2>"$TMP/e"
+    RC=$?
+    cat "$TMP/e" >>"$TMP/all-err"
+}
 
 # A docker save archive: two layers, the second gzip'd with whiteouts and an opaque directory.
 img import "$A/good.tar"
@@ -242,4 +246,6 @@ tap $? "setuid and setgid bits are stripped (a directory's sticky bit stays)" ||
 img rm demo-1.0
 [ -z "$(ls -A "$I")" ]
 tap $? "nothing is left in the images dir" || diag "$(ls -A "$I")"
+! grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$TMP/all-err"
+tap $? "no sanitizer report" || diag "$(grep -E -A20 'Sanitizer|runtime error' "$TMP/all-err" | head -40)"
 done_testing
