@@ -113,7 +113,8 @@ static int cmd_import(const struct img_args *u)
     }
     if ((r = images_dir(u, true, dir, sizeof(dir))) != 0)
         return r;
-    r = image_import(dir, u->operands[1], u->name, &cfg, err, sizeof(err));
+    /* Ctrl-C ends the import between two entries, and its staging dir is removed. */
+    r = image_import(dir, u->operands[1], u->name, sbx_interrupted, &cfg, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "runbox: image import: %s\n", err);
         return 1;

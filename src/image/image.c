@@ -553,15 +553,16 @@ static int read_plan(const char *file, struct image__plan *ret, char *err, size_
 /*** Applying a layer ***/
 
 struct import_ctx {
-    int root_fd;       /* the staging rootfs/ */
-    uint64_t bytes;    /* file data written so far */
-    uint64_t entries;  /* entries seen so far */
-    uint64_t skipped;  /* device nodes, FIFOs, sockets */
-    uint64_t stripped; /* setuid/setgid/sticky bits removed */
-    json_t *written;   /* the paths the current layer wrote (a set) */
-    const char *layer; /* the current layer's member path */
-    size_t layer_no;   /* and its number, from 1 */
-    const char *entry; /* the current entry's path as the tar gives it */
+    int root_fd;        /* the staging rootfs/ */
+    uint64_t bytes;     /* file data written so far */
+    uint64_t entries;   /* entries seen so far */
+    uint64_t skipped;   /* device nodes, FIFOs, sockets */
+    uint64_t stripped;  /* setuid/setgid/sticky bits removed */
+    json_t *written;    /* the paths the current layer wrote (a set) */
+    const char *layer;  /* the current layer's member path */
+    size_t layer_no;    /* and its number, from 1 */
+    const char *entry;  /* the current entry's path as the tar gives it */
+    bool (*stop)(void); /* asked before each entry, may be NULL */
     char *err;
     size_t errlen;
 };
@@ -818,6 +819,8 @@ static int apply_entry(struct import_ctx *c, struct archive *b, struct archive_e
     int r;
 
     c->entry = archive_entry_pathname(e);
+    if (c->stop && c->stop())
+        return failf(c->err, c->errlen, -EINTR, "interrupted");
     if (!c->entry)
         return entry_fail(c, -EINVAL, "no path");
     if (++c->entries > IMAGE_MAX_ENTRIES)
@@ -999,11 +1002,11 @@ static int finish_config(json_t *cfg, const char *name, const struct image__plan
 }
 
 /* Everything of an import between making the staging dir and renaming it. */
-static int import_into(int stage_fd, const char *file, const char *want_name, char *ret_name,
-                       json_t **ret_cfg, char *err, size_t errlen)
+static int import_into(int stage_fd, const char *file, const char *want_name, bool (*stop)(void),
+                       char *ret_name, json_t **ret_cfg, char *err, size_t errlen)
 {
     struct image__plan p = {0};
-    struct import_ctx c = {.root_fd = -1, .err = err, .errlen = errlen};
+    struct import_ctx c = {.root_fd = -1, .stop = stop, .err = err, .errlen = errlen};
     _cleanup_free_ char *json = NULL;
     json_t *cfg = NULL;
     size_t len;
@@ -1048,8 +1051,8 @@ static int import_into(int stage_fd, const char *file, const char *want_name, ch
     return 0;
 }
 
-int image_import(const char *images_dir, const char *file, const char *name, json_t **ret_config,
-                 char *err, size_t errlen)
+int image_import(const char *images_dir, const char *file, const char *name, bool (*stop)(void),
+                 json_t **ret_config, char *err, size_t errlen)
 {
     char stage[32], final_name[IMAGE_NAME_MAX + 1];
     _cleanup_close_ int dir_fd = -1, stage_fd = -1;
@@ -1080,7 +1083,8 @@ int image_import(const char *images_dir, const char *file, const char *name, jso
             return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
     }
     stage_fd = open_beneath(dir_fd, stage, O_DIRECTORY | O_RDONLY);
-    r = stage_fd < 0 ? stage_fd : import_into(stage_fd, file, name, final_name, &cfg, err, errlen);
+    r = stage_fd < 0 ? stage_fd
+                     : import_into(stage_fd, file, name, stop, final_name, &cfg, err, errlen);
     if (r == 0 && fchmod(stage_fd, 0755) < 0)
         r = -errno;
     if (r == 0 && renameat2(dir_fd, stage, dir_fd, final_name, RENAME_NOREPLACE) < 0) {

@@ -48,11 +48,12 @@ bool image_name_is_valid(const char *name);
 /* Import the docker-save archive or OCI layout (tar, any compression) at @file into
  * @images_dir/<name>/{rootfs,config.json}. @name NULL: from the archive's own tag (RepoTags, the
  * OCI ref.name annotation) made a valid name, else the config digest's first 12 hex digits.
- * @images_dir must exist. On success *@ret_config is config.json's content (a new reference).
- * Returns 0, or -errno with a message in @err; -EEXIST when the name is taken. Nothing is left
- * behind on failure. */
-int image_import(const char *images_dir, const char *file, const char *name, json_t **ret_config,
-                 char *err, size_t errlen) _warn_unused_;
+ * @images_dir must exist. @stop (may be NULL) is asked before each entry: when it says true the
+ * import ends with -EINTR (a SIGINT handler's flag). On success *@ret_config is config.json's
+ * content (a new reference). Returns 0, or -errno with a message in @err; -EEXIST when the name
+ * is taken. Nothing is left behind on failure. */
+int image_import(const char *images_dir, const char *file, const char *name, bool (*stop)(void),
+                 json_t **ret_config, char *err, size_t errlen) _warn_unused_;
 
 /* The images in @images_dir as an array of their config.json objects, sorted by name (an
  * @images_dir that does not exist has none). */

@@ -118,6 +118,9 @@ with tarfile.open(out + "/bad-config-digest.tar", "w") as t:
 docker_save(out + "/truncated.tar", [l2[: len(l2) // 2]], names=["l0/layer.tar.gz"])
 docker_save(out + "/missing-layer.tar", [l1, None])
 docker_save(out + "/untagged.tar", [l1], tag=None)
+# Many small files, to interrupt an import half-way.
+docker_save(out + "/many.tar", [tar([("d%d/f%d" % (n // 1000, n), "file", "x")
+                                     for n in range(50000)])])
 with open(out + "/not-an-image.tar", "wb") as f:
     f.write(tar([("hello", "file", "hi")]))
 EOF
@@ -244,6 +247,22 @@ img import "$A/setuid.tar"
 tap $? "setuid and setgid bits are stripped (a directory's sticky bit stays)" ||
     diag "$(stat -c '%a %n' "$R/bin/su" "$R/bin/sg" "$R/tmp"; cat "$TMP/e")"
 img rm demo-1.0
+
+# Ctrl-C ends an import between two entries, with nothing left.
+"$RUNBOX" image import --data "$D" "$A/many.tar" >"$TMP/o" 2>"$TMP/e" &
+pid=$!
+sleep 0.3
+kill -INT $pid
+wait $pid
+RC=$?
+cat "$TMP/e" >>"$TMP/all-err"
+if [ $RC = 130 ] && [ -e "$I/demo-1.0" ]; then
+    skip "an interrupted import leaves nothing" "the import finished before the signal"
+    img rm demo-1.0
+else
+    [ $RC = 130 ] && grep -q interrupted "$TMP/e"
+    tap $? "an interrupted import leaves nothing" || diag "rc=$RC $(cat "$TMP/e")"
+fi
 [ -z "$(ls -A "$I")" ]
 tap $? "nothing is left in the images dir" || diag "$(ls -A "$I")"
 ! grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$TMP/all-err"
