@@ -729,19 +729,19 @@ static int make_dir(struct import_ctx *c, int dfd, const char *base, mode_t m)
     return r < 0 ? entry_fail(c, r, strerror(-r)) : 0;
 }
 
-static int write_data(struct import_ctx *c, struct archive *b, int fd)
+/* Write the entry's data into @fd: at most @size bytes (sparse blocks at their offsets). */
+static int write_data(struct import_ctx *c, struct archive *b, int fd, uint64_t size)
 {
     const void *buf;
-    size_t size;
+    size_t len;
     la_int64_t off;
     int r;
 
-    while ((r = archive_read_data_block(b, &buf, &size, &off)) == ARCHIVE_OK) {
-        c->bytes += size;
-        if (c->bytes > IMAGE_MAX_BYTES)
-            return entry_fail(c, -EFBIG, "the image is over IMAGE_MAX_BYTES of files");
-        for (size_t done = 0; done < size;) {
-            ssize_t n = pwrite(fd, (const char *)buf + done, size - done, off + (off_t)done);
+    while ((r = archive_read_data_block(b, &buf, &len, &off)) == ARCHIVE_OK) {
+        if (off < 0 || (uint64_t)off > size || len > size - (uint64_t)off)
+            return entry_fail(c, -EINVAL, "data past the entry's size");
+        for (size_t done = 0; done < len;) {
+            ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
 
             if (n < 0 && errno != EINTR)
                 return entry_fail(c, -errno, strerror(errno));
@@ -753,19 +753,26 @@ static int write_data(struct import_ctx *c, struct archive *b, int fd)
     return 0;
 }
 
+/* A regular file. Its size as the header gives it counts against IMAGE_MAX_BYTES before any
+ * data is read, sparse holes included, so a bomb is refused at its header. */
 static int make_file(struct import_ctx *c, struct archive *b, struct archive_entry *e, int dfd,
                      const char *base)
 {
     _cleanup_close_ int fd = -1;
-    int r = remove_at(dfd, base, 0);
+    la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+    int r;
 
+    if (size < 0 || (uint64_t)size > IMAGE_MAX_BYTES - c->bytes)
+        return entry_fail(c, -EFBIG, "the image is over IMAGE_MAX_BYTES (8 GiB) of files");
+    c->bytes += (uint64_t)size;
+    r = remove_at(dfd, base, 0);
     if (r < 0)
         return entry_fail(c, r, strerror(-r));
     fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return entry_fail(c, -errno, strerror(errno));
-    r = write_data(c, b, fd);
-    if (r == 0 && archive_entry_size_is_set(e) && ftruncate(fd, archive_entry_size(e)) < 0)
+    r = write_data(c, b, fd, (uint64_t)size);
+    if (r == 0 && ftruncate(fd, size) < 0)
         r = entry_fail(c, -errno, strerror(errno));
     if (r == 0 && fchmod(fd, safe_mode(c, archive_entry_perm(e), false)) < 0)
         r = entry_fail(c, -errno, strerror(errno));
@@ -824,7 +831,7 @@ static int apply_entry(struct import_ctx *c, struct archive *b, struct archive_e
     if (!c->entry)
         return entry_fail(c, -EINVAL, "no path");
     if (++c->entries > IMAGE_MAX_ENTRIES)
-        return entry_fail(c, -EFBIG, "the image has over IMAGE_MAX_ENTRIES entries");
+        return entry_fail(c, -EFBIG, "the image has over IMAGE_MAX_ENTRIES (1000000) entries");
     r = clean_path(c->entry, path, sizeof(path));
     if (r < 0)
         return path_fail(c, r);

@@ -118,6 +118,9 @@ with tarfile.open(out + "/bad-config-digest.tar", "w") as t:
 docker_save(out + "/truncated.tar", [l2[: len(l2) // 2]], names=["l0/layer.tar.gz"])
 docker_save(out + "/missing-layer.tar", [l1, None])
 docker_save(out + "/untagged.tar", [l1], tag=None)
+# A bomb: one file whose header claims 9 GiB (its data is never reached).
+big = tarfile.TarInfo("bomb"); big.size = 9 << 30
+docker_save(out + "/bomb.tar", [big.tobuf(format=tarfile.GNU_FORMAT) + bytes(1024)])
 # Many small files, to interrupt an import half-way.
 docker_save(out + "/many.tar", [tar([("d%d/f%d" % (n // 1000, n), "file", "x")
                                      for n in range(50000)])])
@@ -230,6 +233,7 @@ refused "a blob that does not match its digest is refused" bad-digest "sha256 is
 refused "a config that does not match its digest is refused" bad-config-digest "sha256 is"
 refused "a truncated gzip layer is refused" truncated "layer 1"
 refused "a manifest naming a missing layer is refused" missing-layer "not in the archive"
+refused "a file over the size cap is refused at its header" bomb "over IMAGE_MAX_BYTES"
 refused "a tar that is no image is refused" not-an-image "neither manifest.json"
 refused "a missing file is refused" no-such-file "no-such-file"
 
