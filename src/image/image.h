@@ -19,7 +19,10 @@
  *   - setuid, setgid and sticky bits on files, setuid/setgid on directories: stripped and
  *     counted ("stripped_modes"); directories are always u+rwx so the tree can be removed;
  *   - ownership, times and xattrs are not kept: the files belong to whoever imported them;
- *   - IMAGE_MAX_BYTES of file data, IMAGE_MAX_ENTRIES entries, IMAGE_MAX_DEPTH path components.
+ *   - IMAGE_MAX_BYTES of files (each file's size counts from its header, before any data is
+ *     read, so a bomb is refused at once), IMAGE_MAX_ENTRIES entries, IMAGE_MAX_DEPTH path
+ *     components per entry, and twice IMAGE_MAX_BYTES decompressed per layer;
+ *   - Ctrl-C (the caller's @stop) ends an import between two entries.
  * Symlink targets are stored as they are: they are values, resolved only later inside the box's
  * own root. Whiteouts: ".wh.NAME" removes NAME from the lower layers, ".wh..wh..opq" empties its
  * directory of what the lower layers put there (entries of the same layer stay, whatever the
