@@ -59,7 +59,18 @@ static void check_strings(json_t *v, bool need_eq)
 
 static void check_config(json_t *c)
 {
-    assert(json_object_size(c) == 6);
+    json_t *d;
+    size_t i;
+
+    assert(json_object_size(c) == 7);
+    assert(json_is_array(json_object_get(c, "diff_ids")));
+    json_array_foreach(json_object_get(c, "diff_ids"), i, d)
+    {
+        const char *s = json_string_value(d);
+
+        assert(s && strncmp(s, "sha256:", 7) == 0);
+        check_hex(s + 7, false);
+    }
     check_strings(json_object_get(c, "env"), true);
     check_strings(json_object_get(c, "cmd"), false);
     check_strings(json_object_get(c, "entrypoint"), false);

@@ -299,6 +299,27 @@ static int config_string(json_t *v, const char *key, json_t *out, char *err, siz
                    : 0;
 }
 
+/* rootfs.diff_ids: "sha256:HEX" strings (an empty array when missing). */
+static int config_diff_ids(json_t *v, json_t *out, char *err, size_t errlen)
+{
+    char hex[IMAGE__HEX_LEN];
+    json_t *d;
+    size_t i;
+
+    if (v && !json_is_array(v) && !json_is_null(v))
+        return failf(err, errlen, -EINVAL, "config: rootfs.diff_ids: not an array");
+    json_array_foreach(v, i, d)
+    {
+        if (!parse_digest(d, hex))
+            return failf(err, errlen, -EINVAL, "config: rootfs.diff_ids[%zu]: not sha256:HEX", i);
+    }
+    if (json_array_size(v) > IMAGE_MAX_LAYERS)
+        return failf(err, errlen, -EINVAL, "config: rootfs.diff_ids: over %d", IMAGE_MAX_LAYERS);
+    return json_object_set_new(out, "diff_ids", json_is_array(v) ? json_copy(v) : json_array()) < 0
+                   ? -ENOMEM
+                   : 0;
+}
+
 int image__parse_config(const char *json, size_t len, json_t **ret, char *err, size_t errlen)
 {
     json_t *c = load_json(json, len, "config", err, errlen), *cc, *out;
@@ -328,6 +349,9 @@ int image__parse_config(const char *json, size_t len, json_t **ret, char *err, s
                            errlen);
     if (r == 0)
         r = config_string(json_object_get(c, "created"), "created", out, err, errlen);
+    if (r == 0)
+        r = config_diff_ids(json_object_get(json_object_get(c, "rootfs"), "diff_ids"), out, err,
+                            errlen);
     json_decref(c);
     if (r < 0) {
         json_decref(out);
@@ -860,10 +884,16 @@ static int apply_entry(struct import_ctx *c, struct archive *b, struct archive_e
 }
 
 /* The layer's raw bytes come from the outer archive's member, hashed on the way. */
+/* A layer's bytes come from the outer archive's member, hashed on the way (its blob digest);
+ * a raw reader decompresses them, and what it gives is hashed too (its diff_id) on its way to
+ * the tar reader. */
 struct layer_src {
-    struct archive *outer;
-    crypto_hash_sha256_state h;
+    struct archive *outer;       /* positioned at the layer's member */
+    struct archive *raw;         /* filters only: the layer decompressed */
+    crypto_hash_sha256_state h;  /* of the bytes as stored */
+    crypto_hash_sha256_state hd; /* of the bytes decompressed */
     char buf[READ_BLOCK];
+    char dbuf[READ_BLOCK];
 };
 
 static la_ssize_t layer_read(struct archive *b, void *p, const void **ret)
@@ -881,18 +911,52 @@ static la_ssize_t layer_read(struct archive *b, void *p, const void **ret)
     return n;
 }
 
+static la_ssize_t raw_read(struct archive *b, void *p, const void **ret)
+{
+    struct layer_src *s = p;
+    la_ssize_t n = archive_read_data(s->raw, s->dbuf, sizeof(s->dbuf));
+
+    if (n < 0) {
+        if (b)
+            archive_set_error(b, EIO, "%s", archive_error_string(s->raw));
+        return -1;
+    }
+    crypto_hash_sha256_update(&s->hd, (const unsigned char *)s->dbuf, (size_t)n);
+    *ret = s->dbuf;
+    return n;
+}
+
+/* Start the raw reader of @s: any compression, no format. */
+static int open_raw(struct import_ctx *c, struct layer_src *s)
+{
+    struct archive_entry *e;
+
+    s->raw = archive_read_new();
+    if (!s->raw)
+        return -ENOMEM;
+    archive_read_support_filter_all(s->raw);
+    archive_read_support_format_raw(s->raw);
+    if (archive_read_open(s->raw, s, NULL, layer_read, NULL) != ARCHIVE_OK ||
+        archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
+        return failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
+                     archive_error_string(s->raw));
+    return 0;
+}
+
 /* Apply the entries of the layer that @s reads from. */
 static int apply_entries(struct import_ctx *c, struct layer_src *s)
 {
-    struct archive *b = archive_read_new();
+    struct archive *b;
     struct archive_entry *e;
-    int r = 0, ar;
+    int r = open_raw(c, s), ar = ARCHIVE_OK;
 
+    if (r < 0)
+        return r;
+    b = archive_read_new();
     if (!b)
         return -ENOMEM;
-    archive_read_support_filter_all(b);
     archive_read_support_format_tar(b);
-    if (archive_read_open(b, s, NULL, layer_read, NULL) != ARCHIVE_OK)
+    if (archive_read_open(b, s, NULL, raw_read, NULL) != ARCHIVE_OK)
         r = failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
                   archive_error_string(b));
     while (r == 0 && ((ar = archive_read_next_header(b, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)) {
@@ -908,42 +972,68 @@ static int apply_entries(struct import_ctx *c, struct layer_src *s)
     return r;
 }
 
-static int apply_layer(struct import_ctx *c, const char *file, const char *member,
-                       const char *digest)
+/* The rest of the layer after the tar's end blocks, into both digests. */
+static int drain(struct import_ctx *c, struct layer_src *s)
 {
-    _cleanup_free_ struct layer_src *s = malloc(sizeof(*s));
+    const void *rest;
+    la_ssize_t n;
+
+    while ((n = raw_read(NULL, s, &rest)) > 0)
+        ;
+    if (n == 0)
+        while ((n = layer_read(NULL, s, &rest)) > 0)
+            ;
+    if (n < 0)
+        return failf(c->err, c->errlen, -EIO, "layer %zu (%s): %s", c->layer_no, c->layer,
+                     archive_error_string(s->raw));
+    return 0;
+}
+
+static int check_digest(struct import_ctx *c, crypto_hash_sha256_state *st, const char *want,
+                        const char *what)
+{
     unsigned char h[crypto_hash_sha256_BYTES];
     char hex[IMAGE__HEX_LEN];
-    const void *rest;
+
+    crypto_hash_sha256_final(st, h);
+    hex_of(h, hex);
+    if (want[0] && strcmp(hex, want) != 0)
+        return failf(c->err, c->errlen, -EBADMSG, "layer %zu (%s): its %s is %s, not %s",
+                     c->layer_no, c->layer, what, hex, want);
+    return 0;
+}
+
+/* Apply the layer @c->layer; @digest and @diff_id are the hex digests it must have as stored
+ * and decompressed ("" when not known). */
+static int apply_layer(struct import_ctx *c, const char *file, const char *digest,
+                       const char *diff_id)
+{
+    _cleanup_free_ struct layer_src *s = calloc(1, sizeof(*s));
     int r;
 
     if (!s)
         return -ENOMEM;
-    r = outer_seek(file, member, &s->outer, c->err, c->errlen);
+    r = outer_seek(file, c->layer, &s->outer, c->err, c->errlen);
     if (r == -ENOENT)
         return failf(c->err, c->errlen, -EINVAL,
-                     "the manifest names the layer '%s', which is not in the archive", member);
+                     "the manifest names the layer '%s', which is not in the archive", c->layer);
     if (r < 0)
         return r;
     crypto_hash_sha256_init(&s->h);
+    crypto_hash_sha256_init(&s->hd);
     json_decref(c->written);
     c->written = json_object();
     r = c->written ? apply_entries(c, s) : -ENOMEM;
-    /* The bytes after the tar's end blocks count in the digest too. */
-    while (r == 0 && (r = (int)layer_read(NULL, s, &rest)) > 0)
-        ;
-    if (r < 0 && !c->err[0])
-        r = failf(c->err, c->errlen, -EIO, "layer %zu (%s): %s", c->layer_no, member,
-                  archive_error_string(s->outer));
+    if (r == 0)
+        r = drain(c, s);
+    if (s->raw)
+        archive_read_free(s->raw);
     archive_read_free(s->outer);
-    if (r < 0)
-        return r;
-    crypto_hash_sha256_final(&s->h, h);
-    hex_of(h, hex);
-    if (digest[0] && strcmp(hex, digest) != 0)
-        return failf(c->err, c->errlen, -EBADMSG, "layer %zu (%s): its sha256 is %s, not %s",
-                     c->layer_no, member, hex, digest);
-    return 0;
+    if (r == 0)
+        r = check_digest(c, &s->h, digest, "sha256");
+    if (r == 0)
+        r = check_digest(c, &s->hd, diff_id, "diff_id (sha256 unpacked)");
+    return r;
 }
 
 /*** Import ***/
@@ -1015,7 +1105,7 @@ static int import_into(int stage_fd, const char *file, const char *want_name, bo
     struct image__plan p = {0};
     struct import_ctx c = {.root_fd = -1, .stop = stop, .err = err, .errlen = errlen};
     _cleanup_free_ char *json = NULL;
-    json_t *cfg = NULL;
+    json_t *cfg = NULL, *diff_ids;
     size_t len;
     int r = read_plan(file, &p, err, errlen);
 
@@ -1037,10 +1127,16 @@ static int import_into(int stage_fd, const char *file, const char *want_name, bo
         else if ((c.root_fd = open_beneath(stage_fd, "rootfs", O_DIRECTORY | O_RDONLY)) < 0)
             r = c.root_fd;
     }
+    diff_ids = json_object_get(cfg, "diff_ids");
+    if (r == 0 && json_array_size(diff_ids) && json_array_size(diff_ids) != p.n_layers)
+        r = failf(err, errlen, -EINVAL, "the config has %zu diff_ids for %zu layers",
+                  json_array_size(diff_ids), p.n_layers);
     for (size_t i = 0; r == 0 && i < p.n_layers; i++) {
+        const char *diff_id = json_string_value(json_array_get(diff_ids, i));
+
         c.layer = p.layers[i];
         c.layer_no = i + 1;
-        r = apply_layer(&c, file, p.layers[i], p.layer_digests[i]);
+        r = apply_layer(&c, file, p.layer_digests[i], diff_id ? diff_id + 7 : "");
     }
     if (r == 0)
         r = finish_config(cfg, ret_name, &p, &c);

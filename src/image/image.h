@@ -4,9 +4,12 @@
  * Theory of operation. One process, no privileges needed beyond writing the images dir. The
  * archive is read with libarchive, never unpacked as a whole: a first pass finds manifest.json
  * (docker save) or index.json (OCI, then the manifest blob it names), a second reads the config
- * blob, then one pass per layer streams that member into a second libarchive reader (any
- * compression, tar format) while hashing the raw bytes with SHA-256. A blob whose digest is
- * known (blobs/sha256/HEX, HEX.json, an OCI descriptor) must match it, or the import fails.
+ * blob, then one pass per layer streams that member through a raw libarchive reader (any
+ * compression) into a tar reader, hashing with SHA-256 both the bytes as stored and the bytes
+ * decompressed. A blob whose digest is known (blobs/sha256/HEX, HEX.json, an OCI descriptor)
+ * must match it, and each layer's decompressed tar must match the config's rootfs.diff_ids
+ * when the config has them (the only check old-style docker save layers, <id>/layer.tar, get),
+ * or the import fails.
  *
  * Layers are applied bottom first into <images>/.staging-XXXXXX/rootfs, entry by entry, by our
  * own code and never archive_write_disk: every parent directory is opened with openat2()

@@ -61,7 +61,8 @@ def docker_save(path, layers, tag="example/demo:1.0", config=CONFIG, names=None,
             add(n, data)
         add("manifest.json", json.dumps(manifest).encode())
 
-def oci(path, layers, ref="demo-oci", corrupt=False):
+def oci(path, layers, ref="demo-oci", corrupt=False, config=CONFIG):
+    CONFIG = config
     with tarfile.open(path, "w") as t:
         def add(n, data):
             i = tarfile.TarInfo(n); i.size = len(data); t.addfile(i, io.BytesIO(data))
@@ -88,8 +89,15 @@ l1 = tar([("etc", "dir", None), ("etc/hello", "file", "hello\n"), ("keep/a", "fi
 # The opaque marker comes after a file of the same layer: that file must stay.
 l2 = tar([("./opq/", "dir", None), ("opq/new", "file", "new"), ("opq/.wh..wh..opq", "file", ""),
           (".wh.gone", "file", ""), ("etc/hello2", "file", "hello2")], gz=True)
-docker_save(out + "/good.tar", [l1, l2])
-oci(out + "/oci.tar", [gzip.compress(l1, mtime=0), l2])
+def with_diff_ids(layers):
+    c = json.loads(CONFIG)
+    c["rootfs"]["diff_ids"] = ["sha256:" + sha(gzip.decompress(l) if l[:2] == b"\x1f\x8b" else l)
+                               for l in layers]
+    return json.dumps(c).encode()
+docker_save(out + "/good.tar", [l1, l2], config=with_diff_ids([l1, l2]))
+oci(out + "/oci.tar", [gzip.compress(l1, mtime=0), l2], config=with_diff_ids([l1, l2]))
+# The layer is right, the config's diff_id for it is not (it is the other layer's).
+docker_save(out + "/bad-diff-id.tar", [l1], config=with_diff_ids([l2]))
 
 outside = tmp.lstrip("/") + "/outside"
 hostile = {
@@ -156,7 +164,7 @@ C=$I/demo-1.0/config.json
 jq -e '.name == "demo-1.0" and (.id | test("^sha256:[0-9a-f]{64}$")) and .working_dir == "/work"
        and .user == "1000:1000" and .env == ["PATH=/usr/bin:/bin", "GREETING=hi"]
        and .cmd == ["/bin/sh"] and .entrypoint == null and .created == "2024-01-02T03:04:05Z"
-       and .layers == 2 and .size > 0' "$C" >/dev/null
+       and .layers == 2 and .size > 0 and (.diff_ids | length) == 2' "$C" >/dev/null
 tap $? "config.json holds the name, id, Env, WorkingDir, User, Cmd, created, size" || diag "$(cat "$C")"
 
 # The same image as an OCI layout.
@@ -231,6 +239,7 @@ refused "a hard link through .. is refused" hardlink2 "hard link through"
 refused "a hard link to a path not extracted is refused" hardlink3 "not extracted"
 refused "a blob that does not match its digest is refused" bad-digest "sha256 is"
 refused "a config that does not match its digest is refused" bad-config-digest "sha256 is"
+refused "a layer that does not match the config's diff_id is refused" bad-diff-id "diff_id"
 refused "a truncated gzip layer is refused" truncated "layer 1"
 refused "a manifest naming a missing layer is refused" missing-layer "not in the archive"
 refused "a file over the size cap is refused at its header" bomb "over IMAGE_MAX_BYTES"

@@ -107,12 +107,13 @@ static void test_oci_refuses_nested_index_and_bad_digests(void **state)
     assert_non_null(strstr(err, "sha256:HEX"));
 }
 
-static void test_config_keeps_env_workdir_user_cmd(void **state)
+static void test_config_keeps_env_workdir_user_cmd_diff_ids(void **state)
 {
     const char *cfg = "{\"created\": \"2024-01-01T00:00:00Z\", \"config\": {\"Env\": [\"A=1\"],"
                       " \"WorkingDir\": \"/w\", \"User\": \"1000\", \"Cmd\": [\"sh\"]}}";
     const char *bad_env = "{\"config\": {\"Env\": [\"NOEQUALS\"]}}";
     const char *bad_cmd = "{\"config\": {\"Cmd\": \"sh\"}}";
+    const char *bad_diff = "{\"rootfs\": {\"diff_ids\": [\"sha256:123\"]}}";
     char err[256] = "";
     json_t *c = NULL;
 
@@ -122,11 +123,15 @@ static void test_config_keeps_env_workdir_user_cmd(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "working_dir")), "/w");
     assert_string_equal(json_string_value(json_object_get(c, "user")), "1000");
     assert_true(json_is_null(json_object_get(c, "entrypoint")));
+    assert_int_equal(json_array_size(json_object_get(c, "diff_ids")), 0);
     assert_string_equal(json_string_value(json_object_get(c, "created")), "2024-01-01T00:00:00Z");
     json_decref(c);
     assert_int_equal(image__parse_config(bad_env, strlen(bad_env), &c, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "env[0]"));
     assert_int_equal(image__parse_config(bad_cmd, strlen(bad_cmd), &c, err, sizeof(err)), -EINVAL);
+    assert_int_equal(image__parse_config(bad_diff, strlen(bad_diff), &c, err, sizeof(err)),
+                     -EINVAL);
+    assert_non_null(strstr(err, "diff_ids[0]"));
 }
 
 static void test_image_names_are_slugs(void **state)
@@ -148,7 +153,7 @@ int main(void)
             cmocka_unit_test(test_docker_manifest_refuses_escaping_members_and_many_images),
             cmocka_unit_test(test_oci_index_and_manifest_give_blob_paths),
             cmocka_unit_test(test_oci_refuses_nested_index_and_bad_digests),
-            cmocka_unit_test(test_config_keeps_env_workdir_user_cmd),
+            cmocka_unit_test(test_config_keeps_env_workdir_user_cmd_diff_ids),
             cmocka_unit_test(test_image_names_are_slugs),
     };
 
