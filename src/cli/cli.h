@@ -105,6 +105,15 @@ int cli_test_exit_code(const struct job_result *res);
  * (serve.c): the HTTP service until SIGINT/SIGTERM. */
 int cli_cmd_serve(const struct cli_args *a);
 
+/* Sub-commands with options of their own (user, key, image) read them with getopt_long from
+ * the operands and what follows "--": cli_sub_argv() puts those into @argv (room for
+ * CLI_SUB_MAX_ARGS + 2: "runbox" first, NULL last), resets getopt and returns argc, or -E2BIG. */
+#define CLI_SUB_MAX_ARGS 64
+int cli_sub_argv(const struct cli_args *a, char **argv);
+
+/* The service's data directory: @given (--data), else $RUNBOX_DATA, else /var/lib/runbox. */
+const char *cli_data_dir(const char *given);
+
 /* runbox user add|list|del|passwd and runbox key add|list|revoke (users.c): accounts and API
  * keys of the service, in the database under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The
  * command's own options (--data, --admin, --password-stdin, --name) are read from the operands

@@ -12,14 +12,11 @@
 
 #include "cli/cli.h"
 
-#define DEFAULT_DATA_DIR "/var/lib/runbox"
-#define MAX_ARGS         64
-
 struct img_args {
-    const char *data_dir;     /* --data DIR */
-    const char *name;         /* --name NAME (import) */
-    bool json;                /* --json */
-    char *operands[MAX_ARGS]; /* the sub-command and its operands */
+    const char *data_dir;             /* --data DIR */
+    const char *name;                 /* --name NAME (import) */
+    bool json;                        /* --json */
+    char *operands[CLI_SUB_MAX_ARGS]; /* the sub-command and its operands */
     int n_operands;
 };
 
@@ -41,19 +38,12 @@ static int parse(const struct cli_args *a, struct img_args *u)
             {"json", no_argument, NULL, 'j'},
             {0},
     };
-    char *argv[MAX_ARGS + 2];
-    int argc = 0, c;
+    char *argv[CLI_SUB_MAX_ARGS + 2];
+    int argc = cli_sub_argv(a, argv), c;
 
-    if (a->n_operands + a->n_prog_args > MAX_ARGS)
-        return -E2BIG;
-    argv[argc++] = "runbox";
-    for (int i = 0; i < a->n_operands; i++)
-        argv[argc++] = a->operands[i];
-    for (int i = 0; i < a->n_prog_args; i++)
-        argv[argc++] = a->prog_args[i];
-    argv[argc] = NULL;
+    if (argc < 0)
+        return argc;
     *u = (struct img_args){.json = a->json};
-    optind = 0; /* glibc: start over, cli_parse() used getopt before */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
         switch (c) {
         case 'd':
@@ -76,10 +66,8 @@ static int parse(const struct cli_args *a, struct img_args *u)
 /* <data>/images into @buf, created (with <data>) when @create. */
 static int images_dir(const struct img_args *u, bool create, char *buf, size_t len)
 {
-    const char *dir = u->data_dir ? u->data_dir : getenv("RUNBOX_DATA");
+    const char *dir = cli_data_dir(u->data_dir);
 
-    if (!dir || !*dir)
-        dir = DEFAULT_DATA_DIR;
     if (path_join(buf, len, dir, "images") < 0) {
         fprintf(stderr, "runbox: --data '%s': too long\n", dir);
         return 1;

@@ -331,3 +331,26 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     }
     return 0;
 }
+
+int cli_sub_argv(const struct cli_args *a, char **argv)
+{
+    int argc = 0;
+
+    if (a->n_operands + a->n_prog_args > CLI_SUB_MAX_ARGS)
+        return -E2BIG;
+    argv[argc++] = "runbox";
+    for (int i = 0; i < a->n_operands; i++)
+        argv[argc++] = a->operands[i];
+    for (int i = 0; i < a->n_prog_args; i++)
+        argv[argc++] = a->prog_args[i];
+    argv[argc] = NULL;
+    optind = 0; /* glibc: start over, cli_parse() used getopt before */
+    return argc;
+}
+
+const char *cli_data_dir(const char *given)
+{
+    const char *dir = given ? given : getenv("RUNBOX_DATA");
+
+    return dir && *dir ? dir : "/var/lib/runbox";
+}

@@ -15,9 +15,7 @@
 #include "server/auth.h"
 #include "store/store.h"
 
-#define DEFAULT_DATA_DIR "/var/lib/runbox"
-#define PASSWORD_BUF     1026 /* 1024 bytes, one more to see a longer one, the NUL */
-#define MAX_ARGS         64
+#define PASSWORD_BUF 1026 /* 1024 bytes, one more to see a longer one, the NUL */
 
 enum uk_opt {
     UK_ADMIN = 1u << 0,
@@ -27,11 +25,11 @@ enum uk_opt {
 
 /* The options and operands after "user" or "key". */
 struct uk_args {
-    const char *data_dir;     /* --data DIR */
-    const char *key_name;     /* --name NAME */
-    unsigned given;           /* enum uk_opt flags seen */
-    bool json;                /* --json (the global option) */
-    char *operands[MAX_ARGS]; /* the sub-command's operands, after the sub-command's name */
+    const char *data_dir;             /* --data DIR */
+    const char *key_name;             /* --name NAME */
+    unsigned given;                   /* enum uk_opt flags seen */
+    bool json;                        /* --json (the global option) */
+    char *operands[CLI_SUB_MAX_ARGS]; /* the sub-command's operands, after the sub-command's name */
     int n_operands;
 };
 
@@ -370,20 +368,12 @@ static int parse(const struct cli_args *a, struct uk_args *u)
             {"name", required_argument, NULL, 'n'},
             {0},
     };
-    char *argv[MAX_ARGS + 2];
-    int argc = 0, c;
+    char *argv[CLI_SUB_MAX_ARGS + 2];
+    int argc = cli_sub_argv(a, argv), c;
 
-    if (a->n_operands + a->n_prog_args > MAX_ARGS)
-        return -E2BIG;
-    argv[argc++] = "runbox";
-    for (int i = 0; i < a->n_operands; i++)
-        argv[argc++] = a->operands[i];
-    for (int i = 0; i < a->n_prog_args; i++)
-        argv[argc++] = a->prog_args[i];
-    argv[argc] = NULL;
-
+    if (argc < 0)
+        return argc;
     *u = (struct uk_args){.json = a->json};
-    optind = 0; /* glibc: start over, cli_parse() used getopt before */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
         switch (c) {
         case 'd':
@@ -426,9 +416,7 @@ static int run_group(const char *group, const struct cli_args *a)
     /* The sub-command sees its own operands only. */
     memmove(u.operands, u.operands + 1, sizeof(u.operands[0]) * (size_t)--u.n_operands);
 
-    dir = u.data_dir ? u.data_dir : getenv("RUNBOX_DATA");
-    if (!dir || !*dir)
-        dir = DEFAULT_DATA_DIR;
+    dir = cli_data_dir(u.data_dir);
     r = auth_init();
     if (r < 0)
         return fail("cannot initialise libsodium", r);
