@@ -896,34 +896,34 @@ struct layer_src {
     char dbuf[READ_BLOCK];
 };
 
-static la_ssize_t layer_read(struct archive *b, void *p, const void **ret)
+/* Read the next block of @from's current entry into @buf, hashed into @h, for the reader @b. */
+static la_ssize_t hashed_read(struct archive *b, struct archive *from, char *buf, size_t len,
+                              crypto_hash_sha256_state *h, const void **ret)
 {
-    struct layer_src *s = p;
-    la_ssize_t n = archive_read_data(s->outer, s->buf, sizeof(s->buf));
+    la_ssize_t n = archive_read_data(from, buf, len);
 
     if (n < 0) {
         if (b)
-            archive_set_error(b, EIO, "%s", archive_error_string(s->outer));
+            archive_set_error(b, EIO, "%s", archive_error_string(from));
         return -1;
     }
-    crypto_hash_sha256_update(&s->h, (const unsigned char *)s->buf, (size_t)n);
-    *ret = s->buf;
+    crypto_hash_sha256_update(h, (const unsigned char *)buf, (size_t)n);
+    *ret = buf;
     return n;
+}
+
+static la_ssize_t layer_read(struct archive *b, void *p, const void **ret)
+{
+    struct layer_src *s = p;
+
+    return hashed_read(b, s->outer, s->buf, sizeof(s->buf), &s->h, ret);
 }
 
 static la_ssize_t raw_read(struct archive *b, void *p, const void **ret)
 {
     struct layer_src *s = p;
-    la_ssize_t n = archive_read_data(s->raw, s->dbuf, sizeof(s->dbuf));
 
-    if (n < 0) {
-        if (b)
-            archive_set_error(b, EIO, "%s", archive_error_string(s->raw));
-        return -1;
-    }
-    crypto_hash_sha256_update(&s->hd, (const unsigned char *)s->dbuf, (size_t)n);
-    *ret = s->dbuf;
-    return n;
+    return hashed_read(b, s->raw, s->dbuf, sizeof(s->dbuf), &s->hd, ret);
 }
 
 /* Start the raw reader of @s: any compression, no format. */
