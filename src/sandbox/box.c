@@ -24,7 +24,8 @@
  * supervisor: the payload's wait status), and the payload's stdin/stdout/stderr pipes.
  *
  * Fail closed: every failed step writes "step: reason" to err_fd and exits before the program
- * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it. */
+ * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it; init
+ * says "r" on sync_fd once that is armed, and the supervisor says "go" only after it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -296,12 +297,14 @@ static void build_root(bool userns, bool with_proc)
     CHECK(chdir("/"), "chdir /: %s", strerror(errno));
 }
 
-_Noreturn void sbx__template_main(int fd, bool userns)
+_Noreturn void sbx__template_main(int fd, bool userns, pid_t parent)
 {
     char c;
 
     err_fd = fd;
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
+    if (getppid() != parent) /* it died before the prctl */
+        _exit(1);
     CHECK(unshare(CLONE_NEWNS), "mount namespace: %s", strerror(errno));
     build_root(userns, false);
     if (write(fd, "k", 1) != 1)
@@ -639,6 +642,10 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
 
     err_fd = a->err_fd;
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
+    /* Armed: say so. The supervisor waits for this before "go", so one killed before the prctl
+     * above (its death then sends us nothing) never lets the program start. */
+    if (write(a->sync_fd, "r", 1) != 1)
+        _exit(127);
     close_other_fds(a);
     /* The supervisor meanwhile puts us into the v1 cgroups and makes our network. */
     setup_root(a);

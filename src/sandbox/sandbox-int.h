@@ -97,7 +97,7 @@ int sbx__lo_up(void);
 
 /* The process that builds the template root (box.c) and reports "k" (or a failure message)
  * on @fd, then lives until @fd closes. Never returns. */
-_Noreturn void sbx__template_main(int fd, bool userns);
+_Noreturn void sbx__template_main(int fd, bool userns, pid_t parent);
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
 _Noreturn void sbx__box_main(struct sbx__box_args *a);

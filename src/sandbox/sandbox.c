@@ -158,13 +158,27 @@ const char *sbx_host_error(void)
     return host_error;
 }
 
+/* Wait for the box's init to say its parent-death signal is armed ("r"): from then on our
+ * death, however it comes, kills the box. -EPIPE when it died first. */
+static int await_armed(int sock)
+{
+    char c;
+    ssize_t n;
+
+    while ((n = read(sock, &c, 1)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return -errno;
+    return n == 1 && c == 'r' ? 0 : -EPIPE;
+}
+
 /* Build the template root in a child (box.c) and keep its mount namespace. */
 static int template_new(struct sbx_host *h)
 {
     char buf[400], path[64];
     int sp[2], r = 0;
     ssize_t n;
-    pid_t pid;
+    pid_t pid, self = getpid();
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return -errno;
@@ -177,7 +191,7 @@ static int template_new(struct sbx_host *h)
     }
     if (pid == 0) {
         (void)close(sp[0]);
-        sbx__template_main(sp[1], h->userns);
+        sbx__template_main(sp[1], h->userns, self);
     }
     (void)close(sp[1]);
     while ((n = read(sp[0], buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
@@ -807,7 +821,9 @@ static int start_box(struct run *run)
     /* No spare network namespace: make the box's now, while it builds its root. */
     if (r == 0) {
         int netns = args.netns_fd < 0 && !run->spec->limits.network ? netns_make(run->h) : -1;
-        r = fd_send(sync[1], 'g', netns); /* "go", with the netns if we made one */
+        r = await_armed(sync[1]);
+        if (r == 0)
+            r = fd_send(sync[1], 'g', netns); /* "go", with the netns if we made one */
         if (netns >= 0)
             (void)close(netns);
     }

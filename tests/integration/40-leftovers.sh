@@ -32,6 +32,26 @@ for sig in KILL TERM INT; do
     tap $? "SIG$sig to runbox: its cgroups are gone after the next start" || diag "$left"
 done
 
+# SIGKILL at any moment of start-up, even before the box's init has armed its parent-death
+# signal: 150 kills at random points of the first 10 ms, then no box process is left. (A race:
+# init cloned, "go" sent, runbox killed before init's prctl; the box then ran on, orphaned.)
+early=runbox-early-$$
+for _ in $(seq 150); do
+    "$RUNBOX" exec --wall 60 -- /bin/bash -c "exec -a $early sleep 300" </dev/null >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.00$((RANDOM % 10))"
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+done
+for _ in $(seq 100); do pgrep -f "^$early" >/dev/null || break; sleep 0.05; done
+! pgrep -f "^$early" >/dev/null
+tap $? "SIGKILL at random moments of start-up (150 times): no box process left" ||
+    diag "$(ps -eo pid,ppid,stat,args | grep -e "$early" | grep -v grep)"
+pkill -KILL -f "^$early" 2>/dev/null
+"$RUNBOX" exec -- /bin/true </dev/null # sweeps the killed runs' cgroups
+! grep -q runbox /proc/self/mountinfo
+tap $? "SIGKILL at random moments of start-up: no mount left on the host"
+
 # Many runs, then nothing: no cgroups, mounts, processes or temp dirs.
 before=$(ls /tmp | wc -l)
 for i in $(seq 20); do "$RUNBOX" exec -- /bin/sh -c 'echo x > /box/f; echo y > /tmp/g' </dev/null; done

@@ -56,19 +56,34 @@ expect "as a user: the CPU limit holds" "$f" status timeout
 as_user "$rb" exec --json --output 8 -- /usr/bin/yes >"$f"
 expect "as a user: the output limit holds" "$f" status output_limit
 
-# SIGKILL of an unprivileged runbox leaves nothing either.
+# SIGKILL of an unprivileged runbox leaves nothing either. runbox's own command line holds the
+# marker too, so match the payload's whole command line: "MARKER 300" (exec -a), nothing else.
 marker=rb-unpriv-$$
+payload() { pgrep -f "^$marker 300\$" >/dev/null; }
 # Not through as_user: $! must be runbox itself, not a subshell.
 setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env \
     "$rb" exec --wall 60 -- /bin/bash -c "exec -a $marker sleep 300" </dev/null &
 pid=$!
-for _ in $(seq 100); do pgrep -f "$marker" >/dev/null && break; sleep 0.05; done
-pgrep -f "$marker" >/dev/null
+for _ in $(seq 200); do payload && break; sleep 0.05; done
+payload
 tap $? "as a user: the box's process runs"
 kill -KILL "$pid"; wait "$pid" 2>/dev/null
+for _ in $(seq 200); do pgrep -f "$marker" >/dev/null || break; sleep 0.05; done
+! pgrep -f "$marker" >/dev/null
+tap $? "as a user: SIGKILL of runbox takes the box along" || diag "$(ps -eo pid,ppid,stat,args | grep -e "$marker" | grep -v grep)"
+# ... at any moment of its start-up too (see 40-leftovers.sh).
+for _ in $(seq 150); do
+    setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env \
+        "$rb" exec --wall 60 -- /bin/bash -c "exec -a $marker sleep 300" </dev/null >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.00$((RANDOM % 10))"
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+done
 for _ in $(seq 100); do pgrep -f "$marker" >/dev/null || break; sleep 0.05; done
 ! pgrep -f "$marker" >/dev/null
-tap $? "as a user: SIGKILL of runbox takes the box along"
+tap $? "as a user: SIGKILL at random moments of start-up (150 times): no box process left" ||
+    diag "$(ps -eo pid,ppid,stat,args | grep -e "$marker" | grep -v grep)"
 
 # A cgroup delegated to the user (as systemd's user@.service does) gives CPU accounting of the
 # whole tree and cgroup.kill, and whatever controllers the delegator enabled.
