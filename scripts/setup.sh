@@ -13,8 +13,9 @@ pkgs=(
   libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev libcivetweb-dev
   # test reports (JUnit XML) and the MIME types of files programs write
   libxml2-dev libmagic-dev
-  # images: docker save archives and OCI layouts (runbox image import)
-  libarchive-dev
+  # images: docker save archives and OCI layouts (runbox image import), Debian roots
+  # (runbox image build), and the Docker runner's engine (tests start dockerd by hand)
+  libarchive-dev debootstrap docker.io
   # language toolchains the boxes run (all under /usr, which the box sees read-only)
   python3 nodejs node-typescript gcc g++ rustc golang-go default-jdk-headless bash
   # test frameworks and the data-science Python the boxes offer

@@ -217,3 +217,30 @@ srv_wait_state() {
     return 1
 }
 # ---- end of runbox serve helpers ----
+
+# ---- a Debian root for the image and Docker tests ----
+# base_rootfs: print the path of a Debian bookworm minbase root with python3, gcc and libc6-dev
+# (debootstrap from deb.debian.org), made once per machine under /var/cache/runbox-tests and
+# reused (the normal and the sanitizer builds' runs share it); print nothing and return 1 when
+# it cannot be made, with the reason on stderr. Concurrent callers wait for one another (flock).
+BASE_ROOTFS_PACKAGES=python3,gcc,libc6-dev
+base_rootfs() {
+    local cache=/var/cache/runbox-tests dir=/var/cache/runbox-tests/bookworm-minbase
+    command -v debootstrap >/dev/null || { echo "debootstrap is not installed" >&2; return 1; }
+    mkdir -p "$cache" || return 1
+    (
+        flock 9
+        [ -f "$dir.complete" ] && [ -d "$dir" ] && exit 0
+        rm -rf "$dir" "$dir.tmp" "$dir.complete"
+        if ! debootstrap --variant=minbase --include="$BASE_ROOTFS_PACKAGES" bookworm "$dir.tmp" \
+            http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1; then
+            echo "debootstrap failed: $(tail -3 "$cache/debootstrap.log")" >&2
+            rm -rf "$dir.tmp"
+            exit 1
+        fi
+        # Caches and logs a root never needs: smaller imports.
+        rm -rf "$dir.tmp"/var/cache/apt/archives/*.deb "$dir.tmp"/var/lib/apt/lists/*
+        mv "$dir.tmp" "$dir" && touch "$dir.complete"
+    ) 9>"$cache/.lock" || return 1
+    echo "$dir"
+}

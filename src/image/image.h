@@ -38,6 +38,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/util.h"
 
@@ -68,3 +69,32 @@ int image_list(const char *images_dir, json_t **ret) _warn_unused_;
 /* Remove the image @name: renamed out of the way first, then deleted. -ENOENT when there is
  * none, -EINVAL for a bad name. */
 int image_remove(const char *images_dir, const char *name) _warn_unused_;
+
+/* An imported image opened for runs (image_open). */
+struct image_ref {
+    char *name;
+    char *rootfs; /* <images_dir>/<name>/rootfs: the box's read-only system root */
+    char *id;     /* "sha256:..." from config.json, or NULL */
+    char **env;   /* config.json "env" (KEY=VALUE, NULL-terminated), or NULL */
+};
+
+/* Open the image @name in @images_dir for runs: -ENOENT (with "image 'NAME' is not imported
+ * (runbox image ls)" in @err) when there is none, -EINVAL for a bad name or a broken image. */
+int image_open(const char *images_dir, const char *name, struct image_ref *ret, char *err,
+               size_t errlen) _warn_unused_;
+void image_ref_done(struct image_ref *ref);
+
+/* What `runbox image build` makes an image from. */
+struct image_build_spec {
+    const char *suite;            /* Debian suite; NULL = the host's (bookworm) */
+    const char *mirror;           /* NULL = the host's apt source, else http://deb.debian.org/debian */
+    const char *const *packages;  /* Debian packages added to minbase, NULL-terminated, may be NULL */
+    const char *const *env;       /* config.json "env" (KEY=VALUE); NULL = a Debian PATH, LANG */
+};
+
+/* Build the image @name in @images_dir from Debian packages with debootstrap --variant=minbase
+ * (into a staging dir, then renamed like an import; nothing left on failure). Output of
+ * debootstrap goes to @log (may be NULL). @stop as for image_import. */
+int image_build(const char *images_dir, const char *name, const struct image_build_spec *spec,
+                FILE *log, bool (*stop)(void), json_t **ret_config, char *err,
+                size_t errlen) _warn_unused_;

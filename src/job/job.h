@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "docker/docker.h"
 #include "lang/lang.h"
 #include "sandbox/sandbox.h"
 
@@ -50,6 +51,8 @@ struct job_config {
     struct lang_limits limits; /* defaults below the language file's */
     uint64_t cpus_milli;       /* default CPU share, 0 = none */
     bool no_cgroup_tune;       /* "cgroup_favordynmods": false */
+    char *images_dir;          /* imported images (image.h); NULL = /var/lib/runbox/images */
+    struct docker_config docker; /* "docker": {"cli", "helper"} */
 };
 
 #define JOB_MAX_FILES 64
@@ -152,6 +155,7 @@ struct job_input {
     struct job_out_limits out_limits;
     struct job_cache *cache;   /* compile cache (cache.h), or NULL */
     uint64_t max_module_bytes; /* JOB_MODE_BROWSER_COMPILE; 0 = JOB_MAX_MODULE_BYTES */
+    const struct lang_runner *runner; /* where the stages run; NULL = the language's runner */
 };
 
 struct job_result {

@@ -53,6 +53,21 @@ struct lang_browser {
     char *support;  /* a host file the runtime needs beside the module (wasm_exec.js), or NULL */
 };
 
+/* Where stages run: "runner" in a language file or course.json. */
+enum lang_runner_type {
+    LANG_RUNNER_SANDBOX, /* runbox's sandbox, on the host's system or an imported image */
+    LANG_RUNNER_DOCKER,  /* `docker run` on an engine's image (docker.h) */
+};
+
+struct lang_runner {
+    enum lang_runner_type type;
+    char *image; /* SANDBOX: an imported image's name (image.h), NULL = the host's system;
+                  * DOCKER: the engine's image reference (required) */
+};
+
+/* "sandbox", "docker". */
+const char *lang_runner_type_to_string(enum lang_runner_type t);
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */
@@ -78,7 +93,8 @@ struct lang {
                                    * /box/.runbox/ for every stage; one that is missing has
                                    * content NULL and is left out */
     size_t n_support;
-    char *origin; /* the file it came from */
+    struct lang_runner runner; /* "runner": {"type", "image"}; default the host's sandbox */
+    char *origin;              /* the file it came from */
 };
 
 struct lang_set {

@@ -1,0 +1,66 @@
+/* The Docker runner: a stage in `docker run` on an engine's image (Docker, or Podman through its
+ * docker-compatible CLI), with the same spec, limits, statuses and result as the sandbox.
+ *
+ * Theory of operation. runbox drives the engine's CLI (cfg->cli, "docker" by default), so
+ * whatever the CLI reaches (DOCKER_HOST, a context, podman) works, and nothing of the Engine's
+ * HTTP API is written here. One stage is one `docker run --rm -i` with every hardening flag:
+ * --network none, --memory = --memory-swap, --cpus, --pids-limit, --read-only, --tmpfs
+ * /tmp:rw,exec,size=.., --cap-drop ALL, --security-opt no-new-privileges, --user 60000:60000,
+ * --ulimit, a unique --name and the labels that the start-up sweep finds. The job's workspace
+ * is mounted at /box: a size-limited tmpfs made in the host's mount namespace (the engine does
+ * not see runbox's private one), which runbox reaches through a descriptor.
+ *
+ * Inside, PID 1 is runbox-docker-init (a small static program mounted read-only at
+ * /.runbox/init): it runs the command, enforces the CPU time of the whole tree from the
+ * container's cgroup, kills what is left when the command ends, and writes the wait status,
+ * CPU time, peak memory and whether the OOM killer struck into a report that runbox reads
+ * back, so a Docker run's result reads like a sandbox run's (an OOM kill is memory_limit).
+ * runbox measures wall time, streams and caps stdout/stderr itself, and removes the container
+ * (docker rm -f) on every path: end, timeout, output limit, cancel, error. A runbox that was
+ * killed leaves containers labelled with its pid: docker_sweep() removes those of dead pids. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/util.h"
+#include "sandbox/sandbox.h"
+
+/* The operator's settings ("docker" in the config file). */
+struct docker_config {
+    char *cli;    /* the engine's CLI: NULL = "docker" from PATH */
+    char *helper; /* runbox-docker-init: NULL = next to the runbox binary, else
+                   * /usr/libexec/runbox/runbox-docker-init */
+};
+
+/* A workspace the engine can mount: a tmpfs in the host's mount namespace. */
+struct docker_ws {
+    char *path;      /* where runbox reads and writes it (through a descriptor it holds) */
+    char *host_path; /* what the engine mounts at /box */
+    int fd;
+};
+
+/* Make a workspace of @size_bytes owned by the box user. Returns 0 or -errno. */
+int docker_ws_new(uint64_t size_bytes, struct docker_ws *ret) _warn_unused_;
+/* Unmount and remove it (nothing is left in the host's mount namespace). */
+void docker_ws_free(struct docker_ws *ws);
+
+/* Run @spec (argv, env, limits, stdin, output callback, capture, cancel_fd; spec->workdir is
+ * ignored, @ws is /box; spec->files must be empty) in a container of @image. Returns 0 with
+ * @res filled (any status; an engine that fails is internal_error with its message), or
+ * -errno only when @res could not be filled at all. */
+int docker_run(const struct docker_config *cfg, const char *image, const struct docker_ws *ws,
+               const struct sbx_spec *spec, struct sbx_result *res) _warn_unused_;
+
+/* Is an engine reachable? 0 and its version ("Docker 20.10.24", "podman 4.3.1") in @version,
+ * or -errno with why not in @version ("docker: not found", "Cannot connect to the Docker
+ * daemon at unix:///var/run/docker.sock"). The answer is kept for a few seconds. */
+int docker_engine(const struct docker_config *cfg, char *version, size_t len) _warn_unused_;
+
+/* Does the engine have @image? 0, -ENOENT, or -errno when it could not be asked. */
+int docker_image_exists(const struct docker_config *cfg, const char *image) _warn_unused_;
+
+/* Remove the containers and workspaces that runbox processes now dead left behind (found by
+ * their labels and names). Returns the number removed, or -errno. */
+int docker_sweep(const struct docker_config *cfg);
