@@ -87,6 +87,10 @@ int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, b
         fprintf(stderr, "runbox: config: %s\n", err);
         return 125;
     }
+    if (!e->cfg.images_dir) { /* --data DIR, $RUNBOX_DATA, /var/lib/runbox: as runbox image */
+        snprintf(dir, sizeof(dir), "%s/images", cli_data_dir(NULL));
+        e->cfg.images_dir = xstrdup(dir);
+    }
     if (want_langs) {
         if (cli_find_languages(a->languages_dir, &e->cfg, dir, sizeof(dir)) < 0) {
             fprintf(stderr, "runbox: cannot find the languages directory (use --languages)\n");
@@ -677,6 +681,8 @@ int cli_cmd_languages(const struct cli_args *a)
                                 lang_tests_to_json(l));
             json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "browser",
                                 lang_browser_to_json(l));
+            json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "runner",
+                                job_runner_to_json(&e.cfg, &l->runner));
         } else {
             char tests[128] = "-";
             for (size_t t = 0, n = 0; t < l->n_tests && n < sizeof(tests); t++)

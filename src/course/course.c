@@ -94,6 +94,7 @@ struct course *course_free(struct course *c)
     free(c->runner.report_format);
     free(c->runner.report_file);
     free(c->runner.image);
+    free(c->runner.where.image);
     for (size_t i = 0; i < c->n_ex; i++)
         exercise_done(&c->ex[i]);
     free(c->ex);
@@ -595,19 +596,20 @@ static int course_limits(json_t *v, void *obj, struct ctx *x)
     return get_limits(v, "limits", &((struct course *)obj)->limits, x);
 }
 
-/* A runner type, the course's or an exercise's: "sandbox", or "wasm" (the student's Run in the
- * browser, the tests still in the sandbox) for a language that runs in the browser. */
-static int check_runner_type(const char *type, const struct lang *l, struct ctx *x)
+/* A runner type: the course's ("sandbox", "docker" or "wasm") or an exercise's ("sandbox" or
+ * "wasm": where the student's Run happens). "wasm" (Run in the browser, the tests on the
+ * server) needs a language that runs in the browser. */
+static int check_runner_type(const char *type, const struct lang *l, bool course, struct ctx *x)
 {
     char known[256] = "";
 
-    if (strcmp(type, "sandbox") == 0)
+    if (strcmp(type, "sandbox") == 0 || (course && strcmp(type, "docker") == 0))
         return 0;
     if (strcmp(type, "docker") == 0)
-        return fail(x, "runner.type: 'docker' is not supported yet (only \"sandbox\" and "
-                       "\"wasm\")");
+        return fail(x, "runner.type: 'docker' is a course's runner (course.json), not an "
+                       "exercise's");
     if (strcmp(type, "wasm") != 0)
-        return fail(x, "runner.type: unknown runner type '%s' (known: sandbox, wasm; later docker)",
+        return fail(x, "runner.type: unknown runner type '%s' (known: sandbox, docker, wasm)",
                     type);
     if (l && l->browser)
         return 0;
@@ -630,7 +632,7 @@ static int runner_type(json_t *v, void *obj, struct ctx *x)
         return r;
     if (!c->runner.type)
         c->runner.type = xstrdup("sandbox");
-    return check_runner_type(c->runner.type, c->lang, x);
+    return check_runner_type(c->runner.type, c->lang, true, x);
 }
 
 static int runner_command(json_t *v, void *obj, struct ctx *x)
@@ -712,10 +714,21 @@ static int runner_report(json_t *v, void *obj, struct ctx *x)
     return parse_fields(v, fields, ARRAY_SIZE(fields), "runner.report.", obj, x);
 }
 
+/* runner.image: the engine's image for "docker" (required), an imported image for "sandbox"
+ * and "wasm" (optional: the tests run on it instead of the host's system). */
 static int runner_image(json_t *v, void *obj, struct ctx *x)
 {
-    (void)obj;
-    return v ? fail(x, "runner.image: only for runner type docker (not supported yet)") : 0;
+    struct course_runner *run = &((struct course *)obj)->runner;
+    bool docker = strcmp(run->type, "docker") == 0;
+    char msg[300];
+    int r;
+
+    if ((r = get_str(v, "runner.image", false, 256, &run->image, x)) < 0)
+        return r;
+    if (lang_runner_set(docker ? "docker" : "sandbox", run->image, &run->where, msg, sizeof(msg)) <
+        0)
+        return fail(x, "runner.%s", msg);
+    return 0;
 }
 
 static int course_runner(json_t *v, void *obj, struct ctx *x)
@@ -770,7 +783,7 @@ static int exercise_runner_type(json_t *v, void *obj, struct ctx *x)
 
     if ((r = get_str(v, "runner.type", false, 32, &type, x)) < 0 || !type)
         return r;
-    if ((r = check_runner_type(type, x->lang, x)) < 0) {
+    if ((r = check_runner_type(type, x->lang, false, x)) < 0) {
         free(type);
         return r;
     }
@@ -1160,6 +1173,7 @@ void course_test_input(const struct course *c, const struct course_exercise *ex,
             .report_file = c->runner.report_file,
             .exercise = ex->slug,
     };
+    in->runner = &c->runner.where;
 }
 
 json_t *course_to_json(const struct course *c)

@@ -14,13 +14,14 @@
 
 /* course.json's "runner". */
 struct course_runner {
-    char *type;          /* "sandbox", or "wasm": Run in the browser, tests here (later "docker") */
+    char *type;          /* "sandbox", "docker", or "wasm": Run in the browser, tests here */
     char **command;      /* argv with {{exercise}}, {{tests}}, {{solution_files}}; NULL: the
                           * language's test framework's own command */
     char *framework;     /* lang_test name; NULL = the language's default */
     char *report_format; /* with command: how its report reads (report.h); NULL = framework's */
     char *report_file;
-    char *image; /* for later runner types */
+    char *image;              /* "image": an engine's (docker) or an imported one (sandbox) */
+    struct lang_runner where; /* where the tests run: type and image, checked */
 };
 
 struct course_exercise {

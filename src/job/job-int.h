@@ -2,6 +2,7 @@
  * compile and the program, test.c the test framework and the expected-output cases). */
 #pragma once
 
+#include "image/image.h"
 #include "job/job.h"
 
 #define JOB__WORKSPACE_BYTES (256ull << 20)
@@ -11,12 +12,31 @@ struct job__ctx {
     struct sbx_host *h;
     const struct job_config *cfg;
     const struct job_input *in;
-    const struct lang_test *test; /* JOB_MODE_TEST: the framework */
-    char *ws;                     /* the workspace (host path of /box), or NULL: a fresh box */
-    char **sources;               /* the student's files with the language's extensions */
-    char **tests;                 /* the test files with the language's extensions (or all) */
-    char **env;                   /* the stages' environment */
+    const struct lang_test *test;     /* JOB_MODE_TEST: the framework */
+    char *ws;                         /* the workspace (host path of /box), or NULL: a fresh box */
+    char **sources;                   /* the student's files with the language's extensions */
+    char **tests;                     /* the test files with the language's extensions (or all) */
+    char **env;                       /* the stages' environment */
+    const struct lang_runner *runner; /* where the stages run (runner.c) */
+    struct image_ref image;           /* the sandbox runner's image, when it has one */
+    struct docker_ws dws[4];          /* the Docker runner's workspaces */
 };
+
+/*** Where stages run (runner.c) ***/
+
+/* The runner @in asks for: its own, else its language's. */
+const struct lang_runner *job__runner(const struct job_input *in);
+/* Resolve c->runner: open its image, or check that its engine answers. -errno with
+ * res->message saying why not. */
+int job__runner_open(struct job__ctx *c, struct job_result *res) _warn_unused_;
+void job__runner_close(struct job__ctx *c);
+/* True when the stages run in the sandbox on the host's own system. */
+bool job__on_host(const struct job__ctx *c);
+/* A workspace for /box where the runner can mount it; job__ws_free() frees the path too. */
+int job__ws_new(struct job__ctx *c, char **ret) _warn_unused_;
+void job__ws_free(struct job__ctx *c, char *ws);
+/* Run @spec (its workdir one of the job's workspaces, or NULL for a fresh box) on the runner. */
+int job__sbx_run(struct job__ctx *c, struct sbx_spec *spec, struct sbx_result *res) _warn_unused_;
 
 /* Run one stage in a box over the job's workspace (or a fresh /box holding the input files). */
 int job__run_stage(struct job__ctx *c, enum job_stage stage, char **argv,

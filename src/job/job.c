@@ -88,6 +88,37 @@ int job_config_load(const char *path, bool must_exist, struct job_config *cfg, c
     return r;
 }
 
+/* "images_dir" and "docker": {"cli", "helper"}: strings when given. */
+static int config_paths(json_t *o, const char *path, struct job_config *cfg, char *err,
+                        size_t errlen)
+{
+    json_t *d = json_object_get(o, "docker"), *v;
+    struct {
+        json_t *v;
+        const char *name;
+        char **dst;
+    } f[] = {
+            {json_object_get(o, "images_dir"), "images_dir", &cfg->images_dir},
+            {json_object_get(d, "cli"), "docker.cli", &cfg->docker.cli},
+            {json_object_get(d, "helper"), "docker.helper", &cfg->docker.helper},
+    };
+
+    if (d && !json_is_object(d)) {
+        snprintf(err, errlen, "%s: docker: must be an object {\"cli\", \"helper\"}", path);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+        if (!(v = f[i].v))
+            continue;
+        if (!json_is_string(v) || !json_string_length(v)) {
+            snprintf(err, errlen, "%s: %s: must be a non-empty string", path, f[i].name);
+            return -EINVAL;
+        }
+        *f[i].dst = xstrdup(json_string_value(v));
+    }
+    return 0;
+}
+
 int job_config_parse(json_t *o, const char *path, struct job_config *cfg, char *err, size_t errlen)
 {
     json_t *v;
@@ -103,6 +134,10 @@ int job_config_parse(json_t *o, const char *path, struct job_config *cfg, char *
         cfg->languages_dir = xstrdup(json_string_value(v));
     v = json_object_get(o, "cgroup_favordynmods");
     cfg->no_cgroup_tune = json_is_false(v);
+    if (config_paths(o, path, cfg, err, errlen) < 0) {
+        job_config_done(cfg);
+        return -EINVAL;
+    }
     v = json_object_get(o, "limits");
     if (v) {
         /* The same keys and checks as a language file's limits, plus "cpus". */
@@ -123,7 +158,10 @@ int job_config_parse(json_t *o, const char *path, struct job_config *cfg, char *
 void job_config_done(struct job_config *cfg)
 {
     free(cfg->languages_dir);
-    cfg->languages_dir = NULL;
+    free(cfg->images_dir);
+    free(cfg->docker.cli);
+    free(cfg->docker.helper);
+    cfg->languages_dir = cfg->images_dir = cfg->docker.cli = cfg->docker.helper = NULL;
 }
 
 /*** Version probing ***/
@@ -273,7 +311,8 @@ static void stage_output(void *ctx, int stream, const char *data, size_t len)
 
 static bool env_has(char *const *env, const char *kv)
 {
-    size_t klen = (size_t)(strchr(kv, '=') - kv) + 1;
+    const char *eq = strchr(kv, '=');
+    size_t klen = eq ? (size_t)(eq - kv) + 1 : strlen(kv);
 
     for (char *const *e = env; e && *e; e++)
         if (strncmp(*e, kv, klen) == 0)
@@ -281,20 +320,30 @@ static bool env_has(char *const *env, const char *kv)
     return false;
 }
 
-/* The box's environment: the defaults, under the language's env, under @test's (a test
+/* The box's environment: the defaults, under the image's (@image, may be NULL), under the
+ * language's env, under @test's (a test
  * run's, which also gets RUNBOX_DIR) or the browser compile's (@browser), each later one
  * overriding the same names. */
-static char **stage_env(const struct lang *l, const struct lang_test *test, bool browser)
+static char **stage_env(const struct lang *l, const struct lang_test *test, bool browser,
+                        char *const *image)
 {
     char *const *extra = test ? test->env : browser && l->browser ? l->browser->env : NULL;
     const char *const *base = sbx_default_env;
-    size_t n = strv_len((char *const *)base) + strv_len(l->env) + strv_len(extra) + 2, k = 0;
+    size_t n = strv_len((char *const *)base) + strv_len(image) + strv_len(l->env) +
+               strv_len(extra) + 2,
+           k = 0;
     char **env = calloc(n, sizeof(*env));
 
     if (!env)
         return NULL;
     for (size_t i = 0; base[i]; i++)
-        if (!env_has(l->env, base[i]) && !env_has(extra, base[i]) && !(env[k++] = strdup(base[i])))
+        if (!env_has(image, base[i]) && !env_has(l->env, base[i]) && !env_has(extra, base[i]) &&
+            !(env[k++] = strdup(base[i])))
+            goto oom;
+    /* An image's Env ("PATH=...") replaces the defaults; an entry without '=' means nothing. */
+    for (char *const *e = image; e && *e; e++)
+        if (strchr(*e, '=') && !env_has(l->env, *e) && !env_has(extra, *e) &&
+            !(env[k++] = strdup(*e)))
             goto oom;
     for (char **e = l->env; e && *e; e++)
         if (!env_has(extra, *e) && !(env[k++] = strdup(*e)))
@@ -350,7 +399,7 @@ int job__run_stage(struct job__ctx *c, enum job_stage stage, char **argv,
     };
     if (in->on_stage)
         in->on_stage(in->ctx, stage);
-    return sbx_run(c->h, &spec, res);
+    return job__sbx_run(c, &spec, res);
 }
 
 char **job__expand(const struct job__ctx *c, char *const *tmpl)
@@ -712,18 +761,25 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
         return -EINVAL;
     if (bad_files(in, &c.test, res))
         return 0;
-    res->version = in->version ? xstrdup(in->version) : job_lang_version(h, in->lang);
+    if (job__runner_open(&c, res) < 0)
+        goto out_runner; /* res->message says why */
+    /* The host's toolchain version is probed (and cached); an image's is not known. */
+    res->version = in->version        ? xstrdup(in->version)
+                   : job__on_host(&c) ? job_lang_version(h, in->lang)
+                                      : NULL;
     c.sources = name_list(in->lang, in->files, in->n_files);
     c.tests =
             name_list(in->lang, in->tests.files, in->mode == JOB_MODE_TEST ? in->tests.n_files : 0);
-    c.env = stage_env(in->lang, c.test, in->mode == JOB_MODE_BROWSER_COMPILE);
+    c.env = stage_env(in->lang, c.test, in->mode == JOB_MODE_BROWSER_COMPILE, c.image.env);
     if (!c.sources || !c.tests || !c.env) {
         r = -ENOMEM;
         goto out;
     }
-    /* A lone run writes into its own fresh box; everything else shares a workspace. */
-    if (in->lang->compile || in->mode != JOB_MODE_RUN || in->collect_files) {
-        if ((r = sbx_workspace_new(h, JOB__WORKSPACE_BYTES, &c.ws)) < 0) {
+    /* A lone run writes into its own fresh box; everything else shares a workspace, and so
+     * does every Docker run (a container's /box is always a workspace). */
+    if (in->lang->compile || in->mode != JOB_MODE_RUN || in->collect_files ||
+        c.runner->type == LANG_RUNNER_DOCKER) {
+        if ((r = job__ws_new(&c, &c.ws)) < 0) {
             snprintf(res->message, sizeof(res->message), "workspace: %s", strerror(-r));
             goto out;
         }
@@ -737,11 +793,12 @@ out:
         if (!res->message[0])
             snprintf(res->message, sizeof(res->message), "%s", strerror(-r));
     }
-    sbx_workspace_free(h, c.ws);
-    free(c.ws);
+    job__ws_free(&c, c.ws);
     strv_free(c.sources);
     strv_free(c.tests);
     strv_free(c.env);
+out_runner:
+    job__runner_close(&c);
     return 0;
 }
 

@@ -45,13 +45,16 @@ struct job_limits {
     int network; /* -1 not given, 0 off, 1 on */
 };
 
+/* Where imported images are when the config does not say (image.h). */
+#define JOB_IMAGES_DIR "/var/lib/runbox/images"
+
 /* Operator settings (the config file). */
 struct job_config {
-    char *languages_dir;       /* NULL = found next to the binary */
-    struct lang_limits limits; /* defaults below the language file's */
-    uint64_t cpus_milli;       /* default CPU share, 0 = none */
-    bool no_cgroup_tune;       /* "cgroup_favordynmods": false */
-    char *images_dir;          /* imported images (image.h); NULL = /var/lib/runbox/images */
+    char *languages_dir;         /* NULL = found next to the binary */
+    struct lang_limits limits;   /* defaults below the language file's */
+    uint64_t cpus_milli;         /* default CPU share, 0 = none */
+    bool no_cgroup_tune;         /* "cgroup_favordynmods": false */
+    char *images_dir;            /* imported images (image.h); NULL = JOB_IMAGES_DIR */
     struct docker_config docker; /* "docker": {"cli", "helper"} */
 };
 
@@ -153,8 +156,8 @@ struct job_input {
     struct job_cases cases; /* JOB_MODE_CASES */
     bool collect_files;     /* return what the program wrote to /box/out/ */
     struct job_out_limits out_limits;
-    struct job_cache *cache;   /* compile cache (cache.h), or NULL */
-    uint64_t max_module_bytes; /* JOB_MODE_BROWSER_COMPILE; 0 = JOB_MAX_MODULE_BYTES */
+    struct job_cache *cache;          /* compile cache (cache.h), or NULL */
+    uint64_t max_module_bytes;        /* JOB_MODE_BROWSER_COMPILE; 0 = JOB_MAX_MODULE_BYTES */
     const struct lang_runner *runner; /* where the stages run; NULL = the language's runner */
 };
 
@@ -192,6 +195,15 @@ int job_files_write(const char *dir, const struct job_files *f) _warn_unused_;
  * name, within @lim; a file over the caps, a symlink or a special file is listed with
  * "content": null and "omitted": why. NULL when there is no out/ dir. New reference. */
 json_t *job_out_files(const char *dir, const struct job_out_limits *lim);
+
+/* {"type", "image", "available"}: where @rn runs, and whether it can now (the image is there,
+ * the engine answers and has it). New reference. */
+json_t *job_runner_to_json(const struct job_config *cfg, const struct lang_runner *rn);
+/* {"docker": {"available", "version" or "error"}}: the container engines. New reference. */
+json_t *job_engines_to_json(const struct job_config *cfg);
+
+/* The images dir @cfg says (or JOB_IMAGES_DIR); @cfg may be NULL. */
+const char *job_images_dir(const struct job_config *cfg);
 
 /* Load the config file at @path (JSON); a missing file at the default path is not an error. */
 int job_config_load(const char *path, bool must_exist, struct job_config *cfg, char *err,

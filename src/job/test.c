@@ -222,11 +222,10 @@ static int workspace_from(struct job__ctx *c, const struct job_files *files, cha
     char *ws = NULL;
     int r;
 
-    if ((r = sbx_workspace_new(c->h, JOB__WORKSPACE_BYTES, &ws)) < 0)
+    if ((r = job__ws_new(c, &ws)) < 0)
         return r;
     if ((r = job_files_write(ws, files)) < 0) {
-        sbx_workspace_free(c->h, ws);
-        free(ws);
+        job__ws_free(c, ws);
         return r;
     }
     *ret = ws;
@@ -332,8 +331,7 @@ static int run_all_cases(struct job__ctx *c, const struct job_files *snap, json_
             break;
         r = run_case(c, i, &res->run_limits, list, &one, &pass);
         if (c->ws != compiled_ws) {
-            sbx_workspace_free(c->h, c->ws);
-            free(c->ws);
+            job__ws_free(c, c->ws);
             c->ws = compiled_ws;
         }
         if (r < 0)

@@ -87,6 +87,7 @@ struct lang *lang_free(struct lang *l)
         test_done(&l->tests[i]);
     free(l->tests);
     browser_free(l->browser);
+    free(l->runner.image);
     files_free(l->support, l->n_support);
     free(l->origin);
     free(l);
@@ -518,6 +519,85 @@ static int get_browser(json_t *o, struct lang *l, struct lang_error *err)
     return parse_browser(v, l->browser, err);
 }
 
+/*** Where stages run ("runner") ***/
+
+const char *lang_runner_type_to_string(enum lang_runner_type t)
+{
+    return t == LANG_RUNNER_DOCKER ? "docker" : "sandbox";
+}
+
+/* An image name as `runbox image` stores it (image_name_is_valid). */
+static bool image_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+bool lang_docker_ref_is_valid(const char *s)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "._-/:@";
+    size_t n = strlen(s);
+
+    /* Letters and digits first: never an option to the engine's CLI ("-v..."). */
+    if (n == 0 || n > 255 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    return strspn(s, ok) == n && !strstr(s, "//") && !strstr(s, "..");
+}
+
+int lang_runner_set(const char *type, const char *image, struct lang_runner *ret, char *err,
+                    size_t errlen)
+{
+    enum lang_runner_type t;
+
+    if (!type || strcmp(type, "sandbox") == 0)
+        t = LANG_RUNNER_SANDBOX;
+    else if (strcmp(type, "docker") == 0)
+        t = LANG_RUNNER_DOCKER;
+    else
+        return snprintf(err, errlen, "type: unknown runner '%s' (known: sandbox, docker)", type),
+               -EINVAL;
+    if (t == LANG_RUNNER_DOCKER && !image)
+        return snprintf(err, errlen, "image: the docker runner needs an image"), -EINVAL;
+    if (t == LANG_RUNNER_DOCKER && !lang_docker_ref_is_valid(image))
+        return snprintf(err, errlen,
+                        "image: '%s' is not an image reference (letters, digits and ._-/:@, "
+                        "starting with a letter or digit)",
+                        image),
+               -EINVAL;
+    if (t == LANG_RUNNER_SANDBOX && image && !image_name_ok(image))
+        return snprintf(err, errlen,
+                        "image: '%s' is not an image name (a-z 0-9 . _ -, as runbox image ls "
+                        "shows)",
+                        image),
+               -EINVAL;
+    ret->type = t;
+    free(ret->image);
+    ret->image = image ? xstrdup(image) : NULL;
+    return 0;
+}
+
+static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "runner"), *type, *image;
+    char msg[300];
+
+    if (!v || json_is_null(v))
+        return 0;
+    type = json_object_get(v, "type");
+    image = json_object_get(v, "image");
+    if (!json_is_object(v) || (type && !json_is_string(type)) || (image && !json_is_string(image)))
+        return fail(err, "'runner' must be an object {\"type\": \"sandbox\" or \"docker\", "
+                         "\"image\": \"...\"}");
+    if (lang_runner_set(json_string_value(type), json_string_value(image), &l->runner, msg,
+                        sizeof(msg)) < 0)
+        return fail(err, "runner.%s", msg);
+    return 0;
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;
@@ -537,7 +617,8 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
-        (r = get_support(o, &l->support, &l->n_support, err)) < 0)
+        (r = get_support(o, &l->support, &l->n_support, err)) < 0 ||
+        (r = get_runner(o, l, err)) < 0)
         return r;
     if (!l->display_name)
         l->display_name = xstrdup(l->name);

@@ -68,6 +68,15 @@ struct lang_runner {
 /* "sandbox", "docker". */
 const char *lang_runner_type_to_string(enum lang_runner_type t);
 
+/* Set @ret from a runner's "type" (NULL = "sandbox") and "image" (may be NULL), checked: an
+ * image name for the sandbox, an engine's image reference for docker (never one that could be
+ * read as an option). -EINVAL with "field: why" in @err. */
+int lang_runner_set(const char *type, const char *image, struct lang_runner *ret, char *err,
+                    size_t errlen) _warn_unused_;
+
+/* True when @ref may name an engine's image: [a-z0-9] then letters, digits and ._-/:@. */
+bool lang_docker_ref_is_valid(const char *ref);
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */

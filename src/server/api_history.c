@@ -150,10 +150,13 @@ int h_languages(struct req *rq)
             json_object_set_new(o, "cpus", json_real((double)run.cpus_milli / 1000));
             json_object_set_new(o, "test_frameworks", lang_tests_to_json(l));
             json_object_set_new(o, "browser", lang_browser_to_json(l));
+            json_object_set_new(o, "runner", job_runner_to_json(&srv->cfg->job, &l->runner));
         }
         json_array_append_new(list, o);
     }
-    return http_reply_json(rq, 200, json_pack("{s:o}", "languages", list));
+    return http_reply_json(rq, 200,
+                           json_pack("{s:o, s:o}", "languages", list, "engines",
+                                     job_engines_to_json(&srv->cfg->job)));
 }
 
 int h_stats(struct req *rq)

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "course/course.h"
+#include "image/image.h"
 #include "job/cache.h"
 #include "sched/sched.h"
 #include "server/auth.h"
@@ -122,6 +123,45 @@ static int load_courses(struct server *srv, char *err, size_t errlen)
     return 0;
 }
 
+/* Where each course's and language's tests run, said once at start: an image that is not
+ * imported, or a Docker runner without an engine, fails those runs (with that message) but
+ * not the server. */
+static void check_runner(const struct server *srv, const char *what, const struct lang_runner *rn)
+{
+    char why[400] = "";
+    struct image_ref img = {0};
+
+    if (rn->type == LANG_RUNNER_DOCKER) {
+        if (docker_engine(&srv->cfg->job.docker, why, sizeof(why)) < 0)
+            fprintf(stderr,
+                    "runbox: %s runs in Docker (image %s), and no engine is reachable: %s\n", what,
+                    rn->image, why);
+        else if (docker_image_exists(&srv->cfg->job.docker, rn->image) < 0)
+            fprintf(stderr, "runbox: %s runs in Docker, and the engine has no image '%s'\n", what,
+                    rn->image);
+        return;
+    }
+    if (!rn->image)
+        return;
+    if (image_open(job_images_dir(&srv->cfg->job), rn->image, &img, why, sizeof(why)) < 0)
+        fprintf(stderr, "runbox: %s: %s\n", what, why);
+    image_ref_done(&img);
+}
+
+static void check_runners(const struct server *srv)
+{
+    char what[300];
+
+    for (size_t i = 0; i < srv->langs->n; i++) {
+        snprintf(what, sizeof(what), "the language %s", srv->langs->v[i]->name);
+        check_runner(srv, what, &srv->langs->v[i]->runner);
+    }
+    for (size_t i = 0; i < srv->n_courses; i++) {
+        snprintf(what, sizeof(what), "the course %s", srv->courses[i]->id);
+        check_runner(srv, what, &srv->courses[i]->runner.where);
+    }
+}
+
 /* The compile cache is an optimisation: without it runs still work, so a failure is logged. */
 static void open_cache(struct server *srv)
 {
@@ -216,8 +256,14 @@ static int setup(struct server *srv, char *err, size_t errlen)
                 "internal_error (server restarted)\n",
                 n);
     prune(srv);
+    if (!c->job.images_dir) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/images", c->data_dir);
+        c->job.images_dir = xstrdup(dir);
+    }
     if ((r = load_courses(srv, err, errlen)) < 0)
         return r;
+    check_runners(srv);
     open_cache(srv);
     if (!(srv->web = web_new(c->web_dir))) {
         snprintf(err, errlen, "out of memory");
