@@ -90,7 +90,7 @@ bad=$TMP/bad/broken
 mkdir -p "$TMP/bad" && cp -r "$C/python" "$bad"
 jq '.runner.type = "docker"' "$C/python/course.json" >"$bad/course.json"
 "$RUNBOX" course validate "$bad" >/dev/null 2>"$out"
-[ $? = 1 ] && grep -q "course.json: runner.type: 'docker' is not supported yet" "$out"
+[ $? = 1 ] && grep -q "course.json: runner.image: the docker runner needs an image" "$out"
 tap $? "course validate names the file and field of an error" || diag "$(cat "$out")"
 jq '.runner = {"command": ["python3", "run.py", "{{test}}"]}' "$C/python/course.json" \
     >"$bad/course.json"

@@ -192,12 +192,46 @@ static void test_course_rejects_unknown_keys(void **state)
                       "runner)");
 }
 
+/* runner.image: a docker course's tests run in its engine image, a sandbox course's on an
+ * imported image; course_test_input() hands the job that runner. */
+static void test_course_runner_image(void **state)
+{
+    struct course *c;
+    struct job_input in = {.limits = {.network = -1}};
+
+    (void)state;
+    c = expect_load(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
+                               "{\"type\": \"docker\", \"image\": \"my-org/py:v1\"}}"));
+    course_test_input(c, &c->ex[0], &in);
+    assert_non_null(in.runner);
+    assert_int_equal(in.runner->type, LANG_RUNNER_DOCKER);
+    assert_string_equal(in.runner->image, "my-org/py:v1");
+    course_free(c);
+    c = expect_load(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
+                               "{\"image\": \"py-course\"}}"));
+    course_test_input(c, &c->ex[0], &in);
+    assert_int_equal(in.runner->type, LANG_RUNNER_SANDBOX);
+    assert_string_equal(in.runner->image, "py-course");
+    course_free(c);
+    c = expect_load(course_dir("{\"name\": \"x\", \"language\": \"python\"}"));
+    course_test_input(c, &c->ex[0], &in);
+    assert_int_equal(in.runner->type, LANG_RUNNER_SANDBOX);
+    assert_null(in.runner->image);
+    course_free(c);
+}
+
 static void test_course_rejects_unknown_runner_type(void **state)
 {
     (void)state;
     expect_error(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
                             "{\"type\": \"docker\"}}"),
-                 "course.json: runner.type: 'docker' is not supported yet");
+                 "course.json: runner.image: the docker runner needs an image");
+    expect_error(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
+                            "{\"type\": \"docker\", \"image\": \"-v/:/host\"}}"),
+                 "course.json: runner.image: '-v/:/host' is not an image reference");
+    expect_error(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
+                            "{\"image\": \"Bad/Name\"}}"),
+                 "course.json: runner.image: 'Bad/Name' is not an image name");
     expect_error(course_dir("{\"name\": \"x\", \"language\": \"python\", \"runner\": "
                             "{\"type\": \"ftp\"}}"),
                  "course.json: runner.type: unknown runner type 'ftp'");
@@ -474,6 +508,7 @@ int main(void)
             cmocka_unit_test(test_course_rejects_a_missing_or_unknown_language),
             cmocka_unit_test(test_course_rejects_unknown_keys),
             cmocka_unit_test(test_course_rejects_unknown_runner_type),
+            cmocka_unit_test(test_course_runner_image),
             cmocka_unit_test(test_course_runner_wasm_needs_a_language_that_runs_in_the_browser),
             cmocka_unit_test(test_course_exercise_may_set_its_own_runner_type),
             cmocka_unit_test(test_course_rejects_unknown_placeholders),
