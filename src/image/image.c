@@ -1175,8 +1175,8 @@ int image__stage_new(int dir_fd, char ret[IMAGE__STAGE_LEN])
         unsigned char rnd[6];
 
         randombytes_buf(rnd, sizeof(rnd));
-        snprintf(ret, IMAGE__STAGE_LEN, ".staging-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-                 rnd[2], rnd[3], rnd[4], rnd[5]);
+        snprintf(ret, IMAGE__STAGE_LEN, ".staging-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+                 rnd[3], rnd[4], rnd[5]);
         if (mkdirat(dir_fd, ret, 0700) == 0)
             return 0;
         if (errno != EEXIST || tries > 8)
