@@ -958,6 +958,8 @@ static int build_into(struct build *b, int stage_fd, json_t **ret_cfg)
         return r;
     if (status != 0)
         return debootstrap_failed(b, stage_fd, out_fd, status);
+    if (b->stop && b->stop()) /* it ended as the signal came */
+        return failf(b->err, b->errlen, -EINTR, "interrupted");
     if (!b->log && unlinkat(stage_fd, LOG_NAME, 0) < 0)
         return -errno;
     r = normalise(stage_fd, &n, b->err, b->errlen);
