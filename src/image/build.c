@@ -257,9 +257,11 @@ static bool is_http(const char *uri)
 
 static int copy_uri(const char *uri, char *out, size_t len)
 {
-    if (strlen(uri) >= len)
+    size_t n = strlen(uri);
+
+    if (n >= len)
         return -ENAMETOOLONG;
-    strcpy(out, uri);
+    memcpy(out, uri, n + 1);
     return 0;
 }
 
@@ -520,22 +522,18 @@ static int wait_reaper(pid_t pid, int pidfd, bool (*stop)(void), int *ret_status
 /* "--include=a,b,c" for the packages, or NULL when there are none. */
 static char *include_arg(const char *const *packages)
 {
-    size_t len = sizeof("--include=");
+    size_t len = strlen("--include"), o = 0;
     char *s;
 
     if (!packages || !packages[0])
         return NULL;
     for (size_t i = 0; packages[i]; i++)
         len += strlen(packages[i]) + 1;
-    s = malloc(len);
+    s = malloc(len + 1);
     if (!s)
         return NULL;
-    strcpy(s, "--include=");
-    for (size_t i = 0; packages[i]; i++) {
-        if (i)
-            strcat(s, ",");
-        strcat(s, packages[i]);
-    }
+    for (size_t i = 0; packages[i]; i++)
+        o += (size_t)snprintf(s + o, len + 1 - o, "%s%s", i ? "," : "--include=", packages[i]);
     return s;
 }
 
