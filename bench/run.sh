@@ -2,7 +2,8 @@
 # runbox start-to-exit and throughput benchmark: runbox next to the bare program and bwrap,
 # measured side by side in one run (paired, alternating), reported as medians and ratios.
 #
-#   bench/run.sh            full run (about 1-2 minutes, plus about 5 for section 7)
+#   bench/run.sh            full run (about 1-2 minutes, plus about 5 for section 7, and
+#                           a minute for section 10's image the first time it is built)
 #   bench/run.sh --quick    fewer rounds (about 1 minute)
 #
 # Needs root (runbox does), python3 at /usr/bin/python3, the built tree (ninja -C build);
@@ -18,7 +19,7 @@
 # not run at all (its error is printed), 2 on a usage or setup error.
 set -u -o pipefail
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 ARGS=$*
 QUICK=0
@@ -272,6 +273,11 @@ if [ -d "$ROOT/web/dist" ] && [ -x /usr/bin/chromium ]; then
 else
     echo "  skipped: needs web/dist (bash web/build.sh) and /usr/bin/chromium"
 fi
+echo
+
+# 10. --------------------------------------------------------------------------------------
+echo "== 10. images: bench/images.sh (hello.py and a course test on an image, on Docker, on the host) =="
+RUNBOX_BUILD=$BUILD "$ROOT/bench/images.sh" "${QUICK_ARG[@]}" 2>&1 | sed 's/^/  /' || FAILED=1
 echo
 
 # Summary ----------------------------------------------------------------------------------

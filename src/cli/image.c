@@ -1,4 +1,4 @@
-/* The CLI's "image" command: import, list and remove the images under <data dir>/images
+/* The CLI's "image" command: import, build, list and remove the images under <data dir>/images
  * (--data DIR, else $RUNBOX_DATA, else /var/lib/runbox). The work is in src/image/. */
 #include "image/image.h"
 
@@ -18,25 +18,83 @@ struct img_args {
     bool json;                        /* --json */
     char *operands[CLI_SUB_MAX_ARGS]; /* the sub-command and its operands */
     int n_operands;
+    /* build only */
+    bool build_opts;                   /* one of the options below was given */
+    char *packages[CLI_SUB_MAX_ARGS];  /* --packages "a b,c" (given as often as wanted) */
+    int n_packages;                    /* the words of every --packages, split in place */
+    const char *suite;                 /* --suite S */
+    const char *mirror;                /* --mirror URL */
+    const char *cache;                 /* --cache DIR */
+    const char *env[CLI_SUB_MAX_ARGS]; /* --env KEY=VALUE */
+    int n_env;
+    bool verbose; /* --verbose: debootstrap's output on stderr */
 };
 
 static int usage(void)
 {
     fputs("usage:\n"
           "  runbox image import [--data DIR] [--name NAME] [--json] FILE.tar\n"
+          "  runbox image build [--data DIR] [--packages \"PKG ...\"] [--suite SUITE]\n"
+          "                     [--mirror URL] [--env KEY=VALUE]... [--cache DIR] [--verbose]\n"
+          "                     [--json] NAME\n"
           "  runbox image ls [--data DIR] [--json]\n"
           "  runbox image rm [--data DIR] NAME\n",
           stderr);
     return 2;
 }
 
+/* --packages "a b,c": its words into @u->packages (split in place). */
+static int add_packages(char *list, struct img_args *u)
+{
+    char *save = NULL;
+
+    for (char *w = strtok_r(list, " \t\n,", &save); w; w = strtok_r(NULL, " \t\n,", &save)) {
+        if (u->n_packages >= CLI_SUB_MAX_ARGS - 1) {
+            fprintf(stderr, "runbox: image build: over %d packages\n", CLI_SUB_MAX_ARGS - 1);
+            return -E2BIG;
+        }
+        u->packages[u->n_packages++] = w;
+    }
+    return 0;
+}
+
+/* One of the options of `image build`; -EINVAL for an option that is not one. */
+static int build_option(int c, char *val, struct img_args *u)
+{
+    u->build_opts = true;
+    switch (c) {
+    case 'p':
+        return add_packages(val, u);
+    case 's':
+        u->suite = val;
+        return 0;
+    case 'm':
+        u->mirror = val;
+        return 0;
+    case 'c':
+        u->cache = val;
+        return 0;
+    case 'e':
+        if (u->n_env >= CLI_SUB_MAX_ARGS - 1)
+            return -E2BIG;
+        u->env[u->n_env++] = val;
+        return 0;
+    case 'v':
+        u->verbose = true;
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
 static int parse(const struct cli_args *a, struct img_args *u)
 {
     static const struct option opts[] = {
-            {"data", required_argument, NULL, 'd'},
-            {"name", required_argument, NULL, 'n'},
-            {"json", no_argument, NULL, 'j'},
-            {0},
+            {"data", required_argument, NULL, 'd'},  {"name", required_argument, NULL, 'n'},
+            {"json", no_argument, NULL, 'j'},        {"packages", required_argument, NULL, 'p'},
+            {"suite", required_argument, NULL, 's'}, {"mirror", required_argument, NULL, 'm'},
+            {"cache", required_argument, NULL, 'c'}, {"env", required_argument, NULL, 'e'},
+            {"verbose", no_argument, NULL, 'v'},     {0},
     };
     char *argv[CLI_SUB_MAX_ARGS + 2];
     int argc = cli_sub_argv(a, argv), c;
@@ -56,7 +114,8 @@ static int parse(const struct cli_args *a, struct img_args *u)
             u->json = true;
             break;
         default:
-            return -EINVAL;
+            if (build_option(c, optarg, u) < 0)
+                return -EINVAL;
         }
     for (int i = optind; i < argc; i++)
         u->operands[u->n_operands++] = argv[i];
@@ -128,6 +187,57 @@ static int cmd_import(const struct img_args *u)
     return 0;
 }
 
+static int cmd_build(struct img_args *u)
+{
+    char dir[4096], err[4096];
+    struct image_build_spec spec = {
+            .suite = u->suite,
+            .mirror = u->mirror,
+            .packages = (const char *const *)u->packages,
+            .env = u->env,
+            .cache_dir = u->cache,
+    };
+    json_t *cfg;
+    int r;
+
+    if (u->n_operands != 2)
+        return usage();
+    /* Not root: image_build says so, after checking the spec; nothing is made here. */
+    if ((r = images_dir(u, geteuid() == 0, dir, sizeof(dir))) != 0)
+        return r;
+    u->packages[u->n_packages] = NULL;
+    u->env[u->n_env] = NULL;
+    if (!u->json && isatty(STDERR_FILENO))
+        fprintf(stderr, "runbox: building '%s' with debootstrap (a minute or so)%s\n",
+                u->operands[1], u->verbose ? "" : "; --verbose shows its output");
+    /* Ctrl-C kills debootstrap, and its staging dir is removed. */
+    r = image_build(dir, u->operands[1], &spec, u->verbose ? stderr : NULL, sbx_interrupted, &cfg,
+                    err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "runbox: image build: %s\n", err);
+        return r == -EINVAL ? 2 : 1;
+    }
+    if (u->json) {
+        print_json(cfg);
+    } else {
+        json_t *from = json_object_get(cfg, "built_from");
+
+        printf("built '%s' (Debian %s from %s, %lld bytes)\n",
+               json_string_value(json_object_get(cfg, "name")),
+               json_string_value(json_object_get(from, "suite")),
+               json_string_value(json_object_get(from, "mirror")),
+               (long long)json_integer_value(json_object_get(cfg, "size")));
+        if (json_integer_value(json_object_get(cfg, "skipped_special")) ||
+            json_integer_value(json_object_get(cfg, "stripped_modes")))
+            printf("neutralised: %lld device nodes/FIFOs/sockets removed, %lld setuid/setgid/"
+                   "sticky bits and file capabilities stripped\n",
+                   (long long)json_integer_value(json_object_get(cfg, "skipped_special")),
+                   (long long)json_integer_value(json_object_get(cfg, "stripped_modes")));
+    }
+    json_decref(cfg);
+    return 0;
+}
+
 static int cmd_ls(const struct img_args *u)
 {
     char dir[4096];
@@ -192,10 +302,13 @@ int cli_cmd_image(const struct cli_args *a)
 
     if (parse(a, &u) < 0 || u.n_operands < 1)
         return usage();
-    if (u.name && strcmp(u.operands[0], "import") != 0)
+    if ((u.name && strcmp(u.operands[0], "import") != 0) ||
+        (u.build_opts && strcmp(u.operands[0], "build") != 0))
         return usage();
     if (strcmp(u.operands[0], "import") == 0)
         return cmd_import(&u);
+    if (strcmp(u.operands[0], "build") == 0)
+        return cmd_build(&u);
     if (strcmp(u.operands[0], "ls") == 0)
         return cmd_ls(&u);
     if (strcmp(u.operands[0], "rm") == 0)

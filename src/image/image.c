@@ -439,6 +439,16 @@ static int remove_at(int dfd, const char *name, int depth)
     return r;
 }
 
+int image__open_beneath(int dfd, const char *name, int flags)
+{
+    return open_beneath(dfd, name, flags);
+}
+
+int image__remove_at(int dfd, const char *name)
+{
+    return remove_at(dfd, name, 0);
+}
+
 /*** Reading the archive ***/
 
 static const char *strip_dot_slash(const char *p)
@@ -1080,6 +1090,11 @@ static int write_config(int dir_fd, json_t *cfg)
     return r;
 }
 
+int image__write_config(int dir_fd, json_t *cfg)
+{
+    return write_config(dir_fd, cfg);
+}
+
 /* The config with what runbox adds: name, id, size, layers, counts, import time. */
 static int finish_config(json_t *cfg, const char *name, const struct image__plan *p,
                          const struct import_ctx *c)
@@ -1154,10 +1169,38 @@ static int import_into(int stage_fd, const char *file, const char *want_name, bo
     return 0;
 }
 
+int image__stage_new(int dir_fd, char ret[IMAGE__STAGE_LEN])
+{
+    for (int tries = 0;; tries++) {
+        unsigned char rnd[6];
+
+        randombytes_buf(rnd, sizeof(rnd));
+        snprintf(ret, IMAGE__STAGE_LEN, ".staging-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+                 rnd[3], rnd[4], rnd[5]);
+        if (mkdirat(dir_fd, ret, 0700) == 0)
+            return 0;
+        if (errno != EEXIST || tries > 8)
+            return -errno;
+    }
+}
+
+int image__stage_commit(int dir_fd, int stage_fd, const char *stage, const char *name, char *err,
+                        size_t errlen)
+{
+    if (fchmod(stage_fd, 0755) < 0)
+        return failf(err, errlen, -errno, "%s", strerror(errno));
+    if (renameat2(dir_fd, stage, dir_fd, name, RENAME_NOREPLACE) < 0) {
+        if (errno == EEXIST)
+            return failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
+        return failf(err, errlen, -errno, "%s", strerror(errno));
+    }
+    return 0;
+}
+
 int image_import(const char *images_dir, const char *file, const char *name, bool (*stop)(void),
                  json_t **ret_config, char *err, size_t errlen)
 {
-    char stage[32], final_name[IMAGE_NAME_MAX + 1];
+    char stage[IMAGE__STAGE_LEN], final_name[IMAGE_NAME_MAX + 1];
     _cleanup_close_ int dir_fd = -1, stage_fd = -1;
     json_t *cfg = NULL;
     int r;
@@ -1174,27 +1217,14 @@ int image_import(const char *images_dir, const char *file, const char *name, boo
         return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
     if (name && faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
-    for (int tries = 0;; tries++) {
-        unsigned char rnd[6];
-
-        randombytes_buf(rnd, sizeof(rnd));
-        snprintf(stage, sizeof(stage), ".staging-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-                 rnd[3], rnd[4], rnd[5]);
-        if (mkdirat(dir_fd, stage, 0700) == 0)
-            break;
-        if (errno != EEXIST || tries > 8)
-            return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
-    }
+    r = image__stage_new(dir_fd, stage);
+    if (r < 0)
+        return failf(err, errlen, r, "'%s': %s", images_dir, strerror(-r));
     stage_fd = open_beneath(dir_fd, stage, O_DIRECTORY | O_RDONLY);
     r = stage_fd < 0 ? stage_fd
                      : import_into(stage_fd, file, name, stop, final_name, &cfg, err, errlen);
-    if (r == 0 && fchmod(stage_fd, 0755) < 0)
-        r = -errno;
-    if (r == 0 && renameat2(dir_fd, stage, dir_fd, final_name, RENAME_NOREPLACE) < 0) {
-        r = -errno;
-        if (r == -EEXIST)
-            failf(err, errlen, r, "the image '%s' exists already", final_name);
-    }
+    if (r == 0)
+        r = image__stage_commit(dir_fd, stage_fd, stage, final_name, err, errlen);
     if (r < 0) {
         (void)remove_at(dir_fd, stage, 0);
         json_decref(cfg);

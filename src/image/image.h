@@ -86,15 +86,20 @@ void image_ref_done(struct image_ref *ref);
 
 /* What `runbox image build` makes an image from. */
 struct image_build_spec {
-    const char *suite;            /* Debian suite; NULL = the host's (bookworm) */
-    const char *mirror;           /* NULL = the host's apt source, else http://deb.debian.org/debian */
-    const char *const *packages;  /* Debian packages added to minbase, NULL-terminated, may be NULL */
-    const char *const *env;       /* config.json "env" (KEY=VALUE); NULL = a Debian PATH, LANG */
+    const char *suite;           /* Debian suite; NULL = the host's (bookworm) */
+    const char *mirror;          /* NULL = the host's apt source, else deb.debian.org/debian */
+    const char *const *packages; /* Debian packages added to minbase, NULL-terminated or NULL */
+    const char *const *env;      /* KEY=VALUE added to (or replacing, by KEY) config.json "env",
+                                  * which starts as a Debian PATH and LANG=C.UTF-8; may be NULL */
+    const char *cache_dir;       /* debootstrap --cache-dir: .debs kept between builds, or NULL */
 };
 
 /* Build the image @name in @images_dir from Debian packages with debootstrap --variant=minbase
- * (into a staging dir, then renamed like an import; nothing left on failure). Output of
- * debootstrap goes to @log (may be NULL). @stop as for image_import. */
+ * (into a staging dir, then normalised and renamed like an import; nothing left on failure:
+ * src/image/build.c has the theory of operation). Needs root (-EPERM otherwise). The spec is
+ * checked before anything runs (-EINVAL), and the name (-EEXIST). Output of debootstrap goes
+ * to @log (may be NULL: to a log file whose tail a failure's message quotes). @stop as for
+ * image_import, asked every 100 ms: debootstrap is killed. */
 int image_build(const char *images_dir, const char *name, const struct image_build_spec *spec,
                 FILE *log, bool (*stop)(void), json_t **ret_config, char *err,
                 size_t errlen) _warn_unused_;
