@@ -256,12 +256,13 @@ jqt "fork count: forks stop at the pids limit (8 <= forked < 16, EAGAIN)" "$TMP/
 ### 5. Hostile images reach nothing of the host
 
 paths=(/usr/secret /lib /opt"$SECRET_DIR"/secret /home/secret /var/x /etc/passwd /etc/shadow
-    /sbin/shadow /bin/jq /opt/etc/shadow /etc/group /usr/bin/jq)
+    /sbin/shadow /bin/jq /opt/etc/shadow /etc/group /usr/bin/jq /etc"$SECRET_DIR"/secret /etc/etc/shadow)
 rb_exec "$TMP/links.json" hostile-links -- /read-paths "${paths[@]}"
 jqt "usr, lib, bin, opt, home -> host paths: the box ran, no host file is seen" "$TMP/links.json" \
     ".status == \"success\" and (.output | test(\"$SECRET\") | not)
      and (.output | test(\"/usr/secret: error\")) and (.output | test(\"/lib: error\"))
-     and (.output | test(\"/var/x: error\")) and (.output | test(\"/bin/jq: error\"))"
+     and (.output | test(\"/var/x: error\")) and (.output | test(\"/bin/jq: error\"))
+     and (.output | test(\"/etc/etc/shadow: error No such file\"))"
 jqt "etc -> /: the box's /etc has only runbox's files" "$TMP/links.json" \
     '(.output | test("/etc/passwd: data root:x:0:0:root:/root:/bin/sh[|]nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin[|]runbox:x:60000:60000:runbox:/tmp:/bin/sh[|]\n"))
      and (.output | test("/etc/shadow: error No such file"))
