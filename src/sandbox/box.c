@@ -272,8 +272,8 @@ static void setup_dev(bool userns)
 static const char *const image_own_top[] = {"proc", "dev", "sys", "tmp", "box", "run", "etc"};
 static const char *const image_own_etc[] = {"passwd", "group", "hosts", "hostname", "resolv.conf"};
 
-/* An account file: the image's lines but those naming runbox or its id, then runbox's line.
- * Used when the image has none, or none that is a regular file. */
+/* An account file of the box's /etc: the image's lines but those naming runbox or its id,
+ * then runbox's line; the fallback lines when the image has none that is a regular file. */
 struct account_file {
     const char *name;     /* in /etc */
     const char *fallback; /* the lines when the image has no such file */
@@ -389,15 +389,16 @@ static bool account_is_runbox(const char *s, size_t len)
  * bytes); returns its length, or -1 when it has none that is a regular file. */
 static ssize_t read_image_accounts(int etc_fd, const char *name, char *buf)
 {
-    struct stat st;
+    struct stat st, got;
     size_t len = 0;
     ssize_t n = 0;
     int fd;
 
-    if (etc_fd < 0)
+    /* Not even opened unless a regular file: opening a device node can have effects. */
+    if (etc_fd < 0 || fstatat(etc_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
         return -1;
     fd = openat(etc_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fd < 0 || fstat(fd, &got) < 0 || !S_ISREG(got.st_mode) || got.st_ino != st.st_ino) {
         if (fd >= 0)
             (void)close(fd);
         return -1;
