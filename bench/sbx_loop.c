@@ -1,6 +1,8 @@
 /* In-process sandbox latency: sbx_host_new once, then N runs of a command, optionally spaced
  * by a gap. Prints the median and p90 wall time of a run, as the server's workers see it.
- * usage: sbx_loop N GAP_MS CMD [ARG...] */
+ * usage: sbx_loop N GAP_MS CMD [ARG...]
+ * SBX_LOOP_COLD=1: no keep_warm (each box builds its root); SBX_LOOP_ROOT=DIR: run on the system
+ * root DIR (an imported image's rootfs) instead of the host's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -27,7 +29,11 @@ int main(int argc, char **argv)
         return 1;
     uint64_t setup = now_us() - t0, *t = calloc((size_t)n, sizeof(*t));
     sbx_host_keep_warm(h, getenv("SBX_LOOP_COLD") == NULL); /* as a server would */
-    struct sbx_spec spec = {.argv = (const char *const *)argv + 3, .stdin_fd = -1};
+    struct sbx_spec spec = {
+            .argv = (const char *const *)argv + 3,
+            .stdin_fd = -1,
+            .root = getenv("SBX_LOOP_ROOT"),
+    };
     spec.limits = (struct sbx_limits){.cpu_ms = 5000,
                                       .wall_ms = 10000,
                                       .memory_bytes = 256 << 20,

@@ -33,6 +33,8 @@ struct cli_args {
     bool stop_on_first_failure; /* --stop-on-first-failure */
     const char *out_dir;        /* --out DIR */
     bool starter;               /* --starter (course check) */
+    const char *image;          /* --image NAME (exec): run on an imported image */
+    const char *data_dir;       /* --data DIR (exec --image): where the images are */
 };
 
 /* Parse argv into @a. Prints usage errors to stderr and returns 2 on a usage error, 1 when the

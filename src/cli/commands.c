@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "image/image.h"
 #include "job/cache.h"
 
 #define DEFAULT_CONFIG "/etc/runbox/config.json"
@@ -591,20 +592,53 @@ out:
     return rc;
 }
 
+/* Open the image of --image: under --data DIR/images, else the config's images dir, else the
+ * default data dir's. Prints why and returns the exit code on failure. */
+static int exec_open_image(const struct cli_args *a, const struct cli_env *e, struct image_ref *ref)
+{
+    char dir[PATH_MAX], err[512];
+    const char *data = cli_data_dir(a->data_dir);
+
+    if (!a->data_dir && e->cfg.images_dir)
+        snprintf(dir, sizeof(dir), "%s", e->cfg.images_dir);
+    else if (path_join(dir, sizeof(dir), data, "images") < 0) {
+        fprintf(stderr, "runbox exec: --data '%s': too long\n", data);
+        return 2;
+    }
+    if (image_open(dir, a->image, ref, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runbox exec: %s\n", err);
+        return 125;
+    }
+    return 0;
+}
+
 int cli_cmd_exec(const struct cli_args *a)
 {
     struct cli_env e;
     struct sbx_result res;
+    struct image_ref image = {0};
+    _cleanup_free_ const char **env = NULL;
     int rc, fd;
 
     if (a->n_prog_args < 1 || a->n_operands > 0) {
-        fprintf(stderr, "runbox exec: usage: runbox exec [LIMITS] [--json] -- CMD [ARG...]\n");
+        fprintf(stderr, "runbox exec: usage: runbox exec [LIMITS] [--image NAME [--data DIR]] "
+                        "[--json] -- CMD [ARG...]\n");
         return 2;
     }
     if ((fd = stdin_source(a)) == -2)
         return 125;
-    if ((rc = cli_env_init(&e, a, false, true)) != 0)
+    if ((rc = cli_env_init(&e, a, false, false)) != 0)
         return rc;
+    if (a->image && (rc = exec_open_image(a, &e, &image)) == 0 &&
+        !(env = image_env(&image, sbx_default_env)))
+        rc = 125;
+    if (rc != 0 || (rc = cli_env_host(&e)) != 0) {
+        if (fd > 0)
+            (void)close(fd);
+        image_ref_done(&image);
+        cli_env_done(&e);
+        return rc;
+    }
     char *argv[a->n_prog_args + 1];
     for (int i = 0; i < a->n_prog_args; i++)
         argv[i] = a->prog_args[i];
@@ -614,10 +648,13 @@ int cli_cmd_exec(const struct cli_args *a)
             .stdin_fd = fd,
             .on_output = a->json ? NULL : stream_exec,
             .capture = a->json,
+            .root = image.rootfs,
+            .env = env,
     };
     job_resolve_limits(&e.cfg, NULL, false, &a->limits, &spec.limits);
     if (sbx_run(e.host, &spec, &res) < 0) {
         fprintf(stderr, "runbox exec: cannot run\n");
+        image_ref_done(&image);
         cli_env_done(&e);
         return 125;
     }
@@ -635,6 +672,7 @@ int cli_cmd_exec(const struct cli_args *a)
     sbx_result_done(&res);
     if (fd > 0)
         (void)close(fd);
+    image_ref_done(&image);
     cli_env_done(&e);
     return rc;
 }

@@ -34,6 +34,8 @@ enum opt_code {
     OPT_STOP,
     OPT_OUT,
     OPT_STARTER,
+    OPT_IMAGE,
+    OPT_DATA,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +65,8 @@ static const struct option long_opts[] = {
         {"stop-on-first-failure", no_argument, NULL, OPT_STOP},
         {"out", required_argument, NULL, OPT_OUT},
         {"starter", no_argument, NULL, OPT_STARTER},
+        {"image", required_argument, NULL, OPT_IMAGE},
+        {"data", required_argument, NULL, OPT_DATA},
         {0},
 };
 
@@ -84,8 +88,9 @@ void cli_usage(FILE *f)
           "        tests over the student's FILEs; exit 0 all passed, 1 some did not\n"
           "  course init --lang TEMPLATE DIR | check [--starter] DIR | validate DIR | templates\n"
           "        sample courses, and checking a course's solutions against its tests\n"
-          "  exec [LIMITS] [--stdin FILE] [--json] -- CMD [ARG...]\n"
-          "        run a command in the sandbox over the host's /usr\n"
+          "  exec [LIMITS] [--image NAME [--data DIR]] [--stdin FILE] [--json] -- CMD [ARG...]\n"
+          "        run a command in the sandbox over the host's /usr, or over an imported\n"
+          "        image's root (runbox image ls), with the image's environment\n"
           "  languages [--json]   the languages, their versions, and whether installed\n"
           "  doctor               what isolation works on this host\n"
           "  selftest [LANG...]   run each language's self-test program\n"
@@ -254,6 +259,12 @@ static int apply_option(int code, const char *val, struct cli_args *a)
         return opt_cpus(val, &l->cpus_milli);
     case OPT_NET:
         l->network = 1;
+        return 0;
+    case OPT_IMAGE:
+        a->image = val;
+        return 0;
+    case OPT_DATA:
+        a->data_dir = val;
         return 0;
     default:
         return apply_test_option(code, val, a);

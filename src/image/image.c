@@ -1320,3 +1320,167 @@ int image_remove(const char *images_dir, const char *name)
         return -errno;
     return remove_at(dir_fd, gone, 0);
 }
+
+/*** Opening for runs ***/
+
+static int not_imported(const char *name, char *err, size_t errlen)
+{
+    return failf(err, errlen, -ENOENT, "image '%s' is not imported (runbox image ls)", name);
+}
+
+/* config.json of the image dir @img_fd: a regular file (never a symlink) of at most
+ * MAX_JSON_BYTES holding an object. */
+static int read_image_config(int img_fd, const char *name, json_t **ret, char *err, size_t errlen)
+{
+    _cleanup_close_ int fd = open_beneath(img_fd, "config.json", O_RDONLY | O_NONBLOCK);
+    _cleanup_free_ char *text = NULL;
+    json_error_t je;
+    struct stat st;
+    size_t len = 0;
+    ssize_t n;
+
+    if (fd < 0)
+        return failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,
+                     strerror(-fd));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_JSON_BYTES)
+        return failf(err, errlen, -EINVAL,
+                     "image '%s' is broken: config.json is not a regular file of at most %u MiB",
+                     name, MAX_JSON_BYTES >> 20);
+    if (!(text = malloc((size_t)st.st_size + 1)))
+        return -ENOMEM;
+    while (len < (size_t)st.st_size && (n = read(fd, text + len, (size_t)st.st_size - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return failf(err, errlen, -errno, "image '%s': config.json: %s", name, strerror(errno));
+        len += (size_t)n;
+    }
+    *ret = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!*ret || !json_is_object(*ret)) {
+        json_decref(*ret);
+        return failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,
+                     *ret ? "not an object" : je.text);
+    }
+    return 0;
+}
+
+/* The config's "env" (null or strings KEY=VALUE) into @ref->env. */
+static int ref_env(json_t *env, struct image_ref *ref, char *err, size_t errlen)
+{
+    if (json_is_null(env) || !env)
+        return 0;
+    if (!json_is_array(env))
+        return failf(err, errlen, -EINVAL, "image '%s' is broken: \"env\" is not an array",
+                     ref->name);
+    if (!(ref->env = calloc(json_array_size(env) + 1, sizeof(*ref->env))))
+        return -ENOMEM;
+    for (size_t i = 0; i < json_array_size(env); i++) {
+        const char *kv = json_string_value(json_array_get(env, i));
+        if (!kv || !strchr(kv, '=') || kv[0] == '=')
+            return failf(err, errlen, -EINVAL, "image '%s' is broken: \"env\"[%zu] is no KEY=VALUE",
+                         ref->name, i);
+        if (!(ref->env[i] = strdup(kv)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int open_into(int dir_fd, const char *real_dir, const char *name, struct image_ref *ref,
+                     char *err, size_t errlen)
+{
+    _cleanup_close_ int img_fd = open_beneath(dir_fd, name, O_DIRECTORY | O_RDONLY);
+    json_t *cfg = NULL;
+    const char *id;
+    struct stat st;
+    int r;
+
+    if (img_fd == -ENOENT)
+        return not_imported(name, err, errlen);
+    if (img_fd < 0)
+        return failf(err, errlen, img_fd == -ENOTDIR || img_fd == -ELOOP ? -EINVAL : img_fd,
+                     "image '%s': %s", name, strerror(-img_fd));
+    if (fstatat(img_fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+        return failf(err, errlen, -EINVAL, "image '%s' is broken: rootfs is not a directory", name);
+    if ((r = read_image_config(img_fd, name, &cfg, err, errlen)) < 0)
+        return r;
+    if (!(ref->name = strdup(name)) || asprintf(&ref->rootfs, "%s/%s/rootfs", real_dir, name) < 0) {
+        ref->rootfs = NULL;
+        r = -ENOMEM;
+    }
+    id = json_string_value(json_object_get(cfg, "id"));
+    if (r == 0 && id && !(ref->id = strdup(id)))
+        r = -ENOMEM;
+    if (r == 0)
+        r = ref_env(json_object_get(cfg, "env"), ref, err, errlen);
+    json_decref(cfg);
+    return r;
+}
+
+int image_open(const char *images_dir, const char *name, struct image_ref *ret, char *err,
+               size_t errlen)
+{
+    char real[PATH_MAX];
+    _cleanup_close_ int dir_fd = -1;
+    struct image_ref ref = {0};
+    int r;
+
+    err[0] = '\0';
+    if (!image_name_is_valid(name))
+        return failf(err, errlen, -EINVAL,
+                     "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9",
+                     name, IMAGE_NAME_MAX);
+    /* Absolute: the box opens the root from wherever it is. */
+    if (!realpath(images_dir, real))
+        return errno == ENOENT
+                       ? not_imported(name, err, errlen)
+                       : failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
+    if ((dir_fd = open(real, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0)
+        return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
+    r = open_into(dir_fd, real, name, &ref, err, errlen);
+    if (r < 0) {
+        image_ref_done(&ref);
+        if (!err[0])
+            failf(err, errlen, r, "image '%s': %s", name, strerror(-r));
+        return r;
+    }
+    *ret = ref;
+    return 0;
+}
+
+void image_ref_done(struct image_ref *ref)
+{
+    if (!ref)
+        return;
+    for (char **e = ref->env; e && *e; e++)
+        free(*e);
+    free(ref->env);
+    free(ref->name);
+    free(ref->rootfs);
+    free(ref->id);
+    *ref = (struct image_ref){0};
+}
+
+const char **image_env(const struct image_ref *ref, const char *const *base)
+{
+    size_t nb = 0, ni = 0, n = 0;
+    const char **env;
+
+    while (base && base[nb])
+        nb++;
+    while (ref->env && ref->env[ni])
+        ni++;
+    if (!(env = calloc(nb + ni + 1, sizeof(*env))))
+        return NULL;
+    for (size_t i = 0; i < nb; i++)
+        env[n++] = base[i];
+    for (size_t i = 0; i < ni; i++) {
+        size_t klen = strcspn(ref->env[i], "=") + 1, j;
+        for (j = 0; j < n && strncmp(env[j], ref->env[i], klen) != 0; j++)
+            ;
+        env[j] = ref->env[i]; /* the image's value wins, in the base's place */
+        if (j == n)
+            n++;
+    }
+    env[n] = NULL;
+    return env;
+}

@@ -84,6 +84,12 @@ int image_open(const char *images_dir, const char *name, struct image_ref *ret, 
                size_t errlen) _warn_unused_;
 void image_ref_done(struct image_ref *ref);
 
+/* The environment of a run on @ref: @base (KEY=VALUE, NULL-terminated, may be NULL) with the
+ * image's env laid over (a key both have gets the image's value in the base's place: the
+ * image's PATH wins; the image's other keys follow). The strings stay @base's and @ref's: free
+ * only the array. NULL when out of memory. */
+const char **image_env(const struct image_ref *ref, const char *const *base);
+
 /* What `runbox image build` makes an image from. */
 struct image_build_spec {
     const char *suite;           /* Debian suite; NULL = the host's (bookworm) */

@@ -4,12 +4,16 @@
  * namespace, straight into the run's v2 cgroup. Processes and their privileges:
  *
  *   supervisor (root, host namespaces)
- *     ├─ template builder (only when more runs follow): builds the common root once in a mount
- *     │  namespace of its own, says "k", and lives until the supervisor holds that namespace.
+ *     ├─ template builder (only when more runs follow): builds the common root of one system
+ *     │  root (the host's, or an image's) once in a mount namespace of its own, says "k", and
+ *     │  lives until the supervisor holds that namespace (it keeps a few, one per system root).
  *     └─ init: PID 1 of the box, still root, no seccomp. Clones the trees it adds from the host
  *        (workspace, a language's read-only paths), then either copies the template namespace
  *        (setns + unshare) or unshares a mount namespace and builds the root itself (a tmpfs
- *        with read-only binds of /usr and friends, a generated /etc, a minimal /dev; pivot).
+ *        with read-only binds of the system, a generated /etc, a minimal /dev; pivot). The
+ *        system is the host's /usr and friends with runbox's own /etc, or, with spec.root, every
+ *        top-level entry of an image's root with the image's /etc under runbox's passwd, group,
+ *        hosts (see "An image's root" below for how its untrusted content is handled).
  *        Either way it adds a fresh /proc, tmpfs /tmp, /dev/shm and /box, attaches the trees
  *        and makes / read-only, with new ipc and uts namespaces. Meanwhile the supervisor puts
  *        it into the v1 cgroups and makes its network namespace. init waits on sync_fd for
@@ -26,6 +30,7 @@
  * Fail closed: every failed step writes "step: reason" to err_fd and exits before the program
  * runs. init has PR_SET_PDEATHSIG(SIGKILL), so a killed supervisor takes the box with it; init
  * says "r" on sync_fd once that is armed, and the supervisor says "go" only after it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -36,6 +41,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -92,13 +98,19 @@ struct gen_file {
     const char *content;
 };
 
-static const struct gen_file etc_files[] = {
+/* runbox's own accounts, for the host's system. */
+static const struct gen_file account_files[] = {
         {R "/etc/passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\n"
                           "runbox:x:60000:60000:runbox:/tmp:/bin/bash\n"
                           "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
         {R "/etc/group", "root:x:0:\nrunbox:x:60000:\nnogroup:x:65534:\n"},
+};
+
+/* Generated whatever the system. resolv.conf is a mountpoint for the host's (--net). */
+static const struct gen_file etc_files[] = {
         {R "/etc/hosts", "127.0.0.1\tlocalhost runbox\n::1\tlocalhost ip6-localhost\n"},
         {R "/etc/hostname", "runbox\n"},
+        {R "/etc/resolv.conf", ""},
 };
 
 struct dev_node {
@@ -238,15 +250,239 @@ static void setup_dev(bool userns)
     }
 }
 
+/*** An image's root ***/
+
+/* An image's root (spec.root) is untrusted content: whoever wrote its Dockerfile chose its
+ * symlinks (usr -> /, etc/passwd -> /etc/shadow), its odd files and what it leaves out. It is
+ * made the box's system without ever following one of its symlinks on the host side: each
+ * top-level entry is looked at with lstat, and a directory or regular file is cloned
+ * (open_tree, AT_SYMLINK_NOFOLLOW, relative to the image's directory fd) from the very inode
+ * seen, read-only, nosuid and nodev; a symlink is recreated as a symlink, so its target is
+ * resolved only inside the box, after pivot_root, against the box's own root. What the box
+ * makes itself (/proc, /dev, /sys, /tmp, /box, /run) never comes from the image. The image's
+ * /etc, when it is a real directory, is laid out the same way, entry by entry, in runbox's own
+ * /etc, so that runbox's files sit over it: passwd and group are the image's (a regular file,
+ * read with O_NOFOLLOW, at most IMAGE_MAX_ACCOUNTS) with runbox's account, hosts and hostname
+ * are runbox's, resolv.conf is a mountpoint. */
+
+#define IMAGE_MAX_ENTRIES  1024         /* entries of the image's / and of its /etc */
+#define IMAGE_MAX_ACCOUNTS (256u << 10) /* bytes of the image's /etc/passwd and /etc/group */
+
+/* What the box makes itself, whatever the image has there. */
+static const char *const image_own_top[] = {"proc", "dev", "sys", "tmp", "box", "run", "etc"};
+static const char *const image_own_etc[] = {"passwd", "group", "hosts", "hostname", "resolv.conf"};
+
+/* An account file of the box's /etc: the image's lines but those naming runbox or its id,
+ * then runbox's line; the fallback lines when the image has none that is a regular file. */
+struct account_file {
+    const char *name;     /* in /etc */
+    const char *fallback; /* the lines when the image has no such file */
+    const char *line;     /* runbox's own */
+};
+
+static const struct account_file image_accounts[] = {
+        {"passwd",
+         "root:x:0:0:root:/root:/bin/sh\n"
+         "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+         "runbox:x:60000:60000:runbox:/tmp:/bin/sh\n"},
+        {"group", "root:x:0:\nnogroup:x:65534:\n", "runbox:x:60000:\n"},
+};
+
+static bool name_in(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Make the image's entry @name in directory @dfd visible read-only at @dst (see above). */
+static void image_entry(int dfd, const char *name, const char *dst)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    const char *shown = dst + strlen(R);
+    struct stat st, got;
+    char target[PATH_MAX];
+    ssize_t n;
+    int fd;
+
+    CHECK(fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW), "image %s: %s", shown, strerror(errno));
+    if (S_ISLNK(st.st_mode)) {
+        if ((n = readlinkat(dfd, name, target, sizeof(target) - 1)) < 0)
+            die("image %s: %s", shown, strerror(errno));
+        target[n] = '\0';
+        CHECK(symlink(target, dst), "symlink %s: %s", shown, strerror(errno));
+        return;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return; /* a device node, FIFO or socket has no business in a system */
+    fd = (int)syscall(SYS_open_tree, dfd, name,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+    if (fd < 0)
+        die("image %s: %s", shown, strerror(errno));
+    /* Swapped for another file (a symlink to the host's /) since the lstat: refuse. */
+    if (fstat(fd, &got) < 0 || got.st_dev != st.st_dev || got.st_ino != st.st_ino ||
+        (got.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+        die("image %s: changed while the box was being built", shown);
+    CHECK(syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)),
+          "image %s: read-only: %s", shown, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        CHECK(mkdir(dst, 0755), "mkdir %s: %s", shown, strerror(errno));
+    else
+        write_new_file(dst, "", 0644);
+    CHECK(syscall(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH),
+          "attach image %s: %s", shown, strerror(errno));
+    (void)close(fd);
+}
+
+/* Every entry of the image's directory @dfd but those in @own, into our directory @dst_dir.
+ * getdents64, not opendir: init is a raw clone of a maybe multi-threaded process, where
+ * malloc could deadlock. */
+static void image_entries(int dfd, const char *dst_dir, const char *const *own, size_t n_own)
+{
+    _Alignas(struct dirent64) char buf[8192];
+    char dst[PATH_MAX];
+    size_t count = 0;
+    ssize_t len;
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        die("image %s: %s", dst_dir + strlen(R), strerror(errno));
+    while ((len = getdents64(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t off = 0; off < len;) {
+            const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                name_in(de->d_name, own, n_own))
+                continue;
+            if (++count > IMAGE_MAX_ENTRIES)
+                die("image %s/: more than %d entries", dst_dir + strlen(R), IMAGE_MAX_ENTRIES);
+            if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dst_dir, de->d_name) >= sizeof(dst))
+                die("image %s/: a name too long", dst_dir + strlen(R));
+            image_entry(dfd, de->d_name, dst);
+        }
+    }
+    if (len < 0)
+        die("image %s/: %s", dst_dir + strlen(R), strerror(errno));
+    (void)close(fd);
+}
+
+/* True when the account line @s (@len bytes) names runbox or has its id (the third field). */
+static bool account_is_runbox(const char *s, size_t len)
+{
+    const char *end = s + len, *c1 = memchr(s, ':', len), *c2, *c3;
+
+    if (!c1)
+        return false;
+    if (c1 - s == 6 && memcmp(s, "runbox", 6) == 0)
+        return true;
+    c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
+    if (!c2)
+        return false;
+    c3 = memchr(c2 + 1, ':', (size_t)(end - c2 - 1));
+    if (!c3)
+        c3 = end;
+    return c3 - c2 - 1 == 5 && memcmp(c2 + 1, "60000", 5) == 0;
+}
+
+/* Read the image's /etc/@name (@etc_fd: its /etc, or -1) into @buf (IMAGE_MAX_ACCOUNTS + 1
+ * bytes); returns its length, or -1 when it has none that is a regular file. */
+static ssize_t read_image_accounts(int etc_fd, const char *name, char *buf)
+{
+    struct stat st, got;
+    size_t len = 0;
+    ssize_t n = 0;
+    int fd;
+
+    /* Not even opened unless a regular file: opening a device node can have effects. */
+    if (etc_fd < 0 || fstatat(etc_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+        return -1;
+    fd = openat(etc_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &got) < 0 || !S_ISREG(got.st_mode) || got.st_ino != st.st_ino) {
+        if (fd >= 0)
+            (void)close(fd);
+        return -1;
+    }
+    while (len <= IMAGE_MAX_ACCOUNTS &&
+           (n = read(fd, buf + len, IMAGE_MAX_ACCOUNTS + 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die("image /etc/%s: %s", name, strerror(errno));
+        len += (size_t)n;
+    }
+    (void)close(fd);
+    if (len > IMAGE_MAX_ACCOUNTS)
+        die("image /etc/%s: over %u KiB", name, IMAGE_MAX_ACCOUNTS >> 10);
+    return (ssize_t)len;
+}
+
+/* Write our /etc/@f->name: the image's lines without runbox's name or id, then runbox's. */
+static void write_accounts(int etc_fd, const struct account_file *f)
+{
+    size_t size = IMAGE_MAX_ACCOUNTS + 256, out = 0;
+    char path[PATH_MAX], *buf;
+    ssize_t len;
+
+    buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED)
+        die("accounts: %s", strerror(errno));
+    if ((len = read_image_accounts(etc_fd, f->name, buf)) < 0) {
+        out = strlen(f->fallback);
+        memcpy(buf, f->fallback, out);
+    }
+    /* Keep the lines in place, dropping runbox's. */
+    for (size_t i = 0; len > 0 && i < (size_t)len;) {
+        const char *nl = memchr(buf + i, '\n', (size_t)len - i);
+        size_t n = nl ? (size_t)(nl - (buf + i)) : (size_t)len - i;
+        if (!account_is_runbox(buf + i, n)) {
+            memmove(buf + out, buf + i, n);
+            out += n;
+            buf[out++] = '\n';
+        }
+        i += n + 1;
+    }
+    memcpy(buf + out, f->line, strlen(f->line));
+    out += strlen(f->line);
+    snprintf(path, sizeof(path), R "/etc/%s", f->name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || fd_write_all(fd, buf, out) < 0)
+        die("write %s: %s", path, strerror(errno));
+    (void)close(fd);
+    (void)munmap(buf, size);
+}
+
+/* The image at @root as the box's system (see above). */
+static void image_system(const char *root)
+{
+    int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), etc;
+
+    if (dfd < 0)
+        die("image root '%s': %s", root, strerror(errno));
+    image_entries(dfd, R, image_own_top, ARRAY_SIZE(image_own_top));
+    /* Not a real directory (a symlink to the host's /etc, a file): as if there were none. */
+    etc = openat(dfd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    mkdir_p(R "/etc", 0755);
+    if (etc >= 0)
+        image_entries(etc, R "/etc", image_own_etc, ARRAY_SIZE(image_own_etc));
+    for (size_t i = 0; i < ARRAY_SIZE(image_accounts); i++)
+        write_accounts(etc, &image_accounts[i]);
+    mkdir_p(R "/run", 0755);
+    if (etc >= 0)
+        (void)close(etc);
+    (void)close(dfd);
+}
+
 /*** The template root ***/
 
-/* What every box's root has in common: a tmpfs with read-only binds of /usr and friends, the
- * /etc a runtime needs, a minimal /dev, and mountpoints for what each box adds. Built in a new
- * mount namespace (made by the caller), then pivoted into. A box builds it for itself, or, once
- * more runs are expected (sbx_host_keep_warm), a template process builds it once and each box
- * copies the template's namespace (setns + unshare) instead of copying the host's mounts and
- * building the same root again. The template's tmpfs stays writable there: every box's view of
- * it is read-only. */
+/* What every box's root on one system has in common: a tmpfs with read-only binds of the
+ * system (the host's /usr and friends, or an image's entries), the /etc a runtime needs, a
+ * minimal /dev, and mountpoints for what each box adds. Built in a new mount namespace (made by
+ * the caller), then pivoted into. A box builds it for itself, or, once more runs are expected
+ * (sbx_host_keep_warm), a template process builds it once per system root and each box copies
+ * the template's namespace (setns + unshare) instead of copying the host's mounts and building
+ * the same root again. The template's tmpfs stays writable there: every box's view of it is
+ * read-only. */
 /* A fresh /proc (this pid namespace's) under @root, with the host-revealing files masked. */
 static void mount_proc(const char *root)
 {
@@ -264,22 +500,35 @@ static void mount_proc(const char *root)
     }
 }
 
-/* @with_proc: mount the box's /proc before pivoting. A user namespace may only mount proc
- * while another proc is fully visible (the kernel's mount_too_revealing), so a box that builds
- * its own root does it here; the template has none. */
-static void build_root(bool userns, bool with_proc)
+/* The host's system: /usr and friends, the parts of /etc a runtime reads, runbox's accounts. */
+static void host_system(void)
 {
-    /* Nothing we mount may propagate back to the host. */
-    CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s", strerror(errno));
-    mount_tmpfs(R, "size=1m,nr_inodes=4096,mode=0755", MS_NOSUID | MS_NODEV);
     for (size_t i = 0; i < ARRAY_SIZE(system_paths); i++)
         bind_ro(system_paths[i]);
     mkdir_p(R "/etc", 0755);
     for (size_t i = 0; i < ARRAY_SIZE(etc_paths); i++)
         bind_ro(etc_paths[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(account_files); i++)
+        write_new_file(account_files[i].path, account_files[i].content, 0644);
+    mkdir_p(R "/root", 0700);
+}
+
+/* @root: an image's root (see image_system), NULL for the host's system. @with_proc: mount
+ * the box's /proc before pivoting. A user namespace may only mount proc while another proc is
+ * fully visible (the kernel's mount_too_revealing), so a box that builds its own root does it
+ * here; the template has none. */
+static void build_root(const char *root, bool userns, bool with_proc)
+{
+    /* Nothing we mount may propagate back to the host. */
+    CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private: %s", strerror(errno));
+    /* Room for the mountpoints, an image's symlinks and its accounts (IMAGE_MAX_ACCOUNTS). */
+    mount_tmpfs(R, "size=2m,nr_inodes=4096,mode=0755", MS_NOSUID | MS_NODEV);
+    if (root)
+        image_system(root);
+    else
+        host_system();
     for (size_t i = 0; i < ARRAY_SIZE(etc_files); i++)
         write_new_file(etc_files[i].path, etc_files[i].content, 0644);
-    write_new_file(R "/etc/resolv.conf", "", 0644); /* a mountpoint for --net */
     setup_dev(userns);
     mkdir_p(R "/dev/shm", 0755);
     CHECK(mount(NULL, R "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
@@ -288,7 +537,6 @@ static void build_root(bool userns, bool with_proc)
     mkdir_p(R "/proc", 0555);
     mkdir_p(R "/tmp", 0755);
     mkdir_p(R "/box", 0755);
-    mkdir_p(R "/root", 0700);
     if (with_proc)
         mount_proc(R);
     CHECK(chdir(R), "chdir %s: %s", R, strerror(errno));
@@ -297,7 +545,7 @@ static void build_root(bool userns, bool with_proc)
     CHECK(chdir("/"), "chdir /: %s", strerror(errno));
 }
 
-_Noreturn void sbx__template_main(int fd, bool userns, pid_t parent)
+_Noreturn void sbx__template_main(int fd, const char *root, bool userns, pid_t parent)
 {
     char c;
 
@@ -306,7 +554,7 @@ _Noreturn void sbx__template_main(int fd, bool userns, pid_t parent)
     if (getppid() != parent) /* it died before the prctl */
         _exit(1);
     CHECK(unshare(CLONE_NEWNS), "mount namespace: %s", strerror(errno));
-    build_root(userns, false);
+    build_root(root, userns, false);
     if (write(fd, "k", 1) != 1)
         _exit(1);
     /* Live until the supervisor holds our namespace and kills us (or its end closes). */
@@ -429,7 +677,7 @@ static void setup_root(const struct sbx__box_args *a)
     }
     CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "namespaces: %s", strerror(errno));
     if (a->template_fd < 0)
-        build_root(a->userns, true);
+        build_root(a->spec->root, a->userns, true);
     else
         mount_proc("");
     CHECK(chdir("/"), "chdir /: %s", strerror(errno));
@@ -541,10 +789,19 @@ const char *const sbx_default_env[] = {
         NULL,
 };
 
-/* execvp without touching our own environment: only execve after seccomp. */
+/* The PATH of @env, or the default one. */
+static const char *env_path(const char *const *env)
+{
+    for (; *env; env++)
+        if (strncmp(*env, "PATH=", 5) == 0)
+            return *env + 5;
+    return "/usr/local/bin:/usr/bin:/bin";
+}
+
+/* execvp without touching our own environment: only execve after seccomp. A name is looked up
+ * in the program's own PATH (an image's may name /opt/... or /usr/local/...). */
 _Noreturn static void exec_payload(const char *const *argv, const char *const *env)
 {
-    static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
     char path[PATH_MAX];
     int saved = ENOENT;
 
@@ -552,10 +809,15 @@ _Noreturn static void exec_payload(const char *const *argv, const char *const *e
         execve(argv[0], (char *const *)argv, (char *const *)env);
         saved = errno;
     } else {
-        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-            snprintf(path, sizeof(path), "%s/%s", dirs[i], argv[0]);
+        for (const char *dir = env_path(env), *end; *dir; dir = *end ? end + 1 : end) {
+            end = strchrnul(dir, ':');
+            if (end == dir) /* an empty entry: not the current directory, in a box */
+                continue;
+            if ((size_t)snprintf(path, sizeof(path), "%.*s/%s", (int)(end - dir), dir, argv[0]) >=
+                sizeof(path))
+                continue;
             execve(path, (char *const *)argv, (char *const *)env);
-            if (errno != ENOENT)
+            if (errno != ENOENT && errno != ENOTDIR)
                 saved = errno;
         }
     }

@@ -97,22 +97,42 @@ int sbx__lo_up(void);
 
 /* The process that builds the template root (box.c) and reports "k" (or a failure message)
  * on @fd, then lives until @fd closes. Never returns. */
-_Noreturn void sbx__template_main(int fd, bool userns, pid_t parent);
+_Noreturn void sbx__template_main(int fd, const char *root, bool userns, pid_t parent);
 
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
 _Noreturn void sbx__box_main(struct sbx__box_args *a);
 
 /*** the host ***/
 
+#define SBX_TEMPLATES 4 /* template roots kept, one per system root, the least used replaced */
+
+/* A system root, as the template roots are keyed: its path and the directory it was when
+ * looked at. An image removed and imported again under the same name is a new directory (its
+ * inode and change time differ), so it gets a template of its own. */
+struct sbx__root_key {
+    const char *path; /* spec.root, NULL = the host's system */
+    dev_t dev;
+    ino_t ino;
+    struct timespec ctime;
+};
+
+/* One template root (see box.c). */
+struct sbx__template {
+    struct sbx__root_key key; /* key.path is owned (strdup); ignored when !used */
+    bool used;                /* this slot holds one */
+    int ns;                   /* its mount namespace, or -1: building it failed (not retried) */
+    uint64_t last_used;       /* h->template_clock at its last run, for replacing */
+};
+
 struct sbx_host {
     struct sbx__cg_host cg;
-    struct sock_fprog seccomp;  /* points at the build-time program */
-    bool userns;                /* not root: we live in our own user namespace */
-    bool keep_warm;             /* more runs will follow: prepare namespaces ahead */
-    int host_netns;             /* our own network namespace, to come back to */
-    int spare_netns;            /* a fresh network namespace for the next box, or -1 */
-    int template_ns;            /* the template root's mount namespace (see box.c), or -1 */
-    bool template_tried;        /* template_new() was called (it runs once) */
+    struct sock_fprog seccomp; /* points at the build-time program */
+    bool userns;               /* not root: we live in our own user namespace */
+    bool keep_warm;            /* more runs will follow: prepare namespaces ahead */
+    int host_netns;            /* our own network namespace, to come back to */
+    int spare_netns;           /* a fresh network namespace for the next box, or -1 */
+    struct sbx__template templates[SBX_TEMPLATES]; /* per system root, made by prepare_next */
+    uint64_t template_clock;                       /* counts runs, for last_used */
     struct sbx__cg_run next_cg; /* cgroups made ahead for the next run (name "" if none) */
     struct sbx__cg_run dead_cg; /* the last run's cgroups, removed while the next one runs */
     int dead_mntns;             /* the last box's mount namespace, released likewise, or -1 */

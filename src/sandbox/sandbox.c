@@ -10,8 +10,10 @@
  *      deadline (wall limit, next CPU sample), so limits act within a millisecond or two;
  *   5. on a limit: cgroup.kill and SIGKILL to init (its death kills its pid namespace);
  *   6. reaps init, reads the cgroup counters, removes the cgroups, classifies the result.
- * With keep_warm, step 4 also prepares the next run (a spare network namespace, the template
- * root once), off the next start's critical path.
+ * With keep_warm, step 4 also prepares the next run (a spare network namespace, and the
+ * template root of this run's system root, the host's or an image's, once: a few are kept, keyed
+ * by the root directory's path and identity, the least recently used replaced), off the next
+ * start's critical path.
  * Nothing is left on the host: the box's mounts live in its own mount namespace, its files in
  * tmpfs, its cgroups are removed here (or by the next start's sweep if we were SIGKILLed). */
 #include <errno.h>
@@ -172,11 +174,55 @@ static int await_armed(int sock)
     return n == 1 && c == 'r' ? 0 : -EPIPE;
 }
 
-/* Build the template root in a child (box.c) and keep its mount namespace. */
-static int template_new(struct sbx_host *h)
+/*** Template roots ***/
+
+/* The key of the system root @path (NULL: the host's). -errno when it is no directory. */
+static int root_key(const char *path, struct sbx__root_key *ret)
+{
+    struct stat st;
+
+    *ret = (struct sbx__root_key){.path = path};
+    if (!path)
+        return 0;
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    ret->dev = st.st_dev;
+    ret->ino = st.st_ino;
+    ret->ctime = st.st_ctim;
+    return 0;
+}
+
+static bool root_key_equal(const struct sbx__root_key *a, const struct sbx__root_key *b)
+{
+    if (!a->path || !b->path)
+        return !a->path && !b->path;
+    return strcmp(a->path, b->path) == 0 && a->dev == b->dev && a->ino == b->ino &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static struct sbx__template *template_find(struct sbx_host *h, const struct sbx__root_key *key)
+{
+    for (size_t i = 0; i < SBX_TEMPLATES; i++)
+        if (h->templates[i].used && root_key_equal(&h->templates[i].key, key))
+            return &h->templates[i];
+    return NULL;
+}
+
+static void template_clear(struct sbx__template *t)
+{
+    if (t->ns >= 0)
+        (void)close(t->ns);
+    free((char *)t->key.path);
+    *t = (struct sbx__template){.ns = -1};
+}
+
+/* Build the template root of @root in a child (box.c); returns its mount namespace. */
+static int template_build(struct sbx_host *h, const char *root)
 {
     char buf[400], path[64];
-    int sp[2], r = 0;
+    int sp[2], r = 0, ns = -1;
     ssize_t n;
     pid_t pid, self = getpid();
 
@@ -191,15 +237,15 @@ static int template_new(struct sbx_host *h)
     }
     if (pid == 0) {
         (void)close(sp[0]);
-        sbx__template_main(sp[1], h->userns, self);
+        sbx__template_main(sp[1], root, h->userns, self);
     }
     (void)close(sp[1]);
     while ((n = read(sp[0], buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
         ;
     if (n == 1 && buf[0] == 'k') {
         snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-        h->template_ns = open(path, O_RDONLY | O_CLOEXEC);
-        if (h->template_ns < 0)
+        ns = open(path, O_RDONLY | O_CLOEXEC);
+        if (ns < 0)
             r = -errno;
     } else {
         buf[n > 0 ? n : 0] = '\0';
@@ -213,7 +259,29 @@ static int template_new(struct sbx_host *h)
     (void)kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
-    return r;
+    return r < 0 ? r : ns;
+}
+
+/* Make the template of @key in a free slot or in place of the least recently used one. A
+ * failure is kept too (ns -1), so that it is not tried again for every run. */
+static void template_new(struct sbx_host *h, const struct sbx__root_key *key)
+{
+    struct sbx__template *t = &h->templates[0];
+    char *path = NULL;
+
+    for (size_t i = 0; i < SBX_TEMPLATES && t->used; i++)
+        if (!h->templates[i].used || h->templates[i].last_used < t->last_used)
+            t = &h->templates[i];
+    if (key->path && !(path = strdup(key->path)))
+        return;
+    template_clear(t);
+    t->key = *key;
+    t->key.path = path;
+    t->used = true;
+    t->last_used = h->template_clock;
+    t->ns = template_build(h, path);
+    if (t->ns < 0)
+        t->ns = -1;
 }
 
 int sbx_host_new(bool tune, struct sbx_host **ret)
@@ -231,7 +299,8 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     bool enter = h->userns && !process_userns;
     pthread_mutex_unlock(&process_lock);
     h->spare_netns = -1;
-    h->template_ns = -1;
+    for (size_t i = 0; i < SBX_TEMPLATES; i++)
+        h->templates[i].ns = -1;
     h->dead_mntns = -1;
     host_error[0] = '\0';
     h->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -261,8 +330,8 @@ struct sbx_host *sbx_host_free(struct sbx_host *h)
         return NULL;
     if (h->spare_netns >= 0)
         (void)close(h->spare_netns);
-    if (h->template_ns >= 0)
-        (void)close(h->template_ns);
+    for (size_t i = 0; i < SBX_TEMPLATES; i++)
+        template_clear(&h->templates[i]);
     sbx__cg_destroy(&h->cg, &h->dead_cg);
     sbx__cg_destroy(&h->cg, &h->next_cg);
     if (h->dead_mntns >= 0)
@@ -320,8 +389,9 @@ static int netns_make(struct sbx_host *h)
 }
 
 /* While a box runs, get the next one's start ready when more runs are expected: a network
- * namespace, and the template root (made once). */
-static void prepare_next(struct sbx_host *h)
+ * namespace, and the template root of this run's system root (made once: the next run most
+ * likely uses the same). */
+static void prepare_next(struct sbx_host *h, const struct sbx__root_key *key)
 {
     if (!h->keep_warm)
         return;
@@ -338,10 +408,8 @@ static void prepare_next(struct sbx_host *h)
         sbx__cg_destroy(&h->cg, &h->next_cg);
     /* If it cannot be made, boxes go on building their own root: try once only. Not in a user
      * namespace: a box there could not mount its /proc over the template (see box.c). */
-    if (h->template_ns < 0 && !h->template_tried && !h->userns) {
-        h->template_tried = true;
-        (void)template_new(h);
-    }
+    if (!h->userns && !template_find(h, key))
+        template_new(h, key);
 }
 
 /* Take the box's mount namespace (sent once its root is built) to release it later; give up
@@ -468,6 +536,7 @@ struct run {
     const struct sbx_spec *spec;
     struct sbx_result *res;
     struct sbx__cg_run cg;
+    struct sbx__root_key root; /* the system root's, for its template */
     int pidfd;
     pid_t pid;
     int in_fd, out_fd, err_fd; /* our ends: stdin write, stdout/stderr read */
@@ -771,8 +840,11 @@ static int start_box(struct run *run)
     struct stat st;
     int r;
 
+    struct sbx__template *template = template_find(run->h, &run->root);
     if (run->spec->workdir && (stat(run->spec->workdir, &st) < 0 || !S_ISDIR(st.st_mode)))
         return -ENOTDIR;
+    if (template)
+        template->last_used = ++run->h->template_clock;
     if ((r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0 ? -errno : 0) < 0 ||
         (r = make_pipe(errp, O_NONBLOCK)) < 0 || (r = make_pipe(stp, O_NONBLOCK)) < 0 ||
         (r = make_pipe(in, 0)) < 0 || (r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)
@@ -789,7 +861,7 @@ static int start_box(struct run *run)
             .cpu_tree = (sbx_host_caps(run->h) & SBX_CAP_CPU_TREE) != 0,
             .userns = run->h->userns,
             .netns_fd = run->spec->limits.network ? -1 : run->h->spare_netns,
-            .template_fd = run->h->template_ns,
+            .template_fd = template ? template->ns : -1,
             .send_mntns = run->h->keep_warm,
     };
     /* Only the pid namespace is made by clone; the box unshares the others itself, so their
@@ -873,6 +945,12 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         set_message(res, "no command to run");
         return 0;
     }
+    if ((r = root_key(spec->root, &run.root)) < 0) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_SETUP_FAILED;
+        set_message(res, "sandbox setup failed: system root '%s': %s", spec->root, strerror(-r));
+        return 0;
+    }
     if (h->next_cg.name[0]) { /* made ahead by the previous run */
         run.cg = h->next_cg;
         memset(&h->next_cg, 0, sizeof(h->next_cg));
@@ -892,7 +970,7 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         if (!told)
             set_message(res, "sandbox setup failed: %s", strerror(-r));
     } else {
-        prepare_next(h);
+        prepare_next(h, &run.root);
         event_loop(&run);
         finish(&run);
     }

@@ -84,11 +84,11 @@ struct sbx_spec {
     const struct sbx_file *files; /* written into the fresh /box (only without workdir) */
     size_t n_files;
     const char *const *ro_paths; /* extra host paths bound read-only at the same place */
-    const char *root; /* a host directory that is the box's read-only system (an image's
-                       * rootfs: its /usr, /etc, /var... with runbox's /etc/passwd, group and
-                       * hosts laid over; /proc, /dev, /tmp, /box as always); NULL = the host's
-                       * /usr and friends with runbox's own /etc */
-    const void *stdin_data;      /* fed to the program, then EOF */
+    /* A host directory that is the box's read-only system (an image's rootfs: its /usr, /etc,
+     * /var... with runbox's /etc/passwd, group and hosts laid over; /proc, /dev, /tmp, /box as
+     * always); NULL = the host's /usr and friends with runbox's own /etc. */
+    const char *root;
+    const void *stdin_data; /* fed to the program, then EOF */
     size_t stdin_len;
     int stdin_fd; /* >= 0: forwarded to the program instead of stdin_data */
     struct sbx_limits limits;
