@@ -88,8 +88,15 @@ int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, b
         fprintf(stderr, "runbox: config: %s\n", err);
         return 125;
     }
-    if (!e->cfg.images_dir) { /* --data DIR, $RUNBOX_DATA, /var/lib/runbox: as runbox image */
-        snprintf(dir, sizeof(dir), "%s/images", cli_data_dir(NULL));
+    /* Images: under --data DIR, else the config's images_dir, else $RUNBOX_DATA or
+     * /var/lib/runbox (as runbox image). */
+    if (a->data_dir || !e->cfg.images_dir) {
+        const char *data = cli_data_dir(a->data_dir);
+        if (path_join(dir, sizeof(dir), data, "images") < 0) {
+            fprintf(stderr, "runbox: --data '%s': too long\n", data);
+            return 2;
+        }
+        free(e->cfg.images_dir);
         e->cfg.images_dir = xstrdup(dir);
     }
     if (want_langs) {
@@ -592,20 +599,13 @@ out:
     return rc;
 }
 
-/* Open the image of --image: under --data DIR/images, else the config's images dir, else the
- * default data dir's. Prints why and returns the exit code on failure. */
+/* Open the image of --image (cli_env_init() said where images are). Prints why and returns the
+ * exit code on failure. */
 static int exec_open_image(const struct cli_args *a, const struct cli_env *e, struct image_ref *ref)
 {
-    char dir[PATH_MAX], err[512];
-    const char *data = cli_data_dir(a->data_dir);
+    char err[512];
 
-    if (!a->data_dir && e->cfg.images_dir)
-        snprintf(dir, sizeof(dir), "%s", e->cfg.images_dir);
-    else if (path_join(dir, sizeof(dir), data, "images") < 0) {
-        fprintf(stderr, "runbox exec: --data '%s': too long\n", data);
-        return 2;
-    }
-    if (image_open(dir, a->image, ref, err, sizeof(err)) < 0) {
+    if (image_open(e->cfg.images_dir, a->image, ref, err, sizeof(err)) < 0) {
         fprintf(stderr, "runbox exec: %s\n", err);
         return 125;
     }
