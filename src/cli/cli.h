@@ -33,6 +33,7 @@ struct cli_args {
     bool stop_on_first_failure; /* --stop-on-first-failure */
     const char *out_dir;        /* --out DIR */
     bool starter;               /* --starter (course check) */
+    const char *docker_image;   /* --docker IMAGE (exec): in a container of the engine */
 };
 
 /* Parse argv into @a. Prints usage errors to stderr and returns 2 on a usage error, 1 when the

@@ -587,6 +587,15 @@ out:
     return rc;
 }
 
+/* exec --docker: first what dead runbox processes left behind, then one container over a
+ * fresh workspace. */
+static int exec_docker(const struct cli_env *e, const char *image, const struct sbx_spec *spec,
+                       struct sbx_result *res)
+{
+    (void)docker_sweep(&e->cfg.docker);
+    return docker_run(&e->cfg.docker, image, NULL, spec, res);
+}
+
 int cli_cmd_exec(const struct cli_args *a)
 {
     struct cli_env e;
@@ -599,7 +608,7 @@ int cli_cmd_exec(const struct cli_args *a)
     }
     if ((fd = stdin_source(a)) == -2)
         return 125;
-    if ((rc = cli_env_init(&e, a, false, true)) != 0)
+    if ((rc = cli_env_init(&e, a, false, !a->docker_image)) != 0)
         return rc;
     char *argv[a->n_prog_args + 1];
     for (int i = 0; i < a->n_prog_args; i++)
@@ -612,7 +621,8 @@ int cli_cmd_exec(const struct cli_args *a)
             .capture = a->json,
     };
     job_resolve_limits(&e.cfg, NULL, false, &a->limits, &spec.limits);
-    if (sbx_run(e.host, &spec, &res) < 0) {
+    if ((a->docker_image ? exec_docker(&e, a->docker_image, &spec, &res)
+                         : sbx_run(e.host, &spec, &res)) < 0) {
         fprintf(stderr, "runbox exec: cannot run\n");
         cli_env_done(&e);
         return 125;
@@ -718,6 +728,11 @@ int cli_cmd_doctor(const struct cli_args *a)
                inst ? (ver ? ver : "installed (version unknown)") : "not installed");
         free(ver);
     }
+    /* Informational: the Docker runner is optional, so a missing engine is no failure. */
+    char engine[256];
+    bool have_engine = docker_engine(&e.cfg.docker, engine, sizeof(engine)) == 0;
+    printf("docker runner (optional):\n  [%s] %-28s %s\n", have_engine ? " ok " : " -- ", "engine",
+           engine);
     printf("%s\n", bad ? "some isolation features are missing" : "all isolation features work");
     cli_env_done(&e);
     return bad ? 1 : 0;

@@ -34,6 +34,7 @@ enum opt_code {
     OPT_STOP,
     OPT_OUT,
     OPT_STARTER,
+    OPT_DOCKER,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +64,7 @@ static const struct option long_opts[] = {
         {"stop-on-first-failure", no_argument, NULL, OPT_STOP},
         {"out", required_argument, NULL, OPT_OUT},
         {"starter", no_argument, NULL, OPT_STARTER},
+        {"docker", required_argument, NULL, OPT_DOCKER},
         {0},
 };
 
@@ -86,6 +88,8 @@ void cli_usage(FILE *f)
           "        sample courses, and checking a course's solutions against its tests\n"
           "  exec [LIMITS] [--stdin FILE] [--json] -- CMD [ARG...]\n"
           "        run a command in the sandbox over the host's /usr\n"
+          "  exec [LIMITS] [--stdin FILE] [--json] --docker IMAGE -- CMD [ARG...]\n"
+          "        run a command in a container of IMAGE (Docker engine; DOCKER_HOST)\n"
           "  languages [--json]   the languages, their versions, and whether installed\n"
           "  doctor               what isolation works on this host\n"
           "  selftest [LANG...]   run each language's self-test program\n"
@@ -209,6 +213,9 @@ static int apply_test_option(int code, const char *val, struct cli_args *a)
     case OPT_STARTER:
         a->starter = true;
         return 0;
+    case OPT_DOCKER:
+        a->docker_image = val;
+        return 0;
     default:
         return 2;
     }
@@ -327,6 +334,10 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     }
     if (!a->command) {
         cli_usage(stderr);
+        return 2;
+    }
+    if (a->docker_image && strcmp(a->command, "exec") != 0) {
+        fprintf(stderr, "runbox: --docker goes with exec only\n");
         return 2;
     }
     return 0;

@@ -34,16 +34,28 @@ struct docker_config {
                    * /usr/libexec/runbox/runbox-docker-init */
 };
 
-/* A workspace the engine can mount: a tmpfs in the host's mount namespace. */
+/* A workspace the engine can mount: two tmpfs mounts in the host's mount namespace, under
+ * /run/runbox-docker/<runbox pid>-<n>/: "box" (/box, @size_bytes) and "report" (64 KiB, where
+ * runbox-docker-init leaves its report). runbox holds a descriptor of each and reaches them
+ * through /proc/self/fd/N, whatever mount namespace it lives in. Where the host's mount
+ * namespace cannot be entered (/proc/1/ns/mnt: not root, or runbox in a container of its own),
+ * both are plain directories on the filesystem of /run/runbox-docker, and then nothing but
+ * RLIMIT_FSIZE per file bounds what a program writes there: it can fill that filesystem. */
 struct docker_ws {
-    char *path;      /* where runbox reads and writes it (through a descriptor it holds) */
-    char *host_path; /* what the engine mounts at /box */
-    int fd;
+    char *path;             /* /box for runbox: "/proc/self/fd/N" of @fd */
+    char *host_path;        /* what the engine mounts at /box */
+    int fd;                 /* the box directory (O_PATH) */
+    char *report_host_path; /* what the engine mounts at /.runbox/report */
+    int report_fd;          /* the report directory (O_PATH) */
+    char *dir;              /* /run/runbox-docker/<pid>-<n>, holding both */
+    bool mounted;           /* tmpfs mounts in the host's namespace (else plain directories) */
 };
 
-/* Make a workspace of @size_bytes owned by the box user. Returns 0 or -errno. */
+/* Make a workspace whose /box holds @size_bytes, owned by the box user. Returns 0 or -errno;
+ * free it with docker_ws_free(). */
 int docker_ws_new(uint64_t size_bytes, struct docker_ws *ret) _warn_unused_;
-/* Unmount and remove it (nothing is left in the host's mount namespace). */
+/* Unmount and remove it (nothing is left in the host's mount namespace); accepts a zeroed or
+ * already freed @ws. */
 void docker_ws_free(struct docker_ws *ws);
 
 /* Run @spec (argv, env, limits, stdin, output callback, capture, cancel_fd; spec->workdir is
