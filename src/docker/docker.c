@@ -478,10 +478,10 @@ static void engine_failed(struct drun *d)
     size_t n = 0;
 
     (void)buf_append(&d->engine, d->hold, d->hold_len);
-    /* Its lines, joined, without the "See 'docker run --help'." advice. */
+    /* Its lines, joined, without the advice to read 'docker run --help'. */
     for (const char *p = d->engine.data ? d->engine.data : ""; *p && n + 1 < sizeof(text);) {
         size_t len = strcspn(p, "\n");
-        if (len && strncmp(p, "See '", 5) != 0) {
+        if (len && strncmp(p, "See '", 5) != 0 && strncmp(p, "Run '", 5) != 0) {
             int k = snprintf(text + n, sizeof(text) - n, "%s%.*s", n ? "; " : "", (int)len, p);
             n = k > 0 && n + (size_t)k < sizeof(text) ? n + (size_t)k : sizeof(text) - 1;
         }
@@ -493,7 +493,7 @@ static void engine_failed(struct drun *d)
         set_message(res, "docker: the container did not start within %llu s%s%s",
                     (unsigned long long)(START_TIMEOUT_US / 1000000), text[0] ? ": " : "", text);
     else if (text[0])
-        set_message(res, "docker: %s", text);
+        set_message(res, "%s%s", strncmp(text, "docker: ", 8) == 0 ? "" : "docker: ", text);
     else
         set_message(res,
                     "docker: the engine's CLI ended with status %d before the container "

@@ -37,10 +37,12 @@ struct docker_config {
 /* A workspace the engine can mount: two tmpfs mounts in the host's mount namespace, under
  * /run/runbox-docker/<runbox pid>-<n>/: "box" (/box, @size_bytes) and "report" (64 KiB, where
  * runbox-docker-init leaves its report). runbox holds a descriptor of each and reaches them
- * through /proc/self/fd/N, whatever mount namespace it lives in. Where the host's mount
- * namespace cannot be entered (/proc/1/ns/mnt: not root, or runbox in a container of its own),
- * both are plain directories on the filesystem of /run/runbox-docker, and then nothing but
- * RLIMIT_FSIZE per file bounds what a program writes there: it can fill that filesystem. */
+ * through /proc/self/fd/N, whatever mount namespace it lives in. The host's namespace is
+ * /proc/1/ns/mnt, else the one runbox started in (kept from before main(): the sandbox may
+ * move runbox into a private one later). Where neither can be entered (not root: runbox then
+ * lives in a user namespace of its own), both are plain directories on the filesystem of
+ * /run/runbox-docker, and then nothing but RLIMIT_FSIZE per file bounds what a program writes
+ * there: it can fill that filesystem. */
 struct docker_ws {
     char *path;             /* /box for runbox: "/proc/self/fd/N" of @fd */
     char *host_path;        /* what the engine mounts at /box */

@@ -233,7 +233,7 @@ static void first_line(const struct buf *b, char *out, size_t len)
     out[0] = '\0';
     while (*p) {
         size_t n = strcspn(p, "\n");
-        if (n > 0 && strncmp(p, "See '", 5) != 0) {
+        if (n > 0 && strncmp(p, "See '", 5) != 0 && strncmp(p, "Run '", 5) != 0) {
             snprintf(out, len, "%.*s", (int)n, p);
             return;
         }

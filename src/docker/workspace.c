@@ -2,7 +2,8 @@
  *
  * The engine resolves bind-mount sources in its own mount namespace, the host's, while runbox
  * may live in a private one (the sandbox's workspaces are mounted there). So a short-lived
- * child setns()es into /proc/1/ns/mnt, makes /run/runbox-docker/<pid>-<n>/{box,report} as
+ * child setns()es into /proc/1/ns/mnt (or, when that is refused, into the namespace runbox
+ * started in, whose descriptor it keeps from before main()), makes /run/runbox-docker/<pid>-<n>/{box,report} as
  * tmpfs mounts there, and passes a descriptor of each back over a socketpair; runbox then
  * reads and writes them through /proc/self/fd/N. Freeing them and the start-up sweep unmount in
  * the host's namespace the same way. The child is forked, and a threaded server makes and
@@ -32,7 +33,18 @@ struct ws_plan {
     bool mount; /* in the host's namespace; else plain directories here */
 };
 
-/* Enter the host's mount namespace; false when it cannot be entered (then we stay here). */
+/* The mount namespace runbox started in, held from before main(): later the sandbox may move
+ * us into a private one (sandbox.c), and /proc/1/ns/mnt is not always open to us (a VM's own
+ * init may refuse even root). */
+static int startup_mntns = -1;
+
+__attribute__((constructor)) static void keep_startup_mntns(void)
+{
+    startup_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+}
+
+/* Enter the host's mount namespace: PID 1's, else the one runbox started in; false when
+ * neither can be entered (then we stay here). */
 static bool enter_host_ns(void)
 {
     int fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
@@ -40,7 +52,7 @@ static bool enter_host_ns(void)
 
     if (fd >= 0)
         (void)close(fd);
-    return ok;
+    return ok || (startup_mntns >= 0 && setns(startup_mntns, CLONE_NEWNS) == 0);
 }
 
 /* Run @fn in a child, in the host's mount namespace when @host_ns (else here), and return
