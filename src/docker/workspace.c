@@ -3,12 +3,13 @@
  * The engine resolves bind-mount sources in its own mount namespace, the host's, while runbox
  * may live in a private one (the sandbox's workspaces are mounted there). So a short-lived
  * child setns()es into /proc/1/ns/mnt (or, when that is refused, into the namespace runbox
- * started in, whose descriptor it keeps from before main()), makes /run/runbox-docker/<pid>-<n>/{box,report} as
- * tmpfs mounts there, and passes a descriptor of each back over a socketpair; runbox then
- * reads and writes them through /proc/self/fd/N. Freeing them and the start-up sweep unmount in
- * the host's namespace the same way. The child is forked, and a threaded server makes and
- * frees workspaces: the child works on paths formatted before the fork, with system calls
- * and glibc's directory reading only (glibc makes malloc safe in a forked child). */
+ * started in, whose descriptor it keeps from before main()), makes
+ * /run/runbox-docker/<pid>-<n>/{box,report} as tmpfs mounts there, and passes a descriptor of
+ * each back over a socketpair; runbox then reads and writes them through /proc/self/fd/N.
+ * Freeing them and the start-up sweep unmount in the host's namespace the same way. The child
+ * is forked, and a threaded server makes and frees workspaces: the child works on paths
+ * formatted before the fork, with system calls and glibc's directory reading only (glibc makes
+ * malloc safe in a forked child). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
