@@ -309,6 +309,11 @@ dockerd_stop() {
         for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null
         rm -f "$DOCKERD_PIDFILE"
+        # What the engine leaves mounted even after a clean stop (netns/default), and its
+        # overlays after a forced one: deepest first.
+        awk -v a="$DOCKERD_EXEC/" -v b="$DOCKERD_DATA/" \
+            'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo |
+            sort -r | while read -r m; do umount -l "$m"; done
     ) 9>"$DOCKERD_LOCK"
 }
 

@@ -251,6 +251,8 @@ static void clean_dir(int dfd, int depth)
             continue;
         if (unlinkat(dfd, e->d_name, 0) == 0 || depth >= CLEAN_DEPTH)
             continue;
+        /* A directory (a symlink would have gone): make it ours to read and empty. */
+        (void)!fchmodat(dfd, e->d_name, 0700, 0);
         int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub >= 0) {
             clean_dir(sub, depth + 1);
