@@ -595,9 +595,12 @@ static void classify(struct drun *d, const struct docker__report *rep)
 
 /*** Setting up ***/
 
-/* runbox-docker-init: the configured one, next to our binary, or the installed one. */
+/* runbox-docker-init: the configured one; next to our binary (a build directory), or where
+ * `meson install` puts it under the same prefix (bin/../libexec/runbox/); else the installed
+ * one of the system's packages. */
 static int find_helper(const struct docker_config *cfg, char *buf, size_t len)
 {
+    static const char *const beside[] = {"/" HELPER_NAME, "/../libexec/runbox/" HELPER_NAME};
     char exe[PATH_MAX];
     ssize_t n;
 
@@ -608,9 +611,11 @@ static int find_helper(const struct docker_config *cfg, char *buf, size_t len)
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
         exe[n] = '\0';
-        if ((size_t)snprintf(buf, len, "%s/" HELPER_NAME, dirname(exe)) < len &&
-            access(buf, R_OK | X_OK) == 0)
-            return 0;
+        const char *dir = dirname(exe);
+        for (size_t i = 0; i < ARRAY_SIZE(beside); i++)
+            if ((size_t)snprintf(buf, len, "%s%s", dir, beside[i]) < len &&
+                access(buf, R_OK | X_OK) == 0)
+                return 0;
     }
     snprintf(buf, len, HELPER_INSTALLED);
     return access(buf, R_OK | X_OK) == 0 ? 0 : -ENOENT;

@@ -3,21 +3,33 @@
  *
  * Theory of operation. runbox drives the engine's CLI (cfg->cli, "docker" by default), so
  * whatever the CLI reaches (DOCKER_HOST, a context, podman) works, and nothing of the Engine's
- * HTTP API is written here. One stage is one `docker run --rm -i` with every hardening flag:
- * --network none, --memory = --memory-swap, --cpus, --pids-limit, --read-only, --tmpfs
- * /tmp:rw,exec,size=.., --cap-drop ALL, --security-opt no-new-privileges, --user 60000:60000,
- * --ulimit, a unique --name and the labels that the start-up sweep finds. The job's workspace
- * is mounted at /box: a size-limited tmpfs made in the host's mount namespace (the engine does
- * not see runbox's private one), which runbox reaches through a descriptor.
+ * HTTP API is written here; every argument is one argv element of an execve(), never a shell's.
+ * One stage is one `docker run --rm -i` (docker.c) with every hardening flag: --network none,
+ * --memory = --memory-swap, --cpus, --pids-limit, --read-only, --tmpfs /tmp:rw,exec,nosuid,
+ * --cap-drop ALL, --security-opt no-new-privileges, --user 60000:60000, the sandbox's
+ * --ulimits, --log-driver none, --pull never, a unique --name (runbox-<pid>-<seq>-<random>) and
+ * the labels the sweep finds (runbox=1, runbox.pid, runbox.host). The CLI runs in its own
+ * process group and dies with runbox (PR_SET_PDEATHSIG).
  *
- * Inside, PID 1 is runbox-docker-init (a small static program mounted read-only at
- * /.runbox/init): it runs the command, enforces the CPU time of the whole tree from the
- * container's cgroup, kills what is left when the command ends, and writes the wait status,
- * CPU time, peak memory and whether the OOM killer struck into a report that runbox reads
- * back, so a Docker run's result reads like a sandbox run's (an OOM kill is memory_limit).
- * runbox measures wall time, streams and caps stdout/stderr itself, and removes the container
- * (docker rm -f) on every path: end, timeout, output limit, cancel, error. A runbox that was
- * killed leaves containers labelled with its pid: docker_sweep() removes those of dead pids. */
+ * Processes: runbox → the CLI (a child) → the engine → the container, whose PID 1 is
+ * runbox-docker-init (init.c: a small static program mounted read-only at /.runbox/init, the
+ * same uid as the program, no capabilities). init starts the command, enforces the CPU time
+ * of the whole tree (from the container's cgroup) and the wall clock, kills what is left when
+ * the command ends, and writes a report (wait status, CPU time, peak memory, OOM kills) into
+ * a 64 KiB tmpfs of its own at /.runbox/report, once nothing else runs in the container. The
+ * report carries a random key that runbox hands init in its environment (init is
+ * non-dumpable and takes it out before the command starts), so a report the program plants is
+ * refused; without a valid report runbox falls back to the CLI's exit code (init exits with
+ * the command's code, 128+N for signal N). init writes a mark on stderr before the command
+ * starts: what the CLI said before it is the engine's (a missing image, no daemon), and
+ * becomes the message of an internal_error, never the program's stderr.
+ *
+ * runbox feeds stdin, streams and caps stdout/stderr, backs init up on the wall clock, and
+ * removes the container (docker rm -f) on every path: end, limit, cancel, interrupt, error.
+ * The job's workspace is /box: a size-limited tmpfs made in the host's mount namespace (the
+ * engine does not see runbox's private one), which runbox reaches through a descriptor
+ * (workspace.c). A runbox that was killed leaves containers and workspaces named with its pid:
+ * docker_sweep() (engine.c) removes those of dead pids. */
 #pragma once
 
 #include <stdbool.h>
@@ -60,10 +72,13 @@ int docker_ws_new(uint64_t size_bytes, struct docker_ws *ret) _warn_unused_;
  * already freed @ws. */
 void docker_ws_free(struct docker_ws *ws);
 
-/* Run @spec (argv, env, limits, stdin, output callback, capture, cancel_fd; spec->workdir is
- * ignored, @ws is /box; spec->files must be empty) in a container of @image. Returns 0 with
- * @res filled (any status; an engine that fails is internal_error with its message), or
- * -errno only when @res could not be filled at all. */
+/* Run @spec (argv, env, limits, stdin, output callback, capture, cancel_fd, files) in a
+ * container of @image with @ws as /box (NULL: a fresh one of limits.tmp_bytes for this run).
+ * spec->workdir, root and ro_paths are the sandbox's and ignored here: the image is the
+ * system. Returns 0 with @res filled (any status; an engine that fails is internal_error with
+ * its message), or -errno only when @res could not be filled at all. Free @res with
+ * sbx_result_done(). wall_us is the command's own time in the container (from the report),
+ * not the engine's start-up. */
 int docker_run(const struct docker_config *cfg, const char *image, const struct docker_ws *ws,
                const struct sbx_spec *spec, struct sbx_result *res) _warn_unused_;
 

@@ -258,7 +258,11 @@ grep -Eq '^  \[ -- \] engine +Cannot connect' "$TMP/doctor2.txt" && [ "$rc_with"
 tap $? "doctor: no engine is said, and is no failure (exit $rc_with, then $rc_without)" ||
     diag "$(tail -4 "$TMP/doctor2.txt")"
 
-### 8. Nothing left
+### 8. Nothing left, and nothing said by a sanitizer
+
+reports=$(grep -lE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$TMP"/*.err "$TMP"/term.json 2>/dev/null)
+[ -z "$reports" ]
+tap $? "no sanitizer report from any runbox run" || diag "$(head -c 1500 $reports)"
 
 [ -z "$(containers)" ]
 tap $? "no runbox container is left in the engine" || diag "$(docker ps -a)"
