@@ -42,7 +42,8 @@
 /* The operator's settings ("docker" in the config file). */
 struct docker_config {
     char *cli;    /* the engine's CLI: NULL = "docker" from PATH */
-    char *helper; /* runbox-docker-init: NULL = next to the runbox binary, else
+    char *helper; /* runbox-docker-init: NULL = next to the runbox binary, or in
+                   * ../libexec/runbox/ from it, else
                    * /usr/libexec/runbox/runbox-docker-init */
 };
 
