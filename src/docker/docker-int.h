@@ -29,7 +29,7 @@
  * "box" (/box) and "report" (DOCKER__REPORT_DIR). */
 #define DOCKER__RUN_DIR       "/run/runbox-docker"
 #define DOCKER__REPORT_SIZE   (64u << 10)
-#define DOCKER__REPORT_INODES 16
+#define DOCKER__REPORT_INODES 16u
 
 /* Why init killed the command. */
 enum docker__killed {

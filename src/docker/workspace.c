@@ -187,6 +187,12 @@ static void plan(struct ws_plan *p, uint64_t size_bytes, bool mount)
              DOCKER__REPORT_SIZE, DOCKER__REPORT_INODES, DOCKER__BOX_UID, DOCKER__BOX_GID);
 }
 
+static int unmake_ws_child(int sock, void *arg)
+{
+    unmake_ws(arg);
+    return write(sock, &(int){0}, sizeof(int)) == sizeof(int) ? 0 : -EPIPE;
+}
+
 static char *fd_path(int fd)
 {
     char buf[64];
@@ -217,7 +223,13 @@ int docker_ws_new(uint64_t size_bytes, struct docker_ws *ret)
     ws.report_host_path = strdup(p.report);
     ws.path = fd_path(ws.fd);
     if (!ws.dir || !ws.host_path || !ws.report_host_path || !ws.path) {
-        docker_ws_free(&ws);
+        (void)close(ws.fd);
+        (void)close(ws.report_fd);
+        (void)in_child(unmake_ws_child, &p, p.mount, NULL, 0);
+        free(ws.dir);
+        free(ws.host_path);
+        free(ws.report_host_path);
+        free(ws.path);
         return -ENOMEM;
     }
     *ret = ws;
@@ -225,12 +237,6 @@ int docker_ws_new(uint64_t size_bytes, struct docker_ws *ret)
 }
 
 /*** Removing ***/
-
-static int unmake_ws_child(int sock, void *arg)
-{
-    unmake_ws(arg);
-    return write(sock, &(int){0}, sizeof(int)) == sizeof(int) ? 0 : -EPIPE;
-}
 
 void docker_ws_free(struct docker_ws *ws)
 {
