@@ -25,8 +25,8 @@
  * program's own stderr, which can only come after it. */
 #define DOCKER__READY "\036runbox-docker-init: ready\n"
 
-/* On the host: one directory per workspace, "<runbox pid>-<n>", holding the two tmpfs mounts
- * "box" (/box) and "report" (DOCKER__REPORT_DIR). */
+/* On the host: one directory per workspace, "<runbox pid>-<its start time>-<n>", holding the
+ * two tmpfs mounts "box" (/box) and "report" (DOCKER__REPORT_DIR). */
 #define DOCKER__RUN_DIR       "/run/runbox-docker"
 #define DOCKER__REPORT_SIZE   (64u << 10)
 #define DOCKER__REPORT_INODES 16u
@@ -97,10 +97,11 @@ int docker__rm(const struct docker_config *cfg, const char *const *names, size_t
 /* True when @image may be handed to the CLI as an image reference (no option, no space). */
 bool docker__image_is_valid(const char *image);
 
-/* Is @pid a live process running the program named @comm (ours)? */
-bool docker__pid_is_runbox(pid_t pid, const char *comm);
-/* Our own program name, from /proc/self/comm. */
-int docker__self_comm(char *buf, size_t len) _warn_unused_;
+/* When process @pid started (/proc/PID/stat's starttime, in clock ticks since boot): with the
+ * pid, it names a process for good, pid reuse or not. Returns 0 or -errno (-ENOENT: gone). */
+int docker__proc_start(pid_t pid, uint64_t *ret) _warn_unused_;
+/* Is the process that was @pid, started at @start, still alive? (When we cannot tell: yes.) */
+bool docker__proc_is_alive(pid_t pid, uint64_t start);
 /* Remove the workspaces of runbox processes now dead; the number removed, or -errno. */
 int docker__ws_sweep(void);
 
@@ -114,7 +115,8 @@ struct docker__run_opts {
     const char *key;    /* the run's report key */
     const char *helper; /* runbox-docker-init on the host */
     const char *host;   /* our hostname, for the label */
-    pid_t pid;          /* ours, for the label */
+    pid_t pid;          /* ours, for the labels */
+    uint64_t start;     /* when we started (docker__proc_start), for the labels */
     const struct docker_ws *ws;
     const struct sbx_spec *spec;
 };

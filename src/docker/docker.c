@@ -32,6 +32,7 @@
 #define START_TIMEOUT_US (60 * 1000000ull) /* from the CLI's start to init's ready mark */
 #define WALL_GRACE_US    (1000000ull)      /* init enforces the wall limit; we back it up */
 #define KILL_WAIT_US     (10 * 1000000ull) /* for the CLI to go after SIGKILL */
+#define EXIT_DRAIN_US    (2 * 1000000ull)  /* for its pipes to close after it ended */
 #define ENGINE_TEXT_MAX  4096
 #define HOLD_MAX         4096
 #define TMP_DEFAULT      (64ull << 20)
@@ -180,6 +181,7 @@ int docker__run_argv(const struct docker__run_opts *o, char ***ret)
         push(&b, fixed_flags[i]);
     pushf(&b, "--name=%s", o->name);
     pushf(&b, "--label=runbox.pid=%d", (int)o->pid);
+    pushf(&b, "--label=runbox.start=%llu", (unsigned long long)o->start);
     pushf(&b, "--label=runbox.host=%s", o->host);
     push(&b, l->network ? "--network=host" : "--network=none");
     push_limits(&b, l);
@@ -224,7 +226,7 @@ struct drun {
     const char *pend; /* stdin bytes not yet written to the CLI */
     size_t pend_len;
     char stdin_buf[65536]; /* a chunk read from spec->stdin_fd */
-    uint64_t start_us, ready_us, killed_us;
+    uint64_t start_us, ready_us, killed_us, exited_us;
     uint64_t output_total;
     bool ready;                 /* init's mark came: the container runs */
     bool exited;                /* the CLI ended */
@@ -429,7 +431,13 @@ static void event_loop(struct drun *d)
             kill_run(d, SBX_CANCELLED);
         if (p[0].revents) {
             d->exited = true;
+            d->exited_us = now_us();
             close_fd(&d->proc.in);
+        }
+        /* Its pipes close with it, unless something it started holds them: not for long. */
+        if (d->exited && now_us() - d->exited_us > EXIT_DRAIN_US) {
+            close_fd(&d->proc.out);
+            close_fd(&d->proc.err);
         }
     }
 }
@@ -487,6 +495,10 @@ static void engine_failed(struct drun *d)
         }
         p += len + (p[len] == '\n');
     }
+    /* The result goes out as JSON: printable ASCII only. */
+    for (char *c = text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            *c = '?';
     res->status = SBX_INTERNAL_ERROR;
     res->reason = SBX_SETUP_FAILED;
     if (d->killed_for == SBX_SETUP_FAILED)
@@ -649,6 +661,7 @@ static int start(struct drun *d, const char *image)
 {
     char helper[PATH_MAX], path[PATH_MAX], host[256], rnd[9];
     char **argv = NULL;
+    uint64_t start;
     int r;
 
     if ((r = find_helper(d->cfg, helper, sizeof(helper))) < 0) {
@@ -661,8 +674,8 @@ static int start(struct drun *d, const char *image)
         return r;
     }
     if (gethostname(host, sizeof(host)) < 0 || random_hex(rnd, 4) < 0 ||
-        random_hex(d->key, DOCKER__KEY_LEN / 2) < 0) {
-        setup_failed(d->res, "docker: no hostname or no random bytes");
+        random_hex(d->key, DOCKER__KEY_LEN / 2) < 0 || docker__proc_start(getpid(), &start) < 0) {
+        setup_failed(d->res, "docker: no hostname, random bytes or start time");
         return -EIO;
     }
     host[sizeof(host) - 1] = '\0';
@@ -674,6 +687,7 @@ static int start(struct drun *d, const char *image)
                                  .helper = helper,
                                  .host = host,
                                  .pid = getpid(),
+                                 .start = start,
                                  .ws = d->ws,
                                  .spec = d->spec};
     if ((r = docker__run_argv(&o, &argv)) < 0) {

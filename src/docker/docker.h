@@ -8,8 +8,9 @@
  * --memory = --memory-swap, --cpus, --pids-limit, --read-only, --tmpfs /tmp:rw,exec,nosuid,
  * --cap-drop ALL, --security-opt no-new-privileges, --user 60000:60000, the sandbox's
  * --ulimits, --log-driver none, --pull never, a unique --name (runbox-<pid>-<seq>-<random>) and
- * the labels the sweep finds (runbox=1, runbox.pid, runbox.host). The CLI runs in its own
- * process group and dies with runbox (PR_SET_PDEATHSIG).
+ * the labels the sweep finds (runbox=1, runbox.host, runbox.pid and runbox.start: a pid with
+ * its start time names a process for good, so a reused pid never passes for a live runbox).
+ * The CLI runs in its own process group and dies with runbox (PR_SET_PDEATHSIG).
  *
  * Processes: runbox → the CLI (a child) → the engine → the container, whose PID 1 is
  * runbox-docker-init (init.c: a small static program mounted read-only at /.runbox/init, the
@@ -28,8 +29,8 @@
  * removes the container (docker rm -f) on every path: end, limit, cancel, interrupt, error.
  * The job's workspace is /box: a size-limited tmpfs made in the host's mount namespace (the
  * engine does not see runbox's private one), which runbox reaches through a descriptor
- * (workspace.c). A runbox that was killed leaves containers and workspaces named with its pid:
- * docker_sweep() (engine.c) removes those of dead pids. */
+ * (workspace.c). A runbox that was killed leaves containers and workspaces marked with its pid
+ * and start time: docker_sweep() (engine.c) removes those whose process is gone. */
 #pragma once
 
 #include <stdbool.h>
@@ -48,11 +49,11 @@ struct docker_config {
 };
 
 /* A workspace the engine can mount: two tmpfs mounts in the host's mount namespace, under
- * /run/runbox-docker/<runbox pid>-<n>/: "box" (/box, @size_bytes) and "report" (64 KiB, where
- * runbox-docker-init leaves its report). runbox holds a descriptor of each and reaches them
- * through /proc/self/fd/N, whatever mount namespace it lives in. The host's namespace is
- * /proc/1/ns/mnt, else the one runbox started in (kept from before main(): the sandbox may
- * move runbox into a private one later). Where neither can be entered (not root: runbox then
+ * /run/runbox-docker/<runbox pid>-<its start time>-<n>/: "box" (/box, @size_bytes) and
+ * "report" (64 KiB, where runbox-docker-init leaves its report). runbox holds a descriptor of
+ * each and reaches them through /proc/self/fd/N, whatever mount namespace it lives in. The host's
+ * namespace is /proc/1/ns/mnt, else the one runbox started in (kept from before main(): the sandbox
+ * may move runbox into a private one later). Where neither can be entered (not root: runbox then
  * lives in a user namespace of its own), both are plain directories on the filesystem of
  * /run/runbox-docker, and then nothing but RLIMIT_FSIZE per file bounds what a program writes
  * there: it can fill that filesystem. */
@@ -62,7 +63,7 @@ struct docker_ws {
     int fd;                 /* the box directory (O_PATH) */
     char *report_host_path; /* what the engine mounts at /.runbox/report */
     int report_fd;          /* the report directory (O_PATH) */
-    char *dir;              /* /run/runbox-docker/<pid>-<n>, holding both */
+    char *dir;              /* /run/runbox-docker/<pid>-<start>-<n>, holding both */
     bool mounted;           /* tmpfs mounts in the host's namespace (else plain directories) */
 };
 

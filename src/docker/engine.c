@@ -153,7 +153,7 @@ int docker__cli_run(const struct docker_config *cfg, const char *const *args, in
                     struct buf *out, struct buf *err)
 {
     char path[PATH_MAX];
-    const char *argv[64];
+    const char *argv[RM_BATCH + 8];
     struct docker__proc p;
     size_t n = 0;
     bool exited = false;
@@ -334,27 +334,29 @@ int docker_image_exists(const struct docker_config *cfg, const char *image)
 
 /*** The sweep ***/
 
-/* "runbox-<pid>-...": the pid, or 0. */
-static pid_t container_pid(const char *name)
+/* One line of `ps --format '{{.Names}} {{.Labels}}'`: the name, then the labels as Docker
+ * prints them ("a=1,runbox.pid=7") or Podman ("map[a:1 runbox.pid:7]"). The value of @key
+ * (digits) into @ret; false when it is not there. */
+static bool label_u64(const char *line, const char *key, uint64_t *ret)
 {
-    uint64_t pid;
-    char buf[16];
-    size_t n;
+    size_t klen = strlen(key);
+    char num[24];
 
-    if (strncmp(name, "runbox-", 7) != 0)
-        return 0;
-    name += 7;
-    n = strcspn(name, "-");
-    if (n == 0 || n >= sizeof(buf) || name[n] != '-')
-        return 0;
-    memcpy(buf, name, n);
-    buf[n] = '\0';
-    return parse_u64(buf, &pid) == 0 && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
+    for (const char *p = strchr(line, ' '); p && (p = strstr(p, key)); p += klen) {
+        if (!strchr(" ,[", p[-1]) || (p[klen] != '=' && p[klen] != ':'))
+            continue;
+        size_t n = strspn(p + klen + 1, "0123456789");
+        if (n == 0 || n >= sizeof(num))
+            return false;
+        memcpy(num, p + klen + 1, n);
+        num[n] = '\0';
+        return parse_u64(num, ret) == 0;
+    }
+    return false;
 }
 
 /* The containers labelled with this host whose runbox is dead: their names into @names. */
-static int dead_containers(const struct docker_config *cfg, const char *comm, char **names,
-                           size_t max, size_t *ret_n)
+static int dead_containers(const struct docker_config *cfg, char **names, size_t max, size_t *ret_n)
 {
     char host[256], filter[300];
     struct buf out;
@@ -366,7 +368,7 @@ static int dead_containers(const struct docker_config *cfg, const char *comm, ch
     host[sizeof(host) - 1] = '\0';
     snprintf(filter, sizeof(filter), "label=runbox.host=%s", host);
     const char *args[] = {"ps",       "-a",   "--filter", "label=runbox=1",
-                          "--filter", filter, "--format", "{{.Names}}",
+                          "--filter", filter, "--format", "{{.Names}} {{.Labels}}",
                           NULL};
     buf_init(&out, 1 << 20);
     rc = docker__cli_run(cfg, args, SWEEP_TIMEOUT_MS, &out, NULL);
@@ -374,8 +376,12 @@ static int dead_containers(const struct docker_config *cfg, const char *comm, ch
         nl = strchr(line, '\n');
         if (nl)
             *nl++ = '\0';
-        pid_t pid = container_pid(line);
-        if (pid && !docker__pid_is_runbox(pid, comm) && (names[n] = strdup(line)))
+        uint64_t pid, start;
+        if (!label_u64(line, "runbox.pid", &pid) || !label_u64(line, "runbox.start", &start) ||
+            pid == 0 || pid > INT32_MAX || docker__proc_is_alive((pid_t)pid, start))
+            continue;
+        line[strcspn(line, " ")] = '\0';
+        if ((names[n] = strdup(line)))
             n++;
     }
     buf_done(&out);
@@ -385,13 +391,11 @@ static int dead_containers(const struct docker_config *cfg, const char *comm, ch
 
 int docker_sweep(const struct docker_config *cfg)
 {
-    char comm[64], *names[1024];
+    char *names[1024];
     size_t n = 0;
     int r, removed = 0;
 
-    if ((r = docker__self_comm(comm, sizeof(comm))) < 0)
-        return r;
-    r = dead_containers(cfg, comm, names, ARRAY_SIZE(names), &n);
+    r = dead_containers(cfg, names, ARRAY_SIZE(names), &n);
     if (n > 0 && docker__rm(cfg, (const char *const *)names, n) == 0)
         removed += (int)n;
     for (size_t i = 0; i < n; i++)

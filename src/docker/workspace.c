@@ -4,8 +4,8 @@
  * may live in a private one (the sandbox's workspaces are mounted there). So a short-lived
  * child setns()es into /proc/1/ns/mnt (or, when that is refused, into the namespace runbox
  * started in, whose descriptor it keeps from before main()), makes
- * /run/runbox-docker/<pid>-<n>/{box,report} as tmpfs mounts there, and passes a descriptor of
- * each back over a socketpair; runbox then reads and writes them through /proc/self/fd/N.
+ * /run/runbox-docker/<pid>-<start>-<n>/{box,report} as tmpfs mounts there, and passes a descriptor
+ * of each back over a socketpair; runbox then reads and writes them through /proc/self/fd/N.
  * Freeing them and the start-up sweep unmount in the host's namespace the same way. The child
  * is forked, and a threaded server makes and frees workspaces: the child works on paths
  * formatted before the fork, with system calls and glibc's directory reading only (glibc makes
@@ -174,17 +174,23 @@ fail:
     return r;
 }
 
-static void plan(struct ws_plan *p, uint64_t size_bytes, bool mount)
+static int plan(struct ws_plan *p, uint64_t size_bytes, bool mount)
 {
+    uint64_t start;
+    int r;
+
+    if ((r = docker__proc_start(getpid(), &start)) < 0)
+        return r;
     p->mount = mount;
-    snprintf(p->dir, sizeof(p->dir), DOCKER__RUN_DIR "/%d-%u", (int)getpid(),
-             atomic_fetch_add(&ws_seq, 1));
+    snprintf(p->dir, sizeof(p->dir), DOCKER__RUN_DIR "/%d-%llu-%u", (int)getpid(),
+             (unsigned long long)start, atomic_fetch_add(&ws_seq, 1));
     snprintf(p->box, sizeof(p->box), "%s/box", p->dir);
     snprintf(p->report, sizeof(p->report), "%s/report", p->dir);
     snprintf(p->box_opts, sizeof(p->box_opts), "size=%llu,mode=0755,uid=%d,gid=%d",
              (unsigned long long)size_bytes, DOCKER__BOX_UID, DOCKER__BOX_GID);
     snprintf(p->report_opts, sizeof(p->report_opts), "size=%u,nr_inodes=%u,mode=0755,uid=%d,gid=%d",
              DOCKER__REPORT_SIZE, DOCKER__REPORT_INODES, DOCKER__BOX_UID, DOCKER__BOX_GID);
+    return 0;
 }
 
 static int unmake_ws_child(int sock, void *arg)
@@ -207,10 +213,11 @@ int docker_ws_new(uint64_t size_bytes, struct docker_ws *ret)
     struct docker_ws ws = {.fd = -1, .report_fd = -1};
     int fds[2] = {-1, -1}, r;
 
-    plan(&p, size_bytes, true);
+    if ((r = plan(&p, size_bytes, true)) < 0)
+        return r;
     r = in_child(make_ws, &p, true, fds, 2);
     if (r == -EPERM) { /* the host's namespace is out of reach: plain directories here */
-        plan(&p, size_bytes, false);
+        p.mount = false;
         r = in_child(make_ws, &p, false, fds, 2);
     }
     if (r < 0)
@@ -266,62 +273,73 @@ void docker_ws_free(struct docker_ws *ws)
 
 /*** The sweep ***/
 
-bool docker__pid_is_runbox(pid_t pid, const char *comm)
+int docker__proc_start(pid_t pid, uint64_t *ret)
 {
-    char path[64], buf[64];
-    int fd;
+    char path[64], buf[1024];
+    const char *p;
     ssize_t n;
+    int fd;
 
-    if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-        return false;
-    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno != ENOENT; /* alive, but we may not look: keep its things */
+        return -errno;
     n = read(fd, buf, sizeof(buf) - 1);
     (void)close(fd);
     if (n <= 0)
-        return true;
+        return n < 0 ? -errno : -EIO;
     buf[n] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    return strcmp(buf, comm) == 0;
+    /* "pid (comm) state ppid ...": the name may hold anything, so count from its last ')'.
+     * starttime is field 22, the 20th after the name. */
+    p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (!p)
+        return -EIO;
+    char num[24];
+    size_t len = strcspn(p + 1, " ");
+    if (len == 0 || len >= sizeof(num))
+        return -EIO;
+    memcpy(num, p + 1, len);
+    num[len] = '\0';
+    return parse_u64(num, ret);
 }
 
-int docker__self_comm(char *buf, size_t len)
+bool docker__proc_is_alive(pid_t pid, uint64_t start)
 {
-    int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-    ssize_t n;
+    uint64_t now;
+    int r = docker__proc_start(pid, &now);
 
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, len - 1);
-    (void)close(fd);
-    if (n <= 0)
-        return -EIO;
-    buf[n] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
+    if (r == -ENOENT || r == -ESRCH)
+        return false;
+    return r < 0 || now == start;
 }
 
 struct sweep_arg {
-    char comm[64];
     bool mount;
 };
 
-/* "<pid>-<n>": the pid, or 0 when the name is not one of ours. */
-static pid_t ws_pid(const char *name)
+/* "<pid>-<start>-<n>": its runbox's pid and start time; false when the name is not ours. */
+static bool ws_owner(const char *name, pid_t *ret_pid, uint64_t *ret_start)
 {
-    char buf[32];
-    uint64_t pid, n;
-    const char *dash = strchr(name, '-');
+    uint64_t v[3];
+    char buf[24];
 
-    if (!dash || (size_t)(dash - name) >= sizeof(buf))
-        return 0;
-    memcpy(buf, name, (size_t)(dash - name));
-    buf[dash - name] = '\0';
-    if (parse_u64(buf, &pid) < 0 || pid == 0 || pid > INT32_MAX || parse_u64(dash + 1, &n) < 0)
-        return 0;
-    return (pid_t)pid;
+    for (int i = 0; i < 3; i++) {
+        size_t len = strcspn(name, "-");
+        if (len == 0 || len >= sizeof(buf) || (i < 2) != (name[len] == '-'))
+            return false;
+        memcpy(buf, name, len);
+        buf[len] = '\0';
+        if (parse_u64(buf, &v[i]) < 0)
+            return false;
+        name += len + (i < 2);
+    }
+    if (v[0] == 0 || v[0] > INT32_MAX)
+        return false;
+    *ret_pid = (pid_t)v[0];
+    *ret_start = v[1];
+    return true;
 }
 
 /* In the child: remove the workspaces of dead runbox processes; writes the count. */
@@ -333,9 +351,10 @@ static int sweep_ws_child(int sock, void *arg)
     int removed = 0;
 
     while (d && (e = readdir(d))) {
-        pid_t pid = ws_pid(e->d_name);
         struct ws_plan p = {.mount = a->mount};
-        if (!pid || pid == getppid() || docker__pid_is_runbox(pid, a->comm))
+        uint64_t start;
+        pid_t pid;
+        if (!ws_owner(e->d_name, &pid, &start) || docker__proc_is_alive(pid, start))
             continue;
         if ((size_t)snprintf(p.dir, sizeof(p.dir), DOCKER__RUN_DIR "/%s", e->d_name) >=
             sizeof(p.dir))
@@ -355,8 +374,6 @@ int docker__ws_sweep(void)
     struct sweep_arg a = {.mount = true};
     int r;
 
-    if ((r = docker__self_comm(a.comm, sizeof(a.comm))) < 0)
-        return r;
     r = in_child(sweep_ws_child, &a, true, NULL, 0);
     if (r == -EPERM) {
         a.mount = false;

@@ -121,6 +121,7 @@ static int argv_of(const struct sbx_spec *spec, const char *image, char *out, si
                                  .helper = "/usr/libexec/runbox/runbox-docker-init",
                                  .host = "h",
                                  .pid = 1,
+                                 .start = 4242,
                                  .ws = &ws,
                                  .spec = spec};
     char **v = NULL;
@@ -149,6 +150,7 @@ static void test_run_argv_has_every_hardening_flag_and_the_limits(void **state)
             "--label=runbox=1",
             "--label=runbox.pid=1",
             "--label=runbox.host=h",
+            "--label=runbox.start=4242",
             "--memory=67108864 --memory-swap=67108864",
             "--cpus=0.500",
             "--pids-limit=32",
