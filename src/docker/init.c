@@ -9,9 +9,9 @@
  *
  *   1. It makes itself non-dumpable first: the program runs as the same uid, and could
  *      otherwise ptrace it, or read its memory and environment (the key) through /proc/1.
- *   2. It takes the key out of the environment, opens the report dir, writes DOCKER__READY on
- *      stderr (runbox tells the engine's messages from the program's stderr by it), and starts
- *      CMD with execvp in a child of its own session.
+ *   2. It takes the key out of the environment, opens the report dir, and starts CMD with
+ *      execvp in a child of its own session, which first writes DOCKER__READY on stderr
+ *      (runbox tells the engine's messages, and init's own, from the program's stderr by it).
  *   3. It reaps whatever ends (orphans come to PID 1) and, between SIGCHLDs, polls the
  *      container's cgroup for the CPU time of the whole tree, and the clock: past --cpu-ms or
  *      --wall-ms it kills everything (kill(-1, SIGKILL) from PID 1 reaches every other
@@ -155,6 +155,10 @@ static void start_command(struct init *in, const sigset_t *old_mask)
         (void)close(p[0]);
         (void)setsid();
         (void)sigprocmask(SIG_SETMASK, old_mask, NULL);
+        /* The mark goes first on stderr, before anything the command can write; what init
+         * said before it (fail()) reads as the engine's, an internal error. */
+        if (fd_write_all(2, DOCKER__READY, sizeof(DOCKER__READY) - 1) < 0)
+            _exit(125);
         execvp(in->argv[0], in->argv);
         err = errno;
         (void)!write(p[1], &err, sizeof(err));
@@ -308,8 +312,6 @@ int main(int argc, char **argv)
     sigaddset(&chld, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &chld, &old) < 0)
         fail("sigprocmask: %s", strerror(errno));
-    if (fd_write_all(2, DOCKER__READY, sizeof(DOCKER__READY) - 1) < 0)
-        fail("stderr: %s", strerror(errno));
     start_command(&in, &old);
     in.rep.wstatus = wait_command(&in, &chld);
     in.rep.wall_us = now_us() - in.start_us;
