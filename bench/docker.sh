@@ -10,17 +10,21 @@
 # Needs root, dockerd and the built tree (RUNBOX_BUILD=DIR, default <repo>/build). The engine is
 # the tests' own (tests/lib.sh dockerd_start, stopped at the end unless a test shares it) with
 # the test image runbox-test/bookworm (test_docker_images: made once, then cached). A benchmark,
-# not a test: exits 2 when the engine or the image cannot be had.
+# not a test: exits 1 when a check run of each command fails, 2 when the engine or the image
+# cannot be had.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${RUNBOX_BUILD:-$ROOT/build}
-R=$BUILD/runbox
 N=${1:-11}
 . "$ROOT/tests/lib.sh"
+RB=$BUILD/runbox
 trap 'dockerd_stop; rm -rf "$TMP"' EXIT
 dockerd_start || exit 2
 test_docker_images || exit 2
 I=$TEST_IMAGE_BASE
+for check in "$RB exec --docker $I -- /bin/true" "$RB exec -- /bin/true" "docker run --rm $I /bin/true"; do
+    $check </dev/null || { echo "bench/docker.sh: '$check' failed" >&2; exit 1; }
+done
 
 us() { # us CMD...: the command's wall time in microseconds
     local s e
@@ -37,15 +41,15 @@ flags=(--rm -i --network none --memory 256m --memory-swap 256m --pids-limit 64 -
     --user 60000:60000 --log-driver none)
 
 for _ in 1 2; do # warm caches: the image's layers, the binaries
-    us "$R" exec --docker "$I" -- /bin/true
+    us "$RB" exec --docker "$I" -- /bin/true
     us docker run --rm "$I" /bin/true
-    us "$R" exec -- /bin/true
+    us "$RB" exec -- /bin/true
 done >/dev/null
 for _ in $(seq "$N"); do
-    us "$R" exec --docker "$I" -- /bin/true >>"$TMP/runner"
+    us "$RB" exec --docker "$I" -- /bin/true >>"$TMP/runner"
     us docker run --rm "$I" /bin/true >>"$TMP/bare"
     us docker run "${flags[@]}" "$I" /bin/true >>"$TMP/flags"
-    us "$R" exec -- /bin/true >>"$TMP/sandbox"
+    us "$RB" exec -- /bin/true >>"$TMP/sandbox"
 done
 echo "runbox exec --docker IMAGE -- /bin/true  $(stats <"$TMP/runner")"
 echo "docker run --rm IMAGE /bin/true           $(stats <"$TMP/bare")"
