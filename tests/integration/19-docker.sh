@@ -93,6 +93,16 @@ except OSError as e:
 jqt "only lo, and no way out" "$TMP/net.json" \
     '.status == "success" and (.output | startswith("[\u0027lo\u0027]\nrefused"))'
 
+dx "$TMP/rlimits.json" --cpus 0.5 --pids 40 --memory 100 -- sh -c 'ulimit -n; ulimit -c; ulimit -f;
+    cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null ||
+    cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max'
+jqt "the sandbox's rlimits (256 files, no core, 64 MB files) and the cgroup's CPU, pids, memory" \
+    "$TMP/rlimits.json" '.output | test("^256\n0\n131072\n(50000|50000 100000)\n40\n104857600\n$")'
+
+dx "$TMP/netflag.json" --net -- sh -c 'ls /sys/class/net | wc -l'
+jqt "--net: the host's network (its $(ls /sys/class/net | wc -l) interfaces)" "$TMP/netflag.json" \
+    ".status == \"success\" and (.output | tonumber) == $(ls /sys/class/net | wc -l)"
+
 dx "$TMP/ro.json" -- sh -c 'touch /etc/x /usr/x 2>&1; echo a >/tmp/a && echo b >/box/b && cat /tmp/a /box/b;
     cp /bin/true /tmp/t && /tmp/t && echo tmp-exec-ok'
 jqt "read-only root; /tmp and /box writable; /tmp allows exec" "$TMP/ro.json" \
