@@ -216,8 +216,7 @@ pid=$!
 for _ in $(seq 100); do [ -n "$(containers "$pid")" ] && pgrep -f "$MARK-kill" >/dev/null && break; sleep 0.1; done
 [ -n "$(containers "$pid")" ]
 tap $? "SIGKILL to runbox: its container runs" || diag "no container of $pid"
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
+{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
 dx "$TMP/next.json" -- /bin/true
 jqt "SIGKILL to runbox: the next run works" "$TMP/next.json" '.status == "success"'
 [ -z "$(containers "$pid")" ] && [ -z "$(ws_left "$pid-")" ]
@@ -231,8 +230,7 @@ tap $? "SIGKILL to runbox: no process of its container is left" || diag "$(pgrep
 "$RUNBOX" exec --docker "$I" -- sleep 60 >/dev/null 2>&1 </dev/null &
 pid=$!
 for _ in $(seq 100); do [ -n "$(containers "$pid")" ] && break; sleep 0.1; done
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
+{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
 mkdir -p "$TMP/data"
 if srv_start "$TMP/data" --no-auth; then
     [ -z "$(containers "$pid")" ] && [ -z "$(ws_left "$pid-")" ]
