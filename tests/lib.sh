@@ -244,3 +244,107 @@ base_rootfs() {
     ) 9>"$cache/.lock" || return 1
     echo "$dir"
 }
+
+# ---- Docker: a test engine of the tests' own, and images made without a registry ----
+# dockerd_start starts (or joins) one dockerd for the tests, with its data under
+# /var/cache/runbox-tests/docker (kept: imported and built images survive from run to run), and
+# exports DOCKER_HOST to its socket, for docker and runbox alike. Every caller registers by its
+# shell's pid; dockerd_stop unregisters and stops the engine when no live caller is left, so
+# scripts that run at the same time share one engine. Both return non-zero with the reason on
+# stderr. Call dockerd_stop from the script's EXIT trap (after srv_cleanup when both are used).
+DOCKERD_SOCK=/run/runbox-test-docker.sock
+DOCKERD_PIDFILE=/run/runbox-test-docker.pid
+DOCKERD_EXEC=/run/runbox-test-docker
+DOCKERD_DATA=/var/cache/runbox-tests/docker
+DOCKERD_USERS=/run/runbox-test-docker.users
+DOCKERD_LOCK=/var/cache/runbox-tests/.docker.lock
+DOCKERD_LOG=/var/cache/runbox-tests/dockerd.log
+
+# dockerd_alive: the engine of the pid file answers on the socket.
+dockerd_alive() {
+    local pid
+    pid=$(cat "$DOCKERD_PIDFILE" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+        DOCKER_HOST=unix://$DOCKERD_SOCK timeout 10 docker version >/dev/null 2>&1
+}
+
+dockerd_start() {
+    command -v dockerd >/dev/null || { echo "dockerd is not installed" >&2; return 1; }
+    mkdir -p /var/cache/runbox-tests "$DOCKERD_USERS" || return 1
+    export DOCKER_HOST=unix://$DOCKERD_SOCK
+    (
+        flock 9
+        touch "$DOCKERD_USERS/$$"
+        dockerd_alive && exit 0
+        # The engine must not hold the lock (9) nor the caller's pipes; its own session, so
+        # that signals to the test's process group leave it alone.
+        setsid dockerd --iptables=false --ip6tables=false --bridge=none \
+            --storage-driver=overlay2 --data-root "$DOCKERD_DATA" --exec-root "$DOCKERD_EXEC" \
+            --pidfile "$DOCKERD_PIDFILE" -H "unix://$DOCKERD_SOCK" \
+            </dev/null >"$DOCKERD_LOG" 2>&1 9>&- &
+        for _ in $(seq 300); do
+            dockerd_alive && exit 0
+            sleep 0.1
+        done
+        echo "dockerd did not come up: $(tail -5 "$DOCKERD_LOG")" >&2
+        rm -f "$DOCKERD_USERS/$$"
+        exit 1
+    ) 9>"$DOCKERD_LOCK"
+}
+
+dockerd_stop() {
+    local f pid
+    [ -d "$DOCKERD_USERS" ] || return 0
+    (
+        flock 9
+        rm -f "$DOCKERD_USERS/$$"
+        for f in "$DOCKERD_USERS"/*; do
+            [ -e "$f" ] || continue
+            kill -0 "${f##*/}" 2>/dev/null || rm -f "$f"
+        done
+        [ -z "$(ls -A "$DOCKERD_USERS")" ] || exit 0
+        pid=$(cat "$DOCKERD_PIDFILE" 2>/dev/null)
+        [ -n "$pid" ] || exit 0
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        rm -f "$DOCKERD_PIDFILE"
+        # What the engine leaves mounted even after a clean stop (netns/default), and its
+        # overlays after a forced one: deepest first.
+        awk -v a="$DOCKERD_EXEC/" -v b="$DOCKERD_DATA/" \
+            'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo |
+            sort -r | while read -r m; do umount -l "$m"; done
+    ) 9>"$DOCKERD_LOCK"
+}
+
+# test_docker_images: make the test images once (they stay in the engine's data root), after
+# dockerd_start: runbox-test/bookworm, imported from base_rootfs (python3, gcc, libc6-dev),
+# and runbox-test/python-course:v1 built on it with python3-pytest (apt through the host's
+# network). Returns non-zero with the reason on stderr.
+TEST_IMAGE_BASE=runbox-test/bookworm
+TEST_IMAGE_COURSE=runbox-test/python-course:v1
+test_docker_images() {
+    (
+        flock 9
+        local root dir
+        if ! docker image inspect "$TEST_IMAGE_BASE" >/dev/null 2>&1; then
+            root=$(base_rootfs) || exit 1
+            tar -C "$root" -c . | docker import - "$TEST_IMAGE_BASE" >/dev/null || exit 1
+        fi
+        docker image inspect "$TEST_IMAGE_COURSE" >/dev/null 2>&1 && exit 0
+        dir=$(mktemp -d /tmp/runbox-dockerfile.XXXXXX) || exit 1
+        cat >"$dir/Dockerfile" <<DOCKERFILE
+FROM $TEST_IMAGE_BASE
+RUN apt-get update && apt-get install -y --no-install-recommends python3-pytest && rm -rf /var/lib/apt/lists/*
+DOCKERFILE
+        # The legacy builder: a newer client would want buildx for BuildKit.
+        if ! DOCKER_BUILDKIT=0 docker build --network host -t "$TEST_IMAGE_COURSE" "$dir" \
+            >"$dir.log" 2>&1; then
+            echo "docker build failed: $(tail -5 "$dir.log")" >&2
+            rm -rf "$dir" "$dir.log"
+            exit 1
+        fi
+        rm -rf "$dir" "$dir.log"
+    ) 9>/var/cache/runbox-tests/.docker-images.lock
+}
+# ---- end of the Docker helpers ----

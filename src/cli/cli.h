@@ -35,6 +35,7 @@ struct cli_args {
     bool starter;               /* --starter (course check) */
     const char *image;          /* --image NAME (exec): run on an imported image */
     const char *data_dir;       /* --data DIR (exec --image): where the images are */
+    const char *docker_image;   /* --docker IMAGE (exec): in a container of the engine */
 };
 
 /* Parse argv into @a. Prints usage errors to stderr and returns 2 on a usage error, 1 when the
@@ -70,6 +71,15 @@ struct cli_env {
 /* Load the config and (@want_langs) the languages, and (@want_host) set up the sandbox. Returns
  * 0, or the exit code after printing why. */
 int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host);
+/* Where the stages run: --docker IMAGE or --image NAME in @buf, or NULL (the course's or the
+ * language's runner). */
+const struct lang_runner *cli_runner(const struct cli_args *a, struct lang_runner *buf);
+/* True when the stages run on this host's own system (its toolchain must be installed): no
+ * --image or --docker, and @rn (the course's or the language's runner) is the host's. */
+bool cli_on_host(const struct cli_args *a, const struct lang_runner *rn);
+/* Before a run through @rn: what dead runbox processes left in the engine goes (Docker only). */
+void cli_docker_sweep(const struct cli_env *e, const struct lang_runner *rn);
+
 /* Set up the sandbox now (after the cheap checks); 0 or the exit code. */
 int cli_env_host(struct cli_env *e);
 void cli_env_done(struct cli_env *e);

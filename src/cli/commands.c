@@ -211,7 +211,7 @@ const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args 
                 a->operands[0]);
     if (!l)
         return NULL;
-    if (!lang_is_installed(l)) {
+    if (cli_on_host(a, &l->runner) && !lang_is_installed(l)) {
         fprintf(stderr, "runbox %s: the %s toolchain is not installed on this host\n", cmd,
                 l->display_name);
         *ret_rc = 125;
@@ -219,6 +219,28 @@ const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args 
     }
     *ret_rc = 0;
     return l;
+}
+
+bool cli_on_host(const struct cli_args *a, const struct lang_runner *rn)
+{
+    return !a->image && !a->docker_image && rn->type == LANG_RUNNER_SANDBOX && !rn->image;
+}
+
+const struct lang_runner *cli_runner(const struct cli_args *a, struct lang_runner *buf)
+{
+    if (a->docker_image)
+        *buf = (struct lang_runner){LANG_RUNNER_DOCKER, (char *)a->docker_image};
+    else if (a->image)
+        *buf = (struct lang_runner){LANG_RUNNER_SANDBOX, (char *)a->image};
+    else
+        return NULL;
+    return buf;
+}
+
+void cli_docker_sweep(const struct cli_env *e, const struct lang_runner *rn)
+{
+    if (rn && rn->type == LANG_RUNNER_DOCKER)
+        (void)docker_sweep(&e->cfg.docker);
 }
 
 /*** The compile cache ***/
@@ -540,6 +562,7 @@ static int run_report(const struct cli_args *a, const struct job_result *res)
 
 static int run_job(const struct cli_args *a, struct run *r, const struct lang *l)
 {
+    struct lang_runner rb;
     struct job_result res;
     char *args_nul[a->n_prog_args + 1];
     int rc;
@@ -559,7 +582,9 @@ static int run_job(const struct cli_args *a, struct run *r, const struct lang *l
             .cases = r->cf.cases,
             .collect_files = a->out_dir != NULL,
             .cache = r->cache,
+            .runner = cli_runner(a, &rb),
     };
+    cli_docker_sweep(&r->e, in.runner ? in.runner : &l->runner);
     if (job_run(r->e.host, &r->e.cfg, &in, &res) < 0) {
         fprintf(stderr, "runbox run: cannot run\n");
         return 125;
@@ -612,6 +637,15 @@ static int exec_open_image(const struct cli_args *a, const struct cli_env *e, st
     return 0;
 }
 
+/* exec --docker: first what dead runbox processes left behind, then one container over a
+ * fresh workspace. */
+static int exec_docker(const struct cli_env *e, const char *image, const struct sbx_spec *spec,
+                       struct sbx_result *res)
+{
+    (void)docker_sweep(&e->cfg.docker);
+    return docker_run(&e->cfg.docker, image, NULL, spec, res);
+}
+
 int cli_cmd_exec(const struct cli_args *a)
 {
     struct cli_env e;
@@ -621,8 +655,8 @@ int cli_cmd_exec(const struct cli_args *a)
     int rc, fd;
 
     if (a->n_prog_args < 1 || a->n_operands > 0) {
-        fprintf(stderr, "runbox exec: usage: runbox exec [LIMITS] [--image NAME [--data DIR]] "
-                        "[--json] -- CMD [ARG...]\n");
+        fprintf(stderr, "runbox exec: usage: runbox exec [LIMITS] [--image NAME [--data DIR] | "
+                        "--docker IMAGE] [--json] -- CMD [ARG...]\n");
         return 2;
     }
     if ((fd = stdin_source(a)) == -2)
@@ -632,7 +666,7 @@ int cli_cmd_exec(const struct cli_args *a)
     if (a->image && (rc = exec_open_image(a, &e, &image)) == 0 &&
         !(env = image_env(&image, sbx_default_env)))
         rc = 125;
-    if (rc != 0 || (rc = cli_env_host(&e)) != 0) {
+    if (rc != 0 || (!a->docker_image && (rc = cli_env_host(&e)) != 0)) {
         if (fd > 0)
             (void)close(fd);
         image_ref_done(&image);
@@ -652,7 +686,8 @@ int cli_cmd_exec(const struct cli_args *a)
             .env = env,
     };
     job_resolve_limits(&e.cfg, NULL, false, &a->limits, &spec.limits);
-    if (sbx_run(e.host, &spec, &res) < 0) {
+    if ((a->docker_image ? exec_docker(&e, a->docker_image, &spec, &res)
+                         : sbx_run(e.host, &spec, &res)) < 0) {
         fprintf(stderr, "runbox exec: cannot run\n");
         image_ref_done(&image);
         cli_env_done(&e);
@@ -762,6 +797,11 @@ int cli_cmd_doctor(const struct cli_args *a)
                inst ? (ver ? ver : "installed (version unknown)") : "not installed");
         free(ver);
     }
+    /* Informational: the Docker runner is optional, so a missing engine is no failure. */
+    char engine[256];
+    bool have_engine = docker_engine(&e.cfg.docker, engine, sizeof(engine)) == 0;
+    printf("docker runner (optional):\n  [%s] %-28s %s\n", have_engine ? " ok " : " -- ", "engine",
+           engine);
     printf("%s\n", bad ? "some isolation features are missing" : "all isolation features work");
     cli_env_done(&e);
     return bad ? 1 : 0;

@@ -36,6 +36,7 @@ enum opt_code {
     OPT_STARTER,
     OPT_IMAGE,
     OPT_DATA,
+    OPT_DOCKER,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +68,7 @@ static const struct option long_opts[] = {
         {"starter", no_argument, NULL, OPT_STARTER},
         {"image", required_argument, NULL, OPT_IMAGE},
         {"data", required_argument, NULL, OPT_DATA},
+        {"docker", required_argument, NULL, OPT_DOCKER},
         {0},
 };
 
@@ -82,6 +84,10 @@ void cli_usage(FILE *f)
           "      [--stop-on-first-failure] FILE...\n"
           "        compile once, run each expected-output case in a fresh box; MODE:\n"
           "        trailing_whitespace (default), exact, float, unordered\n"
+          "  run|test ... --image NAME [--data DIR] | --docker IMAGE\n"
+          "        where the stages run: the sandbox on an imported image (runbox image), or\n"
+          "        a container of an engine's image (the Docker runner); a course's runner\n"
+          "        is the default, else the language's, else the sandbox on this host\n"
           "  test [LIMITS] [--lang L] [--framework NAME] [--json] --tests PATH... FILE...\n"
           "  test [LIMITS] [--json] --course DIR --exercise SLUG FILE...\n"
           "        run the test files (PATH: files or directories) or a course exercise's\n"
@@ -91,6 +97,8 @@ void cli_usage(FILE *f)
           "  exec [LIMITS] [--image NAME [--data DIR]] [--stdin FILE] [--json] -- CMD [ARG...]\n"
           "        run a command in the sandbox over the host's /usr, or over an imported\n"
           "        image's root (runbox image ls), with the image's environment\n"
+          "  exec [LIMITS] [--stdin FILE] [--json] --docker IMAGE -- CMD [ARG...]\n"
+          "        run a command in a container of IMAGE (Docker engine; DOCKER_HOST)\n"
           "  languages [--json]   the languages, their versions, and whether installed\n"
           "  doctor               what isolation works on this host\n"
           "  selftest [LANG...]   run each language's self-test program\n"
@@ -213,6 +221,9 @@ static int apply_test_option(int code, const char *val, struct cli_args *a)
         return 0;
     case OPT_STARTER:
         a->starter = true;
+        return 0;
+    case OPT_DOCKER:
+        a->docker_image = val;
         return 0;
     default:
         return 2;
@@ -340,6 +351,22 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         cli_usage(stderr);
         return 2;
     }
+    bool where = strcmp(a->command, "exec") == 0 || strcmp(a->command, "run") == 0 ||
+                 strcmp(a->command, "test") == 0;
+    if ((a->docker_image || a->image) && !where) {
+        fprintf(stderr, "runbox: --%s goes with run, test and exec only\n",
+                a->docker_image ? "docker" : "image");
+        return 2;
+    }
+    if (a->docker_image && a->image) {
+        fprintf(stderr, "runbox: --image (the sandbox on an imported image) and --docker (a "
+                        "container) exclude each other\n");
+        return 2;
+    }
+    if (a->docker_image && !lang_docker_ref_is_valid(a->docker_image))
+        return bad_value("docker", a->docker_image,
+                         "expected an image reference: letters, digits and ._-/:@, starting "
+                         "with a letter or digit");
     return 0;
 }
 

@@ -154,6 +154,21 @@ static void add_courses(struct server_config *cfg, const struct serve_args *sa)
     cfg->courses = v;
 }
 
+/* What runbox processes that died left in the Docker engine (containers, workspaces), when an
+ * engine is reachable; the Docker runner is optional, so no engine is no error. */
+static void sweep_docker(const struct docker_config *dc)
+{
+    char engine[256];
+    int n;
+
+    if (docker_engine(dc, engine, sizeof(engine)) < 0)
+        return;
+    n = docker_sweep(dc);
+    if (n > 0)
+        fprintf(stderr,
+                "runbox serve: docker: removed %d leftovers of runbox processes that died\n", n);
+}
+
 int cli_cmd_serve(const struct cli_args *a)
 {
     struct serve_args sa = {0};
@@ -207,6 +222,7 @@ int cli_cmd_serve(const struct cli_args *a)
         server_config_done(&cfg);
         return 2;
     }
+    sweep_docker(&cfg.job.docker);
     r = server_run(&cfg, &langs);
     lang_set_done(&langs);
     server_config_done(&cfg);

@@ -334,6 +334,7 @@ struct test_run {
     struct course *course;
     struct job_cache *cache;
     struct job_input in;
+    struct lang_runner runner; /* --image or --docker */
 };
 
 static void test_run_done(struct test_run *t)
@@ -408,7 +409,7 @@ static int setup_course(const struct cli_args *a, struct test_run *t)
     course_test_input(t->course, ex, &t->in);
     if (a->framework && !framework_ok(t->in.lang, a->framework))
         return 2;
-    if (!lang_is_installed(t->in.lang)) {
+    if (cli_on_host(a, t->in.runner) && !lang_is_installed(t->in.lang)) {
         fprintf(stderr, "runbox test: the %s toolchain is not installed on this host\n",
                 t->in.lang->display_name);
         return 125;
@@ -442,6 +443,9 @@ static int test_job(const struct cli_args *a, struct test_run *t)
     t->in.stdin_fd = -1;
     t->in.collect_files = a->out_dir != NULL;
     t->in.cache = t->cache;
+    if (cli_runner(a, &t->runner))
+        t->in.runner = &t->runner; /* over the course's */
+    cli_docker_sweep(&t->e, t->in.runner ? t->in.runner : &t->in.lang->runner);
     if (job_run(t->e.host, &t->e.cfg, &t->in, &res) < 0) {
         fprintf(stderr, "runbox test: cannot run\n");
         return 125;
