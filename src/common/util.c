@@ -181,6 +181,25 @@ union fd_ctl {
     char buf[CMSG_SPACE(sizeof(int))];
 };
 
+pid_t fork_socketpair(int type, int *ret_sock)
+{
+    int sp[2], r;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sp) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0) {
+        r = -errno;
+        (void)close(sp[0]);
+        (void)close(sp[1]);
+        return r;
+    }
+    (void)close(sp[pid == 0 ? 0 : 1]);
+    *ret_sock = sp[pid == 0 ? 1 : 0];
+    return pid;
+}
+
 int fd_send(int sock, char byte, int fd)
 {
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};

@@ -78,6 +78,11 @@ int path_join(char *buf, size_t len, const char *a, const char *b) _warn_unused_
  * Never raises SIGPIPE. */
 int fd_send(int sock, char byte, int fd) _warn_unused_;
 
+/* fork() with a socketpair of @type (SOCK_STREAM, SOCK_SEQPACKET; CLOEXEC) between the two:
+ * returns the child's pid in the parent and 0 in the child, each with its own end in *@ret_sock
+ * (the other end closed), or -errno with nothing open. */
+pid_t fork_socketpair(int type, int *ret_sock) _warn_unused_;
+
 /* Receive one byte from @sock (recvmsg @flags, plus MSG_CMSG_CLOEXEC) and the fd attached to it,
  * or -1 in @ret_fd when none came. Returns 0, -EPIPE at end of stream, or -errno. */
 int fd_recv(int sock, int flags, int *ret_fd) _warn_unused_;

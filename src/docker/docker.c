@@ -267,27 +267,11 @@ static void kill_run(struct drun *d, enum sbx_reason why)
     (void)docker__rm(d->cfg, names, 1);
 }
 
-/* The program's output: counted, capped, captured, streamed. */
+/* The program's output: counted, capped, captured, streamed, as the sandbox does. */
 static void output(struct drun *d, int stream, const char *chunk, size_t n)
 {
-    const struct sbx_spec *spec = d->spec;
-    uint64_t limit = spec->limits.output_bytes;
-    size_t keep = n;
-
-    if (limit && d->output_total + keep > limit) {
-        keep = (size_t)(limit - d->output_total);
-        d->res->output_truncated = true;
+    if (sbx_result_output(d->spec, d->res, &d->output_total, stream, chunk, n))
         kill_run(d, SBX_OUTPUT_EXCEEDED);
-    }
-    d->output_total += keep;
-    if (stream == SBX_STDOUT)
-        d->res->stdout_bytes += keep;
-    else
-        d->res->stderr_bytes += keep;
-    if (keep && spec->capture)
-        (void)buf_append(stream == SBX_STDOUT ? &d->res->out : &d->res->err, chunk, keep);
-    if (keep && spec->on_output)
-        spec->on_output(spec->ctx, stream, chunk, keep);
 }
 
 /* stderr before init's mark: the engine's words, until the mark, then the program's. */
@@ -566,43 +550,7 @@ static void classify(struct drun *d, const struct docker__report *rep)
     if (killed == SBX_EXITED && rep && rep->killed == DOCKER__KILLED_WALL)
         killed = SBX_WALL_LIMIT;
     program_status(d, rep);
-    if (killed == SBX_CANCELLED) {
-        res->status = SBX_INTERNAL_ERROR;
-        res->reason = SBX_CANCELLED;
-        set_message(res, "Cancelled");
-    } else if (killed == SBX_INTERRUPTED) {
-        res->status = SBX_INTERNAL_ERROR;
-        res->reason = SBX_INTERRUPTED;
-        set_message(res, "Interrupted: runbox was asked to stop");
-    } else if (killed == SBX_OUTPUT_EXCEEDED) {
-        res->status = SBX_OUTPUT_LIMIT;
-        res->reason = SBX_OUTPUT_EXCEEDED;
-        set_message(res, "Output limit exceeded (%llu bytes)", (unsigned long long)l->output_bytes);
-    } else if (killed == SBX_WALL_LIMIT) {
-        res->status = SBX_TIMEOUT;
-        res->reason = SBX_WALL_LIMIT;
-        set_message(res, "Time limit exceeded (wall clock %.3g s)", (double)l->wall_ms / 1000);
-    } else if (killed == SBX_CPU_LIMIT || res->signal == SIGXCPU ||
-               (l->cpu_ms && res->signal == SIGKILL && res->cpu_us >= l->cpu_ms * 1000)) {
-        res->status = SBX_TIMEOUT;
-        res->reason = SBX_CPU_LIMIT;
-        set_message(res, "Time limit exceeded (CPU %.3g s)", (double)l->cpu_ms / 1000);
-    } else if (rep && rep->oom_kills > 0 && !(res->reason == SBX_EXITED && res->exit_code == 0)) {
-        res->status = SBX_MEMORY_LIMIT;
-        res->reason = SBX_MEMORY_KILLED;
-        set_message(res, "Memory limit exceeded (%llu MB)",
-                    (unsigned long long)(l->memory_bytes >> 20));
-    } else if (res->reason == SBX_EXITED && res->exit_code == 0) {
-        res->status = SBX_SUCCESS;
-        set_message(res, "Exited normally");
-    } else if (res->reason == SBX_EXITED) {
-        res->status = SBX_RUNTIME_ERROR;
-        set_message(res, "Exited with status %d", res->exit_code);
-    } else {
-        res->status = SBX_RUNTIME_ERROR;
-        set_message(res, "Killed by signal %d (%s)%s", res->signal, strsignal(res->signal),
-                    res->signal == SIGXFSZ ? ": file size limit exceeded" : "");
-    }
+    sbx_result_classify(res, l, killed, rep ? rep->oom_kills : 0);
 }
 
 /*** Setting up ***/

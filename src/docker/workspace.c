@@ -61,38 +61,29 @@ static bool enter_host_ns(void)
  * descriptors it sent after. */
 static int in_child(int (*fn)(int sock, void *arg), void *arg, bool host_ns, int *fds, int n_fds)
 {
-    int sp[2], r = 0, status;
-    pid_t pid;
+    int sock, r = 0, status;
+    pid_t pid = fork_socketpair(SOCK_SEQPACKET, &sock);
 
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-        return -errno;
-    pid = fork();
-    if (pid < 0) {
-        r = -errno;
-        (void)close(sp[0]);
-        (void)close(sp[1]);
-        return r;
-    }
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        (void)close(sp[0]);
         if (host_ns && !enter_host_ns())
             r = -EPERM;
         else
-            r = fn(sp[1], arg);
+            r = fn(sock, arg);
         if (r < 0)
-            (void)!write(sp[1], &r, sizeof(r));
+            (void)!write(sock, &r, sizeof(r));
         _exit(r < 0 ? 1 : 0);
     }
-    (void)close(sp[1]);
     ssize_t n;
-    while ((n = read(sp[0], &r, sizeof(r))) < 0 && errno == EINTR)
+    while ((n = read(sock, &r, sizeof(r))) < 0 && errno == EINTR)
         ;
     if (n != sizeof(r))
         r = -EIO;
     for (int i = 0; r >= 0 && i < n_fds; i++)
-        if ((r = fd_recv(sp[0], 0, &fds[i])) == 0 && fds[i] < 0)
+        if ((r = fd_recv(sock, 0, &fds[i])) == 0 && fds[i] < 0)
             r = -EIO;
-    (void)close(sp[0]);
+    (void)close(sock);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return r;

@@ -68,18 +68,6 @@ static const char *const default_env[] = {
         "LANG=C.UTF-8",
 };
 
-static int failf(char *err, size_t len, int r, const char *fmt, ...) _printf_(4, 5);
-
-static int failf(char *err, size_t len, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 /*** Checking the spec ***/
 
 static bool in_set(char c, const char *set)
@@ -158,28 +146,31 @@ static size_t count(const char *const *list)
 static int check_spec(const char *name, const struct image_build_spec *s, char *err, size_t errlen)
 {
     if (!image_name_is_valid(name))
-        return failf(err, errlen, -EINVAL,
-                     "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9",
-                     name, IMAGE_NAME_MAX);
+        return image__failf(
+                err, errlen, -EINVAL,
+                "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9", name,
+                IMAGE_NAME_MAX);
     if (count(s->packages) > BUILD_MAX_PACKAGES)
-        return failf(err, errlen, -EINVAL, "over %d packages", BUILD_MAX_PACKAGES);
+        return image__failf(err, errlen, -EINVAL, "over %d packages", BUILD_MAX_PACKAGES);
     for (size_t i = 0; s->packages && s->packages[i]; i++)
         if (!image__package_is_valid(s->packages[i]))
-            return failf(err, errlen, -EINVAL,
-                         "bad package name '%.*s': Debian's are [a-z0-9][a-z0-9+.-]+", 200,
-                         s->packages[i]);
+            return image__failf(err, errlen, -EINVAL,
+                                "bad package name '%.*s': Debian's are [a-z0-9][a-z0-9+.-]+", 200,
+                                s->packages[i]);
     if (s->suite && !image__suite_is_valid(s->suite))
-        return failf(err, errlen, -EINVAL, "bad suite '%.*s': [a-z0-9][a-z0-9.-]*", 200, s->suite);
+        return image__failf(err, errlen, -EINVAL, "bad suite '%.*s': [a-z0-9][a-z0-9.-]*", 200,
+                            s->suite);
     if (s->mirror && !image__mirror_is_valid(s->mirror))
-        return failf(err, errlen, -EINVAL,
-                     "bad mirror '%.*s': an http://, https:// or file:/// URL without spaces", 200,
-                     s->mirror);
+        return image__failf(
+                err, errlen, -EINVAL,
+                "bad mirror '%.*s': an http://, https:// or file:/// URL without spaces", 200,
+                s->mirror);
     if (count(s->env) > BUILD_MAX_ENV)
-        return failf(err, errlen, -EINVAL, "over %d env entries", BUILD_MAX_ENV);
+        return image__failf(err, errlen, -EINVAL, "over %d env entries", BUILD_MAX_ENV);
     for (size_t i = 0; s->env && s->env[i]; i++)
         if (!env_is_valid(s->env[i]))
-            return failf(err, errlen, -EINVAL, "bad env '%.*s': KEY=VALUE, KEY of A-Z a-z 0-9 _",
-                         200, s->env[i]);
+            return image__failf(err, errlen, -EINVAL,
+                                "bad env '%.*s': KEY=VALUE, KEY of A-Z a-z 0-9 _", 200, s->env[i]);
     return 0;
 }
 
@@ -551,7 +542,7 @@ static int run_debootstrap(struct build *b, int out_fd, int *ret_status)
     if (b->spec->packages && b->spec->packages[0] && !include)
         return -ENOMEM;
     if (path_join(target, sizeof(target), b->stage, "rootfs") < 0)
-        return failf(b->err, b->errlen, -ENAMETOOLONG, "'%s': too long", b->stage);
+        return image__failf(b->err, b->errlen, -ENAMETOOLONG, "'%s': too long", b->stage);
     argv[a++] = "debootstrap";
     argv[a++] = "--variant=minbase";
     if (include)
@@ -598,13 +589,14 @@ static int run_debootstrap(struct build *b, int out_fd, int *ret_status)
     (void)close(alive[0]);
     if (r < 0) {
         (void)close(alive[1]);
-        return failf(b->err, b->errlen, r,
-                     "cannot start debootstrap in new pid and mount namespaces: %s", strerror(-r));
+        return image__failf(b->err, b->errlen, r,
+                            "cannot start debootstrap in new pid and mount namespaces: %s",
+                            strerror(-r));
     }
     r = wait_reaper((pid_t)pid, pidfd, b->stop, ret_status);
     (void)close(alive[1]);
     (void)close(pidfd);
-    return r == -EINTR ? failf(b->err, b->errlen, r, "interrupted") : r;
+    return r == -EINTR ? image__failf(b->err, b->errlen, r, "interrupted") : r;
 }
 
 /*** Mounts under the staging dir ***/
@@ -821,7 +813,7 @@ static int normalise(int stage_fd, struct norm *n, char *err, size_t errlen)
         r = norm_dir(stage_fd, "rootfs", n, 0);
     free(n->linked);
     n->linked = NULL;
-    return r < 0 ? failf(err, errlen, r, "cannot normalise the root: %s", strerror(-r)) : 0;
+    return r < 0 ? image__failf(err, errlen, r, "cannot normalise the root: %s", strerror(-r)) : 0;
 }
 
 /*** config.json ***/
@@ -920,8 +912,9 @@ static int debootstrap_failed(const struct build *b, int stage_fd, int out_fd, i
     _cleanup_close_ int inner = -1;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
-    failf(b->err, b->errlen, -EIO, "debootstrap of Debian %s from %s failed (exit status %d)%s",
-          b->suite, b->mirror, code, b->log ? "; its output is above" : ":");
+    image__failf(b->err, b->errlen, -EIO,
+                 "debootstrap of Debian %s from %s failed (exit status %d)%s", b->suite, b->mirror,
+                 code, b->log ? "; its output is above" : ":");
     if (b->log)
         return -EIO;
     log_tail(out_fd, b->err, b->errlen);
@@ -943,13 +936,14 @@ static int build_into(struct build *b, int stage_fd, json_t **ret_cfg)
     int r, status = 0;
 
     if (mkdirat(stage_fd, "rootfs", 0755) < 0)
-        return failf(b->err, b->errlen, -errno, "'%s/rootfs': %s", b->stage, strerror(errno));
+        return image__failf(b->err, b->errlen, -errno, "'%s/rootfs': %s", b->stage,
+                            strerror(errno));
     if (!b->log) {
         out_fd = openat(stage_fd, LOG_NAME, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                         0600);
         if (out_fd < 0)
-            return failf(b->err, b->errlen, -errno, "'%s/%s': %s", b->stage, LOG_NAME,
-                         strerror(errno));
+            return image__failf(b->err, b->errlen, -errno, "'%s/%s': %s", b->stage, LOG_NAME,
+                                strerror(errno));
     }
     r = run_debootstrap(b, b->log ? fileno(b->log) : out_fd, &status);
     if (r < 0)
@@ -957,7 +951,7 @@ static int build_into(struct build *b, int stage_fd, json_t **ret_cfg)
     if (status != 0)
         return debootstrap_failed(b, stage_fd, out_fd, status);
     if (b->stop && b->stop()) /* it ended as the signal came */
-        return failf(b->err, b->errlen, -EINTR, "interrupted");
+        return image__failf(b->err, b->errlen, -EINTR, "interrupted");
     if (!b->log && unlinkat(stage_fd, LOG_NAME, 0) < 0)
         return -errno;
     r = normalise(stage_fd, &n, b->err, b->errlen);
@@ -968,7 +962,7 @@ static int build_into(struct build *b, int stage_fd, json_t **ret_cfg)
         return -ENOMEM;
     r = image__write_config(stage_fd, *ret_cfg);
     if (r < 0)
-        return failf(b->err, b->errlen, r, "cannot write config.json: %s", strerror(-r));
+        return image__failf(b->err, b->errlen, r, "cannot write config.json: %s", strerror(-r));
     return 0;
 }
 
@@ -986,17 +980,17 @@ static int prepare(struct build *b)
     else
         image__host_mirror("/", b->mirror, sizeof(b->mirror));
     if (find_debootstrap(b->debootstrap, sizeof(b->debootstrap)) < 0)
-        return failf(b->err, b->errlen, -ENOENT,
-                     "debootstrap is not installed (apt-get install debootstrap)");
+        return image__failf(b->err, b->errlen, -ENOENT,
+                            "debootstrap is not installed (apt-get install debootstrap)");
     if (s->cache_dir) {
         struct stat st;
 
         if (!realpath(s->cache_dir, b->cache) || stat(b->cache, &st) < 0)
-            return failf(b->err, b->errlen, -errno, "cache dir '%s': %s", s->cache_dir,
-                         strerror(errno));
+            return image__failf(b->err, b->errlen, -errno, "cache dir '%s': %s", s->cache_dir,
+                                strerror(errno));
         if (!S_ISDIR(st.st_mode))
-            return failf(b->err, b->errlen, -ENOTDIR, "cache dir '%s': not a directory",
-                         s->cache_dir);
+            return image__failf(b->err, b->errlen, -ENOTDIR, "cache dir '%s': not a directory",
+                                s->cache_dir);
     }
     return 0;
 }
@@ -1031,34 +1025,34 @@ int image_build(const char *images_dir, const char *name, const struct image_bui
     if (r < 0)
         return r;
     if (geteuid() != 0)
-        return failf(err, errlen, -EPERM,
-                     "needs root: debootstrap makes device nodes, chroots and runs "
-                     "package scripts as root (try sudo)");
+        return image__failf(err, errlen, -EPERM,
+                            "needs root: debootstrap makes device nodes, chroots and runs "
+                            "package scripts as root (try sudo)");
     r = prepare(&b);
     if (r < 0)
         return r;
     dir_fd = open(images_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     if (dir_fd < 0 || !realpath(images_dir, real))
-        return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
+        return image__failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
     if (faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-        return failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
+        return image__failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
     if (stop && stop())
-        return failf(err, errlen, -EINTR, "interrupted");
+        return image__failf(err, errlen, -EINTR, "interrupted");
     r = image__stage_new(dir_fd, stage);
     if (r < 0)
-        return failf(err, errlen, r, "'%s': %s", images_dir, strerror(-r));
+        return image__failf(err, errlen, r, "'%s': %s", images_dir, strerror(-r));
     if (path_join(b.stage, sizeof(b.stage), real, stage) < 0)
-        r = failf(err, errlen, -ENAMETOOLONG, "'%s': too long", real);
+        r = image__failf(err, errlen, -ENAMETOOLONG, "'%s': too long", real);
     stage_fd = image__open_beneath(dir_fd, stage, O_DIRECTORY | O_RDONLY);
     if (r == 0 && stage_fd < 0)
-        r = failf(err, errlen, stage_fd, "'%s': %s", b.stage, strerror(-stage_fd));
+        r = image__failf(err, errlen, stage_fd, "'%s': %s", b.stage, strerror(-stage_fd));
     if (r == 0)
         r = build_into(&b, stage_fd, &cfg);
     if (r == 0)
         r = image__stage_commit(dir_fd, stage_fd, stage, name, err, errlen);
     if (r < 0) {
         if (!err[0])
-            failf(err, errlen, r, "%s", strerror(-r));
+            image__failf(err, errlen, r, "%s", strerror(-r));
         discard(&b, dir_fd, stage);
         json_decref(cfg);
         return r;

@@ -95,3 +95,6 @@ int image__parse_apt_sources(const char *text, bool deb822, char *out, size_t le
  * http://deb.debian.org/debian). Never fail. */
 void image__host_suite(const char *root, char *out, size_t len);
 void image__host_mirror(const char *root, char *out, size_t len);
+
+/* Write the message into @err (@len bytes) and return @r: for "return image__failf(...)". */
+int image__failf(char *err, size_t len, int r, const char *fmt, ...) _printf_(4, 5);

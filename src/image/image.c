@@ -25,9 +25,7 @@
 #define MAX_MEMBER_PATH 1024
 #define READ_BLOCK      (64u << 10)
 
-static int failf(char *err, size_t len, int r, const char *fmt, ...) _printf_(4, 5);
-
-static int failf(char *err, size_t len, int r, const char *fmt, ...)
+int image__failf(char *err, size_t len, int r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -122,7 +120,7 @@ static json_t *load_json(const char *json, size_t len, const char *what, char *e
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 
     if (!j)
-        failf(err, errlen, -EINVAL, "%s: line %d: %s", what, je.line, je.text);
+        image__failf(err, errlen, -EINVAL, "%s: line %d: %s", what, je.line, je.text);
     return j;
 }
 
@@ -132,8 +130,8 @@ static int docker_layers(json_t *layers, struct image__plan *p, char *err, size_
     json_t *v;
 
     if (!json_is_array(layers) || n == 0 || n > IMAGE_MAX_LAYERS)
-        return failf(err, errlen, -EINVAL, "manifest.json: Layers: 1 to %d member paths",
-                     IMAGE_MAX_LAYERS);
+        return image__failf(err, errlen, -EINVAL, "manifest.json: Layers: 1 to %d member paths",
+                            IMAGE_MAX_LAYERS);
     if (plan_alloc_layers(p, n) < 0)
         return -ENOMEM;
     json_array_foreach(layers, i, v)
@@ -141,7 +139,8 @@ static int docker_layers(json_t *layers, struct image__plan *p, char *err, size_
         const char *s = json_string_value(v);
 
         if (!s || !member_path_ok(s))
-            return failf(err, errlen, -EINVAL, "manifest.json: Layers[%zu]: a bad member path", i);
+            return image__failf(err, errlen, -EINVAL,
+                                "manifest.json: Layers[%zu]: a bad member path", i);
         p->layers[i] = xstrdup(s);
         p->n_layers = i + 1;
         digest_from_path(s, p->layer_digests[i]);
@@ -162,12 +161,13 @@ int image__parse_docker_manifest(const char *json, size_t len, struct image__pla
     o = json_array_get(m, 0);
     if (!json_is_array(m) || json_array_size(m) != 1 || !json_is_object(o)) {
         json_decref(m);
-        return failf(err, errlen, -EINVAL, "manifest.json: not an array of exactly one image");
+        return image__failf(err, errlen, -EINVAL,
+                            "manifest.json: not an array of exactly one image");
     }
     cfg = json_string_value(json_object_get(o, "Config"));
     if (!cfg || !member_path_ok(cfg)) {
         json_decref(m);
-        return failf(err, errlen, -EINVAL, "manifest.json: Config: a bad member path");
+        return image__failf(err, errlen, -EINVAL, "manifest.json: Config: a bad member path");
     }
     p.config = xstrdup(cfg);
     digest_from_path(cfg, p.config_digest);
@@ -201,12 +201,13 @@ int image__parse_oci_index(const char *json, size_t len, char ret_digest[IMAGE__
         return -EINVAL;
     d = json_array_get(json_object_get(x, "manifests"), 0);
     if (!json_is_object(x) || !json_is_object(d))
-        r = failf(err, errlen, -EINVAL, "index.json: manifests: no image manifest");
+        r = image__failf(err, errlen, -EINVAL, "index.json: manifests: no image manifest");
     else if (!is_manifest_type(json_string_value(json_object_get(d, "mediaType"))))
-        r = failf(err, errlen, -EINVAL,
-                  "index.json: manifests[0]: not an image manifest (a multi-platform index?)");
+        r = image__failf(
+                err, errlen, -EINVAL,
+                "index.json: manifests[0]: not an image manifest (a multi-platform index?)");
     else if (!parse_digest(json_object_get(d, "digest"), hex))
-        r = failf(err, errlen, -EINVAL, "index.json: manifests[0].digest: not sha256:HEX");
+        r = image__failf(err, errlen, -EINVAL, "index.json: manifests[0].digest: not sha256:HEX");
     if (r == 0) {
         ref = json_object_get(json_object_get(d, "annotations"),
                               "org.opencontainers.image.ref.name");
@@ -225,7 +226,7 @@ static int oci_descriptor(json_t *d, const char *what, char **ret_path, char hex
     char path[13 + IMAGE__HEX_LEN];
 
     if (!json_is_object(d) || !parse_digest(json_object_get(d, "digest"), hex))
-        return failf(err, errlen, -EINVAL, "manifest: %s: no sha256:HEX digest", what);
+        return image__failf(err, errlen, -EINVAL, "manifest: %s: no sha256:HEX digest", what);
     snprintf(path, sizeof(path), "blobs/sha256/%s", hex);
     *ret_path = xstrdup(path);
     return 0;
@@ -246,7 +247,8 @@ int image__parse_oci_manifest(const char *json, size_t len, struct image__plan *
     r = oci_descriptor(json_object_get(m, "config"), "config", &p.config, p.config_digest, err,
                        errlen);
     if (r == 0 && (n == 0 || n > IMAGE_MAX_LAYERS))
-        r = failf(err, errlen, -EINVAL, "manifest: layers: 1 to %d descriptors", IMAGE_MAX_LAYERS);
+        r = image__failf(err, errlen, -EINVAL, "manifest: layers: 1 to %d descriptors",
+                         IMAGE_MAX_LAYERS);
     if (r == 0)
         r = plan_alloc_layers(&p, n);
     json_array_foreach(layers, i, v)
@@ -279,12 +281,12 @@ static int config_strings(json_t *v, const char *key, bool need_eq, json_t *out,
     if (!v || json_is_null(v))
         return json_object_set_new(out, key, json_null()) < 0 ? -ENOMEM : 0;
     if (!json_is_array(v))
-        return failf(err, errlen, -EINVAL, "config: %s: not an array of strings", key);
+        return image__failf(err, errlen, -EINVAL, "config: %s: not an array of strings", key);
     json_array_foreach(v, i, s)
     {
         if (!json_is_string(s) || (need_eq && !strchr(json_string_value(s), '=')))
-            return failf(err, errlen, -EINVAL, "config: %s[%zu]: not a%s string", key, i,
-                         need_eq ? " NAME=VALUE" : "");
+            return image__failf(err, errlen, -EINVAL, "config: %s[%zu]: not a%s string", key, i,
+                                need_eq ? " NAME=VALUE" : "");
     }
     return json_object_set(out, key, v) < 0 ? -ENOMEM : 0;
 }
@@ -292,7 +294,7 @@ static int config_strings(json_t *v, const char *key, bool need_eq, json_t *out,
 static int config_string(json_t *v, const char *key, json_t *out, char *err, size_t errlen)
 {
     if (v && !json_is_string(v) && !json_is_null(v))
-        return failf(err, errlen, -EINVAL, "config: %s: not a string", key);
+        return image__failf(err, errlen, -EINVAL, "config: %s: not a string", key);
     return json_object_set_new(out, key,
                                json_string(json_is_string(v) ? json_string_value(v) : "")) < 0
                    ? -ENOMEM
@@ -307,14 +309,16 @@ static int config_diff_ids(json_t *v, json_t *out, char *err, size_t errlen)
     size_t i;
 
     if (v && !json_is_array(v) && !json_is_null(v))
-        return failf(err, errlen, -EINVAL, "config: rootfs.diff_ids: not an array");
+        return image__failf(err, errlen, -EINVAL, "config: rootfs.diff_ids: not an array");
     json_array_foreach(v, i, d)
     {
         if (!parse_digest(d, hex))
-            return failf(err, errlen, -EINVAL, "config: rootfs.diff_ids[%zu]: not sha256:HEX", i);
+            return image__failf(err, errlen, -EINVAL,
+                                "config: rootfs.diff_ids[%zu]: not sha256:HEX", i);
     }
     if (json_array_size(v) > IMAGE_MAX_LAYERS)
-        return failf(err, errlen, -EINVAL, "config: rootfs.diff_ids: over %d", IMAGE_MAX_LAYERS);
+        return image__failf(err, errlen, -EINVAL, "config: rootfs.diff_ids: over %d",
+                            IMAGE_MAX_LAYERS);
     return json_object_set_new(out, "diff_ids", json_is_array(v) ? json_copy(v) : json_array()) < 0
                    ? -ENOMEM
                    : 0;
@@ -330,7 +334,7 @@ int image__parse_config(const char *json, size_t len, json_t **ret, char *err, s
     cc = json_object_get(c, "config");
     if (!json_is_object(c) || (cc && !json_is_object(cc) && !json_is_null(cc))) {
         json_decref(c);
-        return failf(err, errlen, -EINVAL, "config: not an image config object");
+        return image__failf(err, errlen, -EINVAL, "config: not an image config object");
     }
     out = json_object();
     if (!out) {
@@ -467,7 +471,7 @@ static int outer_open(const char *file, struct archive **ret, char *err, size_t 
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     if (archive_read_open_filename(a, file, READ_BLOCK) != ARCHIVE_OK) {
-        failf(err, errlen, -EINVAL, "'%s': %s", file, archive_error_string(a));
+        image__failf(err, errlen, -EINVAL, "'%s': %s", file, archive_error_string(a));
         archive_read_free(a);
         return -EINVAL;
     }
@@ -498,7 +502,7 @@ static int outer_seek(const char *file, const char *name, struct archive **ret, 
         archive_read_free(a);
         return -ENOENT;
     }
-    failf(err, errlen, -EINVAL, "'%s': %s", file, archive_error_string(a));
+    image__failf(err, errlen, -EINVAL, "'%s': %s", file, archive_error_string(a));
     archive_read_free(a);
     return -EINVAL;
 }
@@ -529,9 +533,9 @@ static int read_member(const char *file, const char *name, const char *digest, c
            (len += (size_t)n) <= MAX_JSON_BYTES)
         ;
     if (n < 0)
-        r = failf(err, errlen, -EINVAL, "'%s': %s: %s", file, name, archive_error_string(a));
+        r = image__failf(err, errlen, -EINVAL, "'%s': %s: %s", file, name, archive_error_string(a));
     else if (len > MAX_JSON_BYTES)
-        r = failf(err, errlen, -EFBIG, "%s: over %u bytes", name, MAX_JSON_BYTES);
+        r = image__failf(err, errlen, -EFBIG, "%s: over %u bytes", name, MAX_JSON_BYTES);
     archive_read_free(a);
     if (r == 0 && digest[0]) {
         unsigned char h[crypto_hash_sha256_BYTES];
@@ -540,7 +544,8 @@ static int read_member(const char *file, const char *name, const char *digest, c
         crypto_hash_sha256(h, (const unsigned char *)buf, len);
         hex_of(h, hex);
         if (strcmp(hex, digest) != 0)
-            r = failf(err, errlen, -EBADMSG, "%s: its sha256 is %s, not %s", name, hex, digest);
+            r = image__failf(err, errlen, -EBADMSG, "%s: its sha256 is %s, not %s", name, hex,
+                             digest);
     }
     if (r < 0)
         return r;
@@ -565,8 +570,9 @@ static int read_plan(const char *file, struct image__plan *ret, char *err, size_
         return r;
     r = read_member(file, "index.json", "", &json, &len, err, errlen);
     if (r == -ENOENT)
-        return failf(err, errlen, -EINVAL,
-                     "'%s': neither manifest.json (docker save) nor index.json (OCI layout)", file);
+        return image__failf(err, errlen, -EINVAL,
+                            "'%s': neither manifest.json (docker save) nor index.json (OCI layout)",
+                            file);
     if (r == 0)
         r = image__parse_oci_index(json, len, hex, &ref, err, errlen);
     if (r < 0)
@@ -575,7 +581,8 @@ static int read_plan(const char *file, struct image__plan *ret, char *err, size_
     snprintf(path, sizeof(path), "blobs/sha256/%s", hex);
     r = read_member(file, path, hex, &json, &len, err, errlen);
     if (r == -ENOENT)
-        r = failf(err, errlen, -EINVAL, "index.json names '%s', which is not in the archive", path);
+        r = image__failf(err, errlen, -EINVAL, "index.json names '%s', which is not in the archive",
+                         path);
     if (r == 0)
         r = image__parse_oci_manifest(json, len, ret, err, errlen);
     if (r == 0 && !ret->ref)
@@ -603,8 +610,8 @@ struct import_ctx {
 
 static int entry_fail(struct import_ctx *c, int r, const char *why)
 {
-    return failf(c->err, c->errlen, r, "layer %zu (%s): entry '%s': %s", c->layer_no, c->layer,
-                 c->entry ? c->entry : "", why ? why : "unreadable");
+    return image__failf(c->err, c->errlen, r, "layer %zu (%s): entry '%s': %s", c->layer_no,
+                        c->layer, c->entry ? c->entry : "", why ? why : "unreadable");
 }
 
 /* @raw made "a/b/c" in @out: no empty or "." components. -EPERM for an absolute path, -EINVAL
@@ -861,7 +868,7 @@ static int apply_entry(struct import_ctx *c, struct archive *b, struct archive_e
 
     c->entry = archive_entry_pathname(e);
     if (c->stop && c->stop())
-        return failf(c->err, c->errlen, -EINTR, "interrupted");
+        return image__failf(c->err, c->errlen, -EINTR, "interrupted");
     if (!c->entry)
         return entry_fail(c, -EINVAL, "no path");
     if (++c->entries > IMAGE_MAX_ENTRIES)
@@ -948,8 +955,8 @@ static int open_raw(struct import_ctx *c, struct layer_src *s)
     archive_read_support_format_raw(s->raw);
     if (archive_read_open(s->raw, s, NULL, layer_read, NULL) != ARCHIVE_OK ||
         archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
-        return failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
-                     archive_error_string(s->raw));
+        return image__failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
+                            archive_error_string(s->raw));
     return 0;
 }
 
@@ -967,17 +974,17 @@ static int apply_entries(struct import_ctx *c, struct layer_src *s)
         return -ENOMEM;
     archive_read_support_format_tar(b);
     if (archive_read_open(b, s, NULL, raw_read, NULL) != ARCHIVE_OK)
-        r = failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
-                  archive_error_string(b));
+        r = image__failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
+                         archive_error_string(b));
     while (r == 0 && ((ar = archive_read_next_header(b, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)) {
         r = apply_entry(c, b, e);
         if (r == 0 && archive_filter_bytes(b, 0) > (la_int64_t)(IMAGE_MAX_BYTES * 2))
-            r = failf(c->err, c->errlen, -EFBIG, "layer %zu (%s): over %llu bytes unpacked",
-                      c->layer_no, c->layer, IMAGE_MAX_BYTES * 2);
+            r = image__failf(c->err, c->errlen, -EFBIG, "layer %zu (%s): over %llu bytes unpacked",
+                             c->layer_no, c->layer, IMAGE_MAX_BYTES * 2);
     }
     if (r == 0 && ar != ARCHIVE_EOF)
-        r = failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
-                  archive_error_string(b));
+        r = image__failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
+                         archive_error_string(b));
     archive_read_free(b);
     return r;
 }
@@ -994,8 +1001,8 @@ static int drain(struct import_ctx *c, struct layer_src *s)
         while ((n = layer_read(NULL, s, &rest)) > 0)
             ;
     if (n < 0)
-        return failf(c->err, c->errlen, -EIO, "layer %zu (%s): %s", c->layer_no, c->layer,
-                     archive_error_string(s->raw));
+        return image__failf(c->err, c->errlen, -EIO, "layer %zu (%s): %s", c->layer_no, c->layer,
+                            archive_error_string(s->raw));
     return 0;
 }
 
@@ -1008,8 +1015,8 @@ static int check_digest(struct import_ctx *c, crypto_hash_sha256_state *st, cons
     crypto_hash_sha256_final(st, h);
     hex_of(h, hex);
     if (want[0] && strcmp(hex, want) != 0)
-        return failf(c->err, c->errlen, -EBADMSG, "layer %zu (%s): its %s is %s, not %s",
-                     c->layer_no, c->layer, what, hex, want);
+        return image__failf(c->err, c->errlen, -EBADMSG, "layer %zu (%s): its %s is %s, not %s",
+                            c->layer_no, c->layer, what, hex, want);
     return 0;
 }
 
@@ -1025,8 +1032,9 @@ static int apply_layer(struct import_ctx *c, const char *file, const char *diges
         return -ENOMEM;
     r = outer_seek(file, c->layer, &s->outer, c->err, c->errlen);
     if (r == -ENOENT)
-        return failf(c->err, c->errlen, -EINVAL,
-                     "the manifest names the layer '%s', which is not in the archive", c->layer);
+        return image__failf(c->err, c->errlen, -EINVAL,
+                            "the manifest names the layer '%s', which is not in the archive",
+                            c->layer);
     if (r < 0)
         return r;
     crypto_hash_sha256_init(&s->h);
@@ -1127,8 +1135,9 @@ static int import_into(int stage_fd, const char *file, const char *want_name, bo
     if (r == 0) {
         r = read_member(file, p.config, p.config_digest, &json, &len, err, errlen);
         if (r == -ENOENT)
-            r = failf(err, errlen, -EINVAL,
-                      "the manifest names the config '%s', which is not in the archive", p.config);
+            r = image__failf(err, errlen, -EINVAL,
+                             "the manifest names the config '%s', which is not in the archive",
+                             p.config);
     }
     if (r == 0)
         r = image__parse_config(json, len, &cfg, err, errlen);
@@ -1144,8 +1153,8 @@ static int import_into(int stage_fd, const char *file, const char *want_name, bo
     }
     diff_ids = json_object_get(cfg, "diff_ids");
     if (r == 0 && json_array_size(diff_ids) && json_array_size(diff_ids) != p.n_layers)
-        r = failf(err, errlen, -EINVAL, "the config has %zu diff_ids for %zu layers",
-                  json_array_size(diff_ids), p.n_layers);
+        r = image__failf(err, errlen, -EINVAL, "the config has %zu diff_ids for %zu layers",
+                         json_array_size(diff_ids), p.n_layers);
     for (size_t i = 0; r == 0 && i < p.n_layers; i++) {
         const char *diff_id = json_string_value(json_array_get(diff_ids, i));
 
@@ -1188,11 +1197,11 @@ int image__stage_commit(int dir_fd, int stage_fd, const char *stage, const char 
                         size_t errlen)
 {
     if (fchmod(stage_fd, 0755) < 0)
-        return failf(err, errlen, -errno, "%s", strerror(errno));
+        return image__failf(err, errlen, -errno, "%s", strerror(errno));
     if (renameat2(dir_fd, stage, dir_fd, name, RENAME_NOREPLACE) < 0) {
         if (errno == EEXIST)
-            return failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
-        return failf(err, errlen, -errno, "%s", strerror(errno));
+            return image__failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
+        return image__failf(err, errlen, -errno, "%s", strerror(errno));
     }
     return 0;
 }
@@ -1207,19 +1216,20 @@ int image_import(const char *images_dir, const char *file, const char *name, boo
 
     err[0] = '\0';
     if (name && !image_name_is_valid(name))
-        return failf(err, errlen, -EINVAL,
-                     "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9",
-                     name, IMAGE_NAME_MAX);
+        return image__failf(
+                err, errlen, -EINVAL,
+                "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9", name,
+                IMAGE_NAME_MAX);
     if (sodium_init() < 0)
-        return failf(err, errlen, -EIO, "cannot initialise libsodium");
+        return image__failf(err, errlen, -EIO, "cannot initialise libsodium");
     dir_fd = open(images_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     if (dir_fd < 0)
-        return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
+        return image__failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
     if (name && faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-        return failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
+        return image__failf(err, errlen, -EEXIST, "the image '%s' exists already", name);
     r = image__stage_new(dir_fd, stage);
     if (r < 0)
-        return failf(err, errlen, r, "'%s': %s", images_dir, strerror(-r));
+        return image__failf(err, errlen, r, "'%s': %s", images_dir, strerror(-r));
     stage_fd = open_beneath(dir_fd, stage, O_DIRECTORY | O_RDONLY);
     r = stage_fd < 0 ? stage_fd
                      : import_into(stage_fd, file, name, stop, final_name, &cfg, err, errlen);
@@ -1229,7 +1239,7 @@ int image_import(const char *images_dir, const char *file, const char *name, boo
         (void)remove_at(dir_fd, stage, 0);
         json_decref(cfg);
         if (!err[0])
-            failf(err, errlen, r, "%s", strerror(-r));
+            image__failf(err, errlen, r, "%s", strerror(-r));
         return r;
     }
     *ret_config = cfg;
@@ -1325,7 +1335,7 @@ int image_remove(const char *images_dir, const char *name)
 
 static int not_imported(const char *name, char *err, size_t errlen)
 {
-    return failf(err, errlen, -ENOENT, "image '%s' is not imported (runbox image ls)", name);
+    return image__failf(err, errlen, -ENOENT, "image '%s' is not imported (runbox image ls)", name);
 }
 
 /* config.json of the image dir @img_fd: a regular file (never a symlink) of at most
@@ -1340,26 +1350,28 @@ static int read_image_config(int img_fd, const char *name, json_t **ret, char *e
     ssize_t n;
 
     if (fd < 0)
-        return failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,
-                     strerror(-fd));
+        return image__failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,
+                            strerror(-fd));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_JSON_BYTES)
-        return failf(err, errlen, -EINVAL,
-                     "image '%s' is broken: config.json is not a regular file of at most %u MiB",
-                     name, MAX_JSON_BYTES >> 20);
+        return image__failf(
+                err, errlen, -EINVAL,
+                "image '%s' is broken: config.json is not a regular file of at most %u MiB", name,
+                MAX_JSON_BYTES >> 20);
     if (!(text = malloc((size_t)st.st_size + 1)))
         return -ENOMEM;
     while (len < (size_t)st.st_size && (n = read(fd, text + len, (size_t)st.st_size - len)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return failf(err, errlen, -errno, "image '%s': config.json: %s", name, strerror(errno));
+            return image__failf(err, errlen, -errno, "image '%s': config.json: %s", name,
+                                strerror(errno));
         len += (size_t)n;
     }
     *ret = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!*ret || !json_is_object(*ret)) {
         json_decref(*ret);
-        return failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,
-                     *ret ? "not an object" : je.text);
+        return image__failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,
+                            *ret ? "not an object" : je.text);
     }
     return 0;
 }
@@ -1370,15 +1382,15 @@ static int ref_env(json_t *env, struct image_ref *ref, char *err, size_t errlen)
     if (json_is_null(env) || !env)
         return 0;
     if (!json_is_array(env))
-        return failf(err, errlen, -EINVAL, "image '%s' is broken: \"env\" is not an array",
-                     ref->name);
+        return image__failf(err, errlen, -EINVAL, "image '%s' is broken: \"env\" is not an array",
+                            ref->name);
     if (!(ref->env = calloc(json_array_size(env) + 1, sizeof(*ref->env))))
         return -ENOMEM;
     for (size_t i = 0; i < json_array_size(env); i++) {
         const char *kv = json_string_value(json_array_get(env, i));
         if (!kv || !strchr(kv, '=') || kv[0] == '=')
-            return failf(err, errlen, -EINVAL, "image '%s' is broken: \"env\"[%zu] is no KEY=VALUE",
-                         ref->name, i);
+            return image__failf(err, errlen, -EINVAL,
+                                "image '%s' is broken: \"env\"[%zu] is no KEY=VALUE", ref->name, i);
         if (!(ref->env[i] = strdup(kv)))
             return -ENOMEM;
     }
@@ -1397,10 +1409,11 @@ static int open_into(int dir_fd, const char *real_dir, const char *name, struct 
     if (img_fd == -ENOENT)
         return not_imported(name, err, errlen);
     if (img_fd < 0)
-        return failf(err, errlen, img_fd == -ENOTDIR || img_fd == -ELOOP ? -EINVAL : img_fd,
-                     "image '%s': %s", name, strerror(-img_fd));
+        return image__failf(err, errlen, img_fd == -ENOTDIR || img_fd == -ELOOP ? -EINVAL : img_fd,
+                            "image '%s': %s", name, strerror(-img_fd));
     if (fstatat(img_fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-        return failf(err, errlen, -EINVAL, "image '%s' is broken: rootfs is not a directory", name);
+        return image__failf(err, errlen, -EINVAL, "image '%s' is broken: rootfs is not a directory",
+                            name);
     if ((r = read_image_config(img_fd, name, &cfg, err, errlen)) < 0)
         return r;
     if (!(ref->name = strdup(name)) || asprintf(&ref->rootfs, "%s/%s/rootfs", real_dir, name) < 0) {
@@ -1426,21 +1439,22 @@ int image_open(const char *images_dir, const char *name, struct image_ref *ret, 
 
     err[0] = '\0';
     if (!image_name_is_valid(name))
-        return failf(err, errlen, -EINVAL,
-                     "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9",
-                     name, IMAGE_NAME_MAX);
+        return image__failf(
+                err, errlen, -EINVAL,
+                "bad image name '%s': 1 to %d of a-z 0-9 . _ -, starting with a-z or 0-9", name,
+                IMAGE_NAME_MAX);
     /* Absolute: the box opens the root from wherever it is. */
     if (!realpath(images_dir, real))
         return errno == ENOENT
                        ? not_imported(name, err, errlen)
-                       : failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
+                       : image__failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
     if ((dir_fd = open(real, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0)
-        return failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
+        return image__failf(err, errlen, -errno, "'%s': %s", images_dir, strerror(errno));
     r = open_into(dir_fd, real, name, &ref, err, errlen);
     if (r < 0) {
         image_ref_done(&ref);
         if (!err[0])
-            failf(err, errlen, r, "image '%s': %s", name, strerror(-r));
+            image__failf(err, errlen, r, "image '%s': %s", name, strerror(-r));
         return r;
     }
     *ret = ref;

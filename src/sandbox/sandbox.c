@@ -222,25 +222,15 @@ static void template_clear(struct sbx__template *t)
 static int template_build(struct sbx_host *h, const char *root)
 {
     char buf[400], path[64];
-    int sp[2], r = 0, ns = -1;
+    int sock, r = 0, ns = -1;
     ssize_t n;
-    pid_t pid, self = getpid();
+    pid_t self = getpid(), pid = fork_socketpair(SOCK_STREAM, &sock);
 
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-        return -errno;
-    pid = fork();
-    if (pid < 0) {
-        r = -errno;
-        (void)close(sp[0]);
-        (void)close(sp[1]);
-        return r;
-    }
-    if (pid == 0) {
-        (void)close(sp[0]);
-        sbx__template_main(sp[1], root, h->userns, self);
-    }
-    (void)close(sp[1]);
-    while ((n = read(sp[0], buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+    if (pid < 0)
+        return (int)pid;
+    if (pid == 0)
+        sbx__template_main(sock, root, h->userns, self);
+    while ((n = read(sock, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
         ;
     if (n == 1 && buf[0] == 'k') {
         snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
@@ -255,7 +245,7 @@ static int template_build(struct sbx_host *h, const char *root)
     /* We hold its namespace now (or failed): end the builder. Not by closing our end alone:
      * a builder forked at the same moment by another thread holds a copy of it (fork keeps
      * CLOEXEC descriptors), and two builders waiting for each other's EOF never end. */
-    (void)close(sp[0]);
+    (void)close(sock);
     (void)kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
@@ -574,12 +564,33 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+bool sbx_result_output(const struct sbx_spec *spec, struct sbx_result *res, uint64_t *total,
+                       int stream, const char *chunk, size_t n)
+{
+    uint64_t limit = spec->limits.output_bytes;
+    size_t keep = n;
+    bool over = false;
+
+    if (limit && *total + keep > limit) {
+        keep = (size_t)(limit - *total);
+        res->output_truncated = over = true;
+    }
+    *total += keep;
+    if (stream == SBX_STDOUT)
+        res->stdout_bytes += keep;
+    else
+        res->stderr_bytes += keep;
+    if (keep && spec->capture)
+        (void)buf_append(stream == SBX_STDOUT ? &res->out : &res->err, chunk, keep);
+    if (keep && spec->on_output)
+        spec->on_output(spec->ctx, stream, chunk, keep);
+    return over;
+}
+
 /* Read what is available from one output pipe; returns false at EOF. */
 static bool pump_output(struct run *run, int *fd, int stream)
 {
     char chunk[65536];
-    const struct sbx_spec *spec = run->spec;
-    uint64_t limit = spec->limits.output_bytes;
     ssize_t n = read(*fd, chunk, sizeof(chunk));
 
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -588,21 +599,8 @@ static bool pump_output(struct run *run, int *fd, int stream)
         close_fd(fd);
         return false;
     }
-    size_t keep = (size_t)n;
-    if (limit && run->output_total + keep > limit) {
-        keep = (size_t)(limit - run->output_total);
-        run->res->output_truncated = true;
+    if (sbx_result_output(run->spec, run->res, &run->output_total, stream, chunk, (size_t)n))
         kill_box(run, SBX_OUTPUT_EXCEEDED);
-    }
-    run->output_total += keep;
-    if (stream == SBX_STDOUT)
-        run->res->stdout_bytes += keep;
-    else
-        run->res->stderr_bytes += keep;
-    if (keep && spec->capture)
-        (void)buf_append(stream == SBX_STDOUT ? &run->res->out : &run->res->err, chunk, keep);
-    if (keep && spec->on_output)
-        spec->on_output(spec->ctx, stream, chunk, keep);
     return true;
 }
 
@@ -752,28 +750,34 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
         res->reason = SBX_SIGNALED;
         res->signal = SIGKILL;
     }
-    if (run->killed_for == SBX_CANCELLED) {
+    sbx_result_classify(res, l, run->killed_for, oom);
+}
+
+void sbx_result_classify(struct sbx_result *res, const struct sbx_limits *l,
+                         enum sbx_reason killed_for, uint64_t oom_kills)
+{
+    if (killed_for == SBX_CANCELLED) {
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_CANCELLED;
         set_message(res, "Cancelled");
-    } else if (run->killed_for == SBX_INTERRUPTED) {
+    } else if (killed_for == SBX_INTERRUPTED) {
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_INTERRUPTED;
         set_message(res, "Interrupted: runbox was asked to stop");
-    } else if (run->killed_for == SBX_OUTPUT_EXCEEDED) {
+    } else if (killed_for == SBX_OUTPUT_EXCEEDED) {
         res->status = SBX_OUTPUT_LIMIT;
         res->reason = SBX_OUTPUT_EXCEEDED;
         set_message(res, "Output limit exceeded (%llu bytes)", (unsigned long long)l->output_bytes);
-    } else if (run->killed_for == SBX_WALL_LIMIT) {
+    } else if (killed_for == SBX_WALL_LIMIT) {
         res->status = SBX_TIMEOUT;
         res->reason = SBX_WALL_LIMIT;
         set_message(res, "Time limit exceeded (wall clock %.3g s)", (double)l->wall_ms / 1000);
-    } else if (run->killed_for == SBX_CPU_LIMIT || res->signal == SIGXCPU ||
+    } else if (killed_for == SBX_CPU_LIMIT || res->signal == SIGXCPU ||
                (l->cpu_ms && res->signal == SIGKILL && res->cpu_us >= l->cpu_ms * 1000)) {
         res->status = SBX_TIMEOUT;
         res->reason = SBX_CPU_LIMIT;
         set_message(res, "Time limit exceeded (CPU %.3g s)", (double)l->cpu_ms / 1000);
-    } else if (oom > 0 && !(res->reason == SBX_EXITED && res->exit_code == 0)) {
+    } else if (oom_kills > 0 && !(res->reason == SBX_EXITED && res->exit_code == 0)) {
         res->status = SBX_MEMORY_LIMIT;
         res->reason = SBX_MEMORY_KILLED;
         set_message(res, "Memory limit exceeded (%llu MB)",

@@ -170,6 +170,19 @@ int sbx_workspace_mkdir(const char *dir, const char *name) _warn_unused_;
 void sbx_interrupt(void);
 bool sbx_interrupted(void);
 
+/* Take @n bytes of a run's output on @stream (SBX_STDOUT, SBX_STDERR) into @res as sbx_run()
+ * does: counted, captured (spec->capture) and streamed (spec->on_output) up to
+ * spec->limits.output_bytes, given @total bytes so far (updated). True when this chunk crossed
+ * the limit: the caller ends the run (SBX_OUTPUT_EXCEEDED). For other runners (docker.h). */
+bool sbx_result_output(const struct sbx_spec *spec, struct sbx_result *res, uint64_t *total,
+                       int stream, const char *chunk, size_t n);
+
+/* The status, reason and message of a program that ended (res->reason, exit_code, signal and
+ * cpu_us filled in), as sbx_run() gives them: from why the runner killed it (@killed_for;
+ * SBX_EXITED: it did not) and the OOM kills it saw. For other runners (docker.h). */
+void sbx_result_classify(struct sbx_result *res, const struct sbx_limits *l,
+                         enum sbx_reason killed_for, uint64_t oom_kills);
+
 /* Strings for statuses, reasons and the doctor report. */
 const char *sbx_status_to_string(enum sbx_status s);
 const char *sbx_reason_to_string(enum sbx_reason r);
