@@ -101,9 +101,16 @@ static void check_course(struct course *c)
     assert(!c->description || is_str(c->description, 4096));
     assert(c->lang && lang_find(&langs, c->lang->name) == c->lang);
     assert(c->limits.network == -1);
-    assert(run->type && !run->image);
-    assert(strcmp(run->type, "sandbox") == 0 ||
+    assert(run->type);
+    assert(strcmp(run->type, "sandbox") == 0 || strcmp(run->type, "docker") == 0 ||
            (strcmp(run->type, "wasm") == 0 && c->lang->browser));
+    /* The runner's image: required and never an option for docker, an image name otherwise;
+     * the checked copy says the same. */
+    assert((run->where.type == LANG_RUNNER_DOCKER) == (strcmp(run->type, "docker") == 0));
+    assert(!run->image == !run->where.image);
+    assert(!run->image || strcmp(run->image, run->where.image) == 0);
+    if (run->where.type == LANG_RUNNER_DOCKER)
+        assert(run->image && lang_docker_ref_is_valid(run->image) && run->image[0] != '-');
     assert(!run->framework || lang_find_test(c->lang, run->framework));
     assert(run->command || lang_find_test(c->lang, run->framework));
     assert(!run->report_format ||
@@ -112,6 +119,7 @@ static void check_course(struct course *c)
     course_test_input(c, &none, &in);
     assert(in.lang == c->lang && in.mode == JOB_MODE_TEST && in.tests.exercise == none.slug);
     assert(!run->command == !in.tests.command && in.tests.framework == run->framework);
+    assert(in.runner == &run->where);
     if (run->command)
         check_command(c, in.tests.command);
     c->id = xstrdup("fuzz");
@@ -141,10 +149,11 @@ static void check_exercise(const struct course *c, const char *readme, size_t re
     assert(is_str(e->title, 200));
     assert(e->starter.n == 0 && e->solution.n == 0 && e->tests.n == 0);
     check_limits(&c->limits, &e->limits, has_json);
-    /* The runner type is the course's or exercise.json's, and "wasm" only for a language that
-     * runs in the browser. */
+    /* The runner type is the course's or exercise.json's ("sandbox" or "wasm", never
+     * "docker"), and "wasm" only for a language that runs in the browser. */
     assert(e->runner_type && (strcmp(e->runner_type, c->runner.type) == 0 || has_json));
     assert(strcmp(e->runner_type, "sandbox") == 0 ||
+           (strcmp(e->runner_type, "docker") == 0 && strcmp(c->runner.type, "docker") == 0) ||
            (strcmp(e->runner_type, "wasm") == 0 && c->lang->browser));
     /* What a student sees is built for every accepted exercise. */
     assert((j = course_exercise_to_json(e, false)));

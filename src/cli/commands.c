@@ -75,7 +75,7 @@ int cli_env_host(struct cli_env *e)
     return 0;
 }
 
-int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host)
+static int env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host)
 {
     char err[512], dir[PATH_MAX];
     struct lang_error lerr;
@@ -114,6 +114,15 @@ int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, b
         }
     }
     return want_host ? cli_env_host(e) : 0;
+}
+
+int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host)
+{
+    int rc = env_init(e, a, want_langs, want_host);
+
+    if (rc != 0) /* the caller has nothing to free */
+        cli_env_done(e);
+    return rc;
 }
 
 /*** Output ***/
