@@ -110,7 +110,7 @@ static void check_course(struct course *c)
     assert(!run->image == !run->where.image);
     assert(!run->image || strcmp(run->image, run->where.image) == 0);
     if (run->where.type == LANG_RUNNER_DOCKER)
-        assert(run->image && lang_docker_ref_is_valid(run->image) && run->image[0] != '-');
+        assert(run->image && docker_image_is_valid(run->image) && run->image[0] != '-');
     assert(!run->framework || lang_find_test(c->lang, run->framework));
     assert(run->command || lang_find_test(c->lang, run->framework));
     assert(!run->report_format ||

@@ -363,7 +363,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
                         "container) exclude each other\n");
         return 2;
     }
-    if (a->docker_image && !lang_docker_ref_is_valid(a->docker_image))
+    if (a->docker_image && !docker_image_is_valid(a->docker_image))
         return bad_value("docker", a->docker_image,
                          "expected an image reference: letters, digits and ._-/:@, starting "
                          "with a letter or digit");

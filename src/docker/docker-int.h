@@ -94,9 +94,6 @@ int docker__cli_run(const struct docker_config *cfg, const char *const *args, in
 /* docker rm -f NAME...; returns the CLI's exit code or -errno. */
 int docker__rm(const struct docker_config *cfg, const char *const *names, size_t n);
 
-/* True when @image may be handed to the CLI as an image reference (no option, no space). */
-bool docker__image_is_valid(const char *image);
-
 /* When process @pid started (/proc/PID/stat's starttime, in clock ticks since boot): with the
  * pid, it names a process for good, pid reuse or not. Returns 0 or -errno (-ENOENT: gone). */
 int docker__proc_start(pid_t pid, uint64_t *ret) _warn_unused_;

@@ -171,7 +171,7 @@ int docker__run_argv(const struct docker__run_opts *o, char ***ret)
     struct argv_b b = {0};
     int r;
 
-    if (!docker__image_is_valid(o->image) || !mount_path_is_safe(o->helper) ||
+    if (!docker_image_is_valid(o->image) || !mount_path_is_safe(o->helper) ||
         !mount_path_is_safe(o->ws->host_path) || !mount_path_is_safe(o->ws->report_host_path) ||
         !o->spec->argv || !o->spec->argv[0])
         return -EINVAL;

@@ -89,6 +89,10 @@ int docker_run(const struct docker_config *cfg, const char *image, const struct 
  * daemon at unix:///var/run/docker.sock"). The answer is kept for a few seconds. */
 int docker_engine(const struct docker_config *cfg, char *version, size_t len) _warn_unused_;
 
+/* True when @image may name an engine's image and be handed to its CLI: 1 to 255 letters,
+ * digits and ._-/:@, a lower-case letter or a digit first (never an option), no "//" or "..". */
+bool docker_image_is_valid(const char *image);
+
 /* Does the engine have @image? 0, -ENOENT, or -errno when it could not be asked. */
 int docker_image_exists(const struct docker_config *cfg, const char *image) _warn_unused_;
 

@@ -209,19 +209,17 @@ int docker__rm(const struct docker_config *cfg, const char *const *names, size_t
     return r;
 }
 
-bool docker__image_is_valid(const char *image)
+bool docker_image_is_valid(const char *image)
 {
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "._-/:@";
     size_t n = image ? strlen(image) : 0;
 
-    if (n == 0 || n > 255 || image[0] == '-')
+    /* A lower-case letter or a digit first: never an option to the CLI ("-v..."). */
+    if (n == 0 || n > 255 ||
+        !((image[0] >= 'a' && image[0] <= 'z') || (image[0] >= '0' && image[0] <= '9')))
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = image[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr("._-/:@", c)))
-            return false;
-    }
-    return true;
+    return strspn(image, ok) == n && !strstr(image, "//") && !strstr(image, "..");
 }
 
 /* The first line of @b that says something (the CLI's "See 'docker --help'" does not), cut
@@ -320,7 +318,7 @@ int docker_image_exists(const struct docker_config *cfg, const char *image)
     struct buf err;
     int rc;
 
-    if (!docker__image_is_valid(image))
+    if (!docker_image_is_valid(image))
         return -EINVAL;
     buf_init(&err, 4096);
     rc = docker__cli_run(cfg, args, ENGINE_TIMEOUT_MS, NULL, &err);

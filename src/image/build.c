@@ -750,18 +750,12 @@ static int norm_tree(int fd, struct norm *n, int depth)
 {
     struct dirent *de;
     DIR *d;
-    int dup_fd, r = 0;
+    int r = 0;
 
     if (depth > IMAGE_MAX_DEPTH)
         return -ELOOP;
-    dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (dup_fd < 0)
-        return -errno;
-    d = fdopendir(dup_fd);
-    if (!d) {
-        (void)close(dup_fd);
-        return -errno;
-    }
+    if ((r = image__opendir(fd, &d)) < 0)
+        return r;
     while (r == 0 && (errno = 0, de = readdir(d)))
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
             r = norm_entry(fd, de->d_name, n, depth);
@@ -777,20 +771,14 @@ static int empty_matching(int root_fd, const char *dir, const char *suffix)
     _cleanup_close_ int fd = image__open_beneath(root_fd, dir, O_DIRECTORY | O_RDONLY);
     struct dirent *de;
     DIR *d;
-    int dup_fd, r = 0;
+    int r = 0;
 
     if (fd == -ENOENT)
         return 0;
     if (fd < 0)
         return fd;
-    dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
-    if (!d) {
-        r = -errno;
-        if (dup_fd >= 0)
-            (void)close(dup_fd);
+    if ((r = image__opendir(fd, &d)) < 0)
         return r;
-    }
     while (r == 0 && (de = readdir(d)))
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
             (!suffix[0] || ends_with(de->d_name, suffix)))

@@ -4,6 +4,7 @@
  * sources and suite). */
 #pragma once
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stddef.h>
 
@@ -98,3 +99,6 @@ void image__host_mirror(const char *root, char *out, size_t len);
 
 /* Write the message into @err (@len bytes) and return @r: for "return image__failf(...)". */
 int image__failf(char *err, size_t len, int r, const char *fmt, ...) _printf_(4, 5);
+
+/* A DIR over a copy of directory fd @fd (which stays open and where it is), for readdir. */
+int image__opendir(int fd, DIR **ret) _warn_unused_;

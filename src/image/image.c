@@ -367,6 +367,20 @@ int image__parse_config(const char *json, size_t len, json_t **ret, char *err, s
 
 /*** Removing trees, never through a symlink ***/
 
+int image__opendir(int fd, DIR **ret)
+{
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3), r;
+
+    if (dup_fd < 0)
+        return -errno;
+    if (!(*ret = fdopendir(dup_fd))) {
+        r = -errno;
+        (void)close(dup_fd);
+        return r;
+    }
+    return 0;
+}
+
 static int open_beneath(int dfd, const char *name, int flags)
 {
     struct open_how how = {
@@ -386,18 +400,12 @@ static int empty_dir(int fd, const char *path, json_t *keep, int depth)
 {
     DIR *d;
     struct dirent *de;
-    int dup_fd, r = 0;
+    int r = 0;
 
     if (depth > IMAGE_MAX_DEPTH + 2)
         return -ELOOP;
-    dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (dup_fd < 0)
-        return -errno;
-    d = fdopendir(dup_fd);
-    if (!d) {
-        (void)close(dup_fd);
-        return -errno;
-    }
+    if ((r = image__opendir(fd, &d)) < 0)
+        return r;
     while (r == 0 && (errno = 0, de = readdir(d))) {
         char child[PATH_MAX];
 

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "docker/docker.h"
+#include "image/image.h"
+
 #define LANG_FILE_MAX (256u << 10)
 
 void strv_free(char **v)
@@ -526,28 +529,6 @@ const char *lang_runner_type_to_string(enum lang_runner_type t)
     return t == LANG_RUNNER_DOCKER ? "docker" : "sandbox";
 }
 
-/* An image name as `runbox image` stores it (image_name_is_valid). */
-static bool image_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
-bool lang_docker_ref_is_valid(const char *s)
-{
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                             "._-/:@";
-    size_t n = strlen(s);
-
-    /* Letters and digits first: never an option to the engine's CLI ("-v..."). */
-    if (n == 0 || n > 255 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    return strspn(s, ok) == n && !strstr(s, "//") && !strstr(s, "..");
-}
-
 int lang_runner_set(const char *type, const char *image, struct lang_runner *ret, char *err,
                     size_t errlen)
 {
@@ -562,13 +543,13 @@ int lang_runner_set(const char *type, const char *image, struct lang_runner *ret
                -EINVAL;
     if (t == LANG_RUNNER_DOCKER && !image)
         return snprintf(err, errlen, "image: the docker runner needs an image"), -EINVAL;
-    if (t == LANG_RUNNER_DOCKER && !lang_docker_ref_is_valid(image))
+    if (t == LANG_RUNNER_DOCKER && !docker_image_is_valid(image))
         return snprintf(err, errlen,
                         "image: '%s' is not an image reference (letters, digits and ._-/:@, "
                         "starting with a letter or digit)",
                         image),
                -EINVAL;
-    if (t == LANG_RUNNER_SANDBOX && image && !image_name_ok(image))
+    if (t == LANG_RUNNER_SANDBOX && image && !image_name_is_valid(image))
         return snprintf(err, errlen,
                         "image: '%s' is not an image name (a-z 0-9 . _ -, as runbox image ls "
                         "shows)",

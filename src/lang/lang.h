@@ -69,13 +69,11 @@ struct lang_runner {
 const char *lang_runner_type_to_string(enum lang_runner_type t);
 
 /* Set @ret from a runner's "type" (NULL = "sandbox") and "image" (may be NULL), checked: an
- * image name for the sandbox, an engine's image reference for docker (never one that could be
- * read as an option). -EINVAL with "field: why" in @err. */
+ * image name for the sandbox (image_name_is_valid), an engine's image reference for docker
+ * (docker_image_is_valid: never one that could be read as an option). -EINVAL with "field: why" in
+ * @err. */
 int lang_runner_set(const char *type, const char *image, struct lang_runner *ret, char *err,
                     size_t errlen) _warn_unused_;
-
-/* True when @ref may name an engine's image: [a-z0-9] then letters, digits and ._-/:@. */
-bool lang_docker_ref_is_valid(const char *ref);
 
 struct lang {
     char *name;         /* "python" */

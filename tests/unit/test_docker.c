@@ -100,14 +100,14 @@ static void test_report_parser_stops_at_nul_and_length(void **state)
 static void test_image_names_that_could_be_options_are_refused(void **state)
 {
     (void)state;
-    assert_true(docker__image_is_valid("runbox-test/python-course:v1"));
-    assert_true(docker__image_is_valid("registry.example.com:5000/a/b@sha256:0123abcd"));
-    assert_false(docker__image_is_valid("--privileged"));
-    assert_false(docker__image_is_valid("-v"));
-    assert_false(docker__image_is_valid(""));
-    assert_false(docker__image_is_valid("a b"));
-    assert_false(docker__image_is_valid("a\nb"));
-    assert_false(docker__image_is_valid("a;rm"));
+    assert_true(docker_image_is_valid("runbox-test/python-course:v1"));
+    assert_true(docker_image_is_valid("registry.example.com:5000/a/b@sha256:0123abcd"));
+    assert_false(docker_image_is_valid("--privileged"));
+    assert_false(docker_image_is_valid("-v"));
+    assert_false(docker_image_is_valid(""));
+    assert_false(docker_image_is_valid("a b"));
+    assert_false(docker_image_is_valid("a\nb"));
+    assert_false(docker_image_is_valid("a;rm"));
 }
 
 /* The argv for @spec, joined with spaces, into @out. */
