@@ -348,3 +348,60 @@ DOCKERFILE
     ) 9>/var/cache/runbox-tests/.docker-images.lock
 }
 # ---- end of the Docker helpers ----
+
+# ---- PostgreSQL for the tests ----
+# A throwaway postmaster of our own: run as the system user "postgres" (it refuses root), on a
+# data dir and a socket dir under the caller's DIR, listening on 127.0.0.1 at a free port.
+# DIR's parent must be traversable by "postgres" (mktemp -d under /tmp, then chmod 755).
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+
+# pg_ctl_as DIR ARGS...: pg_ctl on DIR/data as the user postgres (restart, stop, ...).
+pg_ctl_as() {
+    local dir=$1; shift
+    (cd / && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" "$@")
+}
+
+# pg_start DIR: initdb DIR/data (trust auth, superuser "postgres", UTF8, fsync on), start it
+# and print its URL postgresql://postgres@127.0.0.1:PORT/postgres on stdout. Non-zero with the
+# reason on stderr when it cannot start.
+pg_start() {
+    local dir=$1 port try
+    mkdir -p "$dir" && chown postgres: "$dir" && chmod 700 "$dir" || return 1
+    runuser -u postgres -- mkdir -p "$dir/sock" || return 1
+    if ! (cd / && runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" --auth=trust \
+        -U postgres --encoding=UTF8 --locale=C) >"$dir/initdb.log" 2>&1; then
+        echo "pg_start: initdb failed: $(tail -3 "$dir/initdb.log")" >&2
+        return 1
+    fi
+    for try in $(seq 20); do
+        port=$((20000 + RANDOM % 30000))
+        [ "$port" = 55432 ] && continue
+        ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && continue
+        # The last setting of a name wins, so a retry just appends its own port.
+        printf "%s\n" "listen_addresses = '127.0.0.1'" "port = $port" \
+            "unix_socket_directories = '$dir/sock'" "max_connections = 200" \
+            >>"$dir/data/postgresql.conf"
+        if pg_ctl_as "$dir" -w -t 60 start >/dev/null 2>&1; then
+            echo "postgresql://postgres@127.0.0.1:$port/postgres"
+            return 0
+        fi
+    done
+    echo "pg_start: the postmaster did not start: $(tail -3 "$dir/log" 2>/dev/null)" >&2
+    return 1
+}
+
+# pg_stop DIR: stop the postmaster of pg_start DIR (fast, else immediate), then remove DIR.
+pg_stop() {
+    local dir=$1
+    [ -n "$dir" ] && [ -d "$dir" ] || return 0
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        pg_ctl_as "$dir" -w -t 30 stop -m fast >/dev/null 2>&1 ||
+            pg_ctl_as "$dir" -w -t 30 stop -m immediate >/dev/null 2>&1
+    fi
+    rm -rf "$dir"
+}
+
+# pg_createdb URL NAME: create the database NAME on the server of URL.
+pg_createdb() {
+    psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE DATABASE \"$2\"" >/dev/null
+}

@@ -22,6 +22,11 @@ enum {
     OPT_COURSES,
     OPT_CACHE_MB,
     OPT_WEB,
+    OPT_DB,
+    OPT_ROLE,
+    OPT_NODE_NAME,
+    OPT_LEASE,
+    OPT_MAX_ATTEMPTS,
     OPT_HELP,
 };
 
@@ -36,6 +41,11 @@ static const struct option serve_opts[] = {
         {"courses", required_argument, NULL, OPT_COURSES},
         {"cache-mb", required_argument, NULL, OPT_CACHE_MB},
         {"web", required_argument, NULL, OPT_WEB},
+        {"db", required_argument, NULL, OPT_DB},
+        {"role", required_argument, NULL, OPT_ROLE},
+        {"node-name", required_argument, NULL, OPT_NODE_NAME},
+        {"lease-seconds", required_argument, NULL, OPT_LEASE},
+        {"max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS},
         {"help", no_argument, NULL, OPT_HELP},
         {0},
 };
@@ -43,9 +53,9 @@ static const struct option serve_opts[] = {
 #define MAX_COURSES 256
 
 struct serve_args {
-    const char *listen, *data, *config, *languages, *web;
-    uint64_t workers, queue, cache_mb;
-    bool have_workers, have_queue, have_cache_mb, no_auth;
+    const char *listen, *data, *config, *languages, *web, *db, *role, *node_name;
+    uint64_t workers, queue, cache_mb, lease_s, max_attempts;
+    bool have_workers, have_queue, have_cache_mb, have_lease, have_attempts, no_auth;
     const char *courses[MAX_COURSES + 1]; /* --courses, in order */
     size_t n_courses;
 };
@@ -54,9 +64,17 @@ static void serve_usage(FILE *f)
 {
     fputs("usage: runbox serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N]\n"
           "                    [--queue N] [--no-auth] [--languages DIR] [--courses DIR]...\n"
-          "                    [--cache-mb N] [--web DIR]\n"
+          "                    [--cache-mb N] [--web DIR] [--db URL] [--role all|api|worker]\n"
+          "                    [--node-name NAME] [--lease-seconds N] [--max-attempts N]\n"
           "  --listen     address and port (default 127.0.0.1:8080; port 0 picks a free one)\n"
           "  --data       where the SQLite database lives (default /var/lib/runbox)\n"
+          "  --db         a PostgreSQL URL (postgresql://user:pass@host/db; default $RUNBOX_DB):\n"
+          "               everything SQLite holds, and the queue that nodes share\n"
+          "  --role       all (default): API and sandboxes; api: queue runs for other nodes;\n"
+          "               worker: run queued runs (serves /healthz and /metrics only)\n"
+          "  --node-name  this node in GET /api/v1/workers (default: the host name)\n"
+          "  --lease-seconds  a dead worker's runs are re-queued after this (default 30)\n"
+          "  --max-attempts   claims of one run before it ends internal_error (default 3)\n"
           "  --config     the config file (default /etc/runbox/config.json if it exists)\n"
           "  --workers    sandbox workers (default: one per core)\n"
           "  --queue      runs that may wait beyond the workers (default 64)\n"
@@ -89,6 +107,28 @@ static int parse(int argc, char **argv, struct serve_args *sa)
             break;
         case OPT_WEB:
             sa->web = optarg;
+            break;
+        case OPT_DB:
+            sa->db = optarg;
+            break;
+        case OPT_ROLE:
+            sa->role = optarg;
+            break;
+        case OPT_NODE_NAME:
+            sa->node_name = optarg;
+            break;
+        case OPT_LEASE:
+        case OPT_MAX_ATTEMPTS:
+            if (parse_u64(optarg, c == OPT_LEASE ? &sa->lease_s : &sa->max_attempts) < 0 ||
+                (c == OPT_LEASE ? sa->lease_s : sa->max_attempts) > 3600) {
+                fprintf(stderr, "runbox serve: --%s wants a number\n",
+                        c == OPT_LEASE ? "lease-seconds" : "max-attempts");
+                return 2;
+            }
+            if (c == OPT_LEASE)
+                sa->have_lease = true;
+            else
+                sa->have_attempts = true;
             break;
         case OPT_COURSES:
             if (sa->n_courses == MAX_COURSES) {
@@ -201,6 +241,28 @@ int cli_cmd_serve(const struct cli_args *a)
     if (sa.web) {
         free(cfg.web_dir);
         cfg.web_dir = xstrdup(sa.web);
+    }
+    const char *db = sa.db ? sa.db : getenv("RUNBOX_DB");
+    if (db && *db) {
+        free(cfg.db);
+        cfg.db = xstrdup(db);
+    }
+    if (sa.role) {
+        free(cfg.role);
+        cfg.role = xstrdup(sa.role);
+    }
+    if (sa.node_name) {
+        free(cfg.node_name);
+        cfg.node_name = xstrdup(sa.node_name);
+    }
+    if (sa.have_lease)
+        cfg.lease_s = (unsigned)sa.lease_s;
+    if (sa.have_attempts)
+        cfg.max_attempts = (unsigned)sa.max_attempts;
+    if (server_config_check(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runbox serve: %s\n", err);
+        server_config_done(&cfg);
+        return 2;
     }
     if (sa.have_workers)
         cfg.workers = (unsigned)sa.workers;

@@ -119,7 +119,8 @@ void sched_run_emit(struct sched_run *r, const char *type, json_t *data)
             r->cap_events = cap;
         }
     }
-    if (text && r->n_events < r->cap_events) {
+    bool kept = text && r->n_events < r->cap_events;
+    if (kept) {
         struct sched_event *ev = &r->events[r->n_events];
         ev->seq = ++r->n_events;
         snprintf(ev->type, sizeof(ev->type), "%s", type);
@@ -130,6 +131,9 @@ void sched_run_emit(struct sched_run *r, const char *type, json_t *data)
         free(text);
     }
     pthread_mutex_unlock(&r->lock);
+    /* The log keeps the text until the run is freed, and the caller holds a reference. */
+    if (kept && r->tap)
+        r->tap(r->tap_ctx, r, type, text);
 }
 
 void sched_run_finish(struct sched_run *r, json_t *result)
@@ -263,6 +267,10 @@ unsigned sched_position(struct sched *s, const struct sched_run *r)
 
 void sched_counts(struct sched *s, unsigned *ret_queued, unsigned *ret_busy, unsigned *ret_workers)
 {
+    if (!s) {
+        *ret_queued = *ret_busy = *ret_workers = 0;
+        return;
+    }
     pthread_mutex_lock(&s->lock);
     *ret_queued = s->queued;
     *ret_busy = s->busy;

@@ -38,6 +38,10 @@ struct sched_run {
     void (*free_data)(void *data);
     int cancel_fd; /* an eventfd the sandbox watches; written by sched_cancel() */
     int stdin_fd;  /* the program's stdin source for interactive runs, -1 otherwise */
+    /* Set before the run is submitted, or never: called with each event appended to the log
+     * (after the lock is released, from the emitting thread), e.g. to copy it elsewhere. */
+    void (*tap)(void *ctx, struct sched_run *r, const char *type, const char *data);
+    void *tap_ctx;
 
     /* Under lock: */
     pthread_mutex_t lock;
@@ -95,7 +99,7 @@ int sched_cancel(struct sched *s, int64_t id);
 /* 1-based place of @r in the queue, 0 when it is not queued. */
 unsigned sched_position(struct sched *s, const struct sched_run *r);
 
-/* Queue depth, busy workers, workers. */
+/* Queue depth, busy workers, workers (all 0 for a NULL scheduler: a node without one). */
 void sched_counts(struct sched *s, unsigned *ret_queued, unsigned *ret_busy, unsigned *ret_workers);
 
 /* Append an event (@data: JSON, stolen) and wake readers. Output events past the backlog bound

@@ -13,7 +13,7 @@
 
 static int internal_error(struct req *rq, int r)
 {
-    return http_reply_error(rq, 500, NULL, "internal error: %s", strerror(-r));
+    return http_reply_store_error(rq, r);
 }
 
 static bool body_is_json(const struct req *rq)

@@ -146,7 +146,7 @@ static int check_limits(struct req *rq, const struct job_limits *q, const struct
 }
 
 /* The request as history keeps it: the student's files and the course's names, no tests. */
-static json_t *course_request_json(const struct run_data *d)
+json_t *course_run_request_json(const struct run_data *d)
 {
     json_t *o = request_to_json(&d->req);
 
@@ -177,7 +177,7 @@ static int course_request(struct req *rq, json_t *body, struct run_data *d)
     if ((r = check_limits(rq, &d->req.limits, &d->ex->limits)) < 0)
         return r;
     d->req.mode = JOB_MODE_TEST;
-    if (!(d->request_json = course_request_json(d)))
+    if (!(d->request_json = course_run_request_json(d)))
         return http_reply_error(rq, 500, "", "out of memory"), -ENOMEM;
     return 0;
 }

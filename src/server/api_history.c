@@ -36,8 +36,9 @@ int h_history_list(struct req *rq)
         q.language = language;
     if (http_query(rq, "status", status, sizeof(status)) && *status)
         q.status = status;
-    if (store_run_history(rq->srv->store, &q, &page) < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    r = store_run_history(rq->srv->store, &q, &page);
+    if (r < 0)
+        return http_reply_store_error(rq, r);
     return http_reply_json(rq, 200, page);
 }
 
@@ -75,7 +76,7 @@ int h_history_get(struct req *rq)
     if (r == -ENOENT)
         return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
     if (r < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error());
+        return http_reply_store_error(rq, r);
     return http_reply_json(rq, 200, run);
 }
 
@@ -97,7 +98,7 @@ int h_history_share(struct req *rq)
     if (r == -ENOENT)
         return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
     if (r < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error());
+        return http_reply_store_error(rq, r);
     return http_reply_json(rq, 200,
                            json_pack("{s:I, s:b}", "id", (json_int_t)rq->id, "shared", shared));
 }
@@ -109,7 +110,7 @@ int h_history_delete(struct req *rq)
     if (r == -ENOENT)
         return http_reply_error(rq, 404, "id", "no run %lld", (long long)rq->id);
     if (r < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error());
+        return http_reply_store_error(rq, r);
     return http_reply_bytes(rq, 204, "application/json", "", 0);
 }
 
@@ -163,8 +164,9 @@ int h_stats(struct req *rq)
 {
     json_t *stats = NULL;
 
-    if (store_stats(rq->srv->store, rq->who.admin ? 0 : rq->who.user_id, &stats) < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    int r = store_stats(rq->srv->store, rq->who.admin ? 0 : rq->who.user_id, &stats);
+    if (r < 0)
+        return http_reply_store_error(rq, r);
     json_object_set_new(stats, "scope", json_string(rq->who.admin ? "all users" : "you"));
     return http_reply_json(rq, 200, stats);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "common/json.h"
 #include "course/course.h"
 #include "job/job.h"
@@ -98,19 +99,34 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
     double exec = json_number_value(json_object_get(result, "execution_time"));
     int r;
 
+    bool stored = true;
     json_object_set_new(result, "id", json_integer(run->id));
     json_object_set_new(result, "state", json_string("done"));
-    if ((r = store_run_finish(srv->store, run->id, status ? status : "internal_error", result, exec,
-                              unix_ms())) < 0)
+    if (!status)
+        status = "internal_error";
+    if (d->claimed && atomic_load(&srv->stopping) && strcmp(status, "cancelled") == 0) {
+        /* Stopped by this node's shutdown, not by anyone's request: another node runs it. */
+        cluster_release(srv->cluster, run);
+        stored = false;
+    } else if (d->claimed || d->held) {
+        if ((r = cluster_finish(srv->cluster, run, status, result, exec)) < 0) {
+            stored = false;
+            fprintf(stderr, "runbox: run %lld: result not stored: %s\n", (long long)run->id,
+                    r == -ESTALE ? "this node lost its claim on it (lease)" : strerror(-r));
+        }
+    } else if ((r = store_run_finish(srv->store, run->id, status, result, exec, unix_ms())) < 0) {
         fprintf(stderr, "runbox: run %lld: cannot store the result: %s %s\n", (long long)run->id,
                 strerror(-r), store_error());
+    }
     uint64_t now = now_us();
     double latency = (double)(now - d->submitted_us) / 1e6;
-    metrics_run_done(srv->metrics, d->req.lang ? d->req.lang->name : "", status ? status : "",
-                     latency, d->setup_s);
-    if (d->req.callback_url && srv->webhook)
+    metrics_run_done(srv->metrics, d->req.lang ? d->req.lang->name : "", status, latency,
+                     d->setup_s);
+    if (stored && d->req.callback_url && srv->webhook)
         (void)webhook_send(srv->webhook, run->id, d->req.callback_url, result);
-    ratelimit_run_end(srv->rl, d->rate_key);
+    /* A claimed run is counted in flight by the node it was submitted to. */
+    if (!d->claimed)
+        ratelimit_run_end(srv->rl, d->rate_key);
     sched_run_finish(run, result);
 }
 
@@ -357,11 +373,138 @@ void execute_dropped(void *ctx, struct sched_run *run)
         compile_dropped(srv, run);
         return;
     }
+    if (d->claimed && atomic_load(&srv->stopping)) {
+        /* Back to the shared queue for another node. */
+        cluster_release(srv->cluster, run);
+        sched_run_finish(run, result_without_run("cancelled", "Cancelled: the node is stopping",
+                                                 d->req.lang->name));
+        return;
+    }
     finish(srv, run,
            result_without_run("cancelled",
                               atomic_load(&srv->stopping) ? "Cancelled: the server is stopping"
                                                           : "Cancelled before it started",
                               d->req.lang->name));
+}
+
+/*** The cluster's side: runs claimed from the shared queue ***/
+
+/* What a worker node needs to run @d: the request with the instructor's test files, where
+ * its result goes, and a course run's names (the worker serves the same courses). */
+static json_t *run_payload(const struct run_data *d)
+{
+    json_t *q = request_to_json(&d->req);
+
+    if (!q)
+        return NULL;
+    json_object_set_new(q, "save_history", json_boolean(d->req.save_history));
+    if (d->req.callback_url)
+        json_object_set_new(q, "callback_url", json_string(d->req.callback_url));
+    if (d->course) {
+        json_object_del(q, "mode");
+        json_object_del(q, "test_files");
+        json_object_del(q, "framework");
+        json_object_del(q, "reveal_test_code");
+    } else if (d->req.n_test_files) {
+        json_object_set_new(q, "test_files", request_test_files_to_json(&d->req));
+    }
+    json_t *o = json_pack("{s:o}", "request", q);
+    if (o && d->course) {
+        json_object_set_new(o, "course", json_string(d->course->id));
+        json_object_set_new(o, "exercise", json_string(d->ex->slug));
+    }
+    return o;
+}
+
+/* The run data of a claimed run's payload; NULL with @why. */
+static struct run_data *run_data_from_payload(struct server *srv, json_t *payload, char *why,
+                                              size_t whylen)
+{
+    const char *course = json_string_value(json_object_get(payload, "course"));
+    const char *exercise = json_string_value(json_object_get(payload, "exercise"));
+    json_t *q = json_object_get(payload, "request");
+    struct request_policy pol;
+    struct request_error err;
+    struct run_data *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return snprintf(why, whylen, "out of memory"), NULL;
+    if (course) {
+        d->course = server_find_course(srv, course);
+        d->ex = d->course && exercise ? course_find_exercise(d->course, exercise) : NULL;
+        if (!d->ex) {
+            snprintf(why, whylen, "the worker node serves no exercise '%s' in course '%s'",
+                     exercise ? exercise : "", course);
+            free(d);
+            return NULL;
+        }
+    }
+    server_request_policy(srv, &pol);
+    if (!json_is_object(q) || request_parse(q, &pol, &d->req, &err) < 0) {
+        snprintf(why, whylen, "the worker node refuses the queued request: %s: %s",
+                 json_is_object(q) ? err.field : "request",
+                 json_is_object(q) ? err.message : "missing");
+        free(d);
+        return NULL;
+    }
+    if (d->course)
+        d->req.mode = JOB_MODE_TEST;
+    d->request_json = d->course ? course_run_request_json(d) : request_to_json(&d->req);
+    if (!d->request_json) {
+        run_data_free(d);
+        return snprintf(why, whylen, "out of memory"), NULL;
+    }
+    d->claimed = true;
+    d->submitted_us = now_us();
+    return d;
+}
+
+int run_start_claimed(void *ctx, const struct cluster_claim *c, char *why, size_t whylen)
+{
+    struct server *srv = ctx;
+    struct run_data *d = run_data_from_payload(srv, c->payload, why, whylen);
+    unsigned pos;
+
+    if (!d)
+        return -EINVAL;
+    struct sched_run *run = sched_run_new(c->id, c->user_id, d, run_data_free);
+    if (!run) {
+        run_data_free(d);
+        return snprintf(why, whylen, "out of memory"), -ENOMEM;
+    }
+    cluster_attach(srv->cluster, run, c->attempt);
+    int r = sched_submit(srv->sched, run, &pos);
+    if (r < 0) {
+        snprintf(why, whylen, "the worker node could not queue it: %s", strerror(-r));
+        run->tap = NULL;
+    }
+    sched_run_unref(run);
+    return r;
+}
+
+void run_cancel_local(void *ctx, int64_t id)
+{
+    struct server *srv = ctx;
+
+    (void)sched_cancel(srv->sched, id);
+}
+
+void run_followed_done(void *ctx, struct sched_run *proxy)
+{
+    struct server *srv = ctx;
+    struct run_data *d = proxy->data;
+
+    if (d)
+        ratelimit_run_end(srv->rl, d->rate_key);
+}
+
+struct sched_run *server_find_run(struct server *srv, int64_t id)
+{
+    struct sched_run *run = srv->sched ? sched_find(srv->sched, id) : NULL;
+
+    if (!run && srv->cluster)
+        run = cluster_find(srv->cluster, id);
+    return run;
 }
 
 /*** POST /api/v1/code/execute ***/
@@ -409,8 +552,27 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             .callback_url = d->req.callback_url,
             .created_at = unix_ms(),
     };
+    /* In a cluster every recorded run goes through the shared queue, but an interactive one
+     * (its stdin is this connection) and a browser compile run on this node's sandboxes. */
+    bool shared = srv->cluster && record && stdin_fd < 0;
+    if (!shared && !srv->sched) {
+        ratelimit_run_end(srv->rl, d->rate_key);
+        return submit_fail(err, 503, 2,
+                           "this node runs no sandboxes (--role api): interactive runs and "
+                           "browser compiles need a node started with --role all",
+                           NULL);
+    }
+    _cleanup_(json_decrefp) json_t *payload = shared ? run_payload(d) : NULL;
+    if (shared && !payload) {
+        ratelimit_run_end(srv->rl, d->rate_key);
+        return submit_fail(err, 500, 0, "out of memory", NULL);
+    }
+    sr.payload = payload;
     if (record && (r = store_run_insert(srv->store, &sr, &id)) < 0) {
         ratelimit_run_end(srv->rl, d->rate_key);
+        if (r == -ENOTCONN)
+            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly",
+                               NULL);
         return submit_fail(err, 503, 1, "cannot record the run: ", store_error());
     }
     struct sched_run *run = sched_run_new(id, who->user_id, d, run_data_free);
@@ -422,6 +584,33 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
     }
     run->stdin_fd = stdin_fd;
     sched_run_emit(run, "state", json_pack("{s:s, s:I}", "state", "queued", "id", (json_int_t)id));
+    if (shared) {
+        /* Followed from here until its result comes back (from whichever node runs it). */
+        if (cluster_follow(srv->cluster, run) < 0) {
+            run->data = NULL;
+            sched_run_unref(run);
+            ratelimit_run_end(srv->rl, d->rate_key);
+            json_t *res = result_without_run("cancelled", "out of memory", d->req.lang->name);
+            (void)!cluster_cancel(srv->cluster, id, res);
+            json_decref(res);
+            return submit_fail(err, 500, 0, "out of memory", NULL);
+        }
+        *ret_run = run;
+        *ret_position = cluster_position(srv->cluster, id);
+        return 0;
+    }
+    if (srv->cluster && record) {
+        if (cluster_hold(srv->cluster, run) < 0) {
+            run->data = NULL;
+            run->stdin_fd = -1;
+            sched_run_unref(run);
+            ratelimit_run_end(srv->rl, d->rate_key);
+            (void)!store_run_delete(srv->store, id, 0);
+            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly",
+                               NULL);
+        }
+        d->held = true;
+    }
     r = sched_submit(srv->sched, run, &pos);
     if (r < 0) {
         run->data = NULL; /* the caller still owns d and stdin_fd */
@@ -516,7 +705,7 @@ static int check_owner(struct req *rq, json_t **ret_stored)
     if (r == -ENOENT)
         return http_reply_error(rq, 404, "id", "no run %lld", (long long)rq->id), r;
     if (r < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error()), r;
+        return http_reply_store_error(rq, r), r;
     return 0;
 }
 
@@ -531,7 +720,13 @@ int h_run_get(struct req *rq)
                       json_object_get(stored, "state"), "status", json_object_get(stored, "status"),
                       "language", json_object_get(stored, "language"), "created_at",
                       json_object_get(stored, "created_at"));
-    struct sched_run *run = sched_find(rq->srv->sched, rq->id);
+    struct sched_run *run = rq->srv->sched ? sched_find(rq->srv->sched, rq->id) : NULL;
+    if (!run && rq->srv->cluster && json_is_string(json_object_get(stored, "state")) &&
+        strcmp(json_string_value(json_object_get(stored, "state")), "queued") == 0) {
+        unsigned pos = cluster_position(rq->srv->cluster, rq->id);
+        if (pos)
+            json_object_set_new(o, "position", json_integer(pos));
+    }
     if (run) {
         unsigned pos = sched_position(rq->srv->sched, run);
         pthread_mutex_lock(&run->lock);
@@ -558,8 +753,18 @@ int h_run_cancel(struct req *rq)
 
     if (check_owner(rq, &stored) < 0)
         return 0;
+    int r = rq->srv->sched ? sched_cancel(rq->srv->sched, rq->id) : -ENOENT;
+    if (r == -ENOENT && rq->srv->cluster) {
+        const char *lang = json_string_value(json_object_get(stored, "language"));
+        json_t *res = result_without_run("cancelled", "Cancelled before it started",
+                                         lang ? lang : "");
+        r = res ? cluster_cancel(rq->srv->cluster, rq->id, res) : -ENOMEM;
+        json_decref(res);
+    }
     json_decref(stored);
-    if (sched_cancel(rq->srv->sched, rq->id) < 0)
+    if (r == -ENOTCONN || r == -ENOMEM)
+        return http_reply_store_error(rq, r);
+    if (r < 0)
         return http_reply_error(rq, 409, "id", "run %lld has already finished", (long long)rq->id);
     return http_reply_json(
             rq, 202, json_pack("{s:I, s:s}", "id", (json_int_t)rq->id, "state", "cancelling"));
@@ -572,8 +777,9 @@ int h_run_webhooks(struct req *rq)
     if (check_owner(rq, &stored) < 0)
         return 0;
     json_decref(stored);
-    if (store_delivery_list(rq->srv->store, rq->id, &list) < 0)
-        return http_reply_error(rq, 500, "", "store: %s", store_error());
+    int r = store_delivery_list(rq->srv->store, rq->id, &list);
+    if (r < 0)
+        return http_reply_store_error(rq, r);
     return http_reply_json(rq, 200,
                            json_pack("{s:I, s:o}", "id", (json_int_t)rq->id, "deliveries", list));
 }
@@ -603,7 +809,13 @@ int h_run_events(struct req *rq)
     mg_response_header_add(rq->conn, "X-Accel-Buffering", "no", -1);
     mg_response_header_add(rq->conn, "Connection", "close", -1);
     mg_response_header_send(rq->conn);
-    struct sched_run *run = sched_find(rq->srv->sched, rq->id);
+    struct sched_run *run = server_find_run(rq->srv, rq->id);
+    if (!run && !json_object_get(stored, "result")) {
+        /* It ended between the two looks: read it again. */
+        json_decref(stored);
+        stored = NULL;
+        (void)!store_run_get(rq->srv->store, rq->id, 0, &stored);
+    }
     if (!run) {
         /* Finished before we came: the stored result is the whole story. */
         char *text = json_dumps(json_object_get(stored, "result"), JSON_COMPACT);

@@ -36,6 +36,9 @@ static void set_defaults(struct server_config *c)
             .cpu_ms = 0, .wall_ms = 10000, .memory_mb = 128, .pids = 50, .output_kb = 1024};
     c->job.cpus_milli = 500;
     c->cache_mb = 1024;
+    c->role = xstrdup("all");
+    c->lease_s = 30;
+    c->max_attempts = 3;
 }
 
 enum kind {
@@ -84,6 +87,11 @@ static const struct key keys[] = {
         KEY("webhook_timeout_ms", K_UINT, webhook.timeout_ms),
         KEY("cache_mb", K_U64, cache_mb),
         KEY("web_dir", K_STRING, web_dir),
+        KEY("db", K_STRING, db),
+        KEY("role", K_STRING, role),
+        KEY("node_name", K_STRING, node_name),
+        KEY("lease_seconds", K_UINT, lease_s),
+        KEY("max_attempts", K_UINT, max_attempts),
 };
 #undef KEY
 
@@ -274,5 +282,33 @@ void server_config_done(struct server_config *c)
     hooks_done(&c->hooks);
     strv_free(c->courses);
     free(c->web_dir);
+    free(c->db);
+    free(c->role);
+    free(c->node_name);
     memset(c, 0, sizeof(*c));
+}
+
+int server_config_check(const struct server_config *c, char *err, size_t errlen)
+{
+    bool cluster_role = c->role && (strcmp(c->role, "api") == 0 || strcmp(c->role, "worker") == 0);
+
+    if (!c->role || (!cluster_role && strcmp(c->role, "all") != 0))
+        return snprintf(err, errlen, "role: '%s' is not all, api or worker",
+                        c->role ? c->role : ""),
+               -EINVAL;
+    if (cluster_role && !c->db)
+        return snprintf(err, errlen,
+                        "role %s needs the shared database: give --db postgresql://...", c->role),
+               -EINVAL;
+    if (c->db && strncmp(c->db, "postgres://", 11) != 0 && strncmp(c->db, "postgresql://", 13) != 0)
+        return snprintf(err, errlen, "db: wants a postgres:// or postgresql:// URL"), -EINVAL;
+    if (c->node_name && (!*c->node_name || strlen(c->node_name) > 63 ||
+                         strspn(c->node_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789._-") != strlen(c->node_name)))
+        return snprintf(err, errlen, "node name: 1 to 63 of A-Z a-z 0-9 . _ -"), -EINVAL;
+    if (c->lease_s < 2 || c->lease_s > 3600)
+        return snprintf(err, errlen, "lease: from 2 to 3600 seconds"), -EINVAL;
+    if (c->max_attempts < 1 || c->max_attempts > 100)
+        return snprintf(err, errlen, "max attempts: from 1 to 100"), -EINVAL;
+    return 0;
 }

@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "cluster/cluster.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/server-int.h"
+#include "store/store.h"
 
 struct route {
     const char *method;
@@ -310,7 +312,7 @@ int http_authenticate(struct req *rq)
                                         : "log in: an Authorization: Bearer header is required"),
                -EACCES;
     if (r < 0)
-        return http_reply_error(rq, 500, "", "authentication failed: %s", strerror(-r)), r;
+        return http_reply_store_error(rq, r), r;
     rq->authenticated = true;
     return 0;
 }
@@ -356,8 +358,13 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
         }
     }
     rq.route = rt;
+    bool worker = srv->role == CLUSTER_ROLE_WORKER;
     if (atomic_load(&srv->stopping))
         http_reply_retry(&rq, 503, 1, "the server is stopping");
+    else if (worker && !(rt && (rt->flags & ROUTE_NODE)))
+        http_reply_error(&rq, 404, "",
+                         "this node is a worker (--role worker): it serves /healthz and /metrics; "
+                         "the API is on the cluster's API nodes");
     else if (rt)
         (void)serve(&rq, rt);
     else if (path_known)
@@ -382,4 +389,13 @@ void http_routes_foreach(void (*fn)(void *ctx, const char *method, const char *p
 {
     for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
         fn(ctx, routes[i].method, routes[i].pattern, routes[i].flags);
+}
+
+int http_reply_store_error(struct req *rq, int r)
+{
+    /* The database is away (restarting, failing over): the client may simply try again. */
+    if (r == -ENOTCONN)
+        return http_reply_retry(rq, 503, 2, "the database is unavailable: try again shortly");
+    return http_reply_error(rq, 500, "", "store: %s",
+                            r == -EIO && *store_error() ? store_error() : strerror(-r));
 }

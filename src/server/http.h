@@ -21,6 +21,7 @@ enum {
     ROUTE_ADMIN = 1u << 1,     /* admins only */
     ROUTE_RATELIMIT = 1u << 2, /* counts against the caller's request rate */
     ROUTE_RAW = 1u << 3,       /* the handler reads the body itself (SSE, WebSocket) */
+    ROUTE_NODE = 1u << 4,      /* served by worker nodes too (--role worker): operations */
 };
 
 struct route;

@@ -24,6 +24,8 @@ struct run_data {
     double setup_s; /* sandbox overhead, for the metrics */
     char *module;   /* a browser compile's module (JOB_MODE_BROWSER_COMPILE), or NULL */
     size_t module_len;
+    bool claimed; /* taken from the cluster's queue: another node counts it in flight */
+    bool held;    /* an interactive run of a cluster node: leased like a claimed one */
 };
 
 void run_data_free(void *d);
@@ -60,6 +62,17 @@ struct run_data *run_data_from_body(struct req *rq,
  * run of mode JOB_MODE_BROWSER_COMPILE, which the store never sees. */
 void compile_run(struct server *srv, struct sbx_host *host, struct sched_run *run);
 void compile_dropped(struct server *srv, struct sched_run *run);
+
+/* The request a course run keeps in the history (api_course.c): the student's files and the
+ * course's names, no tests. New reference. */
+json_t *course_run_request_json(const struct run_data *d);
+
+/* The cluster's callbacks (cluster_config): start a claimed run here, kill a local run,
+ * a followed run ended. */
+struct cluster_claim;
+int run_start_claimed(void *ctx, const struct cluster_claim *c, char *why, size_t whylen);
+void run_cancel_local(void *ctx, int64_t id);
+void run_followed_done(void *ctx, struct sched_run *proxy);
 
 /* sched_config.run_fn and .on_dropped. */
 void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run);

@@ -20,7 +20,9 @@ struct web;
 struct server {
     struct server_config *cfg;
     struct store *store;
-    struct sched *sched;
+    struct sched *sched;     /* the local sandboxes; NULL on an API node (--role api) */
+    struct cluster *cluster; /* the shared queue (--db), or NULL: runs go to sched */
+    int role;                /* enum cluster_role */
     struct metrics *metrics;
     struct ratelimit *rl;
     struct webhook *webhook;
@@ -48,6 +50,14 @@ void http_routes_foreach(void (*fn)(void *ctx, const char *method, const char *p
 
 /* The version of @l's toolchain probed at start (no probe per run), or NULL. */
 const char *server_lang_version(const struct server *srv, const struct lang *l);
+
+/* Run @id as this node can follow it: running here, or (in a cluster) a proxy of it; a new
+ * reference, or NULL when it is done or unknown. */
+struct sched_run *server_find_run(struct server *srv, int64_t id);
+
+/* Answer a store failure @r: 503 with Retry-After when the database is unavailable
+ * (-ENOTCONN), 500 otherwise. Returns 0. */
+int http_reply_store_error(struct req *rq, int r);
 
 /* The course called @id, or NULL. */
 const struct course *server_find_course(const struct server *srv, const char *id);

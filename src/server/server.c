@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/cluster.h"
 #include "course/course.h"
 #include "image/image.h"
 #include "job/cache.h"
@@ -224,7 +225,8 @@ static int start_http(struct server *srv, char *err, size_t errlen)
         return -EADDRINUSE;
     }
     mg_set_request_handler(srv->ctx, "/", http_dispatch, srv);
-    ws_register(srv);
+    if (srv->role != CLUSTER_ROLE_WORKER)
+        ws_register(srv);
     int n = mg_get_server_ports(srv->ctx, 4, sp);
     snprintf(ports, sizeof(ports), "%d", n > 0 ? sp[0].port : 0);
     char host[64];
@@ -233,6 +235,25 @@ static int start_http(struct server *srv, char *err, size_t errlen)
     printf("runbox: serving on http://%s:%s/\n", *host ? host : "0.0.0.0", ports);
     fflush(stdout);
     return 0;
+}
+
+static int start_cluster(struct server *srv, unsigned workers, char *err, size_t errlen)
+{
+    struct cluster_config cc = {
+            .db_url = srv->cfg->db,
+            .name = srv->cfg->node_name,
+            .listen = srv->cfg->listen,
+            .role = (enum cluster_role)srv->role,
+            .slots = srv->sched ? workers : 0,
+            .lease_ms = srv->cfg->lease_s * 1000,
+            .max_attempts = srv->cfg->max_attempts,
+            .ctx = srv,
+            .start = run_start_claimed,
+            .cancel_local = run_cancel_local,
+            .followed_done = run_followed_done,
+    };
+
+    return cluster_new(&cc, &srv->cluster, err, errlen);
 }
 
 static int setup(struct server *srv, char *err, size_t errlen)
@@ -244,9 +265,11 @@ static int setup(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "libsodium: cannot initialise");
         return r;
     }
-    if ((r = store_open(c->data_dir, &srv->store, err, errlen)) < 0)
+    if ((r = store_open_url(c->db, c->data_dir, &srv->store, err, errlen)) < 0)
         return r;
-    if ((r = store_runs_recover(srv->store, unix_ms(), &n)) < 0) {
+    /* In a cluster, runs held by a node that died are the leases' business (cluster.c):
+     * another node's runs are not this one's to end. */
+    if (!c->db && (r = store_runs_recover(srv->store, unix_ms(), &n)) < 0) {
         snprintf(err, errlen, "store: %s", store_error());
         return r;
     }
@@ -290,9 +313,12 @@ static int setup(struct server *srv, char *err, size_t errlen)
             .ctx = srv,
             .on_dropped = execute_dropped,
     };
-    if ((r = sched_new(&sc, &srv->sched, err, errlen)) < 0)
+    (void)cluster_role_from_string(c->role, (enum cluster_role *)&srv->role);
+    if (srv->role != CLUSTER_ROLE_API && (r = sched_new(&sc, &srv->sched, err, errlen)) < 0)
         return r;
     /* Threads only from here on: the sandbox hosts needed a single-threaded process. */
+    if (c->db && (r = start_cluster(srv, sc.workers, err, errlen)) < 0)
+        return r;
     if (!(srv->webhook = webhook_new(srv->store, &c->webhook))) {
         snprintf(err, errlen, "cannot start the webhook thread");
         return -ENOMEM;
@@ -303,9 +329,13 @@ static int setup(struct server *srv, char *err, size_t errlen)
 static void teardown(struct server *srv)
 {
     atomic_store(&srv->stopping, true);
+    /* Claim nothing more; what this node holds finishes, or goes back to the queue. */
+    cluster_stop_claiming(srv->cluster);
     srv->sched = sched_free(srv->sched, SHUTDOWN_GRACE_MS);
+    cluster_end_follows(srv->cluster);
     if (srv->ctx)
         mg_stop(srv->ctx);
+    srv->cluster = cluster_free(srv->cluster);
     srv->webhook = webhook_free(srv->webhook);
     srv->rl = ratelimit_free(srv->rl);
     srv->metrics = metrics_free(srv->metrics);

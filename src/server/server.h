@@ -42,7 +42,17 @@ struct server_config {
     uint64_t cache_mb; /* the compile cache's cap under <data>/cache; 0 = no cache */
     char **courses;    /* course directories served (NULL-terminated), or NULL */
     char *web_dir;     /* the browser page's files; NULL = the default (web.h) */
+    /* The cluster (PostgreSQL): */
+    char *db;                  /* postgres:// URL; NULL = SQLite under data_dir */
+    char *role;                /* "all", "api", "worker" (cluster.h); other than all needs db */
+    char *node_name;           /* shown in the node list; NULL = the host name */
+    unsigned lease_s;          /* a claimed run's lease */
+    unsigned max_attempts;     /* claims of one run before it ends internal_error */
 };
+
+/* Check the cluster settings: a role other than "all" needs a database, a node name is
+ * [A-Za-z0-9._-]. 0, or -EINVAL with @err. */
+int server_config_check(const struct server_config *c, char *err, size_t errlen) _warn_unused_;
 
 /* Built-in defaults, then the file at @path (NULL = none) over them. */
 int server_config_load(const char *path, struct server_config *ret, char *err,

@@ -1,100 +1,139 @@
-/* The SQLite backend of the store.
+/* The store's generic half: the schema, its migrations and every query, written once against
+ * the statement layer of store-int.h, which sqlite.c and pg.c implement.
  *
- * One connection per store, serialised by a mutex: SQLite would serialise a shared connection
- * anyway, and holding our own lock keeps sqlite3_errmsg() paired with the call that failed.
- * The database runs in WAL mode with synchronous=NORMAL: a committed transaction survives the
- * process being killed (it may be lost on power failure, which we accept). Every statement is
- * prepared with bound parameters; the only SQL built at run time is the history query, and it
- * is assembled from fixed fragments. */
+ * Queries use PostgreSQL's placeholders ($1..$n; SQLite gets them as ?1..?n) and the SQL both
+ * databases share: booleans are integers compared with "<> 0", ids come back with RETURNING,
+ * and everything else that differs (id columns, 64-bit integers, doubles, the schema version)
+ * is the backend's or the migrations' business. Every statement binds its parameters; the only
+ * SQL built at run time is the history query, and it is assembled from fixed fragments. */
 #include "store/store.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "common/json.h"
-
-struct store {
-    /* The one connection, used only with @lock held. */
-    sqlite3 *db;
-    pthread_mutex_t lock;
-    /* PRAGMA user_version once the migrations ran. */
-    int schema_version;
-};
+#include "store/store-int.h"
 
 /* The last error of this thread, for store_error(). */
 static _Thread_local char last_error[256];
 
+/* Connections of the PostgreSQL backend's pool. */
+#define PG_POOL_SIZE 8
+
 /*** Schema ***/
 
 /* Migration i takes the schema from version i to version i + 1. Never edit a released entry:
- * append a new one. Foreign keys cascade, so deleting a user takes their keys, tokens and runs
- * with them, and deleting a run takes its webhook deliveries. AUTOINCREMENT keeps the ids of
- * deleted rows from coming back, so an old id in a log or a URL never names a new row. */
-static const char *const migrations[] = {
-        "CREATE TABLE users ("
-        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        "  name TEXT NOT NULL UNIQUE,"
-        "  pw_hash TEXT NOT NULL,"
-        "  admin INTEGER NOT NULL DEFAULT 0,"
-        "  created_at INTEGER NOT NULL" /* unix seconds */
-        ");"
-        "CREATE TABLE api_keys ("
-        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-        "  name TEXT NOT NULL,"
-        "  key_hash TEXT NOT NULL UNIQUE,"
-        "  created_at INTEGER NOT NULL," /* unix seconds */
-        "  revoked_at INTEGER"
-        ");"
-        "CREATE INDEX api_keys_user ON api_keys(user_id);"
-        "CREATE TABLE tokens ("
-        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-        "  token_hash TEXT NOT NULL UNIQUE,"
-        "  expires_at INTEGER NOT NULL"
-        ");"
-        "CREATE INDEX tokens_user ON tokens(user_id);"
-        "CREATE INDEX tokens_expires ON tokens(expires_at);"
-        "CREATE TABLE runs ("
-        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-        "  project_id INTEGER NOT NULL DEFAULT 0,"
-        "  language TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done')),"
-        "  status TEXT,"
-        "  code TEXT,"
-        "  request TEXT,"
-        "  result TEXT,"
-        "  exit_code INTEGER,"
-        "  execution_time REAL,"
-        "  in_history INTEGER NOT NULL,"
-        "  callback_url TEXT,"
-        "  created_at INTEGER NOT NULL," /* unix ms, like the other run times */
-        "  started_at INTEGER,"
-        "  finished_at INTEGER"
-        ");"
-        "CREATE INDEX runs_user_id ON runs(user_id, id DESC);"
-        "CREATE INDEX runs_user_project ON runs(user_id, project_id, id DESC);"
-        "CREATE INDEX runs_created ON runs(created_at);"
-        "CREATE INDEX runs_unfinished ON runs(state) WHERE state != 'done';"
-        "CREATE TABLE webhook_deliveries ("
-        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-        "  url TEXT NOT NULL,"
-        "  attempt INTEGER NOT NULL,"
-        "  http_status INTEGER NOT NULL,"
-        "  error TEXT NOT NULL,"
-        "  at INTEGER NOT NULL" /* unix ms */
-        ");"
-        "CREATE INDEX webhook_deliveries_run ON webhook_deliveries(run_id, id);",
-        /* 2: share links. Any logged-in user may read a shared run of the history. */
-        "ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
+ * append a new one. Each is written once for both dialects, with the types that differ as
+ * parameters: ID, an id primary key; I64, a 64-bit integer (unix times, ids that refer to
+ * rows); F64, a double. Foreign keys cascade, so deleting a user takes their keys, tokens and
+ * runs with them, and deleting a run takes its webhook deliveries and events. Ids of deleted
+ * rows never come back (AUTOINCREMENT, an identity's sequence), so an old id in a log or a URL
+ * never names a new row. Booleans are integers in both. */
+#define SCHEMA_1(ID, I64, F64)                                               \
+    "CREATE TABLE users ("                                                   \
+    "  id " ID ","                                                           \
+    "  name TEXT NOT NULL UNIQUE,"                                           \
+    "  pw_hash TEXT NOT NULL,"                                               \
+    "  admin INTEGER NOT NULL DEFAULT 0,"                                    \
+    "  created_at " I64 " NOT NULL" /* unix seconds */                       \
+    ");"                                                                     \
+    "CREATE TABLE api_keys ("                                                \
+    "  id " ID ","                                                           \
+    "  user_id " I64 " NOT NULL REFERENCES users(id) ON DELETE CASCADE,"     \
+    "  name TEXT NOT NULL,"                                                  \
+    "  key_hash TEXT NOT NULL UNIQUE,"                                       \
+    "  created_at " I64 " NOT NULL," /* unix seconds */                      \
+    "  revoked_at " I64 ");"                                                 \
+    "CREATE INDEX api_keys_user ON api_keys(user_id);"                       \
+    "CREATE TABLE tokens ("                                                  \
+    "  id " ID ","                                                           \
+    "  user_id " I64 " NOT NULL REFERENCES users(id) ON DELETE CASCADE,"     \
+    "  token_hash TEXT NOT NULL UNIQUE,"                                     \
+    "  expires_at " I64 " NOT NULL"                                          \
+    ");"                                                                     \
+    "CREATE INDEX tokens_user ON tokens(user_id);"                           \
+    "CREATE INDEX tokens_expires ON tokens(expires_at);"                     \
+    "CREATE TABLE runs ("                                                    \
+    "  id " ID ","                                                           \
+    "  user_id " I64 " NOT NULL REFERENCES users(id) ON DELETE CASCADE,"     \
+    "  project_id " I64 " NOT NULL DEFAULT 0,"                               \
+    "  language TEXT NOT NULL,"                                              \
+    "  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done')),"  \
+    "  status TEXT,"                                                         \
+    "  code TEXT,"                                                           \
+    "  request TEXT,"                                                        \
+    "  result TEXT,"                                                         \
+    "  exit_code " I64 ","                                                   \
+    "  execution_time " F64 ","                                              \
+    "  in_history INTEGER NOT NULL,"                                         \
+    "  callback_url TEXT,"                                                   \
+    "  created_at " I64 " NOT NULL," /* unix ms, like the other run times */ \
+    "  started_at " I64 ","                                                  \
+    "  finished_at " I64 ");"                                                \
+    "CREATE INDEX runs_user_id ON runs(user_id, id DESC);"                   \
+    "CREATE INDEX runs_user_project ON runs(user_id, project_id, id DESC);"  \
+    "CREATE INDEX runs_created ON runs(created_at);"                         \
+    "CREATE INDEX runs_unfinished ON runs(state) WHERE state != 'done';"     \
+    "CREATE TABLE webhook_deliveries ("                                      \
+    "  id " ID ","                                                           \
+    "  run_id " I64 " NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"       \
+    "  url TEXT NOT NULL,"                                                   \
+    "  attempt INTEGER NOT NULL,"                                            \
+    "  http_status INTEGER NOT NULL,"                                        \
+    "  error TEXT NOT NULL,"                                                 \
+    "  at " I64 " NOT NULL" /* unix ms */                                    \
+    ");"                                                                     \
+    "CREATE INDEX webhook_deliveries_run ON webhook_deliveries(run_id, id);"
+
+/* 2: share links. Any logged-in user may read a shared run of the history. */
+#define SCHEMA_2(ID, I64, F64) "ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;"
+
+/* 3: the cluster. A queued run carries its job (payload, JSON) until it is done; a node takes
+ * it (node, attempts) for a lease (lease_until, unix ms). Nodes report themselves in "nodes"
+ * (times in unix ms), and a run's progress goes to "run_events". The cluster module reads and
+ * writes these tables itself, so their names and types are an interface. */
+#define SCHEMA_3(ID, I64, F64)                                         \
+    "ALTER TABLE runs ADD COLUMN payload TEXT;"                        \
+    "ALTER TABLE runs ADD COLUMN node TEXT;"                           \
+    "ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;" \
+    "ALTER TABLE runs ADD COLUMN lease_until " I64 ";"                 \
+    "CREATE INDEX runs_queued ON runs(id) WHERE state = 'queued';"     \
+    "CREATE TABLE nodes ("                                             \
+    "  id TEXT PRIMARY KEY,"                                           \
+    "  host TEXT NOT NULL,"                                            \
+    "  role TEXT NOT NULL,"                                            \
+    "  listen TEXT NOT NULL,"                                          \
+    "  slots INTEGER NOT NULL,"                                        \
+    "  busy INTEGER NOT NULL DEFAULT 0,"                               \
+    "  queued INTEGER NOT NULL DEFAULT 0,"                             \
+    "  version TEXT NOT NULL,"                                         \
+    "  started_at " I64 " NOT NULL,"                                   \
+    "  last_seen " I64 " NOT NULL,"                                    \
+    "  stopped_at " I64 ");"                                           \
+    "CREATE TABLE run_events ("                                        \
+    "  id " ID ","                                                     \
+    "  run_id " I64 " NOT NULL REFERENCES runs(id) ON DELETE CASCADE," \
+    "  attempt INTEGER NOT NULL,"                                      \
+    "  type TEXT NOT NULL,"                                            \
+    "  data TEXT NOT NULL,"                                            \
+    "  at " I64 " NOT NULL);"                                          \
+    "CREATE INDEX run_events_run ON run_events(run_id, id);"
+
+#define DIALECTS(schema)                                                                  \
+    {                                                                                     \
+        [STORE__SQLITE] = schema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "REAL"), \
+        [STORE__POSTGRES] = schema("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", \
+                                   "BIGINT", "DOUBLE PRECISION"),                         \
+    }
+
+static const char *const migrations[][STORE__N_DIALECTS] = {
+        DIALECTS(SCHEMA_1),
+        DIALECTS(SCHEMA_2),
+        DIALECTS(SCHEMA_3),
 };
 
 /* The result given to runs that the server died under. */
@@ -102,96 +141,143 @@ static const char *const migrations[] = {
     "{\"status\":\"internal_error\",\"error\":\"server restarted\",\"message\":\"server " \
     "restarted\",\"output\":\"\",\"exit_code\":null}"
 
-/*** Plumbing: locking, errors, statements ***/
+/*** Plumbing: connections, statements, errors ***/
 
-static struct store *lock(struct store *s)
+void store__set_error(const char *fmt, ...)
 {
-    (void)pthread_mutex_lock(&s->lock);
-    return s;
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
 }
 
-static void unlockp(struct store **s)
+static void releasep(struct store__conn **c)
 {
-    if (*s)
-        (void)pthread_mutex_unlock(&(*s)->lock);
+    if (*c)
+        (*c)->s->ops->release(*c);
 }
 
-/* Holds @s's lock until the end of the enclosing scope. Declare it before any statement, so
- * that statements are finalised while the lock is still held. */
-#define LOCK_SCOPE(s) _cleanup_(unlockp) __attribute__((unused)) struct store *_locked_ = lock(s)
+/* Gives the connection back at the end of the scope; declare it before any rows. */
+#define _cleanup_conn_ _cleanup_(releasep)
 
-static void finalizep(sqlite3_stmt **st)
+static void rows_freep(struct store__rows **r)
 {
-    if (*st)
-        (void)sqlite3_finalize(*st);
+    struct store__conn *c;
+    bool owns_conn;
+
+    if (!*r)
+        return;
+    c = (*r)->c;
+    owns_conn = (*r)->owns_conn;
+    c->s->ops->rows_free(*r);
+    if (owns_conn)
+        c->s->ops->release(c);
 }
 
-#define _cleanup_stmt_ _cleanup_(finalizep)
+#define _cleanup_rows_ _cleanup_(rows_freep)
 
 /* json_decrefp() comes with jansson. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-/* Record the connection's error message for store_error() and map SQLite code @rc to -errno. */
-static int fail(struct store *s, int rc)
+static int next(struct store__rows *r)
 {
-    (void)snprintf(last_error, sizeof(last_error), "%s", sqlite3_errmsg(s->db));
-    switch (rc) {
-    case SQLITE_CONSTRAINT_UNIQUE:
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-        return -EEXIST;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return -ENOENT; /* the user or run it refers to is not there */
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_TOOBIG:
-        return -E2BIG;
-    default:
-        return -EIO;
+    return r->c->s->ops->next(r);
+}
+
+/* Run @sql on a connection of its own, which the rows hold until they are freed. */
+static int query(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                 struct store__rows **ret)
+{
+    struct store__conn *c = NULL;
+    int r;
+
+    r = s->ops->acquire(s, &c);
+    if (r < 0)
+        return r;
+    r = s->ops->query(c, sql, args, n, ret);
+    if (r < 0) {
+        s->ops->release(c);
+        return r;
     }
+    (*ret)->owns_conn = true;
+    return 0;
 }
 
-/* A failed sqlite3_bind_*(): only an oversized value can do it, or an index bug. */
-static int bind_failed(struct store *s)
+/* The one row a lookup expects: 0 with the row ready, -ENOENT if there is none. */
+static int query_row(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                     struct store__rows **ret)
 {
-    return fail(s, sqlite3_extended_errcode(s->db));
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
+
+    r = query(s, sql, args, n, &rows);
+    if (r >= 0)
+        r = next(rows);
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
+    *ret = TAKE_PTR(rows);
+    return 0;
 }
 
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **ret)
+/* Run a statement to its end; *ret_n: the rows it changed (may be NULL). */
+static int write_n(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                   int64_t *ret_n)
 {
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, ret, NULL);
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
 
-    return rc == SQLITE_OK ? 0 : fail(s, rc);
-}
-
-/* Run a statement that returns no rows. */
-static int step_done(struct store *s, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    return rc == SQLITE_DONE ? 0 : fail(s, rc);
-}
-
-/* Step to the one row a lookup expects: 0 with the row ready, -ENOENT if there is none. */
-static int step_row(struct store *s, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : fail(s, rc);
-}
-
-/* Run a write that must touch a row: -ENOENT when it touched none. */
-static int step_changed(struct store *s, sqlite3_stmt *st, int *ret_n)
-{
-    int r = step_done(s, st);
-
+    r = query(s, sql, args, n, &rows);
+    while (r >= 0 && (r = next(rows)) > 0)
+        ;
     if (r < 0)
         return r;
     if (ret_n)
-        *ret_n = sqlite3_changes(s->db);
-    else if (sqlite3_changes(s->db) == 0)
-        return -ENOENT;
+        *ret_n = s->ops->changes(rows);
+    return 0;
+}
+
+/* Run a write that must touch a row: -ENOENT when it touched none. */
+static int write_one(struct store *s, const char *sql, const struct store__arg *args, size_t n)
+{
+    int64_t changed = 0;
+    int r = write_n(s, sql, args, n, &changed);
+
+    return r < 0 ? r : changed == 0 ? -ENOENT : 0;
+}
+
+/* Run a write that counts what it touched into *ret_n (may be NULL). */
+static int write_count(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                       int *ret_n)
+{
+    int64_t changed = 0;
+    int r = write_n(s, sql, args, n, &changed);
+
+    if (r >= 0 && ret_n)
+        *ret_n = (int)changed;
+    return r;
+}
+
+/* Run an "INSERT ... RETURNING id" and give the id in *ret_id (may be NULL). */
+static int insert_id(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                     int64_t *ret_id)
+{
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int64_t id;
+    int r;
+
+    r = query(s, sql, args, n, &rows);
+    if (r >= 0)
+        r = next(rows);
+    if (r <= 0)
+        return r < 0 ? r : -EIO; /* (a foreign key's -ENOENT comes as r) */
+    id = s->ops->col_int(rows, 0);
+    /* To its end, where SQLite commits it. */
+    r = next(rows);
+    if (r < 0)
+        return r;
+    if (ret_id)
+        *ret_id = id;
     return 0;
 }
 
@@ -236,66 +322,63 @@ static size_t utf8_cut(const unsigned char *p, size_t len)
     return len - (lead - 1) < need ? lead - 1 : len;
 }
 
-static int col_json(sqlite3_stmt *st, int i, json_t **ret)
+static int col_json(struct store__rows *r, int i, json_t **ret)
 {
-    const char *text = (const char *)sqlite3_column_text(st, i);
-    size_t len = (size_t)sqlite3_column_bytes(st, i);
+    size_t len;
+    const char *text = r->c->s->ops->col_text(r, i, &len);
     json_error_t jerr;
 
-    if (!text)
-        return -ENOMEM;
     *ret = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!*ret) {
-        (void)snprintf(last_error, sizeof(last_error), "stored JSON in column '%s': %s",
-                       sqlite3_column_name(st, i), jerr.text);
+        store__set_error("stored JSON in column '%s': %s", r->c->s->ops->col_name(r, i), jerr.text);
         return -EIO;
     }
     return 0;
 }
 
-/* Column @i of the current row of @st as a new JSON value in *ret. */
-static int col_value(sqlite3_stmt *st, int i, enum col_kind kind, json_t **ret)
+/* Column @i of the current row of @r as a new JSON value in *ret. */
+static int col_value(struct store__rows *r, int i, enum col_kind kind, json_t **ret)
 {
-    const unsigned char *p;
+    const struct store__ops *ops = r->c->s->ops;
+    const char *p;
     size_t len;
 
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (ops->is_null(r, i))
         *ret = kind == COL_PREVIEW ? json_string("") : json_null();
     else if (kind == COL_INT)
-        *ret = json_integer(sqlite3_column_int64(st, i));
+        *ret = json_integer(ops->col_int(r, i));
     else if (kind == COL_REAL)
-        *ret = json_real(sqlite3_column_double(st, i));
+        *ret = json_real(ops->col_real(r, i));
     else if (kind == COL_BOOL)
-        *ret = json_boolean(sqlite3_column_int64(st, i) != 0);
+        *ret = json_boolean(ops->col_int(r, i) != 0);
     else if (kind == COL_JSON)
-        return col_json(st, i, ret);
+        return col_json(r, i, ret);
     else {
         /* Text and previews: the bytes as stored, never trusted to be valid UTF-8. */
-        p = sqlite3_column_blob(st, i);
-        len = (size_t)sqlite3_column_bytes(st, i);
+        p = ops->col_text(r, i, &len);
         if (kind == COL_PREVIEW && len > PREVIEW_BYTES)
             len = PREVIEW_BYTES;
         if (kind == COL_PREVIEW)
-            len = utf8_cut(p, len);
-        *ret = json_text_lossy(p ? (const char *)p : "", len);
+            len = utf8_cut((const unsigned char *)p, len);
+        *ret = json_text_lossy(p, len);
     }
     return *ret ? 0 : -ENOMEM;
 }
 
-/* The current row of @st as an object keyed by @cols (the query's columns, in order). */
-static int row_object(sqlite3_stmt *st, const struct col *cols, size_t n, json_t **ret)
+/* The current row of @r as an object keyed by @cols (the query's columns, in order). */
+static int row_object(struct store__rows *r, const struct col *cols, size_t n, json_t **ret)
 {
     _cleanup_json_ json_t *o = json_object();
-    int r;
+    int k;
 
     if (!o)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         json_t *v = NULL;
 
-        r = col_value(st, (int)i, cols[i].kind, &v);
-        if (r < 0)
-            return r;
+        k = col_value(r, (int)i, cols[i].kind, &v);
+        if (k < 0)
+            return k;
         if (json_object_set_new(o, cols[i].key, v) < 0)
             return -ENOMEM;
     }
@@ -303,185 +386,139 @@ static int row_object(sqlite3_stmt *st, const struct col *cols, size_t n, json_t
     return 0;
 }
 
-/* Every remaining row of @st as an array of objects. */
-static int rows_array(struct store *s, sqlite3_stmt *st, const struct col *cols, size_t n,
-                      json_t **ret)
+/* Every row of @sql as an array of objects keyed by @cols. */
+static int query_array(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                       const struct col *cols, size_t n_cols, json_t **ret)
 {
+    _cleanup_rows_ struct store__rows *rows = NULL;
     _cleanup_json_ json_t *a = json_array();
-    int rc, r;
+    int r;
 
     if (!a)
         return -ENOMEM;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    r = query(s, sql, args, n, &rows);
+    while (r >= 0 && (r = next(rows)) > 0) {
         json_t *o = NULL;
 
-        r = row_object(st, cols, n, &o);
+        r = row_object(rows, cols, n_cols, &o);
         if (r < 0)
             return r;
         if (json_array_append_new(a, o) < 0)
             return -ENOMEM;
     }
-    if (rc != SQLITE_DONE)
-        return fail(s, rc);
+    if (r < 0)
+        return r;
     *ret = TAKE_PTR(a);
     return 0;
 }
 
 /*** Opening and migrations ***/
 
-/* mkdir -p @path, creating what is missing with mode 0700. */
-static int mkdir_p(const char *path)
+static int version_of(struct store__conn *c, int *ret)
 {
-    _cleanup_free_ char *p = strdup(path);
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
 
-    if (!p)
-        return -ENOMEM;
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/')
-            continue;
-        *c = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *c = '/';
-    }
-    if (mkdir(p, 0700) < 0 && errno != EEXIST)
-        return -errno;
+    r = c->s->ops->query(c, c->s->ops->get_version, NO_ARGS, &rows);
+    if (r >= 0)
+        r = next(rows);
+    if (r <= 0)
+        return r < 0 ? r : -EIO;
+    *ret = (int)c->s->ops->col_int(rows, 0);
     return 0;
 }
 
-static int exec_sql(struct store *s, const char *sql)
+/* One step, in one transaction that holds off other processes: read the version and apply the
+ * migration after it. *ret_version: the version then. */
+static int migrate_step(struct store__conn *c, int *ret_version, char *err, size_t errlen)
 {
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-    return rc == SQLITE_OK ? 0 : fail(s, rc);
-}
-
-static int user_version(struct store *s, int *ret)
-{
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
-    r = prepare(s, "PRAGMA user_version", &st);
-    if (r < 0)
-        return r;
-    r = step_row(s, st);
-    if (r < 0)
-        return r == -ENOENT ? -EIO : r;
-    *ret = sqlite3_column_int(st, 0);
-    return 0;
-}
-
-/* Apply migration @i and bump user_version to @i + 1, in one transaction. */
-static int migrate_one(struct store *s, size_t i)
-{
-    char bump[64];
-    int r;
-
-    r = exec_sql(s, "BEGIN IMMEDIATE");
-    if (r < 0)
-        return r;
-    (void)snprintf(bump, sizeof(bump), "PRAGMA user_version = %zu", i + 1);
-    r = exec_sql(s, migrations[i]);
-    if (r >= 0)
-        r = exec_sql(s, bump);
-    if (r >= 0)
-        r = exec_sql(s, "COMMIT");
-    if (r < 0)
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return r;
-}
-
-static int migrate(struct store *s, char *err, size_t errlen)
-{
+    const struct store__ops *ops = c->s->ops;
+    char bump[128];
     int version, r;
 
-    r = user_version(s, &version);
-    if (r < 0)
+    r = ops->exec(c, ops->begin_migration);
+    if (r >= 0)
+        r = version_of(c, &version);
+    if (r < 0) {
+        (void)snprintf(err, errlen, "reading the schema version: %s", last_error);
         return r;
+    }
     if (version < 0 || (size_t)version > ARRAY_SIZE(migrations)) {
         (void)snprintf(err, errlen, "database schema version %d is newer than this runbox (%zu)",
                        version, ARRAY_SIZE(migrations));
         return -EPROTO;
     }
-    for (size_t i = (size_t)version; i < ARRAY_SIZE(migrations); i++) {
-        r = migrate_one(s, i);
-        if (r < 0) {
-            (void)snprintf(err, errlen, "migration to schema version %zu: %s", i + 1, last_error);
-            return r;
-        }
+    if ((size_t)version < ARRAY_SIZE(migrations)) {
+        (void)snprintf(bump, sizeof(bump), "%s%d", ops->set_version, version + 1);
+        r = ops->exec(c, migrations[version][ops->dialect]);
+        if (r >= 0)
+            r = ops->exec(c, bump);
+        version++;
     }
-    return user_version(s, &s->schema_version);
+    if (r >= 0)
+        r = ops->exec(c, "COMMIT");
+    if (r < 0) {
+        (void)snprintf(err, errlen, "migration to schema version %d: %s", version, last_error);
+        return r;
+    }
+    *ret_version = version;
+    return 0;
 }
 
-/* Connection settings: see the top of this file for why WAL and synchronous=NORMAL. */
-static int configure(struct store *s)
+int store__migrate(struct store *s, char *err, size_t errlen)
 {
-    int r;
+    _cleanup_conn_ struct store__conn *c = NULL;
+    int version = -1, r;
 
-    (void)sqlite3_extended_result_codes(s->db, 1);
-    if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db));
-    r = exec_sql(s, "PRAGMA journal_mode = WAL");
-    if (r >= 0)
-        r = exec_sql(s, "PRAGMA synchronous = NORMAL");
-    if (r >= 0)
-        r = exec_sql(s, "PRAGMA foreign_keys = ON");
-    return r;
+    r = s->ops->acquire(s, &c);
+    if (r < 0) {
+        (void)snprintf(err, errlen, "%s", last_error);
+        return r;
+    }
+    do {
+        r = migrate_step(c, &version, err, errlen);
+        if (r < 0)
+            return r;
+    } while ((size_t)version < ARRAY_SIZE(migrations));
+    s->schema_version = version;
+    return 0;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int store_open_url(const char *db, const char *dir, struct store **ret, char *err, size_t errlen)
+{
+    if (!db || !*db) {
+        if (!dir) {
+            (void)snprintf(err, errlen, "no data directory for the SQLite database");
+            return -EINVAL;
+        }
+        return store__sqlite_open(dir, ret, err, errlen);
+    }
+    if (has_prefix(db, "postgres://") || has_prefix(db, "postgresql://"))
+        return store__pg_open(db, PG_POOL_SIZE, ret, err, errlen);
+    (void)snprintf(err, errlen, "--db wants a postgres:// or postgresql:// URL");
+    return -EINVAL;
 }
 
 int store_open(const char *dir, struct store **ret, char *err, size_t errlen)
 {
-    char path[4096];
-    struct store *s;
-    int rc, r;
-
-    r = mkdir_p(dir);
-    if (r < 0) {
-        (void)snprintf(err, errlen, "cannot create '%s': %s", dir, strerror(-r));
-        return r;
-    }
-    r = path_join(path, sizeof(path), dir, "runbox.db");
-    if (r < 0) {
-        (void)snprintf(err, errlen, "path too long: '%s'", dir);
-        return r;
-    }
-    s = calloc(1, sizeof(*s));
-    if (!s) {
-        (void)snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    (void)pthread_mutex_init(&s->lock, NULL);
-    /* Our own mutex serialises every use, so SQLite's per-connection one is not needed. */
-    rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        (void)snprintf(err, errlen, "cannot open '%s': %s", path,
-                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        store_free(s);
-        return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
-    }
-    r = configure(s);
-    if (r < 0)
-        (void)snprintf(err, errlen, "'%s': %s", path, last_error);
-    else
-        r = migrate(s, err, errlen);
-    if (r < 0) {
-        store_free(s);
-        return r;
-    }
-    *ret = s;
-    return 0;
+    return store_open_url(NULL, dir, ret, err, errlen);
 }
 
 struct store *store_free(struct store *s)
 {
-    if (!s)
-        return NULL;
-    /* Every statement is finalised by the call that made it, so close cannot be refused. */
-    (void)sqlite3_close(s->db);
-    (void)pthread_mutex_destroy(&s->lock);
-    free(s);
+    if (s)
+        s->ops->close(s);
     return NULL;
+}
+
+bool store_is_postgres(const struct store *s)
+{
+    return s->ops->dialect == STORE__POSTGRES;
 }
 
 const char *store_error(void)
@@ -508,44 +545,50 @@ static bool fits(const char *str, size_t size)
 int store_user_add(struct store *s, const char *name, const char *pw_hash, bool admin,
                    int64_t *ret_id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     if (!fits(name, USER_NAME_SIZE) || !*name || !fits(pw_hash, USER_PW_HASH_SIZE))
         return -EINVAL;
-    r = prepare(s, "INSERT INTO users (name, pw_hash, admin, created_at) VALUES (?, ?, ?, ?)", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, pw_hash, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, admin) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, (int64_t)time(NULL)) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_done(s, st);
-    if (r < 0)
-        return r;
-    if (ret_id)
-        *ret_id = sqlite3_last_insert_rowid(s->db);
-    return 0;
+    return insert_id(
+            s,
+            "INSERT INTO users (name, pw_hash, admin, created_at) VALUES ($1, $2, $3, $4)"
+            " RETURNING id",
+            ARGS(ARG_TEXT(name), ARG_TEXT(pw_hash), ARG_INT(admin), ARG_INT((int64_t)time(NULL))),
+            ret_id);
 }
 
-/* Fill @ret from a row of (id, name, pw_hash, admin, created_at). */
-static int user_from_row(struct store *s, sqlite3_stmt *st, struct store_user *ret)
+/* Copy text column @i of @r into @buf (@size bytes with the NUL): false when it does not fit. */
+static bool copy_text(struct store__rows *r, int i, char *buf, size_t size)
 {
-    const char *name = (const char *)sqlite3_column_text(st, 1);
-    const char *pw_hash = (const char *)sqlite3_column_text(st, 2);
+    size_t len;
+    const char *p = r->c->s->ops->col_text(r, i, &len);
 
-    if (!fits(name, sizeof(ret->name)) || !fits(pw_hash, sizeof(ret->pw_hash))) {
-        (void)snprintf(last_error, sizeof(last_error), "user %lld: bad stored name or hash",
-                       (long long)sqlite3_column_int64(st, 0));
+    if (len >= size || memchr(p, '\0', len))
+        return false;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* The user of @sql (one row of id, name, pw_hash, admin, created_at) into @ret. */
+static int user_query(struct store *s, const char *sql, const struct store__arg *args, size_t n,
+                      struct store_user *ret)
+{
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    const struct store__ops *ops = s->ops;
+    struct store_user u;
+    int r;
+
+    r = query_row(s, sql, args, n, &rows);
+    if (r < 0)
+        return r;
+    u.id = ops->col_int(rows, 0);
+    if (!copy_text(rows, 1, u.name, sizeof(u.name)) ||
+        !copy_text(rows, 2, u.pw_hash, sizeof(u.pw_hash))) {
+        store__set_error("user %lld: bad stored name or hash", (long long)u.id);
         return -EIO;
     }
-    ret->id = sqlite3_column_int64(st, 0);
-    (void)snprintf(ret->name, sizeof(ret->name), "%s", name);
-    (void)snprintf(ret->pw_hash, sizeof(ret->pw_hash), "%s", pw_hash);
-    ret->admin = sqlite3_column_int(st, 3) != 0;
-    ret->created_at = sqlite3_column_int64(st, 4);
+    u.admin = ops->col_int(rows, 3) != 0;
+    u.created_at = ops->col_int(rows, 4);
+    *ret = u;
     return 0;
 }
 
@@ -553,65 +596,27 @@ static int user_from_row(struct store *s, sqlite3_stmt *st, struct store_user *r
 
 int store_user_by_name(struct store *s, const char *name, struct store_user *ret)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
-    r = prepare(s, USER_COLUMNS "WHERE name = ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_row(s, st);
-    return r < 0 ? r : user_from_row(s, st, ret);
+    return user_query(s, USER_COLUMNS "WHERE name = $1", ARGS(ARG_TEXT(name)), ret);
 }
 
 int store_user_by_id(struct store *s, int64_t id, struct store_user *ret)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
-    r = prepare(s, USER_COLUMNS "WHERE id = ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_row(s, st);
-    return r < 0 ? r : user_from_row(s, st, ret);
+    return user_query(s, USER_COLUMNS "WHERE id = $1", ARGS(ARG_INT(id)), ret);
 }
 
 int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     if (!fits(pw_hash, USER_PW_HASH_SIZE))
         return -EINVAL;
-    r = prepare(s, "UPDATE users SET pw_hash = ? WHERE id = ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, pw_hash, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, id) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    return write_one(s, "UPDATE users SET pw_hash = $1 WHERE id = $2",
+                     ARGS(ARG_TEXT(pw_hash), ARG_INT(id)));
 }
 
 int store_user_delete(struct store *s, int64_t id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
-    /* The foreign keys cascade to api_keys, tokens, runs and their deliveries, all in this one
-     * statement, so a crash leaves either all of them or none. */
-    r = prepare(s, "DELETE FROM users WHERE id = ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    /* The foreign keys cascade to api_keys, tokens, runs and what hangs off runs, all in this
+     * one statement, so a crash leaves either all of them or none. */
+    return write_one(s, "DELETE FROM users WHERE id = $1", ARGS(ARG_INT(id)));
 }
 
 int store_user_list(struct store *s, json_t **ret)
@@ -622,14 +627,9 @@ int store_user_list(struct store *s, json_t **ret)
             {"admin", COL_BOOL},
             {"created_at", COL_INT},
     };
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prepare(s, "SELECT id, name, admin, created_at FROM users ORDER BY id", &st);
-    if (r < 0)
-        return r;
-    return rows_array(s, st, cols, ARRAY_SIZE(cols), ret);
+    return query_array(s, "SELECT id, name, admin, created_at FROM users ORDER BY id", NO_ARGS,
+                       cols, ARRAY_SIZE(cols), ret);
 }
 
 /*** API keys and login tokens ***/
@@ -637,66 +637,38 @@ int store_user_list(struct store *s, json_t **ret)
 int store_key_add(struct store *s, int64_t user_id, const char *name, const char *key_hash,
                   int64_t *ret_id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     if (!name || !key_hash)
         return -EINVAL;
-    r = prepare(s, "INSERT INTO api_keys (user_id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, key_hash, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, (int64_t)time(NULL)) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_done(s, st);
-    if (r < 0)
-        return r;
-    if (ret_id)
-        *ret_id = sqlite3_last_insert_rowid(s->db);
-    return 0;
+    return insert_id(s,
+                     "INSERT INTO api_keys (user_id, name, key_hash, created_at)"
+                     " VALUES ($1, $2, $3, $4) RETURNING id",
+                     ARGS(ARG_INT(user_id), ARG_TEXT(name), ARG_TEXT(key_hash),
+                          ARG_INT((int64_t)time(NULL))),
+                     ret_id);
 }
 
 int store_key_lookup(struct store *s, const char *key_hash, int64_t *ret_user_id,
                      int64_t *ret_key_id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    _cleanup_rows_ struct store__rows *rows = NULL;
     int r;
 
-    r = prepare(s, "SELECT user_id, id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, key_hash, -1, SQLITE_STATIC) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_row(s, st);
+    r = query_row(s, "SELECT user_id, id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                  ARGS(ARG_TEXT(key_hash)), &rows);
     if (r < 0)
         return r;
     if (ret_user_id)
-        *ret_user_id = sqlite3_column_int64(st, 0);
+        *ret_user_id = s->ops->col_int(rows, 0);
     if (ret_key_id)
-        *ret_key_id = sqlite3_column_int64(st, 1);
+        *ret_key_id = s->ops->col_int(rows, 1);
     return 0;
 }
 
 int store_key_revoke(struct store *s, int64_t key_id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     /* A key already revoked is -ENOENT, like one that never existed. */
-    r = prepare(s, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, (int64_t)time(NULL)) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, key_id) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    return write_one(s, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                     ARGS(ARG_INT((int64_t)time(NULL)), ARG_INT(key_id)));
 }
 
 int store_key_list(struct store *s, int64_t user_id, json_t **ret)
@@ -705,72 +677,39 @@ int store_key_list(struct store *s, int64_t user_id, json_t **ret)
             {"id", COL_INT},    {"user_id", COL_INT},    {"user", COL_TEXT},
             {"name", COL_TEXT}, {"created_at", COL_INT}, {"revoked_at", COL_INT},
     };
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prepare(s,
-                "SELECT k.id, k.user_id, u.name, k.name, k.created_at, k.revoked_at"
-                " FROM api_keys k JOIN users u ON u.id = k.user_id"
-                " WHERE ?1 = 0 OR k.user_id = ?1 ORDER BY k.id",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK)
-        return bind_failed(s);
-    return rows_array(s, st, cols, ARRAY_SIZE(cols), ret);
+    return query_array(s,
+                       "SELECT k.id, k.user_id, u.name, k.name, k.created_at, k.revoked_at"
+                       " FROM api_keys k JOIN users u ON u.id = k.user_id"
+                       " WHERE $1 = 0 OR k.user_id = $1 ORDER BY k.id",
+                       ARGS(ARG_INT(user_id)), cols, ARRAY_SIZE(cols), ret);
 }
 
 int store_token_add(struct store *s, int64_t user_id, const char *token_hash, int64_t expires_at)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     if (!token_hash)
         return -EINVAL;
-    r = prepare(s, "INSERT INTO tokens (user_id, token_hash, expires_at) VALUES (?, ?, ?)", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, token_hash, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, expires_at) != SQLITE_OK)
-        return bind_failed(s);
-    return step_done(s, st);
+    return write_n(s, "INSERT INTO tokens (user_id, token_hash, expires_at) VALUES ($1, $2, $3)",
+                   ARGS(ARG_INT(user_id), ARG_TEXT(token_hash), ARG_INT(expires_at)), NULL);
 }
 
 int store_token_lookup(struct store *s, const char *token_hash, int64_t now, int64_t *ret_user_id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    _cleanup_rows_ struct store__rows *rows = NULL;
     int r;
 
-    r = prepare(s, "SELECT user_id FROM tokens WHERE token_hash = ? AND expires_at > ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_row(s, st);
+    r = query_row(s, "SELECT user_id FROM tokens WHERE token_hash = $1 AND expires_at > $2",
+                  ARGS(ARG_TEXT(token_hash), ARG_INT(now)), &rows);
     if (r < 0)
         return r;
     if (ret_user_id)
-        *ret_user_id = sqlite3_column_int64(st, 0);
+        *ret_user_id = s->ops->col_int(rows, 0);
     return 0;
 }
 
 int store_token_prune(struct store *s, int64_t now)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int n, r;
-
-    r = prepare(s, "DELETE FROM tokens WHERE expires_at < ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, &n);
+    return write_n(s, "DELETE FROM tokens WHERE expires_at < $1", ARGS(ARG_INT(now)), NULL);
 }
 
 /*** Runs ***/
@@ -788,61 +727,43 @@ const char *store_run_state_to_string(enum store_run_state s)
     return run_states[s];
 }
 
+#define RUN_INSERT                                                                              \
+    "INSERT INTO runs (user_id, project_id, language, state, code, request, in_history,"        \
+    " callback_url, created_at, payload) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9)" \
+    " RETURNING id"
+
 int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *ret_id)
 {
-    _cleanup_free_ char *request = NULL;
+    _cleanup_free_ char *request = NULL, *payload = NULL;
     int r;
 
     if (!rn->language)
         return -EINVAL;
     r = dump_json(rn->save_history ? rn->request : NULL, &request);
+    if (r >= 0)
+        r = dump_json(rn->payload, &payload);
     if (r < 0)
         return r;
-
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-
-    r = prepare(s,
-                "INSERT INTO runs (user_id, project_id, language, state, code, request,"
-                " in_history, callback_url, created_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                &st);
-    if (r < 0)
-        return r;
-    /* A NULL text binds SQL NULL. */
-    if (sqlite3_bind_int64(st, 1, rn->user_id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, rn->project_id) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, rn->language, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, rn->save_history ? rn->code : NULL, -1, SQLITE_STATIC) !=
-                SQLITE_OK ||
-        sqlite3_bind_text(st, 5, request, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int(st, 6, rn->save_history) != SQLITE_OK ||
-        sqlite3_bind_text(st, 7, rn->callback_url, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 8, rn->created_at) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_done(s, st);
-    if (r < 0)
-        return r;
-    if (ret_id)
-        *ret_id = sqlite3_last_insert_rowid(s->db);
-    return 0;
+    /* A queued job wakes the cluster's nodes that LISTEN; in the statement itself, so that the
+     * notification goes out exactly when the row is committed. */
+    return insert_id(s,
+                     payload && store_is_postgres(s) ? RUN_INSERT
+                             ", pg_notify('runbox_queue', CAST(id AS TEXT))"
+                                                     : RUN_INSERT,
+                     ARGS(ARG_INT(rn->user_id), ARG_INT(rn->project_id), ARG_TEXT(rn->language),
+                          ARG_TEXT(rn->save_history ? rn->code : NULL), ARG_TEXT(request),
+                          ARG_INT(rn->save_history), ARG_TEXT(rn->callback_url),
+                          ARG_INT(rn->created_at), ARG_TEXT(payload)),
+                     ret_id);
 }
 
 int store_run_set_running(struct store *s, int64_t id, int64_t started_at_ms)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     /* A finished run never goes back to running. */
-    r = prepare(
-            s, "UPDATE runs SET state = 'running', started_at = ? WHERE id = ? AND state != 'done'",
-            &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, started_at_ms) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, id) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    return write_one(
+            s,
+            "UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2 AND state != 'done'",
+            ARGS(ARG_INT(started_at_ms), ARG_INT(id)));
 }
 
 int store_run_finish(struct store *s, int64_t id, const char *status, json_t *result,
@@ -857,26 +778,15 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
     r = dump_json(result, &text);
     if (r < 0)
         return r;
-
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-
-    /* One autocommit statement: committed (in the WAL) when sqlite3_step() returns. */
-    r = prepare(s,
-                "UPDATE runs SET state = 'done', status = ?, result = ?, exit_code = ?,"
-                " execution_time = ?, finished_at = ? WHERE id = ?",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC) != SQLITE_OK ||
-        (json_is_integer(exit_code) ? sqlite3_bind_int64(st, 3, json_integer_value(exit_code))
-                                    : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
-        sqlite3_bind_double(st, 4, execution_time) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, finished_at_ms) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, id) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    /* One autocommit statement: committed when it returns. The job's payload (it may hold an
+     * instructor's hidden tests) goes with the run's end. */
+    return write_one(
+            s,
+            "UPDATE runs SET state = 'done', status = $1, result = $2, exit_code = $3,"
+            " execution_time = $4, finished_at = $5, payload = NULL WHERE id = $6",
+            ARGS(ARG_TEXT(status), ARG_TEXT(text),
+                 json_is_integer(exit_code) ? ARG_INT(json_integer_value(exit_code)) : ARG_NULL,
+                 ARG_REAL(execution_time), ARG_INT(finished_at_ms), ARG_INT(id)));
 }
 
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
@@ -890,73 +800,56 @@ int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
             {"in_history", COL_BOOL}, {"callback_url", COL_TEXT},
             {"code", COL_TEXT},       {"request", COL_JSON},
             {"result", COL_JSON},     {"shared", COL_BOOL},
+            {"node", COL_TEXT},       {"attempts", COL_INT},
     };
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    _cleanup_rows_ struct store__rows *rows = NULL;
     int r;
 
-    r = prepare(s,
-                "SELECT id, user_id, project_id, language, state, status, created_at,"
-                " started_at, finished_at, execution_time, in_history, callback_url, code,"
-                " request, result, shared FROM runs WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
-                &st);
+    r = query_row(s,
+                  "SELECT id, user_id, project_id, language, state, status, created_at,"
+                  " started_at, finished_at, execution_time, in_history, callback_url, code,"
+                  " request, result, shared, node, attempts FROM runs"
+                  " WHERE id = $1 AND ($2 = 0 OR user_id = $2)",
+                  ARGS(ARG_INT(id), ARG_INT(user_id)), &rows);
     if (r < 0)
         return r;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, user_id) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_row(s, st);
-    if (r < 0)
-        return r;
-    return row_object(st, cols, ARRAY_SIZE(cols), ret);
+    return row_object(rows, cols, ARRAY_SIZE(cols), ret);
 }
 
-/* Bind @v to the named parameter @name when the query has it. */
-static int bind_named_int64(sqlite3_stmt *st, const char *name, int64_t v)
+#define HISTORY_MAX_ARGS 6
+
+/* The history query for @q into @sql, from fixed fragments, each with its parameter in @args;
+ * returns how many. */
+static size_t history_sql(const struct store_history_query *q, char *sql, size_t len,
+                          struct store__arg *args)
 {
-    int i = sqlite3_bind_parameter_index(st, name);
+    const struct {
+        bool on;
+        const char *fragment; /* followed by its parameter */
+        struct store__arg arg;
+    } filters[HISTORY_MAX_ARGS] = {
+            {q->user_id != 0, " AND user_id = ", ARG_INT(q->user_id)},
+            {q->project_id != 0, " AND project_id = ", ARG_INT(q->project_id)},
+            {q->language != NULL, " AND language = ", ARG_TEXT(q->language)},
+            {q->status != NULL, " AND status = ", ARG_TEXT(q->status)},
+            {q->before != 0, " AND id < ", ARG_INT(q->before)},
+            /* One row more than asked tells whether there is a next page. */
+            {true, " ORDER BY id DESC LIMIT ", ARG_INT((int64_t)q->limit + 1)},
+    };
+    size_t n = 0, at;
 
-    return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
-}
-
-static int bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-    int i = sqlite3_bind_parameter_index(st, name);
-
-    return i ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : SQLITE_OK;
-}
-
-/* The history query for @q: fixed fragments only, each with its named parameter. */
-static int history_prepare(struct store *s, const struct store_history_query *q, sqlite3_stmt **ret)
-{
-    char sql[512] = "SELECT id, project_id, language, status, state, created_at, execution_time,"
-                    " exit_code, substr(CAST(code AS BLOB), 1, 200), shared FROM runs"
-                    " WHERE in_history";
-    int r;
-
-    if (q->user_id)
-        (void)strcat(sql, " AND user_id = :user");
-    if (q->project_id)
-        (void)strcat(sql, " AND project_id = :project");
-    if (q->language)
-        (void)strcat(sql, " AND language = :language");
-    if (q->status)
-        (void)strcat(sql, " AND status = :status");
-    if (q->before)
-        (void)strcat(sql, " AND id < :before");
-    (void)strcat(sql, " ORDER BY id DESC LIMIT :limit");
-    r = prepare(s, sql, ret);
-    if (r < 0)
-        return r;
-    /* One row more than asked tells whether there is a next page. */
-    if (bind_named_int64(*ret, ":user", q->user_id) != SQLITE_OK ||
-        bind_named_int64(*ret, ":project", q->project_id) != SQLITE_OK ||
-        bind_named_text(*ret, ":language", q->language) != SQLITE_OK ||
-        bind_named_text(*ret, ":status", q->status) != SQLITE_OK ||
-        bind_named_int64(*ret, ":before", q->before) != SQLITE_OK ||
-        bind_named_int64(*ret, ":limit", (int64_t)q->limit + 1) != SQLITE_OK)
-        return bind_failed(s);
-    return 0;
+    at = (size_t)snprintf(sql, len,
+                          "SELECT id, project_id, language, status, state, created_at,"
+                          " execution_time, exit_code, substr(code, 1, %d), shared FROM runs"
+                          " WHERE in_history <> 0",
+                          PREVIEW_BYTES);
+    for (size_t i = 0; i < ARRAY_SIZE(filters); i++) {
+        if (!filters[i].on)
+            continue;
+        args[n++] = filters[i].arg;
+        at += (size_t)snprintf(sql + at, len - at, "%s$%zu", filters[i].fragment, n);
+    }
+    return n;
 }
 
 int store_run_history(struct store *s, const struct store_history_query *q, json_t **ret)
@@ -973,104 +866,58 @@ int store_run_history(struct store *s, const struct store_history_query *q, json
             {"code_preview", COL_PREVIEW},
             {"shared", COL_BOOL},
     };
+    struct store__arg args[HISTORY_MAX_ARGS];
     _cleanup_json_ json_t *runs = NULL;
-    json_t *next = NULL;
+    json_t *next_id = NULL;
+    char sql[512];
     size_t n;
     int r;
 
     if (q->limit < 1 || q->limit > 500)
         return -EINVAL;
-    {
-        LOCK_SCOPE(s);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-
-        r = history_prepare(s, q, &st);
-        if (r < 0)
-            return r;
-        r = rows_array(s, st, cols, ARRAY_SIZE(cols), &runs);
-        if (r < 0)
-            return r;
-    }
+    /* substr() counts characters: at least the bytes the preview keeps. */
+    n = history_sql(q, sql, sizeof(sql), args);
+    r = query_array(s, sql, args, n, cols, ARRAY_SIZE(cols), &runs);
+    if (r < 0)
+        return r;
     n = json_array_size(runs);
     if (n > q->limit) {
         (void)json_array_remove(runs, n - 1);
-        next = json_object_get(json_array_get(runs, n - 2), "id");
+        next_id = json_object_get(json_array_get(runs, n - 2), "id");
     }
-    *ret = json_pack("{sOso}", "runs", runs, "next_before", next ? json_copy(next) : json_null());
+    *ret = json_pack("{sOso}", "runs", runs, "next_before",
+                     next_id ? json_copy(next_id) : json_null());
     return *ret ? 0 : -ENOMEM;
 }
 
 int store_run_set_shared(struct store *s, int64_t id, int64_t user_id, bool shared)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
-    r = prepare(s,
-                "UPDATE runs SET shared = ?3 WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)"
-                " AND in_history",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, user_id) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, shared) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    return write_one(s,
+                     "UPDATE runs SET shared = $3 WHERE id = $1 AND ($2 = 0 OR user_id = $2)"
+                     " AND in_history <> 0",
+                     ARGS(ARG_INT(id), ARG_INT(user_id), ARG_INT(shared)));
 }
 
 int store_run_delete(struct store *s, int64_t id, int64_t user_id)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
-    r = prepare(s, "DELETE FROM runs WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, user_id) != SQLITE_OK)
-        return bind_failed(s);
-    return step_changed(s, st, NULL);
+    return write_one(s, "DELETE FROM runs WHERE id = $1 AND ($2 = 0 OR user_id = $2)",
+                     ARGS(ARG_INT(id), ARG_INT(user_id)));
 }
 
 int store_runs_recover(struct store *s, int64_t now_ms, int *ret_n)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int n, r;
-
-    r = prepare(s,
-                "UPDATE runs SET state = 'done', status = 'internal_error',"
-                " result = coalesce(result, ?1), finished_at = coalesce(finished_at, ?2)"
-                " WHERE state != 'done'",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_text(st, 1, RESULT_RESTARTED, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, now_ms) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_changed(s, st, &n);
-    if (r >= 0 && ret_n)
-        *ret_n = n;
-    return r;
+    return write_count(s,
+                       "UPDATE runs SET state = 'done', status = 'internal_error',"
+                       " result = coalesce(result, $1), finished_at = coalesce(finished_at, $2),"
+                       " payload = NULL WHERE state != 'done'",
+                       ARGS(ARG_TEXT(RESULT_RESTARTED), ARG_INT(now_ms)), ret_n);
 }
 
 int store_runs_prune(struct store *s, int64_t before_ms, int *ret_n)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int n, r;
-
-    r = prepare(s, "DELETE FROM runs WHERE state = 'done' AND created_at < ?", &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, before_ms) != SQLITE_OK)
-        return bind_failed(s);
-    r = step_changed(s, st, &n);
-    if (r >= 0 && ret_n)
-        *ret_n = n;
-    return r;
+    /* Deliveries and events cascade. */
+    return write_count(s, "DELETE FROM runs WHERE state = 'done' AND created_at < $1",
+                       ARGS(ARG_INT(before_ms)), ret_n);
 }
 
 int store_stats(struct store *s, int64_t user_id, json_t **ret)
@@ -1085,23 +932,13 @@ int store_stats(struct store *s, int64_t user_id, json_t **ret)
     json_int_t total = 0;
     int r;
 
-    {
-        LOCK_SCOPE(s);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-
-        r = prepare(s,
+    r = query_array(s,
                     "SELECT language, status, count(*), avg(execution_time) FROM runs"
-                    " WHERE state = 'done' AND (?1 = 0 OR user_id = ?1)"
+                    " WHERE state = 'done' AND ($1 = 0 OR user_id = $1)"
                     " GROUP BY language, status ORDER BY language, status",
-                    &st);
-        if (r < 0)
-            return r;
-        if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK)
-            return bind_failed(s);
-        r = rows_array(s, st, cols, ARRAY_SIZE(cols), &groups);
-        if (r < 0)
-            return r;
-    }
+                    ARGS(ARG_INT(user_id)), cols, ARRAY_SIZE(cols), &groups);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < json_array_size(groups); i++)
         total += json_integer_value(json_object_get(json_array_get(groups, i), "count"));
     *ret = json_pack("{sOsI}", "languages", groups, "total", total);
@@ -1113,26 +950,14 @@ int store_stats(struct store *s, int64_t user_id, json_t **ret)
 int store_delivery_log(struct store *s, int64_t run_id, const char *url, int attempt,
                        int http_status, const char *error, int64_t at_ms)
 {
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
-
     if (!url)
         return -EINVAL;
-    r = prepare(s,
-                "INSERT INTO webhook_deliveries (run_id, url, attempt, http_status, error, at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, attempt) != SQLITE_OK ||
-        sqlite3_bind_int(st, 4, http_status) != SQLITE_OK ||
-        sqlite3_bind_text(st, 5, error ? error : "", -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, at_ms) != SQLITE_OK)
-        return bind_failed(s);
-    return step_done(s, st);
+    return write_n(s,
+                   "INSERT INTO webhook_deliveries (run_id, url, attempt, http_status, error, at)"
+                   " VALUES ($1, $2, $3, $4, $5, $6)",
+                   ARGS(ARG_INT(run_id), ARG_TEXT(url), ARG_INT(attempt), ARG_INT(http_status),
+                        ARG_TEXT(error ? error : ""), ARG_INT(at_ms)),
+                   NULL);
 }
 
 int store_delivery_list(struct store *s, int64_t run_id, json_t **ret)
@@ -1141,17 +966,9 @@ int store_delivery_list(struct store *s, int64_t run_id, json_t **ret)
             {"attempt", COL_INT}, {"url", COL_TEXT}, {"http_status", COL_INT},
             {"error", COL_TEXT},  {"at", COL_INT},
     };
-    LOCK_SCOPE(s);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prepare(s,
-                "SELECT attempt, url, http_status, error, at FROM webhook_deliveries"
-                " WHERE run_id = ? ORDER BY id",
-                &st);
-    if (r < 0)
-        return r;
-    if (sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK)
-        return bind_failed(s);
-    return rows_array(s, st, cols, ARRAY_SIZE(cols), ret);
+    return query_array(s,
+                       "SELECT attempt, url, http_status, error, at FROM webhook_deliveries"
+                       " WHERE run_id = $1 ORDER BY id",
+                       ARGS(ARG_INT(run_id)), cols, ARRAY_SIZE(cols), ret);
 }

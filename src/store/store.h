@@ -1,9 +1,11 @@
 /* The store: users, API keys, login tokens, runs (history and async results) and webhook
- * deliveries. One interface; SQLite is the embedded backend (a file under the data dir), and
- * PostgreSQL can join behind the same functions later. Every call is safe from any thread (the
- * store serialises access itself). Functions return 0 or -errno; -ENOENT when a row is not
- * there (or not visible to the caller), -EEXIST on a duplicate name, -EIO for a database error,
- * whose text store_error() then gives. */
+ * deliveries. One interface, two backends: SQLite, embedded (a file under the data dir), and
+ * PostgreSQL (a server that several runbox nodes share). Every call is safe from any thread (the
+ * store serialises access itself, or gives each thread a pooled connection). Functions return 0
+ * or -errno; -ENOENT when a row is not there (or not visible to the caller), -EEXIST on a
+ * duplicate name, -ENOTCONN when the database server cannot be reached (the server answers 503;
+ * a later call reconnects), -EIO for another database error. store_error() then gives the
+ * text. */
 #pragma once
 
 #include <jansson.h>
@@ -14,12 +16,21 @@
 
 struct store;
 
-/* Open (creating it on first use) the database "runbox.db" under directory @dir, which is
- * created if missing, and migrate its schema to the newest version with the versioned
- * migrations (each in its own transaction; the version lives in PRAGMA user_version). On
- * failure @err says why. */
+/* Open the database @db and migrate its schema to the newest version with the versioned
+ * migrations, each in its own transaction (concurrent openers of one database migrate it once).
+ * @db NULL or "": SQLite, the file "runbox.db" under directory @dir (both created if missing;
+ * the version lives in PRAGMA user_version). @db "postgres://..." or "postgresql://...": that
+ * PostgreSQL database, the URL handed to libpq as is (the version lives in the table
+ * schema_version); -ENOTCONN when it cannot be reached. Anything else is -EINVAL. On failure @err
+ * says why, never with the URL's password. */
+int store_open_url(const char *db, const char *dir, struct store **ret, char *err,
+                   size_t errlen) _warn_unused_;
+/* store_open_url(NULL, @dir, ...): SQLite under @dir. */
 int store_open(const char *dir, struct store **ret, char *err, size_t errlen) _warn_unused_;
 struct store *store_free(struct store *s);
+
+/* True when @s is a PostgreSQL database. */
+bool store_is_postgres(const struct store *s);
 
 /* The last database error of this thread, for logs ("" if none). */
 const char *store_error(void);
@@ -88,20 +99,24 @@ struct store_run_new {
                         * kept for GET /runs/{id} and the stats) */
     const char *callback_url; /* may be NULL */
     int64_t created_at;       /* unix milliseconds */
+    json_t *payload;          /* the job for the cluster's nodes, borrowed; may be NULL. Kept
+                               * (as JSON text) until the run is done */
 };
 
-/* Inserts the run in state queued. */
+/* Inserts the run in state queued. With a payload on PostgreSQL, the same statement notifies
+ * the channel "runbox_queue" with the new id (as text). */
 int store_run_insert(struct store *s, const struct store_run_new *r, int64_t *ret_id) _warn_unused_;
 int store_run_set_running(struct store *s, int64_t id, int64_t started_at_ms) _warn_unused_;
 /* Marks the run done with @status ("success", "timeout", ...), @result (the API's result
- * object, borrowed; stored as JSON text) and its execution time in seconds. Durable on return
- * (committed) so that a result answered is never lost. */
+ * object, borrowed; stored as JSON text) and its execution time in seconds, and drops its
+ * payload. Durable on return (committed) so that a result answered is never lost. */
 int store_run_finish(struct store *s, int64_t id, const char *status, json_t *result,
                      double execution_time, int64_t finished_at_ms) _warn_unused_;
 
 /* One run as {"id","user_id","project_id","language","state","status"|null,"created_at",
  * "started_at","finished_at","execution_time","in_history","callback_url","code"|null,
- * "request"|null,"result"|null,"shared"} (times in unix ms). @user_id 0 = any owner (admin);
+ * "request"|null,"result"|null,"shared","node"|null,"attempts"} (times in unix ms; "node": the
+ * cluster node that took it). @user_id 0 = any owner (admin);
  * otherwise a run of another user is -ENOENT (shared or not: the caller decides who may read a
  * shared run). */
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret) _warn_unused_;
@@ -129,7 +144,8 @@ int store_run_history(struct store *s, const struct store_history_query *q,
 int store_run_delete(struct store *s, int64_t id, int64_t user_id) _warn_unused_;
 
 /* At start: every run still queued or running (the server died under it) becomes done with
- * status "internal_error" and the message "server restarted". *ret_n: how many. */
+ * status "internal_error" and the message "server restarted", without its payload. *ret_n: how
+ * many. */
 int store_runs_recover(struct store *s, int64_t now_ms, int *ret_n) _warn_unused_;
 
 /* Retention: deletes finished runs created before @before_ms. *ret_n: how many. */
