@@ -11,6 +11,8 @@ pkgs=(
   libseccomp-dev libjansson-dev libcmocka-dev
   # the service: SQLite, argon2id/HMAC, webhook client, HTTP+WebSocket server
   libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev libcivetweb-dev
+  # the cluster's shared store and queue: libpq, and a PostgreSQL server the tests start
+  libpq-dev postgresql
   # test reports (JUnit XML) and the MIME types of files programs write
   libxml2-dev libmagic-dev
   # images: docker save archives and OCI layouts (runbox image import), Debian roots
