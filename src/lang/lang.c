@@ -581,6 +581,7 @@ static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
 
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
+    uint64_t judge0_id = 0;
     int r;
 
     if (!json_is_object(o))
@@ -599,8 +600,10 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
         (r = get_support(o, &l->support, &l->n_support, err)) < 0 ||
-        (r = get_runner(o, l, err)) < 0)
+        (r = get_runner(o, l, err)) < 0 ||
+        (r = get_count(o, "judge0_id", 65535, &judge0_id, err)) < 0)
         return r;
+    l->judge0_id = (unsigned)judge0_id;
     if (!l->display_name)
         l->display_name = xstrdup(l->name);
     return 0;
@@ -698,6 +701,14 @@ int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
+        if (r == 0 && set->v[set->n]->judge0_id &&
+            lang_find_judge0(set, set->v[set->n]->judge0_id)) {
+            snprintf(err->origin, sizeof(err->origin), "%s", path);
+            snprintf(err->text, sizeof(err->text), "judge0_id %u is taken by another language",
+                     set->v[set->n]->judge0_id);
+            set->v[set->n] = lang_free(set->v[set->n]);
+            r = -EEXIST;
+        }
         if (r == 0)
             set->n++;
     }
@@ -716,6 +727,14 @@ void lang_set_done(struct lang_set *set)
     free(set->v);
     set->v = NULL;
     set->n = 0;
+}
+
+struct lang *lang_find_judge0(const struct lang_set *set, unsigned id)
+{
+    for (size_t i = 0; id && i < set->n; i++)
+        if (set->v[i]->judge0_id == id)
+            return set->v[i];
+    return NULL;
 }
 
 struct lang *lang_find(const struct lang_set *set, const char *name)

@@ -101,6 +101,7 @@ struct lang {
                                    * content NULL and is left out */
     size_t n_support;
     struct lang_runner runner; /* "runner": {"type", "image"}; default the host's sandbox */
+    unsigned judge0_id;        /* "judge0_id": its id in the Judge0 CE API, 0 = none */
     char *origin;              /* the file it came from */
 };
 
@@ -130,6 +131,9 @@ int lang_parse_limits(json_t *obj, struct lang_limits *ret, struct lang_error *e
 /* Load every *.json in @dir, sorted by name. A file that fails to parse fails the load. */
 int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err) _warn_unused_;
 void lang_set_done(struct lang_set *set);
+
+/* The language whose judge0_id is @id (not 0), or NULL. */
+struct lang *lang_find_judge0(const struct lang_set *set, unsigned id);
 
 /* The language named @name (or one of its aliases), or NULL. */
 struct lang *lang_find(const struct lang_set *set, const char *name);

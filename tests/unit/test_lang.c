@@ -166,7 +166,45 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     assert_ptr_equal(lang_for_file(&set, "dir/x.rs"), lang_find(&set, "rust"));
     assert_null(lang_for_file(&set, "README"));
     assert_null(lang_find(&set, "cobol"));
+    /* Judge0's ids of the shipped languages. */
+    assert_ptr_equal(lang_find_judge0(&set, 71), lang_find(&set, "python"));
+    assert_ptr_equal(lang_find_judge0(&set, 54), lang_find(&set, "cpp"));
+    assert_ptr_equal(lang_find_judge0(&set, 46), lang_find(&set, "bash"));
+    assert_null(lang_find_judge0(&set, 0));
+    assert_null(lang_find_judge0(&set, 9999));
     lang_set_done(&set);
+}
+
+/* Two files with one judge0_id: the load fails, naming the id. */
+static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
+{
+    static const char *const files[] = {"a.json", "b.json"};
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX", path[512];
+    struct lang_set set;
+    struct lang_error err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < 2; i++) {
+        char name[2] = {(char)('a' + i), 0};
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f,
+                "{\"name\": \"%s\", \"judge0_id\": 71, \"extensions\": [\".%s\"], "
+                "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": "
+                "[\"cat\"], \"selftest\": {\"files\": {\"m.%s\": \"hi\"}, "
+                "\"expected_output\": \"hi\"}}",
+                name, name, name, name);
+        fclose(f);
+    }
+    assert_int_equal(lang_load_dir(dir, &set, &err), -EEXIST);
+    assert_non_null(strstr(err.text, "judge0_id 71"));
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
 }
 
 int main(void)
@@ -178,6 +216,7 @@ int main(void)
             cmocka_unit_test(test_lang_expand_substitutes_placeholders),
             cmocka_unit_test(test_lang_expand_vars_repeats_list_placeholders),
             cmocka_unit_test(test_lang_load_dir_finds_languages_by_name_alias_and_extension),
+            cmocka_unit_test(test_lang_load_dir_refuses_a_judge0_id_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
