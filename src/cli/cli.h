@@ -127,9 +127,9 @@ int cli_sub_argv(const struct cli_args *a, char **argv);
 const char *cli_data_dir(const char *given);
 
 /* runbox user add|list|del|passwd and runbox key add|list|revoke (users.c): accounts and API
- * keys of the service, in the database under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The
- * command's own options (--data, --admin, --password-stdin, --name) are read from the operands
- * and from after "--". */
+ * keys of the service, in the PostgreSQL database of --db URL ($RUNBOX_DB) or the SQLite one
+ * under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The command's own options (--data, --db,
+ * --admin, --password-stdin, --name) are read from the operands and from after "--". */
 int cli_cmd_user(const struct cli_args *a);
 int cli_cmd_key(const struct cli_args *a);
 

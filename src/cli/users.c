@@ -1,7 +1,10 @@
 /* The CLI's "user" and "key" commands: manage the service's accounts and API keys straight in
- * the database under the data directory (--data DIR, else $RUNBOX_DATA, else /var/lib/runbox).
- * Passwords come from the terminal without echo or from stdin, never from argv, where any user
- * of the host could read them in /proc. */
+ * its database: the PostgreSQL database of --db URL (a cluster's), else the SQLite one under
+ * --data DIR, else that of $RUNBOX_DB, else SQLite under $RUNBOX_DATA or /var/lib/runbox. So a
+ * flag beats the environment, and $RUNBOX_DB, which `runbox serve` reads too, beats
+ * $RUNBOX_DATA as it does there. Passwords come from the terminal without echo or from stdin,
+ * never from argv, where any user of the host could read them in /proc; a URL's password is
+ * never printed. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -26,6 +29,7 @@ enum uk_opt {
 /* The options and operands after "user" or "key". */
 struct uk_args {
     const char *data_dir;             /* --data DIR */
+    const char *db_url;               /* --db URL */
     const char *key_name;             /* --name NAME */
     unsigned given;                   /* enum uk_opt flags seen */
     bool json;                        /* --json (the global option) */
@@ -354,7 +358,12 @@ static int usage(const char *group)
     fprintf(stderr, "usage:\n");
     for (size_t i = 0; i < ARRAY_SIZE(uk_cmds); i++)
         if (strcmp(uk_cmds[i].group, group) == 0)
-            fprintf(stderr, "  runbox %s [--data DIR]\n", uk_cmds[i].usage);
+            fprintf(stderr, "  runbox %s [--data DIR | --db URL]\n", uk_cmds[i].usage);
+    fputs("  --data  the SQLite database's directory (default $RUNBOX_DATA, else /var/lib/runbox)\n"
+          "  --db    a PostgreSQL URL (postgresql://user:pass@host/db; default $RUNBOX_DB unless\n"
+          "          --data is given): the database that a cluster's `runbox serve --db` nodes\n"
+          "          share\n",
+          stderr);
     return 2;
 }
 
@@ -362,10 +371,13 @@ static int usage(const char *group)
 static int parse(const struct cli_args *a, struct uk_args *u)
 {
     static const struct option opts[] = {
-            {"data", required_argument, NULL, 'd'},
+            {"data", required_argument, NULL, 'd'}, /* the SQLite database's directory */
+            {"db", required_argument, NULL, 'b'},   /* a PostgreSQL URL */
             {"admin", no_argument, NULL, 'a'},
             {"password-stdin", no_argument, NULL, 'p'},
             {"name", required_argument, NULL, 'n'},
+            /* Also the global option, which the usage shows after the sub-command. */
+            {"json", no_argument, NULL, 'j'},
             {0},
     };
     char *argv[CLI_SUB_MAX_ARGS + 2];
@@ -379,6 +391,9 @@ static int parse(const struct cli_args *a, struct uk_args *u)
         case 'd':
             u->data_dir = optarg;
             break;
+        case 'b':
+            u->db_url = optarg;
+            break;
         case 'a':
             u->given |= UK_ADMIN;
             break;
@@ -389,6 +404,9 @@ static int parse(const struct cli_args *a, struct uk_args *u)
             u->given |= UK_NAME;
             u->key_name = optarg;
             break;
+        case 'j':
+            u->json = true;
+            break;
         default:
             return -EINVAL;
         }
@@ -397,13 +415,36 @@ static int parse(const struct cli_args *a, struct uk_args *u)
     return 0;
 }
 
+/* Open the database that @u names (see the top of this file) into *ret; prints why not and
+ * returns the exit code then. */
+static int open_db(const struct uk_args *u, struct store **ret)
+{
+    const char *db = u->db_url ? u->db_url : u->data_dir ? NULL : getenv("RUNBOX_DB");
+    const char *dir = cli_data_dir(u->data_dir);
+    char err[512] = "";
+    int r;
+
+    if (db && *db) {
+        /* The error names the URL with its password masked. */
+        r = store_open_url(db, NULL, ret, err, sizeof(err));
+        if (r < 0)
+            fprintf(stderr, "runbox: cannot open the database: %s\n", err[0] ? err : strerror(-r));
+        return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+    }
+    r = store_open(dir, ret, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "runbox: cannot open the database in '%s': %s\n", dir,
+                err[0] ? err : strerror(-r));
+        return 1;
+    }
+    return 0;
+}
+
 static int run_group(const char *group, const struct cli_args *a)
 {
     _cleanup_(store_freep) struct store *s = NULL;
     struct uk_args u;
     const struct uk_cmd *cmd = NULL;
-    const char *dir;
-    char err[512] = "";
     int r;
 
     if (parse(a, &u) < 0 || u.n_operands < 1)
@@ -416,16 +457,12 @@ static int run_group(const char *group, const struct cli_args *a)
     /* The sub-command sees its own operands only. */
     memmove(u.operands, u.operands + 1, sizeof(u.operands[0]) * (size_t)--u.n_operands);
 
-    dir = cli_data_dir(u.data_dir);
     r = auth_init();
     if (r < 0)
         return fail("cannot initialise libsodium", r);
-    r = store_open(dir, &s, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "runbox: cannot open the database in '%s': %s\n", dir,
-                err[0] ? err : strerror(-r));
-        return 1;
-    }
+    r = open_db(&u, &s);
+    if (r)
+        return r;
     return cmd->fn(s, &u);
 }
 

@@ -138,14 +138,24 @@ static PGconn *connect_url(const char *url)
     return pg;
 }
 
-/* Make @c usable: connect it the first time, reset it when it broke. A connection the server
- * closed while it sat in the pool shows it only once read, hence PQconsumeInput(). */
+/* Whether @pg, idle in the pool, still has its server. A connection the server closed while it
+ * sat there shows it only once read, hence PQconsumeInput(); and a server that ends it (a restart,
+ * pg_terminate_backend()) first sends a FATAL message, then closes: the first read takes the
+ * message, and only a second one sees the end of the stream. */
+static bool is_alive(PGconn *pg)
+{
+    for (int i = 0; i < 2; i++)
+        if (PQstatus(pg) != CONNECTION_OK || !PQconsumeInput(pg))
+            return false;
+    return PQstatus(pg) == CONNECTION_OK;
+}
+
+/* Make @c usable: connect it the first time, reset it when it broke. */
 static int make_ready(struct pg_store *p, struct pg_conn *c)
 {
     if (!c->pg)
         c->pg = connect_url(p->url);
-    else if (PQstatus(c->pg) != CONNECTION_OK || !PQconsumeInput(c->pg) ||
-             PQstatus(c->pg) != CONNECTION_OK)
+    else if (!is_alive(c->pg))
         PQreset(c->pg);
     if (!c->pg)
         return unavailable("out of memory");

@@ -1,4 +1,8 @@
-/* Unit tests of src/store: the SQLite backend, each test on a fresh database in a temp dir. */
+/* Unit tests of src/store, on both backends. Every test that is not about one backend runs
+ * twice, each time on a fresh database: on SQLite in a temp dir, and on PostgreSQL in a
+ * database of its own (CREATE DATABASE on the server of $RUNBOX_TEST_PG_URL, dropped after the
+ * test). Without $RUNBOX_TEST_PG_URL the PostgreSQL runs are reported as skipped; tests/run.sh
+ * always starts a server and sets it. */
 /* cmocka.h needs these first. */
 /* clang-format off */
 #include <setjmp.h>
@@ -7,25 +11,149 @@
 #include <stdint.h>
 #include <cmocka.h>
 /* clang-format on */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "common/util.h"
+#include "store/store-int.h"
 #include "store/store.h"
 
+enum backend {
+    SQLITE,
+    POSTGRES,
+};
+
 struct fixture {
+    enum backend backend;
+    /* PostgreSQL without $RUNBOX_TEST_PG_URL: the test skips itself. */
+    bool skip;
+    /* SQLite: the data dir. */
     char dir[64];
+    /* PostgreSQL: the test's own database, and its URL. */
+    char db_name[64];
+    char url[512];
     struct store *s;
     int64_t alice;
     int64_t bob;
 };
+
+/* The PostgreSQL server of the tests, or NULL. */
+static const char *pg_server(void)
+{
+    const char *url = getenv("RUNBOX_TEST_PG_URL");
+
+    return url && *url ? url : NULL;
+}
+
+/* The fixture of a test; a PostgreSQL test without a server stops here as skipped. */
+static struct fixture *fixture(void **state)
+{
+    struct fixture *f = *state;
+
+    if (f->skip)
+        skip();
+    return f;
+}
+
+/*** PostgreSQL: the tests' own connections to the server ***/
+
+static PGconn *pg_connect(const char *url)
+{
+    PGconn *pg = PQconnectdb(url);
+    char msg[512];
+
+    assert_non_null(pg);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        (void)snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
+        PQfinish(pg);
+        fail_msg("cannot connect to the test server: %s", msg);
+    }
+    return pg;
+}
+
+/* Run @sql on a connection of its own to @url; the first column of its first row as an
+ * integer (0 when there is none). */
+static int64_t pg_run(const char *url, const char *sql)
+{
+    PGconn *pg = pg_connect(url);
+    PGresult *res = PQexec(pg, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int64_t n = 0;
+    char msg[512];
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        (void)snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
+        PQclear(res);
+        PQfinish(pg);
+        fail_msg("%s: %s", sql, msg);
+    }
+    if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(pg);
+    return n;
+}
+
+/* @base (a server's URL) with its database replaced by @name, its parameters kept. */
+static void url_with_db(const char *base, const char *name, char *buf, size_t len)
+{
+    const char *auth = strstr(base, "://");
+    size_t end;
+
+    assert_non_null(auth);
+    auth += 3;
+    end = (size_t)(auth - base) + strcspn(auth, "/?#");
+    assert_true((size_t)snprintf(buf, len, "%.*s/%s%s", (int)end, base, name,
+                                 base + end + strcspn(base + end, "?#")) < len);
+}
+
+/* A new, empty database on the test server for @f. Its name is ours ([a-z0-9_] only), so it
+ * is safe to put in SQL text. */
+static void create_db(struct fixture *f)
+{
+    static unsigned n;
+    char sql[128];
+
+    (void)snprintf(f->db_name, sizeof(f->db_name), "runbox_test_%d_%u", (int)getpid(), ++n);
+    (void)snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", f->db_name);
+    (void)pg_run(pg_server(), sql);
+    url_with_db(pg_server(), f->db_name, f->url, sizeof(f->url));
+}
+
+static void drop_db(const char *name)
+{
+    char sql[128];
+
+    /* FORCE: a connection some test left behind must not keep the database. */
+    (void)snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    (void)pg_run(pg_server(), sql);
+}
+
+/* End every server connection to @f's database, waiting until they are gone. */
+static void kill_connections(struct fixture *f)
+{
+    char sql[256];
+
+    (void)snprintf(sql, sizeof(sql),
+                   "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+                   " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+                   f->db_name);
+    (void)pg_run(pg_server(), sql);
+}
+
+/*** Fixtures ***/
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -35,18 +163,60 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return remove(path);
 }
 
-static int setup(void **state)
+/* Open @f's database (again). */
+static int open_store(struct fixture *f, struct store **ret, char *err, size_t errlen)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256] = "";
+    if (f->backend == SQLITE)
+        return store_open(f->dir, ret, err, errlen);
+    return store_open_url(f->url, NULL, ret, err, errlen);
+}
 
-    assert_non_null(f);
-    (void)snprintf(f->dir, sizeof(f->dir), "/tmp/runbox-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+/* Open the fresh database of @f, with the users alice and bob. */
+static void open_with_users(struct fixture *f)
+{
+    char err[512] = "";
+
+    if (open_store(f, &f->s, err, sizeof(err)) < 0)
+        fail_msg("cannot open the store: %s", err);
     assert_int_equal(store_user_add(f->s, "alice", "hash-a", false, &f->alice), 0);
     assert_int_equal(store_user_add(f->s, "bob", "hash-b", false, &f->bob), 0);
+}
+
+static int setup_sqlite(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
     *state = f;
+    f->backend = SQLITE;
+    (void)snprintf(f->dir, sizeof(f->dir), "/tmp/runbox-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    open_with_users(f);
+    return 0;
+}
+
+/* A fixture on a new PostgreSQL database, not opened yet (or one that skips). */
+static int setup_pg_empty(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    *state = f;
+    f->backend = POSTGRES;
+    f->skip = !pg_server();
+    if (!f->skip)
+        create_db(f);
+    return 0;
+}
+
+static int setup_pg(void **state)
+{
+    struct fixture *f;
+
+    (void)setup_pg_empty(state);
+    f = *state;
+    if (!f->skip)
+        open_with_users(f);
     return 0;
 }
 
@@ -54,11 +224,18 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    if (!f)
+        return 0;
     f->s = store_free(f->s);
-    assert_int_equal(nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    if (f->dir[0])
+        assert_int_equal(nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    if (f->db_name[0])
+        drop_db(f->db_name);
     free(f);
     return 0;
 }
+
+/*** Helpers ***/
 
 /* Insert a queued run of @user_id; code and request are kept when @history. */
 static int64_t add_run(struct store *s, int64_t user_id, int64_t project_id, const char *language,
@@ -93,16 +270,19 @@ static void finish_run(struct store *s, int64_t id, const char *status, int exit
     json_decref(res);
 }
 
-/* Rows in @table, read with a connection of our own (names here are constants). */
-static int64_t count_rows(const char *dir, const char *table)
+/* count(*) of @what ("table [WHERE ...]", a constant) in @f's database, read with a connection
+ * of our own. */
+static int64_t count_rows(struct fixture *f, const char *what)
 {
-    char path[128], sql[128];
+    char path[128], sql[256];
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int64_t n;
 
-    (void)snprintf(path, sizeof(path), "%s/runbox.db", dir);
-    (void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    (void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", what);
+    if (f->backend == POSTGRES)
+        return pg_run(f->url, sql);
+    (void)snprintf(path, sizeof(path), "%s/runbox.db", f->dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -112,9 +292,29 @@ static int64_t count_rows(const char *dir, const char *table)
     return n;
 }
 
+/* Write schema version @version into @f's database, behind the store's back. */
+static void set_schema_version(struct fixture *f, int version)
+{
+    char path[128], sql[128];
+    sqlite3 *db = NULL;
+
+    if (f->backend == POSTGRES) {
+        (void)snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", version);
+        (void)pg_run(f->url, sql);
+        return;
+    }
+    (void)snprintf(path, sizeof(path), "%s/runbox.db", f->dir);
+    (void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    (void)sqlite3_close(db);
+}
+
+/*** Opening (SQLite) ***/
+
 static void test_open_creates_missing_dirs_private(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store *s = NULL;
     char dir[128], err[256] = "";
     struct stat st;
@@ -141,45 +341,47 @@ static void test_open_fails_with_a_reason(void **state)
     assert_true(strlen(err) > 0);
 }
 
+/*** On both backends ***/
+
 static void test_migrations_are_idempotent_on_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_user u;
     char err[256] = "";
     int version = store_schema_version(f->s);
 
     assert_true(version >= 1);
     f->s = store_free(f->s);
-    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(open_store(f, &f->s, err, sizeof(err)), 0);
     assert_int_equal(store_schema_version(f->s), version);
     /* The data survived, and the tables were not created twice. */
     assert_int_equal(store_user_by_name(f->s, "alice", &u), 0);
     assert_int_equal(u.id, f->alice);
     f->s = store_free(f->s);
-    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(open_store(f, &f->s, err, sizeof(err)), 0);
     assert_int_equal(store_schema_version(f->s), version);
-    assert_int_equal(count_rows(f->dir, "users"), 2);
+    assert_int_equal(count_rows(f, "users"), 2);
+    if (f->backend == POSTGRES)
+        assert_int_equal(count_rows(f, "schema_version"), 1);
 }
 
 static void test_open_refuses_a_newer_schema(void **state)
 {
-    struct fixture *f = *state;
-    char path[128], err[256] = "";
-    sqlite3 *db = NULL;
+    struct fixture *f = fixture(state);
+    char err[256] = "";
 
     f->s = store_free(f->s);
-    (void)snprintf(path, sizeof(path), "%s/runbox.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
-    (void)sqlite3_close(db);
-    assert_true(store_open(f->dir, &f->s, err, sizeof(err)) < 0);
+    set_schema_version(f, 999);
+    assert_int_equal(open_store(f, &f->s, err, sizeof(err)), -EPROTO);
     assert_null(f->s);
     assert_non_null(strstr(err, "999"));
+    /* Nothing was changed: still refused. */
+    assert_int_equal(open_store(f, &f->s, err, sizeof(err)), -EPROTO);
 }
 
 static void test_user_lookup_by_name_and_id(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_user u;
     int64_t id = 0;
 
@@ -202,17 +404,18 @@ static void test_user_lookup_by_name_and_id(void **state)
 
 static void test_user_add_duplicate_name_is_eexist(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t id = -1;
 
     assert_int_equal(store_user_add(f->s, "alice", "other", true, &id), -EEXIST);
     assert_int_equal(id, -1);
-    assert_non_null(strstr(store_error(), "UNIQUE"));
+    /* SQLite says "UNIQUE constraint failed", PostgreSQL "violates unique constraint". */
+    assert_non_null(strcasestr(store_error(), "unique"));
 }
 
 static void test_user_add_rejects_names_that_do_not_fit(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     char name[65];
 
     memset(name, 'n', 64);
@@ -225,7 +428,7 @@ static void test_user_add_rejects_names_that_do_not_fit(void **state)
 
 static void test_user_set_password(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_user u;
 
     assert_int_equal(store_user_set_password(f->s, f->alice, "new-hash"), 0);
@@ -236,7 +439,7 @@ static void test_user_set_password(void **state)
 
 static void test_user_list_oldest_first(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *list = NULL, *u;
 
     assert_int_equal(store_user_add(f->s, "carol", "h", true, NULL), 0);
@@ -254,7 +457,7 @@ static void test_user_list_oldest_first(void **state)
 
 static void test_user_delete_takes_keys_tokens_and_runs(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_user u;
     json_t *run = NULL;
     int64_t run_id, key_id, uid, id = 0;
@@ -270,10 +473,10 @@ static void test_user_delete_takes_keys_tokens_and_runs(void **state)
     assert_int_equal(store_key_lookup(f->s, "khash", &uid, &key_id), -ENOENT);
     assert_int_equal(store_token_lookup(f->s, "thash", 0, &uid), -ENOENT);
     assert_int_equal(store_run_get(f->s, run_id, 0, &run), -ENOENT);
-    assert_int_equal(count_rows(f->dir, "api_keys"), 0);
-    assert_int_equal(count_rows(f->dir, "tokens"), 0);
-    assert_int_equal(count_rows(f->dir, "runs"), 1); /* bob's */
-    assert_int_equal(count_rows(f->dir, "webhook_deliveries"), 0);
+    assert_int_equal(count_rows(f, "api_keys"), 0);
+    assert_int_equal(count_rows(f, "tokens"), 0);
+    assert_int_equal(count_rows(f, "runs"), 1); /* bob's */
+    assert_int_equal(count_rows(f, "webhook_deliveries"), 0);
     assert_int_equal(store_user_delete(f->s, f->alice), -ENOENT);
     /* The id is never handed out again. */
     assert_int_equal(store_user_add(f->s, "alice", "h", false, &id), 0);
@@ -282,7 +485,7 @@ static void test_user_delete_takes_keys_tokens_and_runs(void **state)
 
 static void test_key_lookup_fails_after_revoke(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t key_id = 0, uid = 0, kid = 0;
 
     assert_int_equal(store_key_add(f->s, f->alice, "laptop", "hash1", &key_id), 0);
@@ -298,7 +501,7 @@ static void test_key_lookup_fails_after_revoke(void **state)
 
 static void test_key_add_checks_owner_and_uniqueness(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
 
     assert_int_equal(store_key_add(f->s, 9999, "ghost", "h", NULL), -ENOENT);
     assert_int_equal(store_key_add(f->s, f->alice, "a", "same", NULL), 0);
@@ -307,7 +510,7 @@ static void test_key_add_checks_owner_and_uniqueness(void **state)
 
 static void test_key_list_per_user_and_all(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *all = NULL, *mine = NULL, *k;
     int64_t id = 0;
 
@@ -332,7 +535,7 @@ static void test_key_list_per_user_and_all(void **state)
 
 static void test_token_expires_and_is_pruned(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t uid = 0;
 
     assert_int_equal(store_token_add(f->s, f->bob, "tok", 100), 0);
@@ -343,14 +546,14 @@ static void test_token_expires_and_is_pruned(void **state)
     assert_int_equal(store_token_lookup(f->s, "tok", 100, &uid), -ENOENT);
     assert_int_equal(store_token_lookup(f->s, "other", 0, &uid), -ENOENT);
     assert_int_equal(store_token_prune(f->s, 100), 0);
-    assert_int_equal(count_rows(f->dir, "tokens"), 1);
+    assert_int_equal(count_rows(f, "tokens"), 1);
     assert_int_equal(store_token_prune(f->s, 101), 0);
-    assert_int_equal(count_rows(f->dir, "tokens"), 0);
+    assert_int_equal(count_rows(f, "tokens"), 0);
 }
 
 static void test_run_lifecycle_keeps_code_request_and_result(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *run = NULL, *res;
     int64_t id = add_run(f->s, f->alice, 7, "python", true, 1000);
 
@@ -366,6 +569,8 @@ static void test_run_lifecycle_keeps_code_request_and_result(void **state)
     assert_int_equal(json_integer_value(json_object_get(run, "project_id")), 7);
     assert_int_equal(json_integer_value(json_object_get(run, "created_at")), 1000);
     assert_true(json_is_true(json_object_get(run, "in_history")));
+    assert_true(json_is_null(json_object_get(run, "node")));
+    assert_int_equal(json_integer_value(json_object_get(run, "attempts")), 0);
     json_decref(run);
 
     assert_int_equal(store_run_set_running(f->s, id, 1100), 0);
@@ -391,7 +596,7 @@ static void test_run_lifecycle_keeps_code_request_and_result(void **state)
 
 static void test_run_without_history_keeps_only_the_result(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_history_query q = {.user_id = f->alice, .limit = 10};
     json_t *run = NULL, *hist = NULL;
     int64_t id = add_run(f->s, f->alice, 0, "c", false, 1);
@@ -410,7 +615,7 @@ static void test_run_without_history_keeps_only_the_result(void **state)
 
 static void test_run_of_another_user_is_enoent(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *run = NULL;
     int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
 
@@ -425,7 +630,7 @@ static void test_run_of_another_user_is_enoent(void **state)
 
 static void test_run_share_only_by_its_owner_and_only_from_the_history(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_history_query q = {.user_id = f->alice, .limit = 10};
     json_t *run = NULL, *hist = NULL;
     int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
@@ -455,13 +660,13 @@ static void test_run_share_only_by_its_owner_and_only_from_the_history(void **st
 
 static void test_run_ids_are_never_reused(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t a = add_run(f->s, f->alice, 0, "python", true, 1);
     int64_t b;
 
     assert_int_equal(store_delivery_log(f->s, a, "http://x/", 1, 200, "", 2), 0);
     assert_int_equal(store_run_delete(f->s, a, 0), 0);
-    assert_int_equal(count_rows(f->dir, "webhook_deliveries"), 0);
+    assert_int_equal(count_rows(f, "webhook_deliveries"), 0);
     b = add_run(f->s, f->alice, 0, "python", true, 1);
     assert_true(b > a);
 }
@@ -480,7 +685,7 @@ static size_t history_ids(json_t *hist, int64_t *ids, size_t max)
 
 static void test_history_pages_with_before(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_history_query q = {.user_id = f->alice, .limit = 3};
     int64_t id[7], got[8];
     json_t *hist = NULL, *next;
@@ -526,7 +731,7 @@ static void test_history_pages_with_before(void **state)
 
 static void test_history_filters(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_history_query q = {.user_id = f->alice, .limit = 50};
     int64_t py1 = add_run(f->s, f->alice, 1, "python", true, 1);
     int64_t c1 = add_run(f->s, f->alice, 1, "c", true, 2);
@@ -577,7 +782,7 @@ static void test_history_filters(void **state)
 
 static void test_history_code_preview_stops_at_a_character_boundary(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct store_history_query q = {.user_id = f->alice, .limit = 1};
     char code[300];
     struct store_run_new rn = {
@@ -619,7 +824,7 @@ static void test_history_code_preview_stops_at_a_character_boundary(void **state
 
 static void test_runs_recover_marks_in_flight_runs(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t queued = add_run(f->s, f->alice, 0, "python", true, 1);
     int64_t running = add_run(f->s, f->alice, 0, "python", true, 2);
     int64_t done = add_run(f->s, f->bob, 0, "python", true, 3);
@@ -656,7 +861,7 @@ static void test_runs_recover_marks_in_flight_runs(void **state)
 
 static void test_runs_prune_deletes_only_old_finished_runs(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t old_done = add_run(f->s, f->alice, 0, "python", true, 100);
     int64_t old_queued = add_run(f->s, f->alice, 0, "python", true, 100);
     int64_t new_done = add_run(f->s, f->alice, 0, "python", true, 300);
@@ -693,7 +898,7 @@ static json_t *stats_group(json_t *stats, const char *language, const char *stat
 
 static void test_stats_group_finished_runs_by_language_and_status(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *stats = NULL, *g;
 
     finish_run(f->s, add_run(f->s, f->alice, 0, "python", true, 1), "success", 0, 1.0);
@@ -724,7 +929,7 @@ static void test_stats_group_finished_runs_by_language_and_status(void **state)
 
 static void test_deliveries_are_listed_oldest_first(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
     json_t *list = NULL, *d;
 
@@ -776,7 +981,7 @@ static void *insert_runs(void *arg)
 
 static void test_concurrent_inserts_lose_no_rows(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     struct worker w[THREADS];
     pthread_t t[THREADS];
     json_t *stats = NULL;
@@ -789,7 +994,7 @@ static void test_concurrent_inserts_lose_no_rows(void **state)
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(w[i].failures, 0);
     }
-    assert_int_equal(count_rows(f->dir, "runs"), THREADS * RUNS_PER_THREAD);
+    assert_int_equal(count_rows(f, "runs"), THREADS * RUNS_PER_THREAD);
     assert_int_equal(store_stats(f->s, 0, &stats), 0);
     assert_int_equal(json_integer_value(json_object_get(stats, "total")),
                      THREADS * RUNS_PER_THREAD);
@@ -798,7 +1003,7 @@ static void test_concurrent_inserts_lose_no_rows(void **state)
 
 static void test_run_finish_survives_kill_9(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t id = add_run(f->s, f->alice, 0, "python", true, 1);
     char err[256] = "";
     json_t *run = NULL;
@@ -812,7 +1017,7 @@ static void test_run_finish_survives_kill_9(void **state)
         struct store *s = NULL;
         json_t *res = json_pack("{si}", "exit_code", 0);
 
-        if (store_open(f->dir, &s, err, sizeof(err)) < 0 ||
+        if (open_store(f, &s, err, sizeof(err)) < 0 ||
             store_run_finish(s, id, "success", res, 0.5, 7) < 0)
             _exit(1);
         (void)raise(SIGKILL);
@@ -820,7 +1025,7 @@ static void test_run_finish_survives_kill_9(void **state)
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    assert_int_equal(store_open(f->dir, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(open_store(f, &f->s, err, sizeof(err)), 0);
     assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
     assert_string_equal(json_string_value(json_object_get(run, "status")), "success");
     json_decref(run);
@@ -842,7 +1047,7 @@ static void *read_error_length(void *arg)
 
 static void test_store_error_is_per_thread(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     size_t other = 1;
     pthread_t t;
 
@@ -853,41 +1058,383 @@ static void test_store_error_is_per_thread(void **state)
     assert_int_equal(other, 0);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+static void test_store_says_which_backend_it_is(void **state)
+{
+    struct fixture *f = fixture(state);
+
+    assert_int_equal(store_is_postgres(f->s), f->backend == POSTGRES);
+    assert_true(store_schema_version(f->s) >= 3);
+}
+
+static void test_text_that_is_not_utf8_reads_back_the_same(void **state)
+{
+    struct fixture *f = fixture(state);
+    /* A lone 0xff, and a euro sign cut after two of its three bytes. */
+    const char *code = "print('\xff')  # \xe2\x82 cut";
+    const char *lossy = "print('\xef\xbf\xbd')  # \xef\xbf\xbd\xef\xbf\xbd cut";
+    struct store_history_query q = {.user_id = f->alice, .limit = 1};
+    struct store_run_new rn = {.user_id = f->alice,
+                               .language = "python",
+                               .code = code,
+                               .save_history = true,
+                               .callback_url = "http://h/\xff"};
+    json_t *run = NULL, *list = NULL;
+    int64_t id = 0;
+
+    /* SQLite keeps the bytes and PostgreSQL the replaced text; both read back the same. */
+    assert_int_equal(store_run_insert(f->s, &rn, &id), 0);
+    assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "code")), lossy);
+    assert_string_equal(json_string_value(json_object_get(run, "callback_url")),
+                        "http://h/\xef\xbf\xbd");
+    json_decref(run);
+    assert_int_equal(store_run_history(f->s, &q, &run), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(json_object_get(run, "runs"), 0), "code_preview")),
+                        lossy);
+    json_decref(run);
+
+    assert_int_equal(store_delivery_log(f->s, id, "http://h/", 1, 0, "bad \xc3(", 1), 0);
+    assert_int_equal(store_delivery_list(f->s, id, &list), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "error")),
+                        "bad \xef\xbf\xbd(");
+    json_decref(list);
+    assert_int_equal(store_key_add(f->s, f->alice, "k\xfe", "khash", NULL), 0);
+    assert_int_equal(store_key_list(f->s, f->alice, &list), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+                        "k\xef\xbf\xbd");
+    json_decref(list);
+}
+
+static void test_result_output_with_nul_bytes_reads_back_whole(void **state)
+{
+    struct fixture *f = fixture(state);
+    int64_t id = add_run(f->s, f->alice, 0, "c", true, 1);
+    json_t *res = json_pack("{s:s#,s:i}", "output", "a\0b\n", (int)4, "exit_code", 0);
+    json_t *run = NULL, *out;
+
+    assert_non_null(res);
+    assert_int_equal(store_run_finish(f->s, id, "success", res, 0.1, 2), 0);
+    json_decref(res);
+    assert_int_equal(store_run_get(f->s, id, 0, &run), 0);
+    out = json_object_get(json_object_get(run, "result"), "output");
+    assert_int_equal(json_string_length(out), 4);
+    assert_memory_equal(json_string_value(out), "a\0b\n", 4);
+    json_decref(run);
+}
+
+static void test_payload_is_kept_until_the_run_ends(void **state)
+{
+    struct fixture *f = fixture(state);
+    json_t *job = json_pack("{ss}", "hidden", "tests");
+    struct store_run_new rn = {
+            .user_id = f->alice, .language = "python", .created_at = 1, .payload = job};
+    int64_t a = 0, b = 0;
+    int n = -1;
+
+    assert_int_equal(store_run_insert(f->s, &rn, &a), 0);
+    assert_int_equal(store_run_insert(f->s, &rn, &b), 0);
+    json_decref(job);
+    assert_int_equal(count_rows(f, "runs WHERE payload = '{\"hidden\":\"tests\"}'"), 2);
+    finish_run(f->s, a, "success", 0, 0.1);
+    assert_int_equal(count_rows(f, "runs WHERE payload IS NOT NULL"), 1);
+    assert_int_equal(store_runs_recover(f->s, 10, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(count_rows(f, "runs WHERE payload IS NOT NULL"), 0);
+}
+
+/*** Opening, whatever the backend ***/
+
+static void test_open_url_picks_the_backend(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct store *s = NULL;
+    struct store_user u;
+    char err[256] = "";
+
+    assert_int_equal(store_open_url(NULL, NULL, &s, err, sizeof(err)), -EINVAL);
+    assert_true(strlen(err) > 0);
+    assert_int_equal(store_open_url("mysql://u:pw@h/db", f->dir, &s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "postgres"));
+    assert_int_equal(store_open_url("POSTGRES://h/db", f->dir, &s, err, sizeof(err)), -EINVAL);
+    assert_null(s);
+    /* "" is SQLite under the dir: the fixture's database. */
+    assert_int_equal(store_open_url("", f->dir, &s, err, sizeof(err)), 0);
+    assert_false(store_is_postgres(s));
+    assert_int_equal(store_user_by_name(s, "alice", &u), 0);
+    s = store_free(s);
+}
+
+static void test_mask_url_hides_every_password(void **state)
+{
+    static const struct {
+        const char *url;
+        const char *masked;
+    } cases[] = {
+            {"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+            {"postgres://u:s%40cret@h/db?sslmode=require", "postgres://u:***@h/db?sslmode=require"},
+            {"postgresql://u:a@b@h/db", "postgresql://u:***@h/db"},
+            {"postgresql://u:@h/db", "postgresql://u:***@h/db"},
+            {"postgresql://u@h/db?password=secret&sslmode=require",
+             "postgresql://u@h/db?password=***&sslmode=require"},
+            {"postgresql://h/db?sslmode=require&password=secret",
+             "postgresql://h/db?sslmode=require&password=***"},
+            {"postgresql://u:one@h/db?password=two&password=three",
+             "postgresql://u:***@h/db?password=***&password=***"},
+            {"postgresql://h/db?xpassword=kept", "postgresql://h/db?xpassword=kept"},
+            {"postgresql://u@h/db", "postgresql://u@h/db"},
+            {"postgresql:///db", "postgresql:///db"},
+    };
+    char buf[128];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        store__mask_url(cases[i].url, buf, sizeof(buf));
+        assert_string_equal(buf, cases[i].masked);
+    }
+    /* A buffer too small cuts the text, and never lets the password through. */
+    store__mask_url("postgresql://u:secret@h/db", buf, 20);
+    assert_string_equal(buf, "postgresql://u:***@");
+    store__mask_url("postgresql://u:secret@h/db", buf, 17);
+    assert_string_equal(buf, "postgresql://u:*");
+    store__mask_url("postgresql://h/db?password=secret", buf, 30);
+    assert_string_equal(buf, "postgresql://h/db?password=**");
+}
+
+static void test_unreachable_server_is_enotconn_without_the_password(void **state)
+{
+    static const char *const schemes[] = {"postgresql", "postgres"};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct store *s = NULL;
+    char url[256], err[512];
+
+    (void)state;
+    /* A port bound but not listening: connecting is refused, and nothing else can take it. */
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(schemes); i++) {
+        (void)snprintf(url, sizeof(url),
+                       "%s://runbox:s3cret-pw@127.0.0.1:%d/runbox?password=other-pw", schemes[i],
+                       ntohs(a.sin_port));
+        err[0] = '\0';
+        assert_int_equal(store_open_url(url, NULL, &s, err, sizeof(err)), -ENOTCONN);
+        assert_null(s);
+        assert_non_null(strstr(err, "127.0.0.1"));
+        assert_non_null(strstr(err, "runbox:***@"));
+        assert_null(strstr(err, "s3cret-pw"));
+        assert_null(strstr(err, "other-pw"));
+        assert_null(strstr(store_error(), "s3cret-pw"));
+        assert_null(strstr(store_error(), "other-pw"));
+    }
+}
+
+/*** PostgreSQL only ***/
+
+#define OPENERS 4
+
+struct opener {
+    const char *url;
+    pthread_barrier_t *start;
+    struct store *s;
+    int r;
+    char err[512];
+};
+
+static void *open_together(void *arg)
+{
+    struct opener *o = arg;
+
+    (void)pthread_barrier_wait(o->start);
+    o->r = store_open_url(o->url, NULL, &o->s, o->err, sizeof(o->err));
+    return NULL;
+}
+
+static void test_pg_first_opens_at_once_migrate_once(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct opener o[OPENERS];
+    pthread_t t[OPENERS];
+    pthread_barrier_t start;
+    char name[16];
+
+    /* Nodes of a cluster starting together on a new database: the advisory lock lets one
+     * migrate while the others wait, then find the schema there. */
+    assert_int_equal(pthread_barrier_init(&start, NULL, OPENERS), 0);
+    for (int i = 0; i < OPENERS; i++) {
+        o[i] = (struct opener){.url = f->url, .start = &start};
+        assert_int_equal(pthread_create(&t[i], NULL, open_together, &o[i]), 0);
+    }
+    for (int i = 0; i < OPENERS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    (void)pthread_barrier_destroy(&start);
+    for (int i = 0; i < OPENERS; i++) {
+        if (o[i].r < 0)
+            fail_msg("opener %d: %s (%s)", i, o[i].err, strerror(-o[i].r));
+        assert_int_equal(store_schema_version(o[i].s), store_schema_version(o[0].s));
+        (void)snprintf(name, sizeof(name), "user%d", i);
+        assert_int_equal(store_user_add(o[i].s, name, "h", false, NULL), 0);
+    }
+    assert_int_equal(count_rows(f, "schema_version"), 1);
+    assert_int_equal(count_rows(f, "users"), OPENERS);
+    for (int i = 0; i < OPENERS; i++)
+        o[i].s = store_free(o[i].s);
+}
+
+/* Let connections to @f's database in, or keep them out. */
+static void allow_connections(struct fixture *f, bool allow)
+{
+    char sql[128];
+
+    (void)snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS %s", f->db_name,
+                   allow ? "true" : "false");
+    (void)pg_run(pg_server(), sql);
+}
+
+static void test_pg_is_enotconn_while_the_database_is_away_then_recovers(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct store *s = NULL;
+    struct store_user u;
+    char err[512] = "";
+
+    /* The server drops the store's connections and refuses new ones (it is restarting). */
+    allow_connections(f, false);
+    kill_connections(f);
+    assert_int_equal(store_user_by_name(f->s, "alice", &u), -ENOTCONN);
+    assert_non_null(strstr(store_error(), "unavailable"));
+    assert_int_equal(store_user_add(f->s, "carol", "h", false, NULL), -ENOTCONN);
+    assert_int_equal(store_open_url(f->url, NULL, &s, err, sizeof(err)), -ENOTCONN);
+    assert_null(s);
+
+    /* Back: the same store works again, without being reopened. */
+    allow_connections(f, true);
+    assert_int_equal(store_user_by_name(f->s, "alice", &u), 0);
+    assert_int_equal(u.id, f->alice);
+    assert_int_equal(store_user_add(f->s, "carol", "h", false, NULL), 0);
+
+    /* Connections ended while the server stays up (a restart that is over): the next call
+     * reconnects and succeeds. */
+    kill_connections(f);
+    assert_int_equal(store_user_by_name(f->s, "alice", &u), 0);
+    assert_int_equal(store_user_add(f->s, "dave", "h", false, NULL), 0);
+}
+
+/* The next notification on @pg, waiting up to 10 s; free it with PQfreemem(). */
+static PGnotify *next_notification(PGconn *pg)
+{
+    for (int i = 0; i < 100; i++) {
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        PGnotify *n;
+
+        assert_int_equal(PQconsumeInput(pg), 1);
+        n = PQnotifies(pg);
+        if (n)
+            return n;
+        (void)poll(&p, 1, 100);
+    }
+    fail_msg("no notification within 10 s");
+    return NULL;
+}
+
+static void test_pg_insert_with_a_payload_notifies_the_queue(void **state)
+{
+    struct fixture *f = fixture(state);
+    PGconn *listener = pg_connect(f->url);
+    json_t *job = json_pack("{si}", "job", 1);
+    struct store_run_new rn = {.user_id = f->alice, .language = "python", .created_at = 1};
+    int64_t plain = 0, queued = 0;
+    char id[32];
+    PGnotify *n;
+
+    PQclear(PQexec(listener, "LISTEN runbox_queue"));
+    /* Without a payload the run is not the cluster's: no notification. */
+    assert_int_equal(store_run_insert(f->s, &rn, &plain), 0);
+    rn.payload = job;
+    assert_int_equal(store_run_insert(f->s, &rn, &queued), 0);
+    json_decref(job);
+    /* Notifications come in commit order, so the first is the second insert's. */
+    n = next_notification(listener);
+    (void)snprintf(id, sizeof(id), "%lld", (long long)queued);
+    assert_string_equal(n->relname, "runbox_queue");
+    assert_string_equal(n->extra, id);
+    PQfreemem(n);
+    PQfinish(listener);
+}
+
+static void test_pg_open_error_never_shows_the_password(void **state)
+{
+    struct store *s = NULL;
+    char base[512], url[600], err[512] = "";
+
+    (void)fixture(state);
+    /* The server answers, and refuses: the database is not there. */
+    url_with_db(pg_server(), "runbox_no_such_db", base, sizeof(base));
+    (void)snprintf(url, sizeof(url), "%s%spassword=hunter2-secret", base,
+                   strchr(base, '?') ? "&" : "?");
+    assert_int_equal(store_open_url(url, NULL, &s, err, sizeof(err)), -ENOTCONN);
+    assert_null(s);
+    assert_non_null(strstr(err, "does not exist"));
+    assert_non_null(strstr(err, "password=***"));
+    assert_null(strstr(err, "hunter2"));
+    assert_null(strstr(store_error(), "hunter2"));
+}
+
+/* The tests that run on each backend, each on a fresh database. */
+#define BACKEND_TESTS(X)                                                                         \
+    X(test_migrations_are_idempotent_on_reopen), X(test_open_refuses_a_newer_schema),            \
+            X(test_store_says_which_backend_it_is), X(test_user_lookup_by_name_and_id),          \
+            X(test_user_add_duplicate_name_is_eexist),                                           \
+            X(test_user_add_rejects_names_that_do_not_fit), X(test_user_set_password),           \
+            X(test_user_list_oldest_first), X(test_user_delete_takes_keys_tokens_and_runs),      \
+            X(test_key_lookup_fails_after_revoke), X(test_key_add_checks_owner_and_uniqueness),  \
+            X(test_key_list_per_user_and_all), X(test_token_expires_and_is_pruned),              \
+            X(test_run_lifecycle_keeps_code_request_and_result),                                 \
+            X(test_run_without_history_keeps_only_the_result),                                   \
+            X(test_run_of_another_user_is_enoent),                                               \
+            X(test_run_share_only_by_its_owner_and_only_from_the_history),                       \
+            X(test_run_ids_are_never_reused), X(test_history_pages_with_before),                 \
+            X(test_history_filters), X(test_history_code_preview_stops_at_a_character_boundary), \
+            X(test_runs_recover_marks_in_flight_runs),                                           \
+            X(test_runs_prune_deletes_only_old_finished_runs),                                   \
+            X(test_stats_group_finished_runs_by_language_and_status),                            \
+            X(test_deliveries_are_listed_oldest_first),                                          \
+            X(test_text_that_is_not_utf8_reads_back_the_same),                                   \
+            X(test_result_output_with_nul_bytes_reads_back_whole),                               \
+            X(test_payload_is_kept_until_the_run_ends), X(test_concurrent_inserts_lose_no_rows), \
+            X(test_run_finish_survives_kill_9), X(test_store_error_is_per_thread)
+
+#define ON(t, backend, setup)                                                                     \
+    {                                                                                             \
+        .name = #t " on " backend, .test_func = t, .setup_func = setup, .teardown_func = teardown \
+    }
+#define ON_SQLITE(t)   ON(t, "sqlite", setup_sqlite)
+#define ON_POSTGRES(t) ON(t, "postgresql", setup_pg)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            T(test_open_creates_missing_dirs_private),
+            /* No database. */
+            cmocka_unit_test(test_run_state_names),
+            cmocka_unit_test(test_mask_url_hides_every_password),
+            cmocka_unit_test(test_unreachable_server_is_enotconn_without_the_password),
+            /* SQLite only. */
+            ON_SQLITE(test_open_creates_missing_dirs_private),
             cmocka_unit_test(test_open_fails_with_a_reason),
-            T(test_migrations_are_idempotent_on_reopen),
-            T(test_open_refuses_a_newer_schema),
-            T(test_user_lookup_by_name_and_id),
-            T(test_user_add_duplicate_name_is_eexist),
-            T(test_user_add_rejects_names_that_do_not_fit),
-            T(test_user_set_password),
-            T(test_user_list_oldest_first),
-            T(test_user_delete_takes_keys_tokens_and_runs),
-            T(test_key_lookup_fails_after_revoke),
-            T(test_key_add_checks_owner_and_uniqueness),
-            T(test_key_list_per_user_and_all),
-            T(test_token_expires_and_is_pruned),
-            T(test_run_lifecycle_keeps_code_request_and_result),
-            T(test_run_without_history_keeps_only_the_result),
-            T(test_run_of_another_user_is_enoent),
-            T(test_run_share_only_by_its_owner_and_only_from_the_history),
-            T(test_run_ids_are_never_reused),
-            T(test_history_pages_with_before),
-            T(test_history_filters),
-            T(test_history_code_preview_stops_at_a_character_boundary),
-            T(test_runs_recover_marks_in_flight_runs),
-            T(test_runs_prune_deletes_only_old_finished_runs),
-            T(test_stats_group_finished_runs_by_language_and_status),
-            T(test_deliveries_are_listed_oldest_first),
-            T(test_concurrent_inserts_lose_no_rows),
-            T(test_run_finish_survives_kill_9),
-            T(test_run_state_names),
-            T(test_store_error_is_per_thread),
+            ON_SQLITE(test_open_url_picks_the_backend),
+            /* Both. */
+            BACKEND_TESTS(ON_SQLITE),
+            BACKEND_TESTS(ON_POSTGRES),
+            /* PostgreSQL only. */
+            ON(test_pg_first_opens_at_once_migrate_once, "postgresql", setup_pg_empty),
+            ON_POSTGRES(test_pg_is_enotconn_while_the_database_is_away_then_recovers),
+            ON_POSTGRES(test_pg_insert_with_a_payload_notifies_the_queue),
+            ON_POSTGRES(test_pg_open_error_never_shows_the_password),
     };
+
+    if (!pg_server())
+        printf("# RUNBOX_TEST_PG_URL is not set: the tests on postgresql are skipped\n");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
