@@ -425,20 +425,17 @@ static int renew(struct cluster *c, struct pgc *pg)
     if (r < 0)
         return r;
     PQclear(res);
-    const char *q[] = {c->node_id,
-                       c->host,
-                       cluster_role_to_string(c->cfg.role),
-                       c->listen,
-                       slots,
-                       busy,
+    const char *q[] = {c->node_id,    c->host, cluster_role_to_string(c->cfg.role),
+                       c->listen,     slots,   busy,
                        RUNBOX_VERSION};
-    r = cluster__query(pg, "the node's row",
-                       "INSERT INTO nodes (id, host, role, listen, slots, busy, queued, version,"
-                       " started_at, last_seen) VALUES ($1, $2, $3, $4, $5::int, $6::int, 0, $7, "
-                       DB_NOW_MS ", " DB_NOW_MS ")"
-                       " ON CONFLICT (id) DO UPDATE SET busy = $6::int, last_seen = " DB_NOW_MS
-                       ", stopped_at = NULL",
-                       7, q, &res);
+    r = cluster__query(
+            pg, "the node's row",
+            "INSERT INTO nodes (id, host, role, listen, slots, busy, queued, version,"
+            " started_at, last_seen) VALUES ($1, $2, $3, $4, $5::int, $6::int, 0, $7, " DB_NOW_MS
+            ", " DB_NOW_MS ")"
+            " ON CONFLICT (id) DO UPDATE SET busy = $6::int, last_seen = " DB_NOW_MS
+            ", stopped_at = NULL",
+            7, q, &res);
     if (r < 0)
         return r;
     PQclear(res);
@@ -674,7 +671,8 @@ int cluster_nodes(struct cluster *c, json_t **ret)
     /* Alive: seen within three renewals' time (at least 10 s) and not stopped. */
     r = cluster__pool_query(
             c, "the node list",
-            "SELECT coalesce(json_agg(json_build_object('id', id, 'name', split_part(id, ':', 1), 'host', host, 'role', role,"
+            "SELECT coalesce(json_agg(json_build_object('id', id, 'name', split_part(id, ':', 1), "
+            "'host', host, 'role', role,"
             " 'listen', listen, 'slots', slots, 'busy', busy, 'version', version, 'started_at',"
             " started_at, 'last_seen', last_seen, 'stopped', stopped_at IS NOT NULL, 'alive',"
             " stopped_at IS NULL AND last_seen > " DB_NOW_MS " - 10000) ORDER BY id), '[]')::text,"
@@ -698,8 +696,9 @@ int cluster_metrics(struct cluster *c, struct buf *out)
     size_t i;
     int r = cluster_nodes(c, &o);
 
-    buf_printf(out, "# HELP runbox_cluster_db_up Whether this node reaches the database.\n"
-                    "# TYPE runbox_cluster_db_up gauge\nrunbox_cluster_db_up %d\n",
+    buf_printf(out,
+               "# HELP runbox_cluster_db_up Whether this node reaches the database.\n"
+               "# TYPE runbox_cluster_db_up gauge\nrunbox_cluster_db_up %d\n",
                r == 0);
     buf_printf(out,
                "# HELP runbox_cluster_claimed_total Runs this node claimed from the queue.\n"

@@ -53,8 +53,8 @@ void cluster__tap(void *ctx, struct sched_run *r, const char *type, const char *
         char *copy = strdup(data);
         if (copy && c->n_out < c->cap_out) {
             struct out_event *e = &c->out[c->n_out++];
-            *e = (struct out_event){.run_id = r->id, .attempt = attempt, .data = copy,
-                                    .at_ms = unix_ms()};
+            *e = (struct out_event){
+                    .run_id = r->id, .attempt = attempt, .data = copy, .at_ms = unix_ms()};
             snprintf(e->type, sizeof(e->type), "%s", type);
             c->out_bytes += len;
             pthread_cond_signal(&c->out_cond);
@@ -424,7 +424,8 @@ void *cluster__listener_main(void *arg)
             int64_t id = strtoll(nt->extra, NULL, 10);
             if (strcmp(nt->relname, "runbox_queue") == 0)
                 cluster__wake_claimer(c);
-            else if (strcmp(nt->relname, "runbox_cancel") == 0 && cluster__local_attempt(c, id, NULL))
+            else if (strcmp(nt->relname, "runbox_cancel") == 0 &&
+                     cluster__local_attempt(c, id, NULL))
                 c->cfg.cancel_local(c->cfg.ctx, id);
             else if (strcmp(nt->relname, "runbox_events") == 0) {
                 bool seen = false;

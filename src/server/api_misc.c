@@ -21,10 +21,10 @@ int h_healthz(struct req *rq)
     sched_counts(srv->sched, &queued, &busy, &workers);
     json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "status", "ok",
                           "version", RUNBOX_VERSION, "uptime_s",
-                          (json_int_t)((unix_ms() - srv->started_at_ms) / 1000), "workers",
-                          workers, "busy", busy, "queued", queued, "queue_size",
-                          srv->cfg->queue_size, "schema_version", store_schema_version(srv->store),
-                          "role", cluster_role_to_string((enum cluster_role)srv->role), "store",
+                          (json_int_t)((unix_ms() - srv->started_at_ms) / 1000), "workers", workers,
+                          "busy", busy, "queued", queued, "queue_size", srv->cfg->queue_size,
+                          "schema_version", store_schema_version(srv->store), "role",
+                          cluster_role_to_string((enum cluster_role)srv->role), "store",
                           store_is_postgres(srv->store) ? "postgresql" : "sqlite");
     if (srv->cluster)
         json_object_set_new(o, "node", json_string(cluster_node_id(srv->cluster)));

@@ -571,8 +571,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
     if (record && (r = store_run_insert(srv->store, &sr, &id)) < 0) {
         ratelimit_run_end(srv->rl, d->rate_key);
         if (r == -ENOTCONN)
-            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly",
-                               NULL);
+            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly", NULL);
         return submit_fail(err, 503, 1, "cannot record the run: ", store_error());
     }
     struct sched_run *run = sched_run_new(id, who->user_id, d, run_data_free);
@@ -606,8 +605,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             sched_run_unref(run);
             ratelimit_run_end(srv->rl, d->rate_key);
             (void)!store_run_delete(srv->store, id, 0);
-            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly",
-                               NULL);
+            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly", NULL);
         }
         d->held = true;
     }
@@ -756,8 +754,8 @@ int h_run_cancel(struct req *rq)
     int r = rq->srv->sched ? sched_cancel(rq->srv->sched, rq->id) : -ENOENT;
     if (r == -ENOENT && rq->srv->cluster) {
         const char *lang = json_string_value(json_object_get(stored, "language"));
-        json_t *res = result_without_run("cancelled", "Cancelled before it started",
-                                         lang ? lang : "");
+        json_t *res =
+                result_without_run("cancelled", "Cancelled before it started", lang ? lang : "");
         r = res ? cluster_cancel(rq->srv->cluster, rq->id, res) : -ENOMEM;
         json_decref(res);
     }
