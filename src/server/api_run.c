@@ -40,6 +40,7 @@ void server_request_policy(const struct server *srv, struct request_policy *ret)
             .max = &srv->cfg->max,
             .max_code_bytes = srv->cfg->max_code_bytes,
             .max_total_bytes = srv->cfg->max_request_bytes,
+            .job = &srv->cfg->job,
     };
 }
 
@@ -256,6 +257,7 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
             .stdin_len = q->stdin_len,
             .stdin_fd = run->stdin_fd,
             .limits = q->limits,
+            .compile_limits = q->compile_limits,
             .on_output = on_output,
             .on_stage = on_stage,
             .ctx = oc,
@@ -571,8 +573,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
     if (record && (r = store_run_insert(srv->store, &sr, &id)) < 0) {
         ratelimit_run_end(srv->rl, d->rate_key);
         if (r == -ENOTCONN)
-            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly",
-                               NULL);
+            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly", NULL);
         return submit_fail(err, 503, 1, "cannot record the run: ", store_error());
     }
     struct sched_run *run = sched_run_new(id, who->user_id, d, run_data_free);
@@ -606,8 +607,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             sched_run_unref(run);
             ratelimit_run_end(srv->rl, d->rate_key);
             (void)!store_run_delete(srv->store, id, 0);
-            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly",
-                               NULL);
+            return submit_fail(err, 503, 2, "the database is unavailable: try again shortly", NULL);
         }
         d->held = true;
     }
@@ -756,8 +756,8 @@ int h_run_cancel(struct req *rq)
     int r = rq->srv->sched ? sched_cancel(rq->srv->sched, rq->id) : -ENOENT;
     if (r == -ENOENT && rq->srv->cluster) {
         const char *lang = json_string_value(json_object_get(stored, "language"));
-        json_t *res = result_without_run("cancelled", "Cancelled before it started",
-                                         lang ? lang : "");
+        json_t *res =
+                result_without_run("cancelled", "Cancelled before it started", lang ? lang : "");
         r = res ? cluster_cancel(rq->srv->cluster, rq->id, res) : -ENOMEM;
         json_decref(res);
     }
