@@ -43,11 +43,13 @@ struct server_config {
     char **courses;    /* course directories served (NULL-terminated), or NULL */
     char *web_dir;     /* the browser page's files; NULL = the default (web.h) */
     /* The cluster (PostgreSQL): */
-    char *db;                  /* postgres:// URL; NULL = SQLite under data_dir */
-    char *role;                /* "all", "api", "worker" (cluster.h); other than all needs db */
-    char *node_name;           /* shown in the node list; NULL = the host name */
-    unsigned lease_s;          /* a claimed run's lease */
-    unsigned max_attempts;     /* claims of one run before it ends internal_error */
+    char *db;              /* postgres:// URL; NULL = SQLite under data_dir */
+    char *role;            /* "all", "api", "worker" (cluster.h); other than all needs db */
+    char *node_name;       /* shown in the node list; NULL = the host name */
+    unsigned lease_s;      /* a claimed run's lease */
+    unsigned max_attempts; /* claims of one run before it ends internal_error */
+    /* Piston compatibility (/api/v2/): */
+    char *piston_anonymous_user; /* the user a caller without Authorization runs as; NULL = none */
 };
 
 /* Check the cluster settings: a role other than "all" needs a database, a node name is
