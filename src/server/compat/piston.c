@@ -447,6 +447,7 @@ json_t *piston_stage(json_t *sbx, json_t *output)
     const char *status = stage_status(sbx);
     json_t *code = json_object_get(sbx, "exit_code");
     int sig = (int)json_integer_value(json_object_get(sbx, "signal"));
+    const char *message = json_string_value(json_object_get(sbx, "message"));
     char sbuf[16];
     const char *signame = compat_signal_name(sig, sbuf, sizeof(sbuf));
 
@@ -455,20 +456,20 @@ json_t *piston_stage(json_t *sbx, json_t *output)
         signame = "SIGKILL";
     if (signame || !json_is_integer(code))
         code = NULL;
+    if (!message)
+        message = "";
     json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "stdout",
                           json_string_value(out) ? json_string_value(out) : "", "stderr",
                           json_string_value(err) ? json_string_value(err) : "", "code",
                           code ? json_incref(code) : json_null(), "signal",
                           signame ? json_string(signame) : json_null(), "message",
-                          status ? json_incref(json_object_get(sbx, "message")) : json_null(),
-                          "status", status ? json_string(status) : json_null(), "output",
+                          status ? json_string(message) : json_null(), "status",
+                          status ? json_string(status) : json_null(), "output",
                           output ? json_incref(output) : json_null(), "cpu_time",
                           ms_of(json_object_get(sbx, "cpu_time")), "wall_time",
                           ms_of(json_object_get(sbx, "execution_time")), "memory",
                           json_integer_value(json_object_get(sbx, "memory_bytes")));
 
-    if (o && json_is_null(json_object_get(o, "message")) && status)
-        json_object_set_new(o, "message", json_string(""));
     if (o && !output) {
         char *both = NULL;
         if (asprintf(&both, "%s%s", json_string_value(json_object_get(o, "stdout")),
