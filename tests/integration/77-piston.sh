@@ -97,7 +97,7 @@ px "$(jq -nc '{language: "python", version: "*", files: [{content: "import sys\n
 api_check "status OL: stdout over the output limit" 200 '.run.status == "OL" and .run.signal == "SIGKILL" and .run.stderr == "e"'
 px "$(jq -nc '{language: "python", version: "*", files: [{content: "import sys\nprint(\"o\")\nsys.stderr.write(\"e\" * 1200000)"}]}')"
 api_check "status EL: stderr over the output limit" 200 '.run.status == "EL" and .run.signal == "SIGKILL"'
-px "$(jq -nc '{language: "python", version: "*", run_memory_limit: 33554432, files: [{content: "x = bytearray(300 * 1024 * 1024)\nprint(len(x))"}]}')"
+px "$(jq -nc '{language: "python", version: "*", run_memory_limit: 134217728, files: [{content: "x = bytearray(512 * 1024 * 1024)\nprint(len(x))"}]}')"
 api_check "run_memory_limit: over it the program is killed (SG, SIGKILL)" 200 \
     '.run.status == "SG" and .run.signal == "SIGKILL" and .run.stdout == "" and (.run.message | test("[Mm]emory"))'
 px "$(jq -nc '{language: "python", version: "*", run_memory_limit: -1, files: [{content: "print(\"ok\")"}]}')"
@@ -271,5 +271,5 @@ fi
 
 srv_stop
 [ "$SRV_RC" = 0 ]
-tap $? "the server stops cleanly" || diag "exit $SRV_RC: $(tail -5 "$TMP/srv.err")"
+tap $? "the server stops cleanly" || diag "exit $SRV_RC: $(grep -A12 -E 'leak of|ERROR: |runtime error' "$TMP/srv.err" | head -60)"
 done_testing

@@ -563,6 +563,19 @@ static int reply_message(struct req *rq, int status, const char *fmt, ...)
     return http_reply_json(rq, status, json_pack("{s:s}", "message", msg));
 }
 
+/* Answer {"message": @msg} with @status and one more header. */
+static int reply_message_header(struct req *rq, int status, const char *msg,
+                                const struct http_header *h)
+{
+    json_t *o = json_pack("{s:s}", "message", msg);
+    _cleanup_free_ char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    if (!body)
+        return http_reply_error(rq, 500, "", "out of memory");
+    return http_reply_bytes_headers(rq, status, "application/json", body, strlen(body), h, 1);
+}
+
 /* The caller (runbox's auth, or the configured anonymous user); false after answering. */
 static bool caller(struct req *rq)
 {
@@ -571,10 +584,7 @@ static bool caller(struct req *rq)
                           rq->srv->cfg->piston_anonymous_user, &rq->who, msg, sizeof(msg));
 
     if (r == -EACCES) {
-        _cleanup_free_ char *body = json_dumps(json_pack("{s:s}", "message", msg), JSON_COMPACT);
-        const struct http_header h = {"WWW-Authenticate", "Bearer"};
-        http_reply_bytes_headers(rq, 401, "application/json", body ? body : "{}",
-                                 body ? strlen(body) : 2, &h, 1);
+        reply_message_header(rq, 401, msg, &(struct http_header){"WWW-Authenticate", "Bearer"});
         return false;
     }
     if (r < 0) {
@@ -667,11 +677,8 @@ static int execute(struct req *rq, const struct piston_job *pj, struct run_data 
         if (serr.retry_after) {
             char retry[16];
             snprintf(retry, sizeof(retry), "%u", serr.retry_after);
-            _cleanup_free_ char *body =
-                    json_dumps(json_pack("{s:s}", "message", serr.message), JSON_COMPACT);
-            const struct http_header h = {"Retry-After", retry};
-            return http_reply_bytes_headers(rq, serr.status, "application/json", body ? body : "{}",
-                                            body ? strlen(body) : 2, &h, 1);
+            return reply_message_header(rq, serr.status, serr.message,
+                                        &(struct http_header){"Retry-After", retry});
         }
         return reply_message(rq, serr.status, "%s", serr.message);
     }
