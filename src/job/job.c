@@ -51,9 +51,18 @@ void job_resolve_limits(const struct job_config *cfg, const struct lang *l, bool
 
     if (!ll)
         ll = &none;
-    /* A compile stage takes the caller's limits only for what compiling shares with running. */
-    if (!req || compile)
+    struct job_limits creq = {.network = -1};
+
+    /* A compile stage takes the caller's compile limits for time and memory only: the rest
+     * (pids, output, network) is the language's. */
+    if (!req) {
         req = &noreq;
+    } else if (compile) {
+        creq.cpu_ms = req->cpu_ms;
+        creq.wall_ms = req->wall_ms;
+        creq.memory_mb = req->memory_mb;
+        req = &creq;
+    }
     memset(ret, 0, sizeof(*ret));
     ret->cpu_ms = pick(req->cpu_ms, ll->cpu_ms, cl->cpu_ms, b->cpu_ms);
     ret->wall_ms = pick(req->wall_ms, ll->wall_ms, cl->wall_ms, b->wall_ms);
@@ -546,7 +555,7 @@ static int compile(struct job__ctx *c, char *const *tmpl, struct job_result *res
             return 0;
         }
     }
-    job_resolve_limits(c->cfg, c->in->lang, true, &c->in->limits, &lim);
+    job_resolve_limits(c->cfg, c->in->lang, true, &c->in->compile_limits, &lim);
     /* The run follows: let the compile's box prepare the run's network namespace. */
     bool warm = sbx_host_keep_warm(c->h, true);
     r = job__run_stage(c, JOB_STAGE_COMPILE, argv, &lim, NULL, 0, &res->compile);

@@ -146,6 +146,7 @@ struct job_input {
     size_t stdin_len;
     int stdin_fd; /* >= 0: forwarded instead of stdin_data */
     struct job_limits limits;
+    struct job_limits compile_limits; /* the compile stage's: cpu_ms, wall_ms, memory_mb only */
     job_output_fn on_output;
     job_stage_fn on_stage;
     void *ctx;
@@ -213,7 +214,8 @@ int job_config_parse(json_t *o, const char *path, struct job_config *cfg, char *
                      size_t errlen) _warn_unused_;
 void job_config_done(struct job_config *cfg);
 
-/* The limits a stage runs with: built-in defaults < config < language file < @req. */
+/* The limits a stage runs with: built-in defaults < config < language file < @req (for a
+ * compile stage, @req's cpu_ms, wall_ms and memory_mb only; @req may be NULL). */
 void job_resolve_limits(const struct job_config *cfg, const struct lang *l, bool compile,
                         const struct job_limits *req, struct sbx_limits *ret);
 

@@ -48,6 +48,11 @@ json_t *job_sbx_result_to_json(const struct sbx_result *r)
     /* What the program wrote, counted up to the output limit (captured or streamed). */
     json_object_set_new(o, "stdout_bytes", json_integer((json_int_t)r->stdout_bytes));
     json_object_set_new(o, "stderr_bytes", json_integer((json_int_t)r->stderr_bytes));
+    /* Which stream went over the output limit (the limit counts both together). */
+    if (r->output_limit_stream)
+        json_object_set_new(
+                o, "output_limit_stream",
+                json_string(r->output_limit_stream == SBX_STDERR ? "stderr" : "stdout"));
     return o;
 }
 

@@ -574,6 +574,8 @@ bool sbx_result_output(const struct sbx_spec *spec, struct sbx_result *res, uint
     if (limit && *total + keep > limit) {
         keep = (size_t)(limit - *total);
         res->output_truncated = over = true;
+        if (!res->output_limit_stream)
+            res->output_limit_stream = stream;
     }
     *total += keep;
     if (stream == SBX_STDOUT)

@@ -110,10 +110,12 @@ struct sbx_result {
     uint64_t stdout_bytes; /* bytes the program wrote (up to the limit) */
     uint64_t stderr_bytes;
     bool output_truncated;
-    unsigned unenforced; /* SBX_CAP_* bits asked for but not enforceable here */
-    struct buf out;      /* captured stdout (when spec.capture) */
-    struct buf err;      /* captured stderr */
-    char message[512];   /* why it ended, for people */
+    int output_limit_stream; /* the stream (SBX_STDOUT, SBX_STDERR) that crossed the output
+                              * limit, 0 when none did */
+    unsigned unenforced;     /* SBX_CAP_* bits asked for but not enforceable here */
+    struct buf out;          /* captured stdout (when spec.capture) */
+    struct buf err;          /* captured stderr */
+    char message[512];       /* why it ended, for people */
 };
 
 struct sbx_host;

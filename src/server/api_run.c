@@ -40,6 +40,7 @@ void server_request_policy(const struct server *srv, struct request_policy *ret)
             .max = &srv->cfg->max,
             .max_code_bytes = srv->cfg->max_code_bytes,
             .max_total_bytes = srv->cfg->max_request_bytes,
+            .job = &srv->cfg->job,
     };
 }
 
@@ -256,6 +257,7 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
             .stdin_len = q->stdin_len,
             .stdin_fd = run->stdin_fd,
             .limits = q->limits,
+            .compile_limits = q->compile_limits,
             .on_output = on_output,
             .on_stage = on_stage,
             .ctx = oc,

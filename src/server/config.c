@@ -92,6 +92,7 @@ static const struct key keys[] = {
         KEY("node_name", K_STRING, node_name),
         KEY("lease_seconds", K_UINT, lease_s),
         KEY("max_attempts", K_UINT, max_attempts),
+        KEY("piston_anonymous_user", K_STRING, piston_anonymous_user),
 };
 #undef KEY
 
@@ -285,6 +286,7 @@ void server_config_done(struct server_config *c)
     free(c->db);
     free(c->role);
     free(c->node_name);
+    free(c->piston_anonymous_user);
     memset(c, 0, sizeof(*c));
 }
 

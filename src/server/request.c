@@ -564,6 +564,79 @@ static int get_limits(struct ctx *c, json_t *body)
     return 0;
 }
 
+/* "compile_limits": {"cpu_time", "wall_time" (seconds), "memory_mb"}, each at most what the
+ * language's compile stage gets (its file, the config, the built-in defaults): a request may
+ * lower them, never raise them. */
+static const struct compile_limit_row {
+    const char *key;
+    enum unit unit;
+    size_t job_off;
+} compile_limit_rows[] = {
+        {"cpu_time", SECONDS_MS, offsetof(struct job_limits, cpu_ms)},
+        {"wall_time", SECONDS_MS, offsetof(struct job_limits, wall_ms)},
+        {"memory_mb", COUNT, offsetof(struct job_limits, memory_mb)},
+};
+
+static int get_compile_limit(struct ctx *c, json_t *v, const struct compile_limit_row *row,
+                             const struct sbx_limits *max)
+{
+    char field[48];
+    double d = json_number_value(v);
+    uint64_t cap = row->unit == COUNT                                    ? max->memory_bytes >> 20
+                   : row->job_off == offsetof(struct job_limits, cpu_ms) ? max->cpu_ms
+                                                                         : max->wall_ms;
+
+    snprintf(field, sizeof(field), "compile_limits.%s", row->key);
+    if (json_is_null(v))
+        return 0;
+    if (!json_is_number(v) || !(d > 0) || d > 1e9 || (row->unit == COUNT && !json_is_integer(v)))
+        return fail(c->err, 400, field, "must be a positive %s",
+                    row->unit == COUNT ? "integer" : "number");
+    uint64_t val = row->unit == COUNT ? (uint64_t)d : (uint64_t)(d * 1000 + 0.5);
+    if (val == 0)
+        return fail(c->err, 400, field, "is too small");
+    if (cap && val > cap) {
+        if (row->unit == COUNT)
+            return fail(c->err, 400, field, "%llu is over %s's compile limit of %llu",
+                        (unsigned long long)val, c->r->lang->name, (unsigned long long)cap);
+        return fail(c->err, 400, field, "%g is over %s's compile limit of %g", d, c->r->lang->name,
+                    (double)cap / 1000);
+    }
+    *(uint64_t *)((char *)&c->r->compile_limits + row->job_off) = val;
+    return 0;
+}
+
+static int get_compile_limits(struct ctx *c, json_t *body)
+{
+    json_t *l = given(body, "compile_limits"), *v;
+    struct sbx_limits max;
+    const char *key;
+    int r;
+
+    c->r->compile_limits.network = -1;
+    if (!l)
+        return 0;
+    if (!json_is_object(l))
+        return fail(c->err, 400, "compile_limits", "must be an object");
+    job_resolve_limits(c->pol->job, c->r->lang, true, NULL, &max);
+    json_object_foreach(l, key, v)
+    {
+        const struct compile_limit_row *row = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(compile_limit_rows); i++)
+            if (strcmp(compile_limit_rows[i].key, key) == 0)
+                row = &compile_limit_rows[i];
+        if (!row) {
+            char field[80];
+            snprintf(field, sizeof(field), "compile_limits.%.40s", key);
+            return fail(c->err, 400, field,
+                        "unknown compile limit (known: cpu_time, wall_time, memory_mb)");
+        }
+        if ((r = get_compile_limit(c, v, row, &max)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int get_bool(struct ctx *c, json_t *body, const char *key, bool dflt, bool *ret)
 {
     json_t *v = given(body, key);
@@ -607,8 +680,8 @@ static int get_misc(struct ctx *c, json_t *body)
 typedef int step_fn(struct ctx *c, json_t *body);
 
 static step_fn *const steps[] = {
-        get_language, get_mode,  get_code, get_test_files, get_framework, get_cases,
-        get_compare,  get_stdin, get_args, get_limits,     get_misc,
+        get_language, get_mode,  get_code, get_test_files, get_framework,      get_cases,
+        get_compare,  get_stdin, get_args, get_limits,     get_compile_limits, get_misc,
 };
 
 /* Run @n checks over @body in order, stopping at the first that fails. */
@@ -753,6 +826,21 @@ static json_t *limits_to_json(const struct job_limits *l)
     return o;
 }
 
+static json_t *compile_limits_to_json(const struct job_limits *l)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o && i < ARRAY_SIZE(compile_limit_rows); i++) {
+        const struct compile_limit_row *row = &compile_limit_rows[i];
+        uint64_t v = *(const uint64_t *)((const char *)l + row->job_off);
+        if (v)
+            json_object_set_new(o, row->key,
+                                row->unit == COUNT ? json_integer((json_int_t)v)
+                                                   : json_real((double)v / 1000));
+    }
+    return o;
+}
+
 static json_t *strv_to_json(char *const *v)
 {
     json_t *a = json_array();
@@ -851,6 +939,8 @@ json_t *request_to_json(const struct request *r)
         return NULL;
     if (r->stdin_len)
         (void)json_set_bytes(o, "stdin", r->stdin_data, r->stdin_len);
+    if (r->compile_limits.cpu_ms || r->compile_limits.wall_ms || r->compile_limits.memory_mb)
+        json_object_set_new(o, "compile_limits", compile_limits_to_json(&r->compile_limits));
     mode_to_json(r, o);
     return o;
 }

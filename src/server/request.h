@@ -1,9 +1,9 @@
 /* Checking an execute request before it runs: the language, the mode (run, test, cases), the
  * files and the instructor's test files (names, sizes, encodings), the framework, the expected-
- * output cases and how they compare, stdin, arguments, limits against the server's maxima,
- * project, history, callback and returned-files fields. A bad request gives an error naming the
- * field and the HTTP status to answer, never a crash: this is the parser clients' bytes reach first
- * (fuzz/fuzz_request.c). */
+ * output cases and how they compare, stdin, arguments, limits against the server's maxima, compile
+ * limits against the language's, project, history, callback and returned-files fields. A bad
+ * request gives an error naming the field and the HTTP status to answer, never a crash: this is the
+ * parser clients' bytes reach first (fuzz/fuzz_request.c). */
 #pragma once
 
 #include <jansson.h>
@@ -35,8 +35,9 @@ struct request_case {
 struct request_policy {
     const struct lang_set *langs;
     const struct server_maxima *max;
-    size_t max_code_bytes;  /* the main file */
-    size_t max_total_bytes; /* all files and stdin together */
+    size_t max_code_bytes;        /* the main file */
+    size_t max_total_bytes;       /* all files and stdin together */
+    const struct job_config *job; /* the defaults under the languages' compile limits, or NULL */
 };
 
 /* A checked request; every field is owned. */
@@ -47,11 +48,13 @@ struct request {
     char **args; /* NULL-terminated, never NULL */
     char *stdin_data;
     size_t stdin_len;
-    struct job_limits limits; /* what the request asked for (0 / -1 = not given) */
-    int64_t project_id;       /* 0 = none */
-    bool save_history;        /* default true */
-    char *callback_url;       /* NULL = none */
-    enum job_mode mode;       /* "mode"; JOB_MODE_CASES when only "cases" is given */
+    struct job_limits limits;         /* what the request asked for (0 / -1 = not given) */
+    struct job_limits compile_limits; /* "compile_limits": cpu_ms, wall_ms, memory_mb (0 = not
+                                       * given), at most the language's compile limits */
+    int64_t project_id;               /* 0 = none */
+    bool save_history;                /* default true */
+    char *callback_url;               /* NULL = none */
+    enum job_mode mode;               /* "mode"; JOB_MODE_CASES when only "cases" is given */
     struct job_file test_files[JOB_MAX_FILES]; /* JOB_MODE_TEST: the instructor's tests */
     size_t n_test_files;
     char *framework; /* JOB_MODE_TEST: a lang_test name of the language; NULL = its default */

@@ -27,6 +27,7 @@
 #include "job/cache.h"
 #include "sched/sched.h"
 #include "server/auth.h"
+#include "server/compat/piston.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
@@ -225,8 +226,10 @@ static int start_http(struct server *srv, char *err, size_t errlen)
         return -EADDRINUSE;
     }
     mg_set_request_handler(srv->ctx, "/", http_dispatch, srv);
-    if (srv->role != CLUSTER_ROLE_WORKER)
+    if (srv->role != CLUSTER_ROLE_WORKER) {
         ws_register(srv);
+        piston_ws_register(srv);
+    }
     int n = mg_get_server_ports(srv->ctx, 4, sp);
     snprintf(ports, sizeof(ports), "%d", n > 0 ? sp[0].port : 0);
     char host[64];

@@ -48,6 +48,8 @@ struct server_config {
     char *node_name;       /* shown in the node list; NULL = the host name */
     unsigned lease_s;      /* a claimed run's lease */
     unsigned max_attempts; /* claims of one run before it ends internal_error */
+    /* Piston compatibility (/api/v2/): */
+    char *piston_anonymous_user; /* the user a caller without Authorization runs as; NULL = none */
 };
 
 /* Check the cluster settings: a role other than "all" needs a database, a node name is

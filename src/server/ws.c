@@ -5,7 +5,8 @@
  * program's stdin and queues the run; a writer thread of this session then follows the run's
  * event log and writes each event as a frame (under mg_lock_connection, as civetweb asks for
  * writes from other threads). "stdin" messages go into the pipe. Close cancels the run and
- * joins the writer before civetweb frees the connection. */
+ * joins the writer before civetweb frees the connection. The machinery (ws-int.h) serves
+ * Piston's /api/v2/connect too (compat/piston_ws.c). */
 #include "server/ws.h"
 
 #include <civetweb.h>
@@ -16,10 +17,12 @@
 #include <string.h>
 
 #include "sched/sched.h"
+#include "server/compat/compat.h"
 #include "server/limits.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
 #include "server/server-int.h"
+#include "server/ws-int.h"
 
 #define WS_PATH "/api/v1/code/interactive"
 
@@ -34,29 +37,132 @@ struct session {
     atomic_bool closing;
 };
 
-static int send_text(struct session *s, const char *text)
+/*** What the WebSockets share (ws-int.h) ***/
+
+int ws__send_text(struct mg_connection *conn, atomic_bool *closing, const char *text)
 {
     int r;
 
-    if (atomic_load(&s->closing))
+    if (atomic_load(closing))
         return -EPIPE;
-    mg_lock_connection(s->conn);
-    r = mg_websocket_write(s->conn, MG_WEBSOCKET_OPCODE_TEXT, text, strlen(text));
-    mg_unlock_connection(s->conn);
+    mg_lock_connection(conn);
+    r = mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, text, strlen(text));
+    mg_unlock_connection(conn);
     return r > 0 ? 0 : -EPIPE;
 }
 
-static int send_json(struct session *s, json_t *o)
+int ws__send_json(struct mg_connection *conn, atomic_bool *closing, json_t *o)
 {
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
     int r = -ENOMEM;
 
     json_decref(o);
     if (text)
-        r = send_text(s, text);
+        r = ws__send_text(conn, closing, text);
     free(text);
     return r;
+}
+
+void ws__send_close(struct mg_connection *conn, unsigned code, const char *reason)
+{
+    char frame[125];
+    size_t n = strlen(reason) < sizeof(frame) - 2 ? strlen(reason) : sizeof(frame) - 2;
+
+    frame[0] = (char)(code >> 8);
+    frame[1] = (char)(code & 0xff);
+    memcpy(frame + 2, reason, n);
+    mg_lock_connection(conn);
+    (void)mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, frame, n + 2);
+    mg_unlock_connection(conn);
+}
+
+void ws__follow(struct sched_run *run, atomic_bool *closing,
+                void (*fn)(void *ctx, const struct sched_event *ev), void *ctx)
+{
+    uint64_t after = 0;
+
+    for (bool done = false; !done && !atomic_load(closing);) {
+        struct sched_event *ev = NULL;
+        size_t n = 0;
+        if (sched_run_events(run, after, 500, &ev, &n, &done) < 0)
+            break;
+        for (size_t i = 0; i < n; i++)
+            fn(ctx, &ev[i]);
+        if (n)
+            after = ev[n - 1].seq;
+        sched_events_free(ev, n);
+    }
+}
+
+int ws__start_run(struct server *srv, const struct auth_principal *who, struct run_data *d,
+                  struct sched_run **ret_run, int *ret_stdin_w, unsigned *ret_pos,
+                  struct submit_error *err)
+{
+    int p[2];
+
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        *err = (struct submit_error){.status = 500};
+        snprintf(err->message, sizeof(err->message), "cannot make a pipe: %s", strerror(errno));
+        return -errno;
+    }
+    (void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+    /* Stdin given with the run goes first; then what the client types. */
+    if (d->req.stdin_len && write(p[1], d->req.stdin_data, d->req.stdin_len) < 0) {
+        /* Over the pipe's capacity: refuse rather than hang. */
+        (void)close(p[0]);
+        (void)close(p[1]);
+        *err = (struct submit_error){.status = 400};
+        snprintf(err->message, sizeof(err->message),
+                 "stdin given with the run is too large for an interactive run");
+        return -EFBIG;
+    }
+    int r = run_submit(srv, who, d, p[0], ret_run, ret_pos, err);
+    if (r < 0) {
+        (void)close(p[0]);
+        (void)close(p[1]);
+        return r;
+    }
+    *ret_stdin_w = p[1];
+    return 0;
+}
+
+int ws__write_stdin(int fd, const char *data, size_t len)
+{
+    if (fd < 0)
+        return -EPIPE;
+    if (write(fd, data, len) < 0)
+        return errno == EAGAIN ? -EAGAIN : -EPIPE;
+    return 0;
+}
+
+int ws__authenticate(const struct mg_connection *conn, struct server *srv, const char *anon_user,
+                     struct auth_principal *ret)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    char token[256] = "Bearer ", msg[160];
+    const char *authz = mg_get_header(conn, "Authorization");
+    const char *q = ri->query_string;
+
+    if (!authz && q && mg_get_var(q, strlen(q), "access_token", token + 7, sizeof(token) - 7) > 0)
+        authz = token;
+    if (compat_caller(srv, authz, anon_user, ret, msg, sizeof(msg)) == 0)
+        return 0;
+    /* civetweb only drops a refused handshake: answer it, as any other route would. */
+    static const char body[] = "{\"error\":\"log in: a valid token or API key is required "
+                               "(Authorization: Bearer, or ?access_token=)\"}";
+    struct mg_connection *c = (struct mg_connection *)conn;
+    mg_printf(c,
+              "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+              "WWW-Authenticate: Bearer\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+              sizeof(body) - 1, body);
+    return -EACCES;
+}
+
+/*** /api/v1/code/interactive ***/
+
+static int send_json(struct session *s, json_t *o)
+{
+    return ws__send_json(s->conn, &s->closing, o);
 }
 
 static int send_error(struct session *s, const char *field, const char *msg)
@@ -65,35 +171,28 @@ static int send_error(struct session *s, const char *field, const char *msg)
                      json_pack("{s:s, s:s, s:s}", "type", "error", "error", msg, "field", field));
 }
 
+/* One event of the run as a frame: its data with its type. */
+static void write_event(void *ctx, const struct sched_event *ev)
+{
+    struct session *s = ctx;
+    json_t *o = json_loads(ev->data, 0, NULL);
+
+    if (json_is_object(o)) {
+        json_object_set_new(o, "type", json_string(ev->type));
+        send_json(s, o);
+    } else {
+        json_decref(o);
+    }
+}
+
 /* The session's writer: the run's events, as they come, then a normal close. */
 static void *writer_main(void *arg)
 {
     struct session *s = arg;
-    uint64_t after = 0;
 
-    for (bool done = false; !done && !atomic_load(&s->closing);) {
-        struct sched_event *ev = NULL;
-        size_t n = 0;
-        if (sched_run_events(s->run, after, 500, &ev, &n, &done) < 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            json_t *o = json_loads(ev[i].data, 0, NULL);
-            if (json_is_object(o)) {
-                json_object_set_new(o, "type", json_string(ev[i].type));
-                send_json(s, o);
-            } else {
-                json_decref(o);
-            }
-        }
-        if (n)
-            after = ev[n - 1].seq;
-        sched_events_free(ev, n);
-    }
-    if (!atomic_load(&s->closing)) {
-        mg_lock_connection(s->conn);
-        (void)mg_websocket_write(s->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xe8", 2);
-        mg_unlock_connection(s->conn);
-    }
+    ws__follow(s->run, &s->closing, write_event, s);
+    if (!atomic_load(&s->closing))
+        ws__send_close(s->conn, 1000, "");
     return NULL;
 }
 
@@ -103,7 +202,6 @@ static int start_run(struct session *s, json_t *msg)
     struct request_error err;
     struct submit_error serr;
     unsigned pos;
-    int p[2];
 
     if (s->run)
         return send_error(s, "type", "this connection already has a run");
@@ -124,23 +222,14 @@ static int start_run(struct session *s, json_t *msg)
                           "POST /api/v1/code/execute");
     }
     d->request_json = request_to_json(&d->req);
-    if (!d->request_json || pipe2(p, O_CLOEXEC) < 0) {
+    if (!d->request_json) {
         run_data_free(d);
         return send_error(s, "", "out of memory");
     }
-    (void)fcntl(p[1], F_SETFL, O_NONBLOCK);
-    /* Stdin given with the run goes first; then what the client types. */
-    if (d->req.stdin_len && write(p[1], d->req.stdin_data, d->req.stdin_len) < 0) {
-        /* Over the pipe's capacity: the rest is lost; say so rather than hang. */
-        send_error(s, "stdin", "stdin given with the run is too large for an interactive run");
-    }
-    if (run_submit(s->srv, &s->who, d, p[0], &s->run, &pos, &serr) < 0) {
-        (void)close(p[0]);
-        (void)close(p[1]);
+    if (ws__start_run(s->srv, &s->who, d, &s->run, &s->stdin_w, &pos, &serr) < 0) {
         run_data_free(d);
         return send_error(s, "", serr.message);
     }
-    s->stdin_w = p[1];
     send_json(s, json_pack("{s:s, s:I, s:i}", "type", "queued", "id", (json_int_t)s->run->id,
                            "position", pos));
     if (pthread_create(&s->writer, NULL, writer_main, s) == 0)
@@ -156,44 +245,24 @@ static int feed_stdin(struct session *s, json_t *msg)
         return send_error(s, "type", "no running program reads stdin");
     if (!json_is_string(data))
         return send_error(s, "data", "must be a string");
-    if (write(s->stdin_w, json_string_value(data), json_string_length(data)) < 0)
+    int r = ws__write_stdin(s->stdin_w, json_string_value(data), json_string_length(data));
+    if (r < 0)
         return send_error(s, "data",
-                          errno == EAGAIN ? "the program is not reading its input (buffer full)"
-                                          : "the program has closed its input");
+                          r == -EAGAIN ? "the program is not reading its input (buffer full)"
+                                       : "the program has closed its input");
     return 0;
 }
 
 static int on_connect(const struct mg_connection *conn, void *cbdata)
 {
     struct server *srv = cbdata;
-    const struct mg_request_info *ri = mg_get_request_info(conn);
     struct session *s;
-    char token[256] = "Bearer ";
-    const char *authz = mg_get_header(conn, "Authorization");
-    int r = 0;
 
     if (atomic_load(&srv->stopping) || !(s = calloc(1, sizeof(*s))))
         return 1;
     s->srv = srv;
     s->stdin_w = -1;
-    if (srv->cfg->no_auth) {
-        s->who = srv->local;
-    } else {
-        const char *q = ri->query_string;
-        if (!authz && q &&
-            mg_get_var(q, strlen(q), "access_token", token + 7, sizeof(token) - 7) > 0)
-            authz = token;
-        r = auth_check_bearer(srv->store, authz, &s->who);
-    }
-    if (r < 0) {
-        /* civetweb only drops a refused handshake: answer it, as any other route would. */
-        static const char body[] = "{\"error\":\"log in: a valid token or API key is required "
-                                   "(Authorization: Bearer, or ?access_token=)\"}";
-        struct mg_connection *c = (struct mg_connection *)conn;
-        mg_printf(c,
-                  "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
-                  "WWW-Authenticate: Bearer\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                  sizeof(body) - 1, body);
+    if (ws__authenticate(conn, srv, NULL, &s->who) < 0) {
         free(s);
         return 1;
     }

@@ -27,6 +27,7 @@ n_rows=$(grep -c '^[[:space:]]*ROUTE(' "$routes")
 [ -s "$TMP/routes" ] && [ "$(wc -l <"$TMP/routes")" = "$n_rows" ]
 tap $? "routes.def parses ($n_rows rows)" || diag "parsed: $(cat "$TMP/routes")"
 echo "GET /api/v1/code/interactive" >>"$TMP/routes"
+echo "GET /api/v2/connect" >>"$TMP/routes" # Piston's WebSocket
 while read -r method path; do
     m=$(tr 'A-Z' 'a-z' <<<"$method")
     jq -e --arg p "$path" --arg m "$m" '.paths[$p][$m] | type == "object"' "$doc" >/dev/null

@@ -49,17 +49,24 @@ static void test_limits_take_flags_over_language_over_config_over_builtin(void *
     assert_true(got.network);
 }
 
-static void test_compile_stage_ignores_the_callers_run_limits(void **state)
+static void test_compile_stage_takes_only_time_and_memory_of_its_limits(void **state)
 {
     struct lang l = {0};
-    struct job_limits req = {.cpu_ms = 100, .memory_mb = 8, .network = 1};
+    struct job_limits req = {
+            .cpu_ms = 100, .memory_mb = 8, .pids = 3, .output_kb = 1, .network = 1};
     struct sbx_limits got;
 
     (void)state;
     l.compile_limits.memory_mb = 1024;
-    job_resolve_limits(NULL, &l, true, &req, &got);
+    job_resolve_limits(NULL, &l, true, NULL, &got);
     assert_int_equal(got.cpu_ms, 10000);
     assert_true(got.memory_bytes == 1024ull << 20);
+    /* The job passes the request's compile_limits here, never its run limits. */
+    job_resolve_limits(NULL, &l, true, &req, &got);
+    assert_int_equal(got.cpu_ms, 100);
+    assert_true(got.memory_bytes == 8ull << 20);
+    assert_int_equal(got.pids, 64);
+    assert_true(got.output_bytes == 1024ull << 10);
     assert_false(got.network);
 }
 
@@ -143,7 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_limits_take_flags_over_language_over_config_over_builtin),
-            cmocka_unit_test(test_compile_stage_ignores_the_callers_run_limits),
+            cmocka_unit_test(test_compile_stage_takes_only_time_and_memory_of_its_limits),
             cmocka_unit_test(test_version_is_the_first_number_that_looks_like_one),
             cmocka_unit_test(test_exit_codes_follow_the_cli_contract),
             cmocka_unit_test(test_result_json_has_the_api_fields_and_exact_bytes),
