@@ -15,7 +15,8 @@
 /* The highest limits a request may ask for. */
 struct server_maxima {
     uint64_t cpu_ms, wall_ms, memory_mb, pids, output_kb, cpus_milli;
-    bool network; /* may a request turn the network on */
+    uint64_t file_kb, stack_kb; /* a program's largest file and its stack */
+    bool network;               /* may a request turn the network on */
 };
 
 #define SERVER_MAX_CACHE_MB (1 << 24) /* 16 TiB */
@@ -43,11 +44,15 @@ struct server_config {
     char **courses;    /* course directories served (NULL-terminated), or NULL */
     char *web_dir;     /* the browser page's files; NULL = the default (web.h) */
     /* The cluster (PostgreSQL): */
-    char *db;                  /* postgres:// URL; NULL = SQLite under data_dir */
-    char *role;                /* "all", "api", "worker" (cluster.h); other than all needs db */
-    char *node_name;           /* shown in the node list; NULL = the host name */
-    unsigned lease_s;          /* a claimed run's lease */
-    unsigned max_attempts;     /* claims of one run before it ends internal_error */
+    char *db;              /* postgres:// URL; NULL = SQLite under data_dir */
+    char *role;            /* "all", "api", "worker" (cluster.h); other than all needs db */
+    char *node_name;       /* shown in the node list; NULL = the host name */
+    unsigned lease_s;      /* a claimed run's lease */
+    unsigned max_attempts; /* claims of one run before it ends internal_error */
+    /* The Judge0 CE API (compat/judge0.h), always under /judge0/: */
+    bool judge0_root;       /* also at "/" (--judge0-root) */
+    char *judge0_anon_user; /* the user a Judge0 client without credentials acts as; NULL =
+                             * credentials required */
 };
 
 /* Check the cluster settings: a role other than "all" needs a database, a node name is
