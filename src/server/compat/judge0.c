@@ -569,8 +569,12 @@ static int translate(const struct server *srv, json_t *item, bool base64, json_t
         return r;
     if (json_array_size(json_object_get(runbox, "compile_args")) && l && !l->compile)
         add_error(errors, "compiler_options", "is only for compiled languages");
-    if (!l)
+    if (!l) {
+        json_t *src = json_object_get(item, "source_code");
+        if (!src || json_is_null(src))
+            add_error(errors, "source_code", "can't be blank");
         return 0;
+    }
     json_object_set_new(runbox, "language", json_string(l->name));
     json_object_set_new(compat, "language_id", json_integer(l->judge0_id));
     json_object_set_new(compat, "language_name", json_string(l->display_name));
