@@ -17,6 +17,7 @@ enum {
     OPT_CONFIG,
     OPT_WORKERS,
     OPT_NO_AUTH,
+    OPT_JUDGE0_ROOT,
     OPT_LANGUAGES,
     OPT_QUEUE,
     OPT_COURSES,
@@ -37,6 +38,7 @@ static const struct option serve_opts[] = {
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"queue", required_argument, NULL, OPT_QUEUE},
         {"no-auth", no_argument, NULL, OPT_NO_AUTH},
+        {"judge0-root", no_argument, NULL, OPT_JUDGE0_ROOT},
         {"languages", required_argument, NULL, OPT_LANGUAGES},
         {"courses", required_argument, NULL, OPT_COURSES},
         {"cache-mb", required_argument, NULL, OPT_CACHE_MB},
@@ -56,6 +58,7 @@ struct serve_args {
     const char *listen, *data, *config, *languages, *web, *db, *role, *node_name;
     uint64_t workers, queue, cache_mb, lease_s, max_attempts;
     bool have_workers, have_queue, have_cache_mb, have_lease, have_attempts, no_auth;
+    bool judge0_root;
     const char *courses[MAX_COURSES + 1]; /* --courses, in order */
     size_t n_courses;
 };
@@ -66,6 +69,7 @@ static void serve_usage(FILE *f)
           "                    [--queue N] [--no-auth] [--languages DIR] [--courses DIR]...\n"
           "                    [--cache-mb N] [--web DIR] [--db URL] [--role all|api|worker]\n"
           "                    [--node-name NAME] [--lease-seconds N] [--max-attempts N]\n"
+          "                    [--judge0-root]\n"
           "  --listen     address and port (default 127.0.0.1:8080; port 0 picks a free one)\n"
           "  --data       where the SQLite database lives (default /var/lib/runbox)\n"
           "  --db         a PostgreSQL URL (postgresql://user:pass@host/db; default $RUNBOX_DB):\n"
@@ -79,6 +83,7 @@ static void serve_usage(FILE *f)
           "  --workers    sandbox workers (default: one per core)\n"
           "  --queue      runs that may wait beyond the workers (default 64)\n"
           "  --no-auth    one local user, no login; only on a loopback address\n"
+          "  --judge0-root  serve the Judge0 CE API at / too (it is always at /judge0/)\n"
           "  --courses    serve the course in DIR (repeatable; a bad course stops the start)\n"
           "  --cache-mb   the compile cache's size in <data>/cache (default 1024; 0 = off)\n"
           "  --web        the browser page's files (default: ../web/dist beside the binary if\n"
@@ -144,6 +149,9 @@ static int parse(int argc, char **argv, struct serve_args *sa)
                 return 2;
             }
             sa->have_cache_mb = true;
+            break;
+        case OPT_JUDGE0_ROOT:
+            sa->judge0_root = true;
             break;
         case OPT_NO_AUTH:
             sa->no_auth = true;
@@ -269,6 +277,8 @@ int cli_cmd_serve(const struct cli_args *a)
     if (sa.have_queue)
         cfg.queue_size = (unsigned)sa.queue;
     cfg.no_auth = sa.no_auth;
+    if (sa.judge0_root)
+        cfg.judge0_root = true;
     if (sa.have_cache_mb)
         cfg.cache_mb = sa.cache_mb;
     add_courses(&cfg, &sa);

@@ -70,9 +70,9 @@ void job_resolve_limits(const struct job_config *cfg, const struct lang *l, bool
     ret->pids = pick(req->pids, ll->pids, cl->pids, b->pids);
     ret->output_bytes = pick(req->output_kb, ll->output_kb, cl->output_kb, b->output_kb) << 10;
     ret->cpus_milli = req->cpus_milli ? req->cpus_milli : cfg ? cfg->cpus_milli : 0;
-    ret->file_bytes = 64ull << 20;
+    ret->file_bytes = req->file_kb ? req->file_kb << 10 : JOB_FILE_BYTES;
     ret->open_files = 256;
-    ret->stack_bytes = 64ull << 20;
+    ret->stack_bytes = req->stack_kb ? req->stack_kb << 10 : JOB_STACK_BYTES;
     ret->tmp_bytes = TMP_BYTES;
     ret->network = req->network > 0;
 }
@@ -535,6 +535,34 @@ static void compile_to_cache(struct job__ctx *c, const char *key, const struct j
     job_files_done(&files);
 }
 
+/* @argv (expanded from @tmpl, taken) with @extra put before the element that the first
+ * placeholder of @tmpl became: the elements before it expand one for one, so the position is
+ * the template's. The sources stay last, where every compiler takes them after its options.
+ * NULL on OOM. */
+static char **insert_compile_args(char *const *tmpl, char **argv, char *const *extra)
+{
+    size_t at = 0, n = strv_len(argv), k = 0, m = strv_len(extra);
+    char **v;
+
+    while (tmpl[at] && !strchr(tmpl[at], '{'))
+        at++;
+    if (at > n)
+        at = n;
+    if (!(v = calloc(n + m + 1, sizeof(*v))))
+        return strv_free(argv), NULL;
+    /* The copies first: a failure then leaves @argv whole. */
+    for (size_t i = 0; i < m; i++)
+        if (!(v[at + i] = strdup(extra[i])))
+            return strv_free(v + at), free(v), strv_free(argv), NULL;
+    for (size_t i = 0; i < at; i++)
+        v[k++] = TAKE_PTR(argv[i]);
+    k += m;
+    for (size_t i = at; i < n; i++)
+        v[k++] = TAKE_PTR(argv[i]);
+    free(argv);
+    return v;
+}
+
 /* Compile with @tmpl. Returns 0 with res->status left JOB_SUCCESS when the next stage may run,
  * any other status when the job ends here, or -errno. */
 static int compile(struct job__ctx *c, char *const *tmpl, struct job_result *res)
@@ -545,6 +573,9 @@ static int compile(struct job__ctx *c, char *const *tmpl, struct job_result *res
     struct sbx_limits lim;
     int r;
 
+    if (argv && tmpl == c->in->lang->compile && c->in->compile_args && c->in->compile_args[0] &&
+        (c->in->mode == JOB_MODE_RUN || c->in->mode == JOB_MODE_CASES))
+        argv = insert_compile_args(tmpl, TAKE_PTR(argv), c->in->compile_args);
     if (!argv)
         return -ENOMEM;
     if (cache) {

@@ -42,8 +42,14 @@ enum job_stage {
 /* Limits asked for by a caller (flags, request); 0 / -1 = not given. */
 struct job_limits {
     uint64_t cpu_ms, wall_ms, memory_mb, pids, output_kb, cpus_milli;
-    int network; /* -1 not given, 0 off, 1 on */
+    uint64_t file_kb;  /* the largest file the program may write (RLIMIT_FSIZE) */
+    uint64_t stack_kb; /* its stack (RLIMIT_STACK) */
+    int network;       /* -1 not given, 0 off, 1 on */
 };
+
+/* A stage's largest file and its stack when the caller does not say. */
+#define JOB_FILE_BYTES  (64ull << 20)
+#define JOB_STACK_BYTES (64ull << 20)
 
 /* Where imported images are when the config does not say (image.h). */
 #define JOB_IMAGES_DIR "/var/lib/runbox/images"
@@ -99,8 +105,8 @@ struct job_case {
     const char *name; /* NULL: "case N" */
     const char *stdin_data;
     size_t stdin_len;
-    char *const *args; /* NULL-terminated, may be NULL */
-    const char *expected;
+    char *const *args;    /* NULL-terminated, may be NULL */
+    const char *expected; /* NULL: the case passes when the program succeeds */
     size_t expected_len;
 };
 
@@ -141,7 +147,9 @@ struct job_input {
     const struct lang *lang;
     const struct job_file *files; /* files[0] is the main file */
     size_t n_files;
-    char *const *args; /* program arguments, NULL-terminated, may be NULL */
+    char *const *args;         /* program arguments, NULL-terminated, may be NULL */
+    char *const *compile_args; /* JOB_MODE_RUN/CASES: put into the compile command before the
+                                * sources (NULL-terminated, may be NULL) */
     const void *stdin_data;
     size_t stdin_len;
     int stdin_fd; /* >= 0: forwarded instead of stdin_data */

@@ -13,6 +13,7 @@
 #include "course/course.h"
 #include "job/job.h"
 #include "sched/sched.h"
+#include "server/compat/judge0.h"
 #include "server/hooks.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
@@ -30,6 +31,8 @@ void run_data_free(void *p)
     request_done(&d->req);
     json_decref(d->request_json);
     free(d->module);
+    free(d->token);
+    json_decref(d->compat);
     free(d);
 }
 
@@ -123,7 +126,9 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
     double latency = (double)(now - d->submitted_us) / 1e6;
     metrics_run_done(srv->metrics, d->req.lang ? d->req.lang->name : "", status, latency,
                      d->setup_s);
-    if (stored && d->req.callback_url && srv->webhook)
+    /* A run of a compatibility API calls back in that API's shape. */
+    if (stored && d->req.callback_url && srv->webhook &&
+        judge0_callback(srv, run->id, d->req.callback_url, result) == -ENOENT)
         (void)webhook_send(srv->webhook, run->id, d->req.callback_url, result);
     /* A claimed run is counted in flight by the node it was submitted to. */
     if (!d->claimed)
@@ -217,10 +222,10 @@ static bool pre_hook(struct server *srv, struct sbx_host *host, struct sched_run
  * each one at or under the exercise's). */
 static void lower_limits(struct job_limits *to, const struct job_limits *req)
 {
-    uint64_t *t[] = {&to->cpu_ms, &to->wall_ms,   &to->memory_mb,
-                     &to->pids,   &to->output_kb, &to->cpus_milli};
-    const uint64_t q[] = {req->cpu_ms, req->wall_ms,   req->memory_mb,
-                          req->pids,   req->output_kb, req->cpus_milli};
+    uint64_t *t[] = {&to->cpu_ms,    &to->wall_ms,    &to->memory_mb, &to->pids,
+                     &to->output_kb, &to->cpus_milli, &to->file_kb,   &to->stack_kb};
+    const uint64_t q[] = {req->cpu_ms,    req->wall_ms,    req->memory_mb, req->pids,
+                          req->output_kb, req->cpus_milli, req->file_kb,   req->stack_kb};
 
     for (size_t i = 0; i < ARRAY_SIZE(q); i++)
         if (q[i])
@@ -253,6 +258,7 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
     *in = (struct job_input){
             .lang = q->lang,
             .args = q->args,
+            .compile_args = q->compile_args,
             .stdin_data = q->stdin_data,
             .stdin_len = q->stdin_len,
             .stdin_fd = run->stdin_fd,
@@ -527,6 +533,7 @@ static int submit_fail(struct submit_error *err, int status, unsigned retry, con
 {
     err->status = status;
     err->retry_after = retry;
+    err->queue_full = false;
     snprintf(err->message, sizeof(err->message), "%s%s", msg, detail ? detail : "");
     return -EAGAIN;
 }
@@ -553,6 +560,8 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             .save_history = d->req.save_history,
             .callback_url = d->req.callback_url,
             .created_at = unix_ms(),
+            .token = d->token,
+            .compat = d->compat,
     };
     /* In a cluster every recorded run goes through the shared queue, but an interactive one
      * (its stdin is this connection) and a browser compile run on this node's sandboxes. */
@@ -619,8 +628,11 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
         ratelimit_run_end(srv->rl, d->rate_key);
         if (record)
             (void)!store_run_delete(srv->store, id, 0);
-        if (r == -EAGAIN)
-            return submit_fail(err, 429, 2, "the queue is full: try again shortly", NULL);
+        if (r == -EAGAIN) {
+            submit_fail(err, 429, 2, "the queue is full: try again shortly", NULL);
+            err->queue_full = true;
+            return -EAGAIN;
+        }
         return submit_fail(err, 503, 1, "the server is stopping", NULL);
     }
     *ret_run = run;

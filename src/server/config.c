@@ -25,6 +25,8 @@ static void set_defaults(struct server_config *c)
                                     .pids = 256,
                                     .output_kb = 8192,
                                     .cpus_milli = 2000,
+                                    .file_kb = JOB_FILE_BYTES >> 10,
+                                    .stack_kb = JOB_STACK_BYTES >> 10,
                                     .network = false};
     c->rate = 20;
     c->burst = 40;
@@ -81,6 +83,8 @@ static const struct key keys[] = {
         KEY("max_pids", K_U64, max.pids),
         KEY("max_output_kb", K_U64, max.output_kb),
         KEY("max_cpus", K_MILLI, max.cpus_milli),
+        KEY("max_file_size_kb", K_U64, max.file_kb),
+        KEY("max_stack_kb", K_U64, max.stack_kb),
         KEY("allow_network", K_BOOL, max.network),
         KEY("webhook_max_attempts", K_UINT, webhook.max_attempts),
         KEY("webhook_base_delay_ms", K_UINT, webhook.base_delay_ms),
@@ -93,6 +97,8 @@ static const struct key keys[] = {
         KEY("lease_seconds", K_UINT, lease_s),
         KEY("max_attempts", K_UINT, max_attempts),
         KEY("piston_anonymous_user", K_STRING, piston_anonymous_user),
+        KEY("judge0_root", K_BOOL, judge0_root),
+        KEY("judge0_anonymous_user", K_STRING, judge0_anon_user),
 };
 #undef KEY
 
@@ -287,6 +293,7 @@ void server_config_done(struct server_config *c)
     free(c->role);
     free(c->node_name);
     free(c->piston_anonymous_user);
+    free(c->judge0_anon_user);
     memset(c, 0, sizeof(*c));
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cluster/cluster.h"
+#include "server/compat/judge0.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
@@ -319,9 +320,11 @@ int http_authenticate(struct req *rq)
 
 static int serve(struct req *rq, const struct route *rt)
 {
+    int (*authenticate)(struct req *) =
+            rt->flags & ROUTE_JUDGE0 ? judge0_authenticate : http_authenticate;
     unsigned retry;
 
-    if (!(rt->flags & ROUTE_PUBLIC) && http_authenticate(rq) < 0)
+    if (!(rt->flags & ROUTE_PUBLIC) && authenticate(rq) < 0)
         return 0;
     if ((rt->flags & ROUTE_ADMIN) && !rq->who.admin)
         return http_reply_error(rq, 403, "", "this needs an admin");
@@ -336,6 +339,19 @@ static int serve(struct req *rq, const struct route *rt)
     return rt->handler(rq);
 }
 
+/* Does @path match row @rt? A Judge0 row also matches without its prefix under
+ * --judge0-root. */
+static bool route_matches(const struct server *srv, const struct route *rt, const char *path,
+                          struct path_params *pp)
+{
+    if (path_matches(rt->pattern, path, pp))
+        return true;
+    if (!(rt->flags & ROUTE_JUDGE0) || !srv->cfg->judge0_root)
+        return false;
+    *pp = (struct path_params){0};
+    return path_matches(rt->pattern + strlen(JUDGE0_PREFIX), path, pp);
+}
+
 int http_dispatch(struct mg_connection *conn, void *cbdata)
 {
     struct server *srv = cbdata;
@@ -348,7 +364,7 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
 
     for (size_t i = 0; i < ARRAY_SIZE(routes) && !rt; i++) {
         struct path_params pp = {0};
-        if (!path_matches(routes[i].pattern, path, &pp))
+        if (!route_matches(srv, &routes[i], path, &pp))
             continue;
         path_known = true;
         if (strcmp(routes[i].method, method) == 0) {

@@ -22,6 +22,7 @@ enum {
     ROUTE_RATELIMIT = 1u << 2, /* counts against the caller's request rate */
     ROUTE_RAW = 1u << 3,       /* the handler reads the body itself (SSE, WebSocket) */
     ROUTE_NODE = 1u << 4,      /* served by worker nodes too (--role worker): operations */
+    ROUTE_JUDGE0 = 1u << 5,    /* the Judge0 API: its own headers authenticate (judge0.h) */
 };
 
 struct route;

@@ -367,7 +367,7 @@ static int get_case(struct ctx *c, json_t *o, size_t i)
 
     snprintf(field, sizeof(field), "cases[%zu]", i);
     if (!json_is_object(o))
-        return fail(c->err, 400, field, "must be an object with \"expected_output\"");
+        return fail(c->err, 400, field, "must be an object");
     if ((r = check_case_keys(c, o, field)) < 0)
         return r;
     snprintf(f, sizeof(f), "%s.name", field);
@@ -377,8 +377,6 @@ static int get_case(struct ctx *c, json_t *o, size_t i)
                     REQ_MAX_CASE_NAME);
     if (name && !(k->name = strdup(json_string_value(name))))
         return -ENOMEM;
-    if (!given(o, "expected_output"))
-        return fail(c->err, 400, field, "\"expected_output\" is required");
     if ((r = get_case_text(c, o, "stdin", field, &k->stdin_data, &k->stdin_len)) < 0 ||
         (r = get_case_text(c, o, "expected_output", field, &k->expected, &k->expected_len)) < 0)
         return r;
@@ -478,6 +476,20 @@ static int get_args(struct ctx *c, json_t *body)
     return r;
 }
 
+/* "compile_args": options for the language's own compile command (not a test framework's). */
+static int get_compile_args(struct ctx *c, json_t *body)
+{
+    int r = get_strv(c, given(body, "compile_args"), "compile_args", &c->r->compile_args);
+
+    if (r < 0 || !c->r->compile_args[0])
+        return r;
+    if (!c->r->lang->compile)
+        return fail(c->err, 400, "compile_args", "%s is not compiled", c->r->lang->name);
+    if (c->r->mode == JOB_MODE_TEST)
+        return fail(c->err, 400, "compile_args", "a test run is built by its framework");
+    return 0;
+}
+
 /*** Limits ***/
 
 enum unit {
@@ -498,6 +510,7 @@ static const struct limit_row {
         ROW("cpu_time", SECONDS_MS, cpu_ms), ROW("wall_time", SECONDS_MS, wall_ms),
         ROW("memory_mb", COUNT, memory_mb),  ROW("pids", COUNT, pids),
         ROW("output_kb", COUNT, output_kb),  ROW("cpus", CORES_MILLI, cpus_milli),
+        ROW("file_size_kb", COUNT, file_kb), ROW("stack_kb", COUNT, stack_kb),
 #undef ROW
 };
 
@@ -557,8 +570,8 @@ static int get_limits(struct ctx *c, json_t *body)
             char field[80];
             snprintf(field, sizeof(field), "limits.%.40s", key);
             return fail(c->err, 400, field,
-                        "unknown limit (known: cpu_time, wall_time, "
-                        "memory_mb, pids, output_kb, cpus, network)");
+                        "unknown limit (known: cpu_time, wall_time, memory_mb, pids, "
+                        "output_kb, cpus, file_size_kb, stack_kb, network)");
         }
     }
     return 0;
@@ -680,8 +693,9 @@ static int get_misc(struct ctx *c, json_t *body)
 typedef int step_fn(struct ctx *c, json_t *body);
 
 static step_fn *const steps[] = {
-        get_language, get_mode,  get_code, get_test_files, get_framework,      get_cases,
-        get_compare,  get_stdin, get_args, get_limits,     get_compile_limits, get_misc,
+        get_language, get_mode,           get_code,  get_test_files, get_framework,
+        get_cases,    get_compare,        get_stdin, get_args,       get_compile_args,
+        get_limits,   get_compile_limits, get_misc,
 };
 
 /* Run @n checks over @body in order, stopping at the first that fails. */
@@ -718,6 +732,7 @@ static const char *const not_for_compile[] = {
         "cases",        "compare",          "tolerance",
         "stdin",        "stdin_base64",     "args",
         "callback_url", "reveal_test_code", "stop_on_first_failure",
+        "compile_args",
 };
 
 /* The languages with a browser compile, ", "-separated, into @buf. */
@@ -756,7 +771,9 @@ static int get_compile_mode(struct ctx *c, json_t *body)
 static int no_args(struct ctx *c, json_t *body)
 {
     (void)body;
-    return (c->r->args = calloc(1, sizeof(char *))) ? 0 : -ENOMEM;
+    c->r->args = calloc(1, sizeof(char *));
+    c->r->compile_args = calloc(1, sizeof(char *));
+    return c->r->args && c->r->compile_args ? 0 : -ENOMEM;
 }
 
 static step_fn *const compile_steps[] = {
@@ -790,6 +807,7 @@ void request_done(struct request *r)
     free(r->cases);
     free(r->framework);
     strv_free(r->args);
+    strv_free(r->compile_args);
     free(r->stdin_data);
     free(r->callback_url);
     memset(r, 0, sizeof(*r));
@@ -899,9 +917,10 @@ static json_t *cases_to_json(const struct request *r)
 
     for (size_t i = 0; a && i < r->n_cases; i++) {
         const struct request_case *k = &r->cases[i];
-        json_t *o = json_pack("{s:s%, s:s%, s:o}", "stdin", k->stdin_data ? k->stdin_data : "",
-                              k->stdin_len, "expected_output", k->expected, k->expected_len, "args",
-                              strv_to_json(k->args));
+        json_t *o = json_pack("{s:s%, s:o}", "stdin", k->stdin_data ? k->stdin_data : "",
+                              k->stdin_len, "args", strv_to_json(k->args));
+        if (o && k->expected)
+            json_object_set_new(o, "expected_output", json_stringn(k->expected, k->expected_len));
         if (o && k->name)
             json_object_set_new(o, "name", json_string(k->name));
         json_array_append_new(a, o);
@@ -937,6 +956,8 @@ json_t *request_to_json(const struct request *r)
 
     if (!o)
         return NULL;
+    if (r->compile_args && r->compile_args[0])
+        json_object_set_new(o, "compile_args", strv_to_json(r->compile_args));
     if (r->stdin_len)
         (void)json_set_bytes(o, "stdin", r->stdin_data, r->stdin_len);
     if (r->compile_limits.cpu_ms || r->compile_limits.wall_ms || r->compile_limits.memory_mb)

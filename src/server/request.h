@@ -26,8 +26,8 @@ struct request_case {
     char *name; /* NULL: "case N" */
     char *stdin_data;
     size_t stdin_len;
-    char **args; /* NULL-terminated, never NULL */
-    char *expected;
+    char **args;    /* NULL-terminated, never NULL */
+    char *expected; /* NULL: the case passes when the program succeeds */
     size_t expected_len;
 };
 
@@ -45,7 +45,9 @@ struct request {
     const struct lang *lang;
     struct job_file files[JOB_MAX_FILES]; /* files[0] is the main file */
     size_t n_files;
-    char **args; /* NULL-terminated, never NULL */
+    char **args;         /* NULL-terminated, never NULL */
+    char **compile_args; /* "compile_args": before the sources in the compile command;
+                          * NULL-terminated, never NULL */
     char *stdin_data;
     size_t stdin_len;
     struct job_limits limits;         /* what the request asked for (0 / -1 = not given) */

@@ -24,8 +24,10 @@ struct run_data {
     double setup_s; /* sandbox overhead, for the metrics */
     char *module;   /* a browser compile's module (JOB_MODE_BROWSER_COMPILE), or NULL */
     size_t module_len;
-    bool claimed; /* taken from the cluster's queue: another node counts it in flight */
-    bool held;    /* an interactive run of a cluster node: leased like a claimed one */
+    bool claimed;   /* taken from the cluster's queue: another node counts it in flight */
+    bool held;      /* an interactive run of a cluster node: leased like a claimed one */
+    char *token;    /* a compatibility API's name for the run (stored with it), or NULL */
+    json_t *compat; /* that API's attributes of the submission (stored with it), or NULL */
 };
 
 void run_data_free(void *d);
@@ -37,6 +39,7 @@ void server_request_policy(const struct server *srv, struct request_policy *ret)
 struct submit_error {
     int status;           /* 429, 500, 503 */
     unsigned retry_after; /* seconds, for 429/503 */
+    bool queue_full;      /* the scheduler's queue (not the caller's own limits) */
     char message[160];
 };
 

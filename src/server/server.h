@@ -15,7 +15,8 @@
 /* The highest limits a request may ask for. */
 struct server_maxima {
     uint64_t cpu_ms, wall_ms, memory_mb, pids, output_kb, cpus_milli;
-    bool network; /* may a request turn the network on */
+    uint64_t file_kb, stack_kb; /* a program's largest file and its stack */
+    bool network;               /* may a request turn the network on */
 };
 
 #define SERVER_MAX_CACHE_MB (1 << 24) /* 16 TiB */
@@ -50,6 +51,10 @@ struct server_config {
     unsigned max_attempts; /* claims of one run before it ends internal_error */
     /* Piston compatibility (/api/v2/): */
     char *piston_anonymous_user; /* the user a caller without Authorization runs as; NULL = none */
+    /* The Judge0 CE API (compat/judge0.h), always under /judge0/: */
+    bool judge0_root;       /* also at "/" (--judge0-root) */
+    char *judge0_anon_user; /* the user a Judge0 client without credentials acts as; NULL =
+                             * credentials required */
 };
 
 /* Check the cluster settings: a role other than "all" needs a database, a node name is

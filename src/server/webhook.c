@@ -39,6 +39,7 @@ struct delivery {
     char *url;
     char *body; /* the result as compact JSON */
     size_t len;
+    bool put;            /* PUT instead of POST */
     unsigned attempt;    /* the number of the next attempt, from 1 */
     uint64_t next_at_us; /* monotonic time the next attempt is due */
 };
@@ -190,6 +191,8 @@ static long attempt(struct webhook *w, CURL *c, const struct delivery *d, char *
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, d->url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
+    if (d->put)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -391,6 +394,12 @@ struct webhook *webhook_free(struct webhook *w)
 
 int webhook_send(struct webhook *w, int64_t run_id, const char *url, json_t *result)
 {
+    return webhook_send_as(w, run_id, url, WEBHOOK_POST, result);
+}
+
+int webhook_send_as(struct webhook *w, int64_t run_id, const char *url, enum webhook_method m,
+                    json_t *result)
+{
     struct delivery *d;
 
     if (!webhook_url_is_valid(url) || !result)
@@ -398,6 +407,7 @@ int webhook_send(struct webhook *w, int64_t run_id, const char *url, json_t *res
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
+    d->put = m == WEBHOOK_PUT;
     d->run_id = run_id;
     d->attempt = 1;
     d->next_at_us = now_us();

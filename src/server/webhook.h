@@ -29,5 +29,14 @@ bool webhook_url_is_valid(const char *url);
 /* Queue the delivery of @result (borrowed; serialised now) of run @run_id to @url. */
 int webhook_send(struct webhook *w, int64_t run_id, const char *url, json_t *result);
 
+enum webhook_method {
+    WEBHOOK_POST,
+    WEBHOOK_PUT, /* what Judge0's callbacks do */
+};
+/* The same with method @m: a compatibility API's body (@result, in that API's shape), delivered,
+ * signed, retried and logged like any other. */
+int webhook_send_as(struct webhook *w, int64_t run_id, const char *url, enum webhook_method m,
+                    json_t *result);
+
 /* The signature header value for @body under @secret: "sha256=<64 hex>" into @ret (72 bytes). */
 void webhook_sign(const char *secret, const char *body, size_t len, char *ret);

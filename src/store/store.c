@@ -123,6 +123,13 @@ static _Thread_local char last_error[256];
     "  at " I64 " NOT NULL);"                                          \
     "CREATE INDEX run_events_run ON run_events(run_id, id);"
 
+/* 4: compatibility APIs (Judge0). A run submitted through one has the token that API names
+ * it by (unique) and that API's own attributes of the submission (compat, JSON). */
+#define SCHEMA_4(ID, I64, F64)                 \
+    "ALTER TABLE runs ADD COLUMN token TEXT;"  \
+    "ALTER TABLE runs ADD COLUMN compat TEXT;" \
+    "CREATE UNIQUE INDEX runs_token ON runs(token);"
+
 #define DIALECTS(schema)                                                                  \
     {                                                                                     \
         [STORE__SQLITE] = schema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "REAL"), \
@@ -134,6 +141,7 @@ static const char *const migrations[][STORE__N_DIALECTS] = {
         DIALECTS(SCHEMA_1),
         DIALECTS(SCHEMA_2),
         DIALECTS(SCHEMA_3),
+        DIALECTS(SCHEMA_4),
 };
 
 /* The result given to runs that the server died under. */
@@ -727,14 +735,14 @@ const char *store_run_state_to_string(enum store_run_state s)
     return run_states[s];
 }
 
-#define RUN_INSERT                                                                              \
-    "INSERT INTO runs (user_id, project_id, language, state, code, request, in_history,"        \
-    " callback_url, created_at, payload) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9)" \
-    " RETURNING id"
+#define RUN_INSERT                                                                       \
+    "INSERT INTO runs (user_id, project_id, language, state, code, request, in_history," \
+    " callback_url, created_at, payload, token, compat)"                                 \
+    " VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
 
 int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *ret_id)
 {
-    _cleanup_free_ char *request = NULL, *payload = NULL;
+    _cleanup_free_ char *request = NULL, *payload = NULL, *compat = NULL;
     int r;
 
     if (!rn->language)
@@ -742,6 +750,8 @@ int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *r
     r = dump_json(rn->save_history ? rn->request : NULL, &request);
     if (r >= 0)
         r = dump_json(rn->payload, &payload);
+    if (r >= 0)
+        r = dump_json(rn->compat, &compat);
     if (r < 0)
         return r;
     /* A queued job wakes the cluster's nodes that LISTEN; in the statement itself, so that the
@@ -753,7 +763,8 @@ int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *r
                      ARGS(ARG_INT(rn->user_id), ARG_INT(rn->project_id), ARG_TEXT(rn->language),
                           ARG_TEXT(rn->save_history ? rn->code : NULL), ARG_TEXT(request),
                           ARG_INT(rn->save_history), ARG_TEXT(rn->callback_url),
-                          ARG_INT(rn->created_at), ARG_TEXT(payload)),
+                          ARG_INT(rn->created_at), ARG_TEXT(payload), ARG_TEXT(rn->token),
+                          ARG_TEXT(compat)),
                      ret_id);
 }
 
@@ -971,4 +982,65 @@ int store_delivery_list(struct store *s, int64_t run_id, json_t **ret)
                        "SELECT attempt, url, http_status, error, at FROM webhook_deliveries"
                        " WHERE run_id = $1 ORDER BY id",
                        ARGS(ARG_INT(run_id)), cols, ARRAY_SIZE(cols), ret);
+}
+
+/*** Compatibility APIs: runs named by a token ***/
+
+int store_run_by_token(struct store *s, const char *token, int64_t user_id, int64_t *ret_id)
+{
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
+
+    if (!token)
+        return -EINVAL;
+    r = query_row(s, "SELECT id FROM runs WHERE token = $1 AND ($2 = 0 OR user_id = $2)",
+                  ARGS(ARG_TEXT(token), ARG_INT(user_id)), &rows);
+    if (r < 0)
+        return r;
+    *ret_id = s->ops->col_int(rows, 0);
+    return 0;
+}
+
+int store_run_compat(struct store *s, int64_t id, json_t **ret)
+{
+    static const struct col cols[] = {
+            {"token", COL_TEXT},
+            {"compat", COL_JSON},
+    };
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
+
+    r = query_row(s, "SELECT token, compat FROM runs WHERE id = $1 AND token IS NOT NULL",
+                  ARGS(ARG_INT(id)), &rows);
+    if (r < 0)
+        return r;
+    return row_object(rows, cols, ARRAY_SIZE(cols), ret);
+}
+
+int store_run_token_list(struct store *s, int64_t user_id, int64_t offset, int64_t limit,
+                         json_t **ret, int64_t *ret_total)
+{
+    static const struct col cols[] = {
+            {"id", COL_INT},
+            {"token", COL_TEXT},
+    };
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    _cleanup_json_ json_t *list = NULL;
+    int r;
+
+    r = query_array(
+            s,
+            "SELECT id, token FROM runs WHERE token IS NOT NULL AND ($1 = 0 OR user_id = $1)"
+            " ORDER BY id DESC LIMIT $2 OFFSET $3",
+            ARGS(ARG_INT(user_id), ARG_INT(limit), ARG_INT(offset)), cols, ARRAY_SIZE(cols), &list);
+    if (r < 0)
+        return r;
+    r = query_row(s,
+                  "SELECT count(*) FROM runs WHERE token IS NOT NULL AND ($1 = 0 OR user_id = $1)",
+                  ARGS(ARG_INT(user_id)), &rows);
+    if (r < 0)
+        return r;
+    *ret_total = s->ops->col_int(rows, 0);
+    *ret = TAKE_PTR(list);
+    return 0;
 }

@@ -101,6 +101,8 @@ struct store_run_new {
     int64_t created_at;       /* unix milliseconds */
     json_t *payload;          /* the job for the cluster's nodes, borrowed; may be NULL. Kept
                                * (as JSON text) until the run is done */
+    const char *token;        /* a compatibility API's name for it (unique), or NULL */
+    json_t *compat;           /* that API's attributes of the submission, borrowed, or NULL */
 };
 
 /* Inserts the run in state queued. With a payload on PostgreSQL, the same statement notifies
@@ -163,3 +165,16 @@ int store_delivery_log(struct store *s, int64_t run_id, const char *url, int att
                        int http_status, const char *error, int64_t at_ms) _warn_unused_;
 /* [{"attempt","url","http_status","error","at"}] for run @run_id, oldest first. */
 int store_delivery_list(struct store *s, int64_t run_id, json_t **ret) _warn_unused_;
+
+/*** Compatibility APIs (Judge0): runs named by a token ***/
+
+/* The id of the run named @token; @user_id 0 = any owner, otherwise another user's run is
+ * -ENOENT. */
+int store_run_by_token(struct store *s, const char *token, int64_t user_id,
+                       int64_t *ret_id) _warn_unused_;
+/* {"token", "compat"} of run @id; -ENOENT when it has no token (a run of runbox's own API). */
+int store_run_compat(struct store *s, int64_t id, json_t **ret) _warn_unused_;
+/* The runs with a token, newest first: [{"id", "token"}] from @offset, at most @limit, and
+ * how many there are in all; @user_id 0 = every user's. */
+int store_run_token_list(struct store *s, int64_t user_id, int64_t offset, int64_t limit,
+                         json_t **ret, int64_t *ret_total) _warn_unused_;

@@ -143,7 +143,7 @@ static const struct bad {
         {"{" PY_TEST ", " TEST_FILES ", \"cases\": [{\"expected_output\": \"1\"}]}", "cases"},
         {"{" PY_CODE ", \"mode\": \"run\", \"cases\": [{\"expected_output\": \"1\"}]}", "cases"},
         {"{" PY_CODE ", \"cases\": []}", "cases"},
-        {"{" PY_CODE ", \"cases\": [{\"stdin\": \"1\"}]}", "cases[0]"},
+        {"{" PY_CODE ", \"cases\": [{\"stdin\": 1}]}", "cases[0].stdin"},
         {"{" PY_CODE ", \"cases\": [{\"expected\": \"1\"}]}", "cases[0].expected"},
         {"{" PY_CODE ", \"cases\": [{\"expected_output\": 1}]}", "cases[0].expected_output"},
         {"{" PY_CODE ", \"cases\": [{\"expected_output\": \"\", \"args\": [1]}]}",

@@ -1412,6 +1412,91 @@ static void test_pg_open_error_never_shows_the_password(void **state)
     }
 #define ON_SQLITE(t)   ON(t, "sqlite", setup_sqlite)
 #define ON_POSTGRES(t) ON(t, "postgresql", setup_pg)
+/*** Compatibility APIs: runs named by a token ***/
+
+/* Insert a run of @user_id named @token, with @compat attributes. */
+static int64_t add_token_run(struct store *s, int64_t user_id, const char *token, json_t *compat)
+{
+    struct store_run_new rn = {
+            .user_id = user_id,
+            .language = "python",
+            .code = "print(1)",
+            .save_history = true,
+            .created_at = 1,
+            .token = token,
+            .compat = compat,
+    };
+    int64_t id = 0;
+
+    assert_int_equal(store_run_insert(s, &rn, &id), 0);
+    return id;
+}
+
+static void test_run_token_finds_the_run_for_its_owner(void **state)
+{
+    struct fixture *f = *state;
+    json_t *compat = json_pack("{s:i}", "language_id", 71), *got = NULL;
+    int64_t id = add_token_run(f->s, f->alice, "tok-1", compat), found = 0;
+
+    assert_int_equal(store_run_by_token(f->s, "tok-1", f->alice, &found), 0);
+    assert_int_equal(found, id);
+    assert_int_equal(store_run_by_token(f->s, "tok-1", 0, &found), 0);
+    assert_int_equal(store_run_by_token(f->s, "tok-1", f->bob, &found), -ENOENT);
+    assert_int_equal(store_run_by_token(f->s, "tok-2", 0, &found), -ENOENT);
+    assert_int_equal(store_run_compat(f->s, id, &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "token")), "tok-1");
+    assert_true(json_equal(json_object_get(got, "compat"), compat));
+    json_decref(got);
+    json_decref(compat);
+}
+
+static void test_run_token_is_unique_and_optional(void **state)
+{
+    struct fixture *f = *state;
+    json_t *got = NULL;
+    struct store_run_new rn = {.user_id = f->bob, .language = "c", .token = "dup", .created_at = 1};
+    int64_t plain = add_run(f->s, f->alice, 0, "python", true, 1), id = 0;
+
+    add_token_run(f->s, f->alice, "dup", NULL);
+    assert_true(store_run_insert(f->s, &rn, &id) < 0);
+    assert_int_equal(store_run_compat(f->s, plain, &got), -ENOENT);
+    assert_null(got);
+}
+
+static void test_run_token_list_pages_newest_first(void **state)
+{
+    struct fixture *f = *state;
+    json_t *list = NULL;
+    int64_t total = 0, ids[5];
+    char tok[16];
+
+    for (int i = 0; i < 5; i++) {
+        (void)snprintf(tok, sizeof(tok), "t%d", i);
+        ids[i] = add_token_run(f->s, i < 4 ? f->alice : f->bob, tok, NULL);
+    }
+    (void)add_run(f->s, f->alice, 0, "python", true, 1); /* no token: not listed */
+    assert_int_equal(store_run_token_list(f->s, 0, 1, 2, &list, &total), 0);
+    assert_int_equal(total, 5);
+    assert_int_equal(json_array_size(list), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), ids[3]);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "token")), "t2");
+    json_decref(list);
+    assert_int_equal(store_run_token_list(f->s, f->bob, 0, 10, &list, &total), 0);
+    assert_int_equal(total, 1);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+}
+
+static void test_deleting_a_token_run_frees_its_token(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = add_token_run(f->s, f->alice, "gone", NULL), found = 0;
+
+    assert_int_equal(store_run_delete(f->s, id, 0), 0);
+    assert_int_equal(store_run_by_token(f->s, "gone", 0, &found), -ENOENT);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
@@ -1432,6 +1517,38 @@ int main(void)
             ON_POSTGRES(test_pg_is_enotconn_while_the_database_is_away_then_recovers),
             ON_POSTGRES(test_pg_insert_with_a_payload_notifies_the_queue),
             ON_POSTGRES(test_pg_open_error_never_shows_the_password),
+            T(test_migrations_are_idempotent_on_reopen),
+            T(test_open_refuses_a_newer_schema),
+            T(test_user_lookup_by_name_and_id),
+            T(test_user_add_duplicate_name_is_eexist),
+            T(test_user_add_rejects_names_that_do_not_fit),
+            T(test_user_set_password),
+            T(test_user_list_oldest_first),
+            T(test_user_delete_takes_keys_tokens_and_runs),
+            T(test_key_lookup_fails_after_revoke),
+            T(test_key_add_checks_owner_and_uniqueness),
+            T(test_key_list_per_user_and_all),
+            T(test_token_expires_and_is_pruned),
+            T(test_run_lifecycle_keeps_code_request_and_result),
+            T(test_run_without_history_keeps_only_the_result),
+            T(test_run_of_another_user_is_enoent),
+            T(test_run_share_only_by_its_owner_and_only_from_the_history),
+            T(test_run_ids_are_never_reused),
+            T(test_history_pages_with_before),
+            T(test_history_filters),
+            T(test_history_code_preview_stops_at_a_character_boundary),
+            T(test_runs_recover_marks_in_flight_runs),
+            T(test_runs_prune_deletes_only_old_finished_runs),
+            T(test_stats_group_finished_runs_by_language_and_status),
+            T(test_deliveries_are_listed_oldest_first),
+            T(test_concurrent_inserts_lose_no_rows),
+            T(test_run_finish_survives_kill_9),
+            T(test_run_state_names),
+            T(test_store_error_is_per_thread),
+            T(test_run_token_finds_the_run_for_its_owner),
+            T(test_run_token_is_unique_and_optional),
+            T(test_run_token_list_pages_newest_first),
+            T(test_deleting_a_token_run_frees_its_token),
     };
 
     if (!pg_server())
