@@ -1382,36 +1382,6 @@ static void test_pg_open_error_never_shows_the_password(void **state)
     assert_null(strstr(store_error(), "hunter2"));
 }
 
-/* The tests that run on each backend, each on a fresh database. */
-#define BACKEND_TESTS(X)                                                                         \
-    X(test_migrations_are_idempotent_on_reopen), X(test_open_refuses_a_newer_schema),            \
-            X(test_store_says_which_backend_it_is), X(test_user_lookup_by_name_and_id),          \
-            X(test_user_add_duplicate_name_is_eexist),                                           \
-            X(test_user_add_rejects_names_that_do_not_fit), X(test_user_set_password),           \
-            X(test_user_list_oldest_first), X(test_user_delete_takes_keys_tokens_and_runs),      \
-            X(test_key_lookup_fails_after_revoke), X(test_key_add_checks_owner_and_uniqueness),  \
-            X(test_key_list_per_user_and_all), X(test_token_expires_and_is_pruned),              \
-            X(test_run_lifecycle_keeps_code_request_and_result),                                 \
-            X(test_run_without_history_keeps_only_the_result),                                   \
-            X(test_run_of_another_user_is_enoent),                                               \
-            X(test_run_share_only_by_its_owner_and_only_from_the_history),                       \
-            X(test_run_ids_are_never_reused), X(test_history_pages_with_before),                 \
-            X(test_history_filters), X(test_history_code_preview_stops_at_a_character_boundary), \
-            X(test_runs_recover_marks_in_flight_runs),                                           \
-            X(test_runs_prune_deletes_only_old_finished_runs),                                   \
-            X(test_stats_group_finished_runs_by_language_and_status),                            \
-            X(test_deliveries_are_listed_oldest_first),                                          \
-            X(test_text_that_is_not_utf8_reads_back_the_same),                                   \
-            X(test_result_output_with_nul_bytes_reads_back_whole),                               \
-            X(test_payload_is_kept_until_the_run_ends), X(test_concurrent_inserts_lose_no_rows), \
-            X(test_run_finish_survives_kill_9), X(test_store_error_is_per_thread)
-
-#define ON(t, backend, setup)                                                                     \
-    {                                                                                             \
-        .name = #t " on " backend, .test_func = t, .setup_func = setup, .teardown_func = teardown \
-    }
-#define ON_SQLITE(t)   ON(t, "sqlite", setup_sqlite)
-#define ON_POSTGRES(t) ON(t, "postgresql", setup_pg)
 /*** Compatibility APIs: runs named by a token ***/
 
 /* Insert a run of @user_id named @token, with @compat attributes. */
@@ -1496,8 +1466,39 @@ static void test_deleting_a_token_run_frees_its_token(void **state)
     assert_int_equal(store_run_by_token(f->s, "gone", 0, &found), -ENOENT);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+/* The tests that run on each backend, each on a fresh database. */
+#define BACKEND_TESTS(X)                                                                         \
+    X(test_migrations_are_idempotent_on_reopen), X(test_open_refuses_a_newer_schema),            \
+            X(test_store_says_which_backend_it_is), X(test_user_lookup_by_name_and_id),          \
+            X(test_user_add_duplicate_name_is_eexist),                                           \
+            X(test_user_add_rejects_names_that_do_not_fit), X(test_user_set_password),           \
+            X(test_user_list_oldest_first), X(test_user_delete_takes_keys_tokens_and_runs),      \
+            X(test_key_lookup_fails_after_revoke), X(test_key_add_checks_owner_and_uniqueness),  \
+            X(test_key_list_per_user_and_all), X(test_token_expires_and_is_pruned),              \
+            X(test_run_lifecycle_keeps_code_request_and_result),                                 \
+            X(test_run_without_history_keeps_only_the_result),                                   \
+            X(test_run_of_another_user_is_enoent),                                               \
+            X(test_run_share_only_by_its_owner_and_only_from_the_history),                       \
+            X(test_run_ids_are_never_reused), X(test_history_pages_with_before),                 \
+            X(test_history_filters), X(test_history_code_preview_stops_at_a_character_boundary), \
+            X(test_runs_recover_marks_in_flight_runs),                                           \
+            X(test_runs_prune_deletes_only_old_finished_runs),                                   \
+            X(test_stats_group_finished_runs_by_language_and_status),                            \
+            X(test_deliveries_are_listed_oldest_first),                                          \
+            X(test_text_that_is_not_utf8_reads_back_the_same),                                   \
+            X(test_result_output_with_nul_bytes_reads_back_whole),                               \
+            X(test_payload_is_kept_until_the_run_ends), X(test_concurrent_inserts_lose_no_rows), \
+            X(test_run_finish_survives_kill_9), X(test_store_error_is_per_thread),               \
+            X(test_run_token_finds_the_run_for_its_owner),                                       \
+            X(test_run_token_is_unique_and_optional), X(test_run_token_list_pages_newest_first), \
+            X(test_deleting_a_token_run_frees_its_token)
 
+#define ON(t, backend, setup)                                                                     \
+    {                                                                                             \
+        .name = #t " on " backend, .test_func = t, .setup_func = setup, .teardown_func = teardown \
+    }
+#define ON_SQLITE(t)   ON(t, "sqlite", setup_sqlite)
+#define ON_POSTGRES(t) ON(t, "postgresql", setup_pg)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1517,38 +1518,6 @@ int main(void)
             ON_POSTGRES(test_pg_is_enotconn_while_the_database_is_away_then_recovers),
             ON_POSTGRES(test_pg_insert_with_a_payload_notifies_the_queue),
             ON_POSTGRES(test_pg_open_error_never_shows_the_password),
-            T(test_migrations_are_idempotent_on_reopen),
-            T(test_open_refuses_a_newer_schema),
-            T(test_user_lookup_by_name_and_id),
-            T(test_user_add_duplicate_name_is_eexist),
-            T(test_user_add_rejects_names_that_do_not_fit),
-            T(test_user_set_password),
-            T(test_user_list_oldest_first),
-            T(test_user_delete_takes_keys_tokens_and_runs),
-            T(test_key_lookup_fails_after_revoke),
-            T(test_key_add_checks_owner_and_uniqueness),
-            T(test_key_list_per_user_and_all),
-            T(test_token_expires_and_is_pruned),
-            T(test_run_lifecycle_keeps_code_request_and_result),
-            T(test_run_without_history_keeps_only_the_result),
-            T(test_run_of_another_user_is_enoent),
-            T(test_run_share_only_by_its_owner_and_only_from_the_history),
-            T(test_run_ids_are_never_reused),
-            T(test_history_pages_with_before),
-            T(test_history_filters),
-            T(test_history_code_preview_stops_at_a_character_boundary),
-            T(test_runs_recover_marks_in_flight_runs),
-            T(test_runs_prune_deletes_only_old_finished_runs),
-            T(test_stats_group_finished_runs_by_language_and_status),
-            T(test_deliveries_are_listed_oldest_first),
-            T(test_concurrent_inserts_lose_no_rows),
-            T(test_run_finish_survives_kill_9),
-            T(test_run_state_names),
-            T(test_store_error_is_per_thread),
-            T(test_run_token_finds_the_run_for_its_owner),
-            T(test_run_token_is_unique_and_optional),
-            T(test_run_token_list_pages_newest_first),
-            T(test_deleting_a_token_run_frees_its_token),
     };
 
     if (!pg_server())
