@@ -243,7 +243,6 @@ bad "mode test for a language without test frameworks" mode \
 bad "cases with mode test" cases "{$PYF, \"mode\": \"test\", \"test_files\": $T1, \"cases\": [{\"expected_output\": \"\"}]}"
 bad "cases with mode run" cases "{$PYF, \"mode\": \"run\", \"cases\": [{\"expected_output\": \"\"}]}"
 bad "no cases" cases "{$PYF, \"cases\": []}"
-bad "a case without expected_output" "cases[0]" "{$PYF, \"cases\": [{\"stdin\": \"1\"}]}"
 bad "an unknown case field" "cases[0].expected" "{$PYF, \"cases\": [{\"expected\": \"1\"}]}"
 bad "a case's args not strings" "cases[0].args[0]" "{$PYF, \"cases\": [{\"expected_output\": \"\", \"args\": [1]}]}"
 bad "stdin beside cases" stdin "{$PYF, \"stdin\": \"x\", \"cases\": [{\"expected_output\": \"\"}]}"
@@ -255,6 +254,11 @@ bad "stop_on_first_failure not a boolean" stop_on_first_failure \
     "{$PYF, \"cases\": [{\"expected_output\": \"\"}], \"stop_on_first_failure\": \"yes\"}"
 bad "return_files not a boolean" return_files "{$PYF, \"return_files\": 1}"
 bad "reveal_test_code in a plain run" reveal_test_code "{$PYF, \"reveal_test_code\": true}"
+# A case without expected_output checks only that the program succeeds (Judge0's
+# number_of_runs is cases of this kind).
+api_json POST /api/v1/code/execute '{"language": "python", "code": "import sys; sys.exit(int(input()))", "cases": [{"stdin": "0"}, {"stdin": "3"}]}'
+api_check "cases without expected_output: pass when the program succeeds, fail when it does not" 200 \
+    '.cases.passed == 1 and .cases.failed == 1 and .cases.cases[0].status == "pass" and .cases.cases[1].status != "pass"'
 python3 -c 'print("[" + ",".join(["{\"expected_output\": \"1\"}"] * 101) + "]")' >"$TMP/many"
 bad "101 cases" cases "{$PYF, \"cases\": $(cat "$TMP/many")}"
 
