@@ -42,20 +42,21 @@ trap 'exit 130' INT TERM
 PG_URL=$(pg_start "$PGDIR/pg") || exit 2
 echo '{"server": {"rate_limit_per_s": 0, "max_concurrent_runs": 0}}' >"$TMP/config.json"
 
-# node NAME ARGS...: start a node; its URL on stdout.
+# node NAME ARGS...: start a node; its URL in $URL. (Not in a command substitution: the
+# subshell's PIDS would be lost, and its node never stopped.)
 node() {
-    local name=$1 url=""; shift
+    local name=$1; shift
+    URL=""
     "$RUNBOX" serve --listen 127.0.0.1:0 --data "$TMP/$name" --config "$TMP/config.json" "$@" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
     PIDS+=($!)
     for _ in $(seq 300); do
-        url=$(sed -n 's|^runbox: serving on \(http://[^ ]*[^/ ]\)/\{0,1\}$|\1|p' "$TMP/$name.out")
-        [ -n "$url" ] && curl -sf -o /dev/null "$url/healthz" && break
-        url=""
+        URL=$(sed -n 's|^runbox: serving on \(http://[^ ]*[^/ ]\)/\{0,1\}$|\1|p' "$TMP/$name.out")
+        [ -n "$URL" ] && curl -sf -o /dev/null "$URL/healthz" && break
+        URL=""
         sleep 0.1
     done
-    [ -n "$url" ] || { echo "bench: $name did not start: $(cat "$TMP/$name.err")" >&2; exit 1; }
-    echo "$url"
+    [ -n "$URL" ] || { echo "bench: $name did not start: $(cat "$TMP/$name.err")" >&2; exit 1; }
 }
 
 # measure LABEL URL: run the load and print one row.
@@ -81,17 +82,18 @@ newdb() { # a fresh database for each setup, in $DB
 echo "runbox cluster throughput: $RUNS runs per setup, $SLOTS slots per worker, $(nproc) cores"
 # Its own queue as deep as the run count: without it, a single node answers 429 (queue full)
 # beyond 64 waiting runs and the clients' back-off is what gets measured.
-url=$(node sqlite --no-auth --workers "$SLOTS" --queue "$RUNS")
-measure "1 node, SQLite (all)" "$url"
+node sqlite --no-auth --workers "$SLOTS" --queue "$RUNS"
+measure "1 node, SQLite (all)" "$URL"
 stop_nodes
 newdb
-url=$(node pg-all --no-auth --workers "$SLOTS" --queue "$RUNS" --db "$DB")
-measure "1 node, PostgreSQL (all)" "$url"
+node pg-all --no-auth --workers "$SLOTS" --queue "$RUNS" --db "$DB"
+measure "1 node, PostgreSQL (all)" "$URL"
 stop_nodes
 for k in 1 2 3; do
     newdb
-    api=$(node api --no-auth --role api --db "$DB")
-    for w in $(seq "$k"); do node "w$w" --role worker --workers "$SLOTS" --db "$DB" >/dev/null; done
+    node api --no-auth --role api --db "$DB"
+    api=$URL
+    for w in $(seq "$k"); do node "w$w" --role worker --workers "$SLOTS" --db "$DB"; done
     measure "API + $k worker process(es)" "$api"
     stop_nodes
 done
