@@ -239,6 +239,8 @@ grep -q 'snprintf(cg->v2_root, sizeof(cg->v2_root), "/sys/fs/cgroup");' src/sand
     why+="src/sandbox/cgroup.c no longer takes /sys/fs/cgroup as the cgroup2 root; "
 grep -q '^cg=/sys/fs/cgroup$' "$ENTRYPOINT" || why+="the entrypoint does not work on /sys/fs/cgroup; "
 grep -q 'cgroup2fs' "$ENTRYPOINT" || why+="the entrypoint does not test for cgroup v2; "
+grep -q "grep -qx '0::/' /proc/self/cgroup" "$ENTRYPOINT" ||
+    why+="the entrypoint does not make sure it is at its cgroup namespace's root (not the host's); "
 [ -n "$cg_name" ] || why+="no SBX_CG_NAME in src/sandbox/sandbox-int.h; "
 [ -n "$ep_child" ] || why+="the entrypoint makes no child cgroup; "
 [ -n "$cg_name" ] && [ "$cg_name" = "$ep_child" ] && why+="the entrypoint's cgroup is runbox's own ($cg_name); "

@@ -13,11 +13,15 @@
 # first; runbox inherits it, and its runs' cgroups become siblings of init.
 #
 # Nothing to do on cgroup v1 or hybrid hosts (controllers at /sys/fs/cgroup/<name>), or when the
-# hierarchy is read-only (not privileged: `runbox doctor` then says what is missing).
+# hierarchy is read-only (not privileged: `runbox doctor` then says what is missing). Nothing
+# either unless this process is at the root of its cgroup namespace ("0::/"): with the host's
+# cgroup namespace (a privileged container without --cgroupns=private) /sys/fs/cgroup is the
+# host's whole hierarchy, whose processes are none of ours to move.
 set -eu
 
 cg=/sys/fs/cgroup
-if [ "$(stat -f -c %T "$cg" 2>/dev/null)" = cgroup2fs ] && [ -w "$cg/cgroup.procs" ]; then
+if [ "$(stat -f -c %T "$cg" 2>/dev/null)" = cgroup2fs ] && [ -w "$cg/cgroup.procs" ] &&
+    grep -qx '0::/' /proc/self/cgroup; then
     mkdir -p "$cg/init"
     # Processes may start while we move them (none should, but a `docker exec` can): go round
     # until the top cgroup is empty, a few times at most.
