@@ -27,8 +27,9 @@ pkgs=(
   libstd-rust-dev-wasm32
   # the page's end-to-end tests drive Debian's chromium
   chromium
-  # tests and bench
+  # tests and bench (python3-yaml: deploy/check.sh reads the Kubernetes manifests)
   iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets
+  python3-yaml
 )
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (apt-get install and the sandbox need it)" >&2
