@@ -96,5 +96,8 @@ int64_t unix_ms(void);
 /* True when @s (length @len) is valid UTF-8 without NUL-free assumptions. */
 bool utf8_valid(const char *s, size_t len);
 
+/* The value of hexadecimal digit @c (either case), or -1. */
+int hex_digit(char c);
+
 /* strdup that aborts on OOM: for small strings from trusted data only. */
 char *xstrdup(const char *s);

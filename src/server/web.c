@@ -63,17 +63,6 @@ struct web {
 
 /*** Paths ***/
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "/r/{id}": a positive decimal integer of at most 18 digits, as the router's {id}. */
 static bool is_run_page(const char *raw)
 {
@@ -94,7 +83,7 @@ static int decode(const char *raw, char *out, size_t len)
     for (const char *p = raw; *p; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+            int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
             if (lo < 0)
                 return -EINVAL;
             c = hi * 16 + lo;

@@ -10,17 +10,6 @@
 #include "server/server-int.h"
 #include "store/store.h"
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int compat_hex_decode(const char *hex, size_t len, char **ret, size_t *ret_len)
 {
     char *out;
