@@ -492,6 +492,28 @@ static void reap(struct cluster *c, struct pgc *pg)
     }
 }
 
+/* How long a finished run's events stay after its result: a node following the run reads
+ * them within a notification's time; one that lost the database longer takes the result
+ * from the run itself (relay.c). */
+#define EVENTS_KEEP_MS 300000
+/* How often each node's keeper prunes them. */
+#define EVENTS_PRUNE_EVERY_MS 10000
+
+/* Delete the events of runs finished more than EVENTS_KEEP_MS ago: the stored result has all
+ * they held, and the table stays about as small as what is in flight. */
+static void prune_events(struct pgc *pg)
+{
+    char keep[24];
+    const char *p[] = {cluster__i64(keep, sizeof(keep), EVENTS_KEEP_MS)};
+    PGresult *res;
+
+    if (cluster__query(pg, "prune run events",
+                       "DELETE FROM run_events e USING runs r WHERE r.id = e.run_id"
+                       " AND r.state = 'done' AND r.finished_at < " DB_NOW_MS " - $1::bigint",
+                       1, p, &res) == 0)
+        PQclear(res);
+}
+
 /* Kill every run of this node and never store their results: its claims may be over. */
 static void fence(struct cluster *c)
 {
@@ -520,6 +542,7 @@ static void *keeper_main(void *arg)
     struct cluster *c = arg;
     struct pgc pg = {.url = c->url};
     unsigned every = c->cfg.lease_ms / 6;
+    uint64_t last_prune = now_us();
 
     if (every < 100)
         every = 100;
@@ -532,6 +555,10 @@ static void *keeper_main(void *arg)
             pthread_mutex_unlock(&c->lock);
             atomic_store(&c->db_up, true);
             reap(c, &pg);
+            if (now_us() - last_prune > (uint64_t)EVENTS_PRUNE_EVERY_MS * 1000) {
+                prune_events(&pg);
+                last_prune = now_us();
+            }
         } else {
             atomic_store(&c->db_up, false);
         }

@@ -288,6 +288,56 @@ static int fetch(struct cluster *c, struct pgc *pg, const int64_t *ids, size_t n
     return 0;
 }
 
+/* Finish the proxies of runs that are done in the database and whose result event is gone:
+ * pruned (keeper's prune_events()) while this node could not read. A result event still
+ * there comes through fetch(), in order after the run's output. The result is the run's own.
+ * 0 or -errno. */
+static int finish_from_runs(struct cluster *c, struct pgc *pg)
+{
+    struct buf list;
+    PGresult *res;
+    size_t k = 0;
+    int r;
+
+    buf_init(&list, 1 << 24);
+    pthread_mutex_lock(&c->in_lock);
+    buf_printf(&list, "{");
+    for (size_t i = 0; i < c->n_proxies; i++)
+        buf_printf(&list, "%s%lld", k++ ? "," : "", (long long)c->proxies[i].run->id);
+    pthread_mutex_unlock(&c->in_lock);
+    buf_printf(&list, "}");
+    if (!k || !list.data) {
+        buf_done(&list);
+        return list.data ? 0 : -ENOMEM;
+    }
+    const char *p[] = {list.data};
+    r = cluster__query(pg, "read finished runs",
+                       "SELECT id, result FROM runs r WHERE id = ANY($1::bigint[])"
+                       " AND state = 'done' AND result IS NOT NULL AND NOT EXISTS (SELECT 1"
+                       " FROM run_events e WHERE e.run_id = r.id AND e.type = 'result')",
+                       1, p, &res);
+    buf_done(&list);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct proxy done = {0};
+        pthread_mutex_lock(&c->fetch_lock);
+        pthread_mutex_lock(&c->in_lock);
+        /* After every event: a result event that comes later finds no proxy. */
+        feed(c, INT64_MAX, strtoll(PQgetvalue(res, i, 0), NULL, 10), "result",
+             PQgetvalue(res, i, 1), &done);
+        pthread_mutex_unlock(&c->in_lock);
+        pthread_mutex_unlock(&c->fetch_lock);
+        if (done.run) {
+            if (done.followed && c->cfg.followed_done)
+                c->cfg.followed_done(c->cfg.ctx, done.run);
+            sched_run_unref(done.run);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
 int cluster_follow(struct cluster *c, struct sched_run *proxy)
 {
     int r;
@@ -444,6 +494,8 @@ void *cluster__listener_main(void *arg)
             last_sweep = now;
         }
         if ((all || n) && fetch(c, &pg, all ? NULL : ids, n) == -ENOTCONN)
+            cluster__close(&pg);
+        else if (all && pg.conn && finish_from_runs(c, &pg) == -ENOTCONN)
             cluster__close(&pg);
     }
     cluster__close(&pg);

@@ -136,6 +136,24 @@ srv_wait_state "$RUN" done 15
 api_check "the cancelled run ends cancelled, long before its 30 s" 200 '.result.status == "cancelled"'
 SRV_URL=${NODE_URL[api1]}
 
+# A follower whose run's result event is gone (pruned while it could not read) takes the result
+# from the run itself: here the row is ended by hand, with no result event, while api2 streams.
+api_json POST '/api/v1/code/execute?wait=false' '{"language":"bash","code":"sleep 20"}'
+RUN=$(jq -r .id "$R")
+srv_wait_state "$RUN" running 20
+curl -sN --max-time 30 "${NODE_URL[api2]}/api/v1/code/runs/$RUN/events" >"$TMP/sse2.txt" &
+sse_pid=$!
+sleep 1
+sql "UPDATE runs SET state = 'done', status = 'success', payload = NULL, lease_until = NULL,
+     finished_at = (extract(epoch from now()) * 1000)::bigint,
+     result = '{\"id\": $RUN, \"state\": \"done\", \"status\": \"success\", \"output\": \"from-the-row\"}'
+     WHERE id = $RUN" >/dev/null
+wait "$sse_pid"
+grep -q '^event: result' "$TMP/sse2.txt" && grep -q 'from-the-row' "$TMP/sse2.txt" &&
+    grep -q '^event: done' "$TMP/sse2.txt"
+tap $? "a follower whose result event is gone ends with the run's stored result" ||
+    diag "$(cat "$TMP/sse2.txt")"
+
 # An interactive run (WebSocket) runs on the node that holds the connection: a node of role
 # all, leased like a claimed run; an API node has no sandbox for it and says so.
 cat >"$TMP/ws.py" <<'PY'
@@ -252,6 +270,21 @@ api_check "after the restart the node list shows the killed worker gone, four al
      ([.nodes[] | select(.id | startswith(\"$victim:\")) | .alive] == [false])"
 api_json POST /api/v1/code/execute '{"language":"bash","code":"echo after"}'
 api_check "a run after the restart works" 200 '.status == "success" and .output == "after\n"'
+
+# Events of runs finished long ago are pruned (5 minutes after the result; the stored result
+# holds everything): one of the load's runs is made old, the others keep theirs.
+old_run=$(tr ',' '\n' <<<"$ids" | head -1)
+young_run=$(tr ',' '\n' <<<"$ids" | tail -1)
+sql "UPDATE runs SET finished_at = finished_at - 600000 WHERE id = $old_run" >/dev/null
+for _ in $(seq 30); do
+    [ "$(sql "SELECT count(*) FROM run_events WHERE run_id = $old_run")" = 0 ] && break
+    sleep 1
+done
+[ "$(sql "SELECT count(*) FROM run_events WHERE run_id = $old_run")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM run_events WHERE run_id = $young_run")" -gt 0 ] &&
+    [ "$(sql "SELECT status FROM runs WHERE id = $old_run")" = success ]
+tap $? "the events of a run finished over 5 minutes ago are pruned, a recent run keeps its own" ||
+    diag "old $old_run: $(sql "SELECT count(*) FROM run_events WHERE run_id = $old_run"), young $young_run: $(sql "SELECT count(*) FROM run_events WHERE run_id = $young_run")"
 
 # PostgreSQL down: the API answers 503 with Retry-After; nothing is lost; then it comes back.
 pg_ctl_as "$PGDIR/pg" -w -t 60 stop -m fast >/dev/null 2>&1
