@@ -30,6 +30,8 @@ pkgs=(
   # tests and bench (python3-yaml: deploy/check.sh reads the Kubernetes manifests)
   iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets
   python3-yaml
+  # busybox-like images (18-image-runs): a static busybox to put in one
+  busybox-static
 )
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (apt-get install and the sandbox need it)" >&2
