@@ -29,7 +29,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential meson ninja-build pkg-config python3 ca-certificates \
       libseccomp-dev libjansson-dev libcmocka-dev \
-      libsqlite3-dev libsodium-dev libcurl4-openssl-dev libcivetweb-dev libpq-dev \
+      libsqlite3-dev libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev libwslay-dev libgnutls28-dev libpq-dev \
       libxml2-dev libmagic-dev libarchive-dev \
       nodejs npm golang-1.19-src \
  && rm -rf /var/lib/apt/lists/*
@@ -59,7 +59,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tini ca-certificates \
-      libjansson4 libsqlite3-0 libsodium23 libcurl4 libcivetweb1 libpq5 libxml2 libmagic1 \
+      libjansson4 libsqlite3-0 libsodium23 libcurl4 libmicrohttpd12 libwslay1 libpq5 libxml2 libmagic1 \
       libarchive13 \
       python3 nodejs node-typescript gcc g++ libc6-dev rustc golang-go default-jdk-headless bash \
       python3-pytest junit5 python3-numpy python3-pandas python3-matplotlib \

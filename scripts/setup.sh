@@ -9,8 +9,10 @@ pkgs=(
   # build
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libseccomp-dev libjansson-dev libcmocka-dev
-  # the service: SQLite, argon2id/HMAC, webhook client, HTTP+WebSocket server
-  libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev libcivetweb-dev
+  # the service: SQLite, argon2id/HMAC, webhook client, the event-driven HTTP server and
+  # WebSocket frames (SHA-1 for the handshake from GnuTLS)
+  libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev libwslay-dev
+  libgnutls28-dev
   # the cluster's shared store and queue: libpq, and a PostgreSQL server the tests start
   libpq-dev postgresql
   # test reports (JUnit XML) and the MIME types of files programs write

@@ -4,7 +4,6 @@
  * output cases, with the server's compile cache. The instructor's test files never reach a
  * result, the history or a hook: requests are stored with their names and hashes only, and each
  * test's source ("test_code") is cut from results unless the request reveals it. */
-#include <civetweb.h>
 #include <errno.h>
 #include <string.h>
 
@@ -14,6 +13,7 @@
 #include "job/job.h"
 #include "sched/sched.h"
 #include "server/compat/judge0.h"
+#include "server/front.h"
 #include "server/hooks.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
@@ -796,12 +796,17 @@ int h_run_webhooks(struct req *rq)
                            json_pack("{s:I, s:o}", "id", (json_int_t)rq->id, "deliveries", list));
 }
 
-static int sse_write(struct mg_connection *conn, uint64_t seq, const char *type, const char *data)
+static int sse_write(struct front_conn *conn, uint64_t seq, const char *type, const char *data)
 {
-    return mg_printf(conn, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)seq, type,
-                     data) > 0
-                   ? 0
-                   : -EPIPE;
+    char *text = NULL;
+    int n = asprintf(&text, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)seq, type,
+                     data);
+
+    if (n < 0)
+        return -ENOMEM;
+    int r = front_reply_write(conn, text, (size_t)n);
+    free(text);
+    return r;
 }
 
 int h_run_events(struct req *rq)
@@ -815,12 +820,14 @@ int h_run_events(struct req *rq)
     if (last && parse_u64(last, &after) < 0)
         after = 0;
     rq->status = 200;
-    mg_response_header_start(rq->conn, 200);
-    mg_response_header_add(rq->conn, "Content-Type", "text/event-stream", -1);
-    mg_response_header_add(rq->conn, "Cache-Control", "no-store", -1);
-    mg_response_header_add(rq->conn, "X-Accel-Buffering", "no", -1);
-    mg_response_header_add(rq->conn, "Connection", "close", -1);
-    mg_response_header_send(rq->conn);
+    front_reply_start(rq->fc, 200);
+    front_reply_header(rq->fc, "Content-Type", "text/event-stream");
+    front_reply_header(rq->fc, "Cache-Control", "no-store");
+    front_reply_header(rq->fc, "X-Accel-Buffering", "no");
+    if (front_reply_stream(rq->fc) < 0) {
+        json_decref(stored);
+        return 0;
+    }
     struct sched_run *run = server_find_run(rq->srv, rq->id);
     if (!run && !json_object_get(stored, "result")) {
         /* It ended between the two looks: read it again. */
@@ -831,8 +838,8 @@ int h_run_events(struct req *rq)
     if (!run) {
         /* Finished before we came: the stored result is the whole story. */
         char *text = json_dumps(json_object_get(stored, "result"), JSON_COMPACT);
-        if (text && sse_write(rq->conn, 1, "result", text) == 0)
-            (void)sse_write(rq->conn, 2, "done", "{}");
+        if (text && sse_write(rq->fc, 1, "result", text) == 0)
+            (void)sse_write(rq->fc, 2, "done", "{}");
         free(text);
         json_decref(stored);
         return 0;
@@ -845,14 +852,14 @@ int h_run_events(struct req *rq)
             break;
         int w = 0;
         for (size_t i = 0; i < n && w == 0; i++)
-            w = sse_write(rq->conn, ev[i].seq, ev[i].type, ev[i].data);
+            w = sse_write(rq->fc, ev[i].seq, ev[i].type, ev[i].data);
         if (n)
             after = ev[n - 1].seq;
         sched_events_free(ev, n);
         if (w == 0 && done)
-            w = sse_write(rq->conn, after + 1, "done", "{}");
+            w = sse_write(rq->fc, after + 1, "done", "{}");
         else if (w == 0 && n == 0)
-            w = mg_printf(rq->conn, ": keep-alive\n\n") > 0 ? 0 : -EPIPE;
+            w = front_reply_write(rq->fc, ": keep-alive\n\n", 14);
         if (w < 0)
             break;
     }

@@ -14,6 +14,9 @@ static void set_defaults(struct server_config *c)
     c->data_dir = xstrdup(geteuid() == 0 ? "/var/lib/runbox" : "runbox-data");
     c->queue_size = 64;
     c->http_threads = 64;
+    c->max_connections = 10000;
+    c->max_connections_per_ip = 32;
+    c->idle_timeout_s = 10;
     c->max_code_bytes = REQ_MAX_CODE_DEFAULT;
     c->max_request_bytes = HTTP_MAX_BODY_DEFAULT;
     c->retention_days = 30;
@@ -70,6 +73,9 @@ static const struct key keys[] = {
         KEY("workers", K_UINT, workers),
         KEY("queue_size", K_UINT, queue_size),
         KEY("http_threads", K_UINT, http_threads),
+        KEY("max_connections", K_UINT, max_connections),
+        KEY("max_connections_per_ip", K_UINT, max_connections_per_ip),
+        KEY("idle_timeout_s", K_UINT, idle_timeout_s),
         KEY("max_code_kb", K_SIZE_KB, max_code_bytes),
         KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
         KEY("retention_days", K_U64, retention_days),

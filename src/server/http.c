@@ -1,19 +1,21 @@
-/* The router and the reply helpers, on civetweb. Every request under "/" comes to
+/* The router and the reply helpers, on the front end (front.c). Every request under "/" comes to
  * http_dispatch(), which finds the row of routes.def, then checks the method, the caller, the
  * admin flag, the rate limit and the body size, in that order, before the handler runs. */
 #include "server/http.h"
 
-#include <civetweb.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "cluster/cluster.h"
 #include "server/compat/judge0.h"
+#include "server/compat/piston.h"
+#include "server/front.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/server-int.h"
+#include "server/ws.h"
 #include "store/store.h"
 
 struct route {
@@ -95,26 +97,17 @@ static bool path_matches(const char *pattern, const char *path, struct path_para
 static int send_reply(struct req *rq, int status, const char *ctype, const void *data, size_t len,
                       const struct http_header *extra, size_t n_extra)
 {
-    char clen[32];
-
     rq->status = status;
-    snprintf(clen, sizeof(clen), "%zu", len);
-    mg_response_header_start(rq->conn, status);
-    if (len || status != 204) {
-        mg_response_header_add(rq->conn, "Content-Type", ctype, -1);
-        mg_response_header_add(rq->conn, "Content-Length", clen, -1);
-    }
-    mg_response_header_add(rq->conn, "Cache-Control", "no-store", -1);
-    mg_response_header_add(rq->conn, "X-Content-Type-Options", "nosniff", -1);
+    front_reply_start(rq->fc, status);
+    if (len || status != 204)
+        front_reply_header(rq->fc, "Content-Type", ctype);
+    front_reply_header(rq->fc, "Cache-Control", "no-store");
+    front_reply_header(rq->fc, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < n_extra; i++)
-        mg_response_header_add(rq->conn, extra[i].name, extra[i].value, -1);
+        front_reply_header(rq->fc, extra[i].name, extra[i].value);
     if (status == 401)
-        mg_response_header_add(rq->conn, "WWW-Authenticate", "Bearer", -1);
-    mg_response_header_send(rq->conn);
-    if (len && strcmp(rq->ri->request_method, "HEAD") != 0 &&
-        mg_write(rq->conn, data, len) != (int)len)
-        return -EPIPE;
-    return 0;
+        front_reply_header(rq->fc, "WWW-Authenticate", "Bearer");
+    return len ? front_reply_write(rq->fc, data, len) : 0;
 }
 
 int http_reply_bytes(struct req *rq, int status, const char *content_type, const void *data,
@@ -189,9 +182,9 @@ int http_reply_retry(struct req *rq, int status, unsigned retry_after_s, const c
 
 bool http_query(const struct req *rq, const char *name, char *buf, size_t len)
 {
-    const char *q = rq->ri->query_string;
+    const char *q = rq->fr->query;
 
-    return q && mg_get_var(q, strlen(q), name, buf, len) >= 0;
+    return q && http_form_get(q, strlen(q), name, buf, len) >= 0;
 }
 
 int http_query_u64(struct req *rq, const char *name, uint64_t *ret)
@@ -232,57 +225,52 @@ json_t *http_body_json(struct req *rq)
 
 bool http_form_field(const struct req *rq, const char *name, char *buf, size_t len)
 {
-    return rq->body && mg_get_var(rq->body, rq->body_len, name, buf, len) >= 0;
+    return rq->body && http_form_get(rq->body, rq->body_len, name, buf, len) >= 0;
 }
 
 const char *http_header(const struct req *rq, const char *name)
 {
-    return mg_get_header(rq->conn, name);
+    return front_header(rq->fc, name);
+}
+
+const char *http_method(const struct req *rq)
+{
+    return rq->fr->method;
+}
+
+int http_form_get(const char *data, size_t len, const char *name, char *buf, size_t buflen)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = data, *end = data + len; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *field_end = amp ? amp : end;
+        if ((size_t)(field_end - p) > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            size_t o = 0;
+            for (const char *v = p + n + 1; v < field_end; v++) {
+                int c = (unsigned char)*v;
+                if (c == '+')
+                    c = ' ';
+                else if (c == '%' && field_end - v > 2 && hex_digit(v[1]) >= 0 &&
+                         hex_digit(v[2]) >= 0) {
+                    c = hex_digit(v[1]) << 4 | hex_digit(v[2]);
+                    v += 2;
+                }
+                if (o + 1 >= buflen)
+                    return -2;
+                buf[o++] = (char)c;
+            }
+            if (!buflen)
+                return -2;
+            buf[o] = '\0';
+            return (int)o;
+        }
+        p = field_end + 1;
+    }
+    return -1;
 }
 
 /*** Dispatch ***/
-
-/* Read the body, at most @max bytes; answers 413 itself. */
-static int read_body(struct req *rq, size_t max)
-{
-    long long declared = rq->ri->content_length;
-    size_t cap = declared >= 0 ? (size_t)declared : 64 * 1024;
-
-    if (declared > (long long)max) {
-        http_reply_error(rq, 413, "", "the request body is over %zu bytes", max);
-        return -EFBIG;
-    }
-    if (declared == 0)
-        return 0;
-    rq->body = malloc(cap + 1);
-    if (!rq->body)
-        return -ENOMEM;
-    for (;;) {
-        if (rq->body_len == cap) {
-            if (declared >= 0)
-                break;
-            if (cap >= max) {
-                http_reply_error(rq, 413, "", "the request body is over %zu bytes", max);
-                return -EFBIG;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            char *b = realloc(rq->body, cap + 1);
-            if (!b)
-                return -ENOMEM;
-            rq->body = b;
-        }
-        int n = mg_read(rq->conn, rq->body + rq->body_len, cap - rq->body_len);
-        if (n <= 0)
-            break;
-        rq->body_len += (size_t)n;
-    }
-    rq->body[rq->body_len] = '\0';
-    if (declared >= 0 && rq->body_len != (size_t)declared) {
-        http_reply_error(rq, 400, "", "the request body ended early");
-        return -EIO;
-    }
-    return 0;
-}
 
 /* The rate-limit key of a caller: its API key, else its user; anonymous callers by address. */
 static int64_t rate_key(const struct req *rq)
@@ -290,7 +278,7 @@ static int64_t rate_key(const struct req *rq)
     if (rq->authenticated)
         return rq->who.key_id ? -rq->who.key_id : rq->who.user_id;
     uint64_t h = 1469598103934665603ull;
-    for (const char *p = rq->ri->remote_addr; *p; p++)
+    for (const char *p = rq->fr->remote_addr; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ull;
     return (int64_t)(h | (1ull << 62)) & INT64_MAX;
 }
@@ -330,12 +318,6 @@ static int serve(struct req *rq, const struct route *rt)
         return http_reply_error(rq, 403, "", "this needs an admin");
     if ((rt->flags & ROUTE_RATELIMIT) && ratelimit_take(rq->srv->rl, rate_key(rq), &retry) < 0)
         return http_reply_retry(rq, 429, retry, "too many requests: slow down");
-    if (!(rt->flags & ROUTE_RAW) &&
-        read_body(rq, rt->max_body ? rt->max_body : rq->srv->cfg->max_request_bytes) < 0) {
-        if (!rq->status)
-            http_reply_error(rq, 500, "", "cannot read the request body");
-        return 0;
-    }
     return rt->handler(rq);
 }
 
@@ -352,31 +334,97 @@ static bool route_matches(const struct server *srv, const struct route *rt, cons
     return path_matches(rt->pattern + strlen(JUDGE0_PREFIX), path, pp);
 }
 
-int http_dispatch(struct mg_connection *conn, void *cbdata)
+/* The row for @method @path, or NULL (*@path_known: some row has the path). */
+static const struct route *find_route(const struct server *srv, const char *method,
+                                      const char *path, struct path_params *ret, bool *path_known)
 {
-    struct server *srv = cbdata;
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    struct req rq = {.conn = conn, .ri = ri, .srv = srv};
-    const char *path = ri->local_uri ? ri->local_uri : "/";
-    const struct route *rt = NULL;
-    bool path_known = false, static_file = false;
-    const char *method = strcmp(ri->request_method, "HEAD") == 0 ? "GET" : ri->request_method;
-
-    for (size_t i = 0; i < ARRAY_SIZE(routes) && !rt; i++) {
+    if (strcmp(method, "HEAD") == 0)
+        method = "GET";
+    *path_known = false;
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
         struct path_params pp = {0};
         if (!route_matches(srv, &routes[i], path, &pp))
             continue;
-        path_known = true;
+        *path_known = true;
         if (strcmp(routes[i].method, method) == 0) {
-            rt = &routes[i];
-            rq.id = pp.id;
-            memcpy(rq.param, pp.param, sizeof(rq.param));
+            if (ret)
+                *ret = pp;
+            return &routes[i];
         }
+    }
+    return NULL;
+}
+
+size_t http_body_limit(void *ctx, const char *method, const char *path)
+{
+    const struct server *srv = ctx;
+    bool known;
+    const struct route *rt = find_route(srv, method, path, NULL, &known);
+
+    if (!rt || (rt->flags & ROUTE_RAW))
+        return 0; /* files, WebSockets, event streams and unknown paths take no body */
+    return rt->max_body ? rt->max_body : srv->cfg->max_request_bytes;
+}
+
+bool http_is_quick(void *ctx, const char *method, const char *path)
+{
+    const struct server *srv = ctx;
+    bool known;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return false;
+    const struct route *rt = find_route(srv, method, path, NULL, &known);
+    return rt ? (rt->flags & ROUTE_PUBLIC) && !(rt->flags & ROUTE_RAW) : !known;
+}
+
+static const struct http_ws_endpoint *const ws_endpoints[] = {&ws_endpoint, &piston_ws_endpoint};
+
+/* A WebSocket handshake for one of ws_endpoints: true when it was one (and is answered). */
+static bool ws_handshake(struct req *rq)
+{
+    const struct http_ws_endpoint *ep = NULL;
+    void *session = NULL;
+
+    for (size_t i = 0; i < ARRAY_SIZE(ws_endpoints) && !ep; i++)
+        if (strcmp(rq->fr->path, ws_endpoints[i]->path) == 0)
+            ep = ws_endpoints[i];
+    if (!ep)
+        return false;
+    if (rq->srv->role == CLUSTER_ROLE_WORKER)
+        return false;
+    if (ep->open(rq, &session) < 0) {
+        if (!rq->status)
+            http_reply_error(rq, 500, "", "cannot open the session");
+        return true;
+    }
+    if (front_ws_accept(rq->fc, ep->ops, session) < 0) {
+        ep->ops->on_close(NULL, session);
+        http_reply_error(rq, 400, "", "not a WebSocket handshake");
+        return true;
+    }
+    rq->status = 101;
+    return true;
+}
+
+void http_handle(void *ctx, struct front_conn *fc, const struct front_request *fr)
+{
+    struct server *srv = ctx;
+    struct req rq = {
+            .fc = fc, .fr = fr, .srv = srv, .body = (char *)fr->body, .body_len = fr->body_len};
+    struct path_params pp = {0};
+    bool path_known = false, static_file = false;
+    const struct route *rt = find_route(srv, fr->method, fr->path, &pp, &path_known);
+
+    if (rt) {
+        rq.id = pp.id;
+        memcpy(rq.param, pp.param, sizeof(rq.param));
     }
     rq.route = rt;
     bool worker = srv->role == CLUSTER_ROLE_WORKER;
     if (atomic_load(&srv->stopping))
         http_reply_retry(&rq, 503, 1, "the server is stopping");
+    else if (fr->websocket && ws_handshake(&rq))
+        rt = NULL, path_known = true;
     else if (worker && !(rt && (rt->flags & ROUTE_NODE)))
         http_reply_error(&rq, 404, "",
                          "this node is a worker (--role worker): it serves /healthz and /metrics; "
@@ -384,7 +432,7 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
     else if (rt)
         (void)serve(&rq, rt);
     else if (path_known)
-        http_reply_error(&rq, 405, "", "method %.16s is not allowed here", ri->request_method);
+        http_reply_error(&rq, 405, "", "method %.16s is not allowed here", fr->method);
     else if (srv->static_handler && srv->static_handler(&rq) == 0)
         static_file = true;
     else if (!rq.status)
@@ -393,10 +441,8 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
         http_reply_error(&rq, 500, "", "the handler gave no answer");
     const char *label = static_file ? "(static)" : "(none)";
     if (rt || path_known)
-        label = rt ? rt->pattern : "(method)";
+        label = rt ? rt->pattern : fr->websocket && rq.status == 101 ? "(websocket)" : "(method)";
     metrics_http(srv->metrics, label, rq.status);
-    free(rq.body);
-    return rq.status;
 }
 
 void http_routes_foreach(void (*fn)(void *ctx, const char *method, const char *pattern,

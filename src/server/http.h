@@ -1,5 +1,5 @@
-/* The HTTP layer on top of civetweb: routes come from routes.def (method, path pattern,
- * handler, flags, body limit); the router checks the method, reads and bounds the body,
+/* The HTTP layer on top of the front end (front.c): routes come from routes.def (method, path
+ * pattern, handler, flags, body limit); the router checks the method, reads and bounds the body,
  * authenticates the caller and applies the rate limit from the row, so handlers never repeat
  * those checks. Handlers answer through the http_reply_*() helpers, once. */
 #pragma once
@@ -12,8 +12,10 @@
 #include "common/util.h"
 #include "server/auth.h"
 
-struct mg_connection;
-struct mg_request_info;
+struct front_conn;
+struct front_request;
+struct front_ws;
+struct front_ws_ops;
 struct server;
 
 enum {
@@ -33,8 +35,8 @@ struct route;
 
 /* One request being answered. */
 struct req {
-    struct mg_connection *conn;
-    const struct mg_request_info *ri;
+    struct front_conn *fc;
+    const struct front_request *fr;
     struct server *srv;
     const struct route *route;
     struct auth_principal who; /* the caller (unset on ROUTE_PUBLIC routes) */
@@ -83,3 +85,19 @@ bool http_form_field(const struct req *rq, const char *name, char *buf, size_t l
 
 /* The request's header @name or NULL. */
 const char *http_header(const struct req *rq, const char *name);
+/* The request's method ("GET", ...). */
+const char *http_method(const struct req *rq);
+
+/* Form-encoded @data (a query string or a body): the field @name, URL-decoded into @buf.
+ * Its length; -1 when absent; -2 when it does not fit. */
+int http_form_get(const char *data, size_t len, const char *name, char *buf, size_t buflen);
+
+/* A WebSocket endpoint: @open authenticates the handshake (answering it through the
+ * http_reply_*() helpers when it refuses, and returning < 0) or makes the session (0). */
+struct http_ws_endpoint {
+    const char *path;
+    int (*open)(struct req *rq, void **session);
+    const struct front_ws_ops *ops;
+};
+/* Send text (any thread; 0 or -EPIPE). */
+int http_ws_send_text(struct front_ws *ws, const char *text);

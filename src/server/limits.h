@@ -14,3 +14,6 @@
 #define HISTORY_MAX_LIMIT      500
 #define SSE_MAX_BACKLOG        (4 * 1024 * 1024) /* events a run keeps for late subscribers */
 #define WS_MAX_MESSAGE         (1024 * 1024)
+/* Each HTTP handler thread's stack: set explicitly, so that what runs there is bounded by a
+ * known size (nothing recurses on a request's input without a depth limit). */
+#define HTTP_THREAD_STACK_BYTES (256 * 1024)

@@ -7,7 +7,7 @@
 #include "server/http.h"
 #include "server/server.h"
 
-struct mg_context;
+struct front;
 struct store;
 struct sched;
 struct metrics;
@@ -31,7 +31,7 @@ struct server {
     struct course **courses; /* loaded once at start, never changed after */
     size_t n_courses;
     char **versions; /* each language's toolchain version, or NULL */
-    struct mg_context *ctx;
+    struct front *front;
     struct auth_principal local;           /* the one user of --no-auth */
     int (*static_handler)(struct req *rq); /* files of the web page (web_serve), or NULL */
     struct web *web;                       /* the web page's directory (web.c) */
@@ -39,8 +39,11 @@ struct server {
     atomic_bool stopping;
 };
 
-/* The civetweb request handler for "/" (http.c). */
-int http_dispatch(struct mg_connection *conn, void *cbdata);
+/* The front end's callbacks (http.c): answer a request, the body limit of a path, and
+ * whether a request never waits. */
+void http_handle(void *ctx, struct front_conn *fc, const struct front_request *fr);
+size_t http_body_limit(void *ctx, const char *method, const char *path);
+bool http_is_quick(void *ctx, const char *method, const char *path);
 /* Fill rq->who from the Authorization header (or the --no-auth user); answers 401 itself. */
 int http_authenticate(struct req *rq);
 /* Each row of routes.def. */

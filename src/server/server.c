@@ -4,9 +4,9 @@
  * server left in flight), probes the languages' versions, makes one sandbox host per worker
  * (sched_new; the process is still single-threaded, which the sandbox's private mount
  * namespace needs), loads the courses given and opens the compile cache (<data>/cache, shared by
- * every worker), then starts civetweb, whose connection threads run the handlers of
- * routes.def, the WebSocket and the browser page's static files (web.c). Handlers queue runs on the
- * scheduler; its workers run them in boxes and commit each result to the store before anyone is
+ * every worker), then starts the front end (front.c), whose handler threads run the handlers
+ * of routes.def, the WebSockets and the browser page's static files (web.c). Handlers queue runs on
+ * the scheduler; its workers run them in boxes and commit each result to the store before anyone is
  * answered. Webhooks go out from their own thread. SIGINT/SIGTERM are blocked in every thread and
  * taken by the main thread with sigtimedwait(), which also wakes it hourly to prune old runs. On a
  * signal: new requests get 503, queued runs are cancelled, running ones get a grace period, then
@@ -14,9 +14,9 @@
 #include "server/server.h"
 
 #include <arpa/inet.h>
-#include <civetweb.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -27,14 +27,14 @@
 #include "job/cache.h"
 #include "sched/sched.h"
 #include "server/auth.h"
-#include "server/compat/piston.h"
+#include "server/front.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
 #include "server/server-int.h"
 #include "server/web.h"
 #include "server/webhook.h"
-#include "server/ws.h"
 #include "store/store.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -178,64 +178,74 @@ static void open_cache(struct server *srv)
                 strerror(-r));
 }
 
-static int civet_log(const struct mg_connection *conn, const char *message)
+/* The --listen addresses: "HOST:PORT", "[IPV6]:PORT" or "PORT" (every address). */
+static int parse_listen(const char *spec, struct front_listen *out, size_t max, size_t *n,
+                        char *err, size_t errlen)
 {
-    (void)conn;
-    fprintf(stderr, "runbox: http: %s\n", message);
-    return 1;
+    char host[256] = "";
+    const char *colon = strrchr(spec, ':'), *port = colon ? colon + 1 : spec;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    uint64_t p;
+
+    if (parse_u64(port, &p) < 0 || p > 65535) {
+        snprintf(err, errlen, "--listen '%s': the port must be a number from 0 to 65535", spec);
+        return -EINVAL;
+    }
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']')
+            snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), spec + 1);
+        else
+            snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
+    }
+    int r = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+    if (r != 0) {
+        snprintf(err, errlen, "--listen '%s': %s", spec, gai_strerror(r));
+        return -EINVAL;
+    }
+    *n = 0;
+    for (struct addrinfo *ai = res; ai && *n < max; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            continue;
+        memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
+        out[(*n)++].len = ai->ai_addrlen;
+    }
+    freeaddrinfo(res);
+    return *n ? 0 : -EINVAL;
 }
 
 static int start_http(struct server *srv, char *err, size_t errlen)
 {
-    char threads[16], ports[32];
-    struct mg_callbacks cb = {.log_message = civet_log};
-    struct mg_server_port sp[4];
-    const char *colon = strrchr(srv->cfg->listen, ':');
-    const char *options[] = {
-            "listening_ports",
-            colon && strncmp(srv->cfg->listen, "0.0.0.0:", 8) == 0 ? colon + 1 : srv->cfg->listen,
-            "num_threads",
-            threads,
-            "request_timeout_ms",
-            "60000",
-            "enable_keep_alive",
-            "yes",
-            /* Small JSON answers on kept-alive connections: without it, Nagle and delayed ACKs
-             * add ~40 ms to every request (bench/serve.sh). */
-            "tcp_nodelay",
-            "1",
-            "keep_alive_timeout_ms",
-            "5000",
-            "websocket_timeout_ms",
-            "600000",
-            "max_request_size",
-            "16384",
-            /* Paths reach the router as sent: web.c decodes a file's path once itself, and
-             * refuses what civetweb's decoding would hide (NUL, "%2F"). */
-            "decode_url",
-            "no",
-            NULL,
-    };
+    struct server_config *c = srv->cfg;
+    struct front_listen addrs[8];
+    size_t n = 0;
+    int r;
 
-    snprintf(threads, sizeof(threads), "%u", srv->cfg->http_threads);
-    mg_init_library(MG_FEATURES_WEBSOCKET);
-    srv->ctx = mg_start(&cb, srv, options);
-    if (!srv->ctx) {
-        snprintf(err, errlen, "cannot listen on %s (in use, or not an address:port)",
-                 srv->cfg->listen);
-        return -EADDRINUSE;
-    }
-    mg_set_request_handler(srv->ctx, "/", http_dispatch, srv);
-    if (srv->role != CLUSTER_ROLE_WORKER) {
-        ws_register(srv);
-        piston_ws_register(srv);
-    }
-    int n = mg_get_server_ports(srv->ctx, 4, sp);
-    snprintf(ports, sizeof(ports), "%d", n > 0 ? sp[0].port : 0);
-    char host[64];
-    snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - srv->cfg->listen) : 9,
-             colon ? srv->cfg->listen : "127.0.0.1");
-    printf("runbox: serving on http://%s:%s/\n", *host ? host : "0.0.0.0", ports);
+    if ((r = parse_listen(c->listen, addrs, ARRAY_SIZE(addrs), &n, err, errlen)) < 0)
+        return r;
+    struct front_config fc = {
+            .listen = addrs,
+            .n_listen = n,
+            .threads = c->http_threads,
+            .stack_bytes = HTTP_THREAD_STACK_BYTES,
+            .max_conns = c->max_connections,
+            .max_conns_per_ip = c->max_connections_per_ip,
+            .idle_timeout_s = c->idle_timeout_s,
+            .ws_ping_s = 20,
+            .ws_timeout_s = 60,
+            .ws_max_message = WS_MAX_MESSAGE,
+            .max_header_bytes = HTTP_MAX_HEADERS_BYTES,
+            .ctx = srv,
+            .body_limit = http_body_limit,
+            .handle = http_handle,
+            .is_quick = http_is_quick,
+    };
+    if ((r = front_new(&fc, &srv->front, err, errlen)) < 0)
+        return r;
+    const char *colon = strrchr(c->listen, ':');
+    printf("runbox: serving on http://%.*s:%u/\n", colon ? (int)(colon - c->listen) : 7,
+           colon && colon != c->listen ? c->listen : "0.0.0.0", front_port(srv->front, 0));
     fflush(stdout);
     return 0;
 }
@@ -336,8 +346,7 @@ static void teardown(struct server *srv)
     cluster_stop_claiming(srv->cluster);
     srv->sched = sched_free(srv->sched, SHUTDOWN_GRACE_MS);
     cluster_end_follows(srv->cluster);
-    if (srv->ctx)
-        mg_stop(srv->ctx);
+    srv->front = front_free(srv->front);
     srv->cluster = cluster_free(srv->cluster);
     srv->webhook = webhook_free(srv->webhook);
     srv->rl = ratelimit_free(srv->rl);

@@ -1,13 +1,12 @@
-/* The browser page's static files. A request's raw path is decoded and checked here (civetweb
- * is told not to decode URLs: it would decode NUL and let "%2F" become a separator before we
- * see it), then opened beneath the web directory's fd (opened again when the directory is
- * replaced), without following any symlink, and streamed in chunks: Pyodide's runtime is 10 MB,
+/* The browser page's static files. A request's raw path is decoded and checked here (the front
+ * end hands it over as sent: decoding NUL, or "%2F" into a separator, before we see it would
+ * hide them), then opened beneath the web directory's fd (opened again when the directory is
+ * replaced), without following any symlink, and sent from the fd: Pyodide's runtime is 10 MB,
  * and no file is held in memory. Every file and page carries the cross-origin isolation
  * headers: the page's in-browser runs wait on a SharedArrayBuffer for stdin, which browsers
  * allow only on a cross-origin isolated page. A refusal is the API's 404 JSON error. */
 #include "server/web.h"
 
-#include <civetweb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,11 +18,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "server/front.h"
 #include "server/http.h"
 #include "server/server-int.h"
 
 #define WEB_FALLBACK_DIR "/usr/share/runbox/web"
-#define WEB_CHUNK        (64 * 1024)
 
 /* The page's Content-Security-Policy, on every HTML answer. What each part is for:
  * script-src 'wasm-unsafe-eval': compiling WebAssembly (the WASI and Go runtimes, Pyodide);
@@ -280,30 +279,19 @@ static void lock_dir(struct web *w)
 static void add_common_headers(struct req *rq, const char *mime)
 {
     for (size_t i = 0; i < ARRAY_SIZE(web_headers); i++)
-        mg_response_header_add(rq->conn, web_headers[i][0], web_headers[i][1], -1);
+        front_reply_header(rq->fc, web_headers[i][0], web_headers[i][1]);
     if (mime && is_html(mime))
-        mg_response_header_add(rq->conn, "Content-Security-Policy", WEB_CSP, -1);
-}
-
-static bool is_head(const struct req *rq)
-{
-    return strcmp(rq->ri->request_method, "HEAD") == 0;
+        front_reply_header(rq->fc, "Content-Security-Policy", WEB_CSP);
 }
 
 static int reply_not_built(struct req *rq)
 {
-    char clen[32];
-
-    snprintf(clen, sizeof(clen), "%zu", sizeof(NOT_BUILT_HTML) - 1);
     rq->status = 200;
-    mg_response_header_start(rq->conn, 200);
-    mg_response_header_add(rq->conn, "Content-Type", "text/html; charset=utf-8", -1);
-    mg_response_header_add(rq->conn, "Content-Length", clen, -1);
-    mg_response_header_add(rq->conn, "Cache-Control", "no-store", -1);
+    front_reply_start(rq->fc, 200);
+    front_reply_header(rq->fc, "Content-Type", "text/html; charset=utf-8");
+    front_reply_header(rq->fc, "Cache-Control", "no-store");
     add_common_headers(rq, "text/html");
-    mg_response_header_send(rq->conn);
-    if (!is_head(rq))
-        (void)mg_write(rq->conn, NOT_BUILT_HTML, sizeof(NOT_BUILT_HTML) - 1);
+    (void)front_reply_write(rq->fc, NOT_BUILT_HTML, sizeof(NOT_BUILT_HTML) - 1);
     return 0;
 }
 
@@ -338,50 +326,28 @@ static int open_beneath(const struct web *w, const char *name)
     return fd < 0 ? -errno : fd;
 }
 
-static int stream(struct req *rq, int fd, off_t size)
-{
-    _cleanup_free_ char *buf = malloc(WEB_CHUNK);
-    off_t left = size;
-
-    if (!buf)
-        return -ENOMEM;
-    while (left > 0) {
-        ssize_t n = read(fd, buf, left < WEB_CHUNK ? (size_t)left : WEB_CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) /* the file shrank: the client sees a short body */
-            return n < 0 ? -errno : -EIO;
-        if (mg_write(rq->conn, buf, (size_t)n) != (int)n)
-            return -EPIPE;
-        left -= n;
-    }
-    return 0;
-}
-
+/* Answer the file @fd (taken over). */
 static int reply_file(struct req *rq, const char *name, int fd, const struct stat *st)
 {
     const char *mime = web_mime_type(name);
-    char etag[64], clen[32];
+    char etag[64];
     bool index = strcmp(name, "index.html") == 0;
 
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st->st_size,
              (unsigned long long)st->st_mtim.tv_sec * 1000000000ull +
                      (unsigned long long)st->st_mtim.tv_nsec);
-    snprintf(clen, sizeof(clen), "%lld", (long long)st->st_size);
     rq->status = etag_matches(http_header(rq, "If-None-Match"), etag) ? 304 : 200;
-    mg_response_header_start(rq->conn, rq->status);
-    if (rq->status == 200) {
-        mg_response_header_add(rq->conn, "Content-Type", mime, -1);
-        mg_response_header_add(rq->conn, "Content-Length", clen, -1);
-    }
-    mg_response_header_add(rq->conn, "ETag", etag, -1);
-    mg_response_header_add(rq->conn, "Cache-Control", index ? "no-cache" : "public, max-age=3600",
-                           -1);
+    front_reply_start(rq->fc, rq->status);
+    if (rq->status == 200)
+        front_reply_header(rq->fc, "Content-Type", mime);
+    front_reply_header(rq->fc, "ETag", etag);
+    front_reply_header(rq->fc, "Cache-Control", index ? "no-cache" : "public, max-age=3600");
     add_common_headers(rq, mime);
-    mg_response_header_send(rq->conn);
-    if (rq->status == 304 || is_head(rq))
+    if (rq->status == 304) {
+        (void)close(fd);
         return 0;
-    return stream(rq, fd, st->st_size);
+    }
+    return front_reply_fd(rq->fc, fd, st->st_size);
 }
 
 static int not_found(struct req *rq, const char *why)
@@ -393,10 +359,10 @@ static int not_found(struct req *rq, const char *why)
 int web_serve(struct req *rq)
 {
     struct web *w = rq->srv->web;
-    const char *raw = rq->ri->local_uri_raw;
+    const char *raw = rq->fr->path, *method = http_method(rq);
     char name[WEB_MAX_PATH + 1];
 
-    if (!raw || !w || (strcmp(rq->ri->request_method, "GET") != 0 && !is_head(rq)))
+    if (!raw || !w || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
         return -ENOENT;
     /* Unknown API paths get the API's own 404, never a file or the page. */
     if (strncmp(raw, "/api/", 5) == 0 || strcmp(raw, "/api") == 0)
@@ -410,14 +376,17 @@ int web_serve(struct req *rq)
     if (!built)
         return strcmp(name, "index.html") == 0 ? reply_not_built(rq)
                                                : not_found(rq, "no such file (no page is built)");
-    _cleanup_close_ int file = fd;
     struct stat st;
     if (fd == -ENOSYS) {
         (void)http_reply_error(rq, 500, "", "this kernel has no openat2(): no files are served");
         return 0;
     }
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+    if (fd < 0)
         return not_found(rq, "no such file");
-    (void)reply_file(rq, name, file, &st);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        (void)close(fd);
+        return not_found(rq, "no such file");
+    }
+    (void)reply_file(rq, name, fd, &st);
     return 0;
 }

@@ -10,7 +10,8 @@
 #include "common/util.h"
 #include "server/auth.h"
 
-struct mg_connection;
+struct front_ws;
+struct req;
 struct run_data;
 struct sched_event;
 struct sched_run;
@@ -20,16 +21,15 @@ struct submit_error;
 /* The caller of a handshake: the Authorization header or ?access_token= (browsers cannot set
  * headers here), the --no-auth user, or without either the user named @anon_user (NULL: none).
  * 0 with @ret set, or -EACCES after answering 401 itself. */
-int ws__authenticate(const struct mg_connection *conn, struct server *srv, const char *anon_user,
+int ws__authenticate(struct req *rq, const char *anon_user,
                      struct auth_principal *ret) _warn_unused_;
 
-/* Write @text as a text frame (under the connection's lock, as civetweb asks of writes from
- * other threads) unless *@closing. 0 or -EPIPE. */
-int ws__send_text(struct mg_connection *conn, atomic_bool *closing, const char *text);
+/* Write @text as a text frame (from any thread) unless *@closing. 0 or -EPIPE. */
+int ws__send_text(struct front_ws *conn, atomic_bool *closing, const char *text);
 /* The same for the JSON value @o (stolen); -ENOMEM when it is NULL. */
-int ws__send_json(struct mg_connection *conn, atomic_bool *closing, json_t *o);
+int ws__send_json(struct front_ws *conn, atomic_bool *closing, json_t *o);
 /* A close frame with @code and @reason (cut to fit a control frame). */
-void ws__send_close(struct mg_connection *conn, unsigned code, const char *reason);
+void ws__send_close(struct front_ws *conn, unsigned code, const char *reason);
 
 /* Queue @d (handed over on success) as an interactive run of @who: its stdin is a new pipe,
  * the request's stdin first; *@ret_stdin_w is the pipe's non-blocking write end. On failure

@@ -1,15 +1,14 @@
-/* The interactive WebSocket on civetweb.
+/* The interactive WebSocket, on the front end (front.c).
  *
- * Theory of operation: civetweb calls connect (auth), ready, data (each message) and close on
- * the connection's own thread. The "run" message makes a pipe whose read end becomes the
- * program's stdin and queues the run; a writer thread of this session then follows the run's
- * event log and writes each event as a frame (under mg_lock_connection, as civetweb asks for
- * writes from other threads). "stdin" messages go into the pipe. Close cancels the run and
- * joins the writer before civetweb frees the connection. The machinery (ws-int.h) serves
+ * Theory of operation: the handshake is a request (open: auth); then the front end calls
+ * ready, data (each message) and close on a handler thread, one at a time per connection. The "run"
+ * message makes a pipe whose read end becomes the program's stdin and queues the run; a writer
+ * thread of this session then follows the run's event log and writes each event as a frame
+ * (front_ws_send() takes any thread). "stdin" messages go into the pipe. Close cancels the run and
+ * joins the writer before the front end frees the connection. The machinery (ws-int.h) serves
  * Piston's /api/v2/connect too (compat/piston_ws.c). */
 #include "server/ws.h"
 
-#include <civetweb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +17,7 @@
 
 #include "sched/sched.h"
 #include "server/compat/compat.h"
+#include "server/front.h"
 #include "server/limits.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
@@ -28,7 +28,7 @@
 
 struct session {
     struct server *srv;
-    struct mg_connection *conn;
+    struct front_ws *conn;
     struct auth_principal who;
     struct sched_run *run;
     int stdin_w; /* our end of the program's stdin, -1 when closed */
@@ -39,19 +39,14 @@ struct session {
 
 /*** What the WebSockets share (ws-int.h) ***/
 
-int ws__send_text(struct mg_connection *conn, atomic_bool *closing, const char *text)
+int ws__send_text(struct front_ws *conn, atomic_bool *closing, const char *text)
 {
-    int r;
-
     if (atomic_load(closing))
         return -EPIPE;
-    mg_lock_connection(conn);
-    r = mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, text, strlen(text));
-    mg_unlock_connection(conn);
-    return r > 0 ? 0 : -EPIPE;
+    return front_ws_send(conn, FRONT_WS_TEXT, text, strlen(text));
 }
 
-int ws__send_json(struct mg_connection *conn, atomic_bool *closing, json_t *o)
+int ws__send_json(struct front_ws *conn, atomic_bool *closing, json_t *o)
 {
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     int r = -ENOMEM;
@@ -63,17 +58,9 @@ int ws__send_json(struct mg_connection *conn, atomic_bool *closing, json_t *o)
     return r;
 }
 
-void ws__send_close(struct mg_connection *conn, unsigned code, const char *reason)
+void ws__send_close(struct front_ws *conn, unsigned code, const char *reason)
 {
-    char frame[125];
-    size_t n = strlen(reason) < sizeof(frame) - 2 ? strlen(reason) : sizeof(frame) - 2;
-
-    frame[0] = (char)(code >> 8);
-    frame[1] = (char)(code & 0xff);
-    memcpy(frame + 2, reason, n);
-    mg_lock_connection(conn);
-    (void)mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, frame, n + 2);
-    mg_unlock_connection(conn);
+    front_ws_close(conn, code, reason);
 }
 
 void ws__follow(struct sched_run *run, atomic_bool *closing,
@@ -135,26 +122,18 @@ int ws__write_stdin(int fd, const char *data, size_t len)
     return 0;
 }
 
-int ws__authenticate(const struct mg_connection *conn, struct server *srv, const char *anon_user,
-                     struct auth_principal *ret)
+int ws__authenticate(struct req *rq, const char *anon_user, struct auth_principal *ret)
 {
-    const struct mg_request_info *ri = mg_get_request_info(conn);
     char token[256] = "Bearer ", msg[160];
-    const char *authz = mg_get_header(conn, "Authorization");
-    const char *q = ri->query_string;
+    const char *authz = http_header(rq, "Authorization");
 
-    if (!authz && q && mg_get_var(q, strlen(q), "access_token", token + 7, sizeof(token) - 7) > 0)
+    if (!authz && http_query(rq, "access_token", token + 7, sizeof(token) - 7) && token[7])
         authz = token;
-    if (compat_caller(srv, authz, anon_user, ret, msg, sizeof(msg)) == 0)
+    if (compat_caller(rq->srv, authz, anon_user, ret, msg, sizeof(msg)) == 0)
         return 0;
-    /* civetweb only drops a refused handshake: answer it, as any other route would. */
-    static const char body[] = "{\"error\":\"log in: a valid token or API key is required "
-                               "(Authorization: Bearer, or ?access_token=)\"}";
-    struct mg_connection *c = (struct mg_connection *)conn;
-    mg_printf(c,
-              "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
-              "WWW-Authenticate: Bearer\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-              sizeof(body) - 1, body);
+    http_reply_error(rq, 401, "",
+                     "log in: a valid token or API key is required (Authorization: Bearer, or "
+                     "?access_token=)");
     return -EACCES;
 }
 
@@ -253,43 +232,38 @@ static int feed_stdin(struct session *s, json_t *msg)
     return 0;
 }
 
-static int on_connect(const struct mg_connection *conn, void *cbdata)
+static int on_open(struct req *rq, void **session)
 {
-    struct server *srv = cbdata;
-    struct session *s;
+    struct session *s = calloc(1, sizeof(*s));
 
-    if (atomic_load(&srv->stopping) || !(s = calloc(1, sizeof(*s))))
-        return 1;
-    s->srv = srv;
+    if (!s)
+        return http_reply_error(rq, 500, "", "out of memory"), -ENOMEM;
+    s->srv = rq->srv;
     s->stdin_w = -1;
-    if (ws__authenticate(conn, srv, NULL, &s->who) < 0) {
+    if (ws__authenticate(rq, NULL, &s->who) < 0) {
         free(s);
-        return 1;
+        return -EACCES;
     }
-    mg_set_user_connection_data(conn, s);
+    *session = s;
     return 0;
 }
 
-static void on_ready(struct mg_connection *conn, void *cbdata)
+static void on_ready(struct front_ws *conn, void *session)
 {
-    struct session *s = mg_get_user_connection_data(conn);
+    struct session *s = session;
 
-    (void)cbdata;
     s->conn = conn;
     send_json(s, json_pack("{s:s}", "type", "ready"));
 }
 
-static int on_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+static int on_data(struct front_ws *conn, void *session, int op, const char *data, size_t len)
 {
-    struct session *s = mg_get_user_connection_data(conn);
-    int op = bits & 0xf;
+    struct session *s = session;
     json_error_t jerr;
 
-    (void)cbdata;
-    if (op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
-        return 0;
-    if (op != MG_WEBSOCKET_OPCODE_TEXT)
-        return 1; /* pings are answered by civetweb; binary frames are ignored */
+    (void)conn;
+    if (op != FRONT_WS_TEXT)
+        return 1; /* binary frames are ignored */
     if (len > WS_MAX_MESSAGE) {
         send_error(s, "", "message too large");
         return 0;
@@ -313,11 +287,11 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     return 1;
 }
 
-static void on_close(const struct mg_connection *conn, void *cbdata)
+static void on_close(struct front_ws *conn, void *session)
 {
-    struct session *s = mg_get_user_connection_data(conn);
+    struct session *s = session;
 
-    (void)cbdata;
+    (void)conn;
     if (!s)
         return;
     atomic_store(&s->closing, true);
@@ -331,7 +305,5 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
     free(s);
 }
 
-void ws_register(struct server *srv)
-{
-    mg_set_websocket_handler(srv->ctx, WS_PATH, on_connect, on_ready, on_data, on_close, srv);
-}
+static const struct front_ws_ops ops = {on_ready, on_data, on_close};
+const struct http_ws_endpoint ws_endpoint = {WS_PATH, on_open, &ops};

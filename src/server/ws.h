@@ -9,6 +9,6 @@
  * Auth: the Authorization header, or ?access_token= (browsers cannot set headers here). */
 #pragma once
 
-struct server;
+#include "server/http.h"
 
-void ws_register(struct server *srv);
+extern const struct http_ws_endpoint ws_endpoint;

@@ -3,7 +3,6 @@
  * (/api/v2/runtimes, /api/v2/execute, /api/v2/packages). Errors are Piston's {"message"}. */
 #include "server/compat/piston.h"
 
-#include <civetweb.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -75,5 +75,5 @@ json_t *piston_response(const struct piston_job *j, json_t *result, const struct
 /* The environment of @srv's languages. */
 void piston_env_of(const struct server *srv, struct piston_env *ret);
 
-/* Serve Piston's WebSocket /api/v2/connect (piston_ws.c). */
-void piston_ws_register(struct server *srv);
+/* Piston's WebSocket /api/v2/connect (piston_ws.c). */
+extern const struct http_ws_endpoint piston_ws_endpoint;

@@ -8,14 +8,13 @@
  * message (4000 already initialised, 4001 no init within a second, 4002 an error was sent,
  * 4003 not initialised, 4004 only stdin can be written, 4005 invalid signal).
  *
- * Theory of operation: as ws.c, civetweb calls connect (auth), ready, data and close on the
- * connection's own thread. Ready starts a timer thread that closes the connection (4001) when
- * no init came within a second. Init queues an interactive run whose stdin is a pipe
- * (ws__start_run) and starts a writer thread that turns the run's events into Piston's
- * messages and closes with 4999 after the result. A signal cancels the run: runbox kills the
- * whole box, whichever signal was named. Close cancels the run and joins both threads before
- * civetweb frees the connection. */
-#include <civetweb.h>
+ * Theory of operation: as ws.c, the handshake is a request (open: auth), then the front end
+ * calls ready, data and close on a handler thread, one at a time per connection. Ready starts a
+ * timer thread that closes the connection (4001) when no init came within a second. Init queues an
+ * interactive run whose stdin is a pipe (ws__start_run) and starts a writer thread that turns the
+ * run's events into Piston's messages and closes with 4999 after the result. A signal cancels the
+ * run: runbox kills the whole box, whichever signal was named. Close cancels the run and joins both
+ * threads before the front end frees the connection. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,6 +25,7 @@
 #include "sched/sched.h"
 #include "server/compat/compat.h"
 #include "server/compat/piston.h"
+#include "server/front.h"
 #include "server/limits.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
@@ -49,13 +49,13 @@ enum {
 
 struct session {
     struct server *srv;
-    struct mg_connection *conn;
+    struct front_ws *conn;
     struct auth_principal who;
     struct sched_run *run;
     int stdin_w; /* our end of the program's stdin, -1 when closed */
     pthread_t writer, timer;
     bool writer_started, timer_started;
-    atomic_bool closing; /* civetweb is closing the connection */
+    atomic_bool closing; /* the connection is closing */
     /* Under lock: */
     pthread_mutex_t lock;
     pthread_cond_t cond;            /* initialized or closing */
@@ -314,47 +314,42 @@ static void on_message(struct session *s, json_t *msg)
         on_signal(s, msg);
 }
 
-/*** civetweb's callbacks ***/
+/*** The front end's callbacks ***/
 
-static int on_connect(const struct mg_connection *conn, void *cbdata)
+static int on_open(struct req *rq, void **session)
 {
-    struct server *srv = cbdata;
-    struct session *s;
+    struct session *s = calloc(1, sizeof(*s));
 
-    if (atomic_load(&srv->stopping) || !(s = calloc(1, sizeof(*s))))
-        return 1;
-    s->srv = srv;
+    if (!s)
+        return http_reply_error(rq, 500, "", "out of memory"), -ENOMEM;
+    s->srv = rq->srv;
     s->stdin_w = -1;
-    if (ws__authenticate(conn, srv, srv->cfg->piston_anonymous_user, &s->who) < 0) {
+    if (ws__authenticate(rq, rq->srv->cfg->piston_anonymous_user, &s->who) < 0) {
         free(s);
-        return 1;
+        return -EACCES;
     }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
-    mg_set_user_connection_data(conn, s);
+    *session = s;
     return 0;
 }
 
-static void on_ready(struct mg_connection *conn, void *cbdata)
+static void on_ready(struct front_ws *conn, void *session)
 {
-    struct session *s = mg_get_user_connection_data(conn);
+    struct session *s = session;
 
-    (void)cbdata;
     s->conn = conn;
     if (pthread_create(&s->timer, NULL, timer_main, s) == 0)
         s->timer_started = true;
 }
 
-static int on_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+static int on_data(struct front_ws *conn, void *session, int op, const char *data, size_t len)
 {
-    struct session *s = mg_get_user_connection_data(conn);
-    int op = bits & 0xf;
+    struct session *s = session;
 
-    (void)cbdata;
-    if (op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
-        return 0;
-    if (op != MG_WEBSOCKET_OPCODE_TEXT)
-        return 1; /* pings are answered by civetweb; binary frames are ignored */
+    (void)conn;
+    if (op != FRONT_WS_TEXT)
+        return 1; /* binary frames are ignored */
     if (len > WS_MAX_MESSAGE) {
         notify_error(s, "message too large");
     } else {
@@ -369,11 +364,11 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     return closed ? 0 : 1;
 }
 
-static void on_close(const struct mg_connection *conn, void *cbdata)
+static void on_close(struct front_ws *conn, void *session)
 {
-    struct session *s = mg_get_user_connection_data(conn);
+    struct session *s = session;
 
-    (void)cbdata;
+    (void)conn;
     if (!s)
         return;
     pthread_mutex_lock(&s->lock);
@@ -394,8 +389,5 @@ static void on_close(const struct mg_connection *conn, void *cbdata)
     free(s);
 }
 
-void piston_ws_register(struct server *srv)
-{
-    mg_set_websocket_handler(srv->ctx, PISTON_WS_PATH, on_connect, on_ready, on_data, on_close,
-                             srv);
-}
+static const struct front_ws_ops ops = {on_ready, on_data, on_close};
+const struct http_ws_endpoint piston_ws_endpoint = {PISTON_WS_PATH, on_open, &ops};
