@@ -17,6 +17,9 @@ static void set_defaults(struct server_config *c)
     c->max_connections = 10000;
     c->max_connections_per_ip = 32;
     c->idle_timeout_s = 10;
+    c->max_websockets_per_user = 16;
+    c->websocket_ping_s = 20;
+    c->websocket_timeout_s = 60;
     c->max_code_bytes = REQ_MAX_CODE_DEFAULT;
     c->max_request_bytes = HTTP_MAX_BODY_DEFAULT;
     c->retention_days = 30;
@@ -76,6 +79,9 @@ static const struct key keys[] = {
         KEY("max_connections", K_UINT, max_connections),
         KEY("max_connections_per_ip", K_UINT, max_connections_per_ip),
         KEY("idle_timeout_s", K_UINT, idle_timeout_s),
+        KEY("max_websockets_per_user", K_UINT, max_websockets_per_user),
+        KEY("websocket_ping_s", K_UINT, websocket_ping_s),
+        KEY("websocket_timeout_s", K_UINT, websocket_timeout_s),
         KEY("max_code_kb", K_SIZE_KB, max_code_bytes),
         KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
         KEY("retention_days", K_U64, retention_days),

@@ -899,8 +899,12 @@ static void ws_io(struct front_ws *ws, uint32_t events)
 {
     pthread_mutex_lock(&ws->mu);
     if (!ws->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
-        wslay_event_recv(ws->ctx) != 0)
+        wslay_event_recv(ws->ctx) != 0) {
+        /* Whatever wslay queued on the way (a 1009 for a message over the limit) goes out
+         * before the connection closes. */
+        (void)wslay_event_send(ws->ctx);
         ws_start_close(ws);
+    }
     ws_flush(ws);
     pthread_mutex_unlock(&ws->mu);
 }
@@ -917,6 +921,12 @@ static void ws_destroy(struct front_ws *ws)
     if (ws->next)
         ws->next->prev = ws->prev;
     pthread_mutex_unlock(&f->ws_mu);
+    /* Our close frame first, then what the client still sends is read and dropped: closing
+     * with unread bytes would reset the connection, and the client could lose the frame. */
+    (void)shutdown(ws->fd, SHUT_WR);
+    char sink[16384];
+    for (int i = 0; i < 64 && recv(ws->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
     (void)MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
     wslay_event_context_free(ws->ctx);
     for (struct ws_msg *m = ws->in_head, *next; m; m = next) {
@@ -1140,6 +1150,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    /* What clients do (hang up, go quiet) is theirs, not the server's to log line by line. */
+    if (strstr(msg, "closed by remote side") || strstr(msg, "timed out") ||
+        strstr(msg, "Connection reset"))
+        return;
     fprintf(stderr, "runbox: http: %s\n", msg);
 }
 

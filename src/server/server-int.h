@@ -25,6 +25,7 @@ struct server {
     int role;                /* enum cluster_role */
     struct metrics *metrics;
     struct ratelimit *rl;
+    struct ratelimit *ws_slots; /* WebSockets open per user */
     struct webhook *webhook;
     struct lang_set *langs;  /* loaded once at start */
     struct job_cache *cache; /* the compile cache (thread-safe), or NULL */

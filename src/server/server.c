@@ -232,8 +232,8 @@ static int start_http(struct server *srv, char *err, size_t errlen)
             .max_conns = c->max_connections,
             .max_conns_per_ip = c->max_connections_per_ip,
             .idle_timeout_s = c->idle_timeout_s,
-            .ws_ping_s = 20,
-            .ws_timeout_s = 60,
+            .ws_ping_s = c->websocket_ping_s,
+            .ws_timeout_s = c->websocket_timeout_s,
             .ws_max_message = WS_MAX_MESSAGE,
             .max_header_bytes = HTTP_MAX_HEADERS_BYTES,
             .ctx = srv,
@@ -313,7 +313,8 @@ static int setup(struct server *srv, char *err, size_t errlen)
     srv->versions = probe_versions(srv->langs, !c->job.no_cgroup_tune);
     srv->metrics = metrics_new();
     srv->rl = ratelimit_new(c->rate, c->burst, c->max_inflight);
-    if (!srv->versions || !srv->metrics || !srv->rl) {
+    srv->ws_slots = ratelimit_new(0, 0, c->max_websockets_per_user);
+    if (!srv->versions || !srv->metrics || !srv->rl || !srv->ws_slots) {
         snprintf(err, errlen, "cannot start the metrics, rate limits or webhooks");
         return -ENOMEM;
     }
@@ -350,6 +351,7 @@ static void teardown(struct server *srv)
     srv->cluster = cluster_free(srv->cluster);
     srv->webhook = webhook_free(srv->webhook);
     srv->rl = ratelimit_free(srv->rl);
+    srv->ws_slots = ratelimit_free(srv->ws_slots);
     srv->metrics = metrics_free(srv->metrics);
     srv->store = store_free(srv->store);
     srv->cache = job_cache_free(srv->cache);

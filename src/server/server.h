@@ -22,20 +22,23 @@ struct server_maxima {
 #define SERVER_MAX_CACHE_MB (1 << 24) /* 16 TiB */
 
 struct server_config {
-    struct job_config job;           /* languages dir, default limits ("limits" in the file) */
-    char *listen;                    /* "127.0.0.1:8080" */
-    char *data_dir;                  /* SQLite database and state */
-    unsigned workers;                /* sandbox workers; 0 = one per core */
-    unsigned queue_size;             /* runs waiting beyond the workers; full = 429 */
-    unsigned http_threads;           /* handler threads (an idle socket takes none) */
-    unsigned max_connections;        /* sockets open at once */
-    unsigned max_connections_per_ip; /* per IPv4 address or IPv6 /64 */
-    unsigned idle_timeout_s;         /* a socket that sends nothing is closed after this */
-    size_t max_code_bytes;           /* the main file */
-    size_t max_request_bytes;        /* a whole request body */
-    uint64_t retention_days;         /* finished runs older than this are pruned; 0 = keep */
-    int64_t token_ttl_s;             /* login tokens */
-    bool no_auth;                    /* one local user, loopback only */
+    struct job_config job;            /* languages dir, default limits ("limits" in the file) */
+    char *listen;                     /* "127.0.0.1:8080" */
+    char *data_dir;                   /* SQLite database and state */
+    unsigned workers;                 /* sandbox workers; 0 = one per core */
+    unsigned queue_size;              /* runs waiting beyond the workers; full = 429 */
+    unsigned http_threads;            /* handler threads (an idle socket takes none) */
+    unsigned max_connections;         /* sockets open at once */
+    unsigned max_connections_per_ip;  /* per IPv4 address or IPv6 /64 */
+    unsigned idle_timeout_s;          /* a socket that sends nothing is closed after this */
+    unsigned max_websockets_per_user; /* open at once */
+    unsigned websocket_ping_s;        /* a quiet WebSocket is pinged after this */
+    unsigned websocket_timeout_s;     /* and closed when nothing came for this long */
+    size_t max_code_bytes;            /* the main file */
+    size_t max_request_bytes;         /* a whole request body */
+    uint64_t retention_days;          /* finished runs older than this are pruned; 0 = keep */
+    int64_t token_ttl_s;              /* login tokens */
+    bool no_auth;                     /* one local user, loopback only */
     struct server_maxima max;
     double rate; /* requests per second per caller, 0 = no limit */
     unsigned burst;

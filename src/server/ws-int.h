@@ -20,9 +20,13 @@ struct submit_error;
 
 /* The caller of a handshake: the Authorization header or ?access_token= (browsers cannot set
  * headers here), the --no-auth user, or without either the user named @anon_user (NULL: none).
- * 0 with @ret set, or -EACCES after answering 401 itself. */
+ * 0 with @ret set and one of the user's WebSocket slots taken (ws__release() gives it back),
+ * or -EACCES after answering 401, or -EBUSY after answering 429 (the user has
+ * max_websockets_per_user open). */
 int ws__authenticate(struct req *rq, const char *anon_user,
                      struct auth_principal *ret) _warn_unused_;
+/* Give back the WebSocket slot of @who. */
+void ws__release(struct server *srv, const struct auth_principal *who);
 
 /* Write @text as a text frame (from any thread) unless *@closing. 0 or -EPIPE. */
 int ws__send_text(struct front_ws *conn, atomic_bool *closing, const char *text);

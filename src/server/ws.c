@@ -129,12 +129,23 @@ int ws__authenticate(struct req *rq, const char *anon_user, struct auth_principa
 
     if (!authz && http_query(rq, "access_token", token + 7, sizeof(token) - 7) && token[7])
         authz = token;
-    if (compat_caller(rq->srv, authz, anon_user, ret, msg, sizeof(msg)) == 0)
-        return 0;
+    if (compat_caller(rq->srv, authz, anon_user, ret, msg, sizeof(msg)) == 0) {
+        unsigned retry;
+        if (ratelimit_run_begin(rq->srv->ws_slots, ret->user_id, &retry) == 0)
+            return 0;
+        http_reply_retry(rq, 429, retry, "too many WebSockets open for this user (at most %u)",
+                         rq->srv->cfg->max_websockets_per_user);
+        return -EBUSY;
+    }
     http_reply_error(rq, 401, "",
                      "log in: a valid token or API key is required (Authorization: Bearer, or "
                      "?access_token=)");
     return -EACCES;
+}
+
+void ws__release(struct server *srv, const struct auth_principal *who)
+{
+    ratelimit_run_end(srv->ws_slots, who->user_id);
 }
 
 /*** /api/v1/code/interactive ***/
@@ -302,6 +313,7 @@ static void on_close(struct front_ws *conn, void *session)
     if (s->stdin_w >= 0)
         (void)close(s->stdin_w);
     sched_run_unref(s->run);
+    ws__release(s->srv, &s->who);
     free(s);
 }
 

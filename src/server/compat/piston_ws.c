@@ -384,6 +384,7 @@ static void on_close(struct front_ws *conn, void *session)
     if (s->stdin_w >= 0)
         (void)close(s->stdin_w);
     sched_run_unref(s->run);
+    ws__release(s->srv, &s->who);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s);
