@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cluster/cluster.h"
+#include "common/json.h"
 #include "server/compat/judge0.h"
 #include "server/limits.h"
 #include "server/metrics.h"
@@ -216,7 +217,7 @@ json_t *http_body_json(struct req *rq)
         http_reply_error(rq, 400, "", "a JSON object body is required");
         return NULL;
     }
-    o = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    o = json_load_bounded(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
         http_reply_error(rq, 400, "", "invalid JSON at line %d, column %d: %s", jerr.line,
                          jerr.column, jerr.text);

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "sched/sched.h"
 #include "server/compat/compat.h"
 #include "server/limits.h"
@@ -175,7 +176,7 @@ static int send_error(struct session *s, const char *field, const char *msg)
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
-    json_t *o = json_loads(ev->data, 0, NULL);
+    json_t *o = json_loads_bounded(ev->data, 0, NULL);
 
     if (json_is_object(o)) {
         json_object_set_new(o, "type", json_string(ev->type));
@@ -294,7 +295,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
         send_error(s, "", "message too large");
         return 0;
     }
-    json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *msg = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *type = json_string_value(json_object_get(msg, "type"));
     if (!json_is_object(msg) || !type)
         send_error(s, "type", "each message must be a JSON object with a \"type\"");
