@@ -297,7 +297,9 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     }
     json_t *msg = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *type = json_string_value(json_object_get(msg, "type"));
-    if (!json_is_object(msg) || !type)
+    if (!msg)
+        send_error(s, "", jerr.text); /* "JSON nested deeper than 64 levels" among them */
+    else if (!json_is_object(msg) || !type)
         send_error(s, "type", "each message must be a JSON object with a \"type\"");
     else if (strcmp(type, "run") == 0)
         (void)start_run(s, msg);

@@ -359,8 +359,12 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     if (len > WS_MAX_MESSAGE) {
         notify_error(s, "message too large");
     } else {
-        json_t *msg = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, NULL);
-        on_message(s, msg);
+        json_error_t jerr;
+        json_t *msg = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (msg)
+            on_message(s, msg);
+        else
+            notify_error(s, jerr.text); /* "JSON nested deeper than 64 levels" among them */
         json_decref(msg);
     }
     /* After a close of ours for a refused message, the connection ends here. */
