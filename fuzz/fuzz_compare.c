@@ -13,6 +13,7 @@
 
 #include "common/util.h"
 #include "job/job.h"
+#include "stack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +39,7 @@ static bool check(enum job_compare_mode m, double tol, const char *e, size_t el,
     return ok;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
@@ -73,4 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(ws == check(JOB_COMPARE_TRAILING_WS, tol, g, gl, e, el, difflen));
     assert(un == check(JOB_COMPARE_UNORDERED, tol, g, gl, e, el, difflen));
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

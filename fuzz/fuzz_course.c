@@ -13,6 +13,7 @@
 
 #include "course/course-int.h"
 #include "report/report.h"
+#include "stack.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -162,7 +163,7 @@ static void check_exercise(const struct course *c, const char *readme, size_t re
     json_decref(j);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data, *end = s + size;
     const char *sep1 = memchr(s, '\0', size), *sep2 = NULL;
@@ -196,4 +197,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     course_free(c);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "image/image-int.h"
+#include "stack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,7 +80,7 @@ static void check_config(json_t *c)
     assert(json_is_string(json_object_get(c, "created")));
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     struct image__plan p = {0};
     char err[512] = "", hex[IMAGE__HEX_LEN];
@@ -118,4 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     assert(r == 0 || r == -ENOMEM || (r == -EINVAL && err[0]));
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -12,6 +12,7 @@
 
 #include "lang/lang.h"
 #include "server/compat/judge0.h"
+#include "stack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,7 +59,7 @@ static void check_fields(const char *s)
             assert(judge0_field_name(i) != NULL);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
@@ -72,4 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_split(s);
     free(s);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "lang/lang.h"
+#include "stack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     struct lang *l = NULL;
     struct lang_error err;
@@ -44,4 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strv_free(argv);
     lang_free(l);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "lang/lang.h"
 #include "server/compat/compat.h"
 #include "server/compat/piston.h"
 #include "server/server.h"
+#include "stack.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -74,7 +76,7 @@ static void check_hex(const char *text, size_t len)
 static void check_translate(const char *text, size_t len)
 {
     const struct piston_env env = {&langs, versions, NULL, &maxima, NULL};
-    json_t *body = json_loadb(text, len, 0, NULL);
+    json_t *body = json_load_bounded(text, len, 0, NULL);
     struct piston_job j;
     struct piston_error err;
 
@@ -94,7 +96,7 @@ static void check_translate(const char *text, size_t len)
     json_decref(body);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     char *text;
 
@@ -117,4 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(text);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "stack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,7 +62,7 @@ static void check_results(const struct report *r)
     json_decref(res);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     struct report r = {0};
     char err[128] = "";
@@ -84,4 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_results(&r);
     report_done(&r);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

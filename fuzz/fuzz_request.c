@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "sandbox/sandbox.h"
 #include "server/request.h"
 #include "server/server.h"
+#include "stack.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -210,14 +212,14 @@ static void check_compile(json_t *body)
     request_done(&r);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     struct request r;
     struct request_error err;
     /* NUL bytes allowed: request_parse must hold for any value, not only for what the HTTP
      * layer's loader lets through. */
-    json_t *body =
-            json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    json_t *body = json_load_bounded((const char *)data, size,
+                                     JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 
     if (!body)
         return 0;
@@ -231,4 +233,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_compile(body);
     json_decref(body);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/web.h"
+#include "stack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +28,7 @@ static void check_name(const char *name)
         assert(*seg != '.');
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int one_input(const uint8_t *data, size_t size)
 {
     char *raw = malloc(size + 1), name[WEB_MAX_PATH + 1], again[WEB_MAX_PATH + 2];
     char small[8];
@@ -61,4 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)web_mime_type(raw);
     free(raw);
     return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_on_server_stack(one_input, data, size);
 }

@@ -449,7 +449,7 @@ static int cases_load(const struct cli_args *a, struct cases_file *cf)
     json_t *list;
     int r;
 
-    cf->root = json_load_file(a->cases_file, JSON_REJECT_DUPLICATES, &jerr);
+    cf->root = json_load_file_bounded(a->cases_file, JSON_REJECT_DUPLICATES, &jerr);
     if (!cf->root)
         return cases_error(a, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
     list = json_is_array(cf->root) ? cf->root : json_object_get(cf->root, "cases");

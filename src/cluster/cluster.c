@@ -21,6 +21,7 @@
 
 #include "cluster/cluster-int.h"
 #include "common/buf.h"
+#include "common/json.h"
 #include "sched/sched.h"
 
 static const char *const roles[] = {
@@ -357,7 +358,7 @@ static int claim(struct cluster *c, struct pgc *pg, unsigned n)
         json_error_t jerr;
         char why[256] = "";
         atomic_fetch_add(&c->claimed, 1);
-        cl.payload = json_loads(PQgetvalue(res, i, 3), 0, &jerr);
+        cl.payload = json_loads_bounded(PQgetvalue(res, i, 3), 0, &jerr);
         if (local_add(c, cl.id, cl.attempt) < 0)
             snprintf(why, sizeof(why), "out of memory");
         else if (!cl.payload)
@@ -709,7 +710,7 @@ int cluster_nodes(struct cluster *c, json_t **ret)
             0, NULL, &res);
     if (r < 0)
         return r;
-    json_t *nodes = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    json_t *nodes = json_loads_bounded(PQgetvalue(res, 0, 0), 0, NULL);
     *ret = json_pack("{s:o, s:{s:I, s:I}, s:s}", "nodes", nodes ? nodes : json_array(), "queue",
                      "queued", (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10), "running",
                      (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10), "node", c->node_id);

@@ -17,6 +17,7 @@
 
 #include "cluster/cluster-int.h"
 #include "common/buf.h"
+#include "common/json.h"
 #include "sched/sched.h"
 
 #define OUT_BATCH     500
@@ -212,7 +213,7 @@ static void feed(struct cluster *c, int64_t ev_id, int64_t run_id, const char *t
     if (!p || ev_id <= p->after)
         return;
     p->after = ev_id;
-    v = json_loads(data, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    v = json_loads_bounded(data, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (!v)
         return;
     if (strcmp(type, "result") == 0) {

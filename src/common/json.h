@@ -1,4 +1,5 @@
-/* JSON output helpers on top of jansson for bytes that may not be UTF-8. */
+/* JSON helpers on top of jansson: a depth-bounded loader for untrusted text, and output helpers
+ * for bytes that may not be UTF-8. */
 #pragma once
 
 #include <jansson.h>
@@ -14,3 +15,24 @@ int json_set_bytes(json_t *obj, const char *key, const char *data, size_t len);
 
 /* Standard base64 (RFC 4648, padded) of @len bytes; malloc'd, NULL on OOM. */
 char *base64_encode(const void *data, size_t len);
+
+/* The deepest nesting of arrays and objects any JSON we read may have. jansson's parser recurses
+ * once per level (up to its own 2048), which on a 256 KB thread stack (HTTP_THREAD_STACK_BYTES)
+ * or under ASan is a crash a 2 KB request can cause: every load of text we did not write goes
+ * through json_load_bounded(), which refuses deeper text before jansson sees it. */
+#define JSON_MAX_DEPTH 64
+
+/* json_loadb() for untrusted text: first a scan without recursion of the @len bytes at @buf
+ * counting the '[' and '{' open outside strings (escapes honoured); deeper than JSON_MAX_DEPTH,
+ * NULL with @err (when not NULL) saying "JSON nested deeper than 64 levels" at the byte that
+ * went past it (json_error_code json_error_stack_overflow). Otherwise exactly
+ * json_loadb(@buf, @len, @flags, @err): a new reference, or NULL with @err filled. */
+json_t *json_load_bounded(const char *buf, size_t len, size_t flags, json_error_t *err);
+
+/* json_load_bounded() of a NUL-terminated string. */
+json_t *json_loads_bounded(const char *text, size_t flags, json_error_t *err);
+
+/* json_load_bounded() of a whole file (@path) or of what is left to read from @fd (not
+ * closed); a file that cannot be read is NULL with @err naming the errno, as jansson does. */
+json_t *json_load_file_bounded(const char *path, size_t flags, json_error_t *err);
+json_t *json_loadfd_bounded(int fd, size_t flags, json_error_t *err);

@@ -289,7 +289,7 @@ static int read_set(int dfd, const char *name, const char *base, const char *con
 static int parse_json(const char *data, size_t len, struct ctx *x, json_t **ret)
 {
     json_error_t jerr;
-    json_t *o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *o = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, &jerr);
 
     if (!o)
         return fail(x, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);

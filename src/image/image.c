@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "image/image-int.h"
 
 #define MAX_JSON_BYTES  (4u << 20) /* manifest, index, config */
@@ -117,7 +118,7 @@ static int plan_alloc_layers(struct image__plan *p, size_t n)
 static json_t *load_json(const char *json, size_t len, const char *what, char *err, size_t errlen)
 {
     json_error_t je;
-    json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_load_bounded(json, len, JSON_REJECT_DUPLICATES, &je);
 
     if (!j)
         image__failf(err, errlen, -EINVAL, "%s: line %d: %s", what, je.line, je.text);
@@ -1273,7 +1274,7 @@ static json_t *load_image_config(int dir_fd, const char *name)
     fd = open_beneath(dir_fd, path, O_RDONLY);
     if (fd < 0)
         return NULL;
-    j = json_loadfd(fd, 0, &je);
+    j = json_loadfd_bounded(fd, 0, &je);
     (void)close(fd);
     if (j && !json_is_string(json_object_get(j, "name")))
         (void)json_object_set_new(j, "name", json_string(name));
@@ -1375,7 +1376,7 @@ static int read_image_config(int img_fd, const char *name, json_t **ret, char *e
                                 strerror(errno));
         len += (size_t)n;
     }
-    *ret = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    *ret = json_load_bounded(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!*ret || !json_is_object(*ret)) {
         json_decref(*ret);
         return image__failf(err, errlen, -EINVAL, "image '%s' is broken: config.json: %s", name,

@@ -363,7 +363,7 @@ static int meta_load(int efd, const char *key, json_t **ret, uint64_t *ret_meta_
     int r = read_exact_at(efd, "meta.json", (uint64_t)st.st_size, &text);
     if (r < 0)
         return r;
-    if (!(meta = json_loadb(text, (size_t)st.st_size, 0, NULL)))
+    if (!(meta = json_load_bounded(text, (size_t)st.st_size, 0, NULL)))
         return -EBADMSG;
     if (json_unpack(meta, "{s:i, s:s}", "v", &v, "key", &k) < 0 || v != CACHE_FORMAT ||
         strcmp(k, key) != 0) {

@@ -87,7 +87,7 @@ int job_config_load(const char *path, bool must_exist, struct job_config *cfg, c
     memset(cfg, 0, sizeof(*cfg));
     if (access(path, F_OK) < 0 && !must_exist)
         return 0;
-    o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    o = json_load_file_bounded(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
         snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
         return -EINVAL;
@@ -217,7 +217,7 @@ static char *cached_version(const struct lang *l, const struct stat *st)
 
     cache_dir(dir, sizeof(dir));
     snprintf(file, sizeof(file), "%s/versions.json", dir);
-    o = json_load_file(file, 0, NULL);
+    o = json_load_file_bounded(file, 0, NULL);
     json_t *e = o ? json_object_get(o, l->name) : NULL;
     char *v = NULL;
     json_int_t mtime = 0, size = 0;
@@ -242,7 +242,7 @@ static void store_version(const struct lang *l, const struct stat *st, const cha
     cache_dir(dir, sizeof(dir));
     snprintf(file, sizeof(file), "%s/versions.json", dir);
     snprintf(tmp, sizeof(tmp), "%s/versions.XXXXXX", dir);
-    o = json_load_file(file, 0, NULL);
+    o = json_load_file_bounded(file, 0, NULL);
 
     if (!json_is_object(o)) {
         json_decref(o);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/json.h"
 #include "docker/docker.h"
 #include "image/image.h"
 
@@ -619,7 +620,7 @@ int lang_parse(const char *json, size_t len, const char *origin, struct lang **r
 
     memset(err, 0, sizeof(*err));
     snprintf(err->origin, sizeof(err->origin), "%s", origin);
-    o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    o = json_load_bounded(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
         err->line = jerr.line;
         err->column = jerr.column;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "report/report-int.h"
 
 #define MAX_ENTRIES  (4 * REPORT_MAX_TESTS) /* tests and their parents */
@@ -199,7 +200,7 @@ static const char *str(json_t *o, const char *key)
 
 static int on_json(struct gojson *g, struct report__str line)
 {
-    json_t *ev = json_loadb(line.p, line.len, 0, NULL);
+    json_t *ev = json_load_bounded(line.p, line.len, 0, NULL);
     const char *action = str(ev, "Action"), *pkg = str(ev, "Package"), *test = str(ev, "Test");
     int e = 0;
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "report/report-int.h"
 
 struct jsonl {
@@ -86,7 +87,7 @@ static int jsonl_line(struct jsonl *j, struct report__str line)
     line = report__trim(line);
     if (!line.len || line.p[0] != '{' || !report__json_shallow(line, 16))
         return 0;
-    ev = json_loadb(line.p, line.len, JSON_ALLOW_NUL, NULL);
+    ev = json_load_bounded(line.p, line.len, JSON_ALLOW_NUL, NULL);
     e = json_is_object(ev) ? on_event(j, ev) : 0;
     json_decref(ev);
     return e;

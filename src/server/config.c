@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "lang/lang.h"
 #include "server/limits.h"
 #include "server/server.h"
@@ -249,7 +250,7 @@ int server_config_load(const char *path, struct server_config *ret, char *err, s
     set_defaults(ret);
     if (path) {
         struct job_config job;
-        if (!(o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr))) {
+        if (!(o = json_load_file_bounded(path, JSON_REJECT_DUPLICATES, &jerr))) {
             snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
             return -EINVAL;
         }

@@ -287,7 +287,8 @@ static int parse_answer(const struct buf *out, json_t **ret_request, char *why, 
         i++;
     if (i == out->len)
         return HOOK_ACCEPT;
-    j = json_loadb(out->data + i, out->len - i, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    j = json_load_bounded(out->data + i, out->len - i, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                          &jerr);
     if (!j) {
         snprintf(why, whylen, "invalid JSON on stdout: %s (line %d)", jerr.text, jerr.line);
         return -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cluster/cluster.h"
+#include "common/json.h"
 #include "server/compat/judge0.h"
 #include "server/compat/piston.h"
 #include "server/front.h"
@@ -209,7 +210,7 @@ json_t *http_body_json(struct req *rq)
         http_reply_error(rq, 400, "", "a JSON object body is required");
         return NULL;
     }
-    o = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    o = json_load_bounded(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
         http_reply_error(rq, 400, "", "invalid JSON at line %d, column %d: %s", jerr.line,
                          jerr.column, jerr.text);

@@ -14,6 +14,10 @@
 #define HISTORY_MAX_LIMIT      500
 #define SSE_MAX_BACKLOG        (4 * 1024 * 1024) /* events a run keeps for late subscribers */
 #define WS_MAX_MESSAGE         (1024 * 1024)
-/* Each HTTP handler thread's stack: set explicitly, so that what runs there is bounded by a
- * known size (nothing recurses on a request's input without a depth limit). */
+/* The stack of each thread that handles a request or a WebSocket message. Nothing on the request
+ * path recurses without a bound: JSON is refused past JSON_MAX_DEPTH (common/json.h) before
+ * jansson's per-level recursion sees it, so a hostile body costs a bounded stack. The HTTP front
+ * end creates its handler threads with this size, and the fuzzers (fuzz/stack.h) run every input
+ * on a thread of exactly this size, so what they cover fits the stack the server really runs
+ * with. */
 #define HTTP_THREAD_STACK_BYTES (256 * 1024)

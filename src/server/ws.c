@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "sched/sched.h"
 #include "server/compat/compat.h"
 #include "server/front.h"
@@ -165,7 +166,7 @@ static int send_error(struct session *s, const char *field, const char *msg)
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
-    json_t *o = json_loads(ev->data, 0, NULL);
+    json_t *o = json_loads_bounded(ev->data, 0, NULL);
 
     if (json_is_object(o)) {
         json_object_set_new(o, "type", json_string(ev->type));
@@ -279,9 +280,11 @@ static int on_data(struct front_ws *conn, void *session, int op, const char *dat
         send_error(s, "", "message too large");
         return 0;
     }
-    json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *msg = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *type = json_string_value(json_object_get(msg, "type"));
-    if (!json_is_object(msg) || !type)
+    if (!msg)
+        send_error(s, "", jerr.text); /* "JSON nested deeper than 64 levels" among them */
+    else if (!json_is_object(msg) || !type)
         send_error(s, "type", "each message must be a JSON object with a \"type\"");
     else if (strcmp(type, "run") == 0)
         (void)start_run(s, msg);

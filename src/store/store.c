@@ -336,7 +336,7 @@ static int col_json(struct store__rows *r, int i, json_t **ret)
     const char *text = r->c->s->ops->col_text(r, i, &len);
     json_error_t jerr;
 
-    *ret = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    *ret = json_load_bounded(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!*ret) {
         store__set_error("stored JSON in column '%s': %s", r->c->s->ops->col_name(r, i), jerr.text);
         return -EIO;

@@ -9,12 +9,14 @@
 #include <cmocka.h>
 /* clang-format on */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "report/report.h"
+#include "server/limits.h"
 
 #define DATA SOURCE_ROOT "/tests/data/reports/"
 
@@ -807,6 +809,57 @@ static void test_hostile_nesting_is_harmless(void **state)
     free(s);
 }
 
+/* Closed nesting 100,000 deep in each format that reads nested input, as a program in the box
+ * can write it, parsed on a thread with a quarter of the server's handler stack: no parser
+ * recurses per level (JSON lines are refused past JSON_MAX_DEPTH before jansson sees them;
+ * libxml2's push parser keeps its element stack on the heap and stops past its own depth limit). */
+static void *parse_deep(void *arg)
+{
+    const char *pass = "{\"event\":\"end\",\"name\":\"a\",\"status\":\"pass\"}\n";
+    const char *run = "{\"Action\":\"run\",\"Test\":\"T\",\"Package\":\"p\"}\n";
+    const char *tc = "<testsuite><testcase name=\"ok\"/><testcase name=\"deep\"><system-out>";
+    size_t n = 100000, len;
+    char *s = malloc(n * 9 + 512);
+    struct report r = {0};
+
+    (void)arg;
+    assert_non_null(s);
+    for (int f = REPORT_GO_JSON; f <= REPORT_JSONL; f++) {
+        len = (size_t)sprintf(s, "%s", f == REPORT_JSONL ? pass : run);
+        memset(s + len, '[', n);
+        memset(s + len + n, ']', n);
+        len += 2 * n;
+        s[len++] = '\n';
+        assert_int_equal(report_parse((enum report_format)f, s, len, &r, NULL, 0), 0);
+        assert_true(json_array_size(r.tests) == 1 || (r.running && !strcmp(r.running, "T")));
+        report_done(&r);
+    }
+    len = (size_t)sprintf(s, "%s", tc);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(s + len, "<a>");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(s + len, "</a>");
+    len += (size_t)sprintf(s + len, "</system-out></testcase></testsuite>");
+    assert_int_equal(report_parse(REPORT_JUNIT_XML, s, len, &r, NULL, 0), 0);
+    assert_true(json_array_size(r.tests) >= 1);
+    report_done(&r);
+    free(s);
+    return NULL;
+}
+
+static void test_deep_nesting_needs_no_stack(void **state)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, HTTP_THREAD_STACK_BYTES / 4), 0);
+    assert_int_equal(pthread_create(&t, &attr, parse_deep, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +895,7 @@ int main(void)
             cmocka_unit_test(test_long_text_is_cut_on_a_character_boundary),
             cmocka_unit_test(test_at_most_max_tests_are_kept),
             cmocka_unit_test(test_hostile_nesting_is_harmless),
+            cmocka_unit_test(test_deep_nesting_needs_no_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

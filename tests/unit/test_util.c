@@ -1,4 +1,5 @@
-/* Unit tests of src/common: number parsing, UTF-8 checks, the bounded buffer, JSON bytes. */
+/* Unit tests of src/common: number parsing, UTF-8 checks, the bounded buffer, JSON bytes, the
+ * depth-bounded JSON loader. */
 /* cmocka.h needs these first. */
 /* clang-format off */
 #include <setjmp.h>
@@ -8,11 +9,17 @@
 #include <cmocka.h>
 /* clang-format on */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "server/limits.h"
 
 static void test_parse_u64_accepts_only_whole_decimal_numbers(void **state)
 {
@@ -107,6 +114,152 @@ static void test_json_bytes_keeps_invalid_utf8_exactly(void **state)
     json_decref(o);
 }
 
+/* @depth arrays (or objects with key "k") nested around @inner, malloc'd. */
+static char *nested(size_t depth, bool objects, const char *inner)
+{
+    size_t open = objects ? 5 : 1, n = strlen(inner);
+    char *s = malloc(depth * (open + 1) + n + 1), *p = s;
+
+    assert_non_null(s);
+    for (size_t i = 0; i < depth; i++) {
+        memcpy(p, objects ? "{\"k\":" : "[", open);
+        p += open;
+    }
+    memcpy(p, inner, n);
+    p += n;
+    memset(p, objects ? '}' : ']', depth);
+    p[depth] = '\0';
+    return s;
+}
+
+/* Whether json_load_bounded() accepts @text, and when it does not, that it says why. */
+static bool loads(const char *text)
+{
+    json_error_t err;
+    json_t *j = json_load_bounded(text, strlen(text), JSON_REJECT_DUPLICATES, &err);
+
+    json_decref(j);
+    return j != NULL;
+}
+
+static bool refused_as_too_deep(const char *text)
+{
+    json_error_t err;
+    json_t *j = json_load_bounded(text, strlen(text), 0, &err);
+
+    if (j) {
+        json_decref(j);
+        return false;
+    }
+    return strcmp(err.text, "JSON nested deeper than 64 levels") == 0 &&
+           json_error_code(&err) == json_error_stack_overflow;
+}
+
+static void test_json_load_bounded_accepts_64_levels_and_refuses_65(void **state)
+{
+    (void)state;
+    assert_int_equal(JSON_MAX_DEPTH, 64);
+    for (int objects = 0; objects <= 1; objects++) {
+        char *ok = nested(64, objects, "1"), *deep = nested(65, objects, "1");
+        assert_true(loads(ok));
+        assert_true(refused_as_too_deep(deep));
+        free(ok);
+        free(deep);
+    }
+    /* Mixed, and siblings do not add up: only open brackets count. */
+    char *in = nested(63, false, "{\"a\":1}"), *out = nested(64, false, "{\"a\":1}");
+    assert_true(loads(in));
+    assert_true(refused_as_too_deep(out));
+    free(in);
+    free(out);
+    assert_true(loads("[[[[1]]],[[[2]]],{\"a\":[{}]}]"));
+}
+
+static void test_json_load_bounded_does_not_count_brackets_in_strings(void **state)
+{
+    char inner[600] = "\"";
+
+    (void)state;
+    /* 200 brackets inside a string, then an escaped quote and 100 more, still inside it. */
+    for (int i = 0; i < 100; i++)
+        strcat(inner, "[{");
+    strcat(inner, "\\\"");
+    for (int i = 0; i < 100; i++)
+        strcat(inner, "{");
+    strcat(inner, "\"");
+    char *s = nested(64, false, inner);
+    assert_true(loads(s));
+    free(s);
+    /* An escaped backslash ends with the string: the brackets after it count again. */
+    s = nested(64, false, "\"\\\\\", [0]");
+    assert_true(refused_as_too_deep(s));
+    free(s);
+    /* The error says where: the bracket that opened level 65 (line 2, its column). */
+    json_error_t err;
+    char *deep = nested(65, false, "1"), text[200] = "\n";
+    strcat(text, deep);
+    assert_null(json_load_bounded(text, strlen(text), 0, &err));
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 65);
+    assert_int_equal(err.position, 66);
+    free(deep);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run on a thread with the server's handler stack: no recursion at any depth. */
+static void *load_deep(void *arg)
+{
+    (void)arg;
+    for (int objects = 0; objects <= 1; objects++) {
+        char *s = nested(100000, objects, "1");
+        double t0 = now_s();
+        assert_true(refused_as_too_deep(s));
+        assert_true(now_s() - t0 < 0.5);
+        free(s);
+    }
+    return NULL;
+}
+
+static void test_json_load_bounded_refuses_100000_levels_quickly_on_a_small_stack(void **state)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, HTTP_THREAD_STACK_BYTES), 0);
+    assert_int_equal(pthread_create(&t, &attr, load_deep, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+static void test_json_load_file_bounded_refuses_deep_files(void **state)
+{
+    char path[] = "/tmp/runbox-test-json.XXXXXX";
+    int fd = mkstemp(path);
+    char *s = nested(1000, true, "1");
+    json_error_t err;
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(fd_write_all(fd, s, strlen(s)), 0);
+    assert_null(json_load_file_bounded(path, 0, &err));
+    assert_string_equal(err.text, "JSON nested deeper than 64 levels");
+    assert_string_equal(err.source, path);
+    (void)unlink(path);
+    assert_null(json_load_file_bounded(path, 0, &err));
+    assert_int_equal(json_error_code(&err), json_error_cannot_open_file);
+    (void)close(fd);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +269,10 @@ int main(void)
             cmocka_unit_test(test_buf_never_grows_past_its_maximum),
             cmocka_unit_test(test_base64_matches_rfc4648_vectors),
             cmocka_unit_test(test_json_bytes_keeps_invalid_utf8_exactly),
+            cmocka_unit_test(test_json_load_bounded_accepts_64_levels_and_refuses_65),
+            cmocka_unit_test(test_json_load_bounded_does_not_count_brackets_in_strings),
+            cmocka_unit_test(test_json_load_bounded_refuses_100000_levels_quickly_on_a_small_stack),
+            cmocka_unit_test(test_json_load_file_bounded_refuses_deep_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -496,7 +496,7 @@ static json_t *interleaved(const struct sched_event *ev, size_t n, const char *s
         bool is_err = strcmp(ev[i].type, "stderr") == 0;
         if (!is_err && strcmp(ev[i].type, "stdout") != 0)
             continue;
-        json_t *o = json_loads(ev[i].data, 0, NULL);
+        json_t *o = json_loads_bounded(ev[i].data, 0, NULL);
         const char *st = json_string_value(json_object_get(o, "stage"));
         json_t *data = json_object_get(o, "data");
         if (st && strcmp(st, stage) == 0 && json_is_string(data)) {
@@ -711,8 +711,8 @@ int h_piston_execute(struct req *rq)
         return reply_message(rq, 415, "requests must be of type application/json");
     if (ratelimit_take(rq->srv->rl, compat_rate_key(&rq->who), &retry) < 0)
         return http_reply_retry(rq, 429, retry, "too many requests: slow down");
-    json_t *body =
-            json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *body = json_load_bounded(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES,
+                                     &jerr);
     if (!body)
         return reply_message(rq, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
                              jerr.column, jerr.text);

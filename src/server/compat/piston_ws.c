@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "sched/sched.h"
 #include "server/compat/compat.h"
 #include "server/compat/piston.h"
@@ -132,7 +133,7 @@ static void on_result(struct session *s, json_t *result)
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
-    json_t *o = json_loads(ev->data, 0, NULL);
+    json_t *o = json_loads_bounded(ev->data, 0, NULL);
     const char *stage = json_string_value(json_object_get(o, "stage"));
 
     if (strcmp(ev->type, "stage") == 0 && stage) {
@@ -353,8 +354,12 @@ static int on_data(struct front_ws *conn, void *session, int op, const char *dat
     if (len > WS_MAX_MESSAGE) {
         notify_error(s, "message too large");
     } else {
-        json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
-        on_message(s, msg);
+        json_error_t jerr;
+        json_t *msg = json_load_bounded(data, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (msg)
+            on_message(s, msg);
+        else
+            notify_error(s, jerr.text); /* "JSON nested deeper than 64 levels" among them */
         json_decref(msg);
     }
     /* After a close of ours for a refused message, the connection ends here. */
