@@ -12,6 +12,7 @@
 #include "server/compat/judge0.h"
 #include "server/limits.h"
 #include "server/metrics.h"
+#include "server/origin.h"
 #include "server/ratelimit.h"
 #include "server/server-int.h"
 #include "store/store.h"
@@ -95,6 +96,9 @@ static bool path_matches(const char *pattern, const char *path, struct path_para
 static int send_reply(struct req *rq, int status, const char *ctype, const void *data, size_t len,
                       const struct http_header *extra, size_t n_extra)
 {
+    struct http_header cors[ORIGIN_CORS_MAX_HEADERS];
+    bool preflight = strcmp(rq->ri->request_method, "OPTIONS") == 0;
+    size_t n_cors = origin_cors_headers(rq->srv->cfg, http_header(rq, "Origin"), preflight, cors);
     char clen[32];
 
     rq->status = status;
@@ -108,6 +112,8 @@ static int send_reply(struct req *rq, int status, const char *ctype, const void 
     mg_response_header_add(rq->conn, "X-Content-Type-Options", "nosniff", -1);
     for (size_t i = 0; i < n_extra; i++)
         mg_response_header_add(rq->conn, extra[i].name, extra[i].value, -1);
+    for (size_t i = 0; i < n_cors; i++)
+        mg_response_header_add(rq->conn, cors[i].name, cors[i].value, -1);
     if (status == 401)
         mg_response_header_add(rq->conn, "WWW-Authenticate", "Bearer", -1);
     mg_response_header_send(rq->conn);
@@ -336,6 +342,10 @@ static int serve(struct req *rq, const struct route *rt)
             http_reply_error(rq, 500, "", "cannot read the request body");
         return 0;
     }
+    if (!(rt->flags & (ROUTE_RAW | ROUTE_ANY_TYPE)) && rq->body_len &&
+        !origin_content_type_is_json(http_header(rq, "Content-Type")))
+        return http_reply_error(rq, 415, "",
+                                "the body must be JSON, sent with Content-Type: application/json");
     return rt->handler(rq);
 }
 
@@ -361,6 +371,9 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
     const struct route *rt = NULL;
     bool path_known = false, static_file = false;
     const char *method = strcmp(ri->request_method, "HEAD") == 0 ? "GET" : ri->request_method;
+    char why[300];
+    int refused = origin_check(srv->cfg, ri->request_method, http_header(&rq, "Host"),
+                               http_header(&rq, "Origin"), false, why, sizeof(why));
 
     for (size_t i = 0; i < ARRAY_SIZE(routes) && !rt; i++) {
         struct path_params pp = {0};
@@ -377,12 +390,16 @@ int http_dispatch(struct mg_connection *conn, void *cbdata)
     bool worker = srv->role == CLUSTER_ROLE_WORKER;
     if (atomic_load(&srv->stopping))
         http_reply_retry(&rq, 503, 1, "the server is stopping");
+    else if (refused)
+        http_reply_error(&rq, refused, "", "%s", why);
     else if (worker && !(rt && (rt->flags & ROUTE_NODE)))
         http_reply_error(&rq, 404, "",
                          "this node is a worker (--role worker): it serves /healthz and /metrics; "
                          "the API is on the cluster's API nodes");
     else if (rt)
         (void)serve(&rq, rt);
+    else if (path_known && strcmp(method, "OPTIONS") == 0)
+        http_reply_bytes(&rq, 204, "", NULL, 0); /* a preflight: CORS headers by send_reply */
     else if (path_known)
         http_reply_error(&rq, 405, "", "method %.16s is not allowed here", ri->request_method);
     else if (srv->static_handler && srv->static_handler(&rq) == 0)

@@ -23,6 +23,8 @@ enum {
     ROUTE_RAW = 1u << 3,       /* the handler reads the body itself (SSE, WebSocket) */
     ROUTE_NODE = 1u << 4,      /* served by worker nodes too (--role worker): operations */
     ROUTE_JUDGE0 = 1u << 5,    /* the Judge0 API: its own headers authenticate (judge0.h) */
+    ROUTE_ANY_TYPE = 1u << 6,  /* the handler checks the body's Content-Type itself (a login's
+                                * form; Piston's own 415); others want application/json */
 };
 
 struct route;

@@ -29,6 +29,7 @@
 #include "server/auth.h"
 #include "server/compat/piston.h"
 #include "server/metrics.h"
+#include "server/origin.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
 #include "server/server-int.h"
@@ -39,18 +40,24 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
-bool server_listen_is_loopback(const char *listen)
+/* The --listen addresses, parsed strictly (origin.c), and the rules of --no-auth: loopback
+ * addresses only, and no CORS "*". */
+static int check_listen(struct server *srv, char *err, size_t errlen)
 {
-    char host[64];
-    const char *colon = strrchr(listen, ':');
-    struct in_addr a;
+    const struct server_config *c = srv->cfg;
+    int r;
 
-    if (!colon) /* a bare port listens on every address */
-        return false;
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
-        return true;
-    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+    if ((r = origin_listen_parse(c->listen, srv->listen, ARRAY_SIZE(srv->listen), &srv->n_listen,
+                                 err, errlen)) < 0)
+        return r;
+    for (size_t i = 0; c->no_auth && i < srv->n_listen; i++)
+        if (!srv->listen[i].loopback) {
+            snprintf(err, errlen,
+                     "--no-auth is only allowed on loopback addresses: '%.100s' listens on %s",
+                     c->listen, srv->listen[i].text);
+            return -EINVAL;
+        }
+    return origin_config_check(c, err, errlen);
 }
 
 static void prune(struct server *srv)
@@ -185,15 +192,34 @@ static int civet_log(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/* civetweb's "listening_ports": the parsed addresses, as "127.0.0.1:8386,[::1]:8386" (an
+ * IPv6 address in brackets listens on IPv6 only). The HTTP front end that replaces civetweb
+ * binds srv->listen itself. */
+static void civet_ports(const struct server *srv, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < srv->n_listen && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", srv->listen[i].text);
+}
+
 static int start_http(struct server *srv, char *err, size_t errlen)
 {
-    char threads[16], ports[32];
+    char threads[16], ports[ORIGIN_LISTEN_MAX * sizeof(srv->listen[0].text)];
     struct mg_callbacks cb = {.log_message = civet_log};
-    struct mg_server_port sp[4];
-    const char *colon = strrchr(srv->cfg->listen, ':');
+    struct mg_server_port sp[ORIGIN_LISTEN_MAX];
     const char *options[] = {
             "listening_ports",
-            colon && strncmp(srv->cfg->listen, "0.0.0.0:", 8) == 0 ? colon + 1 : srv->cfg->listen,
+            ports,
+            /* CORS is origin.c's, on every answer (http.c): civetweb's own defaults answer any
+             * preflight with "Access-Control-Allow-Origin: *". */
+            "access_control_allow_origin",
+            "",
+            "access_control_allow_methods",
+            "",
+            "access_control_allow_headers",
+            "",
             "num_threads",
             threads,
             "request_timeout_ms",
@@ -218,6 +244,7 @@ static int start_http(struct server *srv, char *err, size_t errlen)
     };
 
     snprintf(threads, sizeof(threads), "%u", srv->cfg->http_threads);
+    civet_ports(srv, ports, sizeof(ports));
     mg_init_library(MG_FEATURES_WEBSOCKET);
     srv->ctx = mg_start(&cb, srv, options);
     if (!srv->ctx) {
@@ -230,12 +257,14 @@ static int start_http(struct server *srv, char *err, size_t errlen)
         ws_register(srv);
         piston_ws_register(srv);
     }
-    int n = mg_get_server_ports(srv->ctx, 4, sp);
-    snprintf(ports, sizeof(ports), "%d", n > 0 ? sp[0].port : 0);
-    char host[64];
-    snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - srv->cfg->listen) : 9,
-             colon ? srv->cfg->listen : "127.0.0.1");
-    printf("runbox: serving on http://%s:%s/\n", *host ? host : "0.0.0.0", ports);
+    int n = mg_get_server_ports(srv->ctx, ORIGIN_LISTEN_MAX, sp);
+    const char *first = srv->listen[0].text;
+    printf("runbox: serving on http://%.*s:%d/\n", (int)(strrchr(first, ':') - first), first,
+           n > 0 ? sp[0].port : 0);
+    for (int i = 1; i < n && (size_t)i < srv->n_listen; i++)
+        fprintf(stderr, "runbox: also listening on %.*s:%d\n",
+                (int)(strrchr(srv->listen[i].text, ':') - srv->listen[i].text), srv->listen[i].text,
+                sp[i].port);
     fflush(stdout);
     return 0;
 }
@@ -360,9 +389,8 @@ int server_run(struct server_config *c, struct lang_set *langs)
     sigset_t set;
     int sig;
 
-    if (c->no_auth && !server_listen_is_loopback(c->listen)) {
-        fprintf(stderr, "runbox: --no-auth is only allowed on a loopback address, not '%s'\n",
-                c->listen);
+    if (check_listen(&srv, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runbox: serve: %s\n", err);
         return 2;
     }
     /* Every thread started from here on inherits the mask: only sigtimedwait() sees these. */

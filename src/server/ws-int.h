@@ -19,7 +19,8 @@ struct submit_error;
 
 /* The caller of a handshake: the Authorization header or ?access_token= (browsers cannot set
  * headers here), the --no-auth user, or without either the user named @anon_user (NULL: none).
- * 0 with @ret set, or -EACCES after answering 401 itself. */
+ * 0 with @ret set, or -EACCES after answering 401 itself, or 403/421 when origin_check()
+ * refuses the handshake (a foreign page without auth). */
 int ws__authenticate(const struct mg_connection *conn, struct server *srv, const char *anon_user,
                      struct auth_principal *ret) _warn_unused_;
 

@@ -135,26 +135,47 @@ int ws__write_stdin(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* civetweb only drops a refused handshake: answer it as any other route would, {"error": @msg}
+ * with @status. */
+static void refuse_handshake(const struct mg_connection *conn, int status, const char *reason,
+                             const char *msg)
+{
+    json_t *o = json_pack("{s:s}", "error", msg);
+    char *body = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+    json_decref(o);
+    mg_printf((struct mg_connection *)conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n"
+              "Connection: close\r\n\r\n%s",
+              status, reason, status == 401 ? "WWW-Authenticate: Bearer\r\n" : "",
+              body ? strlen(body) : 2, body ? body : "{}");
+    free(body);
+}
+
 int ws__authenticate(const struct mg_connection *conn, struct server *srv, const char *anon_user,
                      struct auth_principal *ret)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    char token[256] = "Bearer ", msg[160];
+    char token[256] = "Bearer ", msg[300];
     const char *authz = mg_get_header(conn, "Authorization");
     const char *q = ri->query_string;
+    int refused;
 
+    /* A page of another site may open a WebSocket to the loopback: without auth, only the
+     * server's own pages (or the CORS list's) may (origin.h). */
+    refused = origin_check(srv->cfg, ri->request_method, mg_get_header(conn, "Host"),
+                           mg_get_header(conn, "Origin"), true, msg, sizeof(msg));
+    if (refused) {
+        refuse_handshake(conn, refused, refused == 421 ? "Misdirected Request" : "Forbidden", msg);
+        return -EACCES;
+    }
     if (!authz && q && mg_get_var(q, strlen(q), "access_token", token + 7, sizeof(token) - 7) > 0)
         authz = token;
     if (compat_caller(srv, authz, anon_user, ret, msg, sizeof(msg)) == 0)
         return 0;
-    /* civetweb only drops a refused handshake: answer it, as any other route would. */
-    static const char body[] = "{\"error\":\"log in: a valid token or API key is required "
-                               "(Authorization: Bearer, or ?access_token=)\"}";
-    struct mg_connection *c = (struct mg_connection *)conn;
-    mg_printf(c,
-              "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
-              "WWW-Authenticate: Bearer\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-              sizeof(body) - 1, body);
+    refuse_handshake(conn, 401, "Unauthorized",
+                     "log in: a valid token or API key is required (Authorization: Bearer, or "
+                     "?access_token=)");
     return -EACCES;
 }
 
