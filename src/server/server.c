@@ -193,15 +193,28 @@ static int civet_log(const struct mg_connection *conn, const char *message)
 }
 
 /* civetweb's "listening_ports": the parsed addresses, as "127.0.0.1:8386,[::1]:8386" (an
- * IPv6 address in brackets listens on IPv6 only). The HTTP front end that replaces civetweb
- * binds srv->listen itself. */
-static void civet_ports(const struct server *srv, char *buf, size_t len)
+ * IPv6 address in brackets listens on IPv6 only); their indexes in srv->listen go into @used.
+ * Debian's civetweb is built without IPv6: then IPv6 addresses beside IPv4 ones (a bare port,
+ * "localhost") are left out with a warning, and IPv6 alone fails to start. Temporary: the
+ * HTTP front end that replaces civetweb binds srv->listen itself. */
+static size_t civet_ports(const struct server *srv, char *buf, size_t len, size_t *used)
 {
-    size_t off = 0;
+    bool v6 = mg_check_feature(8) != 0, v4 = false;
+    size_t off = 0, n = 0;
 
+    for (size_t i = 0; i < srv->n_listen; i++)
+        v4 = v4 || srv->listen[i].ss.ss_family == AF_INET;
     buf[0] = '\0';
-    for (size_t i = 0; i < srv->n_listen && off < len; i++)
-        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", srv->listen[i].text);
+    for (size_t i = 0; i < srv->n_listen && off < len; i++) {
+        if (!v6 && v4 && srv->listen[i].ss.ss_family == AF_INET6) {
+            fprintf(stderr, "runbox: http: not listening on %s: this civetweb has no IPv6\n",
+                    srv->listen[i].text);
+            continue;
+        }
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", n ? "," : "", srv->listen[i].text);
+        used[n++] = i;
+    }
+    return n;
 }
 
 static int start_http(struct server *srv, char *err, size_t errlen)
@@ -244,7 +257,7 @@ static int start_http(struct server *srv, char *err, size_t errlen)
     };
 
     snprintf(threads, sizeof(threads), "%u", srv->cfg->http_threads);
-    civet_ports(srv, ports, sizeof(ports));
+    size_t used[ORIGIN_LISTEN_MAX], n_used = civet_ports(srv, ports, sizeof(ports), used);
     mg_init_library(MG_FEATURES_WEBSOCKET);
     srv->ctx = mg_start(&cb, srv, options);
     if (!srv->ctx) {
@@ -258,13 +271,15 @@ static int start_http(struct server *srv, char *err, size_t errlen)
         piston_ws_register(srv);
     }
     int n = mg_get_server_ports(srv->ctx, ORIGIN_LISTEN_MAX, sp);
-    const char *first = srv->listen[0].text;
-    printf("runbox: serving on http://%.*s:%d/\n", (int)(strrchr(first, ':') - first), first,
-           n > 0 ? sp[0].port : 0);
-    for (int i = 1; i < n && (size_t)i < srv->n_listen; i++)
-        fprintf(stderr, "runbox: also listening on %.*s:%d\n",
-                (int)(strrchr(srv->listen[i].text, ':') - srv->listen[i].text), srv->listen[i].text,
-                sp[i].port);
+    for (size_t i = 0; i < n_used && (int)i < n; i++) {
+        const char *t = srv->listen[used[i]].text;
+        if (i == 0)
+            printf("runbox: serving on http://%.*s:%d/\n", (int)(strrchr(t, ':') - t), t,
+                   sp[i].port);
+        else
+            fprintf(stderr, "runbox: also listening on %.*s:%d\n", (int)(strrchr(t, ':') - t), t,
+                    sp[i].port);
+    }
     fflush(stdout);
     return 0;
 }
