@@ -28,6 +28,7 @@ enum {
     OPT_NODE_NAME,
     OPT_LEASE,
     OPT_MAX_ATTEMPTS,
+    OPT_CORS_ORIGIN,
     OPT_HELP,
 };
 
@@ -48,11 +49,13 @@ static const struct option serve_opts[] = {
         {"node-name", required_argument, NULL, OPT_NODE_NAME},
         {"lease-seconds", required_argument, NULL, OPT_LEASE},
         {"max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS},
+        {"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
         {"help", no_argument, NULL, OPT_HELP},
         {0},
 };
 
 #define MAX_COURSES 256
+#define MAX_CORS    64
 
 struct serve_args {
     const char *listen, *data, *config, *languages, *web, *db, *role, *node_name;
@@ -61,6 +64,8 @@ struct serve_args {
     bool judge0_root;
     const char *courses[MAX_COURSES + 1]; /* --courses, in order */
     size_t n_courses;
+    const char *cors[MAX_CORS + 1]; /* --cors-origin, in order */
+    size_t n_cors;
 };
 
 static void serve_usage(FILE *f)
@@ -69,8 +74,9 @@ static void serve_usage(FILE *f)
           "                    [--queue N] [--no-auth] [--languages DIR] [--courses DIR]...\n"
           "                    [--cache-mb N] [--web DIR] [--db URL] [--role all|api|worker]\n"
           "                    [--node-name NAME] [--lease-seconds N] [--max-attempts N]\n"
-          "                    [--judge0-root]\n"
-          "  --listen     address and port (default 127.0.0.1:8080; port 0 picks a free one)\n"
+          "                    [--judge0-root] [--cors-origin ORIGIN]...\n"
+          "  --listen     ADDR:PORT[,...]: IPv4:PORT, [IPv6]:PORT, NAME:PORT or PORT (every\n"
+          "               address) (default 127.0.0.1:8080; port 0 picks a free one)\n"
           "  --data       where the SQLite database lives (default /var/lib/runbox)\n"
           "  --db         a PostgreSQL URL (postgresql://user:pass@host/db; default $RUNBOX_DB):\n"
           "               everything SQLite holds, and the queue that nodes share\n"
@@ -82,7 +88,10 @@ static void serve_usage(FILE *f)
           "  --config     the config file (default /etc/runbox/config.json if it exists)\n"
           "  --workers    sandbox workers (default: one per core)\n"
           "  --queue      runs that may wait beyond the workers (default 64)\n"
-          "  --no-auth    one local user, no login; only on a loopback address\n"
+          "  --no-auth    one local user, no login; only on loopback addresses, and only\n"
+          "               pages of the server's own origin (or --cors-origin) may post\n"
+          "  --cors-origin  a web origin (https://app.example) whose pages may call the API\n"
+          "               and read its answers (repeatable; * = any, not with --no-auth)\n"
           "  --judge0-root  serve the Judge0 CE API at / too (it is always at /judge0/)\n"
           "  --courses    serve the course in DIR (repeatable; a bad course stops the start)\n"
           "  --cache-mb   the compile cache's size in <data>/cache (default 1024; 0 = off)\n"
@@ -142,6 +151,13 @@ static int parse(int argc, char **argv, struct serve_args *sa)
             }
             sa->courses[sa->n_courses++] = optarg;
             break;
+        case OPT_CORS_ORIGIN:
+            if (sa->n_cors == MAX_CORS) {
+                fprintf(stderr, "runbox serve: at most %d --cors-origin\n", MAX_CORS);
+                return 2;
+            }
+            sa->cors[sa->n_cors++] = optarg;
+            break;
         case OPT_CACHE_MB:
             if (parse_u64(optarg, &sa->cache_mb) < 0 || sa->cache_mb > SERVER_MAX_CACHE_MB) {
                 fprintf(stderr, "runbox serve: --cache-mb wants a number from 0 to %d\n",
@@ -183,23 +199,23 @@ static int parse(int argc, char **argv, struct serve_args *sa)
     return 0;
 }
 
-/* The --courses directories after the config file's. */
-static void add_courses(struct server_config *cfg, const struct serve_args *sa)
+/* The @n strings of @add after the config file's (--courses, --cors-origin). */
+static void add_strv(char ***strv, const char *const *add, size_t n_add)
 {
-    size_t n = strv_len(cfg->courses);
+    size_t n = strv_len(*strv);
     char **v;
 
-    if (!sa->n_courses)
+    if (!n_add)
         return;
-    v = realloc(cfg->courses, (n + sa->n_courses + 1) * sizeof(*v));
+    v = realloc(*strv, (n + n_add + 1) * sizeof(*v));
     if (!v) {
         fprintf(stderr, "runbox serve: out of memory\n");
         exit(1);
     }
-    for (size_t i = 0; i < sa->n_courses; i++)
-        v[n + i] = xstrdup(sa->courses[i]);
-    v[n + sa->n_courses] = NULL;
-    cfg->courses = v;
+    for (size_t i = 0; i < n_add; i++)
+        v[n + i] = xstrdup(add[i]);
+    v[n + n_add] = NULL;
+    *strv = v;
 }
 
 /* What runbox processes that died left in the Docker engine (containers, workspaces), when an
@@ -281,7 +297,8 @@ int cli_cmd_serve(const struct cli_args *a)
         cfg.judge0_root = true;
     if (sa.have_cache_mb)
         cfg.cache_mb = sa.cache_mb;
-    add_courses(&cfg, &sa);
+    add_strv(&cfg.courses, sa.courses, sa.n_courses);
+    add_strv(&cfg.cors_origins, sa.cors, sa.n_cors);
     if (cli_find_languages(sa.languages ? sa.languages : a->languages_dir, &cfg.job, dir,
                            sizeof(dir)) < 0) {
         fprintf(stderr, "runbox serve: cannot find the languages directory (use --languages)\n");

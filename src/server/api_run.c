@@ -824,6 +824,7 @@ int h_run_events(struct req *rq)
     front_reply_header(rq->fc, "Content-Type", "text/event-stream");
     front_reply_header(rq->fc, "Cache-Control", "no-store");
     front_reply_header(rq->fc, "X-Accel-Buffering", "no");
+    http_add_cors(rq);
     if (front_reply_stream(rq->fc) < 0) {
         json_decref(stored);
         return 0;

@@ -115,11 +115,13 @@ static const struct key keys[] = {
 };
 #undef KEY
 
-/* "courses": an array of directories (the command line's --courses come on top). */
-static int set_courses(struct server_config *c, json_t *v, char *err, size_t errlen)
+/* "courses" (directories; the command line's --courses come on top) and "cors_origins"
+ * (origin.h; --cors-origin on top): arrays of non-empty strings, into *@dst. */
+static int set_strv(char ***dst, const char *name, json_t *v, char *err, size_t errlen)
 {
     size_t i, n = json_array_size(v);
     json_t *d;
+    char **strv;
 
     if (!json_is_array(v))
         goto bad;
@@ -128,19 +130,19 @@ static int set_courses(struct server_config *c, json_t *v, char *err, size_t err
         if (!json_is_string(d) || !json_string_length(d))
             goto bad;
     }
-    strv_free(c->courses);
-    c->courses = calloc(n + 1, sizeof(char *));
-    if (!c->courses) {
+    if (!(strv = calloc(n + 1, sizeof(char *)))) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
     json_array_foreach(v, i, d)
     {
-        c->courses[i] = xstrdup(json_string_value(d));
+        strv[i] = xstrdup(json_string_value(d));
     }
+    strv_free(*dst);
+    *dst = strv;
     return 0;
 bad:
-    snprintf(err, errlen, "\"server.courses\" must be an array of directory names");
+    snprintf(err, errlen, "\"server.%s\" must be an array of non-empty strings", name);
     return -EINVAL;
 }
 
@@ -220,8 +222,9 @@ static int load_server(json_t *srv, struct server_config *c, char *err, size_t e
             c->webhook_secret = xstrdup(json_string_value(v));
             continue;
         }
-        if (strcmp(name, "courses") == 0) {
-            if ((r = set_courses(c, v, err, errlen)) < 0)
+        if (strcmp(name, "courses") == 0 || strcmp(name, "cors_origins") == 0) {
+            char ***dst = strcmp(name, "courses") == 0 ? &c->courses : &c->cors_origins;
+            if ((r = set_strv(dst, name, v, err, errlen)) < 0)
                 return r;
             continue;
         }
@@ -301,6 +304,7 @@ void server_config_done(struct server_config *c)
     free(c->webhook_secret);
     hooks_done(&c->hooks);
     strv_free(c->courses);
+    strv_free(c->cors_origins);
     free(c->web_dir);
     free(c->db);
     free(c->role);

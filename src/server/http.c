@@ -14,6 +14,7 @@
 #include "server/front.h"
 #include "server/limits.h"
 #include "server/metrics.h"
+#include "server/origin.h"
 #include "server/ratelimit.h"
 #include "server/server-int.h"
 #include "server/ws.h"
@@ -95,6 +96,16 @@ static bool path_matches(const char *pattern, const char *path, struct path_para
 
 /*** Replies ***/
 
+void http_add_cors(struct req *rq)
+{
+    struct http_header cors[ORIGIN_CORS_MAX_HEADERS];
+    bool preflight = strcmp(rq->fr->method, "OPTIONS") == 0;
+    size_t n = origin_cors_headers(rq->srv->cfg, http_header(rq, "Origin"), preflight, cors);
+
+    for (size_t i = 0; i < n; i++)
+        front_reply_header(rq->fc, cors[i].name, cors[i].value);
+}
+
 static int send_reply(struct req *rq, int status, const char *ctype, const void *data, size_t len,
                       const struct http_header *extra, size_t n_extra)
 {
@@ -106,6 +117,7 @@ static int send_reply(struct req *rq, int status, const char *ctype, const void 
     front_reply_header(rq->fc, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < n_extra; i++)
         front_reply_header(rq->fc, extra[i].name, extra[i].value);
+    http_add_cors(rq);
     if (status == 401)
         front_reply_header(rq->fc, "WWW-Authenticate", "Bearer");
     return len ? front_reply_write(rq->fc, data, len) : 0;
@@ -319,6 +331,10 @@ static int serve(struct req *rq, const struct route *rt)
         return http_reply_error(rq, 403, "", "this needs an admin");
     if ((rt->flags & ROUTE_RATELIMIT) && ratelimit_take(rq->srv->rl, rate_key(rq), &retry) < 0)
         return http_reply_retry(rq, 429, retry, "too many requests: slow down");
+    if (!(rt->flags & (ROUTE_RAW | ROUTE_ANY_TYPE)) && rq->body_len &&
+        !origin_content_type_is_json(http_header(rq, "Content-Type")))
+        return http_reply_error(rq, 415, "",
+                                "the body must be JSON, sent with Content-Type: application/json");
     return rt->handler(rq);
 }
 
@@ -422,8 +438,13 @@ void http_handle(void *ctx, struct front_conn *fc, const struct front_request *f
     }
     rq.route = rt;
     bool worker = srv->role == CLUSTER_ROLE_WORKER;
+    char why[300];
+    int refused = origin_check(srv->cfg, fr->method, http_header(&rq, "Host"),
+                               http_header(&rq, "Origin"), fr->websocket, why, sizeof(why));
     if (atomic_load(&srv->stopping))
         http_reply_retry(&rq, 503, 1, "the server is stopping");
+    else if (refused)
+        http_reply_error(&rq, refused, "", "%s", why);
     else if (fr->websocket && ws_handshake(&rq))
         rt = NULL, path_known = true;
     else if (worker && !(rt && (rt->flags & ROUTE_NODE)))
@@ -432,6 +453,8 @@ void http_handle(void *ctx, struct front_conn *fc, const struct front_request *f
                          "the API is on the cluster's API nodes");
     else if (rt)
         (void)serve(&rq, rt);
+    else if (path_known && strcmp(fr->method, "OPTIONS") == 0)
+        http_reply_bytes(&rq, 204, "", NULL, 0); /* a preflight: CORS headers by send_reply */
     else if (path_known)
         http_reply_error(&rq, 405, "", "method %.16s is not allowed here", fr->method);
     else if (srv->static_handler && srv->static_handler(&rq) == 0)

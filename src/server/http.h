@@ -25,6 +25,8 @@ enum {
     ROUTE_RAW = 1u << 3,       /* the handler reads the body itself (SSE, WebSocket) */
     ROUTE_NODE = 1u << 4,      /* served by worker nodes too (--role worker): operations */
     ROUTE_JUDGE0 = 1u << 5,    /* the Judge0 API: its own headers authenticate (judge0.h) */
+    ROUTE_ANY_TYPE = 1u << 6,  /* the handler checks the body's Content-Type itself (a login's
+                                * form; Piston's own 415); others want application/json */
 };
 
 struct route;
@@ -85,6 +87,8 @@ bool http_form_field(const struct req *rq, const char *name, char *buf, size_t l
 
 /* The request's header @name or NULL. */
 const char *http_header(const struct req *rq, const char *name);
+/* The CORS headers of the configured origins (origin.c) on the answer being made. */
+void http_add_cors(struct req *rq);
 /* The request's method ("GET", ...). */
 const char *http_method(const struct req *rq);
 

@@ -5,6 +5,7 @@
 
 #include "lang/lang.h"
 #include "server/http.h"
+#include "server/origin.h"
 #include "server/server.h"
 
 struct front;
@@ -33,6 +34,8 @@ struct server {
     size_t n_courses;
     char **versions; /* each language's toolchain version, or NULL */
     struct front *front;
+    struct listen_addr listen[ORIGIN_LISTEN_MAX]; /* --listen, parsed: what to bind */
+    size_t n_listen;
     struct auth_principal local;           /* the one user of --no-auth */
     int (*static_handler)(struct req *rq); /* files of the web page (web_serve), or NULL */
     struct web *web;                       /* the web page's directory (web.c) */

@@ -16,7 +16,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +29,7 @@
 #include "server/front.h"
 #include "server/limits.h"
 #include "server/metrics.h"
+#include "server/origin.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
 #include "server/server-int.h"
@@ -39,18 +39,24 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
-bool server_listen_is_loopback(const char *listen)
+/* The --listen addresses, parsed strictly (origin.c), and the rules of --no-auth: loopback
+ * addresses only, and no CORS "*". */
+static int check_listen(struct server *srv, char *err, size_t errlen)
 {
-    char host[64];
-    const char *colon = strrchr(listen, ':');
-    struct in_addr a;
+    const struct server_config *c = srv->cfg;
+    int r;
 
-    if (!colon) /* a bare port listens on every address */
-        return false;
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
-        return true;
-    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+    if ((r = origin_listen_parse(c->listen, srv->listen, ARRAY_SIZE(srv->listen), &srv->n_listen,
+                                 err, errlen)) < 0)
+        return r;
+    for (size_t i = 0; c->no_auth && i < srv->n_listen; i++)
+        if (!srv->listen[i].loopback) {
+            snprintf(err, errlen,
+                     "--no-auth is only allowed on loopback addresses: '%.100s' listens on %s",
+                     c->listen, srv->listen[i].text);
+            return -EINVAL;
+        }
+    return origin_config_check(c, err, errlen);
 }
 
 static void prune(struct server *srv)
@@ -178,55 +184,17 @@ static void open_cache(struct server *srv)
                 strerror(-r));
 }
 
-/* The --listen addresses: "HOST:PORT", "[IPV6]:PORT" or "PORT" (every address). */
-static int parse_listen(const char *spec, struct front_listen *out, size_t max, size_t *n,
-                        char *err, size_t errlen)
-{
-    char host[256] = "";
-    const char *colon = strrchr(spec, ':'), *port = colon ? colon + 1 : spec;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    uint64_t p;
-
-    if (parse_u64(port, &p) < 0 || p > 65535) {
-        snprintf(err, errlen, "--listen '%s': the port must be a number from 0 to 65535", spec);
-        return -EINVAL;
-    }
-    if (colon) {
-        size_t hl = (size_t)(colon - spec);
-        if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']')
-            snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), spec + 1);
-        else
-            snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
-    }
-    int r = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-    if (r != 0) {
-        snprintf(err, errlen, "--listen '%s': %s", spec, gai_strerror(r));
-        return -EINVAL;
-    }
-    *n = 0;
-    for (struct addrinfo *ai = res; ai && *n < max; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-            continue;
-        memcpy(&out[*n].ss, ai->ai_addr, ai->ai_addrlen);
-        out[(*n)++].len = ai->ai_addrlen;
-    }
-    freeaddrinfo(res);
-    return *n ? 0 : -EINVAL;
-}
-
 static int start_http(struct server *srv, char *err, size_t errlen)
 {
     struct server_config *c = srv->cfg;
-    struct front_listen addrs[8];
-    size_t n = 0;
+    struct front_listen addrs[ORIGIN_LISTEN_MAX];
     int r;
 
-    if ((r = parse_listen(c->listen, addrs, ARRAY_SIZE(addrs), &n, err, errlen)) < 0)
-        return r;
+    for (size_t i = 0; i < srv->n_listen; i++)
+        addrs[i] = (struct front_listen){srv->listen[i].ss, srv->listen[i].len};
     struct front_config fc = {
             .listen = addrs,
-            .n_listen = n,
+            .n_listen = srv->n_listen,
             .threads = c->http_threads,
             .stack_bytes = HTTP_THREAD_STACK_BYTES,
             .max_conns = c->max_connections,
@@ -243,9 +211,18 @@ static int start_http(struct server *srv, char *err, size_t errlen)
     };
     if ((r = front_new(&fc, &srv->front, err, errlen)) < 0)
         return r;
-    const char *colon = strrchr(c->listen, ':');
-    printf("runbox: serving on http://%.*s:%u/\n", colon ? (int)(colon - c->listen) : 7,
-           colon && colon != c->listen ? c->listen : "0.0.0.0", front_port(srv->front, 0));
+    /* One line per socket, with the port it got (after a port 0). */
+    for (size_t i = 0; i < srv->n_listen; i++) {
+        char host[INET6_ADDRSTRLEN] = "";
+        const struct sockaddr_storage *ss = &srv->listen[i].ss;
+        bool v6 = ss->ss_family == AF_INET6;
+        inet_ntop(ss->ss_family,
+                  v6 ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+                     : (const void *)&((const struct sockaddr_in *)ss)->sin_addr,
+                  host, sizeof(host));
+        printf("runbox: %sserving on http://%s%s%s:%u/\n", i ? "also " : "", v6 ? "[" : "", host,
+               v6 ? "]" : "", front_port(srv->front, i));
+    }
     fflush(stdout);
     return 0;
 }
@@ -371,9 +348,8 @@ int server_run(struct server_config *c, struct lang_set *langs)
     sigset_t set;
     int sig;
 
-    if (c->no_auth && !server_listen_is_loopback(c->listen)) {
-        fprintf(stderr, "runbox: --no-auth is only allowed on a loopback address, not '%s'\n",
-                c->listen);
+    if (check_listen(&srv, err, sizeof(err)) < 0) {
+        fprintf(stderr, "runbox: serve: %s\n", err);
         return 2;
     }
     /* Every thread started from here on inherits the mask: only sigtimedwait() sees these. */

@@ -46,9 +46,10 @@ struct server_config {
     struct webhook_config webhook;
     char *webhook_secret; /* owned; webhook.secret points here */
     struct hooks hooks;
-    uint64_t cache_mb; /* the compile cache's cap under <data>/cache; 0 = no cache */
-    char **courses;    /* course directories served (NULL-terminated), or NULL */
-    char *web_dir;     /* the browser page's files; NULL = the default (web.h) */
+    uint64_t cache_mb;   /* the compile cache's cap under <data>/cache; 0 = no cache */
+    char **courses;      /* course directories served (NULL-terminated), or NULL */
+    char *web_dir;       /* the browser page's files; NULL = the default (web.h) */
+    char **cors_origins; /* origins whose pages may use the API (origin.h), or NULL */
     /* The cluster (PostgreSQL): */
     char *db;              /* postgres:// URL; NULL = SQLite under data_dir */
     char *role;            /* "all", "api", "worker" (cluster.h); other than all needs db */
@@ -77,6 +78,3 @@ struct lang_set;
 /* Serve @langs until SIGINT/SIGTERM; returns the process exit code. Logs to stderr; prints the
  * URL it serves on to stdout once it accepts connections. */
 int server_run(struct server_config *c, struct lang_set *langs);
-
-/* True when @listen ("host:port") is a loopback address. */
-bool server_listen_is_loopback(const char *listen);

@@ -48,8 +48,12 @@ tap "$(jq -e '.closed_after != null and .closed_after <= 13' <<<"$out" >/dev/nul
 
 # ---- WebSockets: a message over the limit, and 8 of 50 MB at once ----
 before=$(rss_kb "$SRV_PID")
-for i in 1 2 3 4 5 6 7 8; do "${HC[@]}" "$SRV_URL" ws-big 50 >"$TMP/big.$i" & done
-wait
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+    "${HC[@]}" "$SRV_URL" ws-big 50 >"$TMP/big.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
 after=$(rss_kb "$SRV_PID")
 tap "$(jq -se 'all(.[]; .close_code == 1009)' "$TMP"/big.* >/dev/null; echo $?)" \
     "8 messages announcing 50 MB each are refused with 1009 ($(jq -sc 'map(.close_code)' "$TMP"/big.*))"
