@@ -146,6 +146,38 @@ bad:
     return -EINVAL;
 }
 
+/* "webhook_allow_hosts": hosts outbound requests may reach beyond the public addresses
+ * (common/netpolicy.h: "name[:port]", "a.b.c.d[:port]", "[v6][:port]", "prefix/len"). */
+static int set_allow_hosts(struct server_config *c, json_t *v, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(v) || json_array_size(v) > 1024)
+        goto bad;
+    netpolicy_done(&c->webhook_allow);
+    json_array_foreach(v, i, e)
+    {
+        int r = json_is_string(e) ? netpolicy_add(&c->webhook_allow, json_string_value(e))
+                                  : -EINVAL;
+        if (r == -ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            return r;
+        }
+        if (r < 0) {
+            snprintf(err, errlen,
+                     "\"server.webhook_allow_hosts\"[%zu] is not a host[:port], an address[:port]"
+                     " or an address/prefix",
+                     i);
+            return -EINVAL;
+        }
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "\"server.webhook_allow_hosts\" must be an array of hosts");
+    return -EINVAL;
+}
+
 /* Store @v into the field of @k. */
 static int set_key(struct server_config *c, const struct key *k, json_t *v, char *err,
                    size_t errlen)
@@ -222,6 +254,11 @@ static int load_server(json_t *srv, struct server_config *c, char *err, size_t e
             c->webhook_secret = xstrdup(json_string_value(v));
             continue;
         }
+        if (strcmp(name, "webhook_allow_hosts") == 0) {
+            if ((r = set_allow_hosts(c, v, err, errlen)) < 0)
+                return r;
+            continue;
+        }
         if (strcmp(name, "courses") == 0 || strcmp(name, "cors_origins") == 0) {
             char ***dst = strcmp(name, "courses") == 0 ? &c->courses : &c->cors_origins;
             if ((r = set_strv(dst, name, v, err, errlen)) < 0)
@@ -289,6 +326,7 @@ int server_config_load(const char *path, struct server_config *ret, char *err, s
         r = -EINVAL;
     }
     ret->webhook.secret = ret->webhook_secret;
+    ret->webhook.allow = &ret->webhook_allow;
     if (ret->webhook.max_attempts == 0)
         ret->webhook.max_attempts = 1;
     if (ret->max_code_bytes > ret->max_request_bytes)
@@ -302,6 +340,7 @@ void server_config_done(struct server_config *c)
     free(c->listen);
     free(c->data_dir);
     free(c->webhook_secret);
+    netpolicy_done(&c->webhook_allow);
     hooks_done(&c->hooks);
     strv_free(c->courses);
     strv_free(c->cors_origins);

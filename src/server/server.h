@@ -44,7 +44,8 @@ struct server_config {
     unsigned burst;
     unsigned max_inflight; /* runs at once per caller, 0 = no limit */
     struct webhook_config webhook;
-    char *webhook_secret; /* owned; webhook.secret points here */
+    char *webhook_secret;           /* owned; webhook.secret points here */
+    struct netpolicy webhook_allow; /* owned; webhook.allow points here */
     struct hooks hooks;
     uint64_t cache_mb;   /* the compile cache's cap under <data>/cache; 0 = no cache */
     char **courses;      /* course directories served (NULL-terminated), or NULL */

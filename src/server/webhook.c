@@ -9,12 +9,25 @@
  * a new one arrives. webhook_free() wakes it, aborts a transfer in flight, joins it and logs
  * every delivery still queued as abandoned: the queue is not persisted.
  *
- * Only http and https are spoken and redirects are never followed, so a callback URL cannot
- * bounce the server onto another scheme (file://, gopher://) or another host. */
+ * A callback URL is the user's, so it is untrusted: pointed at 127.0.0.1, the cloud's metadata
+ * address or a private network it would make the server a port scanner for its users. Hence:
+ * - Every socket curl opens passes open_socket(), which judges the address it is about to
+ *   connect to (common/netpolicy.h: public, or opened by the operator's allowlist) and refuses
+ *   the rest. Names are resolved once, by curl, and the check sees what the resolver answered,
+ *   so "2130706433", "0x7f.1", "[::ffff:127.0.0.1]", "localhost." and DNS rebinding all end
+ *   at the same check. A refusal is final: it is not retried.
+ * - Only http and https are spoken, redirects are never followed, no proxy is taken from the
+ *   environment, each attempt has a deadline and the answer's body is read (and discarded) up
+ *   to WEBHOOK_MAX_ANSWER bytes only.
+ * - The store's log, which the run's owner reads, holds only the outcome ("delivered",
+ *   "failed (HTTP 5xx)", "failed (no answer)", "refused: address not allowed") and the status
+ *   class; curl's error text and the exact status go to the operator's stderr only. */
 #include "server/webhook.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -27,11 +40,13 @@
 #include "common/util.h"
 #include "store/store.h"
 
-#define WEBHOOK_MAX_QUEUE 10000 /* queued deliveries; webhook_send() says -EAGAIN past it */
-#define WEBHOOK_MAX_URL   2048
-#define WEBHOOK_MAX_SHIFT 20 /* the back-off stops doubling after this many attempts */
-#define WEBHOOK_SIG_LEN   72 /* "sha256=" + 64 hex + NUL */
-#define WEBHOOK_ABANDONED "abandoned: server stopping"
+#define WEBHOOK_MAX_QUEUE  10000 /* queued deliveries; webhook_send() says -EAGAIN past it */
+#define WEBHOOK_MAX_URL    2048
+#define WEBHOOK_MAX_SHIFT  20 /* the back-off stops doubling after this many attempts */
+#define WEBHOOK_SIG_LEN    72 /* "sha256=" + 64 hex + NUL */
+#define WEBHOOK_ABANDONED  "abandoned: server stopping"
+#define WEBHOOK_MAX_ANSWER (64 * 1024) /* bytes of an answer's body read before hanging up */
+#define WEBHOOK_MAX_HOST   256
 
 struct delivery {
     struct delivery *next;
@@ -50,6 +65,7 @@ struct webhook {
     unsigned max_attempts;
     unsigned base_delay_ms;
     unsigned timeout_ms;
+    struct netpolicy allow; /* the operator's allowlist (a copy) */
 
     pthread_mutex_t lock;
     pthread_cond_t wake;   /* signalled on a new delivery and on stop */
@@ -129,10 +145,36 @@ bool webhook_url_is_valid(const char *url)
 
 /*** One attempt ***/
 
+/* What one attempt came to. */
+enum outcome {
+    OUT_DELIVERED, /* a 2xx */
+    OUT_HTTP,      /* another status */
+    OUT_NO_ANSWER, /* no status: refused connection, timeout, TLS error, ... */
+    OUT_REFUSED,   /* every address was outside the policy */
+};
+
+/* The state of one attempt, shared with curl's callbacks. */
+struct attempt {
+    const struct webhook *w;
+    char host[WEBHOOK_MAX_HOST];         /* the URL's host, as curl reads it */
+    unsigned port;                       /* the URL's port, or its scheme's */
+    size_t answer_len;                   /* body bytes read so far */
+    bool answer_cut;                     /* the body went past WEBHOOK_MAX_ANSWER */
+    unsigned n_refused;                  /* addresses open_socket() refused */
+    char refused[INET6_ADDRSTRLEN + 16]; /* the last of them, for the operator */
+};
+
+/* Read (and drop) at most WEBHOOK_MAX_ANSWER bytes of the answer, then hang up. */
 static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
+    struct attempt *a = ctx;
+
     (void)data;
-    (void)ctx;
+    a->answer_len += size * nmemb;
+    if (a->answer_len > WEBHOOK_MAX_ANSWER) {
+        a->answer_cut = true;
+        return 0;
+    }
     return size * nmemb;
 }
 
@@ -140,9 +182,66 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx)
 static int check_stop(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                       curl_off_t ulnow)
 {
-    const struct webhook *w = ctx;
+    const struct attempt *a = ctx;
 
-    return atomic_load(&w->stopping) ? 1 : 0;
+    return atomic_load(&a->w->stopping) ? 1 : 0;
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        (void)inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        snprintf(out, outlen, "%s:%u", ip, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        (void)inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        snprintf(out, outlen, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outlen, "family %d", sa->sa_family);
+    }
+}
+
+/* curl's CURLOPT_OPENSOCKETFUNCTION: every connection curl makes starts here, with the address
+ * it is about to connect to. A socket for an allowed address, CURL_SOCKET_BAD for the rest
+ * (curl then tries the next address, and fails with CURLE_COULDNT_CONNECT after the last). */
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct attempt *a = ctx;
+
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        !netpolicy_allows(&a->w->allow, a->host, a->port, &addr->addr, addr->addrlen)) {
+        a->n_refused++;
+        format_addr(&addr->addr, a->refused, sizeof(a->refused));
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+/* The host and port of @url into @a. 0 or -EINVAL. */
+static int target_of(const char *url, struct attempt *a)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    uint64_t p;
+    int r = -EINVAL;
+
+    if (!u)
+        return -ENOMEM;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        strlen(host) < sizeof(a->host) && parse_u64(port, &p) == 0 && p <= 65535) {
+        snprintf(a->host, sizeof(a->host), "%s", host);
+        a->port = (unsigned)p;
+        r = 0;
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return r;
 }
 
 static struct curl_slist *make_headers(const struct webhook *w, const struct delivery *d)
@@ -175,19 +274,11 @@ oom:
     return NULL;
 }
 
-/* POST @d once. Returns the HTTP status (0 when none came) and the error text in @err ("" on
- * a 2xx). */
-static long attempt(struct webhook *w, CURL *c, const struct delivery *d, char *err, size_t errlen)
+static void set_options(CURL *c, const struct delivery *d, struct curl_slist *headers,
+                        struct attempt *a, char *cerr)
 {
-    char cerr[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = make_headers(w, d);
-    long code = 0;
-    CURLcode rc;
+    long timeout = a->w->timeout_ms ? (long)a->w->timeout_ms : WEBHOOK_DEFAULT_TIMEOUT_MS;
 
-    if (!headers) {
-        snprintf(err, errlen, "out of memory");
-        return 0;
-    }
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, d->url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -197,38 +288,71 @@ static long attempt(struct webhook *w, CURL *c, const struct delivery *d, char *
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "runbox-webhook/1");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* none, whatever http_proxy says */
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, a);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, check_stop);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
-
-    rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 200 && code < 300)
-            err[0] = '\0';
-        else
-            snprintf(err, errlen, "HTTP %ld", code);
-    } else {
-        snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
-    }
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-    curl_slist_free_all(headers);
-    return code;
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, a);
 }
 
-static void log_attempt(struct webhook *w, const struct delivery *d, long code, const char *err)
+/* POST @d once. Returns what came of it, the HTTP status in *@code (0 when none came) and, for
+ * the operator's log only, the details in @detail. */
+static enum outcome attempt(struct webhook *w, CURL *c, const struct delivery *d, long *code,
+                            char *detail, size_t detail_len)
+{
+    char cerr[CURL_ERROR_SIZE] = "";
+    struct attempt a = {.w = w};
+    struct curl_slist *headers;
+    CURLcode rc;
+
+    *code = 0;
+    if (target_of(d->url, &a) < 0) {
+        snprintf(detail, detail_len, "cannot parse the URL");
+        return OUT_NO_ANSWER;
+    }
+    if (!(headers = make_headers(w, d))) {
+        snprintf(detail, detail_len, "out of memory");
+        return OUT_NO_ANSWER;
+    }
+    set_options(c, d, headers, &a, cerr);
+    rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(headers);
+    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && a.answer_cut))
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+    if (*code >= 200 && *code < 300)
+        return OUT_DELIVERED;
+    if (*code > 0) {
+        snprintf(detail, detail_len, "%s: HTTP %ld", a.host, *code);
+        return OUT_HTTP;
+    }
+    if (a.n_refused > 0 && rc == CURLE_COULDNT_CONNECT) {
+        snprintf(detail, detail_len, "%s: address %s not allowed (webhook_allow_hosts)", a.host,
+                 a.refused);
+        return OUT_REFUSED;
+    }
+    snprintf(detail, detail_len, "%s: %s", a.host, cerr[0] ? cerr : curl_easy_strerror(rc));
+    return OUT_NO_ANSWER;
+}
+
+/* Log attempt @d in the store, as its owner may see it: the outcome and the status class. */
+static void log_attempt(struct webhook *w, const struct delivery *d, long code, const char *text)
 {
     if (!w->store)
         return;
     /* A lost log line must not stop deliveries; the store keeps its error for the logs. */
-    (void)!store_delivery_log(w->store, d->run_id, d->url, (int)d->attempt, (int)code, err,
+    (void)!store_delivery_log(w->store, d->run_id, d->url, (int)d->attempt,
+                              code > 0 && code < 1000 ? (int)(code / 100 * 100) : 0, text,
                               unix_ms());
 }
 
@@ -277,8 +401,10 @@ static void wait_until(struct webhook *w, uint64_t at_us)
 /* Make one attempt of @d (taken off the queue) and put it back when another one is due. */
 static void deliver(struct webhook *w, CURL *c, struct delivery *d)
 {
-    char err[CURL_ERROR_SIZE + 32];
-    long code = attempt(w, c, d, err, sizeof(err));
+    char detail[CURL_ERROR_SIZE + 2 * WEBHOOK_MAX_HOST];
+    char text[32];
+    long code;
+    enum outcome o = attempt(w, c, d, &code, detail, sizeof(detail));
 
     if (atomic_load(&w->stopping) && code == 0) {
         /* Cut short by webhook_free(): it logs the delivery as abandoned. */
@@ -287,8 +413,25 @@ static void deliver(struct webhook *w, CURL *c, struct delivery *d)
         pthread_mutex_unlock(&w->lock);
         return;
     }
-    log_attempt(w, d, code, err);
-    if (!err[0] || d->attempt >= w->max_attempts) {
+    switch (o) {
+    case OUT_DELIVERED:
+        snprintf(text, sizeof(text), WEBHOOK_DELIVERED);
+        break;
+    case OUT_HTTP:
+        snprintf(text, sizeof(text), "failed (HTTP %ldxx)", code / 100 % 10);
+        break;
+    case OUT_NO_ANSWER:
+        snprintf(text, sizeof(text), WEBHOOK_NO_ANSWER);
+        break;
+    case OUT_REFUSED:
+        snprintf(text, sizeof(text), WEBHOOK_REFUSED);
+        break;
+    }
+    if (o != OUT_DELIVERED)
+        fprintf(stderr, "runbox: webhook: run %lld attempt %u: %s\n", (long long)d->run_id,
+                d->attempt, detail);
+    log_attempt(w, d, code, text);
+    if (o == OUT_DELIVERED || o == OUT_REFUSED || d->attempt >= w->max_attempts) {
         delivery_free(d);
         return;
     }
@@ -345,6 +488,13 @@ struct webhook *webhook_new(struct store *s, const struct webhook_config *cfg)
     w->timeout_ms = cfg->timeout_ms;
     if (cfg->secret && cfg->secret[0] && !(w->secret = strdup(cfg->secret)))
         goto err_free;
+    if (cfg->allow && cfg->allow->n) {
+        w->allow.rules = calloc(cfg->allow->n, sizeof(*w->allow.rules));
+        if (!w->allow.rules)
+            goto err_free;
+        memcpy(w->allow.rules, cfg->allow->rules, cfg->allow->n * sizeof(*w->allow.rules));
+        w->allow.n = cfg->allow->n;
+    }
     if (pthread_mutex_init(&w->lock, NULL) != 0)
         goto err_free;
     if (pthread_condattr_init(&ca) != 0)
@@ -364,6 +514,7 @@ err_cond:
 err_mutex:
     (void)pthread_mutex_destroy(&w->lock);
 err_free:
+    netpolicy_done(&w->allow);
     free(w->secret);
     free(w);
     return NULL;
@@ -387,6 +538,7 @@ struct webhook *webhook_free(struct webhook *w)
     }
     (void)pthread_cond_destroy(&w->wake);
     (void)pthread_mutex_destroy(&w->lock);
+    netpolicy_done(&w->allow);
     free(w->secret);
     free(w);
     return NULL;

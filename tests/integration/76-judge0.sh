@@ -14,7 +14,8 @@ DATA=$TMP/data
 tap $? "users for the Judge0 tests" || diag "$(cat "$TMP/e")"
 
 cat >"$TMP/cfg.json" <<'EOF2'
-{"server": {"max_cpu_time": 10, "max_wall_time": 20, "max_memory_mb": 512}}
+{"server": {"max_cpu_time": 10, "max_wall_time": 20, "max_memory_mb": 512,
+            "webhook_allow_hosts": ["127.0.0.1"]}}
 EOF2
 srv_start_or_end "the server starts" "$DATA" --config "$TMP/cfg.json" --workers 2
 

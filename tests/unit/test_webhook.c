@@ -11,6 +11,7 @@
 /* clang-format on */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -139,8 +140,10 @@ static void serve_one(struct receiver *rc, int fd)
             (void)poll(NULL, 0, 20);
         return;
     }
+    /* A 3xx points back at the receiver: a client that followed it would be seen again. */
     snprintf(reply, sizeof(reply),
-             "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", status);
+             "HTTP/1.1 %d X\r\n%sContent-Length: 2\r\nConnection: close\r\n\r\nok", status,
+             status / 100 == 3 ? "Location: /moved\r\n" : "");
     (void)!write(fd, reply, strlen(reply));
 }
 
@@ -217,6 +220,9 @@ static void receiver_stop(struct receiver *rc)
     pthread_cond_destroy(&rc->got);
     free(rc);
 }
+
+/* The allowlist of most tests: the receivers listen on 127.0.0.1, which is refused without it. */
+static struct netpolicy local_only;
 
 /*** Fixtures ***/
 
@@ -320,7 +326,7 @@ static void test_delivery_is_signed_over_the_exact_body(void **state)
     struct fixture *f = *state;
     static const int ok[] = {200};
     struct receiver *rc = receiver_start(ok, 1);
-    struct webhook_config cfg = {"s3cret", 3, 50, 2000};
+    struct webhook_config cfg = {"s3cret", 3, 50, 2000, &local_only};
     struct webhook *w = webhook_new(f->store, &cfg);
     json_t *result = json_pack("{s:s, s:i, s:s}", "status", "success", "exit_code", 0, "stdout",
                                "h\u00e9llo\n");
@@ -350,7 +356,7 @@ static void test_delivery_is_signed_over_the_exact_body(void **state)
 
     json_t *log = deliveries(f->store, run);
     assert_int_equal(json_array_size(log), 1);
-    assert_delivery(log, 0, 1, 200, "");
+    assert_delivery(log, 0, 1, 200, "delivered");
     assert_string_equal(json_string_value(json_object_get(json_array_get(log, 0), "url")), url);
     json_decref(log);
     json_decref(result);
@@ -372,7 +378,7 @@ static void test_no_secret_means_no_signature_header(void **state)
 {
     static const int ok[] = {204};
     struct receiver *rc = receiver_start(ok, 1);
-    struct webhook_config cfg = {"", 1, 10, 2000};
+    struct webhook_config cfg = {"", 1, 10, 2000, &local_only};
     struct webhook *w = webhook_new(NULL, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
     char url[64];
@@ -393,7 +399,7 @@ static void test_failed_attempts_are_retried_with_backoff_until_a_2xx(void **sta
     struct fixture *f = *state;
     static const int st[] = {500, 502, 200};
     struct receiver *rc = receiver_start(st, 3);
-    struct webhook_config cfg = {"k", 5, 60, 2000};
+    struct webhook_config cfg = {"k", 5, 60, 2000, &local_only};
     struct webhook *w = webhook_new(f->store, &cfg);
     json_t *result = json_pack("{s:s}", "status", "timeout");
     char url[64];
@@ -418,9 +424,9 @@ static void test_failed_attempts_are_retried_with_backoff_until_a_2xx(void **sta
 
     json_t *log = deliveries(f->store, run);
     assert_int_equal(json_array_size(log), 3);
-    assert_delivery(log, 0, 1, 500, "HTTP 500");
-    assert_delivery(log, 1, 2, 502, "HTTP 502");
-    assert_delivery(log, 2, 3, 200, "");
+    assert_delivery(log, 0, 1, 500, "failed (HTTP 5xx)");
+    assert_delivery(log, 1, 2, 500, "failed (HTTP 5xx)");
+    assert_delivery(log, 2, 3, 200, "delivered");
     json_decref(log);
     json_decref(result);
     receiver_stop(rc);
@@ -431,7 +437,7 @@ static void test_delivery_gives_up_after_max_attempts(void **state)
     struct fixture *f = *state;
     static const int st[] = {503};
     struct receiver *rc = receiver_start(st, 1);
-    struct webhook_config cfg = {NULL, 2, 20, 2000};
+    struct webhook_config cfg = {NULL, 2, 20, 2000, &local_only};
     struct webhook *w = webhook_new(f->store, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
     char url[64];
@@ -446,8 +452,8 @@ static void test_delivery_gives_up_after_max_attempts(void **state)
 
     json_t *log = deliveries(f->store, run);
     assert_int_equal(json_array_size(log), 2);
-    assert_delivery(log, 0, 1, 503, "HTTP 503");
-    assert_delivery(log, 1, 2, 503, "HTTP 503");
+    assert_delivery(log, 0, 1, 500, "failed (HTTP 5xx)");
+    assert_delivery(log, 1, 2, 500, "failed (HTTP 5xx)");
     json_decref(log);
     json_decref(result);
     receiver_stop(rc);
@@ -456,7 +462,7 @@ static void test_delivery_gives_up_after_max_attempts(void **state)
 static void test_unreachable_endpoint_logs_the_error_without_a_status(void **state)
 {
     struct fixture *f = *state;
-    struct webhook_config cfg = {NULL, 1, 10, 2000};
+    struct webhook_config cfg = {NULL, 1, 10, 2000, &local_only};
     struct webhook *w = webhook_new(f->store, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -476,7 +482,9 @@ static void test_unreachable_endpoint_logs_the_error_without_a_status(void **sta
     log = deliveries(f->store, run);
     json_t *e = json_array_get(log, 0);
     assert_int_equal(json_integer_value(json_object_get(e, "http_status")), 0);
-    assert_true(strlen(json_string_value(json_object_get(e, "error"))) > 0);
+    /* The owner sees no more than that: not curl's "Connection refused" (a port scanner's
+     * answer). */
+    assert_string_equal(json_string_value(json_object_get(e, "error")), WEBHOOK_NO_ANSWER);
     json_decref(log);
     json_decref(result);
     (void)close(fd);
@@ -487,7 +495,7 @@ static void test_free_logs_pending_deliveries_as_abandoned(void **state)
     struct fixture *f = *state;
     static const int st[] = {500};
     struct receiver *rc = receiver_start(st, 1);
-    struct webhook_config cfg = {"k", 5, 60000, 2000};
+    struct webhook_config cfg = {"k", 5, 60000, 2000, &local_only};
     struct webhook *w = webhook_new(f->store, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
     char url[64];
@@ -504,7 +512,7 @@ static void test_free_logs_pending_deliveries_as_abandoned(void **state)
 
     json_t *log = deliveries(f->store, run);
     assert_int_equal(json_array_size(log), 2);
-    assert_delivery(log, 0, 1, 500, "HTTP 500");
+    assert_delivery(log, 0, 1, 500, "failed (HTTP 5xx)");
     assert_delivery(log, 1, 2, 0, "abandoned: server stopping");
     json_decref(log);
     json_decref(result);
@@ -516,7 +524,7 @@ static void test_free_cuts_a_hung_transfer_short(void **state)
     struct fixture *f = *state;
     static const int st[] = {200};
     struct receiver *rc = receiver_start(st, 1);
-    struct webhook_config cfg = {NULL, 3, 10, 60000};
+    struct webhook_config cfg = {NULL, 3, 10, 60000, &local_only};
     struct webhook *w = webhook_new(f->store, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
     char url[64];
@@ -542,7 +550,7 @@ static void test_queue_is_bounded(void **state)
 {
     static const int st[] = {200};
     struct receiver *rc = receiver_start(st, 1);
-    struct webhook_config cfg = {NULL, 1, 10, 60000};
+    struct webhook_config cfg = {NULL, 1, 10, 60000, &local_only};
     struct webhook *w = webhook_new(NULL, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
     char url[64];
@@ -564,7 +572,7 @@ static void test_queue_is_bounded(void **state)
 
 static void test_send_refuses_invalid_urls(void **state)
 {
-    struct webhook_config cfg = {NULL, 1, 10, 1000};
+    struct webhook_config cfg = {NULL, 1, 10, 1000, &local_only};
     struct webhook *w = webhook_new(NULL, &cfg);
     json_t *result = json_pack("{s:s}", "status", "success");
 
@@ -622,8 +630,141 @@ static void test_url_validation(void **state)
     assert_false(webhook_url_is_valid(long_url));
 }
 
+/*** The address policy, at connect time ***/
+
+/* The URL spellings of the receiver's 127.0.0.1:@port; the caller frees nothing. */
+static const char *const loopback_hosts[] = {
+        "127.0.0.1",       "127.1",        "2130706433",        "0x7f.1",
+        "0x7f000001",      "017700000001", "127.0.0.2",         "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]", "[::1]",        "[0:0:0:0:0:0:0:1]", "localhost",
+        "localhost.",      "[::]",         "0.0.0.0",           "0",
+};
+
+/* True when the URL host @host (brackets and all) resolves. */
+static bool resolves(const char *host)
+{
+    struct addrinfo *ai = NULL;
+    char name[64];
+
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(host + (host[0] == '['), "]"),
+             host + (host[0] == '['));
+    if (getaddrinfo(name, NULL, NULL, &ai) != 0)
+        return false;
+    freeaddrinfo(ai);
+    return true;
+}
+
+static void test_loopback_is_refused_at_connect_time_in_any_spelling(void **state)
+{
+    struct fixture *f = *state;
+    static const int ok[] = {200};
+    struct receiver *rc = receiver_start(ok, 1);
+    struct webhook_config cfg = {NULL, 3, 10, 2000, NULL};
+    struct webhook *w = webhook_new(f->store, &cfg);
+    json_t *result = json_pack("{s:s}", "status", "success");
+    int64_t runs[ARRAY_SIZE(loopback_hosts)];
+    char url[128];
+
+    for (size_t i = 0; i < ARRAY_SIZE(loopback_hosts); i++) {
+        runs[i] = new_run(f);
+        snprintf(url, sizeof(url), "http://%s:%d/hook", loopback_hosts[i], rc->port);
+        assert_int_equal(webhook_send(w, runs[i], url, result), 0);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(loopback_hosts); i++) {
+        wait_logged(f, runs[i], 1);
+        json_t *log = deliveries(f->store, runs[i]);
+        json_t *e = json_array_get(log, 0);
+        const char *text = json_string_value(json_object_get(e, "error"));
+        if (!resolves(loopback_hosts[i])) {
+            /* "localhost." on a host without DNS: nothing to connect to, nothing to refuse. */
+            print_message("# %s does not resolve here\n", loopback_hosts[i]);
+            json_decref(log);
+            continue;
+        }
+        /* Refused, and once only: a refusal is not retried. */
+        if (json_array_size(log) != 1 || !text || strcmp(text, WEBHOOK_REFUSED) != 0 ||
+            json_integer_value(json_object_get(e, "http_status")) != 0)
+            fail_msg("%s: %zu attempts, the first '%s'", loopback_hosts[i], json_array_size(log),
+                     text ? text : "(none)");
+        json_decref(log);
+    }
+    webhook_free(w);
+    assert_int_equal(receiver_wait(rc, 1, 200), 0);
+    json_decref(result);
+    receiver_stop(rc);
+}
+
+static void test_allowlist_opens_an_address_in_any_spelling(void **state)
+{
+    struct fixture *f = *state;
+    static const int ok[] = {200};
+    struct receiver *rc = receiver_start(ok, 1);
+    struct netpolicy allow = {0};
+    char rule[32], url[128];
+    json_t *result = json_pack("{s:s}", "status", "success");
+    int64_t a = new_run(f), b = new_run(f), c = new_run(f);
+
+    snprintf(rule, sizeof(rule), "127.0.0.1:%d", rc->port);
+    assert_int_equal(netpolicy_add(&allow, rule), 0);
+    struct webhook_config cfg = {NULL, 1, 10, 2000, &allow};
+    struct webhook *w = webhook_new(f->store, &cfg);
+    netpolicy_done(&allow); /* webhook_new() copied it */
+
+    snprintf(url, sizeof(url), "http://2130706433:%d/hook", rc->port);
+    assert_int_equal(webhook_send(w, a, url, result), 0);
+    snprintf(url, sizeof(url), "http://[::ffff:127.0.0.1]:%d/hook", rc->port);
+    assert_int_equal(webhook_send(w, b, url, result), 0);
+    /* Another port of the same address stays closed. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", rc->port == 65535 ? 1 : rc->port + 1);
+    assert_int_equal(webhook_send(w, c, url, result), 0);
+    wait_logged(f, a, 1);
+    wait_logged(f, b, 1);
+    wait_logged(f, c, 1);
+    webhook_free(w);
+    json_t *log = deliveries(f->store, a);
+    assert_delivery(log, 0, 1, 200, WEBHOOK_DELIVERED);
+    json_decref(log);
+    log = deliveries(f->store, b);
+    assert_delivery(log, 0, 1, 200, WEBHOOK_DELIVERED);
+    json_decref(log);
+    log = deliveries(f->store, c);
+    assert_delivery(log, 0, 1, 0, WEBHOOK_REFUSED);
+    json_decref(log);
+    assert_int_equal(receiver_wait(rc, 2, 1000), 2);
+    json_decref(result);
+    receiver_stop(rc);
+}
+
+static void test_status_class_only_and_no_redirects(void **state)
+{
+    struct fixture *f = *state;
+    static const int st[] = {302, 404, 418};
+    struct receiver *rc = receiver_start(st, 3);
+    struct webhook_config cfg = {NULL, 3, 10, 2000, &local_only};
+    struct webhook *w = webhook_new(f->store, &cfg);
+    json_t *result = json_pack("{s:s}", "status", "success");
+    int64_t run = new_run(f);
+    char url[64];
+
+    url_of(rc, url, sizeof(url));
+    assert_int_equal(webhook_send(w, run, url, result), 0);
+    wait_logged(f, run, 3);
+    webhook_free(w);
+    json_t *log = deliveries(f->store, run);
+    assert_int_equal(json_array_size(log), 3);
+    assert_delivery(log, 0, 1, 300, "failed (HTTP 3xx)");
+    assert_delivery(log, 1, 2, 400, "failed (HTTP 4xx)");
+    assert_delivery(log, 2, 3, 400, "failed (HTTP 4xx)");
+    json_decref(log);
+    /* Three attempts, three requests: the 302 was not followed. */
+    assert_int_equal(receiver_wait(rc, 4, 300), 3);
+    json_decref(result);
+    receiver_stop(rc);
+}
+
 int main(void)
 {
+    int r;
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_signature_matches_a_known_hmac_sha256_vector),
             cmocka_unit_test(test_url_validation),
@@ -641,7 +782,17 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_free_logs_pending_deliveries_as_abandoned, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_free_cuts_a_hung_transfer_short, setup, teardown),
+            cmocka_unit_test_setup_teardown(
+                    test_loopback_is_refused_at_connect_time_in_any_spelling, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_allowlist_opens_an_address_in_any_spelling, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_status_class_only_and_no_redirects, setup,
+                                            teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (netpolicy_add(&local_only, "127.0.0.1") < 0)
+        return 1;
+    r = cmocka_run_group_tests(tests, NULL, NULL);
+    netpolicy_done(&local_only);
+    return r;
 }
