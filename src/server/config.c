@@ -69,6 +69,8 @@ static const struct key keys[] = {
         KEY("data", K_STRING, data_dir),
         KEY("workers", K_UINT, workers),
         KEY("queue_size", K_UINT, queue_size),
+        KEY("max_running_per_user", K_UINT, max_running_per_user),
+        KEY("max_queued_per_user", K_UINT, max_queued_per_user),
         KEY("http_threads", K_UINT, http_threads),
         KEY("max_code_kb", K_SIZE_KB, max_code_bytes),
         KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
