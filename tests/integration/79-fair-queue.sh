@@ -54,7 +54,7 @@ diag "bob's print(1) took $((t1 - t0)) ms"
 # The history has each run's started_at and finished_at (unix ms).
 SRV_TOKEN=$ALICE
 for i in 0 1 2 3; do
-    srv_wait_state "${A[$i]}" done 60
+    srv_wait_state "${A[$i]}" "done" 60
     api GET "/api/v1/code/history/${A[$i]}"
     cp "$R" "$TMP/a$i.json"
 done
@@ -113,7 +113,7 @@ tap $? "... at once (within 4 s)" || diag "it took $((t1 - t0)) ms"
 SRV_TOKEN=$ALICE
 api DELETE "/api/v1/code/runs/$C2"
 api DELETE "/api/v1/code/runs/$C1"
-srv_wait_state "$C1" done 30
+srv_wait_state "$C1" "done" 30
 api_check "alice's running run is cancelled" 200 '.status == "cancelled"'
 srv_stop TERM
 [ "$SRV_RC" = 0 ]
