@@ -330,23 +330,36 @@ static void fail_claim(struct cluster *c, const struct cluster_claim *cl, const 
     json_decref(res);
 }
 
+/* Fair across users, like the local scheduler (sched.h): each queued run's turn is its user's
+ * runs running anywhere plus its rank among that user's queued runs, and the lowest turns are
+ * claimed first (oldest first among equals), so users take turns. A user with $4 (> 0) runs
+ * running on this node is skipped here. Locked rows (another node claiming) are skipped. */
 static const char claim_sql[] =
-        "UPDATE runs SET state = 'running', node = $1, attempts = attempts + 1,"
+        "WITH busy AS (SELECT user_id, count(*) AS n, count(*) FILTER (WHERE node = $1) AS mine"
+        "   FROM runs WHERE state = 'running' GROUP BY user_id),"
+        " turns AS (SELECT q.id, row_number() OVER (PARTITION BY q.user_id ORDER BY q.id) AS k,"
+        "   coalesce(b.n, 0) AS n, coalesce(b.mine, 0) AS mine"
+        "   FROM runs q LEFT JOIN busy b ON b.user_id = q.user_id"
+        "   WHERE q.state = 'queued' AND q.payload IS NOT NULL),"
+        " pick AS (SELECT runs.id FROM runs JOIN turns ON turns.id = runs.id"
+        "   WHERE runs.state = 'queued' AND ($4::int = 0 OR turns.mine + turns.k <= $4::int)"
+        "   ORDER BY turns.n + turns.k, runs.id LIMIT $3::int FOR UPDATE OF runs SKIP LOCKED)"
+        " UPDATE runs SET state = 'running', node = $1, attempts = attempts + 1,"
         " lease_until = " DB_NOW_MS " + $2::bigint, started_at = " DB_NOW_MS
-        " WHERE id IN (SELECT id FROM runs WHERE state = 'queued' AND payload IS NOT NULL"
-        " ORDER BY id LIMIT $3::int FOR UPDATE SKIP LOCKED)"
+        " WHERE id IN (SELECT id FROM pick)"
         " RETURNING id, user_id, attempts, payload";
 
 /* Claim up to @n runs and start them: how many were claimed, or -errno. */
 static int claim(struct cluster *c, struct pgc *pg, unsigned n)
 {
-    char lease[24], lim[16];
-    const char *p[] = {c->node_id, cluster__i64(lease, sizeof(lease), c->cfg.lease_ms), lim};
+    char lease[24], lim[16], cap[16];
+    const char *p[] = {c->node_id, cluster__i64(lease, sizeof(lease), c->cfg.lease_ms), lim, cap};
     PGresult *res;
     int r;
 
     snprintf(lim, sizeof(lim), "%u", n);
-    if ((r = cluster__query(pg, "claim runs", claim_sql, 3, p, &res)) < 0)
+    snprintf(cap, sizeof(cap), "%u", c->cfg.user_max_running);
+    if ((r = cluster__query(pg, "claim runs", claim_sql, 4, p, &res)) < 0)
         return r;
     int rows = PQntuples(res);
     for (int i = 0; i < rows; i++) {

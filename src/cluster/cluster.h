@@ -53,6 +53,9 @@ struct cluster_config {
     unsigned slots;        /* local sandbox slots; 0 on API nodes (nothing is claimed) */
     unsigned lease_ms;     /* a claim lives this long without a renewal */
     unsigned max_attempts; /* claims of one run before it ends internal_error */
+    /* One user's runs on this node at once, 0 = no cap: the claims go to users in turn (see
+     * claim_sql in cluster.c) and skip a user at this cap. */
+    unsigned user_max_running;
 
     /* The server's side, called from the cluster's threads: */
     void *ctx;

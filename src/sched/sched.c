@@ -3,11 +3,13 @@
  * Theory of operation: sched_new() makes one sandbox host per worker on the calling thread
  * (the first one also sets up the process-wide private mount namespace, which only a
  * single-threaded process can enter), then starts the worker threads. Submitters push runs on
- * a FIFO bounded by queue_size; a worker pops one, marks it running and calls run_fn with its
- * own host, so each host is only ever used by its thread. A run's cancel_fd is an eventfd that
- * the sandbox polls: sched_cancel() writes it and the box dies at once. Readers (SSE,
- * WebSocket) follow a run through its event log under the run's lock and condition variable;
- * the log's output events are bounded by SSE_MAX_BACKLOG. */
+ * their user's FIFO (all of them bounded by queue_size together, each by user_queue_size); a
+ * free worker takes the next run in the users' turns (take(): the user with the fewest runs
+ * running and below user_max_running, then the one served least recently), marks it running
+ * and calls run_fn with its own host, so each host is only ever used by its thread. A run's
+ * cancel_fd is an eventfd that the sandbox polls: sched_cancel() writes it and the box dies at
+ * once. Readers (SSE, WebSocket) follow a run through its event log under the run's lock and
+ * condition variable; the log's output events are bounded by SSE_MAX_BACKLOG. */
 #include "sched/sched.h"
 
 #include <errno.h>
@@ -26,12 +28,22 @@ struct worker {
     bool started;
 };
 
+/* A user with runs queued or running (forgotten when it has neither). */
+struct sched_user {
+    int64_t id;
+    struct sched_run *head, *tail; /* its queued runs, oldest first */
+    unsigned queued, running;
+    uint64_t served; /* the turn (sched.turns) its last run started in; 0 = none yet */
+};
+
 struct sched {
     struct sched_config cfg;
     pthread_mutex_t lock;
-    pthread_cond_t cond;           /* work queued, or stopping */
-    struct sched_run *head, *tail; /* the queue */
+    pthread_cond_t cond;      /* work queued, a capped user's run ended, or stopping */
+    struct sched_user *users; /* in no order */
+    size_t n_users, cap_users;
     unsigned queued, busy;
+    uint64_t seq, turns; /* runs submitted, runs started */
     bool stopping;
     struct worker *workers;
 };
@@ -197,10 +209,129 @@ int sched_run_events(struct sched_run *r, uint64_t after, int timeout_ms, struct
     return err;
 }
 
-/*** The queue ***/
+/*** The queue: one FIFO per user, served in turn ***/
 
-int sched_submit(struct sched *s, struct sched_run *r, unsigned *ret_position)
+/* Under s->lock. The users with runs queued or running; pointers into s->users last until the
+ * next user_get() or user_put(). */
+static struct sched_user *user_find(struct sched *s, int64_t id)
 {
+    for (size_t i = 0; i < s->n_users; i++)
+        if (s->users[i].id == id)
+            return &s->users[i];
+    return NULL;
+}
+
+/* @id's entry, made if missing; NULL on OOM. */
+static struct sched_user *user_get(struct sched *s, int64_t id)
+{
+    struct sched_user *u = user_find(s, id);
+
+    if (u)
+        return u;
+    if (s->n_users == s->cap_users) {
+        size_t cap = s->cap_users ? s->cap_users * 2 : 8;
+        struct sched_user *users = reallocarray(s->users, cap, sizeof(*users));
+        if (!users)
+            return NULL;
+        s->users = users;
+        s->cap_users = cap;
+    }
+    u = &s->users[s->n_users++];
+    *u = (struct sched_user){.id = id};
+    return u;
+}
+
+/* Forget @u when it has nothing queued or running. */
+static void user_put(struct sched *s, struct sched_user *u)
+{
+    if (u->queued || u->running)
+        return;
+    *u = s->users[--s->n_users];
+}
+
+static bool user_may_start(const struct sched *s, const struct sched_user *u)
+{
+    return u->head && (!s->cfg.user_max_running || u->running < s->cfg.user_max_running);
+}
+
+/* Whose turn comes first: fewer runs running, then served less recently, then the older run
+ * waiting. */
+static bool user_goes_before(const struct sched_user *a, const struct sched_user *b)
+{
+    if (a->running != b->running)
+        return a->running < b->running;
+    if (a->served != b->served)
+        return a->served < b->served;
+    return a->head->seq < b->head->seq;
+}
+
+/* The next run to start, out of the queue, counted as running for its user (the queue's
+ * reference passes to the caller); NULL when no user may start one. */
+static struct sched_run *take(struct sched *s)
+{
+    struct sched_user *best = NULL;
+
+    for (size_t i = 0; i < s->n_users; i++) {
+        struct sched_user *u = &s->users[i];
+        if (user_may_start(s, u) && (!best || user_goes_before(u, best)))
+            best = u;
+    }
+    if (!best)
+        return NULL;
+    struct sched_run *r = best->head;
+    best->head = r->next;
+    if (!best->head)
+        best->tail = NULL;
+    r->next = NULL;
+    best->queued--;
+    best->running++;
+    best->served = ++s->turns;
+    s->queued--;
+    return r;
+}
+
+/* A run of user @id stopped running. */
+static void user_run_ended(struct sched *s, int64_t id)
+{
+    struct sched_user *u = user_find(s, id);
+
+    if (!u) /* cannot happen: its running run keeps it */
+        return;
+    u->running--;
+    /* Under a cap, a run of this user that had to wait may start now. */
+    if (s->cfg.user_max_running && u->head)
+        pthread_cond_broadcast(&s->cond);
+    user_put(s, u);
+}
+
+/* 1-based estimate of @r's place: the runs of the users ahead of its user's turn in each
+ * round, up to the round of @r. Under s->lock; 0 when @r is not queued. */
+static unsigned position(struct sched *s, const struct sched_run *r)
+{
+    struct sched_user *mine = user_find(s, r->user_id);
+    unsigned k = 1, pos = 0;
+    const struct sched_run *q;
+
+    if (!mine)
+        return 0;
+    for (q = mine->head; q && q != r; q = q->next)
+        k++;
+    if (!q)
+        return 0;
+    for (size_t i = 0; i < s->n_users; i++) {
+        const struct sched_user *u = &s->users[i];
+        if (u == mine)
+            continue;
+        pos += u->queued < k - 1 ? u->queued : k - 1;
+        if (u->queued >= k && user_goes_before(u, mine))
+            pos++;
+    }
+    return pos + k;
+}
+
+int sched_submit(struct sched *s, struct sched_run *r, unsigned flags, unsigned *ret_position)
+{
+    struct sched_user *u = NULL;
     int err = 0;
 
     pthread_mutex_lock(&s->lock);
@@ -208,15 +339,25 @@ int sched_submit(struct sched *s, struct sched_run *r, unsigned *ret_position)
         err = -ESHUTDOWN;
     else if (s->queued >= s->cfg.queue_size)
         err = -EAGAIN;
+    else if (!(u = user_get(s, r->user_id)))
+        err = -ENOMEM;
+    else if (!(flags & SCHED_SUBMIT_ADMITTED) && s->cfg.user_queue_size &&
+             u->queued >= s->cfg.user_queue_size)
+        err = -EDQUOT;
     if (err == 0) {
         r->next = NULL;
-        if (s->tail)
-            s->tail->next = r;
+        r->seq = ++s->seq;
+        if (u->tail)
+            u->tail->next = r;
         else
-            s->head = r;
-        s->tail = sched_run_ref(r);
-        *ret_position = ++s->queued;
+            u->head = r;
+        u->tail = sched_run_ref(r);
+        u->queued++;
+        s->queued++;
+        *ret_position = position(s, r);
         pthread_cond_signal(&s->cond);
+    } else if (u) {
+        user_put(s, u);
     }
     pthread_mutex_unlock(&s->lock);
     return err;
@@ -225,27 +366,51 @@ int sched_submit(struct sched *s, struct sched_run *r, unsigned *ret_position)
 /* Take @r out of the queue; under s->lock. */
 static bool unqueue(struct sched *s, struct sched_run *r)
 {
-    for (struct sched_run **p = &s->head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+    struct sched_user *u = user_find(s, r->user_id);
+
+    for (struct sched_run **p = u ? &u->head : NULL, *prev = NULL; p && *p;
+         prev = *p, p = &(*p)->next) {
         if (*p != r)
             continue;
         *p = r->next;
-        if (s->tail == r)
-            s->tail = prev;
+        if (u->tail == r)
+            u->tail = prev;
         r->next = NULL;
+        u->queued--;
         s->queued--;
+        user_put(s, u);
         return true;
     }
     return false;
 }
 
+/* The queued run @id, or NULL; under s->lock. */
+static struct sched_run *find_queued(struct sched *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n_users; i++)
+        for (struct sched_run *r = s->users[i].head; r; r = r->next)
+            if (r->id == id)
+                return r;
+    return NULL;
+}
+
+/* Some queued run, or NULL; under s->lock. */
+static struct sched_run *any_queued(struct sched *s)
+{
+    for (size_t i = 0; i < s->n_users; i++)
+        if (s->users[i].head)
+            return s->users[i].head;
+    return NULL;
+}
+
 struct sched_run *sched_find(struct sched *s, int64_t id)
 {
-    struct sched_run *found = NULL;
+    struct sched_run *found;
 
     pthread_mutex_lock(&s->lock);
-    for (struct sched_run *r = s->head; r && !found; r = r->next)
-        if (r->id == id)
-            found = sched_run_ref(r);
+    found = find_queued(s, id);
+    if (found)
+        sched_run_ref(found);
     for (unsigned i = 0; i < s->cfg.workers && !found; i++)
         if (s->workers[i].current && s->workers[i].current->id == id)
             found = sched_run_ref(s->workers[i].current);
@@ -255,12 +420,8 @@ struct sched_run *sched_find(struct sched *s, int64_t id)
 
 unsigned sched_position(struct sched *s, const struct sched_run *r)
 {
-    unsigned pos = 0, i = 1;
-
     pthread_mutex_lock(&s->lock);
-    for (struct sched_run *q = s->head; q && !pos; q = q->next, i++)
-        if (q == r)
-            pos = i;
+    unsigned pos = position(s, r);
     pthread_mutex_unlock(&s->lock);
     return pos;
 }
@@ -302,15 +463,11 @@ static void fire(struct sched_run *r)
 
 int sched_cancel(struct sched *s, int64_t id)
 {
-    struct sched_run *queued = NULL;
+    struct sched_run *queued;
     int err = -ENOENT;
 
     pthread_mutex_lock(&s->lock);
-    for (struct sched_run *r = s->head; r; r = r->next)
-        if (r->id == id) {
-            queued = r;
-            break;
-        }
+    queued = find_queued(s, id);
     if (queued && unqueue(s, queued))
         err = 0;
     for (unsigned i = 0; i < s->cfg.workers && err; i++)
@@ -332,15 +489,15 @@ static void *worker_main(void *arg)
     struct sched *s = w->s;
 
     for (;;) {
+        struct sched_run *r = NULL;
+
         pthread_mutex_lock(&s->lock);
-        while (!s->head && !s->stopping)
+        while (!s->stopping && !(r = take(s)))
             pthread_cond_wait(&s->cond, &s->lock);
-        if (s->stopping) {
+        if (s->stopping) { /* then nothing was taken */
             pthread_mutex_unlock(&s->lock);
             return NULL;
         }
-        struct sched_run *r = s->head;
-        (void)unqueue(s, r);
         w->current = r;
         s->busy++;
         pthread_mutex_unlock(&s->lock);
@@ -359,6 +516,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&s->lock);
         w->current = NULL;
         s->busy--;
+        user_run_ended(s, r->user_id);
         pthread_mutex_unlock(&s->lock);
         sched_run_unref(r);
     }
@@ -419,7 +577,7 @@ struct sched *sched_free(struct sched *s, unsigned grace_ms)
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->cond);
-    while ((r = s->head)) {
+    while ((r = any_queued(s))) {
         (void)unqueue(s, r);
         pthread_mutex_unlock(&s->lock);
         drop(s, r);
@@ -448,6 +606,7 @@ struct sched *sched_free(struct sched *s, unsigned grace_ms)
         sbx_host_free(s->workers[i].host);
     }
     free(s->workers);
+    free(s->users);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

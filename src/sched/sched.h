@@ -2,6 +2,11 @@
  * sandbox host each), with per-run cancellation and an event log that streams a run's stages
  * and output to any number of readers (SSE, WebSocket).
  *
+ * Fair sharing: the queue is one FIFO per user, served in turn. A free worker takes the oldest
+ * run of the user with the fewest runs running, ties going to the user served least recently
+ * (round robin), so one user's backlog delays another user's first run by one run at most.
+ * Optional caps bound one user's runs running and waiting.
+ *
  * A run is reference-counted: the submitter, the queue/worker and every reader hold a
  * reference. What a run does is the caller's sched_run_fn; the scheduler only decides when and
  * where. All functions are thread-safe. */
@@ -54,7 +59,9 @@ struct sched_run {
     bool events_dropped; /* output events were dropped past the backlog bound */
     uint64_t queued_us, started_us, finished_us;
     unsigned refs;
-    struct sched_run *next; /* queue link */
+    /* Under the scheduler's lock: */
+    struct sched_run *next; /* link in its user's queue */
+    uint64_t seq;           /* submission order */
 };
 
 /* Does a run: called on a worker thread with that worker's host; must set the run's result
@@ -62,9 +69,11 @@ struct sched_run {
 typedef void (*sched_run_fn)(void *ctx, struct sbx_host *host, struct sched_run *run);
 
 struct sched_config {
-    unsigned workers;    /* >= 1 */
-    unsigned queue_size; /* runs waiting, beyond those running */
-    bool tune_cgroups;   /* sbx_host_new(tune) */
+    unsigned workers;          /* >= 1 */
+    unsigned queue_size;       /* runs waiting, beyond those running */
+    unsigned user_max_running; /* runs of one user running at once; 0 = no cap (every worker) */
+    unsigned user_queue_size;  /* runs of one user waiting; 0 = no cap (queue_size) */
+    bool tune_cgroups;         /* sbx_host_new(tune) */
     sched_run_fn run_fn;
     void *ctx;
     /* Called when a run leaves the queue without running (cancelled, shutdown), with the
@@ -85,9 +94,17 @@ struct sched_run *sched_run_new(int64_t id, int64_t user_id, void *data, void (*
 struct sched_run *sched_run_ref(struct sched_run *r);
 struct sched_run *sched_run_unref(struct sched_run *r);
 
-/* Queue @r (the queue takes its own reference). 0 with *ret_position (1 = next), or -EAGAIN
- * when the queue is full, -ESHUTDOWN when stopping. */
-int sched_submit(struct sched *s, struct sched_run *r, unsigned *ret_position) _warn_unused_;
+enum sched_submit_flags {
+    /* Already admitted elsewhere (a run claimed from the cluster's queue): the per-user queue
+     * cap does not apply. */
+    SCHED_SUBMIT_ADMITTED = 1u << 0,
+};
+
+/* Queue @r in its user's (r->user_id) queue; the queue takes its own reference. 0 with
+ * *ret_position (1 = next), -EAGAIN when the queue is full, -EDQUOT when the user already has
+ * user_queue_size runs waiting, -ESHUTDOWN when stopping. */
+int sched_submit(struct sched *s, struct sched_run *r, unsigned flags,
+                 unsigned *ret_position) _warn_unused_;
 
 /* The run @id while it is queued or running (a new reference), or NULL. */
 struct sched_run *sched_find(struct sched *s, int64_t id);
@@ -96,7 +113,8 @@ struct sched_run *sched_find(struct sched *s, int64_t id);
  * killed. 0, or -ENOENT when it is not queued or running. */
 int sched_cancel(struct sched *s, int64_t id);
 
-/* 1-based place of @r in the queue, 0 when it is not queued. */
+/* 1-based place of @r in the queue (the runs that start before it if the users in the queue
+ * take their turns and none is at its cap), 0 when it is not queued. */
 unsigned sched_position(struct sched *s, const struct sched_run *r);
 
 /* Queue depth, busy workers, workers (all 0 for a NULL scheduler: a node without one). */

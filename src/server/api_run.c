@@ -481,7 +481,7 @@ int run_start_claimed(void *ctx, const struct cluster_claim *c, char *why, size_
         return snprintf(why, whylen, "out of memory"), -ENOMEM;
     }
     cluster_attach(srv->cluster, run, c->attempt);
-    int r = sched_submit(srv->sched, run, &pos);
+    int r = sched_submit(srv->sched, run, SCHED_SUBMIT_ADMITTED, &pos);
     if (r < 0) {
         snprintf(why, whylen, "the worker node could not queue it: %s", strerror(-r));
         run->tap = NULL;
@@ -620,7 +620,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
         }
         d->held = true;
     }
-    r = sched_submit(srv->sched, run, &pos);
+    r = sched_submit(srv->sched, run, 0, &pos);
     if (r < 0) {
         run->data = NULL; /* the caller still owns d and stdin_fd */
         run->stdin_fd = -1;
@@ -633,6 +633,16 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             err->queue_full = true;
             return -EAGAIN;
         }
+        if (r == -EDQUOT) {
+            char msg[160];
+            snprintf(msg, sizeof(msg),
+                     "you have %u runs waiting, the most one user may queue: try again when one "
+                     "has started",
+                     srv->cfg->max_queued_per_user);
+            return submit_fail(err, 429, 2, msg, NULL);
+        }
+        if (r == -ENOMEM)
+            return submit_fail(err, 500, 0, "out of memory", NULL);
         return submit_fail(err, 503, 1, "the server is stopping", NULL);
     }
     *ret_run = run;

@@ -76,6 +76,8 @@ static const struct key keys[] = {
         KEY("data", K_STRING, data_dir),
         KEY("workers", K_UINT, workers),
         KEY("queue_size", K_UINT, queue_size),
+        KEY("max_running_per_user", K_UINT, max_running_per_user),
+        KEY("max_queued_per_user", K_UINT, max_queued_per_user),
         KEY("http_threads", K_UINT, http_threads),
         KEY("max_connections", K_UINT, max_connections),
         KEY("max_connections_per_ip", K_UINT, max_connections_per_ip),

@@ -235,6 +235,7 @@ static int start_cluster(struct server *srv, unsigned workers, char *err, size_t
             .listen = srv->cfg->listen,
             .role = (enum cluster_role)srv->role,
             .slots = srv->sched ? workers : 0,
+            .user_max_running = srv->cfg->max_running_per_user,
             .lease_ms = srv->cfg->lease_s * 1000,
             .max_attempts = srv->cfg->max_attempts,
             .ctx = srv,
@@ -296,9 +297,13 @@ static int setup(struct server *srv, char *err, size_t errlen)
         return -ENOMEM;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!c->max_queued_per_user)
+        c->max_queued_per_user = c->queue_size / 4 ? c->queue_size / 4 : 1;
     struct sched_config sc = {
             .workers = c->workers ? c->workers : (unsigned)(ncpu > 0 ? ncpu : 1),
             .queue_size = c->queue_size,
+            .user_max_running = c->max_running_per_user,
+            .user_queue_size = c->max_queued_per_user,
             .tune_cgroups = !c->job.no_cgroup_tune,
             .run_fn = execute_run,
             .ctx = srv,

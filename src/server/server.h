@@ -43,6 +43,10 @@ struct server_config {
     double rate; /* requests per second per caller, 0 = no limit */
     unsigned burst;
     unsigned max_inflight; /* runs at once per caller, 0 = no limit */
+    /* Fair sharing (sched.h): one user's runs at once, 0 = no cap (a lone user may use every
+     * worker); one user's runs waiting, 0 = a quarter of queue_size (at least 1). */
+    unsigned max_running_per_user;
+    unsigned max_queued_per_user;
     struct webhook_config webhook;
     char *webhook_secret;           /* owned; webhook.secret points here */
     struct netpolicy webhook_allow; /* owned; webhook.allow points here */
