@@ -284,6 +284,11 @@ static int read_body(struct req *rq, size_t max)
     return 0;
 }
 
+const char *http_remote_addr(const struct req *rq)
+{
+    return rq->ri && rq->ri->remote_addr[0] ? rq->ri->remote_addr : "unknown";
+}
+
 /* The rate-limit key of a caller: its API key, else its user; anonymous callers by address. */
 static int64_t rate_key(const struct req *rq)
 {

@@ -12,6 +12,7 @@ struct store;
 struct sched;
 struct metrics;
 struct ratelimit;
+struct loginguard;
 struct webhook;
 struct course;
 struct job_cache;
@@ -25,6 +26,7 @@ struct server {
     int role;                /* enum cluster_role */
     struct metrics *metrics;
     struct ratelimit *rl;
+    struct loginguard *guard; /* login backoff */
     struct webhook *webhook;
     struct lang_set *langs;  /* loaded once at start */
     struct job_cache *cache; /* the compile cache (thread-safe), or NULL */

@@ -28,6 +28,7 @@
 #include "sched/sched.h"
 #include "server/auth.h"
 #include "server/compat/piston.h"
+#include "server/loginguard.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
@@ -303,7 +304,8 @@ static int setup(struct server *srv, char *err, size_t errlen)
     srv->versions = probe_versions(srv->langs, !c->job.no_cgroup_tune);
     srv->metrics = metrics_new();
     srv->rl = ratelimit_new(c->rate, c->burst, c->max_inflight);
-    if (!srv->versions || !srv->metrics || !srv->rl) {
+    srv->guard = loginguard_new(&c->login);
+    if (!srv->versions || !srv->metrics || !srv->rl || !srv->guard) {
         snprintf(err, errlen, "cannot start the metrics, rate limits or webhooks");
         return -ENOMEM;
     }
@@ -341,6 +343,7 @@ static void teardown(struct server *srv)
     srv->cluster = cluster_free(srv->cluster);
     srv->webhook = webhook_free(srv->webhook);
     srv->rl = ratelimit_free(srv->rl);
+    srv->guard = loginguard_free(srv->guard);
     srv->metrics = metrics_free(srv->metrics);
     srv->store = store_free(srv->store);
     srv->cache = job_cache_free(srv->cache);
