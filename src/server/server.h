@@ -23,19 +23,20 @@ struct server_maxima {
 #define SERVER_MAX_CACHE_MB (1 << 24) /* 16 TiB */
 
 struct server_config {
-    struct job_config job;          /* languages dir, default limits ("limits" in the file) */
-    char *listen;                   /* "127.0.0.1:8080" */
-    char *data_dir;                 /* SQLite database and state */
-    unsigned workers;               /* sandbox workers; 0 = one per core */
-    unsigned queue_size;            /* runs waiting beyond the workers; full = 429 */
-    unsigned http_threads;          /* civetweb's connection threads */
-    size_t max_code_bytes;          /* the main file */
-    size_t max_request_bytes;       /* a whole request body */
-    uint64_t retention_days;        /* finished runs older than this are pruned; 0 = keep */
-    int64_t token_ttl_s;            /* login tokens */
-    struct loginguard_config login; /* login backoff (loginguard.h) */
-    bool no_auth;                   /* one local user, loopback only */
+    struct job_config job;    /* languages dir, default limits ("limits" in the file) */
+    char *listen;             /* "127.0.0.1:8080" */
+    char *data_dir;           /* SQLite database and state */
+    unsigned workers;         /* sandbox workers; 0 = one per core */
+    unsigned queue_size;      /* runs waiting beyond the workers; full = 429 */
+    unsigned http_threads;    /* civetweb's connection threads */
+    size_t max_code_bytes;    /* the main file */
+    size_t max_request_bytes; /* a whole request body */
+    uint64_t retention_days;  /* finished runs older than this are pruned; 0 = keep */
+    int64_t token_ttl_s;      /* login tokens */
+    bool no_auth;             /* one local user, loopback only */
     struct server_maxima max;
+    /* Login backoff (loginguard.h). */
+    struct loginguard_config login;
     double rate; /* requests per second per caller, 0 = no limit */
     unsigned burst;
     unsigned max_inflight; /* runs at once per caller, 0 = no limit */
