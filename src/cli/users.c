@@ -24,6 +24,7 @@ enum uk_opt {
     UK_ADMIN = 1u << 0,
     UK_PASSWORD_STDIN = 1u << 1,
     UK_NAME = 1u << 2,
+    UK_REVOKE_KEYS = 1u << 3,
 };
 
 /* The options and operands after "user" or "key". */
@@ -259,7 +260,31 @@ static int user_passwd(struct store *s, const struct uk_args *u)
         r = store_user_set_password(s, user.id, hash);
     if (r < 0)
         return fail("cannot set the password", r);
-    printf("changed the password of '%s'\n", user.name);
+    /* Every login token goes with the old password (the store does it in the same statement).
+     * API keys are credentials of their own, revoked only when asked. */
+    printf("changed the password of '%s'; their login tokens are revoked\n", user.name);
+    if (u->given & UK_REVOKE_KEYS) {
+        int n = 0;
+
+        r = store_key_revoke_all(s, user.id, &n);
+        if (r < 0)
+            return fail("cannot revoke the API keys", r);
+        printf("revoked %d API key%s of '%s'\n", n, n == 1 ? "" : "s", user.name);
+    }
+    return 0;
+}
+
+static int user_logout(struct store *s, const struct uk_args *u)
+{
+    struct store_user user;
+    int n = 0, r = find_user(s, u->operands[0], &user);
+
+    if (r)
+        return r;
+    r = store_token_revoke_all(s, user.id, &n);
+    if (r < 0)
+        return fail("cannot revoke the login tokens", r);
+    printf("revoked %d login token%s of '%s'\n", n, n == 1 ? "" : "s", user.name);
     return 0;
 }
 
@@ -344,8 +369,9 @@ static const struct uk_cmd uk_cmds[] = {
          "user add NAME [--admin] [--password-stdin]"},
         {"user", "list", 0, 0, user_list, "user list [--json]"},
         {"user", "del", 1, 0, user_del, "user del NAME"},
-        {"user", "passwd", 1, UK_PASSWORD_STDIN, user_passwd,
-         "user passwd NAME [--password-stdin]"},
+        {"user", "passwd", 1, UK_PASSWORD_STDIN | UK_REVOKE_KEYS, user_passwd,
+         "user passwd NAME [--password-stdin] [--revoke-keys]"},
+        {"user", "logout", 1, 0, user_logout, "user logout NAME"},
         {"key", "add", 1, UK_NAME, key_add, "key add USER [--name NAME]"},
         {"key", "list", 0, 0, key_list, "key list [--json]"},
         {"key", "revoke", 1, 0, key_revoke, "key revoke ID"},
@@ -376,6 +402,7 @@ static int parse(const struct cli_args *a, struct uk_args *u)
             {"admin", no_argument, NULL, 'a'},
             {"password-stdin", no_argument, NULL, 'p'},
             {"name", required_argument, NULL, 'n'},
+            {"revoke-keys", no_argument, NULL, 'r'},
             /* Also the global option, which the usage shows after the sub-command. */
             {"json", no_argument, NULL, 'j'},
             {0},
@@ -406,6 +433,9 @@ static int parse(const struct cli_args *a, struct uk_args *u)
             break;
         case 'j':
             u->json = true;
+            break;
+        case 'r':
+            u->given |= UK_REVOKE_KEYS;
             break;
         default:
             return -EINVAL;

@@ -128,11 +128,28 @@ static void secret_hash(const char *secret, char ret[SECRET_HASH_LEN])
     sodium_bin2hex(ret, SECRET_HASH_LEN, h, sizeof(h));
 }
 
+/* A new login token of @u into @ret_token; -EACCES when @u's tokens were revoked since @u was
+ * read (a password change overlapped the check). */
+static int token_issue(struct store *s, const struct store_user *u, int64_t ttl_s, char *ret_token)
+{
+    char token[AUTH_SECRET_LEN], hash[SECRET_HASH_LEN];
+    int r;
+
+    secret_new(AUTH_TOKEN_PREFIX, token);
+    secret_hash(token, hash);
+    r = store_token_add(s, u->id, u->token_gen, hash, (int64_t)time(NULL) + ttl_s);
+    if (r == -ENOENT)
+        r = -EACCES;
+    if (r == 0)
+        memcpy(ret_token, token, AUTH_SECRET_LEN);
+    sodium_memzero(token, sizeof(token));
+    return r;
+}
+
 int auth_login(struct store *s, const char *name, const char *password, int64_t ttl_s,
                char *ret_token)
 {
     struct store_user u;
-    char token[AUTH_SECRET_LEN], hash[SECRET_HASH_LEN];
     int r;
 
     if (!password)
@@ -147,15 +164,33 @@ int auth_login(struct store *s, const char *name, const char *password, int64_t 
         return r;
     if (!auth_password_matches(u.pw_hash, password))
         return -EACCES;
+    return token_issue(s, &u, ttl_s, ret_token);
+}
 
-    secret_new(AUTH_TOKEN_PREFIX, token);
-    secret_hash(token, hash);
-    r = store_token_add(s, u.id, hash, (int64_t)time(NULL) + ttl_s);
+int auth_change_password(struct store *s, int64_t user_id, const char *password,
+                         const char *new_password, int64_t ttl_s, char *ret_token)
+{
+    struct store_user u;
+    char hash[crypto_pwhash_STRBYTES];
+    int r;
+
+    r = store_user_by_id(s, user_id, &u);
+    if (r == -ENOENT)
+        return -EACCES;
     if (r < 0)
         return r;
-    memcpy(ret_token, token, AUTH_SECRET_LEN);
-    sodium_memzero(token, sizeof(token));
-    return 0;
+    if (!auth_password_matches(u.pw_hash, password))
+        return -EACCES;
+    r = auth_hash_password(new_password, hash, sizeof(hash));
+    if (r < 0)
+        return r;
+    r = store_user_set_password(s, u.id, hash);
+    sodium_memzero(hash, sizeof(hash));
+    if (r < 0)
+        return r == -ENOENT ? -EACCES : r;
+    /* The caller's own session was revoked with the others; they get a new one. */
+    r = store_user_by_id(s, user_id, &u);
+    return r < 0 ? (r == -ENOENT ? -EACCES : r) : token_issue(s, &u, ttl_s, ret_token);
 }
 
 int auth_key_create(struct store *s, int64_t user_id, const char *name, char *ret_key,
@@ -218,7 +253,7 @@ static int bearer_parse(const char *authorization, char ret[AUTH_SECRET_LEN])
 }
 
 /* Fill @ret from user @user_id; a user that has gone is -EACCES. */
-static int principal_fill(struct store *s, int64_t user_id, int64_t key_id,
+static int principal_fill(struct store *s, int64_t user_id, int64_t key_id, int64_t token_id,
                           struct auth_principal *ret)
 {
     struct store_user u;
@@ -228,7 +263,8 @@ static int principal_fill(struct store *s, int64_t user_id, int64_t key_id,
         return -EACCES;
     if (r < 0)
         return r;
-    *ret = (struct auth_principal){.user_id = u.id, .key_id = key_id, .admin = u.admin};
+    *ret = (struct auth_principal){
+            .user_id = u.id, .key_id = key_id, .token_id = token_id, .admin = u.admin};
     snprintf(ret->name, sizeof(ret->name), "%s", u.name);
     return 0;
 }
@@ -236,7 +272,7 @@ static int principal_fill(struct store *s, int64_t user_id, int64_t key_id,
 int auth_check_bearer(struct store *s, const char *authorization, struct auth_principal *ret)
 {
     char secret[AUTH_SECRET_LEN], hash[SECRET_HASH_LEN];
-    int64_t user_id = 0, key_id = 0;
+    int64_t user_id = 0, key_id = 0, token_id = 0;
     int r;
 
     r = bearer_parse(authorization, secret);
@@ -246,13 +282,13 @@ int auth_check_bearer(struct store *s, const char *authorization, struct auth_pr
     if (strncmp(secret, AUTH_KEY_PREFIX, SECRET_PREFIX_LEN) == 0)
         r = store_key_lookup(s, hash, &user_id, &key_id);
     else
-        r = store_token_lookup(s, hash, (int64_t)time(NULL), &user_id);
+        r = store_token_lookup(s, hash, (int64_t)time(NULL), &user_id, &token_id);
     sodium_memzero(secret, sizeof(secret));
     if (r == -ENOENT)
         return -EACCES;
     if (r < 0)
         return r;
-    return principal_fill(s, user_id, key_id, ret);
+    return principal_fill(s, user_id, key_id, token_id, ret);
 }
 
 int auth_local_principal(struct store *s, struct auth_principal *ret)
@@ -264,7 +300,7 @@ int auth_local_principal(struct store *s, struct auth_principal *ret)
 
     r = store_user_by_name(s, LOCAL_USER, &u);
     if (r == 0)
-        return principal_fill(s, u.id, 0, ret);
+        return principal_fill(s, u.id, 0, 0, ret);
     if (r != -ENOENT)
         return r;
     /* Nobody is told this password: the local user can never log in with one. */
@@ -279,5 +315,5 @@ int auth_local_principal(struct store *s, struct auth_principal *ret)
     }
     if (r < 0)
         return r;
-    return principal_fill(s, id, 0, ret);
+    return principal_fill(s, id, 0, 0, ret);
 }

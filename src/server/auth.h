@@ -14,7 +14,8 @@ struct store;
 /* Who makes a request. */
 struct auth_principal {
     int64_t user_id;
-    int64_t key_id; /* the API key used, 0 for a login token or --no-auth */
+    int64_t key_id;   /* the API key used, 0 for a login token or --no-auth */
+    int64_t token_id; /* the login token used, 0 for an API key or --no-auth */
     bool admin;
     char name[64]; /* the user's name */
 };
@@ -43,6 +44,12 @@ int auth_user_add(struct store *s, const char *name, const char *password, bool 
  * (AUTH_SECRET_LEN bytes). -EACCES on a wrong name or password (the same time either way). */
 int auth_login(struct store *s, const char *name, const char *password, int64_t ttl_s,
                char *ret_token) _warn_unused_;
+
+/* Check @password of user @user_id (-EACCES when wrong), then set @new_password (-EINVAL when
+ * it is not a valid password), which revokes every login token of the user, and issue a fresh
+ * token for the caller, valid @ttl_s seconds, into @ret_token (AUTH_SECRET_LEN bytes). */
+int auth_change_password(struct store *s, int64_t user_id, const char *password,
+                         const char *new_password, int64_t ttl_s, char *ret_token) _warn_unused_;
 
 /* Make an API key for @user_id named @name into @ret_key (AUTH_SECRET_LEN bytes). */
 int auth_key_create(struct store *s, int64_t user_id, const char *name, char *ret_key,

@@ -25,6 +25,13 @@ static void set_defaults(struct server_config *c)
     c->max_request_bytes = HTTP_MAX_BODY_DEFAULT;
     c->retention_days = 30;
     c->token_ttl_s = 24 * 3600;
+    /* Five wrong passwords of an account (twenty from one address: a campus behind one NAT)
+     * before 1 s of backoff, doubling with each further failure up to 15 minutes. */
+    c->login = (struct loginguard_config){.max_failures = 5,
+                                          .addr_max_failures = 20,
+                                          .backoff_s = 1,
+                                          .backoff_max_s = 900,
+                                          .window_s = 900};
     /* What a request may ask for at most. */
     c->max = (struct server_maxima){.cpu_ms = 30000,
                                     .wall_ms = 60000,
@@ -89,6 +96,11 @@ static const struct key keys[] = {
         KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
         KEY("retention_days", K_U64, retention_days),
         KEY("token_ttl_s", K_I64, token_ttl_s),
+        KEY("login_max_failures", K_UINT, login.max_failures),
+        KEY("login_max_failures_per_address", K_UINT, login.addr_max_failures),
+        KEY("login_backoff_s", K_UINT, login.backoff_s),
+        KEY("login_backoff_max_s", K_UINT, login.backoff_max_s),
+        KEY("login_window_s", K_UINT, login.window_s),
         KEY("rate_limit_per_s", K_DOUBLE, rate),
         KEY("rate_limit_burst", K_UINT, burst),
         KEY("max_concurrent_runs", K_UINT, max_inflight),

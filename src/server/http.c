@@ -285,6 +285,10 @@ int http_form_get(const char *data, size_t len, const char *name, char *buf, siz
 
 /*** Dispatch ***/
 
+const char *http_remote_addr(const struct req *rq)
+{
+    return rq->fr && rq->fr->remote_addr[0] ? rq->fr->remote_addr : "unknown";
+}
 /* The rate-limit key of a caller: its API key, else its user; anonymous callers by address. */
 static int64_t rate_key(const struct req *rq)
 {

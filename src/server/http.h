@@ -85,6 +85,10 @@ json_t *http_body_json(struct req *rq);
 /* A form-encoded (application/x-www-form-urlencoded) body field, decoded: true if present. */
 bool http_form_field(const struct req *rq, const char *name, char *buf, size_t len);
 
+/* The client's address as text ("127.0.0.1", "::1"): the peer of the connection (no proxy
+ * header is trusted). */
+const char *http_remote_addr(const struct req *rq);
+
 /* The request's header @name or NULL. */
 const char *http_header(const struct req *rq, const char *name);
 /* The CORS headers of the configured origins (origin.c) on the answer being made. */

@@ -28,6 +28,7 @@
 #include "server/auth.h"
 #include "server/front.h"
 #include "server/limits.h"
+#include "server/loginguard.h"
 #include "server/metrics.h"
 #include "server/origin.h"
 #include "server/ratelimit.h"
@@ -292,7 +293,8 @@ static int setup(struct server *srv, char *err, size_t errlen)
     srv->metrics = metrics_new();
     srv->rl = ratelimit_new(c->rate, c->burst, c->max_inflight);
     srv->ws_slots = ratelimit_new(0, 0, c->max_websockets_per_user);
-    if (!srv->versions || !srv->metrics || !srv->rl || !srv->ws_slots) {
+    srv->guard = loginguard_new(&c->login);
+    if (!srv->versions || !srv->metrics || !srv->rl || !srv->ws_slots || !srv->guard) {
         snprintf(err, errlen, "cannot start the metrics, rate limits or webhooks");
         return -ENOMEM;
     }
@@ -334,6 +336,7 @@ static void teardown(struct server *srv)
     srv->webhook = webhook_free(srv->webhook);
     srv->rl = ratelimit_free(srv->rl);
     srv->ws_slots = ratelimit_free(srv->ws_slots);
+    srv->guard = loginguard_free(srv->guard);
     srv->metrics = metrics_free(srv->metrics);
     srv->store = store_free(srv->store);
     srv->cache = job_cache_free(srv->cache);

@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "job/job.h"
 #include "server/hooks.h"
+#include "server/loginguard.h"
 #include "server/webhook.h"
 
 /* The highest limits a request may ask for. */
@@ -40,6 +41,8 @@ struct server_config {
     int64_t token_ttl_s;              /* login tokens */
     bool no_auth;                     /* one local user, loopback only */
     struct server_maxima max;
+    /* Login backoff (loginguard.h). */
+    struct loginguard_config login;
     double rate; /* requests per second per caller, 0 = no limit */
     unsigned burst;
     unsigned max_inflight; /* runs at once per caller, 0 = no limit */

@@ -130,6 +130,16 @@ static _Thread_local char last_error[256];
     "ALTER TABLE runs ADD COLUMN compat TEXT;" \
     "CREATE UNIQUE INDEX runs_token ON runs(token);"
 
+/* 5: accounts. Changing a password bumps the user's token generation, and only tokens of the
+ * current generation are valid: one statement revokes every login token of the user, and a
+ * login whose password check overlapped the change cannot mint a token of the old password.
+ * Tokens show when they were made and (to the minute) last used. */
+#define SCHEMA_5(ID, I64, F64)                                             \
+    "ALTER TABLE users ADD COLUMN token_gen " I64 " NOT NULL DEFAULT 0;"   \
+    "ALTER TABLE tokens ADD COLUMN gen " I64 " NOT NULL DEFAULT 0;"        \
+    "ALTER TABLE tokens ADD COLUMN created_at " I64 " NOT NULL DEFAULT 0;" \
+    "ALTER TABLE tokens ADD COLUMN last_used_at " I64 ";"
+
 #define DIALECTS(schema)                                                                  \
     {                                                                                     \
         [STORE__SQLITE] = schema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "REAL"), \
@@ -138,10 +148,8 @@ static _Thread_local char last_error[256];
     }
 
 static const char *const migrations[][STORE__N_DIALECTS] = {
-        DIALECTS(SCHEMA_1),
-        DIALECTS(SCHEMA_2),
-        DIALECTS(SCHEMA_3),
-        DIALECTS(SCHEMA_4),
+        DIALECTS(SCHEMA_1), DIALECTS(SCHEMA_2), DIALECTS(SCHEMA_3),
+        DIALECTS(SCHEMA_4), DIALECTS(SCHEMA_5),
 };
 
 /* The result given to runs that the server died under. */
@@ -576,7 +584,7 @@ static bool copy_text(struct store__rows *r, int i, char *buf, size_t size)
     return true;
 }
 
-/* The user of @sql (one row of id, name, pw_hash, admin, created_at) into @ret. */
+/* The user of @sql (one row of id, name, pw_hash, admin, created_at, token_gen) into @ret. */
 static int user_query(struct store *s, const char *sql, const struct store__arg *args, size_t n,
                       struct store_user *ret)
 {
@@ -596,11 +604,12 @@ static int user_query(struct store *s, const char *sql, const struct store__arg 
     }
     u.admin = ops->col_int(rows, 3) != 0;
     u.created_at = ops->col_int(rows, 4);
+    u.token_gen = ops->col_int(rows, 5);
     *ret = u;
     return 0;
 }
 
-#define USER_COLUMNS "SELECT id, name, pw_hash, admin, created_at FROM users "
+#define USER_COLUMNS "SELECT id, name, pw_hash, admin, created_at, token_gen FROM users "
 
 int store_user_by_name(struct store *s, const char *name, struct store_user *ret)
 {
@@ -614,10 +623,18 @@ int store_user_by_id(struct store *s, int64_t id, struct store_user *ret)
 
 int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
 {
+    int r;
+
     if (!fits(pw_hash, USER_PW_HASH_SIZE))
         return -EINVAL;
-    return write_one(s, "UPDATE users SET pw_hash = $1 WHERE id = $2",
-                     ARGS(ARG_TEXT(pw_hash), ARG_INT(id)));
+    /* The new generation revokes the tokens in the same statement; deleting their rows after
+     * is only tidying. */
+    r = write_one(s, "UPDATE users SET pw_hash = $1, token_gen = token_gen + 1 WHERE id = $2",
+                  ARGS(ARG_TEXT(pw_hash), ARG_INT(id)));
+    if (r < 0)
+        return r;
+    (void)!store_token_revoke_all(s, id, NULL);
+    return 0;
 }
 
 int store_user_delete(struct store *s, int64_t id)
@@ -674,9 +691,23 @@ int store_key_lookup(struct store *s, const char *key_hash, int64_t *ret_user_id
 
 int store_key_revoke(struct store *s, int64_t key_id)
 {
+    return store_key_revoke_of(s, key_id, 0);
+}
+
+int store_key_revoke_of(struct store *s, int64_t key_id, int64_t user_id)
+{
     /* A key already revoked is -ENOENT, like one that never existed. */
-    return write_one(s, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                     ARGS(ARG_INT((int64_t)time(NULL)), ARG_INT(key_id)));
+    return write_one(s,
+                     "UPDATE api_keys SET revoked_at = $1"
+                     " WHERE id = $2 AND revoked_at IS NULL AND ($3 = 0 OR user_id = $3)",
+                     ARGS(ARG_INT((int64_t)time(NULL)), ARG_INT(key_id), ARG_INT(user_id)));
+}
+
+int store_key_revoke_all(struct store *s, int64_t user_id, int *ret_n)
+{
+    return write_count(
+            s, "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            ARGS(ARG_INT((int64_t)time(NULL)), ARG_INT(user_id)), ret_n);
 }
 
 int store_key_list(struct store *s, int64_t user_id, json_t **ret)
@@ -693,26 +724,79 @@ int store_key_list(struct store *s, int64_t user_id, json_t **ret)
                        ARGS(ARG_INT(user_id)), cols, ARRAY_SIZE(cols), ret);
 }
 
-int store_token_add(struct store *s, int64_t user_id, const char *token_hash, int64_t expires_at)
+int store_token_add(struct store *s, int64_t user_id, int64_t token_gen, const char *token_hash,
+                    int64_t expires_at)
 {
     if (!token_hash)
         return -EINVAL;
-    return write_n(s, "INSERT INTO tokens (user_id, token_hash, expires_at) VALUES ($1, $2, $3)",
-                   ARGS(ARG_INT(user_id), ARG_TEXT(token_hash), ARG_INT(expires_at)), NULL);
+    /* No row when the user is gone or their tokens were revoked since @token_gen was read. */
+    return write_one(
+            s,
+            "INSERT INTO tokens (user_id, token_hash, expires_at, gen, created_at)"
+            " SELECT id, $2, $3, token_gen, $4 FROM users WHERE id = $1 AND token_gen = $5",
+            ARGS(ARG_INT(user_id), ARG_TEXT(token_hash), ARG_INT(expires_at),
+                 ARG_INT((int64_t)time(NULL)), ARG_INT(token_gen)));
 }
 
-int store_token_lookup(struct store *s, const char *token_hash, int64_t now, int64_t *ret_user_id)
+/* How stale a token's last_used_at may get before a lookup writes it: a write per token a
+ * minute, not one per request. */
+#define TOKEN_TOUCH_S 60
+
+int store_token_lookup(struct store *s, const char *token_hash, int64_t now, int64_t *ret_user_id,
+                       int64_t *ret_token_id)
 {
     _cleanup_rows_ struct store__rows *rows = NULL;
+    int64_t user_id, id, used;
     int r;
 
-    r = query_row(s, "SELECT user_id FROM tokens WHERE token_hash = $1 AND expires_at > $2",
+    r = query_row(s,
+                  "SELECT t.user_id, t.id, t.last_used_at FROM tokens t"
+                  " JOIN users u ON u.id = t.user_id AND u.token_gen = t.gen"
+                  " WHERE t.token_hash = $1 AND t.expires_at > $2",
                   ARGS(ARG_TEXT(token_hash), ARG_INT(now)), &rows);
     if (r < 0)
         return r;
+    user_id = s->ops->col_int(rows, 0);
+    id = s->ops->col_int(rows, 1);
+    used = s->ops->is_null(rows, 2) ? 0 : s->ops->col_int(rows, 2);
+    rows_freep(&rows);
+    rows = NULL;
+    /* Only a hint for the token list: a failure to write it fails nothing. */
+    if (now - used >= TOKEN_TOUCH_S)
+        (void)write_n(s, "UPDATE tokens SET last_used_at = $1 WHERE id = $2",
+                      ARGS(ARG_INT(now), ARG_INT(id)), NULL);
     if (ret_user_id)
-        *ret_user_id = s->ops->col_int(rows, 0);
+        *ret_user_id = user_id;
+    if (ret_token_id)
+        *ret_token_id = id;
     return 0;
+}
+
+int store_token_list(struct store *s, int64_t user_id, int64_t now, json_t **ret)
+{
+    static const struct col cols[] = {
+            {"id", COL_INT},
+            {"created_at", COL_INT},
+            {"expires_at", COL_INT},
+            {"last_used_at", COL_INT},
+    };
+
+    return query_array(s,
+                       "SELECT t.id, t.created_at, t.expires_at, t.last_used_at FROM tokens t"
+                       " JOIN users u ON u.id = t.user_id AND u.token_gen = t.gen"
+                       " WHERE t.user_id = $1 AND t.expires_at > $2 ORDER BY t.id DESC",
+                       ARGS(ARG_INT(user_id), ARG_INT(now)), cols, ARRAY_SIZE(cols), ret);
+}
+
+int store_token_revoke(struct store *s, int64_t token_id, int64_t user_id)
+{
+    return write_one(s, "DELETE FROM tokens WHERE id = $1 AND ($2 = 0 OR user_id = $2)",
+                     ARGS(ARG_INT(token_id), ARG_INT(user_id)));
+}
+
+int store_token_revoke_all(struct store *s, int64_t user_id, int *ret_n)
+{
+    return write_count(s, "DELETE FROM tokens WHERE user_id = $1", ARGS(ARG_INT(user_id)), ret_n);
 }
 
 int store_token_prune(struct store *s, int64_t now)

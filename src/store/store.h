@@ -46,12 +46,14 @@ struct store_user {
     char pw_hash[160]; /* the password hash string (argon2id, libsodium's format) */
     bool admin;
     int64_t created_at; /* unix seconds */
+    int64_t token_gen;  /* the generation of the user's valid login tokens */
 };
 
 int store_user_add(struct store *s, const char *name, const char *pw_hash, bool admin,
                    int64_t *ret_id) _warn_unused_;
 int store_user_by_name(struct store *s, const char *name, struct store_user *ret) _warn_unused_;
 int store_user_by_id(struct store *s, int64_t id, struct store_user *ret) _warn_unused_;
+/* Sets the password hash and revokes every login token of the user (not the API keys). */
 int store_user_set_password(struct store *s, int64_t id, const char *pw_hash) _warn_unused_;
 /* Deletes the user with their keys, tokens and runs. */
 int store_user_delete(struct store *s, int64_t id) _warn_unused_;
@@ -66,14 +68,29 @@ int store_key_add(struct store *s, int64_t user_id, const char *name, const char
 int store_key_lookup(struct store *s, const char *key_hash, int64_t *ret_user_id,
                      int64_t *ret_key_id) _warn_unused_;
 int store_key_revoke(struct store *s, int64_t key_id) _warn_unused_;
+/* The same for a key of @user_id only (0 = anyone's): another user's key is -ENOENT. */
+int store_key_revoke_of(struct store *s, int64_t key_id, int64_t user_id) _warn_unused_;
+/* Revokes every key of @user_id; *ret_n (may be NULL): how many. */
+int store_key_revoke_all(struct store *s, int64_t user_id, int *ret_n) _warn_unused_;
 /* [{"id","user_id","user","name","created_at","revoked_at"|null}]; @user_id 0 = all users. */
 int store_key_list(struct store *s, int64_t user_id, json_t **ret) _warn_unused_;
 
-int store_token_add(struct store *s, int64_t user_id, const char *token_hash,
+/* A login token of @user_id, who must still be at token generation @token_gen (what
+ * store_user_by_*() read before the password was checked): -ENOENT when the user is gone or
+ * their tokens were revoked since. */
+int store_token_add(struct store *s, int64_t user_id, int64_t token_gen, const char *token_hash,
                     int64_t expires_at) _warn_unused_;
-/* The owner of the token with hash @token_hash that has not expired at @now. */
-int store_token_lookup(struct store *s, const char *token_hash, int64_t now,
-                       int64_t *ret_user_id) _warn_unused_;
+/* The owner and id of the valid token with hash @token_hash: not expired at @now (unix s), not
+ * revoked. Notes the use (to the minute) for store_token_list(). */
+int store_token_lookup(struct store *s, const char *token_hash, int64_t now, int64_t *ret_user_id,
+                       int64_t *ret_token_id) _warn_unused_;
+/* The valid tokens of @user_id, newest first: [{"id","created_at","expires_at",
+ * "last_used_at"|null}] (unix seconds). Never their hashes. */
+int store_token_list(struct store *s, int64_t user_id, int64_t now, json_t **ret) _warn_unused_;
+/* Revokes token @token_id of @user_id (0 = anyone's): -ENOENT when there is no such token. */
+int store_token_revoke(struct store *s, int64_t token_id, int64_t user_id) _warn_unused_;
+/* Revokes every token of @user_id; *ret_n (may be NULL): how many. */
+int store_token_revoke_all(struct store *s, int64_t user_id, int *ret_n) _warn_unused_;
 /* Removes tokens that expired before @now. */
 int store_token_prune(struct store *s, int64_t now) _warn_unused_;
 

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "store/store-int.h"
@@ -463,7 +464,7 @@ static void test_user_delete_takes_keys_tokens_and_runs(void **state)
     int64_t run_id, key_id, uid, id = 0;
 
     assert_int_equal(store_key_add(f->s, f->alice, "ci", "khash", &key_id), 0);
-    assert_int_equal(store_token_add(f->s, f->alice, "thash", 100), 0);
+    assert_int_equal(store_token_add(f->s, f->alice, 0, "thash", 100), 0);
     run_id = add_run(f->s, f->alice, 0, "python", true, 1);
     assert_int_equal(store_delivery_log(f->s, run_id, "http://x/", 1, 500, "boom", 5), 0);
     (void)add_run(f->s, f->bob, 0, "python", true, 1);
@@ -471,7 +472,7 @@ static void test_user_delete_takes_keys_tokens_and_runs(void **state)
     assert_int_equal(store_user_delete(f->s, f->alice), 0);
     assert_int_equal(store_user_by_id(f->s, f->alice, &u), -ENOENT);
     assert_int_equal(store_key_lookup(f->s, "khash", &uid, &key_id), -ENOENT);
-    assert_int_equal(store_token_lookup(f->s, "thash", 0, &uid), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "thash", 0, &uid, NULL), -ENOENT);
     assert_int_equal(store_run_get(f->s, run_id, 0, &run), -ENOENT);
     assert_int_equal(count_rows(f, "api_keys"), 0);
     assert_int_equal(count_rows(f, "tokens"), 0);
@@ -538,13 +539,13 @@ static void test_token_expires_and_is_pruned(void **state)
     struct fixture *f = fixture(state);
     int64_t uid = 0;
 
-    assert_int_equal(store_token_add(f->s, f->bob, "tok", 100), 0);
-    assert_int_equal(store_token_add(f->s, f->bob, "tok", 200), -EEXIST);
-    assert_int_equal(store_token_add(f->s, 9999, "ghost", 200), -ENOENT);
-    assert_int_equal(store_token_lookup(f->s, "tok", 99, &uid), 0);
+    assert_int_equal(store_token_add(f->s, f->bob, 0, "tok", 100), 0);
+    assert_int_equal(store_token_add(f->s, f->bob, 0, "tok", 200), -EEXIST);
+    assert_int_equal(store_token_add(f->s, 9999, 0, "ghost", 200), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "tok", 99, &uid, NULL), 0);
     assert_int_equal(uid, f->bob);
-    assert_int_equal(store_token_lookup(f->s, "tok", 100, &uid), -ENOENT);
-    assert_int_equal(store_token_lookup(f->s, "other", 0, &uid), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "tok", 100, &uid, NULL), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "other", 0, &uid, NULL), -ENOENT);
     assert_int_equal(store_token_prune(f->s, 100), 0);
     assert_int_equal(count_rows(f, "tokens"), 1);
     assert_int_equal(store_token_prune(f->s, 101), 0);
@@ -1466,6 +1467,111 @@ static void test_deleting_a_token_run_frees_its_token(void **state)
     assert_int_equal(store_run_by_token(f->s, "gone", 0, &found), -ENOENT);
 }
 
+/*** Accounts: token generations, sessions, revocation ***/
+
+static void test_password_change_revokes_every_token_of_the_user(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct store_user u;
+    int64_t uid = 0;
+
+    assert_int_equal(store_user_by_id(f->s, f->alice, &u), 0);
+    assert_int_equal(u.token_gen, 0);
+    assert_int_equal(store_token_add(f->s, f->alice, u.token_gen, "a1", INT32_MAX), 0);
+    assert_int_equal(store_token_add(f->s, f->alice, u.token_gen, "a2", INT32_MAX), 0);
+    assert_int_equal(store_token_add(f->s, f->bob, 0, "b1", INT32_MAX), 0);
+    assert_int_equal(store_token_lookup(f->s, "a1", 10, &uid, NULL), 0);
+
+    assert_int_equal(store_user_set_password(f->s, f->alice, "new-hash"), 0);
+    assert_int_equal(store_token_lookup(f->s, "a1", 10, &uid, NULL), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "a2", 10, &uid, NULL), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "b1", 10, &uid, NULL), 0);
+    assert_int_equal(uid, f->bob);
+    /* A login that read the user before the change cannot mint a token of the old password. */
+    assert_int_equal(store_token_add(f->s, f->alice, u.token_gen, "late", INT32_MAX), -ENOENT);
+    assert_int_equal(store_user_by_id(f->s, f->alice, &u), 0);
+    assert_int_equal(u.token_gen, 1);
+    assert_int_equal(store_token_add(f->s, f->alice, u.token_gen, "a3", INT32_MAX), 0);
+    assert_int_equal(store_token_lookup(f->s, "a3", 10, &uid, NULL), 0);
+    /* The revoked rows are gone, not only invalid. */
+    assert_int_equal(count_rows(f, "tokens"), 2);
+}
+
+static void test_token_list_shows_live_sessions_without_secrets(void **state)
+{
+    struct fixture *f = fixture(state);
+    json_t *list = NULL, *t;
+    int64_t uid = 0, tid = 0, now = (int64_t)time(NULL);
+
+    assert_int_equal(store_token_add(f->s, f->alice, 0, "old", now - 5), 0); /* expired */
+    assert_int_equal(store_token_add(f->s, f->alice, 0, "t1", now + 100), 0);
+    assert_int_equal(store_token_add(f->s, f->alice, 0, "t2", now + 200), 0);
+    assert_int_equal(store_token_add(f->s, f->bob, 0, "tb", now + 100), 0);
+    assert_int_equal(store_token_lookup(f->s, "t1", now, &uid, &tid), 0);
+    assert_true(tid > 0);
+
+    assert_int_equal(store_token_list(f->s, f->alice, now, &list), 0);
+    assert_int_equal(json_array_size(list), 2);
+    t = json_array_get(list, 0); /* newest first */
+    assert_int_equal(json_integer_value(json_object_get(t, "expires_at")), now + 200);
+    assert_true(json_is_null(json_object_get(t, "last_used_at")));
+    assert_true(json_integer_value(json_object_get(t, "created_at")) >= now - 1);
+    t = json_array_get(list, 1);
+    assert_int_equal(json_integer_value(json_object_get(t, "id")), tid);
+    assert_int_equal(json_integer_value(json_object_get(t, "last_used_at")), now);
+    assert_null(json_object_get(t, "token_hash"));
+    json_decref(list);
+}
+
+static void test_token_revoke_by_id_only_of_its_owner(void **state)
+{
+    struct fixture *f = fixture(state);
+    int64_t uid = 0, tid = 0, bob_tid = 0;
+    int n = -1;
+
+    assert_int_equal(store_token_add(f->s, f->alice, 0, "t1", INT32_MAX), 0);
+    assert_int_equal(store_token_add(f->s, f->alice, 0, "t2", INT32_MAX), 0);
+    assert_int_equal(store_token_add(f->s, f->bob, 0, "tb", INT32_MAX), 0);
+    assert_int_equal(store_token_lookup(f->s, "t1", 1, &uid, &tid), 0);
+    assert_int_equal(store_token_lookup(f->s, "tb", 1, &uid, &bob_tid), 0);
+
+    assert_int_equal(store_token_revoke(f->s, tid, f->bob), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "t1", 1, &uid, NULL), 0);
+    assert_int_equal(store_token_revoke(f->s, tid, f->alice), 0);
+    assert_int_equal(store_token_lookup(f->s, "t1", 1, &uid, NULL), -ENOENT);
+    assert_int_equal(store_token_revoke(f->s, tid, f->alice), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "t2", 1, &uid, NULL), 0);
+
+    assert_int_equal(store_token_revoke_all(f->s, f->alice, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_token_lookup(f->s, "t2", 1, &uid, NULL), -ENOENT);
+    assert_int_equal(store_token_lookup(f->s, "tb", 1, &uid, NULL), 0);
+    assert_int_equal(store_token_revoke(f->s, bob_tid, 0), 0); /* 0: anyone's */
+}
+
+static void test_key_revoke_of_its_owner_and_all_of_a_user(void **state)
+{
+    struct fixture *f = fixture(state);
+    int64_t k1 = 0, k2 = 0, uid = 0, kid = 0;
+    int n = -1;
+
+    assert_int_equal(store_key_add(f->s, f->alice, "a", "ka1", &k1), 0);
+    assert_int_equal(store_key_add(f->s, f->alice, "b", "ka2", &k2), 0);
+    assert_int_equal(store_key_add(f->s, f->bob, "c", "kb", NULL), 0);
+    assert_int_equal(store_key_revoke_of(f->s, k1, f->bob), -ENOENT);
+    assert_int_equal(store_key_lookup(f->s, "ka1", &uid, &kid), 0);
+    assert_int_equal(store_key_revoke_of(f->s, k1, f->alice), 0);
+    assert_int_equal(store_key_lookup(f->s, "ka1", &uid, &kid), -ENOENT);
+
+    assert_int_equal(store_key_revoke_all(f->s, f->alice, &n), 0);
+    assert_int_equal(n, 1); /* k1 was revoked already */
+    assert_int_equal(store_key_lookup(f->s, "ka2", &uid, &kid), -ENOENT);
+    assert_int_equal(store_key_lookup(f->s, "kb", &uid, &kid), 0);
+    /* A password change leaves the keys alone: they are credentials of their own. */
+    assert_int_equal(store_user_set_password(f->s, f->bob, "h2"), 0);
+    assert_int_equal(store_key_lookup(f->s, "kb", &uid, &kid), 0);
+}
+
 /* The tests that run on each backend, each on a fresh database. */
 #define BACKEND_TESTS(X)                                                                         \
     X(test_migrations_are_idempotent_on_reopen), X(test_open_refuses_a_newer_schema),            \
@@ -1491,7 +1597,11 @@ static void test_deleting_a_token_run_frees_its_token(void **state)
             X(test_run_finish_survives_kill_9), X(test_store_error_is_per_thread),               \
             X(test_run_token_finds_the_run_for_its_owner),                                       \
             X(test_run_token_is_unique_and_optional), X(test_run_token_list_pages_newest_first), \
-            X(test_deleting_a_token_run_frees_its_token)
+            X(test_deleting_a_token_run_frees_its_token),                                        \
+            X(test_password_change_revokes_every_token_of_the_user),                             \
+            X(test_token_list_shows_live_sessions_without_secrets),                              \
+            X(test_token_revoke_by_id_only_of_its_owner),                                        \
+            X(test_key_revoke_of_its_owner_and_all_of_a_user)
 
 #define ON(t, backend, setup)                                                                     \
     {                                                                                             \
