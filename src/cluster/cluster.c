@@ -167,7 +167,7 @@ bool cluster_fenced(struct cluster *c, const struct sched_run *run)
 static const char finish_sql[] =
         "WITH fin AS (UPDATE runs SET state = 'done', status = $4, result = $5,"
         " exit_code = $6::bigint, execution_time = $7::float8, finished_at = " DB_NOW_MS ","
-        " payload = NULL, lease_until = NULL"
+        " payload = NULL, lease_until = NULL, stored_bytes = stored_bytes + octet_length($5)"
         " WHERE id = $1::bigint AND node = $2 AND attempts = $3::int AND state = 'running'"
         " RETURNING id, finished_at),"
         " ev AS (INSERT INTO run_events (run_id, attempt, type, data, at)"
@@ -260,7 +260,8 @@ int cluster_cancel(struct cluster *c, int64_t id, json_t *result)
         return -ENOMEM;
     r = cluster__pool_query(c, "cancel a queued run",
                             "WITH q AS (UPDATE runs SET state = 'done', status = 'cancelled',"
-                            " result = $2, finished_at = " DB_NOW_MS ", payload = NULL"
+                            " result = $2, finished_at = " DB_NOW_MS ", payload = NULL,"
+                            " stored_bytes = stored_bytes + octet_length($2)"
                             " WHERE id = $1::bigint AND state = 'queued' RETURNING id, attempts,"
                             " finished_at),"
                             " ev AS (INSERT INTO run_events (run_id, attempt, type, data, at)"

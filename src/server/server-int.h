@@ -37,6 +37,7 @@ struct server {
     struct web *web;                       /* the web page's directory (web.c) */
     int64_t started_at_ms;
     atomic_bool stopping;
+    _Atomic int64_t stored_estimate; /* every run's stored bytes, about (quota.c) */
 };
 
 /* The civetweb request handler for "/" (http.c). */

@@ -31,8 +31,11 @@ struct server_config {
     size_t max_code_bytes;    /* the main file */
     size_t max_request_bytes; /* a whole request body */
     uint64_t retention_days;  /* finished runs older than this are pruned; 0 = keep */
-    int64_t token_ttl_s;      /* login tokens */
-    bool no_auth;             /* one local user, loopback only */
+    uint64_t retention_mb;    /* every run's stored bytes past this: the oldest pruned; 0 = none */
+    uint64_t user_quota_mb;   /* a user's stored bytes past this: their oldest evicted; 0 = none */
+    size_t stored_output_bytes; /* what one run's result stores at most (quota.h); 0 = no cap */
+    int64_t token_ttl_s;        /* login tokens */
+    bool no_auth;               /* one local user, loopback only */
     struct server_maxima max;
     double rate; /* requests per second per caller, 0 = no limit */
     unsigned burst;
