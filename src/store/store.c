@@ -823,7 +823,7 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
             ARGS(ARG_TEXT(status), ARG_TEXT(text),
                  json_is_integer(exit_code) ? ARG_INT(json_integer_value(exit_code)) : ARG_NULL,
                  ARG_REAL(execution_time), ARG_INT(finished_at_ms), ARG_INT(id),
-                 ARG_INT((int64_t)strlen(text))));
+                 ARG_INT((int64_t)text_len(text))));
 }
 
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
