@@ -118,7 +118,7 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
         cluster_release(srv->cluster, run);
         stored = false;
     } else if (d->claimed || d->held) {
-        if ((r = cluster_finish(srv->cluster, run, status, to_store, exec)) < 0) {
+        if ((r = cluster_finish(srv->cluster, run, status, result, to_store, exec)) < 0) {
             stored = false;
             fprintf(stderr, "runbox: run %lld: result not stored: %s\n", (long long)run->id,
                     r == -ESTALE ? "this node lost its claim on it (lease)" : strerror(-r));
