@@ -21,6 +21,8 @@
 #define CAP_MAX_PASSES 4
 /* The least cap honoured: a summary of the run always fits. */
 #define CAP_MIN_BYTES 4096
+/* The bytes of strings a summary keeps (a status, a language, a version). */
+#define CAP_SUMMARY_STRINGS 512
 /* Bytes each pass aims below the cap. */
 #define CAP_SLACK 256
 
@@ -219,17 +221,12 @@ static json_t *summary(json_t *result)
     for (size_t i = 0; o && i < ARRAY_SIZE(keep); i++) {
         json_t *v = json_object_get(result, keep[i]);
 
-        if (v && !json_is_string(v) && json_object_set(o, keep[i], v) < 0)
-            o = (json_decref(o), NULL);
-        else if (v && json_is_string(v) &&
-                 json_object_set_new(o, keep[i],
-                                     json_stringn_nocheck(json_string_value(v),
-                                                          utf8_prefix(json_string_value(v), 64))) <
-                         0)
+        if (v && json_object_set(o, keep[i], v) < 0)
             o = (json_decref(o), NULL);
     }
     if (o && (json_object_set_new(o, "output", json_string("")) < 0 ||
-              json_object_set_new(o, "error", json_string("")) < 0))
+              json_object_set_new(o, "error", json_string("")) < 0 ||
+              cut_to(o, CAP_SUMMARY_STRINGS) < 0))
         o = (json_decref(o), NULL);
     return o;
 }

@@ -1404,7 +1404,7 @@ static int64_t add_token_run(struct store *s, int64_t user_id, const char *token
 
 static void test_run_token_finds_the_run_for_its_owner(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *compat = json_pack("{s:i}", "language_id", 71), *got = NULL;
     int64_t id = add_token_run(f->s, f->alice, "tok-1", compat), found = 0;
 
@@ -1422,7 +1422,7 @@ static void test_run_token_finds_the_run_for_its_owner(void **state)
 
 static void test_run_token_is_unique_and_optional(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *got = NULL;
     struct store_run_new rn = {.user_id = f->bob, .language = "c", .token = "dup", .created_at = 1};
     int64_t plain = add_run(f->s, f->alice, 0, "python", true, 1), id = 0;
@@ -1435,7 +1435,7 @@ static void test_run_token_is_unique_and_optional(void **state)
 
 static void test_run_token_list_pages_newest_first(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *list = NULL;
     int64_t total = 0, ids[5];
     char tok[16];
@@ -1459,7 +1459,7 @@ static void test_run_token_list_pages_newest_first(void **state)
 
 static void test_deleting_a_token_run_frees_its_token(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t id = add_token_run(f->s, f->alice, "gone", NULL), found = 0;
 
     assert_int_equal(store_run_delete(f->s, id, 0), 0);
@@ -1718,6 +1718,32 @@ static void test_result_cap_cuts_long_output_and_drops_files_content(void **stat
     free(out);
 }
 
+static void test_result_cap_falls_back_to_the_summary(void **state)
+{
+    json_t *res = json_pack("{sssiss}", "status", "wrong_answer", "exit_code", 1, "language",
+                            "python"),
+           *tests = json_array(), *capped = NULL;
+    size_t bytes = 0;
+
+    (void)state;
+    /* Thousands of tiny tests: no string is long, the keys alone are over the cap. */
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(json_array_append_new(tests, json_pack("{sisb}", "n", i, "ok", 1)), 0);
+    assert_int_equal(json_object_set_new(res, "tests", tests), 0);
+    assert_int_equal(store_result_cap(res, 4096, &capped, &bytes), 0);
+    assert_true(bytes <= 4096);
+    assert_true(json_is_true(json_object_get(capped, "stored_truncated")));
+    assert_string_equal(json_string_value(json_object_get(capped, "status")), "wrong_answer");
+    assert_int_equal(json_integer_value(json_object_get(capped, "exit_code")), 1);
+    assert_null(json_object_get(capped, "tests"));
+    /* A cap under 4 KiB counts as 4 KiB. */
+    json_decref(capped);
+    assert_int_equal(store_result_cap(res, 10, &capped, &bytes), 0);
+    assert_true(bytes <= 4096 && bytes > 10);
+    json_decref(capped);
+    json_decref(res);
+}
+
 static void test_result_cap_fits_escaped_and_multibyte_output(void **state)
 {
     size_t n = 1u << 20;
@@ -1791,6 +1817,7 @@ int main(void)
             cmocka_unit_test(test_result_cap_keeps_a_small_result_as_it_is),
             cmocka_unit_test(test_result_cap_cuts_long_output_and_drops_files_content),
             cmocka_unit_test(test_result_cap_fits_escaped_and_multibyte_output),
+            cmocka_unit_test(test_result_cap_falls_back_to_the_summary),
             /* SQLite only. */
             ON_SQLITE(test_open_creates_missing_dirs_private),
             cmocka_unit_test(test_open_fails_with_a_reason),
