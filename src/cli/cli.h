@@ -131,6 +131,8 @@ const char *cli_data_dir(const char *given);
  * under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The command's own options (--data, --db,
  * --admin, --password-stdin, --name) are read from the operands and from after "--". */
 int cli_cmd_user(const struct cli_args *a);
+/* runbox users: `runbox user list`, each user with their runs, stored bytes and quota. */
+int cli_cmd_users(const struct cli_args *a);
 int cli_cmd_key(const struct cli_args *a);
 
 /* runbox image import|ls|rm (image.c): images under --data DIR ($RUNBOX_DATA, /var/lib/runbox)

@@ -18,6 +18,7 @@ static const struct {
         {"course", cli_cmd_course},
         {"serve", cli_cmd_serve},
         {"user", cli_cmd_user},
+        {"users", cli_cmd_users},
         {"key", cli_cmd_key},
         {"image", cli_cmd_image},
 };

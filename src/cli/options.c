@@ -104,8 +104,9 @@ void cli_usage(FILE *f)
           "  selftest [LANG...]   run each language's self-test program\n"
           "  serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N] [--no-auth]\n"
           "        the HTTP service (API, history, users) on an embedded SQLite database\n"
-          "  user add|list|del|passwd ...   accounts of the service, in its database (--data DIR\n"
-          "        or --db URL; runbox user for help)\n"
+          "  user add|list|del|passwd|quota ...   accounts of the service, in its database\n"
+          "        (--data DIR or --db URL; runbox user for help)\n"
+          "  users [--json]       each user's runs, stored bytes and storage quota\n"
           "  key add|list|revoke ...        API keys of the service (runbox key for help)\n"
           "  image import [--data DIR] [--name NAME] FILE.tar | ls [--json] | rm NAME\n"
           "        images from docker save archives or OCI layouts, under DIR/images\n"
@@ -286,7 +287,7 @@ static int apply_option(int code, const char *val, struct cli_args *a)
 /* The index of the command word when it is one that parses its own options, else 0. */
 static int own_options_command(int argc, char **argv)
 {
-    static const char *const own[] = {"serve", "user", "key", "image"};
+    static const char *const own[] = {"serve", "user", "users", "key", "image"};
 
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {

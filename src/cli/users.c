@@ -16,9 +16,12 @@
 
 #include "cli/cli.h"
 #include "server/auth.h"
+#include "server/server.h"
 #include "store/store.h"
 
-#define PASSWORD_BUF 1026 /* 1024 bytes, one more to see a longer one, the NUL */
+#define PASSWORD_BUF   1026 /* 1024 bytes, one more to see a longer one, the NUL */
+#define DEFAULT_CONFIG "/etc/runbox/config.json"
+#define MIB            (UINT64_C(1) << 20)
 
 enum uk_opt {
     UK_ADMIN = 1u << 0,
@@ -32,6 +35,7 @@ struct uk_args {
     const char *data_dir;             /* --data DIR */
     const char *db_url;               /* --db URL */
     const char *key_name;             /* --name NAME */
+    const char *config;               /* --config FILE (the global option), for the default quota */
     unsigned given;                   /* enum uk_opt flags seen */
     bool json;                        /* --json (the global option) */
     char *operands[CLI_SUB_MAX_ARGS]; /* the sub-command's operands, after the sub-command's name */
@@ -202,30 +206,134 @@ static int user_add(struct store *s, const struct uk_args *u)
     return 0;
 }
 
+/* The server's default user quota in MB: the config file's (--config, else the default file
+ * when there is one), else the built-in one. Prints why not (returns 2 then). */
+static int default_quota_mb(const struct uk_args *u, uint64_t *ret)
+{
+    const char *path = u->config;
+    struct server_config cfg;
+    char err[512] = "";
+    int r;
+
+    if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
+        path = DEFAULT_CONFIG;
+    r = server_config_load(path, &cfg, err, sizeof(err));
+    *ret = cfg.user_quota_mb;
+    server_config_done(&cfg);
+    if (r < 0) {
+        fprintf(stderr, "runbox: config: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+/* @n bytes for people: "512 B", "3.4 MiB". */
+static void format_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    size_t i = 0;
+
+    while (v >= 1024 && i + 1 < ARRAY_SIZE(units)) {
+        v /= 1024;
+        i++;
+    }
+    if (i == 0)
+        snprintf(buf, len, "%llu B", (unsigned long long)n);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[i]);
+}
+
+/* Adds "quota_bytes" to @user: its own quota or @default_mb; null when none. */
+static void set_quota_bytes(json_t *user, uint64_t default_mb)
+{
+    json_t *own = json_object_get(user, "quota_mb");
+    uint64_t mb = json_is_integer(own) ? (uint64_t)json_integer_value(own) : default_mb;
+
+    (void)json_object_set_new(user, "quota_bytes",
+                              mb ? json_integer((json_int_t)(mb * MIB)) : json_null());
+}
+
+static void print_user(json_t *v)
+{
+    char created[32], stored[32], quota[40] = "none";
+    json_t *q = json_object_get(v, "quota_bytes");
+
+    format_time(json_object_get(v, "created_at"), created, sizeof(created));
+    format_bytes((uint64_t)json_integer_value(json_object_get(v, "stored_bytes")), stored,
+                 sizeof(stored));
+    if (json_is_integer(q))
+        format_bytes((uint64_t)json_integer_value(q), quota, sizeof(quota));
+    if (!json_is_null(json_object_get(v, "quota_mb")))
+        strcat(quota, " (own)");
+    printf("%-6lld %-24s %-5s %6lld %10s %-16s %s\n",
+           (long long)json_integer_value(json_object_get(v, "id")),
+           json_string_value(json_object_get(v, "name")),
+           json_is_true(json_object_get(v, "admin")) ? "yes" : "no",
+           (long long)json_integer_value(json_object_get(v, "runs")), stored, quota, created);
+}
+
 static int user_list(struct store *s, const struct uk_args *u)
 {
     json_t *users, *v;
+    uint64_t default_mb;
     size_t i;
-    int r = store_user_list(s, &users);
+    int r = default_quota_mb(u, &default_mb);
 
+    if (r)
+        return r;
+    r = store_user_list(s, &users);
     if (r < 0)
         return fail("cannot list the users", r);
+    json_array_foreach(users, i, v)
+    {
+        set_quota_bytes(v, default_mb);
+    }
     if (u->json) {
         print_json(users);
         json_decref(users);
         return 0;
     }
-    printf("%-6s %-24s %-5s %s\n", "ID", "NAME", "ADMIN", "CREATED (UTC)");
+    printf("%-6s %-24s %-5s %6s %10s %-16s %s\n", "ID", "NAME", "ADMIN", "RUNS", "STORED", "QUOTA",
+           "CREATED (UTC)");
     json_array_foreach(users, i, v)
     {
-        char created[32];
-
-        format_time(json_object_get(v, "created_at"), created, sizeof(created));
-        printf("%-6lld %-24s %-5s %s\n", (long long)json_integer_value(json_object_get(v, "id")),
-               json_string_value(json_object_get(v, "name")),
-               json_is_true(json_object_get(v, "admin")) ? "yes" : "no", created);
+        print_user(v);
     }
     json_decref(users);
+    return 0;
+}
+
+/* user quota NAME MB|default|none: the user's own quota ("none": unlimited), or back to the
+ * server's default. */
+static int user_quota(struct store *s, const struct uk_args *u)
+{
+    const char *arg = u->operands[1];
+    struct store_user user;
+    uint64_t mb = 0;
+    int64_t quota;
+    int r;
+
+    if (strcmp(arg, "default") == 0)
+        quota = -1;
+    else if (strcmp(arg, "none") == 0)
+        quota = 0;
+    else if (parse_u64(arg, &mb) == 0 && mb > 0 && mb <= (UINT64_C(1) << 40))
+        quota = (int64_t)mb;
+    else {
+        fprintf(stderr, "runbox: user quota: '%s' is not MB (1 to 2^40), default or none\n", arg);
+        return 2;
+    }
+    if ((r = find_user(s, u->operands[0], &user)))
+        return r;
+    if ((r = store_user_set_quota(s, user.id, quota)) < 0)
+        return fail("cannot set the quota", r);
+    if (quota < 0)
+        printf("'%s' has the server's default quota\n", user.name);
+    else if (quota == 0)
+        printf("'%s' has no quota\n", user.name);
+    else
+        printf("'%s' may store %llu MB of runs\n", user.name, (unsigned long long)mb);
     return 0;
 }
 
@@ -368,6 +476,7 @@ static const struct uk_cmd uk_cmds[] = {
         {"user", "add", 1, UK_ADMIN | UK_PASSWORD_STDIN, user_add,
          "user add NAME [--admin] [--password-stdin]"},
         {"user", "list", 0, 0, user_list, "user list [--json]"},
+        {"user", "quota", 2, 0, user_quota, "user quota NAME MB|default|none"},
         {"user", "del", 1, 0, user_del, "user del NAME"},
         {"user", "passwd", 1, UK_PASSWORD_STDIN | UK_REVOKE_KEYS, user_passwd,
          "user passwd NAME [--password-stdin] [--revoke-keys]"},
@@ -412,7 +521,7 @@ static int parse(const struct cli_args *a, struct uk_args *u)
 
     if (argc < 0)
         return argc;
-    *u = (struct uk_args){.json = a->json};
+    *u = (struct uk_args){.json = a->json, .config = a->config};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
         switch (c) {
         case 'd':
@@ -470,14 +579,21 @@ static int open_db(const struct uk_args *u, struct store **ret)
     return 0;
 }
 
-static int run_group(const char *group, const struct cli_args *a)
+/* @implied: the sub-command when the command names it ("users" is "user list"), or NULL. */
+static int run_group(const char *group, const struct cli_args *a, const char *implied)
 {
     _cleanup_(store_freep) struct store *s = NULL;
     struct uk_args u;
     const struct uk_cmd *cmd = NULL;
     int r;
 
-    if (parse(a, &u) < 0 || u.n_operands < 1)
+    if (parse(a, &u) < 0)
+        return usage(group);
+    if (implied && u.n_operands < CLI_SUB_MAX_ARGS) {
+        memmove(u.operands + 1, u.operands, sizeof(u.operands[0]) * (size_t)u.n_operands++);
+        u.operands[0] = (char *)implied;
+    }
+    if (u.n_operands < 1)
         return usage(group);
     for (size_t i = 0; i < ARRAY_SIZE(uk_cmds); i++)
         if (strcmp(uk_cmds[i].group, group) == 0 && strcmp(uk_cmds[i].name, u.operands[0]) == 0)
@@ -498,10 +614,15 @@ static int run_group(const char *group, const struct cli_args *a)
 
 int cli_cmd_user(const struct cli_args *a)
 {
-    return run_group("user", a);
+    return run_group("user", a, NULL);
+}
+
+int cli_cmd_users(const struct cli_args *a)
+{
+    return run_group("user", a, "list");
 }
 
 int cli_cmd_key(const struct cli_args *a)
 {
-    return run_group("key", a);
+    return run_group("key", a, NULL);
 }

@@ -164,25 +164,27 @@ bool cluster_fenced(struct cluster *c, const struct sched_run *run)
 /*** Results ***/
 
 /* The result goes in with its "result" event and the notification, in one statement: a reader
- * never sees the run done without its result, nor the result without the run done. */
+ * never sees the run done without its result, nor the result without the run done. $5: the
+ * result as stored (capped), $8: the whole result, for the event the client is answered from. */
 static const char finish_sql[] =
         "WITH fin AS (UPDATE runs SET state = 'done', status = $4, result = $5,"
         " exit_code = $6::bigint, execution_time = $7::float8, finished_at = " DB_NOW_MS ","
-        " payload = NULL, lease_until = NULL"
+        " payload = NULL, lease_until = NULL, stored_bytes = stored_bytes + octet_length($5)"
         " WHERE id = $1::bigint AND node = $2 AND attempts = $3::int AND state = 'running'"
         " RETURNING id, finished_at),"
         " ev AS (INSERT INTO run_events (run_id, attempt, type, data, at)"
-        " SELECT id, $3::int, 'result', $5, finished_at FROM fin)"
+        " SELECT id, $3::int, 'result', $8, finished_at FROM fin)"
         " SELECT id, pg_notify('runbox_events', id::text) FROM fin";
 
 int cluster_finish(struct cluster *c, struct sched_run *run, const char *status, json_t *result,
-                   double execution_time)
+                   json_t *stored_result, double execution_time)
 {
     char id[24], att[16], code[24], exec[32];
     bool fenced = false;
     int attempt = cluster__local_attempt(c, run->id, &fenced);
     json_t *exit_code = json_object_get(result, "exit_code");
     _cleanup_free_ char *text = json_dumps(result, JSON_COMPACT);
+    _cleanup_free_ char *stored_text = json_dumps(stored_result, JSON_COMPACT);
     PGresult *res = NULL;
     int r;
 
@@ -190,7 +192,7 @@ int cluster_finish(struct cluster *c, struct sched_run *run, const char *status,
         local_remove(c, run->id);
         return -ESTALE;
     }
-    if (!text)
+    if (!text || !stored_text)
         return -ENOMEM;
     /* The output events first, so that readers get them before the result. */
     cluster__flush(c);
@@ -200,13 +202,14 @@ int cluster_finish(struct cluster *c, struct sched_run *run, const char *status,
                        c->node_id,
                        att,
                        status,
-                       text,
+                       stored_text,
                        json_is_integer(exit_code)
                                ? cluster__i64(code, sizeof(code), json_integer_value(exit_code))
                                : NULL,
-                       exec};
+                       exec,
+                       text};
     for (unsigned wait_ms = 100;; wait_ms = wait_ms < 2000 ? wait_ms * 2 : 2000) {
-        r = cluster__pool_query(c, "store a result", finish_sql, 7, p, &res);
+        r = cluster__pool_query(c, "store a result", finish_sql, 8, p, &res);
         if (r != -ENOTCONN)
             break;
         /* The database is away: keep the result until it is back (or the lease ends and the
@@ -261,7 +264,8 @@ int cluster_cancel(struct cluster *c, int64_t id, json_t *result)
         return -ENOMEM;
     r = cluster__pool_query(c, "cancel a queued run",
                             "WITH q AS (UPDATE runs SET state = 'done', status = 'cancelled',"
-                            " result = $2, finished_at = " DB_NOW_MS ", payload = NULL"
+                            " result = $2, finished_at = " DB_NOW_MS ", payload = NULL,"
+                            " stored_bytes = stored_bytes + octet_length($2)"
                             " WHERE id = $1::bigint AND state = 'queued' RETURNING id, attempts,"
                             " finished_at),"
                             " ev AS (INSERT INTO run_events (run_id, attempt, type, data, at)"
@@ -324,7 +328,7 @@ static void fail_claim(struct cluster *c, const struct cluster_claim *cl, const 
                             (json_int_t)cl->id, "state", "done");
     struct sched_run fake = {.id = cl->id};
 
-    if (res && cluster_finish(c, &fake, "internal_error", res, 0) < 0)
+    if (res && cluster_finish(c, &fake, "internal_error", res, res, 0) < 0)
         fprintf(stderr, "runbox: cluster: run %lld: could not end it: %s\n", (long long)cl->id,
                 why);
     json_decref(res);

@@ -115,11 +115,13 @@ void cluster_attach(struct cluster *c, struct sched_run *run, int attempt);
 int cluster_hold(struct cluster *c, struct sched_run *run) _warn_unused_;
 
 /* Store @run's result (borrowed) with its status and execution time, fenced by this node's
- * claim, after its last events. Retries while the database is down (until the node stops).
- * 0; -ESTALE when the claim was lost (re-queued elsewhere, or fenced off here): the result
+ * claim, after its last events: @stored_result (borrowed) in the run's row, which may be a copy cut
+ * to the server's per-run cap (quota.h), and @result whole in its "result" event, which the node
+ * that follows the run answers its client with. Retries while the database is down (until the node
+ * stops). 0; -ESTALE when the claim was lost (re-queued elsewhere, or fenced off here): the result
  * must then be dropped; -ECANCELED when the node is stopping and could not store it. */
 int cluster_finish(struct cluster *c, struct sched_run *run, const char *status, json_t *result,
-                   double execution_time) _warn_unused_;
+                   json_t *stored_result, double execution_time) _warn_unused_;
 
 /* Put a claimed run that did not finish back in the queue (the node is stopping). */
 void cluster_release(struct cluster *c, struct sched_run *run);

@@ -7,6 +7,7 @@
 
 #include "server/auth.h"
 #include "server/loginguard.h"
+#include "server/quota.h"
 #include "server/server-int.h"
 #include "store/store.h"
 
@@ -140,7 +141,12 @@ int h_auth_token(struct req *rq)
 
 int h_auth_me(struct req *rq)
 {
-    return http_reply_json(rq, 200, user_json(rq->who.user_id, rq->who.name, rq->who.admin));
+    json_t *me = user_json(rq->who.user_id, rq->who.name, rq->who.admin);
+
+    /* What the user's runs store, against their quota (quota.h). */
+    if (me)
+        (void)json_object_set_new(me, "usage", quota_usage_json(rq->srv, rq->who.user_id));
+    return http_reply_json(rq, 200, me);
 }
 
 int h_auth_logout(struct req *rq)
@@ -259,6 +265,7 @@ int h_users_list(struct req *rq)
 
     if (r < 0)
         return internal_error(rq, r);
+    quota_users_json(rq->srv, users);
     return http_reply_json(rq, 200, json_pack("{s:o}", "users", users));
 }
 

@@ -16,6 +16,7 @@
 #include "server/front.h"
 #include "server/hooks.h"
 #include "server/metrics.h"
+#include "server/quota.h"
 #include "server/ratelimit.h"
 #include "server/request.h"
 #include "server/run.h"
@@ -95,7 +96,7 @@ static json_t *result_without_run(const char *status, const char *message, const
 }
 
 /* Store, count, announce and hand over the result (stolen): the order makes a result durable
- * before anyone can see it. */
+ * before anyone can see it. What is stored is capped (quota.h); the live result is whole. */
 static void finish(struct server *srv, struct sched_run *run, json_t *result)
 {
     struct run_data *d = run->data;
@@ -108,19 +109,26 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
     json_object_set_new(result, "state", json_string("done"));
     if (!status)
         status = "internal_error";
+    size_t stored_bytes = 0;
+    int64_t run_id = run->id, user_id = run->user_id;
+    _cleanup_(json_decrefp) json_t *to_store = quota_stored_result(srv, result, &stored_bytes);
+    bool kept = false;
     if (d->claimed && atomic_load(&srv->stopping) && strcmp(status, "cancelled") == 0) {
         /* Stopped by this node's shutdown, not by anyone's request: another node runs it. */
         cluster_release(srv->cluster, run);
         stored = false;
     } else if (d->claimed || d->held) {
-        if ((r = cluster_finish(srv->cluster, run, status, result, exec)) < 0) {
+        if ((r = cluster_finish(srv->cluster, run, status, result, to_store, exec)) < 0) {
             stored = false;
             fprintf(stderr, "runbox: run %lld: result not stored: %s\n", (long long)run->id,
                     r == -ESTALE ? "this node lost its claim on it (lease)" : strerror(-r));
         }
-    } else if ((r = store_run_finish(srv->store, run->id, status, result, exec, unix_ms())) < 0) {
+        kept = stored;
+    } else if ((r = store_run_finish(srv->store, run->id, status, to_store, exec, unix_ms())) < 0) {
         fprintf(stderr, "runbox: run %lld: cannot store the result: %s %s\n", (long long)run->id,
                 strerror(-r), store_error());
+    } else {
+        kept = true;
     }
     uint64_t now = now_us();
     double latency = (double)(now - d->submitted_us) / 1e6;
@@ -134,6 +142,9 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
     if (!d->claimed)
         ratelimit_run_end(srv->rl, d->rate_key);
     sched_run_finish(run, result);
+    /* After the answer: the client does not wait for the eviction. */
+    if (kept)
+        quota_after_store(srv, user_id, run_id, stored_bytes);
 }
 
 /* What the pre hook's replacement request @new_req is checked as: the test files stay the

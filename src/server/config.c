@@ -24,6 +24,10 @@ static void set_defaults(struct server_config *c)
     c->max_code_bytes = REQ_MAX_CODE_DEFAULT;
     c->max_request_bytes = HTTP_MAX_BODY_DEFAULT;
     c->retention_days = 30;
+    /* Storage (quota.h): 1 MiB of result per run, 200 MB per user, 10 GiB in all. */
+    c->stored_output_bytes = 1 << 20;
+    c->user_quota_mb = 200;
+    c->retention_mb = 10240;
     c->token_ttl_s = 24 * 3600;
     /* Five wrong passwords of an account (twenty from one address: a campus behind one NAT)
      * before 1 s of backoff, doubling with each further failure up to 15 minutes. */
@@ -95,6 +99,9 @@ static const struct key keys[] = {
         KEY("max_code_kb", K_SIZE_KB, max_code_bytes),
         KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
         KEY("retention_days", K_U64, retention_days),
+        KEY("retention_mb", K_U64, retention_mb),
+        KEY("user_quota_mb", K_U64, user_quota_mb),
+        KEY("stored_output_kb", K_SIZE_KB, stored_output_bytes),
         KEY("token_ttl_s", K_I64, token_ttl_s),
         KEY("login_max_failures", K_UINT, login.max_failures),
         KEY("login_max_failures_per_address", K_UINT, login.addr_max_failures),

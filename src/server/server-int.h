@@ -43,6 +43,7 @@ struct server {
     struct web *web;                       /* the web page's directory (web.c) */
     int64_t started_at_ms;
     atomic_bool stopping;
+    _Atomic int64_t stored_estimate; /* every run's stored bytes, about (quota.c) */
 };
 
 /* The front end's callbacks (http.c): answer a request, the body limit of a path, and

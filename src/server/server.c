@@ -31,6 +31,7 @@
 #include "server/loginguard.h"
 #include "server/metrics.h"
 #include "server/origin.h"
+#include "server/quota.h"
 #include "server/ratelimit.h"
 #include "server/run.h"
 #include "server/server-int.h"
@@ -64,13 +65,12 @@ static void prune(struct server *srv)
 {
     int n = 0;
 
-    if (!srv->cfg->retention_days)
-        return;
     int64_t before = unix_ms() - (int64_t)srv->cfg->retention_days * 86400 * 1000;
-    if (store_runs_prune(srv->store, before, &n) == 0 && n > 0)
+    if (srv->cfg->retention_days && store_runs_prune(srv->store, before, &n) == 0 && n > 0)
         fprintf(stderr, "runbox: retention: pruned %d runs older than %llu days\n", n,
                 (unsigned long long)srv->cfg->retention_days);
     (void)!store_token_prune(srv->store, unix_ms() / 1000);
+    quota_prune(srv);
 }
 
 /* Each language's version, probed once in a box (and cached on disk by the job module). */

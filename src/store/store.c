@@ -140,6 +140,20 @@ static _Thread_local char last_error[256];
     "ALTER TABLE tokens ADD COLUMN created_at " I64 " NOT NULL DEFAULT 0;" \
     "ALTER TABLE tokens ADD COLUMN last_used_at " I64 ";"
 
+/* 6: storage quotas: each run's stored bytes (its code, request, compatibility attributes and
+ * result, as the store wrote them; kept up to date on insert and finish), and a user's own quota
+ * in MB (NULL: the server's default; 0: none). Runs stored before this migration are counted in
+ * characters (length()), which is close enough for what is only a budget. The two indexes cover
+ * the quota queries, so that SQLite sums a user's bytes without reading rows (a result past its
+ * page would cost a walk of its overflow pages). */
+#define SCHEMA_6(ID, I64, F64)                                                           \
+    "ALTER TABLE runs ADD COLUMN stored_bytes " I64 " NOT NULL DEFAULT 0;"                    \
+    "ALTER TABLE users ADD COLUMN quota_mb " I64 ";"                                          \
+    "UPDATE runs SET stored_bytes = coalesce(length(code), 0) + coalesce(length(request), 0)" \
+    " + coalesce(length(result), 0) + coalesce(length(compat), 0);"                           \
+    "CREATE INDEX runs_user_bytes ON runs(user_id, state, shared, id, stored_bytes);"         \
+    "CREATE INDEX runs_bytes ON runs(state, id, stored_bytes);"
+
 #define DIALECTS(schema)                                                                  \
     {                                                                                     \
         [STORE__SQLITE] = schema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "REAL"), \
@@ -149,7 +163,7 @@ static _Thread_local char last_error[256];
 
 static const char *const migrations[][STORE__N_DIALECTS] = {
         DIALECTS(SCHEMA_1), DIALECTS(SCHEMA_2), DIALECTS(SCHEMA_3),
-        DIALECTS(SCHEMA_4), DIALECTS(SCHEMA_5),
+        DIALECTS(SCHEMA_4), DIALECTS(SCHEMA_5), DIALECTS(SCHEMA_6),
 };
 
 /* The result given to runs that the server died under. */
@@ -295,6 +309,12 @@ static int insert_id(struct store *s, const char *sql, const struct store__arg *
     if (ret_id)
         *ret_id = id;
     return 0;
+}
+
+/* strlen() of text that may be NULL. */
+static size_t text_len(const char *text)
+{
+    return text ? strlen(text) : 0;
 }
 
 /* Compact JSON text of @j (NULL gives NULL), into *ret. */
@@ -647,14 +667,17 @@ int store_user_delete(struct store *s, int64_t id)
 int store_user_list(struct store *s, json_t **ret)
 {
     static const struct col cols[] = {
-            {"id", COL_INT},
-            {"name", COL_TEXT},
-            {"admin", COL_BOOL},
-            {"created_at", COL_INT},
+            {"id", COL_INT},           {"name", COL_TEXT},    {"admin", COL_BOOL},
+            {"created_at", COL_INT},   {"quota_mb", COL_INT}, {"runs", COL_INT},
+            {"stored_bytes", COL_INT},
     };
 
-    return query_array(s, "SELECT id, name, admin, created_at FROM users ORDER BY id", NO_ARGS,
-                       cols, ARRAY_SIZE(cols), ret);
+    return query_array(s,
+                       "SELECT u.id, u.name, u.admin, u.created_at, u.quota_mb,"
+                       " coalesce(r.n, 0), coalesce(r.bytes, 0) FROM users u LEFT JOIN"
+                       " (SELECT user_id, count(*) AS n, CAST(sum(stored_bytes) AS BIGINT) AS bytes"
+                       " FROM runs GROUP BY user_id) r ON r.user_id = u.id ORDER BY u.id",
+                       NO_ARGS, cols, ARRAY_SIZE(cols), ret);
 }
 
 /*** API keys and login tokens ***/
@@ -821,8 +844,8 @@ const char *store_run_state_to_string(enum store_run_state s)
 
 #define RUN_INSERT                                                                       \
     "INSERT INTO runs (user_id, project_id, language, state, code, request, in_history," \
-    " callback_url, created_at, payload, token, compat)"                                 \
-    " VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+    " callback_url, created_at, payload, token, compat, stored_bytes)"                   \
+    " VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"
 
 int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *ret_id)
 {
@@ -838,6 +861,10 @@ int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *r
         r = dump_json(rn->compat, &compat);
     if (r < 0)
         return r;
+    const char *code = rn->save_history ? rn->code : NULL;
+    /* What the run keeps after it is done (the payload goes then). */
+    int64_t bytes =
+            (int64_t)(text_len(code) + text_len(request) + text_len(compat) + text_len(rn->token));
     /* A queued job wakes the cluster's nodes that LISTEN; in the statement itself, so that the
      * notification goes out exactly when the row is committed. */
     return insert_id(s,
@@ -845,10 +872,9 @@ int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *r
                              ", pg_notify('runbox_queue', CAST(id AS TEXT))"
                                                      : RUN_INSERT,
                      ARGS(ARG_INT(rn->user_id), ARG_INT(rn->project_id), ARG_TEXT(rn->language),
-                          ARG_TEXT(rn->save_history ? rn->code : NULL), ARG_TEXT(request),
-                          ARG_INT(rn->save_history), ARG_TEXT(rn->callback_url),
-                          ARG_INT(rn->created_at), ARG_TEXT(payload), ARG_TEXT(rn->token),
-                          ARG_TEXT(compat)),
+                          ARG_TEXT(code), ARG_TEXT(request), ARG_INT(rn->save_history),
+                          ARG_TEXT(rn->callback_url), ARG_INT(rn->created_at), ARG_TEXT(payload),
+                          ARG_TEXT(rn->token), ARG_TEXT(compat), ARG_INT(bytes)),
                      ret_id);
 }
 
@@ -878,10 +904,12 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
     return write_one(
             s,
             "UPDATE runs SET state = 'done', status = $1, result = $2, exit_code = $3,"
-            " execution_time = $4, finished_at = $5, payload = NULL WHERE id = $6",
+            " execution_time = $4, finished_at = $5, payload = NULL,"
+            " stored_bytes = stored_bytes + $7 WHERE id = $6",
             ARGS(ARG_TEXT(status), ARG_TEXT(text),
                  json_is_integer(exit_code) ? ARG_INT(json_integer_value(exit_code)) : ARG_NULL,
-                 ARG_REAL(execution_time), ARG_INT(finished_at_ms), ARG_INT(id)));
+                 ARG_REAL(execution_time), ARG_INT(finished_at_ms), ARG_INT(id),
+                 ARG_INT((int64_t)text_len(text))));
 }
 
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
@@ -1004,8 +1032,11 @@ int store_runs_recover(struct store *s, int64_t now_ms, int *ret_n)
     return write_count(s,
                        "UPDATE runs SET state = 'done', status = 'internal_error',"
                        " result = coalesce(result, $1), finished_at = coalesce(finished_at, $2),"
-                       " payload = NULL WHERE state != 'done'",
-                       ARGS(ARG_TEXT(RESULT_RESTARTED), ARG_INT(now_ms)), ret_n);
+                       " payload = NULL, stored_bytes = stored_bytes"
+                       " + CASE WHEN result IS NULL THEN $3 ELSE 0 END WHERE state != 'done'",
+                       ARGS(ARG_TEXT(RESULT_RESTARTED), ARG_INT(now_ms),
+                            ARG_INT((int64_t)strlen(RESULT_RESTARTED))),
+                       ret_n);
 }
 
 int store_runs_prune(struct store *s, int64_t before_ms, int *ret_n)
@@ -1038,6 +1069,77 @@ int store_stats(struct store *s, int64_t user_id, json_t **ret)
         total += json_integer_value(json_object_get(json_array_get(groups, i), "count"));
     *ret = json_pack("{sOsI}", "languages", groups, "total", total);
     return *ret ? 0 : -ENOMEM;
+}
+
+/*** Storage quotas ***/
+
+int store_user_usage(struct store *s, int64_t user_id, struct store_usage *ret)
+{
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
+
+    r = query_row(s,
+                  "SELECT u.quota_mb, (SELECT count(*) FROM runs WHERE user_id = u.id),"
+                  " (SELECT CAST(coalesce(sum(stored_bytes), 0) AS BIGINT) FROM runs"
+                  " WHERE user_id = u.id) FROM users u WHERE u.id = $1",
+                  ARGS(ARG_INT(user_id)), &rows);
+    if (r < 0)
+        return r;
+    *ret = (struct store_usage){
+            .quota_mb = s->ops->is_null(rows, 0) ? -1 : s->ops->col_int(rows, 0),
+            .runs = s->ops->col_int(rows, 1),
+            .bytes = s->ops->col_int(rows, 2),
+    };
+    return 0;
+}
+
+int store_user_set_quota(struct store *s, int64_t user_id, int64_t quota_mb)
+{
+    if (quota_mb < -1)
+        return -EINVAL;
+    return write_one(s, "UPDATE users SET quota_mb = $1 WHERE id = $2",
+                     ARGS(quota_mb < 0 ? ARG_NULL : ARG_INT(quota_mb), ARG_INT(user_id)));
+}
+
+/* The runs to keep are the first ones in the window's order (the newest, after @keep_id and
+ * the shared ones) whose running sum of bytes fits in what the runs in flight leave; every
+ * finished run after them goes. */
+int store_user_evict(struct store *s, int64_t user_id, int64_t max_bytes, int64_t keep_id,
+                     int *ret_n)
+{
+    return write_count(
+            s,
+            "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, sum(stored_bytes) OVER ("
+            " ORDER BY CASE WHEN id = $3 THEN 0 WHEN shared <> 0 THEN 1 ELSE 2 END, id DESC"
+            " ROWS UNBOUNDED PRECEDING) AS upto FROM runs WHERE user_id = $1 AND state = 'done') t"
+            " WHERE t.id <> $3 AND t.upto > $2 - (SELECT coalesce(sum(stored_bytes), 0) FROM runs"
+            " WHERE user_id = $1 AND state <> 'done'))",
+            ARGS(ARG_INT(user_id), ARG_INT(max_bytes), ARG_INT(keep_id)), ret_n);
+}
+
+int store_runs_bytes(struct store *s, int64_t *ret)
+{
+    _cleanup_rows_ struct store__rows *rows = NULL;
+    int r;
+
+    r = query_row(s, "SELECT CAST(coalesce(sum(stored_bytes), 0) AS BIGINT) FROM runs", NO_ARGS,
+                  &rows);
+    if (r < 0)
+        return r;
+    *ret = s->ops->col_int(rows, 0);
+    return 0;
+}
+
+int store_runs_prune_bytes(struct store *s, int64_t max_bytes, int *ret_n)
+{
+    /* Deliveries and events cascade. */
+    return write_count(
+            s,
+            "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, sum(stored_bytes) OVER ("
+            " ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS upto FROM runs WHERE state = 'done') t"
+            " WHERE t.upto > $1 - (SELECT coalesce(sum(stored_bytes), 0) FROM runs"
+            " WHERE state <> 'done'))",
+            ARGS(ARG_INT(max_bytes)), ret_n);
 }
 
 /*** Webhook deliveries ***/

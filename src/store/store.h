@@ -57,7 +57,9 @@ int store_user_by_id(struct store *s, int64_t id, struct store_user *ret) _warn_
 int store_user_set_password(struct store *s, int64_t id, const char *pw_hash) _warn_unused_;
 /* Deletes the user with their keys, tokens and runs. */
 int store_user_delete(struct store *s, int64_t id) _warn_unused_;
-/* [{"id","name","admin","created_at"}], oldest first. */
+/* [{"id","name","admin","created_at","quota_mb"|null,"runs","stored_bytes"}], oldest first:
+ * "quota_mb" is the user's own quota (null: the server's default applies), "runs" and
+ * "stored_bytes" what the user's runs hold in the store (see "Storage quotas" below). */
 int store_user_list(struct store *s, json_t **ret) _warn_unused_;
 
 /*** API keys and login tokens (only their hashes are stored) ***/
@@ -173,6 +175,45 @@ int store_runs_prune(struct store *s, int64_t before_ms, int *ret_n) _warn_unuse
 /* {"languages": [{"language","status","count","avg_execution_time"}...], "total": n};
  * @user_id 0 = all users. Only finished runs count. */
 int store_stats(struct store *s, int64_t user_id, json_t **ret) _warn_unused_;
+
+/*** Storage quotas ***/
+
+/* Every run counts its stored bytes (code, request, result: the JSON text the store wrote),
+ * kept up to date by store_run_insert() and store_run_finish(). A user's usage is the sum over
+ * their runs, in flight or not; the server evicts a user's oldest runs past the user's quota
+ * and every user's oldest past its global retention size. Runs still queued or running are
+ * never evicted: they count, and the finished ones make room. */
+
+struct store_usage {
+    int64_t runs;     /* runs stored, finished or not */
+    int64_t bytes;    /* their stored bytes */
+    int64_t quota_mb; /* the user's own quota: -1 = none set (the server's default), 0 = none */
+};
+
+/* User @user_id's usage; -ENOENT when there is no such user. */
+int store_user_usage(struct store *s, int64_t user_id, struct store_usage *ret) _warn_unused_;
+/* Sets user @user_id's own quota in MB (0 = unlimited), or with -1 goes back to the server's
+ * default. */
+int store_user_set_quota(struct store *s, int64_t user_id, int64_t quota_mb) _warn_unused_;
+/* Deletes user @user_id's finished runs, oldest first (shared runs last, after every unshared
+ * one), until what the user stores fits in @max_bytes; never a run in flight, nor @keep_id (the
+ * run just stored; 0 = none). *ret_n: how many (may be NULL). */
+int store_user_evict(struct store *s, int64_t user_id, int64_t max_bytes, int64_t keep_id,
+                     int *ret_n) _warn_unused_;
+/* The stored bytes of every run. */
+int store_runs_bytes(struct store *s, int64_t *ret) _warn_unused_;
+/* Retention by size: deletes finished runs of any user, oldest first, until every run stored
+ * fits in @max_bytes. *ret_n: how many (may be NULL). */
+int store_runs_prune_bytes(struct store *s, int64_t max_bytes, int *ret_n) _warn_unused_;
+
+/* The cap on what one run stores: @result as it fits in @max_bytes of JSON text. When it fits
+ * (or @max_bytes is 0), *ret is @result itself (a new reference); otherwise a copy whose long
+ * strings (output, error, test output) are cut and whose files' content is dropped (with
+ * "omitted"), marked "stored_truncated": true; a result that cannot be cut to fit is reduced to
+ * its summary (status, exit code, times), also marked. A cap under 4 KiB counts as 4 KiB.
+ * *ret_bytes: the JSON text's length. 0 or -ENOMEM. */
+int store_result_cap(json_t *result, size_t max_bytes, json_t **ret,
+                     size_t *ret_bytes) _warn_unused_;
 
 /*** Webhook deliveries ***/
 

@@ -1405,7 +1405,7 @@ static int64_t add_token_run(struct store *s, int64_t user_id, const char *token
 
 static void test_run_token_finds_the_run_for_its_owner(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *compat = json_pack("{s:i}", "language_id", 71), *got = NULL;
     int64_t id = add_token_run(f->s, f->alice, "tok-1", compat), found = 0;
 
@@ -1423,7 +1423,7 @@ static void test_run_token_finds_the_run_for_its_owner(void **state)
 
 static void test_run_token_is_unique_and_optional(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *got = NULL;
     struct store_run_new rn = {.user_id = f->bob, .language = "c", .token = "dup", .created_at = 1};
     int64_t plain = add_run(f->s, f->alice, 0, "python", true, 1), id = 0;
@@ -1436,7 +1436,7 @@ static void test_run_token_is_unique_and_optional(void **state)
 
 static void test_run_token_list_pages_newest_first(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     json_t *list = NULL;
     int64_t total = 0, ids[5];
     char tok[16];
@@ -1460,7 +1460,7 @@ static void test_run_token_list_pages_newest_first(void **state)
 
 static void test_deleting_a_token_run_frees_its_token(void **state)
 {
-    struct fixture *f = *state;
+    struct fixture *f = fixture(state);
     int64_t id = add_token_run(f->s, f->alice, "gone", NULL), found = 0;
 
     assert_int_equal(store_run_delete(f->s, id, 0), 0);
@@ -1573,6 +1573,310 @@ static void test_key_revoke_of_its_owner_and_all_of_a_user(void **state)
 }
 
 /* The tests that run on each backend, each on a fresh database. */
+/*** Storage quotas ***/
+
+/* Finish run @id with @out_bytes of output; returns the run's stored bytes from its owner's
+ * usage before and after. */
+static void finish_big(struct store *s, int64_t id, size_t out_bytes)
+{
+    char *out = malloc(out_bytes + 1);
+    json_t *res;
+
+    assert_non_null(out);
+    memset(out, 'x', out_bytes);
+    out[out_bytes] = '\0';
+    res = json_pack("{sssiss}", "status", "success", "exit_code", 0, "output", out);
+    assert_int_equal(store_run_finish(s, id, "success", res, 0.1, 1000), 0);
+    json_decref(res);
+    free(out);
+}
+
+static int64_t usage_bytes(struct store *s, int64_t user_id)
+{
+    struct store_usage u;
+
+    assert_int_equal(store_user_usage(s, user_id, &u), 0);
+    return u.bytes;
+}
+
+static bool run_exists(struct store *s, int64_t id)
+{
+    json_t *run = NULL;
+    int r = store_run_get(s, id, 0, &run);
+
+    json_decref(run);
+    assert_true(r == 0 || r == -ENOENT);
+    return r == 0;
+}
+
+static void test_run_stored_bytes_count_code_request_and_result(void **state)
+{
+    struct fixture *f = fixture(state);
+    json_t *res = json_pack("{sssiss}", "status", "success", "exit_code", 0, "output", "hello\n");
+    _cleanup_free_ char *text = json_dumps(res, JSON_COMPACT);
+    int64_t id, hidden;
+    struct store_usage u;
+    json_t *list = NULL;
+
+    assert_int_equal(store_user_usage(f->s, f->alice, &u), 0);
+    assert_int_equal(u.runs, 0);
+    assert_int_equal(u.bytes, 0);
+    assert_int_equal(u.quota_mb, -1);
+    id = add_run(f->s, f->alice, 0, "python", true, 1);
+    /* The code and the request as stored: "print(1)" and {"language": "python"}. */
+    assert_int_equal(usage_bytes(f->s, f->alice),
+                     strlen("print(1)") + strlen("{\"language\":\"python\"}"));
+    assert_int_equal(store_run_finish(f->s, id, "success", res, 0.1, 1000), 0);
+    assert_int_equal(usage_bytes(f->s, f->alice),
+                     strlen("print(1)") + strlen("{\"language\":\"python\"}") + strlen(text));
+    /* A run outside the history keeps only its result. */
+    hidden = add_run(f->s, f->alice, 0, "python", false, 2);
+    assert_int_equal(store_run_finish(f->s, hidden, "success", res, 0.1, 1000), 0);
+    assert_int_equal(store_user_usage(f->s, f->alice, &u), 0);
+    assert_int_equal(u.runs, 2);
+    assert_int_equal(u.bytes,
+                     strlen("print(1)") + strlen("{\"language\":\"python\"}") + 2 * strlen(text));
+    assert_int_equal(usage_bytes(f->s, f->bob), 0);
+
+    assert_int_equal(store_user_list(f->s, &list), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "runs")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "stored_bytes")),
+                     u.bytes);
+    assert_true(json_is_null(json_object_get(json_array_get(list, 0), "quota_mb")));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "runs")), 0);
+    json_decref(list);
+    json_decref(res);
+    assert_int_equal(store_user_usage(f->s, f->alice + 1000, &u), -ENOENT);
+}
+
+static void test_user_quota_is_own_or_default(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct store_usage u;
+    json_t *list = NULL;
+
+    assert_int_equal(store_user_set_quota(f->s, f->alice, 50), 0);
+    assert_int_equal(store_user_usage(f->s, f->alice, &u), 0);
+    assert_int_equal(u.quota_mb, 50);
+    assert_int_equal(store_user_list(f->s, &list), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "quota_mb")), 50);
+    json_decref(list);
+    assert_int_equal(store_user_set_quota(f->s, f->alice, 0), 0);
+    assert_int_equal(store_user_usage(f->s, f->alice, &u), 0);
+    assert_int_equal(u.quota_mb, 0);
+    assert_int_equal(store_user_set_quota(f->s, f->alice, -1), 0);
+    assert_int_equal(store_user_usage(f->s, f->alice, &u), 0);
+    assert_int_equal(u.quota_mb, -1);
+    assert_int_equal(store_user_set_quota(f->s, f->alice, -2), -EINVAL);
+    assert_int_equal(store_user_set_quota(f->s, f->alice + 1000, 5), -ENOENT);
+}
+
+static void test_user_evict_takes_the_oldest_never_in_flight_and_shared_last(void **state)
+{
+    struct fixture *f = fixture(state);
+    int64_t shared = add_run(f->s, f->alice, 0, "python", true, 1);
+    int64_t old = add_run(f->s, f->alice, 0, "python", true, 2);
+    int64_t mid = add_run(f->s, f->alice, 0, "python", true, 3);
+    int64_t running = add_run(f->s, f->alice, 0, "python", true, 4);
+    int64_t queued = add_run(f->s, f->alice, 0, "python", true, 5);
+    int64_t last = add_run(f->s, f->alice, 0, "python", true, 6);
+    int64_t bobs = add_run(f->s, f->bob, 0, "python", true, 1);
+    int n = -1;
+
+    finish_big(f->s, shared, 10000);
+    finish_big(f->s, old, 10000);
+    finish_big(f->s, mid, 10000);
+    finish_big(f->s, last, 10000);
+    finish_big(f->s, bobs, 10000);
+    assert_int_equal(store_run_set_running(f->s, running, 10), 0);
+    assert_int_equal(store_run_set_shared(f->s, shared, f->alice, true), 0);
+    assert_true(usage_bytes(f->s, f->alice) > 40000);
+
+    /* Room for three finished runs: the last, the shared one, then the newest other. */
+    assert_int_equal(store_user_evict(f->s, f->alice, 35000, last, &n), 0);
+    assert_int_equal(n, 1);
+    assert_false(run_exists(f->s, old));
+    assert_true(run_exists(f->s, shared));
+    assert_true(run_exists(f->s, mid));
+    assert_true(usage_bytes(f->s, f->alice) <= 35000);
+    /* Fits: nothing more goes. */
+    assert_int_equal(store_user_evict(f->s, f->alice, 35000, last, &n), 0);
+    assert_int_equal(n, 0);
+
+    /* Room for nothing: every finished run goes but the one just stored; in flight ones stay. */
+    assert_int_equal(store_user_evict(f->s, f->alice, 100, last, &n), 0);
+    assert_int_equal(n, 2);
+    assert_false(run_exists(f->s, shared));
+    assert_false(run_exists(f->s, mid));
+    assert_true(run_exists(f->s, last));
+    assert_true(run_exists(f->s, running));
+    assert_true(run_exists(f->s, queued));
+    /* Another user's runs are not touched. */
+    assert_true(run_exists(f->s, bobs));
+    assert_true(usage_bytes(f->s, f->bob) > 10000);
+}
+
+static void test_runs_prune_bytes_takes_the_oldest_of_every_user(void **state)
+{
+    struct fixture *f = fixture(state);
+    int64_t a1 = add_run(f->s, f->alice, 0, "python", true, 1);
+    int64_t b1 = add_run(f->s, f->bob, 0, "python", true, 2);
+    int64_t queued = add_run(f->s, f->alice, 0, "python", true, 3);
+    int64_t a2 = add_run(f->s, f->alice, 0, "python", true, 4);
+    int64_t b2 = add_run(f->s, f->bob, 0, "python", true, 5);
+    int64_t total = 0;
+    int n = -1;
+
+    finish_big(f->s, a1, 10000);
+    finish_big(f->s, b1, 10000);
+    finish_big(f->s, a2, 10000);
+    finish_big(f->s, b2, 10000);
+    assert_int_equal(store_runs_bytes(f->s, &total), 0);
+    assert_int_equal(total, usage_bytes(f->s, f->alice) + usage_bytes(f->s, f->bob));
+    assert_true(total > 40000);
+
+    assert_int_equal(store_runs_prune_bytes(f->s, 25000, &n), 0);
+    assert_int_equal(n, 2);
+    assert_false(run_exists(f->s, a1));
+    assert_false(run_exists(f->s, b1));
+    assert_true(run_exists(f->s, queued));
+    assert_true(run_exists(f->s, a2));
+    assert_true(run_exists(f->s, b2));
+    assert_int_equal(store_runs_bytes(f->s, &total), 0);
+    assert_true(total <= 25000);
+    assert_int_equal(store_runs_prune_bytes(f->s, 25000, &n), 0);
+    assert_int_equal(n, 0);
+    /* A run in flight is never pruned, even past the size. */
+    assert_int_equal(store_runs_prune_bytes(f->s, 0, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(run_exists(f->s, queued));
+}
+
+/* The JSON text length of @j. */
+static size_t text_len_of(json_t *j)
+{
+    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+
+    assert_non_null(text);
+    return strlen(text);
+}
+
+static void test_result_cap_keeps_a_small_result_as_it_is(void **state)
+{
+    json_t *res = json_pack("{sssiss}", "status", "success", "exit_code", 0, "output", "hi\n");
+    json_t *capped = NULL;
+    size_t bytes = 0;
+
+    (void)state;
+    assert_int_equal(store_result_cap(res, 4096, &capped, &bytes), 0);
+    assert_ptr_equal(capped, res);
+    assert_int_equal(bytes, text_len_of(res));
+    assert_null(json_object_get(capped, "stored_truncated"));
+    json_decref(capped);
+    /* 0: no cap. */
+    assert_int_equal(store_result_cap(res, 0, &capped, &bytes), 0);
+    assert_ptr_equal(capped, res);
+    json_decref(capped);
+    json_decref(res);
+}
+
+static void test_result_cap_cuts_long_output_and_drops_files_content(void **state)
+{
+    size_t big = 3u << 20;
+    char *out = malloc(big + 1);
+    json_t *res, *capped = NULL, *file;
+    size_t bytes = 0;
+    const char *cut;
+
+    (void)state;
+    assert_non_null(out);
+    for (size_t i = 0; i < big; i++)
+        out[i] = (char)('a' + i % 26);
+    out[big] = '\0';
+    res = json_pack("{sssissss s[{ssss}] s{ss}}", "status", "success", "exit_code", 0, "output",
+                    out, "error", "a warning\n", "files", "name", "big.bin", "content", out + 1000,
+                    "compile", "output", "compiled\n");
+    assert_non_null(res);
+    assert_int_equal(store_result_cap(res, 64 << 10, &capped, &bytes), 0);
+    assert_ptr_not_equal(capped, res);
+    assert_true(bytes <= 64 << 10);
+    assert_int_equal(bytes, text_len_of(capped));
+    assert_true(bytes > 32 << 10); /* cut to the cap, not far below it */
+    assert_true(json_is_true(json_object_get(capped, "stored_truncated")));
+    /* The short fields are whole; the output is the start of the real one. */
+    assert_string_equal(json_string_value(json_object_get(capped, "status")), "success");
+    assert_string_equal(json_string_value(json_object_get(capped, "error")), "a warning\n");
+    assert_string_equal(
+            json_string_value(json_object_get(json_object_get(capped, "compile"), "output")),
+            "compiled\n");
+    cut = json_string_value(json_object_get(capped, "output"));
+    assert_true(strlen(cut) > 1000 && strlen(cut) < big);
+    assert_memory_equal(cut, out, strlen(cut));
+    /* A file's content is dropped, never cut. */
+    file = json_array_get(json_object_get(capped, "files"), 0);
+    assert_true(json_is_null(json_object_get(file, "content")));
+    assert_non_null(json_string_value(json_object_get(file, "omitted")));
+    /* The live result is untouched. */
+    assert_int_equal(json_string_length(json_object_get(res, "output")), big);
+    assert_null(json_object_get(res, "stored_truncated"));
+    json_decref(capped);
+    json_decref(res);
+    free(out);
+}
+
+static void test_result_cap_falls_back_to_the_summary(void **state)
+{
+    json_t *res = json_pack("{sssiss}", "status", "wrong_answer", "exit_code", 1, "language",
+                            "python"),
+           *tests = json_array(), *capped = NULL;
+    size_t bytes = 0;
+
+    (void)state;
+    /* Thousands of tiny tests: no string is long, the keys alone are over the cap. */
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(json_array_append_new(tests, json_pack("{sisb}", "n", i, "ok", 1)), 0);
+    assert_int_equal(json_object_set_new(res, "tests", tests), 0);
+    assert_int_equal(store_result_cap(res, 4096, &capped, &bytes), 0);
+    assert_true(bytes <= 4096);
+    assert_true(json_is_true(json_object_get(capped, "stored_truncated")));
+    assert_string_equal(json_string_value(json_object_get(capped, "status")), "wrong_answer");
+    assert_int_equal(json_integer_value(json_object_get(capped, "exit_code")), 1);
+    assert_null(json_object_get(capped, "tests"));
+    /* A cap under 4 KiB counts as 4 KiB. */
+    json_decref(capped);
+    assert_int_equal(store_result_cap(res, 10, &capped, &bytes), 0);
+    assert_true(bytes <= 4096 && bytes > 10);
+    json_decref(capped);
+    json_decref(res);
+}
+
+static void test_result_cap_fits_escaped_and_multibyte_output(void **state)
+{
+    size_t n = 1u << 20;
+    char *ctl = calloc(1, n + 1), *utf = calloc(1, n + 1);
+    json_t *res, *capped = NULL;
+    size_t bytes = 0;
+
+    (void)state;
+    assert_non_null(ctl);
+    assert_non_null(utf);
+    memset(ctl, '\x01', n); /* "\u0001": six bytes of JSON each */
+    for (size_t i = 0; i + 2 <= n; i += 2)
+        memcpy(utf + i, "\xc3\xa9", 2); /* é */
+    res = json_pack("{ssss}", "output", ctl, "error", utf);
+    assert_non_null(res);
+    assert_int_equal(store_result_cap(res, 8192, &capped, &bytes), 0);
+    assert_true(bytes <= 8192);
+    assert_true(json_is_true(json_object_get(capped, "stored_truncated")));
+    /* Cut at a character boundary: still UTF-8, so a JSON string. */
+    assert_true(json_is_string(json_object_get(capped, "error")));
+    assert_int_equal(json_string_length(json_object_get(capped, "error")) % 2, 0);
+    json_decref(capped);
+    json_decref(res);
+    free(ctl);
+    free(utf);
+}
+
 #define BACKEND_TESTS(X)                                                                         \
     X(test_migrations_are_idempotent_on_reopen), X(test_open_refuses_a_newer_schema),            \
             X(test_store_says_which_backend_it_is), X(test_user_lookup_by_name_and_id),          \
@@ -1601,7 +1905,11 @@ static void test_key_revoke_of_its_owner_and_all_of_a_user(void **state)
             X(test_password_change_revokes_every_token_of_the_user),                             \
             X(test_token_list_shows_live_sessions_without_secrets),                              \
             X(test_token_revoke_by_id_only_of_its_owner),                                        \
-            X(test_key_revoke_of_its_owner_and_all_of_a_user)
+            X(test_key_revoke_of_its_owner_and_all_of_a_user), \
+            X(test_run_stored_bytes_count_code_request_and_result),                              \
+            X(test_user_quota_is_own_or_default),                                                \
+            X(test_user_evict_takes_the_oldest_never_in_flight_and_shared_last),                 \
+            X(test_runs_prune_bytes_takes_the_oldest_of_every_user)
 
 #define ON(t, backend, setup)                                                                     \
     {                                                                                             \
@@ -1616,6 +1924,10 @@ int main(void)
             cmocka_unit_test(test_run_state_names),
             cmocka_unit_test(test_mask_url_hides_every_password),
             cmocka_unit_test(test_unreachable_server_is_enotconn_without_the_password),
+            cmocka_unit_test(test_result_cap_keeps_a_small_result_as_it_is),
+            cmocka_unit_test(test_result_cap_cuts_long_output_and_drops_files_content),
+            cmocka_unit_test(test_result_cap_fits_escaped_and_multibyte_output),
+            cmocka_unit_test(test_result_cap_falls_back_to_the_summary),
             /* SQLite only. */
             ON_SQLITE(test_open_creates_missing_dirs_private),
             cmocka_unit_test(test_open_fails_with_a_reason),
