@@ -52,8 +52,10 @@ int inert_disposition(const char *name, char *buf, size_t len)
     if (!*base)
         base = "file";
     at = (size_t)snprintf(buf, len, "attachment; filename=\"");
+    /* One '_' per unsafe character: UTF-8 continuation bytes add none. */
     for (const unsigned char *p = (const unsigned char *)base; *p && at + 1 < len; p++)
-        buf[at++] = is_plain_char(*p) ? (char)*p : '_';
+        if ((*p & 0xc0) != 0x80)
+            buf[at++] = is_plain_char(*p) ? (char)*p : '_';
     if (at + sizeof("\"; filename*=UTF-8''") > len)
         return -ENAMETOOLONG;
     at += (size_t)snprintf(buf + at, len - at, "\"; filename*=UTF-8''");
