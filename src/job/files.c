@@ -418,6 +418,16 @@ static const char *mime_type(const char *name, const char *data, size_t len)
     return len ? "application/octet-stream" : "inode/x-empty";
 }
 
+const char *job_mime_sniff(const void *data, size_t len)
+{
+    const char *by_magic = NULL;
+    magic_t m = thread_magic();
+
+    if (m && len)
+        by_magic = magic_buffer(m, data, len < MAGIC_HEAD ? len : MAGIC_HEAD);
+    return by_magic ? by_magic : "application/octet-stream";
+}
+
 /*** job_out_files ***/
 
 struct out_entry {

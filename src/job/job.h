@@ -205,6 +205,11 @@ int job_files_write(const char *dir, const struct job_files *f) _warn_unused_;
  * "content": null and "omitted": why. NULL when there is no out/ dir. New reference. */
 json_t *job_out_files(const char *dir, const struct job_out_limits *lim);
 
+/* The MIME type libmagic gives @data's bytes (at most its first 64 KiB), whatever the file's
+ * name says; "application/octet-stream" when libmagic cannot say or @len is 0. The string is
+ * libmagic's (this thread's, valid until its next call here) or static. */
+const char *job_mime_sniff(const void *data, size_t len);
+
 /* {"type", "image", "available"}: where @rn runs, and whether it can now (the image is there,
  * the engine answers and has it). New reference. */
 json_t *job_runner_to_json(const struct job_config *cfg, const struct lang_runner *rn);

@@ -1,7 +1,11 @@
 /* History, languages and statistics. */
 #include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
+#include "server/inert.h"
 #include "server/limits.h"
 #include "server/server-int.h"
 #include "store/store.h"
@@ -42,27 +46,34 @@ int h_history_list(struct req *rq)
     return http_reply_json(rq, 200, page);
 }
 
-/* Run @id of the history as the caller may see it: their own (any, for an admin), or another
- * user's that is shared, without where its result was sent. -ENOENT for anything else, so that
- * an unshared run's existence is never revealed. */
+/* Run @id of the history as the caller may see it by its id: their own (any, for an admin).
+ * Another user's run, shared or not, is -ENOENT, so that no run's existence is revealed by its
+ * sequential id: a shared run is read by its share id (h_shared_get). */
 static int visible_run(struct req *rq, json_t **ret)
 {
     json_t *run = NULL;
     int r = store_run_get(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id, &run);
-    bool others = false;
 
-    if (r == -ENOENT) {
-        r = store_run_get(rq->srv->store, rq->id, 0, &run);
-        others = true;
-    }
     if (r < 0)
         return r;
-    if (!json_is_true(json_object_get(run, "in_history")) ||
-        (others && !json_is_true(json_object_get(run, "shared")))) {
+    if (!json_is_true(json_object_get(run, "in_history"))) {
         json_decref(run);
         return -ENOENT;
     }
-    if (others)
+    *ret = run;
+    return 0;
+}
+
+/* The shared run whose share id is the path's first {name}, for any logged-in user, without
+ * where its result was sent (unless it is the caller's own). */
+static int shared_run(struct req *rq, json_t **ret)
+{
+    json_t *run = NULL;
+    int r = store_run_get_shared(rq->srv->store, rq->param[0], &run);
+
+    if (r < 0)
+        return r;
+    if (json_integer_value(json_object_get(run, "user_id")) != rq->who.user_id)
         json_object_del(run, "callback_url");
     *ret = run;
     return 0;
@@ -80,9 +91,78 @@ int h_history_get(struct req *rq)
     return http_reply_json(rq, 200, run);
 }
 
+int h_shared_get(struct req *rq)
+{
+    json_t *run = NULL;
+    int r = shared_run(rq, &run);
+
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "share_id", "no shared run of that id");
+    if (r < 0)
+        return http_reply_store_error(rq, r);
+    return http_reply_json(rq, 200, run);
+}
+
+/* Answer file @index (decimal text) of @run's result files, inert (inert.h). Steals @run. */
+static int reply_run_file(struct req *rq, json_t *run, const char *index)
+{
+    _cleanup_(json_decrefp) json_t *owned = run;
+    json_t *files = json_object_get(json_object_get(run, "result"), "files");
+    json_t *f, *content;
+    _cleanup_free_ char *bytes = NULL;
+    uint64_t i;
+    size_t len;
+
+    if (parse_u64(index, &i) < 0 || !(f = json_array_get(files, (size_t)i)))
+        return http_reply_error(rq, 404, "file", "the run has no file %.20s", index);
+    const char *name = json_string_value(json_object_get(f, "name"));
+    const char *enc = json_string_value(json_object_get(f, "encoding"));
+    content = json_object_get(f, "content");
+    if (!name || !json_is_string(content)) {
+        const char *why = json_string_value(json_object_get(f, "omitted"));
+        return http_reply_error(rq, 404, "file", "file %.20s was not kept (%s)", index,
+                                why ? why : "no content");
+    }
+    const char *text = json_string_value(content);
+    size_t text_len = json_string_length(content);
+    if (enc && strcmp(enc, "utf8") == 0)
+        return inert_reply_file(rq, name, text, text_len);
+    if (!(bytes = malloc(text_len / 4 * 3 + 3)))
+        return http_reply_error(rq, 500, NULL, "out of memory");
+    if (sodium_base642bin((unsigned char *)bytes, text_len / 4 * 3 + 3, text, text_len, " \r\n",
+                          &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return http_reply_error(rq, 500, "file", "file %.20s is not valid base64", index);
+    return inert_reply_file(rq, name, bytes, len);
+}
+
+int h_history_file(struct req *rq)
+{
+    json_t *run = NULL;
+    int r = visible_run(rq, &run);
+
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
+    if (r < 0)
+        return http_reply_store_error(rq, r);
+    return reply_run_file(rq, run, rq->param[0]);
+}
+
+int h_shared_file(struct req *rq)
+{
+    json_t *run = NULL;
+    int r = shared_run(rq, &run);
+
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "share_id", "no shared run of that id");
+    if (r < 0)
+        return http_reply_store_error(rq, r);
+    return reply_run_file(rq, run, rq->param[1]);
+}
+
 int h_history_share(struct req *rq)
 {
-    json_t *body = http_body_json(rq), *v;
+    json_t *body = http_body_json(rq), *v, *run = NULL;
+    char share_id[INERT_SHARE_ID_LEN];
     int r;
 
     if (!body)
@@ -94,13 +174,21 @@ int h_history_share(struct req *rq)
     if (!ok)
         return http_reply_error(rq, 400, "shared",
                                 "give {\"shared\": true} or {\"shared\": false}");
-    r = store_run_set_shared(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id, shared);
+    inert_share_id_new(share_id);
+    int64_t owner = rq->who.admin ? 0 : rq->who.user_id;
+    r = store_run_set_shared(rq->srv->store, rq->id, owner, shared ? share_id : NULL);
+    if (r == 0)
+        r = store_run_get(rq->srv->store, rq->id, owner, &run);
     if (r == -ENOENT)
         return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
     if (r < 0)
         return http_reply_store_error(rq, r);
-    return http_reply_json(rq, 200,
-                           json_pack("{s:I, s:b}", "id", (json_int_t)rq->id, "shared", shared));
+    /* A run already shared keeps its link: the stored id, not the one just made. */
+    json_t *sid = json_object_get(run, "share_id");
+    json_t *reply = json_pack("{s:I, s:b, s:O}", "id", (json_int_t)rq->id, "shared", shared,
+                              "share_id", sid ? sid : json_null());
+    json_decref(run);
+    return http_reply_json(rq, 200, reply);
 }
 
 int h_history_delete(struct req *rq)

@@ -62,7 +62,8 @@ struct web {
 
 /*** Paths ***/
 
-/* "/r/{id}": a positive decimal integer of at most 18 digits, as the router's {id}. */
+/* "/r/{share_id}": a share link (1 to 64 base64url characters; the page asks the API whether
+ * it names a shared run). */
 static bool is_run_page(const char *raw)
 {
     size_t n;
@@ -70,8 +71,8 @@ static bool is_run_page(const char *raw)
     if (strncmp(raw, "/r/", 3) != 0)
         return false;
     raw += 3;
-    n = strspn(raw, "0123456789");
-    return n > 0 && n <= 18 && raw[n] == '\0' && raw[0] != '0';
+    n = strspn(raw, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+    return n > 0 && n <= 64 && raw[n] == '\0';
 }
 
 /* Percent-decode @raw (after its leading '/') into @out, once. */

@@ -153,6 +153,14 @@ static _Thread_local char last_error[256];
     " + coalesce(length(result), 0) + coalesce(length(compat), 0);"                           \
     "CREATE INDEX runs_user_bytes ON runs(user_id, state, shared, id, stored_bytes);"         \
     "CREATE INDEX runs_bytes ON runs(state, id, stored_bytes);"
+/* 7: unguessable share links. A shared run is found by its share_id (128 random bits, made by
+ * the server) and no longer by its sequential id, which anyone could count through. Runs shared
+ * before this migration are unshared: their links were guessable, so their owners share them
+ * again to get a link nobody could have enumerated. */
+#define SCHEMA_7(ID, I64, F64)                             \
+    "ALTER TABLE runs ADD COLUMN share_id TEXT;"           \
+    "CREATE UNIQUE INDEX runs_share_id ON runs(share_id);" \
+    "UPDATE runs SET shared = 0 WHERE shared <> 0;"
 
 #define DIALECTS(schema)                                                                  \
     {                                                                                     \
@@ -164,6 +172,7 @@ static _Thread_local char last_error[256];
 static const char *const migrations[][STORE__N_DIALECTS] = {
         DIALECTS(SCHEMA_1), DIALECTS(SCHEMA_2), DIALECTS(SCHEMA_3),
         DIALECTS(SCHEMA_4), DIALECTS(SCHEMA_5), DIALECTS(SCHEMA_6),
+        DIALECTS(SCHEMA_7),
 };
 
 /* The result given to runs that the server died under. */
@@ -912,7 +921,9 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
                  ARG_INT((int64_t)text_len(text))));
 }
 
-int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
+/* The one run that @where (a condition on its parameters @args) picks, as store_run_get(). */
+static int run_get_where(struct store *s, const char *where, const struct store__arg *args,
+                         size_t n, json_t **ret)
 {
     static const struct col cols[] = {
             {"id", COL_INT},          {"user_id", COL_INT},
@@ -924,19 +935,33 @@ int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
             {"code", COL_TEXT},       {"request", COL_JSON},
             {"result", COL_JSON},     {"shared", COL_BOOL},
             {"node", COL_TEXT},       {"attempts", COL_INT},
+            {"share_id", COL_TEXT},
     };
     _cleanup_rows_ struct store__rows *rows = NULL;
+    char sql[512];
     int r;
 
-    r = query_row(s,
-                  "SELECT id, user_id, project_id, language, state, status, created_at,"
-                  " started_at, finished_at, execution_time, in_history, callback_url, code,"
-                  " request, result, shared, node, attempts FROM runs"
-                  " WHERE id = $1 AND ($2 = 0 OR user_id = $2)",
-                  ARGS(ARG_INT(id), ARG_INT(user_id)), &rows);
+    (void)snprintf(sql, sizeof(sql),
+                   "SELECT id, user_id, project_id, language, state, status, created_at,"
+                   " started_at, finished_at, execution_time, in_history, callback_url, code,"
+                   " request, result, shared, node, attempts, share_id FROM runs WHERE %s",
+                   where);
+    r = query_row(s, sql, args, n, &rows);
     if (r < 0)
         return r;
     return row_object(rows, cols, ARRAY_SIZE(cols), ret);
+}
+
+int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret)
+{
+    return run_get_where(s, "id = $1 AND ($2 = 0 OR user_id = $2)",
+                         ARGS(ARG_INT(id), ARG_INT(user_id)), ret);
+}
+
+int store_run_get_shared(struct store *s, const char *share_id, json_t **ret)
+{
+    return run_get_where(s, "share_id = $1 AND shared <> 0 AND in_history <> 0",
+                         ARGS(ARG_TEXT(share_id)), ret);
 }
 
 #define HISTORY_MAX_ARGS 6
@@ -1013,12 +1038,15 @@ int store_run_history(struct store *s, const struct store_history_query *q, json
     return *ret ? 0 : -ENOMEM;
 }
 
-int store_run_set_shared(struct store *s, int64_t id, int64_t user_id, bool shared)
+int store_run_set_shared(struct store *s, int64_t id, int64_t user_id, const char *share_id)
 {
-    return write_one(s,
-                     "UPDATE runs SET shared = $3 WHERE id = $1 AND ($2 = 0 OR user_id = $2)"
-                     " AND in_history <> 0",
-                     ARGS(ARG_INT(id), ARG_INT(user_id), ARG_INT(shared)));
+    /* Sharing a shared run keeps its link; stopping forgets it, so a new share is a new link. */
+    return write_one(
+            s,
+            "UPDATE runs SET shared = $3,"
+            " share_id = CASE WHEN $3 <> 0 THEN coalesce(share_id, $4) END"
+            " WHERE id = $1 AND ($2 = 0 OR user_id = $2) AND in_history <> 0",
+            ARGS(ARG_INT(id), ARG_INT(user_id), ARG_INT(share_id != NULL), ARG_TEXT(share_id)));
 }
 
 int store_run_delete(struct store *s, int64_t id, int64_t user_id)

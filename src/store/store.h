@@ -136,15 +136,23 @@ int store_run_finish(struct store *s, int64_t id, const char *status, json_t *re
 
 /* One run as {"id","user_id","project_id","language","state","status"|null,"created_at",
  * "started_at","finished_at","execution_time","in_history","callback_url","code"|null,
- * "request"|null,"result"|null,"shared","node"|null,"attempts"} (times in unix ms; "node": the
- * cluster node that took it). @user_id 0 = any owner (admin);
+ * "request"|null,"result"|null,"shared","node"|null,"attempts","share_id"|null} (times in unix
+ * ms; "node": the cluster node that took it; "share_id": its share link's id while shared).
+ * @user_id 0 = any owner (admin);
  * otherwise a run of another user is -ENOENT (shared or not: the caller decides who may read a
  * shared run). */
 int store_run_get(struct store *s, int64_t id, int64_t user_id, json_t **ret) _warn_unused_;
 
-/* Share run @id of the history (in_history) or stop sharing it; @user_id 0 = any owner.
- * -ENOENT when there is no such run of the history for @user_id. */
-int store_run_set_shared(struct store *s, int64_t id, int64_t user_id, bool shared) _warn_unused_;
+/* The shared run of the history whose share link is @share_id, as store_run_get() gives it;
+ * -ENOENT when no run of the history is shared under that id. */
+int store_run_get_shared(struct store *s, const char *share_id, json_t **ret) _warn_unused_;
+
+/* Share run @id of the history (in_history) under @share_id (an unguessable id the caller
+ * made; a run already shared keeps the id it has), or stop sharing it (@share_id NULL: its
+ * link is forgotten); @user_id 0 = any owner. -ENOENT when there is no such run of the history
+ * for @user_id. */
+int store_run_set_shared(struct store *s, int64_t id, int64_t user_id,
+                         const char *share_id) _warn_unused_;
 
 struct store_history_query {
     int64_t user_id;      /* 0 = every user's (admin) */

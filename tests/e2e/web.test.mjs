@@ -512,6 +512,57 @@ test("a matplotlib plot saved to out/plot.png shows as an img in #files, a CSV a
   t.note(`screenshot: ${await shot("plot")}`);
 });
 
+test("files a program made are inert: report.html and an SVG are octet-stream downloads, a PNG inline", async (t) => {
+  await setCode(
+    [
+      "import os, struct, zlib",
+      'os.makedirs("out", exist_ok=True)',
+      'open("out/report.html", "w").write("<html><body><script>parent.__pwned = 1; window.__pwned = 1</script>report</body></html>")',
+      'open("out/drawing.svg", "w").write(\'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><script>parent.__pwned = 2</script><circle r="5"/></svg>\')',
+      "def chunk(t, d):",
+      '    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)',
+      'raw = b"".join(b"\\x00" + b"\\xff\\x00\\x00" * 8 for _ in range(8))',
+      'png = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")',
+      'open("out/dot.png", "wb").write(png)',
+      'print("files made")',
+    ].join("\n"),
+  );
+  // The page's CSP keeps fetch() off blob: URLs, so the blobs' types are recorded as made.
+  await page.evaluate(() => {
+    window.__blobTypes = {};
+    window.__createObjectURL = URL.createObjectURL;
+    URL.createObjectURL = (b) => {
+      const u = window.__createObjectURL.call(URL, b);
+      window.__blobTypes[u] = b.type;
+      return u;
+    };
+  });
+  try {
+    await run();
+  } finally {
+    await page.evaluate(() => (URL.createObjectURL = window.__createObjectURL));
+  }
+  t.match(await spans("stdout"), /files made/, "span.stdout");
+  await page.waitForFunction(
+    () => Array.from(document.querySelectorAll("#files img")).some((i) => i.complete && i.naturalWidth > 0),
+    null,
+    { timeout: tmo(30000) },
+  );
+  const imgs = await page.$$eval("#files img", (is) => is.map((i) => ({ w: i.naturalWidth, alt: i.alt })));
+  t.check(imgs.length === 1 && imgs[0].w === 8 && /dot\.png/.test(imgs[0].alt), "only the PNG is an img (8 px wide), not the SVG", imgs);
+  t.check((await page.$$("#files iframe, #files object, #files embed")).length === 0, "no iframe, object or embed in #files");
+  const links = await page.$$eval("#files a", (as) =>
+    as.map((a) => ({ download: a.getAttribute("download"), scheme: a.href.split(":")[0], type: window.__blobTypes[a.href] })),
+  );
+  for (const name of ["report.html", "drawing.svg", "dot.png"]) {
+    const l = links.find((x) => x.download === name);
+    t.check(l && l.scheme === "blob" && l.type === "application/octet-stream", `${name}: an a[download] to a blob of application/octet-stream`, links);
+  }
+  t.check(!links.some((l) => /html|svg|xml/.test(l.type)), "no link to a blob of text/html or image/svg+xml", links);
+  t.check((await page.evaluate(() => window.__pwned)) === undefined, "no script of the program's files ran in the page");
+  t.note(`screenshot: ${await shot("inert-files")}`);
+});
+
 // ---- history and share links -------------------------------------------------------------------
 test("history: the panel lists runs; reopening an earlier run puts its code back", async (t) => {
   const { runs } = await api("/api/v1/code/history");

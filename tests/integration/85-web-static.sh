@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# runbox serve: the browser page's static files (--web DIR). index.html at / and /r/{id}, MIME
+# runbox serve: the browser page's static files (--web DIR). index.html at / and /r/{share_id}, MIME
 # types, ETag and If-None-Match (304), the cross-origin isolation and security headers (COOP,
 # COEP, CORP, CSP on HTML), HEAD, a large file streamed whole, 404s, path traversal refused
 # (raw, percent-encoded, encoded slash, NUL, backslash, dotfiles), a symlink inside DIR refused,
@@ -83,10 +83,14 @@ cmp -s "$R" "$WEB/index.html"
 tap $? "/r/5 has index.html's bytes"
 get /index.html
 is "/index.html itself" 200 Content-Type "$HTML" Cache-Control no-cache
-get /r/0
-is "/r/0 is not a run page" 404
-get /r/abc
-is "/r/abc is not a run page" 404
+get /r/vDbuwUuAo6YL_zMSYBpXsA
+is "/r/{share_id} (base64url) is index.html" 200 Content-Type "$HTML"
+get /r/a.b
+is "/r/a.b is not a run page" 404
+get "/r/$(printf 'a%.0s' {1..65})"
+is "/r/ with 65 characters is not a run page" 404
+get /r/abc/def
+is "/r/abc/def is not a run page" 404
 
 for pair in "assets/app.js:text/javascript; charset=utf-8" \
     "assets/mod.mjs:text/javascript; charset=utf-8" "assets/style.css:text/css; charset=utf-8" \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # runbox serve: share links. PUT /api/v1/code/history/{id}/share {"shared": true|false} by the
-# run's owner or an admin; GET /api/v1/code/history/{id} then works for any logged-in user (not
-# for nobody), without the callback URL; an unshared run, a run kept out of the history and an
-# unknown id are the same 404 for another user; the history and the run say "shared"; the flag
-# survives a restart (the store's migration).
+# run's owner or an admin answers an unguessable "share_id"; GET /api/v1/code/shared/{share_id}
+# then works for any logged-in user (not for nobody), without the callback URL, and
+# /api/v1/code/history/{id} stays the owner's; an unshared run, a run kept out of the history and
+# an unknown id are the same 404 for another user; the history and the run say "shared"; the
+# flag survives a restart (the store's migration).
 . "$(dirname "$0")/../lib.sh"
 
 need_tools "runbox serve: share links" curl jq
@@ -59,9 +60,12 @@ api_check "sharing needs a login (401)" 401
 as "$ALICE" PUT "/api/v1/code/history/$HIDDEN/share" '{"shared": true}'
 api_check "a run kept out of the history cannot be shared (404)" 404
 as "$ALICE" PUT "/api/v1/code/history/$RUN/share" '{"shared": true}'
-api_check "alice shares her run" 200 ".id == $RUN and .shared == true"
+api_check "alice shares her run" 200 ".id == $RUN and .shared == true and (.share_id | length) >= 22"
+SID=$(jq -r .share_id "$R")
 
 as "$BOB" GET "/api/v1/code/history/$RUN"
+api_check "bob cannot read it by its run id (only by its share id)" 404
+as "$BOB" GET "/api/v1/code/shared/$SID"
 api_check "bob reads the shared run: code, request, result" 200 \
     ".id == $RUN and .shared == true and (.code | test(\"shared hello\"))
      and .result.output == \"shared hello\\n\" and .request.language == \"python\""
@@ -70,7 +74,7 @@ grep -q s3cr3t "$R"
 tap $((!$?)) "nothing of the callback URL in bob's answer"
 as "$ALICE" GET "/api/v1/code/history/$RUN"
 api_check "alice still sees her callback URL" 200 '.callback_url | test("s3cr3t")'
-as "" GET "/api/v1/code/history/$RUN"
+as "" GET "/api/v1/code/shared/$SID"
 api_check "a shared run still needs a login (401)" 401
 as "$BOB" GET "/api/v1/code/history/$OTHER"
 api_check "alice's other runs stay hidden from bob" 404
@@ -92,19 +96,20 @@ if ! srv_start "$DATA" --workers 1 --web "$TMP/no-page"; then
     done_testing
     exit
 fi
-as "$BOB" GET "/api/v1/code/history/$RUN"
+as "$BOB" GET "/api/v1/code/shared/$SID"
 api_check "after a restart the run is still shared" 200 '.shared == true'
 api GET /healthz
-api_check "the schema has sharing's migration (version 2 or later)" 200 '.schema_version >= 2'
+api_check "the schema has share ids' migration (version 5 or later)" 200 '.schema_version >= 5'
 
 as "$ROOT" PUT "/api/v1/code/history/$RUN/share" '{"shared": false}'
 api_check "an admin may stop sharing anyone's run" 200 ".id == $RUN and .shared == false"
-as "$BOB" GET "/api/v1/code/history/$RUN"
+as "$BOB" GET "/api/v1/code/shared/$SID"
 api_check "then bob gets 404 again" 404
 as "$ALICE" PUT "/api/v1/code/history/$RUN/share" '{"shared": true}'
+SID=$(jq -r .share_id "$R")
 as "$ALICE" DELETE "/api/v1/code/history/$RUN"
 api_check "alice deletes her shared run" 204 'true'
-as "$BOB" GET "/api/v1/code/history/$RUN"
+as "$BOB" GET "/api/v1/code/shared/$SID"
 api_check "a deleted shared run is gone for bob" 404
 
 srv_stop

@@ -640,22 +640,36 @@ static void test_run_share_only_by_its_owner_and_only_from_the_history(void **st
     assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
     assert_true(json_is_false(json_object_get(run, "shared"))); /* not shared by default */
     json_decref(run);
-    assert_int_equal(store_run_set_shared(f->s, id, f->bob, true), -ENOENT);
-    assert_int_equal(store_run_set_shared(f->s, hidden, f->alice, true), -ENOENT);
-    assert_int_equal(store_run_set_shared(f->s, id + 1000, 0, true), -ENOENT);
-    assert_int_equal(store_run_set_shared(f->s, id, f->alice, true), 0);
+    assert_int_equal(store_run_set_shared(f->s, id, f->bob, "share-bob"), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, hidden, f->alice, "share-hidden"), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, id + 1000, 0, "share-none"), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, id, f->alice, "share-1"), 0);
     assert_int_equal(store_run_get(f->s, id, 0, &run), 0);
     assert_true(json_is_true(json_object_get(run, "shared")));
+    assert_string_equal(json_string_value(json_object_get(run, "share_id")), "share-1");
     json_decref(run);
-    /* Shared or not, the store gives another user's run only to an admin (user 0). */
+    /* Sharing again keeps the link. */
+    assert_int_equal(store_run_set_shared(f->s, id, f->alice, "share-2"), 0);
+    assert_int_equal(store_run_get_shared(f->s, "share-1", &run), 0);
+    assert_int_equal(json_integer_value(json_object_get(run, "id")), id);
+    json_decref(run);
+    assert_int_equal(store_run_get_shared(f->s, "share-2", &run), -ENOENT);
+    /* Shared or not, the store gives another user's run by id only to an admin (user 0). */
     assert_int_equal(store_run_get(f->s, id, f->bob, &run), -ENOENT);
     assert_int_equal(store_run_history(f->s, &q, &hist), 0);
     assert_true(json_is_true(
             json_object_get(json_array_get(json_object_get(hist, "runs"), 0), "shared")));
     json_decref(hist);
-    assert_int_equal(store_run_set_shared(f->s, id, 0, false), 0); /* an admin */
+    assert_int_equal(store_run_set_shared(f->s, id, 0, NULL), 0); /* an admin */
     assert_int_equal(store_run_get(f->s, id, f->alice, &run), 0);
     assert_true(json_is_false(json_object_get(run, "shared")));
+    assert_true(json_is_null(json_object_get(run, "share_id")));
+    json_decref(run);
+    /* Unshared, the old link is dead, and sharing again makes a new one. */
+    assert_int_equal(store_run_get_shared(f->s, "share-1", &run), -ENOENT);
+    assert_int_equal(store_run_set_shared(f->s, id, f->alice, "share-3"), 0);
+    assert_int_equal(store_run_get_shared(f->s, "share-1", &run), -ENOENT);
+    assert_int_equal(store_run_get_shared(f->s, "share-3", &run), 0);
     json_decref(run);
 }
 

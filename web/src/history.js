@@ -1,5 +1,6 @@
 // The history panel (GET /api/v1/code/history), reopening a run, share links
-// (PUT /api/v1/code/history/{id}/share) and a shared run opened at /r/{id}.
+// (PUT /api/v1/code/history/{id}/share answers the run's unguessable share_id) and a shared run
+// opened at /r/{share_id} (GET /api/v1/code/shared/{share_id}).
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,8 +31,8 @@ function when(ms) {
   return d.toLocaleString();
 }
 
-// The share link of run @id.
-export const shareUrl = (id) => `${location.origin}/r/${id}`;
+// The share link of a run shared under @shareId.
+export const shareUrl = (shareId) => `${location.origin}/r/${encodeURIComponent(shareId)}`;
 
 export function createHistory({ api, languageName, currentLanguage, onOpen, onError }) {
   const panel = $("history");
@@ -112,6 +113,11 @@ export function createHistory({ api, languageName, currentLanguage, onOpen, onEr
     return api.get(`/api/v1/code/history/${id}`);
   }
 
+  // Another user's run, by the share id of its link (never by its sequential id).
+  async function fetchShared(shareId) {
+    return api.get(`/api/v1/code/shared/${encodeURIComponent(shareId)}`);
+  }
+
   async function openRun(id) {
     try {
       onOpen(await fetchRun(id), { readonly: false });
@@ -123,9 +129,10 @@ export function createHistory({ api, languageName, currentLanguage, onOpen, onEr
   }
 
   async function share(id) {
-    await api.put(`/api/v1/code/history/${id}/share`, { json: { shared: true } });
+    const r = await api.put(`/api/v1/code/history/${id}/share`, { json: { shared: true } });
+    if (!r || !r.share_id) throw new Error("the server gave no share id");
     const link = $("share-link");
-    link.value = shareUrl(id);
+    link.value = shareUrl(r.share_id);
     link.hidden = false;
     $("share-copy").hidden = false;
     $("share-note").hidden = false;
@@ -157,6 +164,7 @@ export function createHistory({ api, languageName, currentLanguage, onOpen, onEr
   return {
     refresh: () => !panel.hidden && refresh(),
     fetchRun,
+    fetchShared,
     share,
     isOpen: () => !panel.hidden,
   };

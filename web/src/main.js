@@ -297,7 +297,7 @@ $("edit-copy").addEventListener("click", () => {
 
 async function openShared(id) {
   try {
-    const run = await historyPanel.fetchRun(id);
+    const run = await historyPanel.fetchShared(id);
     await showRun(run, { readonly: true });
   } catch (e) {
     fail(e.status === 404 ? `There is no shared run ${id} (it may have been unshared or deleted).` : `Cannot open shared run ${id}: ${e.describe ? e.describe() : e}`);
@@ -353,9 +353,9 @@ async function boot() {
   }
   await courses.load();
   const params = new URL(location.href).searchParams;
-  const shared = location.pathname.match(/^\/r\/(\d+)\/?$/);
+  const shared = location.pathname.match(/^\/r\/([A-Za-z0-9_-]{1,64})\/?$/);
   useLanguage(params.get("language") || localStorage.getItem("runbox.language") || "python");
-  if (shared) await openShared(Number(shared[1]));
+  if (shared) await openShared(shared[1]);
   else if (params.get("course")) await courses.chooseCourse(params.get("course"), params.get("exercise"));
   if (!shared && !params.get("course")) output.setStatus("Ready. Write code and press Run (Ctrl+Enter).");
   setState(body.dataset.runState);

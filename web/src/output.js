@@ -171,6 +171,17 @@ export function createOutput() {
     return a;
   }
 
+  // The raster image type @bytes start with (PNG, JPEG, GIF, WebP), or null: the file's name and
+  // its "mime" are the program's claims, its bytes are what a browser would decode.
+  function rasterType(bytes) {
+    const at = (i, ...v) => v.every((b, k) => bytes[i + k] === b);
+    if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
+    if (at(0, 0xff, 0xd8, 0xff)) return "image/jpeg";
+    if (at(0, 0x47, 0x49, 0x46, 0x38)) return "image/gif";
+    if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return "image/webp";
+    return null;
+  }
+
   function showFiles(list) {
     files.replaceChildren();
     if (!list || !list.length) return;
@@ -187,18 +198,24 @@ export function createOutput() {
         files.append(p);
         continue;
       }
-      const mime = f.mime || "application/octet-stream";
       const bytes = f.encoding === "utf8" ? new TextEncoder().encode(f.content) : b64bytes(f.content);
-      const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
+      // A program's file is never shown as a document of this origin, where the viewer's token
+      // lives: report.html or an SVG would run its script here. Every download is an opaque
+      // application/octet-stream blob; only a raster image whose bytes are one is shown, as an
+      // <img> (which runs no script).
+      const raster = rasterType(bytes);
+      const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
       blobUrls.push(url);
       const a = document.createElement("a");
       a.href = url;
-      a.download = f.name.split("/").pop();
+      a.download = f.name.split("/").pop() || "file";
       a.textContent = `Download ${label}`;
-      if (mime.startsWith("image/")) {
+      if (raster) {
+        const imgUrl = URL.createObjectURL(new Blob([bytes], { type: raster }));
+        blobUrls.push(imgUrl);
         const fig = document.createElement("figure");
         const img = document.createElement("img");
-        img.src = url;
+        img.src = imgUrl;
         img.alt = `Image the program wrote: ${f.name}`;
         const cap = document.createElement("figcaption");
         cap.append(`${f.name} · `, a);
