@@ -290,6 +290,25 @@ for want in mount:EPERM umount2:EPERM unshare:EPERM setns:EPERM ptrace:EPERM bpf
     fi
 done
 
+# Netlink: only NETLINK_ROUTE (getifaddrs) opens; uevents, audit, sock_diag, netfilter, xfrm,
+# generic and the rest fail as if the kernel had no such protocol, also with junk in the upper
+# halves of the registers.
+rb_run "$TMP/netlink.json" --time 2 --wall 5 "$A/netlink.c"
+jq -r .output <"$TMP/netlink.json" >"$TMP/netlink.txt"
+for p in kobject_uevent audit sock_diag netfilter xfrm generic selinux connector crypto rdma; do
+    for v in "$p" "${p}_dgram"; do
+        grep -qx -- "$v: EPROTONOSUPPORT" "$TMP/netlink.txt"
+        tap $? "netlink $v: EPROTONOSUPPORT" || diag "got: $(grep -- "^$v:" "$TMP/netlink.txt")"
+    done
+done
+for v in kobject_uevent_highbits kobject_uevent_protocol_highbits; do
+    grep -qx -- "$v: EPROTONOSUPPORT" "$TMP/netlink.txt"
+    tap $? "netlink $v: EPROTONOSUPPORT" || diag "got: $(grep -- "^$v:" "$TMP/netlink.txt")"
+done
+jqt "netlink: NETLINK_ROUTE still opens and getifaddrs() lists lo" "$TMP/netlink.json" \
+    '.status == "success" and (.output | test("\nroute: ALLOWED\nroute_dgram: ALLOWED\n"))
+     and (.output | test("\ngetifaddrs: lo\ndone\n$"))'
+
 rb_run "$TMP/id.json" --time 2 --wall 5 "$A/identity.sh"
 jq -r .output <"$TMP/id.json" >"$TMP/id.txt"
 for want in "uid: 60000" "gid: 60000" "groups: 60000" "CapEff: 0000000000000000" \
