@@ -112,6 +112,19 @@ expect "Python memory bomb: memory_limit" "$TMP/mem-py.json" status memory_limit
 jqt "Python memory bomb: reason memory, peak <= 80 MB" "$TMP/mem-py.json" \
     '.reason == "memory" and .memory_bytes <= 80*1048576'
 
+# Memory that is no process's RSS (inodes, socket buffers, tmpfs pages): the OOM killer must take
+# the program (oom_score_adj +1000), not the box's init (-1000), and the run is memory_limit.
+for m in inodes sockets tmpfs; do
+    rb_run "$TMP/kmem-$m.json" --time 5 --wall 10 --memory 64 "$A/kmem-bomb.c" -- "$m"
+    jqt "kernel-memory bomb ($m): memory_limit, not internal_error" "$TMP/kmem-$m.json" \
+        ".status == \"memory_limit\" and .reason == \"memory\" and .signal == 9 and $RB_RC == 137
+         and (.output | test(\"(files|queued)\\n\"))"
+done
+rb_exec "$TMP/oomscore.json" --time 2 --wall 5 -- /bin/sh -c \
+    'cat /proc/self/oom_score_adj; echo 0 >/proc/self/oom_score_adj || echo refused'
+jqt "the program's oom_score_adj is 1000 and it cannot lower it" "$TMP/oomscore.json" \
+    '.output == "1000\nrefused\n"'
+
 ### 4. CPU
 
 rb_run "$TMP/busy.json" --time 1 --wall 5 "$A/busyloop.c"
