@@ -554,6 +554,7 @@ _Noreturn void sbx__template_main(int fd, const char *root, bool userns, pid_t p
     char c;
 
     err_fd = fd;
+    (void)umask(022); /* the root's directories must be readable, whatever runbox's umask */
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
     if (getppid() != parent) /* it died before the prctl */
         _exit(1);
@@ -840,8 +841,8 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
     err_fd = 3;
     CHECK(syscall(SYS_close_range, 4, ~0U, 0), "close_range: %s", strerror(errno));
     setup_rlimits(a);
-    /* The OOM killer's first choice (see protect_from_oom), set while still root so that the
-     * program cannot lower it again: children inherit it. */
+    /* The OOM killer's first choice (see protect_from_oom); children inherit it. The program
+     * may lower it back to 0, not below: init stays the one process out of reach. */
     int r = write_file("/proc/self/oom_score_adj", "1000");
     if (r < 0)
         die("oom_score_adj: %s", strerror(-r));
@@ -931,6 +932,9 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
         _exit(127);
     close_other_fds(a);
     protect_from_oom();
+    /* runbox serve runs with umask 077: the root's directories (/etc) must stay readable for
+     * the box user, and a program expects the usual 022. */
+    (void)umask(022);
     /* The supervisor meanwhile puts us into the v1 cgroups and makes our network. */
     setup_root(a);
     CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));

@@ -121,8 +121,8 @@ for m in inodes sockets tmpfs; do
          and (.output | test(\"(files|queued)\\n\"))"
 done
 rb_exec "$TMP/oomscore.json" --time 2 --wall 5 -- /bin/sh -c \
-    'cat /proc/self/oom_score_adj; echo 0 >/proc/self/oom_score_adj || echo refused'
-jqt "the program's oom_score_adj is 1000 and it cannot lower it" "$TMP/oomscore.json" \
+    'cat /proc/self/oom_score_adj; echo -1000 >/proc/self/oom_score_adj || echo refused'
+jqt "the program's oom_score_adj is 1000; -1000 (init's) is refused to it" "$TMP/oomscore.json" \
     '.output == "1000\nrefused\n"'
 
 ### 4. CPU
