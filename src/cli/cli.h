@@ -126,6 +126,12 @@ int cli_sub_argv(const struct cli_args *a, char **argv);
 /* The service's data directory: @given (--data), else $RUNBOX_DATA, else /var/lib/runbox. */
 const char *cli_data_dir(const char *given);
 
+/* Make the data directory @dir private before it is written (runbox serve, user, key): the
+ * process's umask becomes 077, @dir is created 0700 or, when it exists, it and its database
+ * files lose group and other permissions, each change logged on stderr as "@who: ...".
+ * Returns 0, or -errno after printing why. */
+int cli_private_data_dir(const char *who, const char *dir);
+
 /* runbox user add|list|del|passwd and runbox key add|list|revoke (users.c): accounts and API
  * keys of the service, in the PostgreSQL database of --db URL ($RUNBOX_DB) or the SQLite one
  * under --data DIR ($RUNBOX_DATA, /var/lib/runbox). The command's own options (--data, --db,

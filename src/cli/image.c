@@ -132,7 +132,7 @@ static int images_dir(const struct img_args *u, bool create, char *buf, size_t l
         return 1;
     }
     if (create &&
-        ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(buf, 0755) < 0 && errno != EEXIST))) {
+        ((mkdir(dir, 0700) < 0 && errno != EEXIST) || (mkdir(buf, 0755) < 0 && errno != EEXIST))) {
         fprintf(stderr, "runbox: cannot create '%s': %s\n", buf, strerror(errno));
         return 1;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -393,4 +394,30 @@ const char *cli_data_dir(const char *given)
     const char *dir = given ? given : getenv("RUNBOX_DATA");
 
     return dir && *dir ? dir : "/var/lib/runbox";
+}
+
+struct private_ctx {
+    const char *who, *dir;
+};
+
+static void log_fix(void *ctx, const char *name, mode_t old, mode_t new)
+{
+    const struct private_ctx *c = ctx;
+
+    fprintf(stderr, "%s: data dir '%s': '%s' was mode %04o, made %04o (private)\n", c->who, c->dir,
+            name, (unsigned)old, (unsigned)new);
+}
+
+int cli_private_data_dir(const char *who, const char *dir)
+{
+    struct private_ctx c = {who, dir};
+    int r;
+
+    /* The database and the cache hold password hashes, tokens and everyone's code. What the
+     * sandbox makes for the box sets its modes itself (box.c gives the box umask 022). */
+    (void)umask(077);
+    r = dir_make_private(dir, log_fix, &c);
+    if (r < 0)
+        fprintf(stderr, "%s: cannot make the data dir '%s' private: %s\n", who, dir, strerror(-r));
+    return r;
 }

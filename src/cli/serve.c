@@ -311,6 +311,11 @@ int cli_cmd_serve(const struct cli_args *a)
         server_config_done(&cfg);
         return 2;
     }
+    if (cli_private_data_dir("runbox serve", cfg.data_dir) < 0) {
+        lang_set_done(&langs);
+        server_config_done(&cfg);
+        return 1;
+    }
     sweep_docker(&cfg.job.docker);
     r = server_run(&cfg, &langs);
     lang_set_done(&langs);

@@ -570,6 +570,8 @@ static int open_db(const struct uk_args *u, struct store **ret)
             fprintf(stderr, "runbox: cannot open the database: %s\n", err[0] ? err : strerror(-r));
         return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
     }
+    if (cli_private_data_dir("runbox", dir) < 0)
+        return 1;
     r = store_open(dir, ret, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "runbox: cannot open the database in '%s': %s\n", dir,

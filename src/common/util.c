@@ -1,9 +1,11 @@
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int parse_u64(const char *s, uint64_t *ret)
@@ -315,4 +317,68 @@ char *xstrdup(const char *s)
     if (!p)
         abort();
     return p;
+}
+
+/* mkdir -p @path with mode 0700 for what is missing. */
+static int mkdir_private(const char *path)
+{
+    _cleanup_free_ char *p = strdup(path);
+
+    if (!p)
+        return -ENOMEM;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            return -errno;
+        *c = '/';
+    }
+    return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Take group and other permissions from @name in @dfd, a regular file or directory. */
+static int make_private_at(int dfd, const char *name, private_fix_fn on_fix, void *ctx)
+{
+    struct stat st;
+
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : -errno; /* gone meanwhile (a -shm at close) */
+    if ((!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || !(st.st_mode & 077))
+        return 0;
+    mode_t old = st.st_mode & 07777, new = old & ~(mode_t)077;
+    if (fchmodat(dfd, name, new, 0) < 0)
+        return -errno;
+    if (on_fix)
+        on_fix(ctx, name, old, new);
+    return 0;
+}
+
+int dir_make_private(const char *dir, private_fix_fn on_fix, void *ctx)
+{
+    _cleanup_close_ int dfd = -1;
+    struct dirent *e;
+    DIR *d;
+    int r;
+
+    if ((r = mkdir_private(dir)) < 0)
+        return r;
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    if ((r = make_private_at(dfd, ".", on_fix, ctx)) < 0)
+        return r;
+    int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return -errno;
+    if (!(d = fdopendir(fd))) {
+        r = -errno;
+        (void)close(fd);
+        return r;
+    }
+    while ((e = readdir(d)) && r == 0)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            r = make_private_at(dfd, e->d_name, on_fix, ctx);
+    (void)closedir(d);
+    return r;
 }

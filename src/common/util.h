@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -101,3 +102,14 @@ int hex_digit(char c);
 
 /* strdup that aborts on OOM: for small strings from trusted data only. */
 char *xstrdup(const char *s);
+
+/* Told of each mode dir_make_private() changed: @name is relative to the directory ("." for
+ * the directory itself), @old and @new the permission bits. */
+typedef void (*private_fix_fn)(void *ctx, const char *name, mode_t old, mode_t new);
+
+/* Make the directory @dir private to its owner: when missing, create it and its parents with
+ * mode 0700; when present, take group and other permissions from it and from every regular
+ * file and directory directly in it (runbox.db, its -wal and -shm, cache/, images/), calling
+ * @on_fix (may be NULL) for each. Symlinks and what lies deeper are left alone.
+ * Returns 0 or -errno. */
+int dir_make_private(const char *dir, private_fix_fn on_fix, void *ctx) _warn_unused_;

@@ -7,7 +7,8 @@
  *     ├─ template builder (only when more runs follow): builds the common root of one system
  *     │  root (the host's, or an image's) once in a mount namespace of its own, says "k", and
  *     │  lives until the supervisor holds that namespace (it keeps a few, one per system root).
- *     └─ init: PID 1 of the box, still root, no seccomp. Clones the trees it adds from the host
+ *     └─ init: PID 1 of the box, still root, no seccomp, out of the OOM killer's reach
+ *        (oom_score_adj -1000, where allowed). Clones the trees it adds from the host
  *        (workspace, a language's read-only paths), then either copies the template namespace
  *        (setns + unshare) or unshares a mount namespace and builds the root itself (a tmpfs
  *        with read-only binds of the system, a generated /etc, a minimal /dev; pivot). The
@@ -18,10 +19,13 @@
  *        and makes / read-only, with new ipc and uts namespaces. Meanwhile the supervisor puts
  *        it into the v1 cgroups and makes its network namespace. init waits on sync_fd for
  *        "go" (which carries that namespace, SCM_RIGHTS), joins it (lo is up), and forks:
- *          └─ payload: setsid, rlimits, uid/gid 60000, no capabilities, no_new_privs, seccomp
- *             as the very last step, then execve. Its descendants stay in the box.
+ *          └─ payload: setsid, rlimits, oom_score_adj +1000 (the OOM killer's first choice),
+ *             uid/gid 60000, no capabilities, no_new_privs, seccomp as the very last step,
+ *             then execve. Its descendants stay in the box.
  *        init then only reaps. When the payload exits it writes the wait status to status_fd
  *        and exits; the kernel then kills everything left in the pid namespace (daemons too).
+ *        A box that ends without that status (init killed) is memory_limit when the cgroup
+ *        counted an OOM, else internal_error.
  *
  * Channels: sync_fd (supervisor → init: "go", a socket), err_fd (init/payload → supervisor: a
  * setup failure message; CLOEXEC so a successful execve closes it), status_fd (init →
@@ -550,6 +554,7 @@ _Noreturn void sbx__template_main(int fd, const char *root, bool userns, pid_t p
     char c;
 
     err_fd = fd;
+    (void)umask(022); /* the root's directories must be readable, whatever runbox's umask */
     CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL), "pdeathsig: %s", strerror(errno));
     if (getppid() != parent) /* it died before the prctl */
         _exit(1);
@@ -836,6 +841,13 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
     err_fd = 3;
     CHECK(syscall(SYS_close_range, 4, ~0U, 0), "close_range: %s", strerror(errno));
     setup_rlimits(a);
+    /* The OOM killer's first choice (see protect_from_oom); children inherit it. The program
+     * may lower it back to 0, not below: init stays the one process out of reach. In runbox's
+     * user namespace our /proc files belong to an unmapped root (init is not dumpable), so
+     * there it is left as it is, as init's -1000 is. */
+    int r = write_file("/proc/self/oom_score_adj", "1000");
+    if (r < 0 && !(a->userns && (r == -EACCES || r == -EPERM)))
+        die("oom_score_adj: %s", strerror(-r));
     CHECK(chdir("/box"), "chdir /box: %s", strerror(errno));
     drop_privileges(a);
     (void)signal(SIGPIPE, SIG_DFL);
@@ -897,6 +909,18 @@ static void close_other_fds(const struct sbx__box_args *a)
     CHECK(syscall(SYS_close_range, lo, ~0U, 0), "close_range: %s", strerror(errno));
 }
 
+/* Out of the OOM killer's reach. What a program holds in the kernel (tmpfs pages, inodes, pipe
+ * and socket buffers) is nobody's RSS, so at the cgroup's limit the killer would pick init,
+ * whose RSS is its copy of the supervisor's, and the run would end without the program's
+ * status. The payload asks for the opposite (payload_main), so the program is what dies.
+ * Best effort: lowering the score needs CAP_SYS_RESOURCE, which a user namespace or a
+ * container may lack; the supervisor then still calls such a run memory_limit from the
+ * cgroup's OOM count (classify in sandbox.c). */
+static void protect_from_oom(void)
+{
+    (void)!write_file("/proc/self/oom_score_adj", "-1000");
+}
+
 _Noreturn void sbx__box_main(struct sbx__box_args *a)
 {
     pid_t payload;
@@ -909,6 +933,10 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     if (write(a->sync_fd, "r", 1) != 1)
         _exit(127);
     close_other_fds(a);
+    protect_from_oom();
+    /* runbox serve runs with umask 077: the root's directories (/etc) must stay readable for
+     * the box user, and a program expects the usual 022. */
+    (void)umask(022);
     /* The supervisor meanwhile puts us into the v1 cgroups and makes our network. */
     setup_root(a);
     CHECK(sethostname("runbox", 6), "sethostname: %s", strerror(errno));

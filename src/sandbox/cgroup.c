@@ -448,8 +448,12 @@ void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run,
         (void)!path_join(path, sizeof(path), dir, "memory.peak");
         if (read_u64_file(path, &v) == 0)
             *ret_peak = v;
+        /* "oom" counts the limit reached with nothing left to reclaim, killed or not (a
+         * kernel allocation that then failed), "oom_kill" the processes killed. */
         (void)!path_join(path, sizeof(path), dir, "memory.events");
         if (read_keyed_u64(path, "oom_kill", &v) == 0)
+            *ret_oom_kills = v;
+        if (read_keyed_u64(path, "oom", &v) == 0 && v > *ret_oom_kills)
             *ret_oom_kills = v;
     }
 }

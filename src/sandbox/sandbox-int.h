@@ -60,6 +60,8 @@ int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *li
 int sbx__cg_join_v1(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
                     struct sbx__cg_run *run, pid_t pid);
 int sbx__cg_cpu_us(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret);
+/* The run's peak memory, and its OOM count: times the memory limit was reached with nothing to
+ * reclaim (v2: the larger of memory.events' oom and oom_kill; v1: oom_control's oom_kill). */
 void sbx__cg_stats(const struct sbx__cg_host *cg, const struct sbx__cg_run *run, uint64_t *ret_peak,
                    uint64_t *ret_oom_kills);
 void sbx__cg_kill(const struct sbx__cg_host *cg, const struct sbx__cg_run *run);

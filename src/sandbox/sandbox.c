@@ -743,6 +743,12 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
     } else if (have_status && WIFSIGNALED(wstatus)) {
         res->reason = SBX_SIGNALED;
         res->signal = WTERMSIG(wstatus);
+    } else if (run->killed_for == SBX_EXITED && oom > 0) {
+        /* init died without the program's status, at the cgroup's memory limit: the OOM
+         * killer took it (it may not be out of reach, see protect_from_oom in box.c), or it
+         * could not even write the status. The program's memory did that. */
+        res->reason = SBX_SIGNALED;
+        res->signal = SIGKILL;
     } else if (run->killed_for == SBX_EXITED) {
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_SETUP_FAILED;

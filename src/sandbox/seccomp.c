@@ -2,6 +2,7 @@
  * libseccomp, into a raw BPF program. Each box installs that program with one prctl() as its
  * last step before execve, so a run pays ~30 µs instead of a libseccomp compile. */
 #include <errno.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -56,10 +57,22 @@ static int add_arg_rules(scmp_filter_ctx ctx)
         return r;
     /* AF_VSOCK is not namespaced: on Firecracker and many cloud VMs it reaches the host. */
     if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-                              SCMP_A0(SCMP_CMP_EQ, AF_VSOCK))) < 0)
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_VSOCK))) < 0)
         return r;
     if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socketpair), 1,
-                              SCMP_A0(SCMP_CMP_EQ, AF_VSOCK))) < 0)
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_VSOCK))) < 0)
+        return r;
+    /* Netlink reaches kernel subsystems a program never needs: NETLINK_KOBJECT_UEVENT hears
+     * every device event of the host (network namespaces owned by the host's user namespace
+     * get them), and audit, sock_diag, netfilter, xfrm and generic netlink are large surfaces.
+     * Only NETLINK_ROUTE stays: getifaddrs() uses it (glibc's getaddrinfo with AI_ADDRCONFIG,
+     * Go's net package, Java's NetworkInterface), and it sees only the box's own network. The
+     * kernel reads the family as an int, so only its low 32 bits are compared; the protocol is
+     * compared whole, so junk in its upper half is denied. EPROTONOSUPPORT is what a kernel
+     * without that protocol answers, which runtimes already handle. */
+    if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 2,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK),
+                              SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE))) < 0)
         return r;
     /* TIOCSTI pushes input into a terminal (CVE-2017-5226); TIOCLINUX can too. */
     if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,

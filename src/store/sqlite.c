@@ -6,6 +6,7 @@
  * process being killed (it may be lost on power failure, which we accept). The schema version
  * lives in PRAGMA user_version. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -306,6 +307,11 @@ int store__sqlite_open(const char *dir, struct store **ret, char *err, size_t er
         (void)snprintf(err, errlen, "path too long: '%s'", dir);
         return r;
     }
+    /* Private whatever the umask: SQLite would make a new database 0644 (less the umask), and
+     * makes its -wal and -shm with the database's mode. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        (void)close(fd);
     l = calloc(1, sizeof(*l));
     if (!l) {
         (void)snprintf(err, errlen, "out of memory");

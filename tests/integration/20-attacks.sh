@@ -112,6 +112,19 @@ expect "Python memory bomb: memory_limit" "$TMP/mem-py.json" status memory_limit
 jqt "Python memory bomb: reason memory, peak <= 80 MB" "$TMP/mem-py.json" \
     '.reason == "memory" and .memory_bytes <= 80*1048576'
 
+# Memory that is no process's RSS (inodes, socket buffers, tmpfs pages): the OOM killer must take
+# the program (oom_score_adj +1000), not the box's init (-1000), and the run is memory_limit.
+for m in inodes sockets tmpfs; do
+    rb_run "$TMP/kmem-$m.json" --time 5 --wall 10 --memory 64 "$A/kmem-bomb.c" -- "$m"
+    jqt "kernel-memory bomb ($m): memory_limit, not internal_error" "$TMP/kmem-$m.json" \
+        ".status == \"memory_limit\" and .reason == \"memory\" and .signal == 9 and $RB_RC == 137
+         and (.output | test(\"(files|queued)\\n\"))"
+done
+rb_exec "$TMP/oomscore.json" --time 2 --wall 5 -- /bin/sh -c \
+    'cat /proc/self/oom_score_adj; echo -1000 >/proc/self/oom_score_adj || echo refused'
+jqt "the program's oom_score_adj is 1000; -1000 (init's) is refused to it" "$TMP/oomscore.json" \
+    '.output == "1000\nrefused\n"'
+
 ### 4. CPU
 
 rb_run "$TMP/busy.json" --time 1 --wall 5 "$A/busyloop.c"
@@ -289,6 +302,25 @@ for want in mount:EPERM umount2:EPERM unshare:EPERM setns:EPERM ptrace:EPERM bpf
         diag "got: $(grep -- "^${want%%:*}:" "$TMP/sys.txt")"
     fi
 done
+
+# Netlink: only NETLINK_ROUTE (getifaddrs) opens; uevents, audit, sock_diag, netfilter, xfrm,
+# generic and the rest fail as if the kernel had no such protocol, also with junk in the upper
+# halves of the registers.
+rb_run "$TMP/netlink.json" --time 2 --wall 5 "$A/netlink.c"
+jq -r .output <"$TMP/netlink.json" >"$TMP/netlink.txt"
+for p in kobject_uevent audit sock_diag netfilter xfrm generic selinux connector crypto rdma; do
+    for v in "$p" "${p}_dgram"; do
+        grep -qx -- "$v: EPROTONOSUPPORT" "$TMP/netlink.txt"
+        tap $? "netlink $v: EPROTONOSUPPORT" || diag "got: $(grep -- "^$v:" "$TMP/netlink.txt")"
+    done
+done
+for v in kobject_uevent_highbits kobject_uevent_protocol_highbits; do
+    grep -qx -- "$v: EPROTONOSUPPORT" "$TMP/netlink.txt"
+    tap $? "netlink $v: EPROTONOSUPPORT" || diag "got: $(grep -- "^$v:" "$TMP/netlink.txt")"
+done
+jqt "netlink: NETLINK_ROUTE still opens and getifaddrs() lists lo" "$TMP/netlink.json" \
+    '.status == "success" and (.output | test("\nroute: ALLOWED\nroute_dgram: ALLOWED\n"))
+     and (.output | test("\ngetifaddrs: lo\ndone\n$"))'
 
 rb_run "$TMP/id.json" --time 2 --wall 5 "$A/identity.sh"
 jq -r .output <"$TMP/id.json" >"$TMP/id.txt"

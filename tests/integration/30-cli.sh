@@ -87,6 +87,11 @@ jq -e '.status == "timeout" and .reason == "wall_time" and .execution_time < 3' 
 tap $? "exec enforces --wall" || diag "$(cat "$f")"
 rb_exec "$f" -- /bin/sh -c 'echo $HOME $USER; pwd; id -u'
 expect "exec runs as the box user in /box" "$f" output "$(printf '/tmp runbox\n/box\n60000')"
+# A host umask of 077 (hardened systems, runbox serve's own) must not leak into the box: its /etc
+# stays readable, the program gets the usual 022.
+(umask 077 && rb_exec "$f" -- /bin/sh -c 'umask; id -un; head -c 6 /etc/passwd')
+expect "exec under umask 077: the box's /etc is readable, its umask 0022" "$f" output \
+    "$(printf '0022\nrunbox\nroot:x')"
 
 # CPU share: a busy loop at --cpus 0.2 gets about a fifth of a core (generous bounds).
 rb_exec "$f" --cpus 0.2 --wall 1 -- /usr/bin/python3 -c 'while True: pass'

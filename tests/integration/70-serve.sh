@@ -11,11 +11,26 @@ DATA=$TMP/data
 "$RUNBOX" user add admin --admin --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"
 tap $? "user add makes an admin before the server runs" || diag "$(cat "$TMP/e")"
 
+# The data dir holds password hashes, tokens and everyone's code: 0700, its files 0600.
+perms() { stat -c '%a' "$@" | tr '\n' ' '; }
+got=$(perms "$DATA" "$DATA/runbox.db")
+[ "$got" = "700 600 " ]
+tap $? "user add: the data dir is 0700 and runbox.db 0600 (got $got)"
+# As an older runbox left it: fixed (and logged) when the server starts.
+chmod 0755 "$DATA"
+chmod 0644 "$DATA"/runbox.db*
+
 cat >"$TMP/cfg.json" <<'EOF'
 {"server": {"max_code_kb": 16, "max_memory_mb": 512, "max_wall_time": 60},
  "limits": {"wall": 10, "memory_mb": 256}}
 EOF
 srv_start_or_end "the server starts and answers /healthz" "$DATA" --config "$TMP/cfg.json" --workers 2
+got=$(perms "$DATA" "$DATA/runbox.db" "$DATA/runbox.db-wal" "$DATA/runbox.db-shm")
+[ "$got" = "700 600 600 600 " ]
+tap $? "serve: the data dir is made 0700, runbox.db and its -wal, -shm 0600 (got $got)"
+grep -q "data dir '$DATA': 'runbox.db' was mode 0644, made 0600" "$TMP/srv.err" &&
+    grep -q "data dir '$DATA': '.' was mode 0755, made 0700" "$TMP/srv.err"
+tap $? "serve: each mode it fixed is logged" || diag "$(cat "$TMP/srv.err")"
 
 # body CODE [LANGUAGE] [JQ_UPDATE]: an execute request as JSON.
 body() { jq -nc --arg c "$1" --arg l "${2:-python}" "{code: \$c, language: \$l} | ${3:-.}"; }
@@ -56,6 +71,11 @@ api_check "execute python: success with the output" 200 \
      and (.id | type == "number") and .output_truncated == false and .execution_time > 0
      and .memory_bytes > 0 and has("cpu_time") and .error == ""'
 FIRST_ID=$(jq -r .id "$R")
+
+api_json POST /api/v1/code/execute "$(body 'import os, pwd
+print(pwd.getpwuid(os.getuid()).pw_name, oct(os.umask(0)))')"
+api_check "execute: the box has its accounts and umask 022 under the server's umask 077" 200 \
+    '.status == "success" and .output == "runbox 0o22\n"'
 
 api_json POST /api/v1/code/execute "$(body 'print(input()[::-1])' python '.stdin = "abc\n"')"
 api_check "execute feeds stdin" 200 '.status == "success" and .output == "cba\n"'

@@ -9,10 +9,13 @@
 #include <cmocka.h>
 /* clang-format on */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +261,63 @@ static void test_json_load_file_bounded_refuses_deep_files(void **state)
     assert_int_equal(json_error_code(&err), json_error_cannot_open_file);
     (void)close(fd);
     free(s);
+static void count_fix(void *ctx, const char *name, mode_t old, mode_t new)
+{
+    (void)name;
+    assert_int_not_equal(old, new);
+    assert_int_equal(new & 077, 0);
+    ++*(int *)ctx;
+}
+
+static mode_t mode_of(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void test_dir_make_private_fixes_an_open_data_dir(void **state)
+{
+    char dir[] = "/tmp/runbox-test-private-XXXXXX", path[512];
+    int fixes = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/runbox.db", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    (void)close(fd);
+    assert_int_equal(chmod(path, 0644), 0);
+    snprintf(path, sizeof(path), "%s/cache", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(chmod(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/link", dir);
+    assert_int_equal(symlink("/etc/hostname", path), 0);
+
+    assert_int_equal(dir_make_private(dir, count_fix, &fixes), 0);
+    assert_int_equal(fixes, 3); /* ., runbox.db, cache; not the symlink */
+    assert_int_equal(mode_of(dir, "."), 0700);
+    assert_int_equal(mode_of(dir, "runbox.db"), 0600);
+    assert_int_equal(mode_of(dir, "cache"), 0700);
+    /* Already private: nothing to do. */
+    fixes = 0;
+    assert_int_equal(dir_make_private(dir, count_fix, &fixes), 0);
+    assert_int_equal(fixes, 0);
+
+    /* Missing: made 0700, parents too, whatever the umask. */
+    mode_t old = umask(0);
+    snprintf(path, sizeof(path), "%s/new/data", dir);
+    assert_int_equal(dir_make_private(path, NULL, NULL), 0);
+    umask(old);
+    assert_int_equal(mode_of(dir, "new"), 0700);
+    assert_int_equal(mode_of(dir, "new/data"), 0700);
+
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    assert_int_equal(system(path), 0);
 }
 
 int main(void)
@@ -273,6 +333,7 @@ int main(void)
             cmocka_unit_test(test_json_load_bounded_does_not_count_brackets_in_strings),
             cmocka_unit_test(test_json_load_bounded_refuses_100000_levels_quickly_on_a_small_stack),
             cmocka_unit_test(test_json_load_file_bounded_refuses_deep_files),
+            cmocka_unit_test(test_dir_make_private_fixes_an_open_data_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
