@@ -28,7 +28,7 @@ struct server {
     struct metrics *metrics;
     struct ratelimit *rl;
     struct ratelimit *ws_slots; /* WebSockets open per user */
-    struct loginguard *guard; /* login backoff */
+    struct loginguard *guard;   /* login backoff */
     struct webhook *webhook;
     struct lang_set *langs;  /* loaded once at start */
     struct job_cache *cache; /* the compile cache (thread-safe), or NULL */

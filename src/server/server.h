@@ -40,8 +40,8 @@ struct server_config {
     uint64_t retention_days;          /* finished runs older than this are pruned; 0 = keep */
     int64_t token_ttl_s;              /* login tokens */
     bool no_auth;                     /* one local user, loopback only */
-    uint64_t retention_mb;    /* every run's stored bytes past this: the oldest pruned; 0 = none */
-    uint64_t user_quota_mb;   /* a user's stored bytes past this: their oldest evicted; 0 = none */
+    uint64_t retention_mb;  /* every run's stored bytes past this: the oldest pruned; 0 = none */
+    uint64_t user_quota_mb; /* a user's stored bytes past this: their oldest evicted; 0 = none */
     size_t stored_output_bytes; /* what one run's result stores at most (quota.h); 0 = no cap */
     struct server_maxima max;
     /* Login backoff (loginguard.h). */

@@ -146,7 +146,7 @@ static _Thread_local char last_error[256];
  * characters (length()), which is close enough for what is only a budget. The two indexes cover
  * the quota queries, so that SQLite sums a user's bytes without reading rows (a result past its
  * page would cost a walk of its overflow pages). */
-#define SCHEMA_6(ID, I64, F64)                                                           \
+#define SCHEMA_6(ID, I64, F64)                                                                \
     "ALTER TABLE runs ADD COLUMN stored_bytes " I64 " NOT NULL DEFAULT 0;"                    \
     "ALTER TABLE users ADD COLUMN quota_mb " I64 ";"                                          \
     "UPDATE runs SET stored_bytes = coalesce(length(code), 0) + coalesce(length(request), 0)" \
@@ -170,9 +170,8 @@ static _Thread_local char last_error[256];
     }
 
 static const char *const migrations[][STORE__N_DIALECTS] = {
-        DIALECTS(SCHEMA_1), DIALECTS(SCHEMA_2), DIALECTS(SCHEMA_3),
-        DIALECTS(SCHEMA_4), DIALECTS(SCHEMA_5), DIALECTS(SCHEMA_6),
-        DIALECTS(SCHEMA_7),
+        DIALECTS(SCHEMA_1), DIALECTS(SCHEMA_2), DIALECTS(SCHEMA_3), DIALECTS(SCHEMA_4),
+        DIALECTS(SCHEMA_5), DIALECTS(SCHEMA_6), DIALECTS(SCHEMA_7),
 };
 
 /* The result given to runs that the server died under. */

@@ -1703,7 +1703,7 @@ static void test_user_evict_takes_the_oldest_never_in_flight_and_shared_last(voi
     finish_big(f->s, last, 10000);
     finish_big(f->s, bobs, 10000);
     assert_int_equal(store_run_set_running(f->s, running, 10), 0);
-    assert_int_equal(store_run_set_shared(f->s, shared, f->alice, true), 0);
+    assert_int_equal(store_run_set_shared(f->s, shared, f->alice, "sharedlinkAAAAAAAAAAAA"), 0);
     assert_true(usage_bytes(f->s, f->alice) > 40000);
 
     /* Room for three finished runs: the last, the shared one, then the newest other. */
@@ -1919,7 +1919,7 @@ static void test_result_cap_fits_escaped_and_multibyte_output(void **state)
             X(test_password_change_revokes_every_token_of_the_user),                             \
             X(test_token_list_shows_live_sessions_without_secrets),                              \
             X(test_token_revoke_by_id_only_of_its_owner),                                        \
-            X(test_key_revoke_of_its_owner_and_all_of_a_user), \
+            X(test_key_revoke_of_its_owner_and_all_of_a_user),                                   \
             X(test_run_stored_bytes_count_code_request_and_result),                              \
             X(test_user_quota_is_own_or_default),                                                \
             X(test_user_evict_takes_the_oldest_never_in_flight_and_shared_last),                 \

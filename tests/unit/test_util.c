@@ -261,6 +261,8 @@ static void test_json_load_file_bounded_refuses_deep_files(void **state)
     assert_int_equal(json_error_code(&err), json_error_cannot_open_file);
     (void)close(fd);
     free(s);
+}
+
 static void count_fix(void *ctx, const char *name, mode_t old, mode_t new)
 {
     (void)name;
