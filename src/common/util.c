@@ -319,8 +319,7 @@ char *xstrdup(const char *s)
     return p;
 }
 
-/* mkdir -p @path with mode 0700 for what is missing. */
-static int mkdir_private(const char *path)
+int mkdir_private(const char *path)
 {
     _cleanup_free_ char *p = strdup(path);
 

@@ -103,6 +103,9 @@ int hex_digit(char c);
 /* strdup that aborts on OOM: for small strings from trusted data only. */
 char *xstrdup(const char *s);
 
+/* mkdir -p @path, with mode 0700 for what is missing. 0 or -errno. */
+int mkdir_private(const char *path) _warn_unused_;
+
 /* Told of each mode dir_make_private() changed: @name is relative to the directory ("." for
  * the directory itself), @old and @new the permission bits. */
 typedef void (*private_fix_fn)(void *ctx, const char *name, mode_t old, mode_t new);

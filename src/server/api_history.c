@@ -104,9 +104,9 @@ int h_shared_get(struct req *rq)
 }
 
 /* Answer file @index (decimal text) of @run's result files, inert (inert.h). Steals @run. */
-static int reply_run_file(struct req *rq, json_t *run, const char *index)
+static int reply_run_file(struct req *rq, json_t *owned, const char *index)
 {
-    _cleanup_(json_decrefp) json_t *owned = run;
+    _cleanup_(json_decrefp) json_t *run = owned;
     json_t *files = json_object_get(json_object_get(run, "result"), "files");
     json_t *f, *content;
     _cleanup_free_ char *bytes = NULL;

@@ -205,26 +205,6 @@ static int64_t lite_changes(struct store__rows *r)
 
 /*** Opening ***/
 
-/* mkdir -p @path, creating what is missing with mode 0700. */
-static int mkdir_p(const char *path)
-{
-    _cleanup_free_ char *p = strdup(path);
-
-    if (!p)
-        return -ENOMEM;
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/')
-            continue;
-        *c = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *c = '/';
-    }
-    if (mkdir(p, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* Connection settings: see the top of this file for why WAL and synchronous=NORMAL. */
 static int configure(struct lite_store *l)
 {
@@ -297,7 +277,7 @@ int store__sqlite_open(const char *dir, struct store **ret, char *err, size_t er
     struct lite_store *l;
     int r;
 
-    r = mkdir_p(dir);
+    r = mkdir_private(dir);
     if (r < 0) {
         (void)snprintf(err, errlen, "cannot create '%s': %s", dir, strerror(-r));
         return r;
