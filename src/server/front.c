@@ -1143,6 +1143,7 @@ static void *ws_main(void *arg)
 
 /*** Start and stop ***/
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) _printf_(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
