@@ -132,7 +132,7 @@ struct front_conn {
     /* a WebSocket handshake */
     const struct front_ws_ops *ws_ops;
     void *ws_session;
-    bool ws_upgraded;
+    bool ws_upgraded, ws_orphaned; /* under mu */
 };
 
 struct ws_msg {
@@ -264,7 +264,8 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     (void)len;
     pthread_mutex_lock(&f->ip_mu);
     struct ipcount *c = *ip_find(f, key);
-    bool ok = !atomic_load(&f->stopping) && (!c || c->n < f->cfg.max_conns_per_ip);
+    bool ok = !atomic_load(&f->stopping) &&
+              (!f->cfg.max_conns_per_ip || !c || c->n < f->cfg.max_conns_per_ip);
     pthread_mutex_unlock(&f->ip_mu);
     return ok ? MHD_YES : MHD_NO;
 }
@@ -345,12 +346,15 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     pthread_mutex_lock(&c->mu);
     c->dead = true;
     pthread_cond_broadcast(&c->cond);
-    bool orphan = c->ws_ops && !c->ws_upgraded;
-    c->ws_upgraded = true;
+    bool orphan = c->ws_ops && !c->ws_upgraded && !c->ws_orphaned;
+    c->ws_orphaned = orphan;
     pthread_mutex_unlock(&c->mu);
-    /* A handshake accepted but never completed: its session ends here. */
-    if (orphan)
+    /* A handshake accepted but never completed: its session ends here, and the upgrade
+     * response's reference goes with it. */
+    if (orphan) {
         c->ws_ops->on_close(NULL, c->ws_session);
+        conn_unref(c);
+    }
     conn_unref(c);
 }
 
@@ -711,6 +715,7 @@ static struct MHD_Response *make_answer(struct front_conn *c)
             return NULL;
         if (!(r = MHD_create_response_for_upgrade(on_upgrade, c)))
             return NULL;
+        atomic_fetch_add(&c->refs, 1); /* on_upgrade's, or on_completed's for an orphan */
         MHD_add_response_header(r, "Upgrade", "websocket");
         MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
         return r;
@@ -1038,8 +1043,14 @@ static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, cons
     (void)mc;
     (void)con_cls;
     pthread_mutex_lock(&c->mu);
+    bool orphaned = c->ws_orphaned;
     c->ws_upgraded = true;
     pthread_mutex_unlock(&c->mu);
+    if (orphaned) { /* its session already ended */
+        (void)MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        free(ws);
+        return;
+    }
     if (ws && extra_len && !(ws->extra = malloc(extra_len))) {
         free(ws);
         ws = NULL;
@@ -1050,6 +1061,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, cons
         free(ws);
         (void)MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
         c->ws_ops->on_close(NULL, c->ws_session);
+        conn_unref(c);
         return;
     }
     ws->f = f;
@@ -1078,6 +1090,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, cons
         ws->closing = true;
     ws_schedule(ws); /* on_ready (then on_close, when closing) */
     pthread_mutex_unlock(&ws->mu);
+    conn_unref(c);
     if (extra_len)
         ws_io(ws, EPOLLIN);
 }
