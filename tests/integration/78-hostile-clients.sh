@@ -32,8 +32,8 @@ is "$(jq -r '.ws_status["HTTP/1.1 101 Switching Protocols"]' <<<"$out")" 500 \
     "500 idle WebSockets are open among them"
 tap "$(jq -e '.healthz.code == 200 and .healthz.seconds <= 1' <<<"$out" >/dev/null; echo $?)" \
     "/healthz answers within a second while they are held"
-tap "$(jq -e '.run.code == 200 and (.run.body | contains("\"output\":\"42\\\\n\""))' \
-    <<<"$out" >/dev/null; echo $?)" "a run succeeds while they are held"
+tap "$(jq -e '.run.code == 200 and (.run.body | test("\"output\":\"42"))' <<<"$out" \
+    >/dev/null; echo $?)" "a run succeeds while they are held"
 is "$(jq -r .closed_by_server <<<"$out")" 0 "none of them was refused (each address is under its cap)"
 n=$(threads "$SRV_PID")
 tap "$([ "$n" -lt 60 ] && echo 0 || echo 1)" \
@@ -66,9 +66,11 @@ import base64, os, socket, sys, time
 port = int(sys.argv[1].rsplit(":", 1)[1])
 s = socket.create_connection(("127.0.0.1", port))
 key = base64.b64encode(os.urandom(16)).decode()
-s.sendall(("GET /api/v2/connect HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+s.sendall(("GET /api/v1/code/interactive HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
 t = time.monotonic()
+head = s.recv(4096)
+assert head.startswith(b"HTTP/1.1 101"), head
 s.settimeout(15)
 try:
     while s.recv(65536):
@@ -78,7 +80,7 @@ except OSError:
 print(round(time.monotonic() - t, 1))
 EOF
 secs=$(cat "$TMP/deaf")
-tap "$(awk -v s="$secs" 'BEGIN {exit !(s > 0 && s < 12)}'; echo $?)" \
+tap "$(awk -v s="$secs" 'BEGIN {exit !(s >= 2.5 && s < 12)}'; echo $?)" \
     "a WebSocket that answers no ping is closed (after ${secs} s)"
 
 # ---- request smuggling, headers ----
@@ -147,9 +149,9 @@ for i in range(20):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     socks.append(s)
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(("GET /api/v1/code/interactive HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-               % key).encode())
+    s.sendall(("GET /api/v1/code/interactive HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n" % (port, key)).encode())
     codes.append(s.recv(4096).split(b" ")[1].decode())
 print(" ".join(codes))
 EOF
