@@ -157,6 +157,8 @@ struct front_ws {
     size_t extra_len, extra_off;
     int64_t last_rx_ms, close_sent_ms;
     bool ping_out, out_armed;
+    bool lingering; /* our close went after a protocol error: reading the rest, then closing */
+    int64_t linger_until_ms;
     bool closing;    /* no more I/O: the close job is queued */
     bool no_more;    /* on_data said to close: later messages are dropped */
     bool scheduled;  /* the job is queued or running */
@@ -797,16 +799,22 @@ static void ws_start_close(struct front_ws *ws)
 }
 
 /* Send what wslay holds, as far as the socket takes it. Under mu. */
+static void ws_linger(struct front_ws *ws);
+
 static void ws_flush(struct front_ws *ws)
 {
-    if (ws->closing)
+    if (ws->closing || ws->lingering)
         return;
     if (wslay_event_send(ws->ctx) != 0) {
         ws_start_close(ws);
         return;
     }
     if (!wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx)) {
-        ws_start_close(ws); /* both close frames went */
+        /* Both close frames went; or ours, after an error, and the client may still send. */
+        if (wslay_event_get_close_received(ws->ctx))
+            ws_start_close(ws);
+        else
+            ws_linger(ws);
         return;
     }
     ws_arm(ws);
@@ -900,17 +908,41 @@ static const struct wslay_event_callbacks ws_callbacks = {
         .on_msg_recv_callback = ws_on_msg,
 };
 
+/* After a protocol error (a message over the limit, a bad frame) our close frame is out, but
+ * the client may still be sending: closing now, with its bytes unread, would reset the
+ * connection and lose the frame. Half-close, read and drop until it hangs up, at most 2 s.
+ * Under mu. */
+static void ws_linger(struct front_ws *ws)
+{
+    ws->lingering = true;
+    ws->linger_until_ms = unix_ms() + 2000;
+    (void)shutdown(ws->fd, SHUT_WR);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = ws};
+    if (epoll_ctl(ws->f->ep, EPOLL_CTL_MOD, ws->fd, &ev) < 0)
+        ws_start_close(ws);
+}
+
 static void ws_io(struct front_ws *ws, uint32_t events)
 {
+    char sink[16384];
+    ssize_t n;
+
     pthread_mutex_lock(&ws->mu);
-    if (!ws->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
-        wslay_event_recv(ws->ctx) != 0) {
+    if (ws->closing) {
+    } else if (ws->lingering) {
+        while ((n = recv(ws->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+            ;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            ws_start_close(ws);
+    } else if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
+               wslay_event_recv(ws->ctx) != 0) {
         /* Whatever wslay queued on the way (a 1009 for a message over the limit) goes out
          * before the connection closes. */
         (void)wslay_event_send(ws->ctx);
-        ws_start_close(ws);
+        ws_linger(ws);
+    } else {
+        ws_flush(ws);
     }
-    ws_flush(ws);
     pthread_mutex_unlock(&ws->mu);
 }
 
@@ -926,12 +958,6 @@ static void ws_destroy(struct front_ws *ws)
     if (ws->next)
         ws->next->prev = ws->prev;
     pthread_mutex_unlock(&f->ws_mu);
-    /* Our close frame first, then what the client still sends is read and dropped: closing
-     * with unread bytes would reset the connection, and the client could lose the frame. */
-    (void)shutdown(ws->fd, SHUT_WR);
-    char sink[16384];
-    for (int i = 0; i < 64 && recv(ws->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
-        ;
     (void)MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
     wslay_event_context_free(ws->ctx);
     for (struct ws_msg *m = ws->in_head, *next; m; m = next) {
@@ -1005,7 +1031,7 @@ int front_ws_send(struct front_ws *ws, int opcode, const void *data, size_t len)
     int r = 0;
 
     pthread_mutex_lock(&ws->mu);
-    if (ws->closing || wslay_event_get_close_sent(ws->ctx)) {
+    if (ws->closing || ws->lingering || wslay_event_get_close_sent(ws->ctx)) {
         r = -EPIPE;
     } else if (wslay_event_get_queued_msg_length(ws->ctx) > WS_MAX_QUEUED) {
         ws_start_close(ws); /* a client that does not read */
@@ -1105,6 +1131,9 @@ static void ws_tick(struct front *f)
         pthread_mutex_lock(&ws->mu);
         int64_t quiet = now - ws->last_rx_ms;
         if (ws->closing) {
+        } else if (ws->lingering) {
+            if (now > ws->linger_until_ms || atomic_load(&f->stopping))
+                ws_start_close(ws);
         } else if (atomic_load(&f->stopping) || quiet > (int64_t)f->cfg.ws_timeout_s * 1000 ||
                    (ws->close_sent_ms && now - ws->close_sent_ms > WS_CLOSE_WAIT_MS)) {
             if (atomic_load(&f->stopping) && !wslay_event_get_close_sent(ws->ctx)) {
