@@ -77,7 +77,9 @@ struct front {
     size_t n;
     /* handler threads */
     pthread_mutex_t mu;
-    pthread_cond_t cond, idle;
+    /* one waiting thread is woken per job (a broadcast would wake every idle thread for
+     * each request); quick threads wait on cond_quick */
+    pthread_cond_t cond, cond_quick;
     struct lane lanes[2]; /* 0: may wait; 1: quick */
     pthread_t *threads;
     unsigned n_threads;
@@ -182,7 +184,9 @@ static void push_job(struct front *f, struct job *j, bool quick)
     else
         l->head = j;
     l->tail = j;
-    pthread_cond_broadcast(&f->cond);
+    pthread_cond_signal(&f->cond);
+    if (quick)
+        pthread_cond_signal(&f->cond_quick);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -207,7 +211,7 @@ static void *worker_main(void *arg)
             if (atomic_load(&f->stopping) && !f->busy && !f->lanes[0].head && !f->lanes[1].head &&
                 !f->n_ws)
                 break;
-            pthread_cond_wait(&f->cond, &f->mu);
+            pthread_cond_wait(quick ? &f->cond_quick : &f->cond, &f->mu);
             continue;
         }
         l->head = j->next;
@@ -218,9 +222,10 @@ static void *worker_main(void *arg)
         j->fn(j);
         pthread_mutex_lock(&f->mu);
         f->busy--;
-        pthread_cond_broadcast(&f->idle);
-        if (atomic_load(&f->stopping))
+        if (atomic_load(&f->stopping)) {
             pthread_cond_broadcast(&f->cond);
+            pthread_cond_broadcast(&f->cond_quick);
+        }
     }
     f->live--;
     pthread_mutex_unlock(&f->mu);
@@ -970,8 +975,10 @@ static void ws_destroy(struct front_ws *ws)
     /* Counted last: front_free waits for n_ws to reach 0. */
     pthread_mutex_lock(&f->mu);
     f->n_ws--;
-    pthread_cond_broadcast(&f->cond);
-    pthread_cond_broadcast(&f->idle);
+    if (atomic_load(&f->stopping)) {
+        pthread_cond_broadcast(&f->cond);
+        pthread_cond_broadcast(&f->cond_quick);
+    }
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -1248,7 +1255,7 @@ int front_new(const struct front_config *cfg, struct front **ret, char *err, siz
     f->ep = f->wake = -1;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
-    pthread_cond_init(&f->idle, NULL);
+    pthread_cond_init(&f->cond_quick, NULL);
     pthread_mutex_init(&f->ip_mu, NULL);
     pthread_mutex_init(&f->ws_mu, NULL);
     *ret = f;
@@ -1336,6 +1343,7 @@ struct front *front_free(struct front *f)
     pthread_mutex_lock(&f->mu);
     atomic_store(&f->stopping, true); /* on_accept and begin() refuse from here on */
     pthread_cond_broadcast(&f->cond);
+    pthread_cond_broadcast(&f->cond_quick);
     pthread_mutex_unlock(&f->mu);
     /* The WebSockets close (ws_tick), their sessions end on the handler threads, and the
      * handlers in flight finish; then no connection is suspended and the daemons can stop. */
@@ -1365,7 +1373,7 @@ struct front *front_free(struct front *f)
     free(f->fds);
     free(f->threads);
     pthread_cond_destroy(&f->cond);
-    pthread_cond_destroy(&f->idle);
+    pthread_cond_destroy(&f->cond_quick);
     pthread_mutex_destroy(&f->mu);
     pthread_mutex_destroy(&f->ip_mu);
     pthread_mutex_destroy(&f->ws_mu);
