@@ -1,18 +1,55 @@
 /* Storage quotas: see quota.h. The eviction runs on the worker thread that stored the run, after
- * the client has its result; the size retention keeps an estimate of every run's bytes (read
- * at the hourly prune, grown by each run stored here), so that a run does not pay for a sum over
- * the whole table. In a cluster each node's estimate counts its own runs only: the hourly prune
- * catches up with the others'. */
+ * the client has its result. A user's usage is a sum over their runs, so it is not read at
+ * every run: what was read is remembered (seen[], for a minute) and grown by each run stored
+ * here, and read again only when that estimate comes within a tenth of the quota, or after
+ * the minute (a quota changed by an admin, runs stored by other nodes). Runs deleted meanwhile
+ * only make the estimate high, which errs towards checking; the size retention keeps an estimate of
+ * every run's bytes (read at the hourly prune, grown by each run stored here), so that a run does
+ * not pay for a sum over the whole table. In a cluster each node's estimate counts its own runs
+ * only: the hourly prune catches up with the others'. */
 #include "server/quota.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server/server-int.h"
 #include "store/store.h"
 
-#define MB (INT64_C(1) << 20)
+#define MB          (INT64_C(1) << 20)
+#define SEEN_SLOTS  1024
+#define SEEN_FOR_MS 60000
+
+/* A user's usage as last read, and grown since (by user id modulo SEEN_SLOTS). */
+static struct seen {
+    int64_t user_id, bytes, quota, at_ms;
+} seen[SEEN_SLOTS];
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* True when @user_id's estimate, grown by @bytes, is recent and stays clear of the quota (or
+ * there is none): no need to read the usage. */
+static bool seen_clear(int64_t user_id, size_t bytes)
+{
+    struct seen *e = &seen[(uint64_t)user_id % SEEN_SLOTS];
+    bool clear = false;
+
+    pthread_mutex_lock(&seen_lock);
+    if (e->user_id == user_id && unix_ms() - e->at_ms < SEEN_FOR_MS &&
+        (!e->quota || e->bytes + (int64_t)bytes <= e->quota - e->quota / 10)) {
+        e->bytes += (int64_t)bytes;
+        clear = true;
+    }
+    pthread_mutex_unlock(&seen_lock);
+    return clear;
+}
+
+static void seen_set(int64_t user_id, int64_t bytes, int64_t quota)
+{
+    pthread_mutex_lock(&seen_lock);
+    seen[(uint64_t)user_id % SEEN_SLOTS] = (struct seen){user_id, bytes, quota, unix_ms()};
+    pthread_mutex_unlock(&seen_lock);
+}
 
 /* A user's quota in force, in bytes: @own_mb (-1 = none set) or the server's default; 0 = no
  * quota. */
@@ -41,15 +78,19 @@ json_t *quota_stored_result(struct server *srv, json_t *result, size_t *ret_byte
     return stored;
 }
 
-static void evict_user(struct server *srv, int64_t user_id, int64_t run_id)
+static void evict_user(struct server *srv, int64_t user_id, int64_t run_id, size_t bytes)
 {
     struct store_usage u;
     int64_t quota;
     int n = 0, r;
 
+    if (seen_clear(user_id, bytes))
+        return;
     if ((r = store_user_usage(srv->store, user_id, &u)) < 0)
         return;
     quota = quota_in_force(srv, u.quota_mb);
+    /* After an eviction the usage is the quota at most: taken as that, it is read again soon. */
+    seen_set(user_id, quota && u.bytes > quota ? quota : u.bytes, quota);
     if (!quota || u.bytes <= quota)
         return;
     r = store_user_evict(srv->store, user_id, quota, run_id, &n);
@@ -85,7 +126,7 @@ void quota_after_store(struct server *srv, int64_t user_id, int64_t run_id, size
 
     if (run_id <= 0)
         return;
-    evict_user(srv, user_id, run_id);
+    evict_user(srv, user_id, run_id, bytes);
     if (!max)
         return;
     /* Pruning from here once over by a tenth, so that the retention size is not checked at
