@@ -565,6 +565,8 @@ void front_reply_header(struct front_conn *c, const char *name, const char *valu
 
 static int append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
 {
+    if (!n)
+        return 0;
     if (*len + n > *cap) {
         size_t c = *cap ? *cap : 4096;
         while (c < *len + n)
@@ -896,7 +898,8 @@ static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     m->next = NULL;
     m->opcode = arg->opcode;
     m->len = arg->msg_length;
-    memcpy(m->data, arg->msg, arg->msg_length);
+    if (arg->msg_length)
+        memcpy(m->data, arg->msg, arg->msg_length);
     m->data[m->len] = '\0';
     if (ws->in_tail)
         ws->in_tail->next = m;
@@ -1102,7 +1105,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, cons
     ws->urh = urh;
     ws->ops = c->ws_ops;
     ws->session = c->ws_session;
-    memcpy(ws->extra, extra, extra_len);
+    if (extra_len)
+        memcpy(ws->extra, extra, extra_len);
     ws->extra_len = extra_len;
     ws->last_rx_ms = unix_ms();
     pthread_mutex_init(&ws->mu, NULL);
