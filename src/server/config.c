@@ -18,6 +18,8 @@ static void set_defaults(struct server_config *c)
     c->max_connections = 10000;
     c->max_connections_per_ip = 32;
     c->idle_timeout_s = 10;
+    c->header_timeout_s = 20;
+    c->body_timeout_s = 60;
     c->max_websockets_per_user = 16;
     c->websocket_ping_s = 20;
     c->websocket_timeout_s = 60;
@@ -93,6 +95,8 @@ static const struct key keys[] = {
         KEY("max_connections", K_UINT, max_connections),
         KEY("max_connections_per_ip", K_UINT, max_connections_per_ip),
         KEY("idle_timeout_s", K_UINT, idle_timeout_s),
+        KEY("header_timeout_s", K_UINT, header_timeout_s),
+        KEY("body_timeout_s", K_UINT, body_timeout_s),
         KEY("max_websockets_per_user", K_UINT, max_websockets_per_user),
         KEY("websocket_ping_s", K_UINT, websocket_ping_s),
         KEY("websocket_timeout_s", K_UINT, websocket_timeout_s),

@@ -1,11 +1,13 @@
 /* The HTTP front end, on libmicrohttpd (HTTP/1.1) and wslay (WebSocket frames).
  *
  * Theory of operation. Threads:
- * - libmicrohttpd's own: per listening socket, a small pool of epoll loops that accept, read
- *   request lines, headers and bodies, and write answers. A socket that sends nothing, or a
- *   header byte a second, costs memory there (its connection's pool, bounded), never a thread;
- *   it is closed after idle_timeout_s without a byte. Each address (an IPv4 address, an IPv6
- *   /64) may hold max_conns_per_ip sockets; all together max_conns.
+ * - libmicrohttpd's own: per listening socket, one epoll loop that accepts, reads request
+ *   lines, headers and bodies, and writes answers. A socket that sends nothing, or a header
+ *   byte a second, costs memory there (its connection's pool, bounded), never a thread; it is
+ *   closed after idle_timeout_s without a byte, and when its headers (body) are not whole
+ *   header_timeout_s (body_timeout_s) after they began (the sweep, under "Deadlines"). Each
+ *   address (an IPv4 address, an IPv6 /64) may hold max_conns_per_ip sockets; all together
+ *   max_conns.
  * - Handler threads (front->pool), with an explicit stack size: a request whose body is whole
  *   is suspended in libmicrohttpd and handed to one of them; the handler's answer is queued on
  *   the suspended connection and the connection resumed. Quick requests (health, metrics,
@@ -70,6 +72,20 @@ struct ipcount {
     struct ipcount *next;
 };
 
+/* What a socket is waiting for, for the deadlines (front->tracked). */
+enum phase {
+    PH_HEAD,
+    PH_BODY,
+    PH_NONE
+};
+
+struct tracked {
+    int fd;
+    enum phase phase;
+    int64_t since_ms; /* the phase began */
+    struct tracked *prev, *next;
+};
+
 struct front {
     struct front_config cfg;
     struct MHD_Daemon **mhd;
@@ -88,6 +104,9 @@ struct front {
     /* connections per address */
     pthread_mutex_t ip_mu;
     struct ipcount *ip[IP_BUCKETS];
+    /* every socket, with the deadline of what it is sending */
+    pthread_mutex_t track_mu;
+    struct tracked *tracked;
     /* WebSockets */
     int ep, wake;
     pthread_t ws_thread;
@@ -277,6 +296,75 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     return ok ? MHD_YES : MHD_NO;
 }
 
+/*** Deadlines ***/
+
+/* A socket's request line and headers must be whole within header_timeout_s of its first
+ * byte (of the end of the previous answer, on a kept-alive connection), its body within
+ * body_timeout_s of its headers: a client that drips a byte now and then, never idle for
+ * idle_timeout_s, still ends. libmicrohttpd has no call to close a connection from outside its
+ * callbacks, so the sweep (every second, on the WebSocket thread) shuts the socket down; the
+ * next read fails and libmicrohttpd closes the connection itself. The socket is shut down
+ * under track_mu, and a closed connection leaves the list under track_mu before its fd is
+ * closed (libmicrohttpd calls on_connection(CLOSED) first), so the fd is never another's. */
+static void track(struct front *f, struct MHD_Connection *mc, void **socket_ctx,
+                  enum MHD_ConnectionNotificationCode toe)
+{
+    struct tracked *t = *socket_ctx;
+
+    pthread_mutex_lock(&f->track_mu);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci && (t = calloc(1, sizeof(*t)))) {
+            *t = (struct tracked){ci->connect_fd, PH_HEAD, unix_ms(), NULL, f->tracked};
+            if (f->tracked)
+                f->tracked->prev = t;
+            f->tracked = t;
+            *socket_ctx = t;
+        }
+    } else if (t) {
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            f->tracked = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        free(t);
+        *socket_ctx = NULL;
+    }
+    pthread_mutex_unlock(&f->track_mu);
+}
+
+/* @mc now waits for @phase. */
+static void track_phase(struct front *f, struct MHD_Connection *mc, enum phase phase)
+{
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct tracked *t = ci ? ci->socket_context : NULL;
+
+    if (!t)
+        return;
+    pthread_mutex_lock(&f->track_mu);
+    t->phase = phase;
+    t->since_ms = unix_ms();
+    pthread_mutex_unlock(&f->track_mu);
+}
+
+static void sweep_deadlines(struct front *f)
+{
+    int64_t now = unix_ms(), head = (int64_t)f->cfg.header_timeout_s * 1000,
+            body = (int64_t)f->cfg.body_timeout_s * 1000;
+
+    pthread_mutex_lock(&f->track_mu);
+    for (struct tracked *t = f->tracked; t; t = t->next)
+        if ((t->phase == PH_HEAD && head && now - t->since_ms > head) ||
+            (t->phase == PH_BODY && body && now - t->since_ms > body)) {
+            (void)shutdown(t->fd, SHUT_RDWR);
+            t->phase = PH_NONE;
+        }
+    pthread_mutex_unlock(&f->track_mu);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode toe)
 {
@@ -285,7 +373,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_ct
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     uint64_t key = ci && ci->client_addr ? ip_key(ci->client_addr) : 2;
 
-    (void)socket_ctx;
+    track(f, mc, socket_ctx, toe);
     pthread_mutex_lock(&f->ip_mu);
     struct ipcount **p = ip_find(f, key);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -345,11 +433,11 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     struct front_conn *c = *con_cls;
 
     (void)cls;
-    (void)mc;
     (void)toe;
     if (!c)
         return;
     *con_cls = NULL;
+    track_phase(c->f, mc, c->ws_upgraded ? PH_NONE : PH_HEAD);
     pthread_mutex_lock(&c->mu);
     c->dead = true;
     pthread_cond_broadcast(&c->cond);
@@ -478,6 +566,7 @@ static enum MHD_Result begin(struct front_conn *c, const char *method, const cha
                       strcmp(version, "HTTP/1.1") == 0;
     c->quick = !c->rq.websocket && f->cfg.is_quick && f->cfg.is_quick(f->cfg.ctx, method, c->uri);
     c->state = ST_BODY;
+    track_phase(f, c->mc, PH_BODY);
     return MHD_YES;
 }
 
@@ -519,6 +608,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return MHD_YES;
         }
         c->state = ST_HANDLING;
+        track_phase(c->f, mc, PH_NONE);
         MHD_suspend_connection(mc);
         atomic_fetch_add(&c->refs, 1); /* the handler's */
         c->job.fn = handle_job;
@@ -1076,8 +1166,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *mc, void *con_cls, cons
     struct front *f = c->f;
     struct front_ws *ws = calloc(1, sizeof(*ws));
 
-    (void)mc;
     (void)con_cls;
+    track_phase(f, mc, PH_NONE);
     pthread_mutex_lock(&c->mu);
     bool orphaned = c->ws_orphaned;
     c->ws_upgraded = true;
@@ -1183,6 +1273,7 @@ static void *ws_main(void *arg)
         }
         if (stop || unix_ms() >= next_tick) {
             ws_tick(f);
+            sweep_deadlines(f);
             next_tick = unix_ms() + 1000;
         }
         pthread_mutex_lock(&f->mu);
@@ -1261,6 +1352,7 @@ int front_new(const struct front_config *cfg, struct front **ret, char *err, siz
     pthread_cond_init(&f->cond, NULL);
     pthread_cond_init(&f->cond_quick, NULL);
     pthread_mutex_init(&f->ip_mu, NULL);
+    pthread_mutex_init(&f->track_mu, NULL);
     pthread_mutex_init(&f->ws_mu, NULL);
     *ret = f;
     raise_nofile(cfg->max_conns + 4096);
@@ -1308,7 +1400,7 @@ int front_new(const struct front_config *cfg, struct front **ret, char *err, siz
         if ((r = listen_on(&cfg->listen[i], err, errlen)) < 0)
             return r;
         f->fds[i] = r;
-        unsigned pool = i == 0 ? 2 : 1;
+        unsigned pool = 1; /* one epoll loop a socket: accepts are counted exactly (on_accept) */
         f->mhd[i] = MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                         MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
@@ -1380,6 +1472,7 @@ struct front *front_free(struct front *f)
     pthread_cond_destroy(&f->cond_quick);
     pthread_mutex_destroy(&f->mu);
     pthread_mutex_destroy(&f->ip_mu);
+    pthread_mutex_destroy(&f->track_mu);
     pthread_mutex_destroy(&f->ws_mu);
     free(f);
     return NULL;

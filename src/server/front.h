@@ -51,6 +51,8 @@ struct front_config {
     unsigned max_conns;        /* sockets open at once, in all */
     unsigned max_conns_per_ip; /* per IPv4 address, per IPv6 /64 */
     unsigned idle_timeout_s;   /* a socket that sends nothing (headers, body, keep-alive) */
+    unsigned header_timeout_s; /* a request's line and headers, from its first byte; 0: none */
+    unsigned body_timeout_s;   /* its body, from its headers; 0: none */
     unsigned ws_ping_s;        /* a quiet WebSocket is pinged after this */
     unsigned ws_timeout_s;     /* and closed when nothing came for this long */
     size_t ws_max_message;     /* a bigger message is refused (1009) as its frame announces it */

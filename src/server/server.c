@@ -201,6 +201,8 @@ static int start_http(struct server *srv, char *err, size_t errlen)
             .max_conns = c->max_connections,
             .max_conns_per_ip = c->max_connections_per_ip,
             .idle_timeout_s = c->idle_timeout_s,
+            .header_timeout_s = c->header_timeout_s,
+            .body_timeout_s = c->body_timeout_s,
             .ws_ping_s = c->websocket_ping_s,
             .ws_timeout_s = c->websocket_timeout_s,
             .ws_max_message = WS_MAX_MESSAGE,

@@ -32,6 +32,8 @@ struct server_config {
     unsigned max_connections;         /* sockets open at once */
     unsigned max_connections_per_ip;  /* per IPv4 address or IPv6 /64 */
     unsigned idle_timeout_s;          /* a socket that sends nothing is closed after this */
+    unsigned header_timeout_s;        /* a request's headers, from its first byte */
+    unsigned body_timeout_s;          /* its body, from its headers */
     unsigned max_websockets_per_user; /* open at once */
     unsigned websocket_ping_s;        /* a quiet WebSocket is pinged after this */
     unsigned websocket_timeout_s;     /* and closed when nothing came for this long */

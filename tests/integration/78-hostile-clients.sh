@@ -20,7 +20,8 @@ is() {
 
 cat >"$TMP/cfg.json" <<'EOF'
 {"server": {"max_websockets_per_user": 1000, "websocket_ping_s": 1, "websocket_timeout_s": 3,
-            "idle_timeout_s": 10, "max_connections_per_ip": 32, "http_threads": 16}}
+            "idle_timeout_s": 10, "header_timeout_s": 8, "body_timeout_s": 5,
+            "max_connections_per_ip": 32, "http_threads": 16}}
 EOF
 srv_start_or_end "the server starts" "$TMP/data" --no-auth --config "$TMP/cfg.json" --workers 2
 
@@ -45,6 +46,15 @@ is "$(jq -r .kept <<<"$out")" 32 "one address keeps at most 32 sockets (of 50 it
 out=$("${HC[@]}" "$SRV_URL" idle-close 20)
 tap "$(jq -e '.closed_after != null and .closed_after <= 13' <<<"$out" >/dev/null; echo $?)" \
     "a socket that sends nothing is closed after the idle timeout (10 s): $out"
+
+# A client that drips a byte a second is never idle for 10 s, yet its headers must be whole
+# within header_timeout_s (8) and its body within body_timeout_s (5) of its headers.
+out=$("${HC[@]}" "$SRV_URL" drip head 30)
+tap "$(jq -e '.closed_after != null and .closed_after >= 6 and .closed_after <= 12' <<<"$out" \
+    >/dev/null; echo $?)" "headers dripped a byte a second are cut at the header deadline (8 s): $out"
+out=$("${HC[@]}" "$SRV_URL" drip body 30)
+tap "$(jq -e '.closed_after != null and .closed_after >= 3 and .closed_after <= 9' <<<"$out" \
+    >/dev/null; echo $?)" "a body dripped a byte a second is cut at the body deadline (5 s): $out"
 
 # ---- WebSockets: a message over the limit, and 8 of 50 MB at once ----
 before=$(rss_kb "$SRV_PID")

@@ -11,6 +11,9 @@ addresses (127.0.x.y, each bound before connecting), each holding a few sockets.
       (or null after SECONDS).
   hostile-clients.py URL ws-big MB                a WebSocket frame announcing MB megabytes:
       the close code the server answers with, and how long it took.
+  hostile-clients.py URL drip head|body SECONDS   a request whose headers (or, after whole
+      headers, whose body) come a byte a second, never idle long: seconds until the server
+      closes it (or null after SECONDS).
 
 Bounded: every loop has a deadline, and everything is closed at exit."""
 import base64
@@ -194,6 +197,30 @@ def ws_big(mb):
     return {"handshake": status, "close_code": code, "seconds": round(time.monotonic() - t, 2)}
 
 
+def drip(what, limit):
+    s = connect("127.0.9.12", timeout=2)
+    if what == "body":
+        s.sendall(b"POST /api/v1/code/execute HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+    else:
+        s.sendall(b"GET /healthz HTTP/1.1\r\n")
+    s.setblocking(False)
+    t = time.monotonic()
+    while time.monotonic() - t < limit:
+        try:
+            s.send(b"{" if what == "body" else b"X")
+            if s.recv(1, socket.MSG_DONTWAIT) == b"":
+                break
+        except BlockingIOError:
+            pass
+        except OSError:
+            break
+        time.sleep(1)
+    else:
+        return {"closed_after": None}
+    return {"closed_after": round(time.monotonic() - t, 1)}
+
+
 def main():
     what = sys.argv[2]
     if what == "hold":
@@ -202,6 +229,8 @@ def main():
         out = per_ip(int(sys.argv[3]))
     elif what == "idle-close":
         out = idle_close(float(sys.argv[3]))
+    elif what == "drip":
+        out = drip(sys.argv[3], float(sys.argv[4]))
     elif what == "ws-big":
         out = ws_big(int(sys.argv[3]))
     else:
