@@ -265,7 +265,9 @@ else
     tap 1 "a lost run was re-queued only after its lease ran out"
 fi
 [ "$(sql "SELECT count(*) FROM runs WHERE id IN ($ids) AND attempts > 1")" -le "$(tr ',' '\n' <<<"${in_flight:-x}" | wc -l)" ]
-tap $? "only the killed worker's runs needed a second attempt (the restart cost none)"
+tap $? "only the killed worker's runs needed a second attempt (the restart cost none)" ||
+    diag "in flight: $in_flight; more attempts: $(sql "SELECT id, attempts, node FROM runs
+          WHERE id IN ($ids) AND attempts > 1")"
 
 # The cluster after the restart: nodes renew, the API answers, a new run works.
 sleep 2
