@@ -74,8 +74,11 @@ node_start() {
     [ -n "$url" ] || { diag "$name did not start: $(cat "$TMP/$name.out" "$TMP/$name.err")"; return 1; }
 }
 
-# A short lease so that a dead worker's runs come back within seconds.
-LEASE=(--lease-seconds 4 --max-attempts 5)
+# A short lease so that a dead worker's runs come back within seconds, yet long enough that
+# the PostgreSQL restart below (a second or two, more on a loaded machine) ends before a
+# worker that cannot renew fences itself (at 2/3 of the lease): the restart must cost no run an
+# attempt, a worker's death must cost its runs one.
+LEASE=(--lease-seconds 8 --max-attempts 5)
 ok=0
 node_start api1 api --no-auth "${LEASE[@]}" || ok=1
 node_start api2 api --no-auth "${LEASE[@]}" || ok=1
@@ -252,11 +255,11 @@ if [ -n "$in_flight" ]; then
         "the killed worker's $n_in runs were re-queued and finished by the others" ||
         diag "$again of $n_in; $(sql "SELECT id, state, status, attempts, node FROM runs WHERE id IN ($in_flight)")"
     # A re-queued run starts again only after its lease ended: never two boxes at once. The
-    # worker renewed its leases (4 s) at most lease/6 before it was killed, so none ends before
-    # 3 s after the kill. (Measured from the kill, not from the run's first event: a run claimed
+    # worker renewed its leases (8 s) at most lease/6 before it was killed, so none ends before
+    # 6 s after the kill. (Measured from the kill, not from the run's first event: a run claimed
     # just before the kill may have had no event written yet.)
     early=$(sql "SELECT count(*) FROM run_events e WHERE e.run_id IN ($in_flight)
-                 AND e.type = 'state' AND e.data LIKE '%requeued%' AND e.at < $killed_ms + 3000")
+                 AND e.type = 'state' AND e.data LIKE '%requeued%' AND e.at < $killed_ms + 6000")
     tap $([ "$early" = 0 ]; echo $?) "a lost run was re-queued only after its lease ran out" ||
         diag "$(sql "SELECT run_id, at - $killed_ms FROM run_events WHERE run_id IN ($in_flight)
                      AND type = 'state' AND data LIKE '%requeued%'")"
