@@ -113,6 +113,14 @@ srv_cleanup() {
 }
 trap srv_cleanup EXIT
 
+# ws_python: a python3 that has the websockets package (Debian python3-websockets), or nothing.
+ws_python() {
+    local py
+    for py in /usr/bin/python3 python3; do
+        if "$py" -c 'import websockets' 2>/dev/null; then echo "$py"; return; fi
+    done
+}
+
 # srv_bg PID: a helper process (a webhook receiver, ...) to kill when the script exits.
 srv_bg() { SRV_BG+=("$1"); }
 

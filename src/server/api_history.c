@@ -47,32 +47,36 @@ int h_history_list(struct req *rq)
 }
 
 /* Run @id of the history as the caller may see it by its id: their own (any, for an admin).
- * Another user's run, shared or not, is -ENOENT, so that no run's existence is revealed by its
- * sequential id: a shared run is read by its share id (h_shared_get). */
+ * Another user's run, shared or not, is a 404, so that no run's existence is revealed by its
+ * sequential id: a shared run is read by its share id (h_shared_get). 0, or < 0 answered. */
 static int visible_run(struct req *rq, json_t **ret)
 {
     json_t *run = NULL;
     int r = store_run_get(rq->srv->store, rq->id, rq->who.admin ? 0 : rq->who.user_id, &run);
 
-    if (r < 0)
-        return r;
-    if (!json_is_true(json_object_get(run, "in_history"))) {
+    if (r == 0 && !json_is_true(json_object_get(run, "in_history"))) {
         json_decref(run);
-        return -ENOENT;
+        r = -ENOENT;
     }
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id), r;
+    if (r < 0)
+        return http_reply_store_error(rq, r), r;
     *ret = run;
     return 0;
 }
 
 /* The shared run whose share id is the path's first {name}, for any logged-in user, without
- * where its result was sent (unless it is the caller's own). */
+ * where its result was sent (unless it is the caller's own). 0, or < 0 answered (404). */
 static int shared_run(struct req *rq, json_t **ret)
 {
     json_t *run = NULL;
     int r = store_run_get_shared(rq->srv->store, rq->param[0], &run);
 
+    if (r == -ENOENT)
+        return http_reply_error(rq, 404, "share_id", "no shared run of that id"), r;
     if (r < 0)
-        return r;
+        return http_reply_store_error(rq, r), r;
     if (json_integer_value(json_object_get(run, "user_id")) != rq->who.user_id)
         json_object_del(run, "callback_url");
     *ret = run;
@@ -82,24 +86,18 @@ static int shared_run(struct req *rq, json_t **ret)
 int h_history_get(struct req *rq)
 {
     json_t *run = NULL;
-    int r = visible_run(rq, &run);
 
-    if (r == -ENOENT)
-        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
-    if (r < 0)
-        return http_reply_store_error(rq, r);
+    if (visible_run(rq, &run) < 0)
+        return 0;
     return http_reply_json(rq, 200, run);
 }
 
 int h_shared_get(struct req *rq)
 {
     json_t *run = NULL;
-    int r = shared_run(rq, &run);
 
-    if (r == -ENOENT)
-        return http_reply_error(rq, 404, "share_id", "no shared run of that id");
-    if (r < 0)
-        return http_reply_store_error(rq, r);
+    if (shared_run(rq, &run) < 0)
+        return 0;
     return http_reply_json(rq, 200, run);
 }
 
@@ -138,24 +136,18 @@ static int reply_run_file(struct req *rq, json_t *owned, const char *index)
 int h_history_file(struct req *rq)
 {
     json_t *run = NULL;
-    int r = visible_run(rq, &run);
 
-    if (r == -ENOENT)
-        return http_reply_error(rq, 404, "id", "no run %lld in the history", (long long)rq->id);
-    if (r < 0)
-        return http_reply_store_error(rq, r);
+    if (visible_run(rq, &run) < 0)
+        return 0;
     return reply_run_file(rq, run, rq->param[0]);
 }
 
 int h_shared_file(struct req *rq)
 {
     json_t *run = NULL;
-    int r = shared_run(rq, &run);
 
-    if (r == -ENOENT)
-        return http_reply_error(rq, 404, "share_id", "no shared run of that id");
-    if (r < 0)
-        return http_reply_store_error(rq, r);
+    if (shared_run(rq, &run) < 0)
+        return 0;
     return reply_run_file(rq, run, rq->param[1]);
 }
 

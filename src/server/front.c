@@ -554,7 +554,8 @@ static enum MHD_Result begin(struct front_conn *c, const char *method, const cha
         return refuse(c, 400, "both Content-Length and Transfer-Encoding");
     if (hs.n_te > 1 || (hs.n_te && !hs.te_chunked_only))
         return refuse(c, 400, "the only Transfer-Encoding taken is a single \"chunked\"");
-    c->body_max = f->cfg.body_limit(f->cfg.ctx, c->method, c->uri);
+    bool quick = false;
+    c->body_max = f->cfg.classify(f->cfg.ctx, c->method, c->uri, &quick);
     const char *cl = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Content-Length");
     uint64_t declared = 0;
     if (cl && parse_u64(cl, &declared) < 0)
@@ -564,7 +565,7 @@ static enum MHD_Result begin(struct front_conn *c, const char *method, const cha
     const char *upgrade = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Upgrade");
     c->rq.websocket = strcmp(method, "GET") == 0 && header_has_token(upgrade, "websocket") &&
                       strcmp(version, "HTTP/1.1") == 0;
-    c->quick = !c->rq.websocket && f->cfg.is_quick && f->cfg.is_quick(f->cfg.ctx, method, c->uri);
+    c->quick = quick && !c->rq.websocket;
     c->state = ST_BODY;
     track_phase(f, c->mc, PH_BODY);
     return MHD_YES;

@@ -58,12 +58,11 @@ struct front_config {
     size_t ws_max_message;     /* a bigger message is refused (1009) as its frame announces it */
     size_t max_header_bytes;   /* request line and headers */
     void *ctx;
-    /* The most body bytes a request for @method @path may send. */
-    size_t (*body_limit)(void *ctx, const char *method, const char *path);
+    /* The most body bytes a request for @method @path may send, and whether it never waits
+     * (health, metrics, files: *@ret_quick), so that it has threads of its own. */
+    size_t (*classify)(void *ctx, const char *method, const char *path, bool *ret_quick);
     /* Answer the request (on a handler thread). */
     void (*handle)(void *ctx, struct front_conn *c, const struct front_request *rq);
-    /* Requests that never wait (health, metrics, files) have threads of their own. */
-    bool (*is_quick)(void *ctx, const char *method, const char *path);
 };
 
 /* Start listening and serving. 0, or -errno with @err set. */

@@ -376,26 +376,17 @@ static const struct route *find_route(const struct server *srv, const char *meth
     return NULL;
 }
 
-size_t http_body_limit(void *ctx, const char *method, const char *path)
+size_t http_classify(void *ctx, const char *method, const char *path, bool *ret_quick)
 {
     const struct server *srv = ctx;
-    bool known;
+    bool known, get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     const struct route *rt = find_route(srv, method, path, NULL, &known);
 
+    /* Public reads and the page's files never wait for a run. */
+    *ret_quick = get && (rt ? (rt->flags & ROUTE_PUBLIC) && !(rt->flags & ROUTE_RAW) : !known);
     if (!rt || (rt->flags & ROUTE_RAW))
         return 0; /* files, WebSockets, event streams and unknown paths take no body */
     return rt->max_body ? rt->max_body : srv->cfg->max_request_bytes;
-}
-
-bool http_is_quick(void *ctx, const char *method, const char *path)
-{
-    const struct server *srv = ctx;
-    bool known;
-
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return false;
-    const struct route *rt = find_route(srv, method, path, NULL, &known);
-    return rt ? (rt->flags & ROUTE_PUBLIC) && !(rt->flags & ROUTE_RAW) : !known;
 }
 
 static const struct http_ws_endpoint *const ws_endpoints[] = {&ws_endpoint, &piston_ws_endpoint};

@@ -22,7 +22,7 @@ enum {
     ROUTE_PUBLIC = 1u << 0,    /* no caller needed */
     ROUTE_ADMIN = 1u << 1,     /* admins only */
     ROUTE_RATELIMIT = 1u << 2, /* counts against the caller's request rate */
-    ROUTE_RAW = 1u << 3,       /* the handler reads the body itself (SSE, WebSocket) */
+    ROUTE_RAW = 1u << 3,       /* no body: the answer is a stream (SSE) */
     ROUTE_NODE = 1u << 4,      /* served by worker nodes too (--role worker): operations */
     ROUTE_JUDGE0 = 1u << 5,    /* the Judge0 API: its own headers authenticate (judge0.h) */
     ROUTE_ANY_TYPE = 1u << 6,  /* the handler checks the body's Content-Type itself (a login's
@@ -107,5 +107,3 @@ struct http_ws_endpoint {
     int (*open)(struct req *rq, void **session);
     const struct front_ws_ops *ops;
 };
-/* Send text (any thread; 0 or -EPIPE). */
-int http_ws_send_text(struct front_ws *ws, const char *text);

@@ -46,11 +46,10 @@ struct server {
     _Atomic int64_t stored_estimate; /* every run's stored bytes, about (quota.c) */
 };
 
-/* The front end's callbacks (http.c): answer a request, the body limit of a path, and
- * whether a request never waits. */
+/* The front end's callbacks (http.c): answer a request; a path's body limit, and whether it
+ * never waits. */
 void http_handle(void *ctx, struct front_conn *fc, const struct front_request *fr);
-size_t http_body_limit(void *ctx, const char *method, const char *path);
-bool http_is_quick(void *ctx, const char *method, const char *path);
+size_t http_classify(void *ctx, const char *method, const char *path, bool *ret_quick);
 /* Fill rq->who from the Authorization header (or the --no-auth user); answers 401 itself. */
 int http_authenticate(struct req *rq);
 /* Each row of routes.def. */

@@ -208,9 +208,8 @@ static int start_http(struct server *srv, char *err, size_t errlen)
             .ws_max_message = WS_MAX_MESSAGE,
             .max_header_bytes = HTTP_MAX_HEADERS_BYTES,
             .ctx = srv,
-            .body_limit = http_body_limit,
             .handle = http_handle,
-            .is_quick = http_is_quick,
+            .classify = http_classify,
     };
     if ((r = front_new(&fc, &srv->front, err, errlen)) < 0)
         return r;

@@ -6,10 +6,7 @@
 
 need_tools "runbox serve streams" curl jq python3
 # The WebSocket client needs the websockets package (Debian python3-websockets).
-WSPY=""
-for py in /usr/bin/python3 python3; do
-    if "$py" -c 'import websockets' 2>/dev/null; then WSPY=$py; break; fi
-done
+WSPY=$(ws_python)
 
 DATA=$TMP/data
 "$RUNBOX" user add admin --admin --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"

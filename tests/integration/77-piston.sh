@@ -5,10 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 need_tools "Piston compatibility" curl jq python3
-WSPY=""
-for py in /usr/bin/python3 python3; do
-    if "$py" -c 'import websockets' 2>/dev/null; then WSPY=$py; break; fi
-done
+WSPY=$(ws_python)
 
 DATA=$TMP/data
 "$RUNBOX" user add admin --admin --password-stdin --data "$DATA" <<<'password123' >/dev/null 2>"$TMP/e"

@@ -9,10 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 need_tools "browser-origin safety" curl jq python3
-WSPY=""
-for py in /usr/bin/python3 python3; do
-    if "$py" -c 'import websockets' 2>/dev/null; then WSPY=$py; break; fi
-done
+WSPY=$(ws_python)
 
 body() { jq -nc --arg c "$1" --arg l "${2:-python}" "{code: \$c, language: \$l}"; }
 runs() { curl -sS --max-time 30 "$SRV_URL/api/v1/code/history" | jq '.runs | length'; }
