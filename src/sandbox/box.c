@@ -833,13 +833,24 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
 {
     const char *const *env = a->spec->env ? a->spec->env : sbx_default_env;
 
+    size_t npass = a->spec->n_pass_fds;
+    int high[SBX_MAX_PASS_FDS];
+
     CHECK(setsid(), "setsid: %s", strerror(errno));
+    /* The passed fds and err_fd go out of the way first: any of them may sit at 3, 4, ... */
+    for (size_t i = 0; i < npass; i++)
+        CHECK(high[i] = fcntl(a->spec->pass_fds[i], F_DUPFD_CLOEXEC, 64), "pass fd: %s",
+              strerror(errno));
+    CHECK(err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, 64), "err fd: %s", strerror(errno));
     CHECK(dup2(a->stdin_fd, 0), "stdin: %s", strerror(errno));
     CHECK(dup2(a->stdout_fd, 1), "stdout: %s", strerror(errno));
     CHECK(dup2(a->stderr_fd, 2), "stderr: %s", strerror(errno));
-    CHECK(dup3(err_fd, 3, O_CLOEXEC), "err fd: %s", strerror(errno));
-    err_fd = 3;
-    CHECK(syscall(SYS_close_range, 4, ~0U, 0), "close_range: %s", strerror(errno));
+    for (size_t i = 0; i < npass; i++)
+        CHECK(dup2(high[i], 3 + (int)i), "pass fd: %s", strerror(errno));
+    CHECK(dup3(err_fd, 3 + (int)npass, O_CLOEXEC), "err fd: %s", strerror(errno));
+    err_fd = 3 + (int)npass;
+    CHECK(syscall(SYS_close_range, 4 + (unsigned)npass, ~0U, 0), "close_range: %s",
+          strerror(errno));
     setup_rlimits(a);
     /* The OOM killer's first choice (see protect_from_oom); children inherit it. The program
      * may lower it back to 0, not below: init stays the one process out of reach. In runbox's
@@ -893,13 +904,16 @@ static int cmp_int(const void *a, const void *b)
  * terminal, anything else it had open must not reach the program or hold a pipe open). */
 static void close_other_fds(const struct sbx__box_args *a)
 {
-    int keep[] = {a->sync_fd,   a->err_fd,    a->status_fd, a->stdin_fd,
-                  a->stdout_fd, a->stderr_fd, a->netns_fd,  a->template_fd};
+    int keep[8 + SBX_MAX_PASS_FDS] = {a->sync_fd,   a->err_fd,    a->status_fd, a->stdin_fd,
+                                      a->stdout_fd, a->stderr_fd, a->netns_fd,  a->template_fd};
     unsigned lo = 0;
+
+    for (size_t i = 0; i < SBX_MAX_PASS_FDS; i++)
+        keep[8 + i] = i < a->spec->n_pass_fds ? a->spec->pass_fds[i] : -1;
 
     qsort(keep, ARRAY_SIZE(keep), sizeof(keep[0]), cmp_int);
     for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
-        if (keep[i] < 0) /* not in use */
+        if (keep[i] < 0 || (unsigned)keep[i] < lo) /* not in use, or twice */
             continue;
         if ((unsigned)keep[i] > lo)
             CHECK(syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0), "close_range: %s",
@@ -962,6 +976,8 @@ _Noreturn void sbx__box_main(struct sbx__box_args *a)
     (void)close(a->stdin_fd);
     (void)close(a->stdout_fd);
     (void)close(a->stderr_fd);
+    for (size_t i = 0; i < a->spec->n_pass_fds; i++)
+        (void)close(a->spec->pass_fds[i]);
     (void)close(err_fd);
     for (;;) {
         pid_t p = waitpid(-1, &st, 0);

@@ -530,6 +530,7 @@ struct run {
     int pidfd;
     pid_t pid;
     int in_fd, out_fd, err_fd; /* our ends: stdin write, stdout/stderr read */
+    int chan_fd;               /* spec->channel_fd while it is open, else -1 */
     int errmsg_fd, status_fd;  /* our ends: setup errors, payload status */
     const char *pend;          /* stdin bytes not yet written to the box */
     size_t pend_len;
@@ -537,6 +538,9 @@ struct run {
     uint64_t start_us;
     uint64_t output_total;
     enum sbx_reason killed_for; /* SBX_EXITED if we did not kill it */
+    bool started;               /* start_box() made the box (else setup failed first) */
+    bool exited;                /* init is dead: only the pipes are left to drain */
+    bool want_source;           /* poll stdin's source (spec->stdin_fd), not the box's pipe */
 };
 
 static void set_message(struct sbx_result *res, const char *fmt, ...) _printf_(2, 3);
@@ -606,6 +610,31 @@ static bool pump_output(struct run *run, int *fd, int stream)
     return true;
 }
 
+/* Drain the channel: what the box wrote to its end of spec->channel_fd. Kept up to
+ * channel_bytes; the rest is read and dropped, so the box never blocks on a full pipe. */
+static ssize_t pump_channel(struct run *run)
+{
+    const struct sbx_spec *spec = run->spec;
+    size_t cap = spec->channel_bytes ? spec->channel_bytes : SBX_CHANNEL_BYTES;
+    char chunk[65536];
+    ssize_t n = read(run->chan_fd, chunk, sizeof(chunk));
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return 0;
+    if (n <= 0) {
+        run->chan_fd = -1; /* the caller's fd: not ours to close */
+        return 0;
+    }
+    size_t keep = run->res->chan.len + (size_t)n > cap ? cap - run->res->chan.len : (size_t)n;
+    if (keep < (size_t)n)
+        run->res->chan_truncated = true;
+    if (keep && spec->capture)
+        (void)buf_append(&run->res->chan, chunk, keep);
+    if (keep && spec->on_output)
+        spec->on_output(spec->ctx, SBX_CHANNEL, chunk, keep);
+    return n;
+}
+
 /* Move stdin along: refill the pending chunk from the source fd when it is empty, else write
  * what is pending. Never blocks: a program that does not read its stdin must still time out. */
 static void pump_stdin(struct run *run, bool source_ready)
@@ -673,49 +702,71 @@ static int check_limits(struct run *run)
     return next < 1 ? 1 : (int)next;
 }
 
+/* The fds a run waits on; returns how many were filled (at most SBX_BOX_POLLFDS) and sets
+ * *@timeout_ms to the next limit check. */
+static int run_pollfds(struct run *run, struct pollfd *p, int *timeout_ms)
+{
+    const struct sbx_spec *spec = run->spec;
+    int n = 0;
+
+    *timeout_ms = check_limits(run);
+    p[n++] = (struct pollfd){.fd = run->exited ? -1 : run->pidfd, .events = POLLIN};
+    p[n++] = (struct pollfd){.fd = run->out_fd, .events = POLLIN};
+    p[n++] = (struct pollfd){.fd = run->err_fd, .events = POLLIN};
+    run->want_source = run->in_fd >= 0 && spec->stdin_fd >= 0 && run->pend_len == 0;
+    if (run->want_source)
+        p[n++] = (struct pollfd){.fd = spec->stdin_fd, .events = POLLIN};
+    else
+        p[n++] = (struct pollfd){.fd = run->in_fd, .events = POLLOUT};
+    p[n++] = (struct pollfd){.fd = spec->cancel_fd > 0 ? spec->cancel_fd : -1, .events = POLLIN};
+    p[n++] = (struct pollfd){.fd = run->chan_fd, .events = POLLIN};
+    return n;
+}
+
+/* Act on what poll() said about run_pollfds()'s fds; true once the run is over: init exited
+ * and every output pipe reached its end. */
+static bool run_events(struct run *run, const struct pollfd *p)
+{
+    if (p[1].revents)
+        pump_output(run, &run->out_fd, SBX_STDOUT);
+    if (p[2].revents)
+        pump_output(run, &run->err_fd, SBX_STDERR);
+    if (p[3].revents && run->in_fd >= 0)
+        pump_stdin(run, run->want_source);
+    if (p[4].revents)
+        kill_box(run, SBX_CANCELLED);
+    if (p[5].revents && run->chan_fd >= 0)
+        pump_channel(run);
+    if (p[0].revents) {
+        run->exited = true;
+        /* Everything in the pid namespace is dead once init is; the pipes drain to EOF. */
+        close_fd(&run->in_fd);
+    }
+    /* The caller may still hold the channel's write end: once init is dead (and with it every
+     * writer in the box), what is in the pipe is read without waiting for an end. */
+    if (run->exited && run->chan_fd >= 0) {
+        int fl = fcntl(run->chan_fd, F_GETFL);
+        if (fl >= 0 && !(fl & O_NONBLOCK))
+            (void)fcntl(run->chan_fd, F_SETFL, fl | O_NONBLOCK);
+        while (run->chan_fd >= 0 && pump_channel(run) > 0)
+            ;
+        run->chan_fd = -1;
+    }
+    return run->exited && run->out_fd < 0 && run->err_fd < 0;
+}
+
 static void event_loop(struct run *run)
 {
-    bool exited = false;
-
-    while (!exited || run->out_fd >= 0 || run->err_fd >= 0) {
-        struct pollfd p[5] = {
-                {.fd = run->pidfd, .events = POLLIN},
-                {.fd = run->out_fd, .events = POLLIN},
-                {.fd = run->err_fd, .events = POLLIN},
-                {.fd = run->in_fd < 0
-                               ? -1
-                               : (run->spec->stdin_fd >= 0 ? run->spec->stdin_fd : run->in_fd),
-                 .events = run->spec->stdin_fd >= 0 ? POLLIN : POLLOUT},
-        };
-        if (exited)
-            p[0].fd = -1;
-        bool want_source = run->in_fd >= 0 && run->spec->stdin_fd >= 0 && run->pend_len == 0;
-        if (want_source)
-            p[3] = (struct pollfd){.fd = run->spec->stdin_fd, .events = POLLIN};
-        else if (run->in_fd >= 0)
-            p[3] = (struct pollfd){.fd = run->in_fd, .events = POLLOUT};
-        struct pollfd *cancel = &p[4];
-        *cancel = (struct pollfd){.fd = run->spec->cancel_fd > 0 ? run->spec->cancel_fd : -1,
-                                  .events = POLLIN};
-        int timeout = check_limits(run);
-        int n = poll(p, 5, timeout);
+    for (;;) {
+        struct pollfd p[SBX_BOX_POLLFDS];
+        int timeout, nfds = run_pollfds(run, p, &timeout);
+        int n = poll(p, (nfds_t)nfds, timeout);
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0)
             continue;
-        if (p[1].revents)
-            pump_output(run, &run->out_fd, SBX_STDOUT);
-        if (p[2].revents)
-            pump_output(run, &run->err_fd, SBX_STDERR);
-        if (p[3].revents && run->in_fd >= 0)
-            pump_stdin(run, want_source);
-        if (cancel->revents)
-            kill_box(run, SBX_CANCELLED);
-        if (p[0].revents) {
-            exited = true;
-            /* Everything in the pid namespace is dead once init is; the pipes drain to EOF. */
-            close_fd(&run->in_fd);
-        }
+        if (run_events(run, p))
+            break;
     }
 }
 
@@ -931,9 +982,23 @@ out_close:
     return r;
 }
 
-int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res)
+struct sbx_box {
+    struct run run;
+    int start_r; /* start_box()'s error: the run is over before it began */
+    bool over;
+};
+
+int sbx_box_start(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res,
+                  struct sbx_box **ret)
 {
-    struct run run = {
+    struct sbx_box *b = calloc(1, sizeof(*b));
+    struct run *run;
+    int r;
+
+    if (!b)
+        return -ENOMEM;
+    run = &b->run;
+    *run = (struct run){
             .h = h,
             .spec = spec,
             .res = res,
@@ -941,39 +1006,49 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
             .in_fd = -1,
             .out_fd = -1,
             .err_fd = -1,
+            .chan_fd = spec->channel_fd > 0 ? spec->channel_fd : -1,
             .errmsg_fd = -1,
             .status_fd = -1,
             .killed_for = SBX_EXITED,
     };
-    int r;
-
+    *ret = b;
     memset(res, 0, sizeof(*res));
     buf_init(&res->out, spec->limits.output_bytes ? spec->limits.output_bytes : SIZE_MAX / 2);
     buf_init(&res->err, spec->limits.output_bytes ? spec->limits.output_bytes : SIZE_MAX / 2);
+    buf_init(&res->chan, spec->channel_bytes ? spec->channel_bytes : SBX_CHANNEL_BYTES);
     res->unenforced = unenforced(h, &spec->limits);
+    b->over = true;
     if (!spec->argv || !spec->argv[0]) {
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_SETUP_FAILED;
         set_message(res, "no command to run");
         return 0;
     }
-    if ((r = root_key(spec->root, &run.root)) < 0) {
+    if (spec->n_pass_fds > SBX_MAX_PASS_FDS) {
+        res->status = SBX_INTERNAL_ERROR;
+        res->reason = SBX_SETUP_FAILED;
+        set_message(res, "sandbox setup failed: more than %d fds to pass", SBX_MAX_PASS_FDS);
+        return 0;
+    }
+    if ((r = root_key(spec->root, &run->root)) < 0) {
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_SETUP_FAILED;
         set_message(res, "sandbox setup failed: system root '%s': %s", spec->root, strerror(-r));
         return 0;
     }
+    run->started = true;
     if (h->next_cg.name[0]) { /* made ahead by the previous run */
-        run.cg = h->next_cg;
+        run->cg = h->next_cg;
         memset(&h->next_cg, 0, sizeof(h->next_cg));
     }
-    r = interrupted ? -EINTR : sbx__cg_create_v2(&h->cg, &spec->limits, &run.cg);
+    r = interrupted ? -EINTR : sbx__cg_create_v2(&h->cg, &spec->limits, &run->cg);
     if (r == 0)
-        r = start_box(&run);
+        r = start_box(run);
+    b->start_r = r;
     if (r < 0) {
         bool told = false;
-        if (run.pidfd >= 0) {
-            finish(&run);
+        if (run->pidfd >= 0) {
+            finish(run);
             /* The box's own reason (it died first) says more than our broken pipe. */
             told = res->reason == SBX_SETUP_FAILED && strstr(res->message, "setup failed: ");
         }
@@ -981,18 +1056,80 @@ int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *
         res->reason = SBX_SETUP_FAILED;
         if (!told)
             set_message(res, "sandbox setup failed: %s", strerror(-r));
-    } else {
-        prepare_next(h, &run.root);
-        event_loop(&run);
-        finish(&run);
+        return 0;
     }
-    /* With more runs to come, the next one removes these while its box runs. */
-    if (h->keep_warm && !h->dead_cg.name[0] && r >= 0)
-        h->dead_cg = run.cg;
-    else
-        sbx__cg_destroy(&h->cg, &run.cg);
-    close_fd(&run.pidfd), close_fd(&run.in_fd), close_fd(&run.out_fd), close_fd(&run.err_fd);
-    close_fd(&run.errmsg_fd), close_fd(&run.status_fd);
+    b->over = false;
+    prepare_next(h, &run->root);
+    return 0;
+}
+
+int sbx_box_pollfds(struct sbx_box *b, struct pollfd *p, int *timeout_ms)
+{
+    int t, n;
+
+    if (b->over)
+        return 0;
+    n = run_pollfds(&b->run, p, &t);
+    if (*timeout_ms < 0 || t < *timeout_ms)
+        *timeout_ms = t;
+    return n;
+}
+
+bool sbx_box_events(struct sbx_box *b, const struct pollfd *p)
+{
+    if (!b->over)
+        b->over = run_events(&b->run, p);
+    return b->over;
+}
+
+bool sbx_box_over(const struct sbx_box *b)
+{
+    return b->over;
+}
+
+void sbx_box_kill(struct sbx_box *b, enum sbx_reason why)
+{
+    if (!b->over && b->run.pidfd >= 0)
+        kill_box(&b->run, why);
+}
+
+void sbx_box_end(struct sbx_box *b)
+{
+    struct run *run;
+
+    if (!b)
+        return;
+    run = &b->run;
+    if (!b->over) { /* ended early by the caller: kill it, then drain what is left */
+        kill_box(run, SBX_CANCELLED);
+        event_loop(run);
+    }
+    if (run->started) {
+        if (b->start_r == 0)
+            finish(run);
+        struct sbx_host *h = run->h;
+        /* With more runs to come, the next one removes these while its box runs. */
+        if (h->keep_warm && !h->dead_cg.name[0] && b->start_r >= 0)
+            h->dead_cg = run->cg;
+        else
+            sbx__cg_destroy(&h->cg, &run->cg);
+    }
+    close_fd(&run->pidfd), close_fd(&run->in_fd), close_fd(&run->out_fd), close_fd(&run->err_fd);
+    close_fd(&run->errmsg_fd), close_fd(&run->status_fd);
+    free(b);
+}
+
+int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res)
+{
+    struct sbx_box *b;
+    int r = sbx_box_start(h, spec, res, &b);
+
+    if (r < 0)
+        return r;
+    if (!b->over)
+        event_loop(&b->run);
+    b->over = true;
+    sbx_box_end(b);
     return 0;
 }
 
@@ -1000,4 +1137,5 @@ void sbx_result_done(struct sbx_result *res)
 {
     buf_done(&res->out);
     buf_done(&res->err);
+    buf_done(&res->chan);
 }

@@ -61,8 +61,14 @@ enum sbx_reason {
 
 enum {
     SBX_STDOUT = 1,
-    SBX_STDERR = 2
+    SBX_STDERR = 2,
+    SBX_CHANNEL = 3, /* spec.channel_fd's data */
 };
+
+/* At most this many fds pass into a box (spec.pass_fds). */
+#define SBX_MAX_PASS_FDS 4
+/* What a run keeps of its channel when spec.channel_bytes does not say. */
+#define SBX_CHANNEL_BYTES (8u << 20)
 
 /* Called for each chunk of output as the program produces it. */
 typedef void (*sbx_output_fn)(void *ctx, int stream, const char *data, size_t len);
@@ -97,6 +103,16 @@ struct sbx_spec {
     bool capture;            /* keep stdout/stderr in the result */
     int cancel_fd;           /* > 0: when it becomes readable (an eventfd, a pipe), the box is
                               * killed and the run ends with reason SBX_CANCELLED; 0: none */
+    /* Fds the program gets as 3, 4, ... in this order (pipe ends to another box, a report
+     * channel), at most SBX_MAX_PASS_FDS; every other fd is closed in the box. */
+    const int *pass_fds;
+    size_t n_pass_fds;
+    /* > 0: the read end of a pipe whose write end the box got (in pass_fds). It is read while
+     * the box runs, as stream SBX_CHANNEL: given to on_output and, with capture, kept in
+     * res.chan up to channel_bytes (0 = SBX_CHANNEL_BYTES; past it, read and dropped). Not
+     * counted in output_bytes. The caller keeps and closes it. */
+    int channel_fd;
+    size_t channel_bytes;
 };
 
 struct sbx_result {
@@ -115,6 +131,8 @@ struct sbx_result {
     unsigned unenforced;     /* SBX_CAP_* bits asked for but not enforceable here */
     struct buf out;          /* captured stdout (when spec.capture) */
     struct buf err;          /* captured stderr */
+    struct buf chan;         /* the channel's data (spec.channel_fd, with capture) */
+    bool chan_truncated;     /* the channel wrote more than channel_bytes */
     char message[512];       /* why it ended, for people */
 };
 
@@ -150,6 +168,26 @@ int sbx_host_share(struct sbx_host *h) _warn_unused_;
  * or -errno only when @res could not be filled at all. Free @res with sbx_result_done(). */
 int sbx_run(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res) _warn_unused_;
 void sbx_result_done(struct sbx_result *res);
+
+/* The same as several boxes at once, driven by the caller's own poll loop (two boxes that talk
+ * through pipes the caller relays, a run watched as it goes). sbx_box_start() always gives a
+ * box (0) unless out of memory; one whose setup failed is already over. Then, until
+ * sbx_box_events() says the box is over: sbx_box_pollfds() fills at most SBX_BOX_POLLFDS
+ * entries and lowers *timeout_ms to its next limit check (never raises it: set it to -1 or
+ * your own first), poll() them with the caller's own fds, and hand the same entries back.
+ * sbx_box_end() collects the result into @res (killing the box first if it is not over) and
+ * frees the box. @spec and @res must live until then. One thread drives a host's boxes. */
+#define SBX_BOX_POLLFDS 6
+struct sbx_box;
+struct pollfd;
+int sbx_box_start(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res,
+                  struct sbx_box **ret) _warn_unused_;
+int sbx_box_pollfds(struct sbx_box *b, struct pollfd *p, int *timeout_ms);
+bool sbx_box_events(struct sbx_box *b, const struct pollfd *p);
+bool sbx_box_over(const struct sbx_box *b);
+/* Kill the box now; its result says @why (SBX_WALL_LIMIT: a time budget the caller keeps). */
+void sbx_box_kill(struct sbx_box *b, enum sbx_reason why);
+void sbx_box_end(struct sbx_box *b);
 
 /* A size-limited tmpfs on the host side (in runbox's private mount namespace, so it vanishes
  * with runbox), owned by the box user: the /box of several runs (compile, then run). */
