@@ -77,6 +77,7 @@ struct judge {
     uint64_t wait_since; /* when the pending request reached a ready student; 0: none */
     bool over_budget;    /* the student box is being killed for the budget */
     json_t *outputs;     /* {test name: what the student printed during it} */
+    json_t *forced;      /* {test name: why it did not pass}: the student timed out or crashed */
     struct buf out, err; /* everything the student printed */
 };
 
@@ -215,15 +216,23 @@ static void student_end(struct judge *j)
     j->st_live = false;
     close_fd(&s->to_fd), close_fd(&s->from_fd);
     buf_done(&s->line);
+    char why[600] = "";
     if (waiting && j->over_budget) {
         answer(j, json_pack("{s:f}", "timeout", (double)j->budget_ms / 1000));
+        snprintf(why, sizeof(why), "timed out: the student's code did not answer within %g s",
+                 (double)j->budget_ms / 1000);
     } else if (waiting) {
-        char why[600];
         snprintf(why, sizeof(why), "%s", s->res.message);
         if (s->res.reason == SBX_EXITED && s->res.exit_code == 0)
             snprintf(why, sizeof(why), "the program ended (exit status 0) before answering");
         answer(j, json_pack("{s:s}", "crash", why));
+        char tmp[600];
+        snprintf(tmp, sizeof(tmp), "the student's program ended: %s", why);
+        memcpy(why, tmp, sizeof(why));
     }
+    /* Whatever the test then does (catch it, expect an error), it does not pass. */
+    if (why[0] && j->test && !json_object_get(j->forced, j->test))
+        (void)json_object_set_new(j->forced, j->test, json_string(why));
     if (waiting)
         j->used_us += j->wait_since ? now_us() - j->wait_since : 0;
     j->wait_since = 0;
@@ -308,7 +317,8 @@ static void set_budget(struct judge *j, size_t n_tests)
         j->budget_ms = j->in->tests.test_budget_ms;
         return;
     }
-    j->budget_ms = n_tests ? wall / n_tests : wall;
+    /* Without a count, a fifth: a hung test costs no more than that. */
+    j->budget_ms = n_tests ? wall / n_tests : wall / 5;
     if (j->budget_ms < JUDGE_MIN_BUDGET)
         j->budget_ms = JUDGE_MIN_BUDGET;
     if (j->budget_ms > wall)
@@ -548,6 +558,11 @@ static void results(struct judge *j, const char *jws)
         json_t *o = json_object_get(j->outputs, json_string_value(json_object_get(t, "name")));
         /* The harness's captured output is the tests' own: only the student's goes out. */
         (void)json_object_set_new(t, "output", o ? json_incref(o) : json_string(""));
+        json_t *why = json_object_get(j->forced, json_string_value(json_object_get(t, "name")));
+        if (why && strcmp(json_string_value(json_object_get(t, "status")), "pass") == 0) {
+            (void)json_object_set_new(t, "status", json_string("error"));
+            (void)json_object_set(t, "message", why);
+        }
     }
     job__test_status(res, have ? &rep : NULL);
     report_done(&rep);
@@ -629,6 +644,7 @@ static void judge_done(struct judge *j)
     strv_free(j->s_argv);
     free(j->test);
     json_decref(j->outputs);
+    json_decref(j->forced);
 }
 
 /* A compile of the tests (the judge side) that failed: the exercise's fault, said without
@@ -679,7 +695,7 @@ int job__run_judge(struct job__ctx *c, struct job_result *res)
     buf_init(&j.requests, JUDGE_QUEUE_MAX + JUDGE_LINE_MAX);
     buf_init(&j.out, SIZE_MAX / 2);
     buf_init(&j.err, SIZE_MAX / 2);
-    if (!(j.outputs = json_object())) {
+    if (!(j.outputs = json_object()) || !(j.forced = json_object())) {
         r = -ENOMEM;
         goto out;
     }
