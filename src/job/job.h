@@ -127,6 +127,8 @@ struct job_tests {
     const char *report_format; /* with command: how its report reads; NULL = framework's */
     const char *report_file;   /* with command: where it is */
     const char *exercise;      /* {exercise}; NULL = "" */
+    bool optimize;             /* add the framework's "optimize" args to its compile */
+    bool skip_ignored;         /* leave out the framework's "include_ignored" run args */
 };
 
 /* Files the program leaves in /box/out/ (files.c). */
