@@ -31,8 +31,9 @@ const char *report_format_to_string(enum report_format f);
 
 /* A parsed report. */
 struct report {
-    json_t *tests; /* [{"name", "status": "pass"|"fail"|"error", "message", "output",
-                    *   "test_code"}], in the order they ran; skipped tests are left out */
+    json_t *tests; /* [{"name", "status": "pass"|"fail"|"error"|"skip", "message", "output",
+                    *   "test_code"}], in the order they ran; skipped tests are left out,
+                    *   except libtest's ignored tests that did not run ("skip") */
     char *running; /* the test that started and never finished, or NULL */
     bool complete; /* the report says the whole run finished (a summary, a closing tag...) */
 };
@@ -49,7 +50,8 @@ void report_done(struct report *r);
 
 /* The results.json v2 object for @r:
  *   {"version": 2, "status": "pass"|"fail"|"error", "message": @message or absent,
- *    "passed": n, "failed": n, "errors": n, "running": name or null, "tests": [...]}
+ *    "passed": n, "failed": n, "errors": n, "skipped": n (only when some were), "running":
+ *    name or null, "tests": [...]}
  * "status" is "pass" when there is at least one test and all passed, "fail" when some failed,
  * "error" when none ran or some errored; a @r->running test is added with status "error" and a
  * message saying it did not finish. New reference (steals nothing). */
