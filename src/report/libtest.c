@@ -20,8 +20,9 @@
  *   test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out
  *
  * With one test thread "test NAME ... " is printed before the test runs, so a last line with
- * no result names the running test. An ignored test (not run) is a "skip" entry. Names are libtest's ("tests::adds", without
- * " - should panic"). A failed test's message is its panic: the message with its location
+ * no result names the running test. An ignored test (not run) is a "skip" entry. Names are
+ * libtest's ("tests::adds", without " - should panic"). A failed test's message is its panic: the
+ * message with its location
  * ("assertion failed: ...\nat src/lib.rs:9:9"), in the format of Rust before 1.73
  * ("thread 'main' panicked at 'msg', file:line:col") and after ("thread 'name' (id) panicked
  * at file:line:col:" then the message lines); else the block's "note:" line. The block's other

@@ -100,11 +100,11 @@ static int collect(const struct report *r, json_t *tests, json_int_t counts[4])
     json_array_foreach(r->tests, i, t)
     {
         const char *s = json_string_value(json_object_get(t, "status"));
-        counts[!s                    ? 2
-               : !strcmp(s, "pass")  ? 0
-               : !strcmp(s, "fail")  ? 1
+        counts[!s                   ? 2
+               : !strcmp(s, "pass") ? 0
+               : !strcmp(s, "fail") ? 1
                : !strcmp(s, "skip") ? 3
-                                     : 2]++;
+                                    : 2]++;
         if (json_array_append_new(tests, json_deep_copy(t)) < 0)
             return -ENOMEM;
     }
