@@ -332,6 +332,7 @@ struct test_run {
     size_t n_files;
     struct test_files tests;
     struct course *course;
+    const struct course_exercise *ex; /* with course */
     struct job_cache *cache;
     struct job_input in;
     struct lang_runner runner; /* --image or --docker */
@@ -406,6 +407,7 @@ static int setup_course(const struct cli_args *a, struct test_run *t)
         return 2;
     }
     t->in.tests.framework = a->framework;
+    t->ex = ex;
     course_test_input(t->course, ex, &t->in);
     if (a->in_process)
         t->in.tests.judge = false;
@@ -437,6 +439,18 @@ static int setup_tests(const struct cli_args *a, struct test_run *t)
     return 0;
 }
 
+/* A course's tests are hidden here too (the student may run `runbox test --course`). */
+static int hide_course_tests(const struct test_run *t, struct job_result *res)
+{
+    int r;
+
+    if (!t->course || (r = course_redact_result(t->course, t->ex, res)) == 0)
+        return 0;
+    fprintf(stderr, "runbox test: %s\n", strerror(-r));
+    job_result_done(res);
+    return r;
+}
+
 static int test_job(const struct cli_args *a, struct test_run *t)
 {
     struct job_result res;
@@ -454,6 +468,8 @@ static int test_job(const struct cli_args *a, struct test_run *t)
         fprintf(stderr, "runbox test: cannot run\n");
         return 125;
     }
+    if (hide_course_tests(t, &res) < 0)
+        return 125;
     rc = cli_test_exit_code(&res);
     if (a->out_dir && cli_save_out_files(&res, a->out_dir) < 0 && rc == 0)
         rc = 125;

@@ -753,21 +753,66 @@ static int course_runner(json_t *v, void *obj, struct ctx *x)
     return r;
 }
 
-static int course_judge(json_t *v, void *obj, struct ctx *x)
+/* A boolean @field into *@ret (-1 when absent is left as it is). */
+static int get_bool(json_t *v, const char *field, signed char *ret, struct ctx *x)
 {
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_boolean(v))
-        return fail(x, "judge: must be true or false");
-    ((struct course *)obj)->judge = json_is_true(v);
+        return fail(x, "%s: must be true or false", field);
+    *ret = json_is_true(v);
     return 0;
+}
+
+static int course_show_test_code(json_t *v, void *obj, struct ctx *x)
+{
+    signed char b = 0;
+    int r = get_bool(v, "show_test_code", &b, x);
+
+    ((struct course *)obj)->show_test_code = b;
+    return r;
+}
+
+static int course_optimize(json_t *v, void *obj, struct ctx *x)
+{
+    signed char b = 0;
+    int r = get_bool(v, "optimize", &b, x);
+
+    ((struct course *)obj)->optimize = b;
+    return r;
+}
+
+/* "ignored": what becomes of tests their framework marks ignored (Rust's #[ignore]). */
+static int course_ignored(json_t *v, void *obj, struct ctx *x)
+{
+    const char *s;
+
+    if (!v || json_is_null(v))
+        return 0;
+    s = json_string_value(v);
+    if (!s || (strcmp(s, "run") != 0 && strcmp(s, "skip") != 0))
+        return fail(x, "ignored: must be \"run\" (the default: ignored tests run and count) or "
+                       "\"skip\" (they are reported as skipped)");
+    ((struct course *)obj)->skip_ignored = strcmp(s, "skip") == 0;
+    return 0;
+}
+
+static int course_judge(json_t *v, void *obj, struct ctx *x)
+{
+    signed char b = 1;
+    int r = get_bool(v, "judge", &b, x);
+
+    ((struct course *)obj)->judge = b;
+    return r;
 }
 
 /* The order matters: the runner is checked against the language. */
 static const struct field course_fields[] = {
         {"name", course_name},         {"description", course_description},
         {"language", course_language}, {"limits", course_limits},
-        {"runner", course_runner},     {"judge", course_judge},
+        {"runner", course_runner},     {"show_test_code", course_show_test_code},
+        {"ignored", course_ignored},   {"optimize", course_optimize},
+        {"judge", course_judge},
 };
 
 /* course.json's object @o into @c. */
@@ -821,12 +866,7 @@ static int exercise_runner(json_t *v, void *obj, struct ctx *x)
 
 static int exercise_judge(json_t *v, void *obj, struct ctx *x)
 {
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_boolean(v))
-        return fail(x, "judge: must be true or false");
-    ((struct course_exercise *)obj)->judge = json_is_true(v);
-    return 0;
+    return get_bool(v, "judge", &((struct course_exercise *)obj)->judge, x);
 }
 
 static int exercise_interface(json_t *v, void *obj, struct ctx *x)
@@ -847,10 +887,15 @@ static int exercise_interface(json_t *v, void *obj, struct ctx *x)
     return 0;
 }
 
+static int exercise_optimize(json_t *v, void *obj, struct ctx *x)
+{
+    return get_bool(v, "optimize", &((struct course_exercise *)obj)->optimize, x);
+}
+
 static const struct field exercise_fields[] = {
         {"title", exercise_title},   {"limits", exercise_limits},
-        {"runner", exercise_runner}, {"judge", exercise_judge},
-        {"interface", exercise_interface},
+        {"runner", exercise_runner}, {"optimize", exercise_optimize},
+        {"judge", exercise_judge},   {"interface", exercise_interface},
 };
 
 /* The @n bytes at @s (no NUL among them) as a title that JSON can hold: each byte that is not
@@ -962,6 +1007,7 @@ static int load_exercise(int exdfd, const char *slug, const struct course *c,
     e->slug = xstrdup(slug);
     e->limits = c->limits;
     e->runner_type = xstrdup(c->runner.type);
+    e->optimize = -1;
     x->lang = c->lang;
     snprintf(x->where, sizeof(x->where), "exercises/%s", slug);
     dfd = open_dir_at(exdfd, slug, x);
@@ -1157,11 +1203,11 @@ int course__add_exercise(struct course *c, const char *slug, const char *readme,
         return -ENOMEM;
     c->ex = v;
     e = &c->ex[c->n_ex];
-    *e = (struct course_exercise){
-            .slug = xstrdup(slug),
-            .limits = c->limits,
-            .runner_type = xstrdup(c->runner.type),
-            .judge = -1};
+    *e = (struct course_exercise){.slug = xstrdup(slug),
+                                  .limits = c->limits,
+                                  .runner_type = xstrdup(c->runner.type),
+                                  .optimize = -1,
+                                  .judge = -1};
     if (!(e->readme = malloc(readme_len + 1))) {
         free(e->slug);
         free(e->runner_type);
@@ -1222,6 +1268,8 @@ void course_test_input(const struct course *c, const struct course_exercise *ex,
             .judge = ex->judge >= 0 ? ex->judge == 1 : c->judge,
             .iface = ex->iface,
             .hidden = true,
+            .optimize = ex->optimize >= 0 ? ex->optimize : c->optimize,
+            .skip_ignored = c->skip_ignored,
     };
     in->runner = &c->runner.where;
 }
@@ -1260,4 +1308,58 @@ json_t *course_exercise_to_json(const struct course_exercise *ex, bool full)
         json_object_set_new(o, "files", files_json(&ex->starter)) < 0)
         o = (json_decref(o), NULL);
     return o;
+}
+
+/*** What students see of a test run ***/
+
+struct report_hidden *course_hidden_files(const struct course_exercise *ex)
+{
+    struct report_hidden *v = calloc(ex->tests.n + 1, sizeof(*v));
+
+    for (size_t i = 0; v && i < ex->tests.n; i++)
+        v[i] = (struct report_hidden){ex->tests.v[i].name, ex->tests.v[i].data, ex->tests.v[i].len};
+    return v;
+}
+
+/* Replace @b's text with its redaction. */
+static int redact_buf(const struct report_hidden *h, size_t n, struct buf *b)
+{
+    struct buf out;
+    int r;
+
+    if (!b->len)
+        return 0;
+    buf_init(&out, b->max ? b->max : b->len + 1);
+    if ((r = report_redact_text(h, n, b->data, b->len, &out)) < 0) {
+        buf_done(&out);
+        return r;
+    }
+    buf_done(b);
+    *b = out;
+    return 0;
+}
+
+int course_redact_result(const struct course *c, const struct course_exercise *ex,
+                         struct job_result *res)
+{
+    _cleanup_free_ struct report_hidden *h = NULL;
+    struct buf msg;
+    int r;
+
+    if (c->show_test_code)
+        return 0;
+    if (!(h = course_hidden_files(ex)))
+        return -ENOMEM;
+    if ((res->tests && (r = report_redact(res->tests, h, ex->tests.n)) < 0) ||
+        (r = redact_buf(h, ex->tests.n, &res->run.out)) < 0 ||
+        (r = redact_buf(h, ex->tests.n, &res->run.err)) < 0 ||
+        (r = redact_buf(h, ex->tests.n, &res->compile.out)) < 0 ||
+        (r = redact_buf(h, ex->tests.n, &res->compile.err)) < 0)
+        return r;
+    buf_init(&msg, sizeof(res->message));
+    r = report_redact_text(h, ex->tests.n, res->message, strlen(res->message), &msg);
+    if (r == 0)
+        snprintf(res->message, sizeof(res->message), "%s", msg.data ? msg.data : "");
+    buf_done(&msg);
+    return r;
 }

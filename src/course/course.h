@@ -12,6 +12,7 @@
 #include "job/iface.h"
 #include "job/job.h"
 #include "lang/lang.h"
+#include "report/report.h"
 
 /* course.json's "runner". */
 struct course_runner {
@@ -35,7 +36,8 @@ struct course_exercise {
     struct job_limits limits;  /* the course's, then exercise.json's */
     char *runner_type;         /* the course's runner.type, or exercise.json's */
     struct iface *iface;       /* exercise.json's "interface" (judge mode's stubs), or NULL */
-    int judge;                 /* exercise.json's "judge": -1 not given, 0 off, 1 on */
+    signed char judge;         /* exercise.json's "judge": -1 not given, 0 off, 1 on */
+    signed char optimize;      /* exercise.json's "optimize", -1: the course's */
 };
 
 struct course {
@@ -45,7 +47,10 @@ struct course {
     const struct lang *lang;
     struct job_limits limits;
     struct course_runner runner;
-    bool judge; /* "judge" (default true): tests and the student's code in two boxes */
+    bool judge;          /* "judge" (default true): tests and the student's code in two boxes */
+    bool show_test_code; /* results show the hidden tests' source and messages whole */
+    bool skip_ignored;   /* "ignored": "skip": ignored tests are reported skipped, not run */
+    bool optimize;       /* the tests are built optimised (a framework's "optimize" args) */
     struct course_exercise *ex; /* sorted by slug */
     size_t n_ex;
     char *dir;
@@ -63,6 +68,18 @@ const struct course_exercise *course_find_exercise(const struct course *c, const
  * student's files, and the rest of @in). Pointers into @c and @ex: keep them alive. */
 void course_test_input(const struct course *c, const struct course_exercise *ex,
                        struct job_input *in);
+
+/* The hidden test files of @ex as the report module's redaction takes them (ex->tests.n of
+ * them, pointing into @ex). NULL on OOM; free() it. */
+struct report_hidden *course_hidden_files(const struct course_exercise *ex);
+
+/* What the student may see of @res, a test run of @ex: unless the course says
+ * "show_test_code", every test keeps its name, status and assertion message, and nothing of
+ * the hidden tests' source stays in the results, the run's or the compile's output, or the
+ * message (report_redact(), report.h). The API and `runbox test --course` call it on every
+ * course run before the result is shown, streamed or stored. Returns 0 or -ENOMEM. */
+int course_redact_result(const struct course *c, const struct course_exercise *ex,
+                         struct job_result *res) _warn_unused_;
 
 /* For students: {"id","name","description","language","exercises": n,"runner": {"type"}} */
 json_t *course_to_json(const struct course *c);

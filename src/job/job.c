@@ -593,6 +593,9 @@ static int compile(struct job__ctx *c, char *const *tmpl, struct job_result *res
     if (argv && tmpl == c->in->lang->compile && c->in->compile_args && c->in->compile_args[0] &&
         (c->in->mode == JOB_MODE_RUN || c->in->mode == JOB_MODE_CASES))
         argv = insert_compile_args(tmpl, TAKE_PTR(argv), c->in->compile_args);
+    /* A course's optimised test build: the framework's "optimize" args, where compile args go. */
+    if (argv && c->test && tmpl == c->test->compile && c->in->tests.optimize && c->test->optimize)
+        argv = insert_compile_args(tmpl, TAKE_PTR(argv), c->test->optimize);
     if (!argv)
         return -ENOMEM;
     if (cache) {

@@ -133,8 +133,10 @@ struct job_tests {
     bool judge;
     const struct iface *iface; /* the exercise's interface (the compiled languages' stubs) */
     uint64_t test_budget_ms;   /* judge mode: each test's time budget; 0 = a fair share */
-    bool hidden; /* the tests are hidden: nothing of their source, or the harness's own output,
-                  * goes into the result */
+    bool hidden;   /* the tests are hidden: nothing of their source, or the harness's own output,
+                    * goes into the result */
+    bool optimize; /* add the framework's "optimize" args to its compile */
+    bool skip_ignored; /* leave out the framework's "include_ignored" run args */
 };
 
 /* Files the program leaves in /box/out/ (files.c). */

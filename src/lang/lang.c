@@ -73,6 +73,8 @@ static void test_done(struct lang_test *t)
     files_free(t->support, t->n_support);
     free(t->conventions);
     free(t->unavailable);
+    strv_free(t->include_ignored);
+    strv_free(t->optimize);
 }
 
 static void browser_free(struct lang_browser *b)
@@ -462,6 +464,8 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
         (r = get_support(o, &t->support, &t->n_support, err)) < 0 ||
         (r = get_string(o, "conventions", false, &t->conventions, err)) < 0 ||
+        (r = get_strv(o, "include_ignored", false, &t->include_ignored, err)) < 0 ||
+        (r = get_strv(o, "optimize", false, &t->optimize, err)) < 0 ||
         (r = parse_judge(o, t, err)) < 0)
         return r;
     if (!t->run[0] || (t->compile && !t->compile[0]))

@@ -61,6 +61,11 @@ struct lang_test {
     char *conventions; /* one paragraph for test authors */
     char *unavailable; /* why the framework cannot run here (a support file is missing), or NULL */
     struct lang_judge *judge; /* "judge": its judge mode, or NULL */
+    char **include_ignored;   /* "include_ignored": run args that also run the tests marked
+                               * ignored (libtest's --include-ignored), left out when a course
+                               * says "ignored": "skip"; NULL: none */
+    char **optimize;          /* "optimize": compile args for an optimised test build ("-O"),
+                               * put before the template's first placeholder; NULL: none */
 };
 
 /* How a language runs in the browser ("browser" in the language file): a WebAssembly runtime

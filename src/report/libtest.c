@@ -20,8 +20,9 @@
  *   test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out
  *
  * With one test thread "test NAME ... " is printed before the test runs, so a last line with
- * no result names the running test. Names are libtest's ("tests::adds", without
- * " - should panic"). A failed test's message is its panic: the message with its location
+ * no result names the running test. An ignored test (not run) is a "skip" entry. Names are
+ * libtest's ("tests::adds", without " - should panic"). A failed test's message is its panic: the
+ * message with its location
  * ("assertion failed: ...\nat src/lib.rs:9:9"), in the format of Rust before 1.73
  * ("thread 'main' panicked at 'msg', file:line:col") and after ("thread 'name' (id) panicked
  * at file:line:col:" then the message lines); else the block's "note:" line. The block's other
@@ -36,7 +37,7 @@
 
 struct result {
     struct report__str name;
-    const char *status; /* "pass" or "fail" */
+    const char *status; /* "pass", "fail" or "skip" */
 };
 
 /* A "---- NAME stdout ----" block. */
@@ -142,7 +143,9 @@ static int on_test_line(struct libtest *l, struct report__str s)
         return add_result(l, name, "pass");
     if (res.len == 6 && !memcmp(res.p, "FAILED", 6))
         return add_result(l, name, "fail");
-    if (report__starts_with(res, "ignored") || report__starts_with(res, "bench"))
+    if (report__starts_with(res, "ignored")) /* not run: reported, never dropped */
+        return add_result(l, name, "skip");
+    if (report__starts_with(res, "bench"))
         return 0;
     l->running = name; /* no result (yet): it is running */
     return 0;
@@ -361,6 +364,10 @@ static int emit(struct libtest *l, struct report *r)
         struct report__case c = {.name = res->name, .status = res->status};
         if (!strcmp(res->status, "pass"))
             e = report__add(r, &c);
+        else if (!strcmp(res->status, "skip"))
+            e = report__add(r, &(struct report__case){.name = res->name,
+                                                      .status = "skip",
+                                                      .message = {"ignored", 7}});
         else
             e = add_failure(r, res, take_block(l, res->name));
     }

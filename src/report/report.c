@@ -90,8 +90,9 @@ static json_t *running_test(const char *name)
                      "test_code", "");
 }
 
-/* Copies of @r's tests (and its running test) into @tests, counting their statuses. */
-static int collect(const struct report *r, json_t *tests, json_int_t counts[3])
+/* Copies of @r's tests (and its running test) into @tests, counting their statuses: pass,
+ * fail, error (anything else), skip. */
+static int collect(const struct report *r, json_t *tests, json_int_t counts[4])
 {
     size_t i;
     json_t *t;
@@ -99,7 +100,11 @@ static int collect(const struct report *r, json_t *tests, json_int_t counts[3])
     json_array_foreach(r->tests, i, t)
     {
         const char *s = json_string_value(json_object_get(t, "status"));
-        counts[s && !strcmp(s, "pass") ? 0 : s && !strcmp(s, "fail") ? 1 : 2]++;
+        counts[!s                   ? 2
+               : !strcmp(s, "pass") ? 0
+               : !strcmp(s, "fail") ? 1
+               : !strcmp(s, "skip") ? 3
+                                    : 2]++;
         if (json_array_append_new(tests, json_deep_copy(t)) < 0)
             return -ENOMEM;
     }
@@ -111,7 +116,7 @@ static int collect(const struct report *r, json_t *tests, json_int_t counts[3])
     return 0;
 }
 
-static const char *overall_status(const json_int_t counts[3])
+static const char *overall_status(const json_int_t counts[4])
 {
     if (counts[2] > 0 || counts[0] + counts[1] == 0)
         return "error";
@@ -120,7 +125,7 @@ static const char *overall_status(const json_int_t counts[3])
 
 json_t *report_results(const struct report *r, const char *message)
 {
-    json_int_t counts[3] = {0, 0, 0};
+    json_int_t counts[4] = {0, 0, 0, 0};
     json_t *tests = json_array(), *o;
 
     if (!tests || collect(r, tests, counts) < 0) {
@@ -133,6 +138,8 @@ json_t *report_results(const struct report *r, const char *message)
                   r->running ? report__text(r->running, strlen(r->running)) : json_null(), "tests",
                   tests);
     if (o && message && json_object_set_new(o, "message", report__text(message, strlen(message))))
+        o = (json_decref(o), NULL);
+    if (o && counts[3] && json_object_set_new(o, "skipped", json_integer(counts[3])) < 0)
         o = (json_decref(o), NULL);
     return o;
 }
@@ -192,7 +199,10 @@ static struct report__str default_message(const char *status)
 {
     static const char fail[] = "The test failed (the report gives no message).";
     static const char error[] = "The test could not run (the report gives no message).";
+    static const char skip[] = "Skipped.";
 
+    if (!strcmp(status, "skip"))
+        return (struct report__str){skip, sizeof(skip) - 1};
     if (!strcmp(status, "fail"))
         return (struct report__str){fail, sizeof(fail) - 1};
     return (struct report__str){error, sizeof(error) - 1};

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/util.h"
 
 enum report_format {
@@ -30,8 +31,9 @@ const char *report_format_to_string(enum report_format f);
 
 /* A parsed report. */
 struct report {
-    json_t *tests; /* [{"name", "status": "pass"|"fail"|"error", "message", "output",
-                    *   "test_code"}], in the order they ran; skipped tests are left out */
+    json_t *tests; /* [{"name", "status": "pass"|"fail"|"error"|"skip", "message", "output",
+                    *   "test_code"}], in the order they ran; skipped tests are left out,
+                    *   except libtest's ignored tests that did not run ("skip") */
     char *running; /* the test that started and never finished, or NULL */
     bool complete; /* the report says the whole run finished (a summary, a closing tag...) */
 };
@@ -48,8 +50,54 @@ void report_done(struct report *r);
 
 /* The results.json v2 object for @r:
  *   {"version": 2, "status": "pass"|"fail"|"error", "message": @message or absent,
- *    "passed": n, "failed": n, "errors": n, "running": name or null, "tests": [...]}
+ *    "passed": n, "failed": n, "errors": n, "skipped": n (only when some were), "running":
+ *    name or null, "tests": [...]}
  * "status" is "pass" when there is at least one test and all passed, "fail" when some failed,
  * "error" when none ran or some errored; a @r->running test is added with status "error" and a
  * message saying it did not finish. New reference (steals nothing). */
 json_t *report_results(const struct report *r, const char *message);
+
+/*** Hidden tests (redact.c) ***/
+
+/* A hidden test file: its name in /box and its source. */
+struct report_hidden {
+    const char *name;
+    const char *data;
+    size_t len;
+};
+
+/* What a student may see of a run over hidden tests: each test's name, status and the
+ * assertion's own message ("expected 5, got 6", "assert 6 == 5"), never the tests' source. Line
+ * by line, text loses:
+ *   - lines naming a test file (tracebacks, stack frames, "at test_x.rs:6:5", "--> test_x.rs"),
+ *     except that a leading "test_x.c:5: " (C, Go) is cut and the rest kept;
+ *   - lines holding a line of a test file's source (6 characters or more once trimmed);
+ *   - a C assertion's expression ("ASSERT_EQ_INT(5, add(2, 3)): expected 5, got 6" keeps
+ *     "expected 5, got 6"), Rust's quoted condition ("assertion failed: add(0, 0) == 0");
+ *   - pytest's FAILURES and ERRORS sections (the failing tests' source) in a run's output;
+ * and a message holding pytest's "E   " lines keeps only those, without the where-clauses
+ * ("+  where 6 = add(2, 3)") that quote call expressions. */
+struct report_redactor {
+    const struct report_hidden *files;
+    size_t n_files;
+    bool in_section;    /* inside pytest's FAILURES/ERRORS */
+    struct buf partial; /* a line not ended yet (streams) */
+};
+
+void report_redactor_init(struct report_redactor *r, const struct report_hidden *files,
+                          size_t n_files);
+/* Redact @len bytes of a stream into @out: whole lines only, the rest waits for the next call
+ * or report_redactor_flush(). Returns 0 or -ENOMEM. */
+int report_redactor_feed(struct report_redactor *r, const char *data, size_t len,
+                         struct buf *out) _warn_unused_;
+int report_redactor_flush(struct report_redactor *r, struct buf *out) _warn_unused_;
+void report_redactor_done(struct report_redactor *r);
+
+/* Redact a whole text into @out (a run's stdout, a compile's stderr). Returns 0 or -ENOMEM. */
+int report_redact_text(const struct report_hidden *files, size_t n_files, const char *s, size_t len,
+                       struct buf *out) _warn_unused_;
+
+/* Redact the results.json v2 object @results in place: each test keeps its name and status,
+ * its message and output are redacted (a message with pytest's "E" lines keeps only them), its
+ * test_code is dropped; so is the top-level message. Returns 0 or -ENOMEM. */
+int report_redact(json_t *results, const struct report_hidden *files, size_t n_files) _warn_unused_;

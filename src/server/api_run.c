@@ -52,6 +52,11 @@ void server_request_policy(const struct server *srv, struct request_policy *ret)
 
 struct out_ctx {
     struct sched_run *run;
+    /* A course run over hidden tests: its output is streamed redacted, line by line
+     * (report_redactor, report.h), one redactor per stream (stdout, stderr). */
+    struct report_hidden *hidden;
+    struct report_redactor red[2];
+    enum job_stage stage;
 };
 
 static const char *stage_name(enum job_stage stage)
@@ -67,9 +72,9 @@ static const char *stage_name(enum job_stage stage)
     return "run";
 }
 
-static void on_output(void *ctx, enum job_stage stage, int stream, const char *data, size_t len)
+static void emit_output(struct out_ctx *oc, enum job_stage stage, int stream, const char *data,
+                        size_t len)
 {
-    struct out_ctx *oc = ctx;
     json_t *o = json_pack("{s:s}", "stage", stage_name(stage));
 
     if (!o || json_set_bytes(o, "data", data, len) < 0) {
@@ -79,10 +84,41 @@ static void on_output(void *ctx, enum job_stage stage, int stream, const char *d
     sched_run_emit(oc->run, stream == SBX_STDERR ? "stderr" : "stdout", o);
 }
 
+/* What the hidden run's redactors still hold (a last line without its newline), out. */
+static void flush_hidden(struct out_ctx *oc)
+{
+    for (int i = 0; oc->hidden && i < 2; i++) {
+        struct buf out;
+        buf_init(&out, REPORT_TEXT_MAX * 2);
+        if (report_redactor_flush(&oc->red[i], &out) == 0 && out.len)
+            emit_output(oc, oc->stage, i == 1 ? SBX_STDERR : SBX_STDOUT, out.data, out.len);
+        buf_done(&out);
+        oc->red[i].in_section = false;
+    }
+}
+
+static void on_output(void *ctx, enum job_stage stage, int stream, const char *data, size_t len)
+{
+    struct out_ctx *oc = ctx;
+    struct buf out;
+
+    if (!oc->hidden) {
+        emit_output(oc, stage, stream, data, len);
+        return;
+    }
+    /* Fail closed: what cannot be redacted is not sent. */
+    oc->stage = stage;
+    buf_init(&out, len + REPORT_TEXT_MAX * 2);
+    if (report_redactor_feed(&oc->red[stream == SBX_STDERR], data, len, &out) == 0 && out.len)
+        emit_output(oc, stage, stream, out.data, out.len);
+    buf_done(&out);
+}
+
 static void on_stage(void *ctx, enum job_stage stage)
 {
     struct out_ctx *oc = ctx;
 
+    flush_hidden(oc);
     sched_run_emit(oc->run, "stage", json_pack("{s:s}", "stage", stage_name(stage)));
 }
 
@@ -305,14 +341,31 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
     return 0;
 }
 
+static int hidden_init(const struct run_data *d, struct out_ctx *oc)
+{
+    if (!(oc->hidden = course_hidden_files(d->ex)))
+        return -ENOMEM;
+    for (int i = 0; i < 2; i++)
+        report_redactor_init(&oc->red[i], oc->hidden, d->ex->tests.n);
+    return 0;
+}
+
+static void hidden_done(struct out_ctx *oc)
+{
+    for (int i = 0; oc->hidden && i < 2; i++)
+        report_redactor_done(&oc->red[i]);
+    free(oc->hidden);
+    oc->hidden = NULL;
+}
+
 /* Each test's source stays out of the result unless the request asked for it; a course's tests
- * never show. */
+ * show only where the course says "show_test_code" (course_redact_result() did the rest). */
 static void hide_test_code(const struct run_data *d, json_t *result)
 {
     json_t *tests = json_object_get(json_object_get(result, "tests"), "tests"), *t;
     size_t i;
 
-    if (d->req.reveal_test_code && !d->course)
+    if (d->course ? d->course->show_test_code : d->req.reveal_test_code)
         return;
     json_array_foreach(tests, i, t)
     {
@@ -333,10 +386,18 @@ static json_t *run_job(struct server *srv, struct sbx_host *host, struct sched_r
 
     if ((r = job_input_init(srv, run, &oc, &in, &cases)) < 0)
         return result_without_run("internal_error", strerror(-r), d->req.lang->name);
+    if (d->course && !d->course->show_test_code && (r = hidden_init(d, &oc)) < 0) {
+        free(cases);
+        return result_without_run("internal_error", strerror(-r), d->req.lang->name);
+    }
     uint64_t t0 = now_us();
     r = job_run(host, &srv->cfg->job, &in, &res);
     uint64_t spent = now_us() - t0;
     free(cases);
+    flush_hidden(&oc);
+    hidden_done(&oc);
+    if (r == 0 && d->course && (r = course_redact_result(d->course, d->ex, &res)) < 0)
+        job_result_done(&res);
     if (r < 0)
         return result_without_run("internal_error", strerror(-r), d->req.lang->name);
     uint64_t programs = (res.compiled ? res.compile.wall_us : 0) + (res.ran ? res.run.wall_us : 0);
