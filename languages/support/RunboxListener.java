@@ -5,6 +5,10 @@
  * only when the run ends). Compiled with the tests (package runbox, so it cannot clash with the
  * student's classes) and registered through META-INF/services, which the test compile step
  * writes into /box; the console launcher finds it on its --class-path.
+ *
+ * In judge mode (docs/judge.md) it also names the running test in the system property
+ * runbox.test, which RunboxRpc sends as "!test NAME" before the test's first call to the
+ * student's program (the name is the report's: the legacy reporting name).
  */
 package runbox;
 
@@ -50,6 +54,8 @@ public class RunboxListener implements TestExecutionListener {
 
     @Override
     public void executionStarted(TestIdentifier id) {
+        if (id.isTest())
+            System.setProperty("runbox.test", id.getLegacyReportingName());
         if (id.isTest())
             write("{\"event\": \"start\", \"name\": " + quote(id.getLegacyReportingName()) + "}");
     }
