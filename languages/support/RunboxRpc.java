@@ -35,6 +35,8 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -347,12 +349,27 @@ public final class RunboxRpc {
     private static BufferedReader in;
     private static OutputStream out;
 
+    /* Fds 3 and 4 are opened again through /proc/self/fd, only when they are the pipes runbox
+     * passed: were one missing, the JVM may hold one of its own files there (its lib/modules),
+     * and that file must never be written. Appending, never truncating, either way. */
     private static void open() throws IOException {
         if (out != null)
             return;
-        in = new BufferedReader(new InputStreamReader(new FileInputStream("/dev/fd/3"),
-                StandardCharsets.UTF_8));
-        out = new FileOutputStream("/dev/fd/4");
+        String i = pipe(3), o = pipe(4);
+        in = new BufferedReader(new InputStreamReader(new FileInputStream(i), StandardCharsets.UTF_8));
+        out = new FileOutputStream(o, true);
+    }
+
+    private static String pipe(int fd) throws IOException {
+        String path = "/proc/self/fd/" + fd, target;
+        try {
+            target = Files.readSymbolicLink(Paths.get(path)).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new IOException("runbox: fd " + fd + " is not open (judge mode's channel)", e);
+        }
+        if (!target.startsWith("pipe:"))
+            throw new IOException("runbox: fd " + fd + " is " + target + ", not judge mode's channel");
+        return path;
     }
 
     private static void send(String line) throws IOException {

@@ -341,6 +341,23 @@ static void test_round_trip(void **state)
     assert_string_equal(controls, "!test first()\n!test second()\n");
     free(got);
 
+    /* Fd 4 a file, not the runner's pipe: the server refuses it and leaves the file as it was
+     * (opened through /proc/self/fd, it would have been truncated). */
+    char precious[320];
+    int st2, devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), pf;
+    snprintf(precious, sizeof(precious), "%s/precious", tmp);
+    put_file(tmp, "precious", "keep me\n", 8);
+    pf = open(precious, O_WRONLY | O_CLOEXEC);
+    assert_true(devnull >= 0 && pf >= 0);
+    snprintf(out, sizeof(out), "%s/student2.out", tmp);
+    s = start_java(sdir, "runbox.RunboxStudentMain", devnull, pf, out);
+    close(devnull), close(pf);
+    assert_int_equal(waitpid(s, &st2, 0), s);
+    assert_true(WIFEXITED(st2) && WEXITSTATUS(st2) != 0);
+    got = read_all(precious);
+    assert_string_equal(got, "keep me\n");
+    free(got);
+
     char cmd[400];
     snprintf(cmd, sizeof(cmd), getenv("KEEP") ? "true %s" : "rm -rf '%s'", tmp);
     assert_int_equal(system(cmd), 0);
