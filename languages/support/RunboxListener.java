@@ -8,7 +8,8 @@
  *
  * In judge mode (docs/judge.md) it also names the running test in the system property
  * runbox.test, which RunboxRpc sends as "!test NAME" before the test's first call to the
- * student's program (the name is the report's: the legacy reporting name).
+ * student's program (the name is the report's: the legacy reporting name), and the number of
+ * tests in runbox.plan ("!plan N").
  */
 package runbox;
 
@@ -31,6 +32,7 @@ public class RunboxListener implements TestExecutionListener {
 
     @Override
     public void testPlanExecutionStarted(TestPlan plan) {
+        System.setProperty("runbox.plan", String.valueOf(plan.countTestIdentifiers(TestIdentifier::isTest)));
         String dir = System.getenv("RUNBOX_DIR");
         String path = Paths.get(dir == null || dir.isEmpty() ? "/box/.runbox" : dir, "progress.jsonl")
                 .toString();

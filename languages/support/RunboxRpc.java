@@ -6,7 +6,8 @@
  * have the student's class names; their methods call construct/call/callMethod here, which
  * write one request on fd 4 and read one reply on fd 3. Before a request, "!test NAME" is sent
  * when the running test (the system property runbox.test, set by RunboxListener) changed.
- * {"ok": V} returns V; {"err": ...} throws the student's exception again when it is a JDK
+ * "!plan N" goes first when the listener counted the tests (runbox.plan): the runner's
+ * default budget per test is a share of the run's time. {"ok": V} returns V; {"err": ...} throws the student's exception again when it is a JDK
  * RuntimeException (so assertThrows(IllegalArgumentException.class, ...) works), else a
  * RunboxRpc.RemoteException; {"timeout": S} and {"crash": M} throw a RunboxRpc.Failure, an
  * AssertionError, so that no assertThrows of an exception type can take them for a pass.
@@ -22,6 +23,7 @@
 package runbox;
 
 import java.io.BufferedReader;
+import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -31,6 +33,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Executable;
+import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -349,27 +352,44 @@ public final class RunboxRpc {
     private static BufferedReader in;
     private static OutputStream out;
 
-    /* Fds 3 and 4 are opened again through /proc/self/fd, only when they are the pipes runbox
-     * passed: were one missing, the JVM may hold one of its own files there (its lib/modules),
-     * and that file must never be written. Appending, never truncating, either way. */
+    /* Fds 3 and 4 are used only when they are the pipes runbox passed: were one missing, the
+     * JVM may hold one of its own files there (its lib/modules), which must never be written.
+     * The fd itself goes into a FileDescriptor (java.io's field: the run command has
+     * --add-opens java.base/java.io=ALL-UNNAMED); reopening /proc/self/fd/N, the fallback, is
+     * refused in the sandbox (the pipe belongs to runbox's uid). */
     private static void open() throws IOException {
         if (out != null)
             return;
-        String i = pipe(3), o = pipe(4);
-        in = new BufferedReader(new InputStreamReader(new FileInputStream(i), StandardCharsets.UTF_8));
-        out = new FileOutputStream(o, true);
+        checkPipe(3);
+        checkPipe(4);
+        FileDescriptor i = descriptor(3), o = descriptor(4);
+        in = new BufferedReader(new InputStreamReader(
+                i != null ? new FileInputStream(i) : new FileInputStream("/proc/self/fd/3"),
+                StandardCharsets.UTF_8));
+        out = o != null ? new FileOutputStream(o) : new FileOutputStream("/proc/self/fd/4", true);
     }
 
-    private static String pipe(int fd) throws IOException {
-        String path = "/proc/self/fd/" + fd, target;
+    private static void checkPipe(int fd) throws IOException {
+        String target;
         try {
-            target = Files.readSymbolicLink(Paths.get(path)).toString();
+            target = Files.readSymbolicLink(Paths.get("/proc/self/fd/" + fd)).toString();
         } catch (IOException | UnsupportedOperationException e) {
             throw new IOException("runbox: fd " + fd + " is not open (judge mode's channel)", e);
         }
         if (!target.startsWith("pipe:"))
             throw new IOException("runbox: fd " + fd + " is " + target + ", not judge mode's channel");
-        return path;
+    }
+
+    private static FileDescriptor descriptor(int fd) {
+        try {
+            FileDescriptor d = new FileDescriptor();
+            Field f = FileDescriptor.class.getDeclaredField("fd");
+            f.setAccessible(true);
+            f.setInt(d, fd);
+            return d;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null; // java.io not opened to us
+        }
     }
 
     private static void send(String line) throws IOException {
@@ -438,11 +458,17 @@ public final class RunboxRpc {
     public static final Tag TAG = new Tag();
 
     private static String lastTest;
+    private static boolean planSent;
 
     private static synchronized Object request(Map<String, Object> req) {
         String line = toJson(req), reply;
         try {
             open();
+            String plan = System.getProperty("runbox.plan");
+            if (plan != null && !planSent) {
+                send("!plan " + plan);
+                planSent = true;
+            }
             String test = System.getProperty("runbox.test");
             if (test != null && !test.equals(lastTest)) {
                 send("!test " + test.replace('\n', ' ').replace('\r', ' '));

@@ -218,7 +218,7 @@ static pid_t start_java(const char *dir, const char *cls, int in, int out, const
         for (int fd = 5; fd < 64; fd++)
             (void)close(fd);
         execl(JDK "java", "java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
-              "-cp", dir, cls, (char *)NULL);
+              "--add-opens=java.base/java.io=ALL-UNNAMED", "-cp", dir, cls, (char *)NULL);
         _exit(127);
     }
     return pid;
