@@ -5,6 +5,11 @@
  * only when the run ends). Compiled with the tests (package runbox, so it cannot clash with the
  * student's classes) and registered through META-INF/services, which the test compile step
  * writes into /box; the console launcher finds it on its --class-path.
+ *
+ * In judge mode (docs/judge.md) it also names the running test in the system property
+ * runbox.test, which RunboxRpc sends as "!test NAME" before the test's first call to the
+ * student's program (the name is the report's: the legacy reporting name), and the number of
+ * tests in runbox.plan ("!plan N").
  */
 package runbox;
 
@@ -27,6 +32,7 @@ public class RunboxListener implements TestExecutionListener {
 
     @Override
     public void testPlanExecutionStarted(TestPlan plan) {
+        System.setProperty("runbox.plan", String.valueOf(plan.countTestIdentifiers(TestIdentifier::isTest)));
         String dir = System.getenv("RUNBOX_DIR");
         String path = Paths.get(dir == null || dir.isEmpty() ? "/box/.runbox" : dir, "progress.jsonl")
                 .toString();
@@ -50,6 +56,8 @@ public class RunboxListener implements TestExecutionListener {
 
     @Override
     public void executionStarted(TestIdentifier id) {
+        if (id.isTest())
+            System.setProperty("runbox.test", id.getLegacyReportingName());
         if (id.isTest())
             write("{\"event\": \"start\", \"name\": " + quote(id.getLegacyReportingName()) + "}");
     }

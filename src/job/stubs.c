@@ -11,6 +11,7 @@ static const struct {
     stubs_gen_fn fn;
 } gens[] = {
         /* {"c", stubs__c}, ... one line per generator */
+        {"java", stubs__java},
         {NULL, NULL},
 };
 
