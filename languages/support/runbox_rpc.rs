@@ -460,11 +460,40 @@ impl Chan {
 
 /*** The judge side ***/
 
+/// The running test's name from a backtrace (@bt, formatted) of the test crate whose module
+/// path @module is (the generated module's): the outermost frame of the crate outside that
+/// module, below libtest's own, is the test's, as libtest names it ("a_word", "tests_mod::a_word"). libtest runs
+/// the tests on its main thread with --test-threads=1 (Rust 1.63), so the thread's name cannot
+/// tell them apart.
+pub fn test_name_from(bt: &str, module: &str) -> String {
+    let krate = module.split("::").next().unwrap_or("");
+    let prefix = format!("{}::", krate);
+    let mut found = None;
+    for line in bt.lines() {
+        let line = line.trim_start();
+        let sym = match line.find(": ") {
+            Some(i) if line[..i].chars().all(|c| c.is_ascii_digit()) => &line[i + 2..],
+            _ => continue,
+        };
+        if sym.starts_with("test::") {
+            break; // libtest's frames: the test's are above them
+        }
+        if sym.starts_with(&prefix) && !sym.starts_with(&format!("{}::", module)) {
+            found = Some(sym[prefix.len()..].to_string());
+        }
+    }
+    let mut name = found.unwrap_or_else(|| "main".to_string());
+    while let Some(stripped) = name.strip_suffix("::{{closure}}") {
+        name = stripped.to_string();
+    }
+    name
+}
+
 /// Send one request (the test's name first when it changed), wait for its reply and return the
 /// "ok" value; anything else panics with a message that fails the current test.
-pub fn call(req: Json) -> Json {
+pub fn call(test: String, req: Json) -> Json {
     let reply = with_chan(|c| {
-        let name = std::thread::current().name().unwrap_or("main").to_string();
+        let name = test;
         if c.last_test.as_deref() != Some(name.as_str()) {
             let safe: String = name.chars().map(|ch| if ch == '\n' || ch == '\r' { ' ' } else { ch }).collect();
             c.send(&format!("!test {}\n", safe));

@@ -197,7 +197,8 @@ static void judge_fn(FILE *f, const char *cls, bool ctor, const char *name,
         fputs(" -> ", f);
         owned(f, ret, "");
     }
-    fprintf(f, " {\n%s    let __v = __rb::call(__rb::request(\"%s\", ", ind, ctor ? "new" : "call");
+    fprintf(f, " {\n%s    let __v = __rb::call(__test_name(), __rb::request(\"%s\", ", ind,
+            ctor ? "new" : "call");
     if (method)
         fputs("::std::option::Option::Some((\"self\", __rb::ref_json(self.__ref)))", f);
     else
@@ -216,7 +217,18 @@ static const char judge_head[] =
         "\n"
         "#[path = \".runbox/runbox_rpc.rs\"]\n"
         "mod __runbox_rpc;\n"
-        "use self::__runbox_rpc as __rb;\n";
+        "use self::__runbox_rpc as __rb;\n"
+        "\n"
+        "// The running test: its thread's name, else (tests on the main thread) its frame.\n"
+        "fn __test_name() -> ::std::string::String {\n"
+        "    match ::std::thread::current().name() {\n"
+        "        ::std::option::Option::Some(n) if n != \"main\" => n.to_string(),\n"
+        "        _ => __rb::test_name_from(\n"
+        "            &::std::format!(\"{}\", ::std::backtrace::Backtrace::force_capture()),\n"
+        "            ::std::module_path!(),\n"
+        "        ),\n"
+        "    }\n"
+        "}\n";
 
 static void judge_file(FILE *f, const struct iface *ifc)
 {
