@@ -12,3 +12,7 @@ int stubs__add(struct job_files *f, const char *name, char *data, size_t len) _w
 /* One per language family (stubs_<name>.c). */
 int stubs__java(const struct iface *ifc, const struct job_file *student, size_t n_student,
                 struct judge_stubs *ret, char *err, size_t errlen) _warn_unused_;
+int stubs__rust(const struct iface *ifc, const struct job_file *student, size_t n_student,
+                struct judge_stubs *ret, char *err, size_t errlen);
+int stubs__go(const struct iface *ifc, const struct job_file *student, size_t n_student,
+              struct judge_stubs *ret, char *err, size_t errlen);

@@ -11,6 +11,8 @@ static const struct {
     stubs_gen_fn fn;
 } gens[] = {
         /* {"c", stubs__c}, ... one line per generator */
+        {"go", stubs__go},
+        {"rust", stubs__rust},
         {"java", stubs__java},
         {NULL, NULL},
 };
