@@ -8,3 +8,9 @@ typedef int (*stubs_gen_fn)(const struct iface *ifc, const struct job_file *stud
 
 /* Append the file @name with @data (malloc'd, taken even on failure) to @f. */
 int stubs__add(struct job_files *f, const char *name, char *data, size_t len) _warn_unused_;
+
+/* The generators (one line each in stubs.c's table). */
+int stubs__c(const struct iface *ifc, const struct job_file *student, size_t n_student,
+             struct judge_stubs *ret, char *err, size_t errlen); /* stubs_c.c */
+int stubs__cpp(const struct iface *ifc, const struct job_file *student, size_t n_student,
+               struct judge_stubs *ret, char *err, size_t errlen); /* stubs_c.c */
