@@ -62,26 +62,66 @@ static void emit(struct gen *g, const char *fmt, ...)
 /*** Names ***/
 
 static const char *const c_reserved[] = {
-        "auto",     "break",    "case",     "char",     "const",    "continue", "default",
-        "do",       "double",   "else",     "enum",     "extern",   "float",    "for",
-        "goto",     "if",       "inline",   "int",      "long",     "register", "restrict",
-        "return",   "short",    "signed",   "sizeof",   "static",   "struct",   "switch",
-        "typedef",  "union",    "unsigned", "void",     "volatile", "while",    "bool",
-        "true",     "false",    "main",     "self",     "ret_len",  "NULL",     "errno",
-        "free",     "malloc",   "exit",     "abort",    "read",     "write",    "close",
-        "strlen",   "memcpy",   "memset",   "strcmp",   "printf",   "assert",   NULL,
+        "auto",     "break",  "case",   "char",     "const",    "continue", "default",  "do",
+        "double",   "else",   "enum",   "extern",   "float",    "for",      "goto",     "if",
+        "inline",   "int",    "long",   "register", "restrict", "return",   "short",    "signed",
+        "sizeof",   "static", "struct", "switch",   "typedef",  "union",    "unsigned", "void",
+        "volatile", "while",  "bool",   "true",     "false",    "main",     "self",     "ret_len",
+        "NULL",     "errno",  "free",   "malloc",   "exit",     "abort",    "read",     "write",
+        "close",    "strlen", "memcpy", "memset",   "strcmp",   "printf",   "assert",   NULL,
 };
 
 static const char *const cpp_reserved[] = {
-        "alignas",   "alignof",      "and",        "and_eq",      "asm",       "bitand",
-        "bitor",     "catch",        "char16_t",   "char32_t",    "class",     "compl",
-        "constexpr", "const_cast",   "decltype",   "delete",      "dynamic_cast",
-        "explicit",  "export",       "friend",     "mutable",     "namespace", "new",
-        "noexcept",  "not",          "not_eq",     "nullptr",     "operator",  "or",
-        "or_eq",     "private",      "protected",  "public",      "reinterpret_cast",
-        "static_assert",             "static_cast", "template",   "this",      "thread_local",
-        "throw",     "try",          "typeid",     "typename",    "using",     "virtual",
-        "wchar_t",   "xor",          "xor_eq",     "std",         NULL,
+        "alignas",
+        "alignof",
+        "and",
+        "and_eq",
+        "asm",
+        "bitand",
+        "bitor",
+        "catch",
+        "char16_t",
+        "char32_t",
+        "class",
+        "compl",
+        "constexpr",
+        "const_cast",
+        "decltype",
+        "delete",
+        "dynamic_cast",
+        "explicit",
+        "export",
+        "friend",
+        "mutable",
+        "namespace",
+        "new",
+        "noexcept",
+        "not",
+        "not_eq",
+        "nullptr",
+        "operator",
+        "or",
+        "or_eq",
+        "private",
+        "protected",
+        "public",
+        "reinterpret_cast",
+        "static_assert",
+        "static_cast",
+        "template",
+        "this",
+        "thread_local",
+        "throw",
+        "try",
+        "typeid",
+        "typename",
+        "using",
+        "virtual",
+        "wchar_t",
+        "xor",
+        "xor_eq",
+        "std",
+        NULL,
 };
 
 static bool in_list(const char *const *l, const char *s)
@@ -140,8 +180,8 @@ static const char *iface_name(const struct iface_type *t, char *buf, size_t len)
 
 /* One value (an array's element when @t is an array) as a C or C++ type. @param: a
  * parameter's spelling (const where it matters); @elem: the element of an array. */
-static const char *scalar(const struct gen *g, const struct iface_type *t, bool param,
-                          char *buf, size_t len)
+static const char *scalar(const struct gen *g, const struct iface_type *t, bool param, char *buf,
+                          size_t len)
 {
     switch (t->base) {
     case IFACE_VOID:
@@ -191,8 +231,7 @@ static const char *param_type(const struct gen *g, const struct iface_type *t, c
 }
 
 /* The type of a returned value (C arrays: the element pointer; the length goes to ret_len). */
-static const char *ret_type(const struct gen *g, const struct iface_type *t, char *buf,
-                            size_t len)
+static const char *ret_type(const struct gen *g, const struct iface_type *t, char *buf, size_t len)
 {
     char e[128];
     const char *s;
@@ -219,8 +258,8 @@ static const char *spaced(const char *type, char *buf, size_t len)
 }
 
 /* The parameter list of a declaration: (@self_cls *self, a, a_len, ..., ret_len). */
-static void emit_params(struct gen *g, const char *self_cls, const struct iface_param *p,
-                        size_t n, const struct iface_type *ret)
+static void emit_params(struct gen *g, const char *self_cls, const struct iface_param *p, size_t n,
+                        const struct iface_type *ret)
 {
     char t[160], s[170];
     bool first = true;
@@ -231,8 +270,8 @@ static void emit_params(struct gen *g, const char *self_cls, const struct iface_
         first = false;
     }
     for (size_t k = 0; k < n; k++) {
-        emit(g, "%s%s%s", first ? "" : ", ", spaced(param_type(g, &p[k].type, t, sizeof(t)), s,
-                                                  sizeof(s)), p[k].name);
+        emit(g, "%s%s%s", first ? "" : ", ",
+             spaced(param_type(g, &p[k].type, t, sizeof(t)), s, sizeof(s)), p[k].name);
         if (p[k].type.array && !g->cpp)
             emit(g, ", size_t %s_len", p[k].name);
         first = false;
@@ -247,8 +286,7 @@ static void emit_params(struct gen *g, const char *self_cls, const struct iface_
 /*** Encoding and decoding (code that writes or reads one value) ***/
 
 /* An expression that decodes the JSON value @j into *@dst (0, or < 0 when it is not one). */
-static void emit_decode1(struct gen *g, const struct iface_type *t, const char *j,
-                         const char *dst)
+static void emit_decode1(struct gen *g, const struct iface_type *t, const char *j, const char *dst)
 {
     switch (t->base) {
     case IFACE_BOOL:
@@ -268,8 +306,10 @@ static void emit_decode1(struct gen *g, const struct iface_type *t, const char *
         return;
     case IFACE_STRING:
         emit(g, "%s(%s, %s)",
-             g->cpp ? "rbj_to_std_string" : g->judge ? "rbj_dup_string" : "rbj_to_string", j,
-             dst);
+             g->cpp     ? "rbj_to_std_string"
+             : g->judge ? "rbj_dup_string"
+                        : "rbj_to_string",
+             j, dst);
         return;
     case IFACE_CLASS:
         emit(g, "rb_to_%s(%s, %s)", t->cls, j, dst);
@@ -306,8 +346,8 @@ static void emit_encode1(struct gen *g, const struct iface_type *t, const char *
         else if (g->judge)
             emit(g, "rbb_ref(%s, (%s) ? (%s)->ref : 0);", b, v, v);
         else if (g->cpp)
-            emit(g, "rbb_ref(%s, rb_store<%s>(\"%s\", std::forward<decltype(%s)>(%s)));", b,
-                 t->cls, t->cls, v, v);
+            emit(g, "rbb_ref(%s, rb_store<%s>(\"%s\", std::forward<decltype(%s)>(%s)));", b, t->cls,
+                 t->cls, v, v);
         else
             emit(g, "rbb_ref(%s, rb_keep(\"%s\", (%s)));", b, t->cls, v);
         return;
@@ -358,8 +398,8 @@ static void emit_decode(struct gen *g, const struct iface_type *t, const char *j
         snprintf(dst, sizeof(dst), "&%s", v);
         emit(g, "%sif (", ind);
         emit_decode1(g, t, j, dst);
-        emit(g, " < 0) {\n%s    const struct rbj *rb_bad = %s;\n%s    %s\n%s}\n", ind, j, ind,
-             fail, ind);
+        emit(g, " < 0) {\n%s    const struct rbj *rb_bad = %s;\n%s    %s\n%s}\n", ind, j, ind, fail,
+             ind);
         return;
     }
     if (!g->cpp)
@@ -367,8 +407,8 @@ static void emit_decode(struct gen *g, const struct iface_type *t, const char *j
              ind, v, ind, len, ind);
     else
         emit(g, "%s", ind);
-    emit(g, "if ((%s)->t != RBJ_ARRAY) {\n%s    const struct rbj *rb_bad = %s;\n%s    %s\n", j,
-         ind, j, ind, fail);
+    emit(g, "if ((%s)->t != RBJ_ARRAY) {\n%s    const struct rbj *rb_bad = %s;\n%s    %s\n", j, ind,
+         j, ind, fail);
     emit(g, "%s} else {\n", ind);
     if (g->cpp) {
         emit(g, "%s    %s.resize((%s)->len);\n", ind, v, j);
@@ -387,7 +427,8 @@ static void emit_decode(struct gen *g, const struct iface_type *t, const char *j
         emit(g, "%s        if (", ind);
         emit_decode1(g, t, e, dst);
     }
-    emit(g, " < 0) {\n%s            const struct rbj *rb_bad = %s;\n%s            %s\n%s        }\n",
+    emit(g,
+         " < 0) {\n%s            const struct rbj *rb_bad = %s;\n%s            %s\n%s        }\n",
          ind, e, ind, fail, ind);
     if (g->cpp && t->base == IFACE_BOOL)
         emit(g, "%s        %s[rb_k] = rb_x;\n", ind, v);
@@ -396,8 +437,7 @@ static void emit_decode(struct gen *g, const struct iface_type *t, const char *j
 
 /* A local variable for a value of type @t, initialised (C arrays: and NAME_len). @elem_param:
  * the student side's C arrays hold parameter elements (const char * strings). */
-static void emit_local(struct gen *g, const struct iface_type *t, const char *name,
-                       const char *ind)
+static void emit_local(struct gen *g, const struct iface_type *t, const char *name, const char *ind)
 {
     char e[160], s[170];
 
@@ -420,18 +460,17 @@ static void emit_local(struct gen *g, const struct iface_type *t, const char *na
         return;
     }
     const char *ty = scalar(g, t, !g->judge, e, sizeof(e));
-    emit(g, "%s%s%s = %s;\n", ind, spaced(ty, s, sizeof(s)), name,
-         strchr(ty, '*') ? "NULL" : "0");
+    emit(g, "%s%s%s = %s;\n", ind, spaced(ty, s, sizeof(s)), name, strchr(ty, '*') ? "NULL" : "0");
 }
 
 /*** The judge side ***/
 
 struct call {
-    const char *cls;                /* a method's or constructor's class, or NULL */
-    const char *fn;                 /* the function's or method's name; NULL: a constructor */
-    const struct iface_param *p;    /* the parameters */
-    size_t n;                       /* how many */
-    const struct iface_type *ret;   /* the returned type (NULL: a constructor) */
+    const char *cls;              /* a method's or constructor's class, or NULL */
+    const char *fn;               /* the function's or method's name; NULL: a constructor */
+    const struct iface_param *p;  /* the parameters */
+    size_t n;                     /* how many */
+    const struct iface_type *ret; /* the returned type (NULL: a constructor) */
 };
 
 static const char *call_what(const struct gen *g, const struct call *c, char *buf, size_t len)
@@ -459,11 +498,9 @@ static void emit_head(struct gen *g, const struct call *c, bool in_class, bool d
     if (!c->fn)
         emit(g, "%s%s_new", spaced(ret_type(g, &cls_t, t, sizeof(t)), s, sizeof(s)), c->cls);
     else if (g->cpp && c->cls && !in_class)
-        emit(g, "%s%s::%s", spaced(ret_type(g, c->ret, t, sizeof(t)), s, sizeof(s)), c->cls,
-             c->fn);
+        emit(g, "%s%s::%s", spaced(ret_type(g, c->ret, t, sizeof(t)), s, sizeof(s)), c->cls, c->fn);
     else if (!g->cpp && c->cls)
-        emit(g, "%s%s_%s", spaced(ret_type(g, c->ret, t, sizeof(t)), s, sizeof(s)), c->cls,
-             c->fn);
+        emit(g, "%s%s_%s", spaced(ret_type(g, c->ret, t, sizeof(t)), s, sizeof(s)), c->cls, c->fn);
     else
         emit(g, "%s%s", spaced(ret_type(g, c->ret, t, sizeof(t)), s, sizeof(s)), c->fn);
     emit_params(g, c->fn ? c->cls : NULL, c->p, c->n, c->ret);
@@ -523,13 +560,15 @@ static void for_each_call(struct gen *g, const struct iface *ifc,
         if (k->has_ctor)
             fn(g, &(struct call){k->name, NULL, k->ctor, k->n_ctor, NULL}, arg);
         for (size_t m = 0; m < k->n_methods; m++)
-            fn(g, &(struct call){k->name, k->methods[m].name, k->methods[m].params,
-                                 k->methods[m].n_params, &k->methods[m].ret},
+            fn(g,
+               &(struct call){k->name, k->methods[m].name, k->methods[m].params,
+                              k->methods[m].n_params, &k->methods[m].ret},
                arg);
     }
     for (size_t i = 0; i < ifc->n_fns; i++)
-        fn(g, &(struct call){NULL, ifc->fns[i].name, ifc->fns[i].params, ifc->fns[i].n_params,
-                             &ifc->fns[i].ret},
+        fn(g,
+           &(struct call){NULL, ifc->fns[i].name, ifc->fns[i].params, ifc->fns[i].n_params,
+                          &ifc->fns[i].ret},
            arg);
 }
 
@@ -553,8 +592,9 @@ static void emit_definition(struct gen *g, const struct call *c, void *arg)
 
 static void emit_judge_header(struct gen *g, const struct iface *ifc)
 {
-    emit(g, "/* Generated by runbox from the exercise's interface: the functions%s the tests "
-            "call.\n * Each call runs in the student's program (docs/judge.md). */\n",
+    emit(g,
+         "/* Generated by runbox from the exercise's interface: the functions%s the tests "
+         "call.\n * Each call runs in the student's program (docs/judge.md). */\n",
          ifc->n_classes ? " and classes" : "");
     emit(g, "#ifndef RUNBOX_STUBS_H\n#define RUNBOX_STUBS_H\n\n");
     if (g->cpp) {
@@ -570,8 +610,7 @@ static void emit_judge_header(struct gen *g, const struct iface *ifc)
             emit(g, "class %s {\npublic:\n", k->name);
             if (k->has_ctor) {
                 emit(g, "    ");
-                emit_head(g, &(struct call){k->name, NULL, k->ctor, k->n_ctor, NULL}, true,
-                          false);
+                emit_head(g, &(struct call){k->name, NULL, k->ctor, k->n_ctor, NULL}, true, false);
                 emit(g, ";\n");
             }
             emit(g, "    %s(rbr_ref_tag, long long ref) : rb_ref(ref)\n    {\n    }\n", k->name);
@@ -583,7 +622,8 @@ static void emit_judge_header(struct gen *g, const struct iface *ifc)
                           true, false);
                 emit(g, ";\n");
             }
-            emit(g, "    long long rb_ref; /* {\"$ref\": rb_ref} in the student's program */\n};\n");
+            emit(g,
+                 "    long long rb_ref; /* {\"$ref\": rb_ref} in the student's program */\n};\n");
         }
     } else {
         emit(g, "#include <stdbool.h>\n#include <stddef.h>\n\n");
@@ -599,7 +639,8 @@ static void emit_judge_source(struct gen *g, const struct iface *ifc)
 {
     emit(g, "/* Generated by runbox: the bodies of runbox_stubs.h's functions. */\n");
     /* runbox_test.h first: runbox_rpc.h's judge side needs it (rb_fail, rb_current_test). */
-    emit(g, "#include \"runbox_test.h\"\n#include \"runbox_rpc.h\"\n#include \"runbox_stubs.h\"\n\n");
+    emit(g,
+         "#include \"runbox_test.h\"\n#include \"runbox_rpc.h\"\n#include \"runbox_stubs.h\"\n\n");
     for (size_t i = 0; i < ifc->n_classes; i++) {
         const char *n = ifc->classes[i].name;
         if (g->cpp) {
@@ -608,7 +649,9 @@ static void emit_judge_source(struct gen *g, const struct iface *ifc)
             emit(g, "    ret->rb_ref = r;\n    return 0;\n}\n\n");
             continue;
         }
-        emit(g, "struct %s {\n    long long ref; /* {\"$ref\": ref} in the student's program */\n};\n\n",
+        emit(g,
+             "struct %s {\n    long long ref; /* {\"$ref\": ref} in the student's program "
+             "*/\n};\n\n",
              n);
         emit(g, "/* The handle of reference @j: the same for the same reference. */\n");
         emit(g, "static inline int rb_to_%s(const struct rbj *j, struct %s **ret)\n{\n", n, n);
@@ -684,7 +727,8 @@ static void emit_server_fn(struct gen *g, const struct call *c, void *arg)
         emit(g, "rb_v;\n%s", ret->array ? "    size_t rb_v_len = 0;\n" : "");
     }
     emit(g, "\n    if (rb_args->len != %zu) {\n", c->n);
-    emit(g, "        rbr_err(rb_b, \"TypeError\", \"%s takes %zu argument%s\");\n        %s\n    }\n",
+    emit(g,
+         "        rbr_err(rb_b, \"TypeError\", \"%s takes %zu argument%s\");\n        %s\n    }\n",
          what, c->n, c->n == 1 ? "" : "s", out);
     for (size_t k = 0; k < c->n; k++) {
         char j[64], len[40];
@@ -734,8 +778,8 @@ static void emit_dispatch_one(struct gen *g, const struct call *c, void *arg)
     } else if (c->fn && c->cls && methods) {
         emit(g, "        if (strcmp(self_cls, \"%s\") == 0 && strcmp(fn->s, \"%s\") == 0) {\n",
              c->cls, c->fn);
-        emit(g, "            rb_m_%s_%s(rb_b, args, obj);\n            return;\n        }\n", c->cls,
-             c->fn);
+        emit(g, "            rb_m_%s_%s(rb_b, args, obj);\n            return;\n        }\n",
+             c->cls, c->fn);
     } else if (c->fn && !c->cls && !methods) {
         emit(g, "    if (strcmp(op->s, \"call\") == 0 && !self && fn && fn->t == RBJ_STRING &&\n");
         emit(g, "        strcmp(fn->s, \"%s\") == 0) {\n        rb_f_%s(rb_b, args);\n", c->fn,
@@ -763,7 +807,8 @@ static void emit_dispatch(struct gen *g, const struct iface *ifc)
     if (ifc->n_classes) {
         emit(g, "        long long ref = 0;\n        void *obj = NULL;\n");
         emit(g, "        const char *self_cls = NULL;\n\n");
-        emit(g, "        if (rbj_to_ref(self, &ref) < 0 || ref <= 0 || (size_t)ref > rb_n_objs) {\n");
+        emit(g,
+             "        if (rbj_to_ref(self, &ref) < 0 || ref <= 0 || (size_t)ref > rb_n_objs) {\n");
         emit(g, "            rbr_err(rb_b, \"RunboxError\", \"no such object\");\n");
         emit(g, "            return;\n        }\n");
         emit(g, "        obj = rb_objs[ref - 1].p;\n        self_cls = rb_objs[ref - 1].cls;\n");
@@ -890,8 +935,9 @@ static void emit_server(struct gen *g, const struct iface *ifc, const struct job
     } else if (!headers) {
         emit(g, "\n/* No header of the student's: the functions, from the interface. */\n");
         for (size_t i = 0; i < ifc->n_classes; i++)
-            emit(g, "#error \"the interface declares class %s: a header (.h/.hpp) of yours must "
-                    "declare it\"\n",
+            emit(g,
+                 "#error \"the interface declares class %s: a header (.h/.hpp) of yours must "
+                 "declare it\"\n",
                  ifc->classes[i].name);
         for_each_call(g, ifc, emit_prototype, NULL);
     }

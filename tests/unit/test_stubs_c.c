@@ -4,23 +4,24 @@
  * lines, answers {"crash": ...} when the student's program dies and {"timeout": S} when it does
  * not answer in time, starting a fresh student program for the next request. The verdicts are
  * read from the judge's runbox-jsonl report. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include "job/iface.h"
 #include "job/stubs.h"
@@ -29,7 +30,8 @@
 
 static const char iface_json[] =
         "{\"functions\": ["
-        " {\"name\": \"add\", \"params\": [[\"a\", \"int\"], [\"b\", \"int\"]], \"returns\": \"int\"},"
+        " {\"name\": \"add\", \"params\": [[\"a\", \"int\"], [\"b\", \"int\"]], \"returns\": "
+        "\"int\"},"
         " {\"name\": \"big\", \"params\": [[\"a\", \"long\"]], \"returns\": \"long\"},"
         " {\"name\": \"half\", \"params\": [[\"x\", \"double\"]], \"returns\": \"double\"},"
         " {\"name\": \"is_even\", \"params\": [[\"n\", \"int\"]], \"returns\": \"bool\"},"
@@ -84,7 +86,8 @@ static const char c_solution[] =
         "    *ret_len = n;\n    return v;\n}\n"
         "double *doubled(const double *xs, size_t n, size_t *ret_len) {\n"
         "    double *v = malloc((n + 1) * sizeof(*v));\n"
-        "    for (size_t i = 0; i < n; i++) v[i] = 2 * xs[i];\n    *ret_len = n;\n    return v;\n}\n"
+        "    for (size_t i = 0; i < n; i++) v[i] = 2 * xs[i];\n    *ret_len = n;\n    return "
+        "v;\n}\n"
         "bool *flip(const bool *bs, size_t n, size_t *ret_len) {\n"
         "    bool *v = malloc(n + 1);\n"
         "    for (size_t i = 0; i < n; i++) v[i] = !bs[i];\n    *ret_len = n;\n    return v;\n}\n"
@@ -92,7 +95,8 @@ static const char c_solution[] =
         "void spin(void) { for (;;) ; }\n"
         "struct Clock { int minutes; };\n"
         "struct Clock *Clock_new(int h, int m) {\n"
-        "    struct Clock *c = malloc(sizeof(*c));\n    c->minutes = h * 60 + m;\n    return c;\n}\n"
+        "    struct Clock *c = malloc(sizeof(*c));\n    c->minutes = h * 60 + m;\n    return "
+        "c;\n}\n"
         "struct Clock *Clock_add(struct Clock *self, int m) {\n"
         "    if (m == 0) return self;\n"
         "    return Clock_new(0, self->minutes + m);\n}\n"
@@ -109,7 +113,8 @@ static const char c_tests[] =
         "TEST(longs) { ASSERT_EQ_INT(10000000000LL, big(5000000000LL)); }\n"
         "TEST(doubles) { ASSERT_NEAR(1.25, half(2.5), 1e-12); ASSERT(half(1.0 / 0.0) > 1e308); }\n"
         "TEST(bools) { ASSERT_TRUE(is_even(4)); ASSERT_FALSE(is_even(3)); }\n"
-        "TEST(chars) { ASSERT_EQ_CHAR('A', upper('a')); ASSERT_EQ_CHAR((char)0xe9, upper((char)0xe9)); }\n"
+        "TEST(chars) { ASSERT_EQ_CHAR('A', upper('a')); ASSERT_EQ_CHAR((char)0xe9, "
+        "upper((char)0xe9)); }\n"
         "TEST(strings) {\n"
         "    char *s = greet(\"Ann \\\"x\\\"\\n\\xc3\\xa9\");\n"
         "    ASSERT_EQ_STR(\"Hello, Ann \\\"x\\\"\\n\\xc3\\xa9!\", s);\n    free(s);\n"
@@ -152,18 +157,22 @@ static const char cpp_header[] =
 static const char cpp_solution[] =
         "#include <cctype>\n#include <cstdio>\n#include <iostream>\n#include <sstream>\n"
         "#include <stdexcept>\n#include \"solution.hpp\"\n"
-        "int add(int a, int b) { std::cout << \"adding \" << a << \" and \" << b << \"\\n\"; return a + b; }\n"
+        "int add(int a, int b) { std::cout << \"adding \" << a << \" and \" << b << \"\\n\"; "
+        "return a + b; }\n"
         "long big(long a) { return 2 * a; }\n"
         "double half(double x) { return x / 2; }\n"
-        "bool is_even(int n) { if (n < 0) throw std::invalid_argument(\"negative\"); return n % 2 == 0; }\n"
+        "bool is_even(int n) { if (n < 0) throw std::invalid_argument(\"negative\"); return n % 2 "
+        "== 0; }\n"
         "char upper(char c) { return (char)std::toupper((unsigned char)c); }\n"
         "std::string greet(const std::string &name) { return \"Hello, \" + name + \"!\"; }\n"
-        "long sum(const std::vector<long long> &xs) { long s = 0; for (auto x : xs) s += x; return s; }\n"
+        "long sum(const std::vector<long long> &xs) { long s = 0; for (auto x : xs) s += x; return "
+        "s; }\n"
         "std::vector<std::string> split(std::string s) {\n"
         "    std::istringstream in(s);\n    std::vector<std::string> v;\n"
         "    for (std::string w; in >> w;) v.push_back(w);\n    return v;\n}\n"
         "std::vector<double> doubled(const std::vector<double> &xs) {\n"
-        "    std::vector<double> v;\n    for (double x : xs) v.push_back(2 * x);\n    return v;\n}\n"
+        "    std::vector<double> v;\n    for (double x : xs) v.push_back(2 * x);\n    return "
+        "v;\n}\n"
         "std::vector<bool> flip(std::vector<bool> bs) { bs.flip(); return bs; }\n"
         "void crash() { std::cout.flush(); *(volatile int *)nullptr = 1; }\n"
         "void spin() { for (;;) ; }\n"
@@ -181,7 +190,8 @@ static const char cpp_tests[] =
         "TEST(doubles) { ASSERT_NEAR(1.25, half(2.5), 1e-12); }\n"
         "TEST(bools) { ASSERT_TRUE(is_even(4)); ASSERT_FALSE(is_even(3)); }\n"
         "TEST(chars) { ASSERT_EQ_CHAR('A', upper('a')); }\n"
-        "TEST(strings) { ASSERT_EQ_STR(\"Hello, \\xc3\\xa9\\n!\", greet(\"\\xc3\\xa9\\n\").c_str()); }\n"
+        "TEST(strings) { ASSERT_EQ_STR(\"Hello, \\xc3\\xa9\\n!\", "
+        "greet(\"\\xc3\\xa9\\n\").c_str()); }\n"
         "TEST(arrays) {\n"
         "    ASSERT_EQ_INT(3000000003LL, sum({1, 2, 3000000000LL}));\n"
         "    std::vector<std::string> w = split(\"a bc d\");\n"
@@ -531,7 +541,8 @@ static void check_common(json_t *report, const char *tests)
     expect(report, "arrays", "pass", NULL);
     expect(report, "clock", "pass", NULL);
     expect(report, "wrong", "fail", "expected 6, got 5");
-    expect(report, "crashes", "fail", "crash(): the student's program crashed: Killed by signal 11");
+    expect(report, "crashes", "fail",
+           "crash(): the student's program crashed: Killed by signal 11");
     expect(report, "after_crash", "pass", NULL);
     expect(report, "spins", "fail", "spin(): timed out after 1.5 s");
     expect(report, "after_spin", "pass", NULL);
@@ -644,10 +655,8 @@ static void test_stubs_are_deterministic(void **state)
     (void)state;
     parse_ok(iface_json, &ifc);
     for (int cpp = 0; cpp < 2; cpp++) {
-        assert_int_equal(stubs_generate(cpp ? "cpp" : "c", &ifc, NULL, 0, &a, err, sizeof(err)),
-                         0);
-        assert_int_equal(stubs_generate(cpp ? "cpp" : "c", &ifc, NULL, 0, &b, err, sizeof(err)),
-                         0);
+        assert_int_equal(stubs_generate(cpp ? "cpp" : "c", &ifc, NULL, 0, &a, err, sizeof(err)), 0);
+        assert_int_equal(stubs_generate(cpp ? "cpp" : "c", &ifc, NULL, 0, &b, err, sizeof(err)), 0);
         assert_int_equal(a.judge.n, 2);
         assert_int_equal(a.student.n, 1);
         for (size_t i = 0; i < a.judge.n; i++)
