@@ -25,6 +25,7 @@ struct cli_args {
     const char *course;         /* --course DIR */
     const char *exercise;       /* --exercise SLUG */
     const char *framework;      /* --framework NAME */
+    bool in_process;            /* --in-process: tests and student's code in one box */
     const char *cache_dir;      /* --cache DIR */
     bool no_cache;              /* --no-cache */
     const char *cases_file;     /* --cases FILE.json */

@@ -38,6 +38,7 @@ enum opt_code {
     OPT_IMAGE,
     OPT_DATA,
     OPT_DOCKER,
+    OPT_IN_PROCESS,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +71,7 @@ static const struct option long_opts[] = {
         {"image", required_argument, NULL, OPT_IMAGE},
         {"data", required_argument, NULL, OPT_DATA},
         {"docker", required_argument, NULL, OPT_DOCKER},
+        {"in-process", no_argument, NULL, OPT_IN_PROCESS},
         {0},
 };
 
@@ -201,6 +203,9 @@ static int apply_test_option(int code, const char *val, struct cli_args *a)
         return 0;
     case OPT_FRAMEWORK:
         a->framework = val;
+        return 0;
+    case OPT_IN_PROCESS:
+        a->in_process = true;
         return 0;
     case OPT_CACHE:
         a->cache_dir = val;

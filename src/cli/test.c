@@ -352,9 +352,9 @@ static void test_run_done(struct test_run *t)
 static int test_usage(const struct cli_args *a)
 {
     static const char usage[] =
-            "usage: runbox test [--json] [--lang L] [--framework NAME] [LIMITS] --tests PATH "
-            "[--tests PATH...] FILE...\n"
-            "       runbox test [--json] --course DIR --exercise SLUG FILE...\n";
+            "usage: runbox test [--json] [--lang L] [--framework NAME] [--in-process] [LIMITS] "
+            "--tests PATH [--tests PATH...] FILE...\n"
+            "       runbox test [--json] [--in-process] --course DIR --exercise SLUG FILE...\n";
 
     if (a->n_operands < 1)
         fprintf(stderr, "runbox test: no student file given\n%s", usage);
@@ -407,6 +407,8 @@ static int setup_course(const struct cli_args *a, struct test_run *t)
     }
     t->in.tests.framework = a->framework;
     course_test_input(t->course, ex, &t->in);
+    if (a->in_process)
+        t->in.tests.judge = false;
     if (a->framework && !framework_ok(t->in.lang, a->framework))
         return 2;
     if (cli_on_host(a, t->in.runner) && !lang_is_installed(t->in.lang)) {
@@ -428,8 +430,10 @@ static int setup_tests(const struct cli_args *a, struct test_run *t)
     if (read_tests(a, &t->tests) < 0)
         return 125;
     t->in.mode = JOB_MODE_TEST;
-    t->in.tests = (struct job_tests){
-            .files = t->tests.v, .n_files = t->tests.n, .framework = a->framework};
+    t->in.tests = (struct job_tests){.files = t->tests.v,
+                                     .n_files = t->tests.n,
+                                     .framework = a->framework,
+                                     .judge = !a->in_process};
     return 0;
 }
 

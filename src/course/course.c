@@ -74,6 +74,10 @@ static void exercise_done(struct course_exercise *e)
     free(e->title);
     free(e->readme);
     free(e->runner_type);
+    if (e->iface) {
+        iface_done(e->iface);
+        free(e->iface);
+    }
     job_files_done(&e->starter);
     job_files_done(&e->solution);
     job_files_done(&e->tests);
@@ -749,17 +753,28 @@ static int course_runner(json_t *v, void *obj, struct ctx *x)
     return r;
 }
 
+static int course_judge(json_t *v, void *obj, struct ctx *x)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return fail(x, "judge: must be true or false");
+    ((struct course *)obj)->judge = json_is_true(v);
+    return 0;
+}
+
 /* The order matters: the runner is checked against the language. */
 static const struct field course_fields[] = {
         {"name", course_name},         {"description", course_description},
         {"language", course_language}, {"limits", course_limits},
-        {"runner", course_runner},
+        {"runner", course_runner},     {"judge", course_judge},
 };
 
 /* course.json's object @o into @c. */
 static int course_from_json(json_t *o, struct course *c, struct ctx *x)
 {
     c->limits.network = -1;
+    c->judge = true;
     return parse_fields(o, course_fields, ARRAY_SIZE(course_fields), "", c, x);
 }
 
@@ -804,10 +819,38 @@ static int exercise_runner(json_t *v, void *obj, struct ctx *x)
     return parse_fields(v, fields, ARRAY_SIZE(fields), "runner.", obj, x);
 }
 
+static int exercise_judge(json_t *v, void *obj, struct ctx *x)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return fail(x, "judge: must be true or false");
+    ((struct course_exercise *)obj)->judge = json_is_true(v);
+    return 0;
+}
+
+static int exercise_interface(json_t *v, void *obj, struct ctx *x)
+{
+    struct course_exercise *e = obj;
+    char err[400];
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!(e->iface = calloc(1, sizeof(*e->iface))))
+        return -ENOMEM;
+    if ((r = iface_parse(v, e->iface, err, sizeof(err))) < 0) {
+        free(e->iface);
+        e->iface = NULL;
+        return r == -ENOMEM ? r : fail(x, "interface: %s", err);
+    }
+    return 0;
+}
+
 static const struct field exercise_fields[] = {
-        {"title", exercise_title},
-        {"limits", exercise_limits},
-        {"runner", exercise_runner},
+        {"title", exercise_title},   {"limits", exercise_limits},
+        {"runner", exercise_runner}, {"judge", exercise_judge},
+        {"interface", exercise_interface},
 };
 
 /* The @n bytes at @s (no NUL among them) as a title that JSON can hold: each byte that is not
@@ -853,6 +896,7 @@ static int exercise_from_json(json_t *o, struct course_exercise *e, struct ctx *
 {
     int r;
 
+    e->judge = -1;
     if (o && (r = parse_fields(o, exercise_fields, ARRAY_SIZE(exercise_fields), "", e, x)) < 0)
         return r;
     if (!e->title)
@@ -1114,7 +1158,10 @@ int course__add_exercise(struct course *c, const char *slug, const char *readme,
     c->ex = v;
     e = &c->ex[c->n_ex];
     *e = (struct course_exercise){
-            .slug = xstrdup(slug), .limits = c->limits, .runner_type = xstrdup(c->runner.type)};
+            .slug = xstrdup(slug),
+            .limits = c->limits,
+            .runner_type = xstrdup(c->runner.type),
+            .judge = -1};
     if (!(e->readme = malloc(readme_len + 1))) {
         free(e->slug);
         free(e->runner_type);
@@ -1172,6 +1219,9 @@ void course_test_input(const struct course *c, const struct course_exercise *ex,
             .report_format = c->runner.report_format,
             .report_file = c->runner.report_file,
             .exercise = ex->slug,
+            .judge = ex->judge >= 0 ? ex->judge == 1 : c->judge,
+            .iface = ex->iface,
+            .hidden = true,
     };
     in->runner = &c->runner.where;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "common/util.h"
+#include "job/iface.h"
 #include "job/job.h"
 #include "lang/lang.h"
 
@@ -33,6 +34,8 @@ struct course_exercise {
     struct job_files tests;    /* tests/: hidden */
     struct job_limits limits;  /* the course's, then exercise.json's */
     char *runner_type;         /* the course's runner.type, or exercise.json's */
+    struct iface *iface;       /* exercise.json's "interface" (judge mode's stubs), or NULL */
+    int judge;                 /* exercise.json's "judge": -1 not given, 0 off, 1 on */
 };
 
 struct course {
@@ -42,6 +45,7 @@ struct course {
     const struct lang *lang;
     struct job_limits limits;
     struct course_runner runner;
+    bool judge; /* "judge" (default true): tests and the student's code in two boxes */
     struct course_exercise *ex; /* sorted by slug */
     size_t n_ex;
     char *dir;

@@ -4,6 +4,7 @@
 
 #include "image/image.h"
 #include "job/job.h"
+#include "report/report.h"
 
 #define JOB__WORKSPACE_BYTES (256ull << 20)
 #define JOB__BOX_DIR         ".runbox" /* runbox's own files in /box: support files, reports */
@@ -53,3 +54,17 @@ enum job_status job__abnormal_status(const struct sbx_result *r);
 /* The modes after the compile stage (test.c). */
 int job__run_tests(struct job__ctx *c, struct job_result *res) _warn_unused_;
 int job__run_cases(struct job__ctx *c, struct job_result *res) _warn_unused_;
+
+/* The environment of a judge-mode box: the language's, @extra's, and RUNBOX_JUDGE=@role. */
+char **job__judge_env(const struct job__ctx *c, char *const *extra, const char *role);
+/* Write files, or support files into /box/.runbox/, into workspace @ws. */
+int job__put_files(const char *ws, const struct job_file *files, size_t n) _warn_unused_;
+int job__put_support(const char *ws, const struct lang_file *f, size_t n) _warn_unused_;
+
+/* Judge mode (judge.c): the tests in one box, the student's code in another. */
+int job__run_judge(struct job__ctx *c, struct job_result *res) _warn_unused_;
+
+/* What judge.c shares with the in-process test mode (test.c). */
+int job__read_box_file(const char *ws, const char *rel, size_t max, char **ret,
+                       size_t *ret_len) _warn_unused_;
+void job__test_status(struct job_result *res, const struct report *rep);

@@ -333,15 +333,14 @@ static bool env_has(char *const *env, const char *kv)
  * language's env, under @test's (a test
  * run's, which also gets RUNBOX_DIR) or the browser compile's (@browser), each later one
  * overriding the same names. */
-static char **stage_env(const struct lang *l, const struct lang_test *test, bool browser,
-                        char *const *image)
+static char **env_build(const struct lang *l, char *const *extra, char *const *image, bool test,
+                        const char *add)
 {
-    char *const *extra = test ? test->env : browser && l->browser ? l->browser->env : NULL;
     const char *const *base = sbx_default_env;
     size_t n = strv_len((char *const *)base) + strv_len(image) + strv_len(l->env) +
                strv_len(extra) + 2,
            k = 0;
-    char **env = calloc(n, sizeof(*env));
+    char **env = calloc(n + 1, sizeof(*env));
 
     if (!env)
         return NULL;
@@ -362,10 +361,28 @@ static char **stage_env(const struct lang *l, const struct lang_test *test, bool
             goto oom;
     if (test && !(env[k++] = strdup("RUNBOX_DIR=/box/" JOB__BOX_DIR)))
         goto oom;
+    if (add && !(env[k++] = strdup(add)))
+        goto oom;
     return env;
 oom:
     strv_free(env);
     return NULL;
+}
+
+static char **stage_env(const struct lang *l, const struct lang_test *test, bool browser,
+                        char *const *image)
+{
+    char *const *extra = test ? test->env : browser && l->browser ? l->browser->env : NULL;
+
+    return env_build(l, extra, image, test != NULL, NULL);
+}
+
+char **job__judge_env(const struct job__ctx *c, char *const *extra, const char *role)
+{
+    char add[64];
+
+    snprintf(add, sizeof(add), "RUNBOX_JUDGE=%s", role);
+    return env_build(c->in->lang, extra, c->image.env, true, add);
 }
 
 int job__run_stage(struct job__ctx *c, enum job_stage stage, char **argv,
@@ -740,7 +757,7 @@ static bool bad_files(const struct job_input *in, const struct lang_test **ret_t
     return false;
 }
 
-static int put_files(const char *ws, const struct job_file *files, size_t n)
+int job__put_files(const char *ws, const struct job_file *files, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int r = sbx_workspace_put(ws, files[i].name, files[i].data, files[i].len,
@@ -752,7 +769,7 @@ static int put_files(const char *ws, const struct job_file *files, size_t n)
 }
 
 /* Support files (the language's, a test framework's) into /box/.runbox/. */
-static int put_support(const char *ws, const struct lang_file *f, size_t n)
+int job__put_support(const char *ws, const struct lang_file *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char name[256];
@@ -772,16 +789,16 @@ static int fill_workspace(struct job__ctx *c, struct job_result *res)
     const struct job_input *in = c->in;
     int r;
 
-    if ((r = put_files(c->ws, in->files, in->n_files)) < 0 ||
+    if ((r = job__put_files(c->ws, in->files, in->n_files)) < 0 ||
         (in->mode == JOB_MODE_TEST &&
-         (r = put_files(c->ws, in->tests.files, in->tests.n_files)) < 0)) {
+         (r = job__put_files(c->ws, in->tests.files, in->tests.n_files)) < 0)) {
         snprintf(res->message, sizeof(res->message), "writing the files: %s", strerror(-r));
         return r;
     }
     if ((c->test || in->lang->n_support) && (r = sbx_workspace_mkdir(c->ws, JOB__BOX_DIR)) < 0)
         return r;
-    if ((r = put_support(c->ws, in->lang->support, in->lang->n_support)) < 0 ||
-        (c->test && (r = put_support(c->ws, c->test->support, c->test->n_support)) < 0))
+    if ((r = job__put_support(c->ws, in->lang->support, in->lang->n_support)) < 0 ||
+        (c->test && (r = job__put_support(c->ws, c->test->support, c->test->n_support)) < 0))
         return r;
     if (in->collect_files && (r = sbx_workspace_mkdir(c->ws, JOB_OUT_DIR)) < 0)
         return r;
@@ -813,6 +830,10 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
     c.env = stage_env(in->lang, c.test, in->mode == JOB_MODE_BROWSER_COMPILE, c.image.env);
     if (!c.sources || !c.tests || !c.env) {
         r = -ENOMEM;
+        goto out;
+    }
+    if (in->mode == JOB_MODE_TEST && in->tests.judge && c.test->judge && !in->tests.command) {
+        r = job__run_judge(&c, res);
         goto out;
     }
     /* A lone run writes into its own fresh box; everything else shares a workspace, and so

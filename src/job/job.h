@@ -127,6 +127,14 @@ struct job_tests {
     const char *report_format; /* with command: how its report reads; NULL = framework's */
     const char *report_file;   /* with command: where it is */
     const char *exercise;      /* {exercise}; NULL = "" */
+    /* Judge mode (docs/judge.md), when the framework has one: the tests and the student's
+     * code in two boxes, so the student's code can neither read the tests nor write the
+     * verdict. Not with @command. */
+    bool judge;
+    const struct iface *iface; /* the exercise's interface (the compiled languages' stubs) */
+    uint64_t test_budget_ms;   /* judge mode: each test's time budget; 0 = a fair share */
+    bool hidden; /* the tests are hidden: nothing of their source, or the harness's own output,
+                  * goes into the result */
 };
 
 /* Files the program leaves in /box/out/ (files.c). */
@@ -137,6 +145,7 @@ struct job_out_limits {
 };
 
 struct job_cache;
+struct iface;
 
 typedef void (*job_output_fn)(void *ctx, enum job_stage stage, int stream, const char *data,
                               size_t len);

@@ -29,7 +29,7 @@
 
 /* Read @rel under workspace @ws: a regular file reached without any symlink, at most @max
  * bytes. Returns 0 with *@ret (malloc'd, NUL-terminated) or -errno. */
-static int read_box_file(const char *ws, const char *rel, size_t max, char **ret, size_t *ret_len)
+int job__read_box_file(const char *ws, const char *rel, size_t max, char **ret, size_t *ret_len)
 {
     struct open_how how = {
             .flags = O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC,
@@ -83,7 +83,7 @@ static int parse_report(const struct job__ctx *c, const struct job_result *res, 
         return report_parse(f, res->run.out.data ? res->run.out.data : "", res->run.out.len, rep,
                             err, sizeof(err));
     }
-    if (!c->ws || (r = read_box_file(c->ws, file, REPORT_FILE_MAX, &data, &len)) < 0)
+    if (!c->ws || (r = job__read_box_file(c->ws, file, REPORT_FILE_MAX, &data, &len)) < 0)
         return -ENOENT;
     r = report_parse(f, data, len, rep, err, sizeof(err));
     free(data);
@@ -136,7 +136,7 @@ static char *output_tail(const struct sbx_result *r)
     return b->data ? strndup(b->data + b->len - n, n) : NULL;
 }
 
-static void test_status(struct job_result *res, const struct report *rep)
+void job__test_status(struct job_result *res, const struct report *rep)
 {
     enum job_status ab = job__abnormal_status(&res->run);
     json_int_t passed = json_integer_value(json_object_get(res->tests, "passed"));
@@ -206,7 +206,7 @@ int job__run_tests(struct job__ctx *c, struct job_result *res)
     if (!res->tests)
         r = -ENOMEM;
     else
-        test_status(res, use);
+        job__test_status(res, use);
     report_done(&rep);
     report_done(&prog);
     if (r == 0 && in->collect_files && c->ws)

@@ -38,8 +38,30 @@ static void files_free(struct lang_file *f, size_t n)
     free(f);
 }
 
+static void judge_side_done(struct lang_judge_side *s)
+{
+    strv_free(s->compile);
+    strv_free(s->run);
+    strv_free(s->env);
+    files_free(s->support, s->n_support);
+    free(s->report_format);
+    free(s->report_file);
+}
+
+static void judge_free(struct lang_judge *j)
+{
+    if (!j)
+        return;
+    free(j->stubs);
+    free(j->proxy);
+    judge_side_done(&j->judge);
+    judge_side_done(&j->student);
+    free(j);
+}
+
 static void test_done(struct lang_test *t)
 {
+    judge_free(t->judge);
     free(t->name);
     strv_free(t->compile);
     strv_free(t->run);
@@ -381,6 +403,52 @@ static int get_support(json_t *o, struct lang_file **ret, size_t *ret_n, struct 
     return 0;
 }
 
+static int parse_judge_side(json_t *o, const char *key, struct lang_judge_side *s,
+                            struct lang_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    char what[64];
+    int r;
+
+    if (!json_is_object(v))
+        return fail(err, "'judge.%s' must be an object {\"compile\", \"run\", ...}", key);
+    if ((r = get_strv(v, "compile", false, &s->compile, err)) < 0 ||
+        (r = get_strv(v, "run", true, &s->run, err)) < 0 || (r = get_env(v, &s->env, err)) < 0 ||
+        (r = get_support(v, &s->support, &s->n_support, err)) < 0 ||
+        (r = get_report(v, "report", &s->report_format, &s->report_file, err)) < 0)
+        return r;
+    if (!s->run[0] || (s->compile && !s->compile[0]))
+        return fail(err, "'judge.%s': 'run' and 'compile' must not be empty arrays", key);
+    snprintf(what, sizeof(what), "judge.%s.run", key);
+    if ((r = check_template(s->run, what, true, err)) < 0)
+        return r;
+    snprintf(what, sizeof(what), "judge.%s.compile", key);
+    return check_template(s->compile, what, true, err);
+}
+
+static int parse_judge(json_t *o, struct lang_test *t, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "judge");
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "test '%s': 'judge' must be an object", t->name);
+    if (!(t->judge = calloc(1, sizeof(*t->judge))))
+        return -ENOMEM;
+    if ((r = get_string(v, "stubs", false, &t->judge->stubs, err)) < 0 ||
+        (r = get_string(v, "proxy", false, &t->judge->proxy, err)) < 0 ||
+        (r = parse_judge_side(v, "judge", &t->judge->judge, err)) < 0 ||
+        (r = parse_judge_side(v, "student", &t->judge->student, err)) < 0)
+        return r;
+    if (!t->judge->stubs == !t->judge->proxy)
+        return fail(err, "test '%s': 'judge' needs one of 'stubs' and 'proxy'", t->name);
+    if (!t->judge->judge.report_format)
+        return fail(err, "test '%s': 'judge.judge' needs a 'report'", t->name);
+    return 0;
+}
+
 static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
 {
     int r;
@@ -393,7 +461,8 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_report(o, "report", &t->report_format, &t->report_file, err)) < 0 ||
         (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
         (r = get_support(o, &t->support, &t->n_support, err)) < 0 ||
-        (r = get_string(o, "conventions", false, &t->conventions, err)) < 0)
+        (r = get_string(o, "conventions", false, &t->conventions, err)) < 0 ||
+        (r = parse_judge(o, t, err)) < 0)
         return r;
     if (!t->run[0] || (t->compile && !t->compile[0]))
         return fail(err, "test '%s': 'run' and 'compile' must not be empty arrays", t->name);
@@ -439,6 +508,23 @@ static void load_support(struct lang *l, const char *dir)
         snprintf(path, sizeof(path), "%s/support/%s", dir, l->support[j].name);
         if (read_file(path, LANG_FILE_MAX, &l->support[j].content, &len) < 0)
             l->support[j].content = NULL;
+    }
+    for (size_t i = 0; i < l->n_tests; i++) {
+        struct lang_judge *jd = l->tests[i].judge;
+        for (size_t s = 0; jd && s < 2; s++) {
+            struct lang_judge_side *side = s ? &jd->student : &jd->judge;
+            for (size_t j = 0; j < side->n_support; j++) {
+                char path[4096];
+                size_t len;
+                snprintf(path, sizeof(path), "%s/support/%s", dir, side->support[j].name);
+                /* A missing one: judge mode is not offered (the framework still runs). */
+                if (read_file(path, LANG_FILE_MAX, &side->support[j].content, &len) < 0) {
+                    judge_free(jd);
+                    l->tests[i].judge = jd = NULL;
+                    break;
+                }
+            }
+        }
     }
     for (size_t i = 0; i < l->n_tests; i++)
         for (size_t j = 0; j < l->tests[i].n_support; j++) {
@@ -822,10 +908,11 @@ char **lang_expand_vars(char *const *tmpl, const struct lang_vars *v)
     size_t n = 1, k = 0;
     char **out;
 
-    /* {sources} and {tests} may each appear any number of times. */
+    /* {sources}, {tests} and {stubs} may each appear any number of times. */
     for (size_t i = 0; tmpl[i]; i++)
         n += strcmp(tmpl[i], "{sources}") == 0 ? strv_len(v->sources)
              : strcmp(tmpl[i], "{tests}") == 0 ? strv_len(v->tests)
+             : strcmp(tmpl[i], "{stubs}") == 0 ? strv_len(v->stubs)
                                                : 1;
     out = calloc(n, sizeof(*out));
     const char *main_file = v->main ? v->main : "";
@@ -842,8 +929,12 @@ char **lang_expand_vars(char *const *tmpl, const struct lang_vars *v)
             {"{exercise}", v->exercise ? v->exercise : ""},
     };
     for (size_t i = 0; tmpl[i]; i++) {
-        if (strcmp(tmpl[i], "{sources}") == 0 || strcmp(tmpl[i], "{tests}") == 0) {
-            if (append_all(out, &k, tmpl[i][1] == 's' ? v->sources : v->tests) < 0)
+        if (strcmp(tmpl[i], "{sources}") == 0 || strcmp(tmpl[i], "{tests}") == 0 ||
+            strcmp(tmpl[i], "{stubs}") == 0) {
+            char *const *list = tmpl[i][2] == 'o'   ? v->sources
+                                : tmpl[i][2] == 'e' ? v->tests
+                                                    : v->stubs;
+            if (append_all(out, &k, list) < 0)
                 goto oom;
             continue;
         }

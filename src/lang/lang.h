@@ -28,6 +28,25 @@ struct lang_file {
 /* A test framework a language offers ("test" in the language file, the first is the default).
  * Its argv templates take {main}, {stem}, {sources} (the student's files), {tests} (the test
  * files, as whole elements), {test} (the first test file) and {exercise} (a course's slug). */
+/* One box of judge mode (docs/judge.md): how it builds and runs. */
+struct lang_judge_side {
+    char **compile; /* argv, or NULL */
+    char **run;
+    char **env; /* KEY=VALUE on top of the language's env */
+    struct lang_file *support;
+    size_t n_support;
+    char *report_format; /* the judge box's report (the judge side only) */
+    char *report_file;
+};
+
+/* A framework's judge mode: the tests in one box, the student's code in another. */
+struct lang_judge {
+    char *stubs; /* the stub generator (stubs.h) for an exercise's interface, or NULL */
+    char *proxy; /* without stubs: the judge box's file for each student file ({module} is its
+                  * name without the extension), standing in for it */
+    struct lang_judge_side judge, student;
+};
+
 struct lang_test {
     char *name;            /* "pytest" */
     char **compile;        /* argv, or NULL: nothing to build before the tests run */
@@ -41,6 +60,7 @@ struct lang_test {
     size_t n_support;
     char *conventions; /* one paragraph for test authors */
     char *unavailable; /* why the framework cannot run here (a support file is missing), or NULL */
+    struct lang_judge *judge; /* "judge": its judge mode, or NULL */
 };
 
 /* How a language runs in the browser ("browser" in the language file): a WebAssembly runtime
@@ -157,6 +177,7 @@ struct lang_vars {
     char *const *sources; /* {sources} */
     char *const *tests;   /* {tests}; {test} is tests[0] */
     const char *exercise; /* {exercise} */
+    char *const *stubs;   /* {stubs}: judge mode's generated files */
 };
 
 /* Expand @tmpl with @vars. Returns a NULL-terminated malloc'd argv, or NULL on OOM. */

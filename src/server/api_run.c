@@ -288,8 +288,10 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
         course_test_input(d->course, d->ex, in);
         lower_limits(&in->limits, &q->limits);
     } else if (q->mode == JOB_MODE_TEST) {
-        in->tests = (struct job_tests){
-                .files = q->test_files, .n_files = q->n_test_files, .framework = q->framework};
+        in->tests = (struct job_tests){.files = q->test_files,
+                                       .n_files = q->n_test_files,
+                                       .framework = q->framework,
+                                       .judge = q->judge};
     } else if (q->mode == JOB_MODE_CASES) {
         if (!(*ret_cases = job_cases_new(d)))
             return -ENOMEM;

@@ -676,10 +676,13 @@ static int get_misc(struct ctx *c, json_t *body)
     }
     if ((ret = get_bool(c, body, "save_history", true, &r->save_history)) < 0 ||
         (ret = get_bool(c, body, "return_files", true, &r->return_files)) < 0 ||
-        (ret = get_bool(c, body, "reveal_test_code", false, &r->reveal_test_code)) < 0)
+        (ret = get_bool(c, body, "reveal_test_code", false, &r->reveal_test_code)) < 0 ||
+        (ret = get_bool(c, body, "judge", true, &r->judge)) < 0)
         return ret;
     if (r->reveal_test_code && r->mode != JOB_MODE_TEST)
         return only_in_mode(c, "reveal_test_code", JOB_MODE_TEST);
+    if (json_object_get(body, "judge") && r->mode != JOB_MODE_TEST)
+        return only_in_mode(c, "judge", JOB_MODE_TEST);
     if (u) {
         if (!json_is_string(u) || !webhook_url_is_valid(json_string_value(u)))
             return fail(c->err, 400, "callback_url", "must be an http:// or https:// URL");
@@ -732,7 +735,7 @@ static const char *const not_for_compile[] = {
         "cases",        "compare",          "tolerance",
         "stdin",        "stdin_base64",     "args",
         "callback_url", "reveal_test_code", "stop_on_first_failure",
-        "compile_args",
+        "compile_args", "judge",
 };
 
 /* The languages with a browser compile, ", "-separated, into @buf. */
@@ -938,6 +941,7 @@ static void mode_to_json(const struct request *r, json_t *o)
         if (r->framework)
             json_object_set_new(o, "framework", json_string(r->framework));
         json_object_set_new(o, "reveal_test_code", json_boolean(r->reveal_test_code));
+        json_object_set_new(o, "judge", json_boolean(r->judge));
     }
     if (r->mode == JOB_MODE_CASES) {
         json_object_set_new(o, "cases", cases_to_json(r));

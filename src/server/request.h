@@ -67,6 +67,7 @@ struct request {
     bool stop_on_first_failure;
     bool return_files;     /* default true: what the program wrote to /box/out/ */
     bool reveal_test_code; /* default false: tests' source ("test_code") stays out of results */
+    bool judge; /* default true: judge mode (two boxes) where the framework has one */
 };
 
 struct request_error {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Test mode (runbox test): every seed suite under tests/programs/<lang>/tests/<case>/ runs through
 # its language's test framework in the sandbox, and the per-test results come out right.
+# (In-process mode: these check what each framework reports from one box; judge mode, the
+# default, is 81-judge.sh.)
 #
 # A case directory holds the student's files, the test files, a file "expect" with one line
 # "STATUS [PASSED FAILED ERRORS]" and optionally a file "framework" naming a framework other than
@@ -22,7 +24,7 @@ is_test_file() {
 # rb_test OUT_JSON [runbox test args...]: runbox test --json, result into OUT_JSON, rc in RB_RC.
 rb_test() {
     local out=$1; shift
-    "$RUNBOX" test --json "$@" >"$out" 2>"$out.err" </dev/null
+    "$RUNBOX" test --json --in-process "$@" >"$out" 2>"$out.err" </dev/null
     RB_RC=$?
 }
 
