@@ -835,7 +835,10 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
         r = -ENOMEM;
         goto out;
     }
-    if (in->mode == JOB_MODE_TEST && in->tests.judge && c.test->judge && !in->tests.command) {
+    /* Judge mode where the framework has it; a compiled language's needs the exercise's
+     * interface (without one, the tests run in-process: docs/judge.md). */
+    if (in->mode == JOB_MODE_TEST && in->tests.judge && c.test->judge && !in->tests.command &&
+        (!c.test->judge->stubs || in->tests.iface)) {
         r = job__run_judge(&c, res);
         goto out;
     }

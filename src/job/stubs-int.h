@@ -16,3 +16,7 @@ int stubs__rust(const struct iface *ifc, const struct job_file *student, size_t 
                 struct judge_stubs *ret, char *err, size_t errlen);
 int stubs__go(const struct iface *ifc, const struct job_file *student, size_t n_student,
               struct judge_stubs *ret, char *err, size_t errlen);
+int stubs__c(const struct iface *ifc, const struct job_file *student, size_t n_student,
+             struct judge_stubs *ret, char *err, size_t errlen); /* stubs_c.c */
+int stubs__cpp(const struct iface *ifc, const struct job_file *student, size_t n_student,
+               struct judge_stubs *ret, char *err, size_t errlen); /* stubs_c.c */

@@ -10,7 +10,9 @@ static const struct {
     const char *name;
     stubs_gen_fn fn;
 } gens[] = {
-        /* {"c", stubs__c}, ... one line per generator */
+        /* one line per generator */
+        {"c", stubs__c},
+        {"cpp", stubs__cpp},
         {"go", stubs__go},
         {"rust", stubs__rust},
         {"java", stubs__java},
