@@ -1,10 +1,11 @@
 /* Judge mode's stubs for Go (stubs.h, docs/judge.md "Rust and Go").
  *
  * The judge box: the instructor's *_test.go files declare the student's package (GOPATH mode,
- * GO111MODULE=off); the generated runbox_stubs.go declares the same package (read from the
- * student's package clause) with the interface's functions, whose bodies send requests through
- * runbox_rpc.go (languages/support, in /box/.runbox, imported as "./.runbox"), and a TestMain
- * that lets a failed call fail its test (t.Fatal) and name it on the channel.
+ * GO111MODULE=off); the generated runbox_stubs_test.go (a test file, so that go test sees its
+ * TestMain) declares the same package (read from the student's package clause) with the interface's
+ * functions, whose bodies send requests through runbox_rpc.go (languages/support, in /box/.runbox,
+ * imported as "./.runbox"), and a TestMain that lets a failed call fail its test (t.Fatal) and name
+ * it on the channel.
  *
  * The student box: each of the student's .go files (not *_test.go) is copied to
  * runbox_src_NAME with its package clause rewritten to main (a //line comment keeps the
@@ -460,7 +461,7 @@ int stubs__go(const struct iface *ifc, const struct job_file *student, size_t n_
     if (!(f = open_memstream(&data, &len)))
         return -ENOMEM;
     judge_file(f, ifc, pkg);
-    if ((r = add_generated(&ret->judge, "runbox_stubs.go", f, &data, &len)) < 0)
+    if ((r = add_generated(&ret->judge, "runbox_stubs_test.go", f, &data, &len)) < 0)
         return r;
 
     if (!(f = open_memstream(&data, &len)))
