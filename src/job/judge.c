@@ -548,6 +548,24 @@ static void results(struct judge *j, const char *jws)
             have = report_parse(f, data, len, &rep, err, sizeof(err)) == 0;
     }
     free(data);
+    /* The judge box cut off (its own time, memory): the harness's progress stream, where the
+     * framework writes one, knows which tests finished and which one was running. */
+    const struct lang_test *lt = j->c->test;
+    struct report prog = {0};
+    if ((!have || !rep.complete) && lt->progress_format && lt->progress_file &&
+        report_format_from_string(lt->progress_format, &f) == 0 &&
+        job__read_box_file(jws, lt->progress_file, JUDGE_REPORT_MAX, &data, &len) == 0) {
+        if (report_parse(f, data, len, &prog, err, sizeof(err)) == 0 &&
+            (!have || json_array_size(prog.tests) + (prog.running != NULL) >
+                              json_array_size(rep.tests) + (rep.running != NULL))) {
+            report_done(&rep);
+            rep = prog;
+            memset(&prog, 0, sizeof(prog));
+            have = true;
+        }
+        free(data);
+    }
+    report_done(&prog);
     struct report none = {.tests = json_array()};
     res->tests = report_results(have ? &rep : &none, NULL);
     json_decref(none.tests);
@@ -564,7 +582,11 @@ static void results(struct judge *j, const char *jws)
             (void)json_object_set(t, "message", why);
         }
     }
+    /* The status from the judge box's end (its own time or memory limit: the run's). */
+    struct sbx_result saved = res->run;
+    res->run = j->jres;
     job__test_status(res, have ? &rep : NULL);
+    res->run = saved;
     report_done(&rep);
 }
 
