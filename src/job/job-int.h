@@ -53,3 +53,12 @@ enum job_status job__abnormal_status(const struct sbx_result *r);
 /* The modes after the compile stage (test.c). */
 int job__run_tests(struct job__ctx *c, struct job_result *res) _warn_unused_;
 int job__run_cases(struct job__ctx *c, struct job_result *res) _warn_unused_;
+
+/* In-process test runs with the report channel, the instructor's count and per-test budgets
+ * (inproc.c): whether @c's framework supports them on its runner, and the run. */
+bool job__inproc_applies(const struct job__ctx *c);
+int job__run_inproc(struct job__ctx *c, struct job_result *res) _warn_unused_;
+/* A student's file that @t refuses (a framework hook: conftest.py, sitecustomize.py, ...):
+ * true with res->status compile_error and res->message saying which. */
+bool job__refused_file(const struct job_input *in, const struct lang_test *t,
+                       struct job_result *res);

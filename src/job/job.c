@@ -801,6 +801,8 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
         return -EINVAL;
     if (bad_files(in, &c.test, res))
         return 0;
+    if (in->mode == JOB_MODE_TEST && job__refused_file(in, c.test, res))
+        return 0;
     if (job__runner_open(&c, res) < 0)
         goto out_runner; /* res->message says why */
     /* The host's toolchain version is probed (and cached); an image's is not known. */

@@ -127,6 +127,7 @@ struct job_tests {
     const char *report_format; /* with command: how its report reads; NULL = framework's */
     const char *report_file;   /* with command: where it is */
     const char *exercise;      /* {exercise}; NULL = "" */
+    uint64_t test_budget_ms;   /* each test's time budget; 0 = max(1 s, wall / planned tests) */
 };
 
 /* Files the program leaves in /box/out/ (files.c). */
