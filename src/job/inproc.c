@@ -36,6 +36,7 @@
 #include <fnmatch.h>
 #include <poll.h>
 #include <regex.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +136,25 @@ static json_t *scan_names(const struct job__ctx *c, const char *re_src)
     return names;
 }
 
+/* How many times @re_src matches in the test files. */
+static size_t count_matches(const struct job__ctx *c, const char *re_src)
+{
+    size_t n = 0;
+    regex_t re;
+
+    if (regcomp(&re, re_src, REG_EXTENDED | REG_NEWLINE) != 0)
+        return 0;
+    for (size_t i = 0; i < c->in->tests.n_files; i++) {
+        _cleanup_free_ char *text = strndup(c->in->tests.files[i].data, c->in->tests.files[i].len);
+        regmatch_t m[1];
+        for (const char *p = text; p && *p && regexec(&re, p, 1, m, p == text ? 0 : REG_NOTBOL) == 0;
+             p += m[0].rm_eo > 0 ? m[0].rm_eo : 1)
+            n++;
+    }
+    regfree(&re);
+    return n;
+}
+
 /* The names "NAME: test" lines of @out give (libtest --list). */
 static json_t *list_names(const char *out, size_t len)
 {
@@ -165,6 +185,7 @@ struct inproc {
     json_t *harness_names;  /* the harness's plan names, or NULL */
     size_t harness_planned;
     bool harness_done, harness_failed_code;
+    bool want_done;          /* a harness writes "done" on the channel (its absence: ended early) */
     uint64_t budget_ms;      /* 0: the harness works it out */
     bool budget_auto;        /* budget_ms is a share of the wall limit: a harness plan sets it */
     uint64_t wall_ms;
@@ -264,6 +285,28 @@ static char **attempt_env(struct inproc *ip, const struct sbx_limits *lim)
     return env;
 }
 
+/* node's --test-name-pattern that runs every test but those named in @names. */
+static char *skip_pattern(json_t *names)
+{
+    struct buf re;
+    json_t *v;
+    size_t i;
+    char *out;
+
+    buf_init(&re, 1u << 20);
+    (void)buf_printf(&re, "--test-name-pattern=^(?!(?:");
+    json_array_foreach(names, i, v)
+    {
+        (void)buf_printf(&re, "%s", i ? "|" : "");
+        for (const char *p = json_string_value(v); *p; p++)
+            (void)buf_printf(&re, strchr("\\^$.|?*+()[]{}/-", *p) ? "\\%c" : "%c", *p);
+    }
+    (void)buf_printf(&re, ")$)");
+    out = xstrdup(re.data ? re.data : "");
+    buf_done(&re);
+    return out;
+}
+
 /* The argv of one attempt: the framework's, then what leaves out ip->exclude. */
 static char **attempt_argv(struct inproc *ip, char *const *base)
 {
@@ -273,8 +316,11 @@ static char **attempt_argv(struct inproc *ip, char *const *base)
 
     if (!argv)
         return NULL;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         argv[k++] = xstrdup(base[i]);
+        if (i == 0 && ip->fmt == REPORT_JSONL && nx)
+            argv[k++] = skip_pattern(ip->exclude);
+    }
     if (ip->fmt == REPORT_LIBTEST) {
         argv[k++] = xstrdup("--logfile");
         argv[k++] = xstrdup("/dev/fd/3");
@@ -424,7 +470,12 @@ static int read_attempt(struct inproc *ip, const struct sbx_result *r)
         go_skips(ip, &r->out);
     if (e == 0)
         e = merge(ip, &rep);
-    if (ip->channel) {
+    if (ip->want_done && !ip->channel && r->chan.len) { /* go: runbox's TestMain's "done" */
+        report_done(&rep);
+        if (report_parse(REPORT_JSONL, r->chan.data, r->chan.len, &rep, err, sizeof(err)) < 0)
+            rep = (struct report){0};
+    }
+    if (ip->want_done) {
         ip->harness_done = rep.done;
         ip->harness_failed_code = rep.done && rep.done_code != 0;
     }
@@ -513,7 +564,7 @@ static void inproc_status(struct inproc *ip, struct job_result *res, size_t unre
                  unreported     ? " (some never reported: the program ended early)"
                  : ip->budget_hit ? " (some ran past their time budget)"
                                   : "");
-    } else if (ip->channel && !ip->harness_done && !last_hung) {
+    } else if (ip->want_done && !ip->harness_done && !last_hung) {
         res->status = JOB_RUNTIME_ERROR;
         snprintf(res->message, sizeof(res->message),
                  "the test program ended before the test framework finished (%s)",
@@ -579,6 +630,9 @@ static int attempt(struct inproc *ip, char *const *base, const struct sbx_limits
         return -ENOMEM;
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -errno;
+    /* libtest opens its --logfile /dev/fd/3 anew, as the box's user: the pipe's inode must let
+     * it (only a holder of the fd can name it). */
+    (void)fchmod(fds[1], 0622);
     struct sbx_spec spec = {
             .argv = (const char *const *)argv,
             .env = (const char *const *)env,
@@ -607,6 +661,15 @@ static int attempt(struct inproc *ip, char *const *base, const struct sbx_limits
     close(fds[0]);
     close(fds[1]);
     return e;
+}
+
+/* True when the go test build got runbox's TestMain (no test file had its own). */
+static bool go_main(const struct job__ctx *c)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/zz_runbox_main_test.go", c->ws ? c->ws : "/nonexistent");
+    return strcmp(c->test->report_format, "go-json") == 0 && access(path, F_OK) == 0;
 }
 
 bool job__inproc_applies(const struct job__ctx *c)
@@ -686,6 +749,7 @@ int job__run_inproc(struct job__ctx *c, struct job_result *res)
         e = -ENOMEM;
         goto out;
     }
+    ip.want_done = t->report_channel || (t->support && go_main(c));
     if ((e = report_format_from_string(t->report_format, &ip.fmt)) < 0 ||
         (e = instructor_plan(&ip)) < 0)
         goto out;
@@ -694,6 +758,12 @@ int job__run_inproc(struct job__ctx *c, struct job_result *res)
     ip.budget_ms = c->in->tests.test_budget_ms;
     if (!ip.budget_ms && planned && wall)
         ip.budget_ms = wall / planned > 1000 ? wall / planned : 1000;
+    if (!ip.budget_ms && t->watch && wall && !planned) {
+        /* No plan before the run (node): a rough count of test( and it( calls for the share. */
+        size_t n = count_matches(c, "(^|[^.A-Za-z0-9_])(test|it)[[:space:]]*\\(");
+        if (n)
+            ip.budget_ms = wall / n > 1000 ? wall / n : 1000;
+    }
     if (!ip.budget_ms && t->watch && wall) {
         ip.budget_ms = wall; /* until a harness's plan says how many tests share it */
         ip.budget_auto = !planned;
