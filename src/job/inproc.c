@@ -722,7 +722,9 @@ static int run_attempts(struct inproc *ip, struct job_result *res, bool *ret_las
         const char *n;
         json_t *v;
         json_object_foreach(ip->seen, n, v) json_array_append_new(ip->exclude, json_string(n));
-        if (!tests_left(ip) || (ip->fmt == REPORT_GO_JSON && !ip->names))
+        /* Without any plan (node), only "done" says that nothing is left. */
+        bool unknown = !ip->names && !ip->harness_names && ip->want_done && !ip->harness_done;
+        if (!name || (!tests_left(ip) && !unknown) || (ip->fmt == REPORT_GO_JSON && !ip->names))
             break;
     }
     return 0;
