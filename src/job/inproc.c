@@ -21,7 +21,8 @@
  *   marked "budget": "watch" (libtest, go, node), runbox drives the box itself with
  *   sbx_box_start/pollfds/events, follows the running test from the live stream, and when it
  *   overruns kills the box and runs the framework again without the tests that already
- *   reported and the hung one (libtest --skip --exact, go -test.run, node RUNBOX_SKIP_TESTS);
+ *   reported and the hung one (libtest --skip --exact, go -test.run, node RUNBOX_SKIP_TESTS: node's name patterns
+ *   cannot leave a test out);
  *   the results of all attempts are merged. The run's status is then test_failure, not
  *   timeout.
  * - Files of the student's that would hook into the framework (conftest.py, sitecustomize.py,
@@ -285,28 +286,6 @@ static char **attempt_env(struct inproc *ip, const struct sbx_limits *lim)
     return env;
 }
 
-/* node's --test-name-pattern that runs every test but those named in @names. */
-static char *skip_pattern(json_t *names)
-{
-    struct buf re;
-    json_t *v;
-    size_t i;
-    char *out;
-
-    buf_init(&re, 1u << 20);
-    (void)buf_printf(&re, "--test-name-pattern=^(?!(?:");
-    json_array_foreach(names, i, v)
-    {
-        (void)buf_printf(&re, "%s", i ? "|" : "");
-        for (const char *p = json_string_value(v); *p; p++)
-            (void)buf_printf(&re, strchr("\\^$.|?*+()[]{}/-", *p) ? "\\%c" : "%c", *p);
-    }
-    (void)buf_printf(&re, ")$)");
-    out = xstrdup(re.data ? re.data : "");
-    buf_done(&re);
-    return out;
-}
-
 /* The argv of one attempt: the framework's, then what leaves out ip->exclude. */
 static char **attempt_argv(struct inproc *ip, char *const *base)
 {
@@ -316,11 +295,8 @@ static char **attempt_argv(struct inproc *ip, char *const *base)
 
     if (!argv)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         argv[k++] = xstrdup(base[i]);
-        if (i == 0 && ip->fmt == REPORT_JSONL && nx)
-            argv[k++] = skip_pattern(ip->exclude);
-    }
     if (ip->fmt == REPORT_LIBTEST) {
         argv[k++] = xstrdup("--logfile");
         argv[k++] = xstrdup("/dev/fd/3");
