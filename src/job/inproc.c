@@ -21,10 +21,9 @@
  *   marked "budget": "watch" (libtest, go, node), runbox drives the box itself with
  *   sbx_box_start/pollfds/events, follows the running test from the live stream, and when it
  *   overruns kills the box and runs the framework again without the tests that already
- *   reported and the hung one (libtest --skip --exact, go -test.run, node RUNBOX_SKIP_TESTS: node's name patterns
- *   cannot leave a test out);
- *   the results of all attempts are merged. The run's status is then test_failure, not
- *   timeout.
+ *   reported and the hung one (libtest --skip --exact, go -test.run, node RUNBOX_SKIP_TESTS: node's
+ * name patterns cannot leave a test out); the results of all attempts are merged. The run's status
+ * is then test_failure, not timeout.
  * - Files of the student's that would hook into the framework (conftest.py, sitecustomize.py,
  *   *.pth, META-INF/services, ...: the framework's "refuse" list) are refused before anything
  *   runs, with status compile_error.
@@ -37,8 +36,8 @@
 #include <fnmatch.h>
 #include <poll.h>
 #include <regex.h>
-#include <sys/stat.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,11 +45,11 @@
 #include "job/job-int.h"
 #include "report/report.h"
 
-#define ATTEMPTS_MAX  16          /* framework runs of one job (each after a hung test) */
-#define WATCH_MAX     (8u << 20)  /* the live stream kept for following the running test */
-#define TICK_MS       50          /* how often a running test's budget is checked */
+#define ATTEMPTS_MAX   16         /* framework runs of one job (each after a hung test) */
+#define WATCH_MAX      (8u << 20) /* the live stream kept for following the running test */
+#define TICK_MS        50         /* how often a running test's budget is checked */
 #define ATTEMPT_MIN_MS 1000       /* a re-run gets at least this much of the wall limit */
-#define TAIL_MAX      2048
+#define TAIL_MAX       2048
 
 static uint64_t now_ms(void)
 {
@@ -148,7 +147,8 @@ static size_t count_matches(const struct job__ctx *c, const char *re_src)
     for (size_t i = 0; i < c->in->tests.n_files; i++) {
         _cleanup_free_ char *text = strndup(c->in->tests.files[i].data, c->in->tests.files[i].len);
         regmatch_t m[1];
-        for (const char *p = text; p && *p && regexec(&re, p, 1, m, p == text ? 0 : REG_NOTBOL) == 0;
+        for (const char *p = text;
+             p && *p && regexec(&re, p, 1, m, p == text ? 0 : REG_NOTBOL) == 0;
              p += m[0].rm_eo > 0 ? m[0].rm_eo : 1)
             n++;
     }
@@ -186,9 +186,9 @@ struct inproc {
     json_t *harness_names;  /* the harness's plan names, or NULL */
     size_t harness_planned;
     bool harness_done, harness_failed_code;
-    bool want_done;          /* a harness writes "done" on the channel (its absence: ended early) */
-    uint64_t budget_ms;      /* 0: the harness works it out */
-    bool budget_auto;        /* budget_ms is a share of the wall limit: a harness plan sets it */
+    bool want_done;     /* a harness writes "done" on the channel (its absence: ended early) */
+    uint64_t budget_ms; /* 0: the harness works it out */
+    bool budget_auto;   /* budget_ms is a share of the wall limit: a harness plan sets it */
     uint64_t wall_ms;
     bool budget_hit;
     /* the attempt being watched */
@@ -361,7 +361,8 @@ static int libtest_verdicts(struct inproc *ip, const struct buf *chan, struct re
         const char *v = name ? json_string_value(json_object_get(verdict, name)) : NULL;
         if (!v)
             continue;
-        if (strcmp(v, "ok") != 0 && !strcmp(json_string_value(json_object_get(t, "status")), "pass")) {
+        if (strcmp(v, "ok") != 0 &&
+            !strcmp(json_string_value(json_object_get(t, "status")), "pass")) {
             (void)json_object_set_new(t, "status", json_string("fail"));
             (void)json_object_set_new(t, "message",
                                       json_string("failed (libtest's own verdict; the output "
@@ -537,7 +538,7 @@ static void inproc_status(struct inproc *ip, struct job_result *res, size_t unre
         res->status = JOB_TEST_FAILURE;
         snprintf(res->message, sizeof(res->message), "%lld of %lld tests did not pass%s",
                  (long long)(failed + errors), (long long)(passed + failed + errors),
-                 unreported     ? " (some never reported: the program ended early)"
+                 unreported       ? " (some never reported: the program ended early)"
                  : ip->budget_hit ? " (some ran past their time budget)"
                                   : "");
     } else if (ip->want_done && !ip->harness_done && !last_hung) {
@@ -691,8 +692,7 @@ static int run_attempts(struct inproc *ip, struct job_result *res, bool *ret_las
         char msg[64], *name = ip->running;
         snprintf(msg, sizeof(msg), "timed out after %.3g s", (double)ip->budget_ms / 1000.0);
         ip->budget_hit = true;
-        if (name && !json_object_get(ip->seen, name) &&
-            (e = add_entry(ip, name, "error", msg)) < 0)
+        if (name && !json_object_get(ip->seen, name) && (e = add_entry(ip, name, "error", msg)) < 0)
             return e;
         json_array_clear(ip->exclude);
         const char *n;
@@ -753,9 +753,8 @@ int job__run_inproc(struct job__ctx *c, struct job_result *res)
         goto out;
     unreported = add_unreported(&ip);
     struct report all = {.tests = ip.results, .complete = true};
-    res->tests = report_results(&all, json_array_size(ip.results)
-                                              ? NULL
-                                              : last_text(&res->run, tail, sizeof(tail)));
+    res->tests = report_results(
+            &all, json_array_size(ip.results) ? NULL : last_text(&res->run, tail, sizeof(tail)));
     if (!res->tests) {
         e = -ENOMEM;
         goto out;

@@ -39,8 +39,8 @@ struct report {
     char *running; /* the test that started and never finished, or NULL */
     bool complete; /* the report says the whole run finished (a summary, a closing tag...) */
     /* runbox-jsonl only: */
-    bool has_plan;     /* a "plan" event came */
-    size_t planned;    /* its count */
+    bool has_plan;      /* a "plan" event came */
+    size_t planned;     /* its count */
     json_t *plan_names; /* its names (strings), or NULL */
     json_t *skipped;    /* names of the tests that ended "skip" (left out of tests) */
     bool done;          /* a "done" event came */
