@@ -186,6 +186,7 @@ struct inproc {
     json_t *harness_names;  /* the harness's plan names, or NULL */
     size_t harness_planned;
     bool harness_done, harness_failed_code;
+    char *cut_running;  /* the test running when the last attempt was cut short, or NULL */
     bool want_done;     /* a harness writes "done" on the channel (its absence: ended early) */
     uint64_t budget_ms; /* 0: the harness works it out */
     bool budget_auto;   /* budget_ms is a share of the wall limit: a harness plan sets it */
@@ -447,6 +448,8 @@ static int read_attempt(struct inproc *ip, const struct sbx_result *r)
         go_skips(ip, &r->out);
     if (e == 0)
         e = merge(ip, &rep);
+    free(ip->cut_running);
+    ip->cut_running = rep.running ? strdup(rep.running) : NULL;
     if (ip->want_done && !ip->channel && r->chan.len) { /* go: runbox's TestMain's "done" */
         report_done(&rep);
         if (report_parse(REPORT_JSONL, r->chan.data, r->chan.len, &rep, err, sizeof(err)) < 0)
@@ -484,9 +487,13 @@ static bool tests_left(const struct inproc *ip)
 }
 
 /* Every planned test that did not report becomes an error entry; returns how many. */
-static size_t add_unreported(struct inproc *ip)
+static size_t add_unreported(struct inproc *ip, const struct sbx_result *last)
 {
-    static const char why[] = "did not report: the program ended early (os._exit? exit? a crash?)";
+    char why[160] = "did not report: the program ended early (os._exit? exit? a crash?)";
+
+    if (job__abnormal_status(last) != JOB_SUCCESS && last->reason != SBX_WALL_LIMIT)
+        snprintf(why, sizeof(why), "did not run: the run was cut short before it (%s)",
+                 last->message);
     json_t *list = ip->names ? ip->names : ip->harness_names, *v;
     size_t i, n = 0, planned = json_array_size(list);
 
@@ -529,8 +536,13 @@ static void inproc_status(struct inproc *ip, struct job_result *res, size_t unre
     enum job_status ab = last_hung ? JOB_SUCCESS : job__abnormal_status(&res->run);
 
     if (ab != JOB_SUCCESS) {
+        const char *running = json_string_value(json_object_get(res->tests, "running"));
         res->status = ab;
-        snprintf(res->message, sizeof(res->message), "%s", res->run.message);
+        if (running)
+            snprintf(res->message, sizeof(res->message), "%s, while running %s", res->run.message,
+                     running);
+        else
+            snprintf(res->message, sizeof(res->message), "%s", res->run.message);
     } else if (passed + failed + errors == 0) {
         res->status = JOB_RUNTIME_ERROR;
         snprintf(res->message, sizeof(res->message), "No test ran (%s)", res->run.message);
@@ -751,8 +763,14 @@ int job__run_inproc(struct job__ctx *c, struct job_result *res)
         c->in->on_stage(c->in->ctx, JOB_STAGE_TEST);
     if ((e = run_attempts(&ip, res, &last_hung)) < 0)
         goto out;
-    unreported = add_unreported(&ip);
-    struct report all = {.tests = ip.results, .complete = true};
+    /* Cut short (time, memory) while a test ran: that test did not finish. */
+    bool cut = !last_hung && job__abnormal_status(&res->run) != JOB_SUCCESS && ip.cut_running &&
+               !json_object_get(ip.seen, ip.cut_running);
+    if (cut)
+        note_seen(&ip, ip.cut_running); /* report_results() lists it as not finished */
+    unreported = add_unreported(&ip, &res->run);
+    struct report all = {
+            .tests = ip.results, .complete = true, .running = cut ? ip.cut_running : NULL};
     res->tests = report_results(
             &all, json_array_size(ip.results) ? NULL : last_text(&res->run, tail, sizeof(tail)));
     if (!res->tests) {
@@ -770,5 +788,6 @@ out:
     json_decref(ip.harness_names);
     buf_done(&ip.watch);
     free(ip.running);
+    free(ip.cut_running);
     return e;
 }
