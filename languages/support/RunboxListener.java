@@ -1,8 +1,11 @@
 /*
- * runbox's JUnit Platform listener: writes runbox-jsonl events to $RUNBOX_DIR/progress.jsonl as
- * each test starts and ends, one flushed line each, so that a run cut off by the time limit
- * still tells which tests finished and which one was running (JUnit's XML report is written
- * only when the run ends). Compiled with the tests (package runbox, so it cannot clash with the
+ * runbox's JUnit Platform listener: the report. It writes runbox-jsonl events, one flushed line
+ * each, to the fd RUNBOX_REPORT_FD names (a pipe runbox reads, opened as /dev/fd/N; see
+ * src/job/inproc.c), else to $RUNBOX_DIR/progress.jsonl: "plan" with the tests JUnit discovered,
+ * "start"/"end" per test (with what it printed), and "done" when the plan finished (a
+ * System.exit() in the student's code leaves no "done": not a success). It also sets each test's
+ * time budget (junit.jupiter.execution.timeout.default, SEPARATE_THREAD) from
+ * RUNBOX_TEST_BUDGET_MS, else max(1 s, RUNBOX_WALL_MS / number of tests). Compiled with the tests (package runbox, so it cannot clash with the
  * student's classes) and registered through META-INF/services, which the test compile step
  * writes into /box; the console launcher finds it on its --class-path.
  *
@@ -29,22 +32,55 @@ public class RunboxListener implements TestExecutionListener {
     private static final int TEXT_MAX = 16 * 1024; // what runbox keeps of one string
 
     private Writer out;
+    private int failed;
+    private final java.util.Map<String, StringBuilder> output = new java.util.HashMap<>();
 
     @Override
     public void testPlanExecutionStarted(TestPlan plan) {
         System.setProperty("runbox.plan", String.valueOf(plan.countTestIdentifiers(TestIdentifier::isTest)));
-        String dir = System.getenv("RUNBOX_DIR");
-        String path = Paths.get(dir == null || dir.isEmpty() ? "/box/.runbox" : dir, "progress.jsonl")
-                .toString();
+        String dir = System.getenv("RUNBOX_DIR"), fd = System.getenv("RUNBOX_REPORT_FD");
+        String path = fd != null && !fd.isEmpty() ? "/dev/fd/" + fd
+                : Paths.get(dir == null || dir.isEmpty() ? "/box/.runbox" : dir, "progress.jsonl").toString();
         try {
             out = new OutputStreamWriter(new FileOutputStream(path, true), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            out = null; // no progress then; the XML report still has everything
+            out = null; // no report then: every test is unreported
+        }
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.ArrayDeque<TestIdentifier> todo = new java.util.ArrayDeque<>(plan.getRoots());
+        while (!todo.isEmpty()) {
+            TestIdentifier id = todo.poll();
+            if (id.isTest())
+                names.add(quote(id.getLegacyReportingName()));
+            todo.addAll(plan.getChildren(id));
+        }
+        write("{\"event\": \"plan\", \"count\": " + names.size() + ", \"names\": ["
+                + String.join(", ", names) + "]}");
+        long budget = 0, wall = 0;
+        try {
+            budget = Long.parseLong(System.getenv().getOrDefault("RUNBOX_TEST_BUDGET_MS", "0"));
+            wall = Long.parseLong(System.getenv().getOrDefault("RUNBOX_WALL_MS", "0"));
+        } catch (NumberFormatException e) {
+            // no budget
+        }
+        if (budget <= 0 && wall > 0 && !names.isEmpty())
+            budget = Math.max(1000, wall / names.size());
+        if (budget > 0 && System.getProperty("junit.jupiter.execution.timeout.default") == null) {
+            System.setProperty("junit.jupiter.execution.timeout.default", budget + " ms");
+            System.setProperty("junit.jupiter.execution.timeout.thread.mode.default", "SEPARATE_THREAD");
         }
     }
 
     @Override
+    public void reportingEntryPublished(TestIdentifier id, org.junit.platform.engine.reporting.ReportEntry entry) {
+        for (java.util.Map.Entry<String, String> e : entry.getKeyValuePairs().entrySet())
+            if (e.getKey().equals("stdout") || e.getKey().equals("stderr"))
+                output.computeIfAbsent(id.getUniqueId(), k -> new StringBuilder()).append(e.getValue());
+    }
+
+    @Override
     public void testPlanExecutionFinished(TestPlan plan) {
+        write("{\"event\": \"done\", \"code\": " + (failed > 0 ? 1 : 0) + "}");
         if (out != null) {
             try {
                 out.close();
@@ -87,12 +123,16 @@ public class RunboxListener implements TestExecutionListener {
             break;
         default:
             status = thrown.isPresent() && !(thrown.get() instanceof AssertionError) ? "error" : "fail";
+            failed++;
         }
         StringBuilder b = new StringBuilder();
         b.append("{\"event\": \"end\", \"name\": ").append(quote(id.getLegacyReportingName()));
         b.append(", \"status\": \"").append(status).append('"');
         if (thrown.isPresent() && !status.equals("pass"))
             b.append(", \"message\": ").append(quote(String.valueOf(thrown.get()))); // Type: message
+        StringBuilder printed = output.remove(id.getUniqueId());
+        if (printed != null && printed.length() > 0)
+            b.append(", \"output\": ").append(quote(printed.toString()));
         b.append('}');
         write(b.toString());
     }

@@ -1,15 +1,16 @@
 // runbox's test runner for node:test, run as
-//   node --test-reporter=tap --test-reporter-destination=FILE \
-//        --test-reporter=/box/.runbox/runbox_node_reporter.mjs --test-reporter-destination=stderr \
+//   node --test-reporter=/box/.runbox/runbox_node_reporter.mjs --test-reporter-destination=stderr \
 //        /box/.runbox/runbox_node.js TEST_FILE...
 //
 // It imports the test files into this one process instead of letting `node --test` start a
-// process per file: `node --test` reports a file's results only once the whole file is done, so
-// a test that never ends (a timeout) would leave no result at all. Here every test's results
-// reach the reporters as it ends, and a hook writes a runbox-jsonl "start" event (flushed) to
-// $RUNBOX_DIR/progress.jsonl right before each test body runs; runbox_node_reporter.mjs writes
-// the matching "end" events. A test file that cannot be loaded (a syntax error, an exception in
-// the student's module) becomes one failing test named after the file. Works with Node.js 18.19+.
+// process per file, so every test's result reaches the reporter as it ends. The report is
+// runbox-jsonl on the fd RUNBOX_REPORT_FD names (a pipe runbox reads; src/job/inproc.c), else
+// $RUNBOX_DIR/report.jsonl: a hook here writes "start" right before each test body runs,
+// runbox_node_reporter.mjs writes "end" per test and "done" when the run is over (a
+// process.exit() in the student's code leaves no "done": not a success). Node.js cannot move
+// an fd, so the student's code could write to the same fd: in-process mode is not the grade.
+// A test file that cannot be loaded becomes one failing test named after the file. Works with
+// Node.js 18.19+.
 'use strict';
 
 const fs = require('node:fs');
@@ -17,12 +18,36 @@ const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { beforeEach, test } = require('node:test');
 
-const progress = path.join(process.env.RUNBOX_DIR || '/box/.runbox', 'progress.jsonl');
 let fd = -1;
-try {
-  fd = fs.openSync(progress, 'a');
-} catch {
-  // No progress then; the TAP report still has everything that finished.
+if (process.env.RUNBOX_REPORT_FD) {
+  fd = Number(process.env.RUNBOX_REPORT_FD);
+} else {
+  try {
+    fd = fs.openSync(path.join(process.env.RUNBOX_DIR || '/box/.runbox', 'report.jsonl'), 'w');
+  } catch {
+    // No report then.
+  }
+}
+globalThis[Symbol.for('runbox.fd')] = fd;
+
+// Tests runbox runs again after one hung: those already reported (RUNBOX_SKIP_TESTS, one name a
+// line) are registered as skipped, through the node:test that require() gives the test files.
+const skip = new Set((process.env.RUNBOX_SKIP_TESTS || '').split('\n').filter(Boolean));
+if (skip.size) {
+  const Module = require('node:module');
+  const real = require('node:test');
+  const wrap = (fn) => {
+    const w = function (name, ...rest) {
+      if (typeof name === 'string' && skip.has(name)) return fn.call(this, name, { skip: 'reported earlier' }, () => {});
+      return fn.call(this, name, ...rest);
+    };
+    return Object.assign(w, fn);
+  };
+  const wrapped = Object.assign(wrap(real), { test: wrap(real.test), it: wrap(real.it) });
+  const load = Module.prototype.require;
+  Module.prototype.require = function (id) {
+    return id === 'node:test' || id === 'test' ? wrapped : load.apply(this, arguments);
+  };
 }
 
 // Tests whose "start" was written and not yet ended (name -> count), shared with the reporter.

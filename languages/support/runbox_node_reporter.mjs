@@ -1,9 +1,8 @@
 // runbox's progress reporter for node:test (see runbox_node.js): writes a runbox-jsonl "end"
 // event for each test as soon as the test runner reports it, synchronously, to
-// $RUNBOX_DIR/progress.jsonl. Suites (describe) are left out: their tests are reported. It yields
+// the report fd runbox_node.js opened. Suites (describe) are left out: their tests are reported. It yields
 // nothing itself, so its --test-reporter-destination gets no output.
 import fs from 'node:fs';
-import path from 'node:path';
 
 const TEXT_MAX = 16 * 1024; // what runbox keeps of one string (REPORT_TEXT_MAX)
 
@@ -24,15 +23,10 @@ function message(details) {
 }
 
 export default async function* reporter(source) {
-  const file = path.join(process.env.RUNBOX_DIR || '/box/.runbox', 'progress.jsonl');
-  let fd = -1;
-  try {
-    fd = fs.openSync(file, 'a');
-  } catch {
-    // No progress then.
-  }
+  let failed = 0;
   const started = globalThis[Symbol.for('runbox.started')] || new Map();
   const write = (event) => {
+    const fd = globalThis[Symbol.for('runbox.fd')] ?? -1;
     if (fd >= 0) fs.writeSync(fd, JSON.stringify(event) + '\n');
   };
   for await (const { type, data } of source) {
@@ -48,7 +42,9 @@ export default async function* reporter(source) {
       if (typeof data.skip === 'string') event.message = data.skip;
     } else if (event.status === 'fail') {
       event.message = cut(message(details));
+      failed++;
     }
     write(event);
   }
+  write({ event: 'done', code: failed ? 1 : 0 }); // every test ran and reported
 }

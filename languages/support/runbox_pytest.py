@@ -1,26 +1,53 @@
 """runbox's pytest plugin, loaded with `-p runbox_pytest` in runbox's test mode.
 
-It does two things the JUnit XML report cannot:
+It is the report: runbox-jsonl events, one flushed line each, written to the fd that
+RUNBOX_REPORT_FD names (a pipe runbox reads; see src/job/inproc.c), else to
+$RUNBOX_DIR/report.jsonl (runners without that pipe):
 
-* It writes runbox-jsonl events to $RUNBOX_DIR/progress.jsonl as each test starts and ends,
-  one flushed line each, so that when the run is cut off (a timeout, the memory limit) the
-  tests that finished are still known and the one that was running is named.
-* It records each test function's source as the user property "test_code", which pytest
-  writes into the JUnit XML as <property name="test_code" value="...">.
+* "plan" once the tests are collected (their count and names), "start" and "end" per test
+  (status, message, output, test_code), "done" with pytest's exit status last. A run that ends
+  before "done" (os._exit) is not a success, and a planned test without "end" is an error.
+* The fd is taken when the plugin loads, before any test module (and so any student module) is
+  imported: it is moved to a high number and fd 3 is closed.
+* Each test gets a time budget (RUNBOX_TEST_BUDGET_MS, else max(1 s, RUNBOX_WALL_MS / number of
+  tests)): past it, a RunboxTimeout is raised in the test (again every 100 ms if it is caught)
+  and the test is reported "timed out after N s"; the other tests still run.
 
 Only the standard library and pytest's public hooks are used (pytest 7).
 """
 
+import fcntl
 import inspect
 import json
 import os
+import signal
 
 import pytest
 
 _TEXT_MAX = 16 * 1024  # what runbox keeps of one string (REPORT_TEXT_MAX)
 
-_stream = None  # the progress file; False when it cannot be opened
+
+def _open_channel():
+    fd = os.environ.get("RUNBOX_REPORT_FD")
+    try:
+        if fd:
+            high = fcntl.fcntl(int(fd), fcntl.F_DUPFD_CLOEXEC, 100)
+            os.close(int(fd))
+            return os.fdopen(high, "w", encoding="utf-8")
+        path = os.path.join(os.environ.get("RUNBOX_DIR", "/box/.runbox"), "report.jsonl")
+        return open(path, "w", encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+_stream = _open_channel()  # taken now, before the tests (and the student's code) are imported
 _reports = {}  # nodeid -> the phase reports (setup, call, teardown) seen so far
+_budget = 0.0  # seconds per test, 0 = none
+
+
+class RunboxTimeout(BaseException):
+    """Raised in a test that ran past its time budget (BaseException: `except Exception` in the
+    student's code does not swallow it)."""
 
 
 def _clean(s):
@@ -34,15 +61,9 @@ def _clean(s):
 
 
 def _emit(event):
-    global _stream
-    if _stream is None:
-        path = os.path.join(os.environ.get("RUNBOX_DIR", "/box/.runbox"), "progress.jsonl")
-        try:
-            _stream = open(path, "a", encoding="utf-8")
-        except OSError:
-            _stream = False
     if _stream:
-        _stream.write(json.dumps({k: _clean(v) for k, v in event.items()}) + "\n")
+        _stream.write(json.dumps({k: v if k in ("count", "names", "code") else _clean(v)
+                                  for k, v in event.items()}) + "\n")
         _stream.flush()
 
 
@@ -73,6 +94,9 @@ def _message(report):
 def _outcome(reports):
     """(status, message) of one test from its phase reports."""
     for rep in reports:
+        if rep.failed and "RunboxTimeout" in str(rep.longrepr):
+            return "error", "timed out after %g s" % _budget
+    for rep in reports:
         if rep.failed and rep.when != "call":
             return "error", "%s failed: %s" % (rep.when, _message(rep))
     for rep in reports:
@@ -89,36 +113,48 @@ def _outcome(reports):
     return "pass", ""
 
 
-def pytest_configure(config):
-    # junit_logging=all writes a "--- Captured Log ---" banner into <system-out> even when
-    # nothing was captured; keep banners only over something. Private API, hence the guard:
-    # without it the report is merely noisier.
+def pytest_collectreport(report):
+    if report.failed:  # a test file that does not import: one errored test named after it
+        name = "collecting %s" % report.nodeid
+        _emit({"event": "start", "name": name})
+        _emit({"event": "end", "name": name, "status": "error", "message": _message(report),
+               "output": str(report.longrepr)})
+
+
+def pytest_collection_finish(session):
+    global _budget
+    items = session.items
+    _emit({"event": "plan", "count": len(items), "names": [_clean(i.name) for i in items]})
     try:
-        from _pytest.junitxml import _NodeReporter
-
-        prepare = _NodeReporter._prepare_content
-    except (ImportError, AttributeError):
-        return
-
-    def prepare_nonempty(self, content, header):
-        return prepare(self, content, header) if content else ""
-
-    _NodeReporter._prepare_content = prepare_nonempty
+        budget_ms = int(os.environ.get("RUNBOX_TEST_BUDGET_MS") or 0)
+        wall_ms = int(os.environ.get("RUNBOX_WALL_MS") or 0)
+    except ValueError:
+        budget_ms = wall_ms = 0
+    if not budget_ms and wall_ms and items:
+        budget_ms = max(1000, wall_ms // len(items))
+    _budget = budget_ms / 1000.0
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    for item in items:
-        code = _test_code(item)
-        if code:
-            item.user_properties.append(("test_code", code))
+def pytest_sessionfinish(session, exitstatus):
+    _emit({"event": "done", "code": int(exitstatus)})
+
+
+def _on_alarm(signum, frame):
+    raise RunboxTimeout("timed out after %g s" % _budget)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     _reports[item.nodeid] = []
     _emit({"event": "start", "name": item.name})
-    yield
+    if _budget:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, _budget, 0.1)
+    try:
+        yield
+    finally:
+        if _budget:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     reports = _reports.pop(item.nodeid, [])
     status, message = _outcome(reports)
     # Each phase's report carries the sections captured so far: the last one has them all.

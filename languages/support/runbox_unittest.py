@@ -2,15 +2,42 @@
 
 Loads each test file as a module (by its name, from /box, so that it can import the student's
 modules by name), runs every TestCase in it with output buffering, and writes runbox-jsonl
-events to $RUNBOX_DIR/report.jsonl as it goes, one flushed line per event:
+events as it goes, one flushed line per event, to the fd RUNBOX_REPORT_FD names (a pipe runbox
+reads: taken, moved to a high fd and fd 3 closed before any test module is imported), else to
+$RUNBOX_DIR/report.jsonl:
 
+    {"event": "plan", "count": 2, "names": ["TestAdd.test_small", ...]}
     {"event": "start", "name": "TestAdd.test_small"}
     {"event": "end", "name": "TestAdd.test_small", "status": "pass"|"fail"|"error"|"skip",
      "message": "...", "output": "...", "test_code": "..."}
+    {"event": "done", "code": 0}
 
-A test cut off by a timeout keeps its "start" without an "end". The usual verbose unittest
-report goes to stderr. Exit status: 0 when every test passed, 1 otherwise.
+A test cut off by a timeout keeps its "start" without an "end". Each test has a time budget
+(RUNBOX_TEST_BUDGET_MS, else max(1 s, RUNBOX_WALL_MS / number of tests)): past it a
+RunboxTimeout is raised in it (again every 100 ms if caught) and it is reported "timed out after
+N s". The usual verbose unittest report goes to stderr. Exit status: 0 when every test passed,
+1 otherwise.
 """
+
+import fcntl
+import signal
+
+
+def _open_channel():
+    import os
+    fd = os.environ.get("RUNBOX_REPORT_FD")
+    try:
+        if fd:
+            high = fcntl.fcntl(int(fd), fcntl.F_DUPFD_CLOEXEC, 100)
+            os.close(int(fd))
+            return os.fdopen(high, "w", encoding="utf-8")
+        path = os.path.join(os.environ.get("RUNBOX_DIR", "/box/.runbox"), "report.jsonl")
+        return open(path, "w", encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+_CHANNEL = _open_channel()  # before anything else is imported
 
 import importlib
 import inspect
@@ -31,14 +58,29 @@ def _clean(s):
     return s.encode("utf-8", "replace").decode("utf-8")
 
 
-class Events:
-    """The runbox-jsonl report file."""
+class RunboxTimeout(BaseException):
+    """Raised in a test past its time budget (not swallowed by `except Exception`)."""
 
-    def __init__(self, path):
-        self.f = open(path, "w", encoding="utf-8")
+
+_budget = 0.0
+
+
+def _on_alarm(signum, frame):
+    raise RunboxTimeout("timed out after %g s" % _budget)
+
+
+class Events:
+    """The runbox-jsonl report (the channel)."""
+
+    def __init__(self, f):
+        self.f = f
 
     def emit(self, **event):
-        self.f.write(json.dumps({k: _clean(v) for k, v in event.items() if v}) + "\n")
+        if not self.f:
+            return
+        self.f.write(json.dumps({k: v if k in ("count", "names", "code") else _clean(v)
+                                 for k, v in event.items() if v or k in ("count", "code")})
+                     + "\n")
         self.f.flush()
 
 
@@ -104,8 +146,13 @@ class JsonlResult(unittest.TextTestResult):
         self._outcome = None
         self.events.emit(event="start", name=_name(test))
         super().startTest(test)
+        if _budget:
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, _budget, 0.1)
 
     def stopTest(self, test):
+        if _budget:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         output = ""
         if self.buffer and self._stdout_buffer is not None:
             output = self._stdout_buffer.getvalue() + self._stderr_buffer.getvalue()
@@ -125,6 +172,9 @@ class JsonlResult(unittest.TextTestResult):
 
     def addError(self, test, err):
         super().addError(test, err)
+        if issubclass(err[0], RunboxTimeout):
+            self._set("error", "timed out after %g s" % _budget)
+            return
         if getattr(test, "_testMethodName", None) is None:
             # Not a test (a class or module fixture failed): report it as one errored test.
             self.events.emit(event="start", name=_name(test))
@@ -159,9 +209,17 @@ def load(path, loader):
     return loader.loadTestsFromModule(module)
 
 
+def _tests_of(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _tests_of(t)
+        else:
+            yield t
+
+
 def main(argv):
-    runbox_dir = os.environ.get("RUNBOX_DIR", "/box/.runbox")
-    events = Events(os.path.join(runbox_dir, "report.jsonl"))
+    global _budget
+    events = Events(_CHANNEL)
     here = os.getcwd()
     if here not in sys.path:
         sys.path.insert(0, here)
@@ -184,10 +242,22 @@ def main(argv):
             print(message, file=sys.stderr)
             ok = False
     JsonlResult.events = events
+    names = [_name(t) for t in _tests_of(suite)]
+    events.emit(event="plan", count=len(names), names=names)
+    try:
+        budget_ms = int(os.environ.get("RUNBOX_TEST_BUDGET_MS") or 0)
+        wall_ms = int(os.environ.get("RUNBOX_WALL_MS") or 0)
+    except ValueError:
+        budget_ms = wall_ms = 0
+    if not budget_ms and wall_ms and names:
+        budget_ms = max(1000, wall_ms // len(names))
+    _budget = budget_ms / 1000.0
     runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=2, buffer=True,
                                      resultclass=JsonlResult)
     result = runner.run(suite)
-    return 0 if ok and result.wasSuccessful() else 1
+    code = 0 if ok and result.wasSuccessful() else 1
+    events.emit(event="done", code=code)
+    return code
 
 
 if __name__ == "__main__":

@@ -68,3 +68,12 @@ int job__run_judge(struct job__ctx *c, struct job_result *res) _warn_unused_;
 int job__read_box_file(const char *ws, const char *rel, size_t max, char **ret,
                        size_t *ret_len) _warn_unused_;
 void job__test_status(struct job_result *res, const struct report *rep);
+
+/* In-process test runs with the report channel, the instructor's count and per-test budgets
+ * (inproc.c): whether @c's framework supports them on its runner, and the run. */
+bool job__inproc_applies(const struct job__ctx *c);
+int job__run_inproc(struct job__ctx *c, struct job_result *res) _warn_unused_;
+/* A student's file that @t refuses (a framework hook: conftest.py, sitecustomize.py, ...):
+ * true with res->status compile_error and res->message saying which. */
+bool job__refused_file(const struct job_input *in, const struct lang_test *t,
+                       struct job_result *res);

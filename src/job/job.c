@@ -808,6 +808,15 @@ static int fill_workspace(struct job__ctx *c, struct job_result *res)
     return 0;
 }
 
+/* Judge mode where the framework has it and the tests run in the sandbox; a compiled
+ * language's needs the exercise's interface (without one, the tests run in-process:
+ * docs/judge.md). */
+static bool uses_judge(const struct job_input *in, const struct lang_test *t)
+{
+    return in->mode == JOB_MODE_TEST && in->tests.judge && t && t->judge && !in->tests.command &&
+           (!t->judge->stubs || in->tests.iface) && job__runner(in)->type == LANG_RUNNER_SANDBOX;
+}
+
 int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_input *in,
             struct job_result *res)
 {
@@ -820,6 +829,11 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
     if (in->n_files == 0)
         return -EINVAL;
     if (bad_files(in, &c.test, res))
+        return 0;
+    bool judge = uses_judge(in, c.test);
+    /* Framework hooks among the student's files matter only where they share the tests'
+     * process. */
+    if (in->mode == JOB_MODE_TEST && !judge && job__refused_file(in, c.test, res))
         return 0;
     if (job__runner_open(&c, res) < 0)
         goto out_runner; /* res->message says why */
@@ -835,10 +849,7 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
         r = -ENOMEM;
         goto out;
     }
-    /* Judge mode where the framework has it; a compiled language's needs the exercise's
-     * interface (without one, the tests run in-process: docs/judge.md). */
-    if (in->mode == JOB_MODE_TEST && in->tests.judge && c.test->judge && !in->tests.command &&
-        (!c.test->judge->stubs || in->tests.iface)) {
+    if (judge) {
         r = job__run_judge(&c, res);
         goto out;
     }

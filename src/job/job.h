@@ -132,7 +132,7 @@ struct job_tests {
      * verdict. Not with @command. */
     bool judge;
     const struct iface *iface; /* the exercise's interface (the compiled languages' stubs) */
-    uint64_t test_budget_ms;   /* judge mode: each test's time budget; 0 = a fair share */
+    uint64_t test_budget_ms;   /* each test's time budget; 0 = a fair share of the wall time */
     bool hidden;   /* the tests are hidden: nothing of their source, or the harness's own output,
                     * goes into the result */
     bool optimize; /* add the framework's "optimize" args to its compile */

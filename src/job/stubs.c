@@ -11,12 +11,8 @@ static const struct {
     stubs_gen_fn fn;
 } gens[] = {
         /* one line per generator */
-        {"c", stubs__c},
-        {"cpp", stubs__cpp},
-        {"go", stubs__go},
-        {"rust", stubs__rust},
-        {"java", stubs__java},
-        {NULL, NULL},
+        {"c", stubs__c},       {"cpp", stubs__cpp},   {"go", stubs__go},
+        {"rust", stubs__rust}, {"java", stubs__java}, {NULL, NULL},
 };
 
 bool stubs_known(const char *gen)

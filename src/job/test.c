@@ -196,6 +196,8 @@ int job__run_tests(struct job__ctx *c, struct job_result *res)
     bool have_rep, have_prog;
     int r;
 
+    if (job__inproc_applies(c))
+        return job__run_inproc(c, res);
     if (!argv)
         return -ENOMEM;
     job_resolve_limits(c->cfg, in->lang, false, &in->limits, &res->run_limits);

@@ -70,6 +70,9 @@ static void test_done(struct lang_test *t)
     free(t->report_file);
     free(t->progress_format);
     free(t->progress_file);
+    strv_free(t->plan_list);
+    free(t->plan_scan);
+    strv_free(t->refuse);
     files_free(t->support, t->n_support);
     free(t->conventions);
     free(t->unavailable);
@@ -383,6 +386,36 @@ static int get_report(json_t *o, const char *key, char **ret_format, char **ret_
     return 0;
 }
 
+/* "report.channel", "plan" {"list" | "scan"}, "budget" and "refuse" (lang.h). */
+static int get_inproc(json_t *o, struct lang_test *t, struct lang_error *err)
+{
+    json_t *rep = json_object_get(o, "report"), *plan = json_object_get(o, "plan");
+    json_t *ch = json_is_object(rep) ? json_object_get(rep, "channel") : NULL;
+    _cleanup_free_ char *budget = NULL;
+    int r;
+
+    if (ch && !json_is_boolean(ch))
+        return fail(err, "'report.channel' must be true or false");
+    t->report_channel = json_is_true(ch);
+    if (plan && !json_is_null(plan)) {
+        if (!json_is_object(plan))
+            return fail(err, "'plan' must be an object {\"list\"} or {\"scan\"}");
+        if ((r = get_strv(plan, "list", false, &t->plan_list, err)) < 0 ||
+            (r = get_string(plan, "scan", false, &t->plan_scan, err)) < 0)
+            return r;
+        if ((t->plan_list && !t->plan_list[0]) || (!t->plan_list == !t->plan_scan))
+            return fail(err, "'plan' needs exactly one of a non-empty 'list' or 'scan'");
+        if (t->plan_list && (r = check_template(t->plan_list, "test.plan.list", true, err)) < 0)
+            return r;
+    }
+    if ((r = get_string(o, "budget", false, &budget, err)) < 0)
+        return r;
+    if (budget && strcmp(budget, "watch") != 0 && strcmp(budget, "harness") != 0)
+        return fail(err, "'budget' must be \"harness\" or \"watch\"");
+    t->watch = budget && strcmp(budget, "watch") == 0;
+    return get_strv(o, "refuse", false, &t->refuse, err);
+}
+
 /* "support": plain file names (their content is read by load_support()). */
 static int get_support(json_t *o, struct lang_file **ret, size_t *ret_n, struct lang_error *err)
 {
@@ -463,6 +496,7 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_report(o, "report", &t->report_format, &t->report_file, err)) < 0 ||
         (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
         (r = get_support(o, &t->support, &t->n_support, err)) < 0 ||
+        (r = get_inproc(o, t, err)) < 0 ||
         (r = get_string(o, "conventions", false, &t->conventions, err)) < 0 ||
         (r = get_strv(o, "include_ignored", false, &t->include_ignored, err)) < 0 ||
         (r = get_strv(o, "optimize", false, &t->optimize, err)) < 0 ||

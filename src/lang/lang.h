@@ -56,6 +56,23 @@ struct lang_test {
     char *report_file;     /* where the report is, relative to /box; NULL: the test's stdout */
     char *progress_format; /* an event stream written as tests go (partial results), or NULL */
     char *progress_file;
+    /* "report": {"channel": true}: the harness writes its runbox-jsonl events to the fd that
+     * RUNBOX_REPORT_FD names (a pipe runbox reads, not a file in /box); report_file is only
+     * where runners without pass_fds (Docker) find it. */
+    bool report_channel;
+    /* "plan": how runbox learns the number of tests from the instructor's side. "list": an
+     * argv run after the compile that prints "NAME: test" lines without running the student's
+     * code (libtest's --list); "scan": a POSIX extended regex over the test files whose first
+     * group is a test's name (one match per test). NULL both: the harness's own "plan". */
+    char **plan_list;
+    char *plan_scan;
+    /* "budget": "watch": runbox enforces each test's time budget by watching the progress live,
+     * killing the box and re-running without the finished and the hung tests; otherwise the
+     * harness does (RUNBOX_TEST_BUDGET_MS). */
+    bool watch;
+    /* "refuse": glob patterns of the student's file names that would hook into the framework
+     * (conftest.py, *.pth); "GLOB:TEXT" refuses a matching file only when it contains TEXT. */
+    char **refuse;
     struct lang_file *support; /* from <languages dir>/support/, put into /box/.runbox/ */
     size_t n_support;
     char *conventions; /* one paragraph for test authors */

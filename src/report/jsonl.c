@@ -58,9 +58,37 @@ static int on_end(struct jsonl *j, json_t *ev, struct report__str name)
         free(j->r->running);
         j->r->running = NULL;
     }
-    if (!strcmp(c.status, "skip"))
-        return 0;
+    if (!strcmp(c.status, "skip")) {
+        json_t *n = report__text(name.p, name.len);
+        if (!j->r->skipped && !(j->r->skipped = json_array()))
+            return json_decref(n), -ENOMEM;
+        return n && json_array_append_new(j->r->skipped, n) == 0 ? 0 : -ENOMEM;
+    }
     return report__add(j->r, &c);
+}
+
+/* "plan": the first one counts (a second one is the student's). */
+static int on_plan(struct jsonl *j, json_t *ev)
+{
+    json_t *count = json_object_get(ev, "count"), *names = json_object_get(ev, "names"), *n;
+    size_t i;
+
+    if (j->r->has_plan || !json_is_integer(count) || json_integer_value(count) < 0)
+        return 0;
+    j->r->has_plan = true;
+    j->r->planned = (size_t)json_integer_value(count);
+    if (!json_is_array(names) || json_array_size(names) > REPORT_MAX_TESTS)
+        return 0;
+    if (!(j->r->plan_names = json_array()))
+        return -ENOMEM;
+    json_array_foreach(names, i, n)
+    {
+        json_t *t = report__text(json_is_string(n) ? json_string_value(n) : "(unnamed test)",
+                                 json_is_string(n) ? json_string_length(n) : 14);
+        if (!t || json_array_append_new(j->r->plan_names, t) < 0)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 static int on_event(struct jsonl *j, json_t *ev)
@@ -76,6 +104,13 @@ static int on_event(struct jsonl *j, json_t *ev)
         return report__set_running(j->r, name.p, name.len);
     if (same(event, "end"))
         return on_end(j, ev, name);
+    if (same(event, "plan"))
+        return on_plan(j, ev);
+    if (same(event, "done") && !j->r->done) {
+        json_t *code = json_object_get(ev, "code");
+        j->r->done = true;
+        j->r->done_code = json_is_integer(code) ? (int)json_integer_value(code) : 1;
+    }
     return 0;
 }
 

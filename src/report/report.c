@@ -73,6 +73,9 @@ void report_done(struct report *r)
 {
     if (!r)
         return;
+    json_decref(r->plan_names);
+    json_decref(r->skipped);
+    r->plan_names = r->skipped = NULL;
     json_decref(r->tests);
     free(r->running);
     r->tests = NULL;

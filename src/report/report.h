@@ -24,7 +24,11 @@ enum report_format {
  *   {"event": "start", "name": "test_add"}
  *   {"event": "end", "name": "test_add", "status": "pass"|"fail"|"error"|"skip",
  *    "message": "...", "output": "...", "test_code": "..."}
- * A "start" without its "end" is the test that was running when the run was cut short. */
+ *   {"event": "plan", "count": 3, "names": ["test_add", ...]}   (names optional)
+ *   {"event": "done", "code": 0}
+ * A "start" without its "end" is the test that was running when the run was cut short. "plan"
+ * is what the harness collected before running any test; "done" is its last word (with the
+ * framework's own verdict, 0 = every test passed): a run without it ended early. */
 
 int report_format_from_string(const char *s, enum report_format *ret) _warn_unused_;
 const char *report_format_to_string(enum report_format f);
@@ -36,6 +40,13 @@ struct report {
                     *   except libtest's ignored tests that did not run ("skip") */
     char *running; /* the test that started and never finished, or NULL */
     bool complete; /* the report says the whole run finished (a summary, a closing tag...) */
+    /* runbox-jsonl only: */
+    bool has_plan;      /* a "plan" event came */
+    size_t planned;     /* its count */
+    json_t *plan_names; /* its names (strings), or NULL */
+    json_t *skipped;    /* names of the tests that ended "skip" (left out of tests) */
+    bool done;          /* a "done" event came */
+    int done_code;      /* its code */
 };
 
 /* Parse @len bytes of @f. Returns 0 with @ret filled (possibly with no tests, for an empty or
