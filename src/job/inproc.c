@@ -673,7 +673,7 @@ bool job__inproc_applies(const struct job__ctx *c)
 static int run_attempts(struct inproc *ip, struct job_result *res, bool *ret_last_hung)
 {
     struct job__ctx *c = ip->c;
-    _cleanup_(strv_freep) char **base = job__expand(c, ip->t->run);
+    _cleanup_(strv_freep) char **base = job__with_ignored(c, job__expand(c, ip->t->run));
     uint64_t start = now_ms(), wall = res->run_limits.wall_ms;
     int e = 0;
 

@@ -77,3 +77,7 @@ int job__run_inproc(struct job__ctx *c, struct job_result *res) _warn_unused_;
  * true with res->status compile_error and res->message saying which. */
 bool job__refused_file(const struct job_input *in, const struct lang_test *t,
                        struct job_result *res);
+
+/* @argv (taken) with the framework's "include_ignored" run args, unless the job skips ignored
+ * tests (test.c); NULL on OOM. */
+char **job__with_ignored(const struct job__ctx *c, char **argv);

@@ -165,7 +165,7 @@ void job__test_status(struct job_result *res, const struct report *rep)
 
 /* The framework's run argv: @argv (taken) and its "include_ignored" args, unless the job skips
  * ignored tests or runs its own command. NULL on OOM. */
-static char **with_ignored(const struct job__ctx *c, char **argv)
+char **job__with_ignored(const struct job__ctx *c, char **argv)
 {
     char *const *extra = c->test->include_ignored;
     size_t n = strv_len(argv), m = strv_len(extra);
@@ -191,7 +191,7 @@ int job__run_tests(struct job__ctx *c, struct job_result *res)
     const char *format = own ? in->tests.report_format : t->report_format;
     const char *file = own ? in->tests.report_file : t->report_file;
     _cleanup_(strv_freep) char **argv =
-            with_ignored(c, job__expand(c, in->tests.command ? in->tests.command : t->run));
+            job__with_ignored(c, job__expand(c, in->tests.command ? in->tests.command : t->run));
     struct report rep = {0}, prog = {0};
     bool have_rep, have_prog;
     int r;

@@ -12,7 +12,7 @@ installed() { "$RUNBOX" languages --json | jq -e ".[] | select(.name==\"$1\") | 
 case_() {
     local name=$1 lang=$2 fw=$3 want=$4 dir=$5 out=$TMP/out.json args=() students=()
     if ! installed "$lang"; then skip "$name" "$lang not installed"; return; fi
-    args=(--lang "$lang")
+    args=(--lang "$lang" --in-process)
     [ "$fw" != - ] && args+=(--framework "$fw")
     for f in "$dir"/*; do
         case $(basename "$f") in

@@ -112,7 +112,7 @@ check "java: ... and the crash is what the failure says" \
 judge reader '        try {
             return Files.readString(Paths.get("/box/GradeTest.java")).contains("hidden-oracle") ? a + b : -1;
         } catch (java.io.IOException e) {
-            throw new IllegalStateException("unreadable: " + e);
+            throw new IllegalStateException("unreadable: " + e.getClass().getName());
         }'
 check "java: the hidden test file cannot be read from the student's code" \
     bash -c "! grep -q hidden-oracle '$TMP/reader.json' && grep -q 'unreadable: java.nio.file.NoSuchFileException' '$TMP/reader.json'"

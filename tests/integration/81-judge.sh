@@ -107,11 +107,12 @@ def add(a, b):
 CUR=exit0
 check "python: after os._exit(0) every test is still counted and none passes" eq "$(jq -r '[.tests.tests[].status] | join(",")' "$TMP/exit0.json")" "fail,fail,fail"
 
-# The same conftest in the in-process mode does flip the verdict: the check above can fail.
+# The same conftest in the in-process mode, where it would share pytest's process, is refused
+# (in judge mode it sits harmless in the student's box).
 mkcase conftest_ip "$wrong" conftest.py "$(cat "$py/conftest/conftest.py")" >/dev/null
 pyjudge conftest_ip --in-process
 CUR=conftest_ip
-check "python: the conftest forgery works in-process (so judge mode is what stops it)" eq "$(status conftest_ip test_one)" "pass"
+check "python: in-process, the conftest.py is refused" eq "$(jq -r .status "$TMP/conftest_ip.json")" "compile_error"
 
 # The hidden tests are not in the student's box.
 mkcase reader 'import os, glob

@@ -491,6 +491,7 @@ static char *setup_boxes(const char *gen, const struct job_file *student, size_t
         write_at(sdir, student[i].name, student[i].data, student[i].len);
     write_at(jdir, tests_name, tests, strlen(tests));
     copy_support(jdir, "runbox_test.h");
+    copy_support(jdir, "runbox_test.c");
     copy_support(jdir, "runbox_rpc.h");
     copy_support(sdir, "runbox_rpc.h");
     judge_stubs_done(&st);
@@ -499,7 +500,7 @@ static char *setup_boxes(const char *gen, const struct job_file *student, size_t
     if (cpp) {
         assert_int_equal(sh("cd %s && g++ -std=gnu++17 -O1 -pipe -Wall -Wextra -Werror -I.runbox "
                             "-c runbox_stubs.cpp && g++ -std=gnu++17 -O1 -pipe -I.runbox -o tests "
-                            "%s runbox_stubs.o",
+                            "%s runbox_stubs.o .runbox/runbox_test.c",
                             jdir, tests_name),
                          0);
         assert_int_equal(sh("cd %s && g++ -std=gnu++17 -O2 -pipe -Wall -Wextra -Werror -I.runbox "
@@ -509,7 +510,7 @@ static char *setup_boxes(const char *gen, const struct job_file *student, size_t
     } else {
         assert_int_equal(sh("cd %s && gcc -std=gnu17 -O1 -pipe -Wall -Wextra -Werror -I.runbox "
                             "-c runbox_stubs.c && gcc -std=gnu17 -O1 -pipe -I.runbox -o tests %s "
-                            "runbox_stubs.o -lm",
+                            "runbox_stubs.o .runbox/runbox_test.c -lm",
                             jdir, tests_name),
                          0);
         assert_int_equal(sh("cd %s && gcc -std=gnu17 -O2 -pipe -Wall -Wextra -Werror -I.runbox "
