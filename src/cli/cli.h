@@ -26,6 +26,7 @@ struct cli_args {
     const char *exercise;       /* --exercise SLUG */
     const char *framework;      /* --framework NAME */
     bool in_process;            /* --in-process: tests and student's code in one box */
+    uint64_t test_timeout_ms;   /* --test-timeout SECS: each test's time budget */
     const char *cache_dir;      /* --cache DIR */
     bool no_cache;              /* --no-cache */
     const char *cases_file;     /* --cases FILE.json */

@@ -39,6 +39,7 @@ enum opt_code {
     OPT_DATA,
     OPT_DOCKER,
     OPT_IN_PROCESS,
+    OPT_TEST_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
         {"data", required_argument, NULL, OPT_DATA},
         {"docker", required_argument, NULL, OPT_DOCKER},
         {"in-process", no_argument, NULL, OPT_IN_PROCESS},
+        {"test-timeout", required_argument, NULL, OPT_TEST_TIMEOUT},
         {0},
 };
 
@@ -91,8 +93,10 @@ void cli_usage(FILE *f)
           "        where the stages run: the sandbox on an imported image (runbox image), or\n"
           "        a container of an engine's image (the Docker runner); a course's runner\n"
           "        is the default, else the language's, else the sandbox on this host\n"
-          "  test [LIMITS] [--lang L] [--framework NAME] [--json] --tests PATH... FILE...\n"
-          "  test [LIMITS] [--json] --course DIR --exercise SLUG FILE...\n"
+          "  test [LIMITS] [--lang L] [--framework NAME] [--json] [--in-process]\n"
+          "       [--test-timeout S] --tests PATH... FILE...\n"
+          "  test [LIMITS] [--json] [--in-process] [--test-timeout S] --course DIR\n"
+          "       --exercise SLUG FILE...\n"
           "        run the test files (PATH: files or directories) or a course exercise's\n"
           "        tests over the student's FILEs; exit 0 all passed, 1 some did not\n"
           "  course init --lang TEMPLATE DIR | check [--starter] DIR | validate DIR | templates\n"
@@ -168,6 +172,19 @@ static int opt_cpus(const char *val, uint64_t *ret)
     return 0;
 }
 
+static int opt_test_timeout(const char *val, uint64_t *ret_ms)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(val, &end);
+    if (errno || end == val || *end || !(v >= 0.1) || v > 3600)
+        return bad_value("test-timeout", val, "expected seconds from 0.1 to 3600, such as 2");
+    *ret_ms = (uint64_t)(v * 1000);
+    return 0;
+}
+
 static int opt_tolerance(const char *val, double *ret)
 {
     char *end;
@@ -207,6 +224,8 @@ static int apply_test_option(int code, const char *val, struct cli_args *a)
     case OPT_IN_PROCESS:
         a->in_process = true;
         return 0;
+    case OPT_TEST_TIMEOUT:
+        return opt_test_timeout(val, &a->test_timeout_ms);
     case OPT_CACHE:
         a->cache_dir = val;
         return 0;

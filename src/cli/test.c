@@ -353,7 +353,8 @@ static void test_run_done(struct test_run *t)
 static int test_usage(const struct cli_args *a)
 {
     static const char usage[] =
-            "usage: runbox test [--json] [--lang L] [--framework NAME] [--in-process] [LIMITS] "
+            "usage: runbox test [--json] [--lang L] [--framework NAME] [--in-process] "
+            "[--test-timeout S] [LIMITS] "
             "--tests PATH [--tests PATH...] FILE...\n"
             "       runbox test [--json] [--in-process] --course DIR --exercise SLUG FILE...\n";
 
@@ -411,6 +412,8 @@ static int setup_course(const struct cli_args *a, struct test_run *t)
     course_test_input(t->course, ex, &t->in);
     if (a->in_process)
         t->in.tests.judge = false;
+    if (a->test_timeout_ms)
+        t->in.tests.test_budget_ms = a->test_timeout_ms;
     if (a->framework && !framework_ok(t->in.lang, a->framework))
         return 2;
     if (cli_on_host(a, t->in.runner) && !lang_is_installed(t->in.lang)) {
@@ -435,7 +438,8 @@ static int setup_tests(const struct cli_args *a, struct test_run *t)
     t->in.tests = (struct job_tests){.files = t->tests.v,
                                      .n_files = t->tests.n,
                                      .framework = a->framework,
-                                     .judge = !a->in_process};
+                                     .judge = !a->in_process,
+                                     .test_budget_ms = a->test_timeout_ms};
     return 0;
 }
 

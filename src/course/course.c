@@ -797,6 +797,29 @@ static int course_ignored(json_t *v, void *obj, struct ctx *x)
     return 0;
 }
 
+/* "test_timeout": each test's time budget in seconds (0.1 to 3600); *@ret in ms. */
+static int get_test_timeout(json_t *v, uint64_t *ret, struct ctx *x)
+{
+    double s;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v) || (s = json_number_value(v)) < 0.1 || s > 3600)
+        return fail(x, "test_timeout: must be a number of seconds from 0.1 to 3600");
+    *ret = (uint64_t)(s * 1000);
+    return 0;
+}
+
+static int course_test_timeout(json_t *v, void *obj, struct ctx *x)
+{
+    return get_test_timeout(v, &((struct course *)obj)->test_timeout_ms, x);
+}
+
+static int exercise_test_timeout(json_t *v, void *obj, struct ctx *x)
+{
+    return get_test_timeout(v, &((struct course_exercise *)obj)->test_timeout_ms, x);
+}
+
 static int course_judge(json_t *v, void *obj, struct ctx *x)
 {
     signed char b = 1;
@@ -812,7 +835,7 @@ static const struct field course_fields[] = {
         {"language", course_language}, {"limits", course_limits},
         {"runner", course_runner},     {"show_test_code", course_show_test_code},
         {"ignored", course_ignored},   {"optimize", course_optimize},
-        {"judge", course_judge},
+        {"judge", course_judge},       {"test_timeout", course_test_timeout},
 };
 
 /* course.json's object @o into @c. */
@@ -893,9 +916,13 @@ static int exercise_optimize(json_t *v, void *obj, struct ctx *x)
 }
 
 static const struct field exercise_fields[] = {
-        {"title", exercise_title},   {"limits", exercise_limits},
-        {"runner", exercise_runner}, {"optimize", exercise_optimize},
-        {"judge", exercise_judge},   {"interface", exercise_interface},
+        {"title", exercise_title},
+        {"limits", exercise_limits},
+        {"runner", exercise_runner},
+        {"optimize", exercise_optimize},
+        {"judge", exercise_judge},
+        {"interface", exercise_interface},
+        {"test_timeout", exercise_test_timeout},
 };
 
 /* The @n bytes at @s (no NUL among them) as a title that JSON can hold: each byte that is not
@@ -1266,6 +1293,7 @@ void course_test_input(const struct course *c, const struct course_exercise *ex,
             .report_file = c->runner.report_file,
             .exercise = ex->slug,
             .judge = ex->judge >= 0 ? ex->judge == 1 : c->judge,
+            .test_budget_ms = ex->test_timeout_ms ? ex->test_timeout_ms : c->test_timeout_ms,
             .iface = ex->iface,
             .hidden = true,
             .optimize = ex->optimize >= 0 ? ex->optimize : c->optimize,

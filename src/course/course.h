@@ -36,6 +36,7 @@ struct course_exercise {
     struct job_limits limits;  /* the course's, then exercise.json's */
     char *runner_type;         /* the course's runner.type, or exercise.json's */
     struct iface *iface;       /* exercise.json's "interface" (judge mode's stubs), or NULL */
+    uint64_t test_timeout_ms;  /* exercise.json's "test_timeout"; 0: the course's */
     signed char judge;         /* exercise.json's "judge": -1 not given, 0 off, 1 on */
     signed char optimize;      /* exercise.json's "optimize", -1: the course's */
 };
@@ -47,10 +48,11 @@ struct course {
     const struct lang *lang;
     struct job_limits limits;
     struct course_runner runner;
-    bool judge;          /* "judge" (default true): tests and the student's code in two boxes */
-    bool show_test_code; /* results show the hidden tests' source and messages whole */
-    bool skip_ignored;   /* "ignored": "skip": ignored tests are reported skipped, not run */
-    bool optimize;       /* the tests are built optimised (a framework's "optimize" args) */
+    bool judge; /* "judge" (default true): tests and the student's code in two boxes */
+    uint64_t test_timeout_ms;   /* "test_timeout": each test's time budget; 0: a fair share */
+    bool show_test_code;        /* results show the hidden tests' source and messages whole */
+    bool skip_ignored;          /* "ignored": "skip": ignored tests are reported skipped, not run */
+    bool optimize;              /* the tests are built optimised (a framework's "optimize" args) */
     struct course_exercise *ex; /* sorted by slug */
     size_t n_ex;
     char *dir;

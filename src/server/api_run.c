@@ -327,7 +327,8 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
         in->tests = (struct job_tests){.files = q->test_files,
                                        .n_files = q->n_test_files,
                                        .framework = q->framework,
-                                       .judge = q->judge};
+                                       .judge = q->judge,
+                                       .test_budget_ms = q->test_timeout_ms};
     } else if (q->mode == JOB_MODE_CASES) {
         if (!(*ret_cases = job_cases_new(d)))
             return -ENOMEM;

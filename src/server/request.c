@@ -683,6 +683,12 @@ static int get_misc(struct ctx *c, json_t *body)
         return only_in_mode(c, "reveal_test_code", JOB_MODE_TEST);
     if (json_object_get(body, "judge") && r->mode != JOB_MODE_TEST)
         return only_in_mode(c, "judge", JOB_MODE_TEST);
+    json_t *tt = json_object_get(body, "test_timeout");
+    if (tt && r->mode != JOB_MODE_TEST)
+        return only_in_mode(c, "test_timeout", JOB_MODE_TEST);
+    if (tt && (!json_is_number(tt) || json_number_value(tt) < 0.1 || json_number_value(tt) > 3600))
+        return fail(c->err, 400, "test_timeout", "must be a number of seconds from 0.1 to 3600");
+    r->test_timeout_ms = tt ? (uint64_t)(json_number_value(tt) * 1000) : 0;
     if (u) {
         if (!json_is_string(u) || !webhook_url_is_valid(json_string_value(u)))
             return fail(c->err, 400, "callback_url", "must be an http:// or https:// URL");
@@ -731,11 +737,21 @@ int request_parse(json_t *body, const struct request_policy *pol, struct request
 
 /* What an execute request may say that a compile has no use for. */
 static const char *const not_for_compile[] = {
-        "mode",         "test_files",       "framework",
-        "cases",        "compare",          "tolerance",
-        "stdin",        "stdin_base64",     "args",
-        "callback_url", "reveal_test_code", "stop_on_first_failure",
-        "compile_args", "judge",
+        "mode",
+        "test_files",
+        "framework",
+        "cases",
+        "compare",
+        "tolerance",
+        "stdin",
+        "stdin_base64",
+        "args",
+        "callback_url",
+        "reveal_test_code",
+        "stop_on_first_failure",
+        "compile_args",
+        "judge",
+        "test_timeout",
 };
 
 /* The languages with a browser compile, ", "-separated, into @buf. */
@@ -942,6 +958,8 @@ static void mode_to_json(const struct request *r, json_t *o)
             json_object_set_new(o, "framework", json_string(r->framework));
         json_object_set_new(o, "reveal_test_code", json_boolean(r->reveal_test_code));
         json_object_set_new(o, "judge", json_boolean(r->judge));
+        if (r->test_timeout_ms)
+            json_object_set_new(o, "test_timeout", json_real((double)r->test_timeout_ms / 1000));
     }
     if (r->mode == JOB_MODE_CASES) {
         json_object_set_new(o, "cases", cases_to_json(r));

@@ -65,9 +65,10 @@ struct request {
     enum job_compare_mode compare; /* default trailing whitespace */
     double tolerance;              /* JOB_COMPARE_FLOAT; 0 = the default */
     bool stop_on_first_failure;
-    bool return_files;     /* default true: what the program wrote to /box/out/ */
-    bool reveal_test_code; /* default false: tests' source ("test_code") stays out of results */
-    bool judge; /* default true: judge mode (two boxes) where the framework has one */
+    bool return_files;        /* default true: what the program wrote to /box/out/ */
+    bool reveal_test_code;    /* default false: tests' source ("test_code") stays out of results */
+    bool judge;               /* default true: judge mode (two boxes) where the framework has one */
+    uint64_t test_timeout_ms; /* "test_timeout": each test's time budget; 0: a fair share */
 };
 
 struct request_error {
