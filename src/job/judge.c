@@ -747,6 +747,9 @@ int job__run_judge(struct job__ctx *c, struct job_result *res)
         snprintf(res->message, sizeof(res->message), "writing the files: %s", strerror(-r));
         goto out;
     }
+    if (in->collect_files && ((r = sbx_workspace_mkdir(sws, JOB_OUT_DIR)) < 0 ||
+                              (r = sbx_workspace_mkdir(jws, JOB_OUT_DIR)) < 0))
+        goto out;
     j.s_ws = sws;
     if (!(j.s_env = job__judge_env(c, lj->student.env, "student")) ||
         !(j_env = job__judge_env(c, lj->judge.env, "judge")) ||
@@ -805,8 +808,27 @@ int job__run_judge(struct job__ctx *c, struct job_result *res)
     res->run.stderr_bytes = j.err.len;
     buf_init(&j.out, 0);
     buf_init(&j.err, 0);
-    if (in->collect_files)
-        res->files = job_out_files(sws, &in->out_limits);
+    /* What the student's program left in out/, then what the tests did (a test may write a
+     * figure of the student's results), names the student's file took left out. */
+    if (in->collect_files) {
+        json_t *mine = job_out_files(sws, &in->out_limits),
+               *theirs = job_out_files(jws, &in->out_limits);
+        json_t *f;
+        size_t i, k;
+        json_array_foreach(theirs, i, f)
+        {
+            bool taken = false;
+            json_t *g;
+            json_array_foreach(mine, k, g)
+            {
+                taken |= json_equal(json_object_get(f, "name"), json_object_get(g, "name"));
+            }
+            if (!taken && (mine || (mine = json_array())))
+                (void)json_array_append(mine, f);
+        }
+        json_decref(theirs);
+        res->files = mine;
+    }
 out:
     sbx_result_done(&j.jres);
     judge_done(&j);
