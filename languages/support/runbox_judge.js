@@ -10,6 +10,7 @@
 'use strict';
 
 const fs = require('node:fs');
+const wire = require('./runbox_wire.js');
 
 const IN = 3;
 const OUT = 4;
@@ -74,63 +75,23 @@ function excClass(name) {
 
 const REF = Symbol('runbox.ref');
 
-function enc(v, depth = 0) {
-  if (depth > 500) throw new RangeError('a value nested more than 500 deep');
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
-  if (v === undefined) return { $undefined: true };
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return { $float: 'nan' };
-    if (!Number.isFinite(v)) return { $float: v > 0 ? 'inf' : '-inf' };
-    return v;
-  }
-  if (typeof v === 'bigint') return { $bigint: v.toString() };
-  if ((typeof v === 'object' || typeof v === 'function') && v[REF] !== undefined)
-    return { $ref: v[REF] };
-  if (Array.isArray(v)) return v.map((x) => enc(x, depth + 1));
-  if (v instanceof Map) return { $map: [...v].map(([k, x]) => [enc(k, depth + 1), enc(x, depth + 1)]) };
-  if (v instanceof Set) return { $set: [...v].map((x) => enc(x, depth + 1)) };
-  if (typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
-    const o = {};
-    for (const [k, x] of Object.entries(v)) o[k] = enc(x, depth + 1);
-    return o;
-  }
-  throw new TypeError(
-    "judge mode: only data (and the student's own objects) can be passed to the student's code, not " +
-      (typeof v === 'function' ? 'a function' : Object.prototype.toString.call(v)),
-  );
+function enc(v) {
+  return wire.encode(v, (x) => {
+    if ((typeof x === 'object' || typeof x === 'function') && x !== null && x[REF] !== undefined)
+      return { $ref: x[REF] };
+    throw new TypeError(
+      "judge mode: only data (and the student's own objects) can be passed to the student's code, not " +
+        (typeof x === 'function' ? 'a function' : Object.prototype.toString.call(x)),
+    );
+  });
 }
 
 function dec(v, self) {
-  if (Array.isArray(v)) return v.map((x) => dec(x));
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v);
-    if (keys.length === 1) {
-      const x = v[keys[0]];
-      switch (keys[0]) {
-        case '$ref':
-          return remote(x, self);
-        case '$undefined':
-          return undefined;
-        case '$float':
-          return x === 'nan' ? NaN : x === 'inf' ? Infinity : -Infinity;
-        case '$bigint':
-          return BigInt(x);
-        case '$map':
-          return new Map(x.map(([a, b]) => [dec(a), dec(b)]));
-        case '$set':
-          return new Set(x.map((a) => dec(a)));
-        case '$tuple':
-          return x.map((a) => dec(a));
-        case '$exc':
-          return excClass(x.name);
-        default:
-      }
-    }
-    const o = {};
-    for (const k of keys) o[k] = dec(v[k]);
-    return o;
-  }
-  return v;
+  return wire.decode(v, (k, x) => {
+    if (k === '$ref') return remote(x, self);
+    if (k === '$exc') return excClass(x.name);
+    throw new TypeError(`unknown tag ${k}`);
+  });
 }
 
 // Timeouts and crashes are thrown as this, which runbox also records: a test during which the

@@ -15,17 +15,14 @@ Loaded as a pytest plugin (-p runbox_judge): it tells runbox how many tests ther
 one is running, so each test gets its own time budget.
 """
 
-import base64
 import builtins
-import math
+import json
 import os
 import sys
 
-import json
+import runbox_wire
 
 _IN, _OUT = 3, 4
-_LINE_MAX = 16 << 20
-_buf = bytearray()
 _current = None  # the test runbox was last told about
 
 
@@ -38,27 +35,18 @@ def _fail(msg):
         raise AssertionError(msg) from None
 
 
+_reader = runbox_wire.LineReader(_IN)
+
+
 def _send_line(line):
-    data = (line + "\n").encode("utf-8", "surrogatepass")
-    while data:
-        n = os.write(_OUT, data)
-        data = data[n:]
+    runbox_wire.write_line(_OUT, line)
 
 
 def _recv_line():
-    global _buf
-    while True:
-        i = _buf.find(b"\n")
-        if i >= 0:
-            line = bytes(_buf[:i])
-            del _buf[: i + 1]
-            return line
-        if len(_buf) > _LINE_MAX:
-            _fail("the student's side sent an answer longer than 16 MiB")
-        chunk = os.read(_IN, 1 << 16)
-        if not chunk:
-            _fail("the connection to the student's code ended")
-        _buf += chunk
+    line = _reader.read()
+    if line is None:
+        _fail("the connection to the student's code ended (or sent a line over 16 MiB)")
+    return line
 
 
 def announce(name):
@@ -72,37 +60,18 @@ def announce(name):
 # Values to and from JSON (docs/judge.md).
 
 
-def _enc(v):
-    t = type(v)
-    if v is None or t in (bool, str):
-        return v
-    if t is int:
-        return v
-    if t is float:
-        if math.isnan(v):
-            return {"$float": "nan"}
-        if math.isinf(v):
-            return {"$float": "inf" if v > 0 else "-inf"}
-        return v
-    if t is list:
-        return [_enc(x) for x in v]
-    if t is tuple:
-        return {"$tuple": [_enc(x) for x in v]}
-    if t in (set, frozenset):
-        return {"$set": [_enc(x) for x in v]}
-    if t in (bytes, bytearray):
-        return {"$bytes": base64.b64encode(bytes(v)).decode()}
-    if t is dict:
-        if all(type(k) is str for k in v):
-            return {k: _enc(x) for k, x in v.items()}
-        return {"$map": [[_enc(k), _enc(x)] for k, x in v.items()]}
+def _refuse(v, depth):
     if isinstance(v, Remote):
         return {"$ref": v._rb_id()}
     raise TypeError(
         "judge mode: a %s cannot be passed to the student's code (only data: None, bool, "
         "int, float, str, bytes, list, tuple, dict, set, and the student's own objects)"
-        % t.__name__
+        % type(v).__name__
     )
+
+
+def _enc(v):
+    return runbox_wire.encode(v, _refuse)
 
 
 _exc_classes = {}
@@ -119,28 +88,16 @@ def _exc_class(module, name):
     return _exc_classes[key]
 
 
+def _tagged(k, x):
+    if k == "$ref":
+        return Remote(x)
+    if k == "$exc":
+        return _exc_class(x.get("module", ""), x.get("name", "Exception"))
+    raise ValueError("unknown tag %s" % k)
+
+
 def _dec(v):
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
-    if isinstance(v, dict):
-        if len(v) == 1:
-            (k, x), = v.items()
-            if k == "$ref":
-                return Remote(x)
-            if k == "$tuple":
-                return tuple(_dec(y) for y in x)
-            if k == "$set":
-                return {_dec(y) for y in x}
-            if k == "$bytes":
-                return base64.b64decode(x)
-            if k == "$float":
-                return float(x)
-            if k == "$map":
-                return {_dec(a): _dec(b) for a, b in x}
-            if k == "$exc":
-                return _exc_class(x.get("module", ""), x.get("name", "Exception"))
-        return {k: _dec(x) for k, x in v.items()}
-    return v
+    return runbox_wire.decode(v, _tagged)
 
 
 class _Gone(Exception):

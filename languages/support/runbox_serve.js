@@ -8,6 +8,7 @@
 'use strict';
 
 const fs = require('node:fs');
+const wire = require('./runbox_wire.js');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 
@@ -37,58 +38,16 @@ function isErrorClass(v) {
   return typeof v === 'function' && (v === Error || v.prototype instanceof Error);
 }
 
-function enc(v, depth = 0) {
-  if (depth > 500) throw new RangeError('a value nested more than 500 deep');
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
-  if (v === undefined) return { $undefined: true };
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return { $float: 'nan' };
-    if (!Number.isFinite(v)) return { $float: v > 0 ? 'inf' : '-inf' };
-    return v;
-  }
-  if (typeof v === 'bigint') return { $bigint: v.toString() };
-  if (isErrorClass(v)) return { $exc: { name: v.name } };
-  const d = depth + 1;
-  if (Array.isArray(v) && Object.getPrototypeOf(v) === Array.prototype) return v.map((x) => enc(x, d));
-  if (v instanceof Map && Object.getPrototypeOf(v) === Map.prototype)
-    return { $map: [...v].map(([k, x]) => [enc(k, d), enc(x, d)]) };
-  if (v instanceof Set && Object.getPrototypeOf(v) === Set.prototype) return { $set: [...v].map((x) => enc(x, d)) };
-  if (typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
-    const o = {};
-    for (const [k, x] of Object.entries(v)) o[k] = enc(x, d);
-    return o;
-  }
-  return ref(v);
+function enc(v) {
+  return wire.encode(v, (x) => (isErrorClass(x) ? { $exc: { name: x.name } } : ref(x)));
 }
 
 function dec(v) {
-  if (Array.isArray(v)) return v.map(dec);
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v);
-    if (keys.length === 1) {
-      const x = v[keys[0]];
-      switch (keys[0]) {
-        case '$ref':
-          if (!objs.has(x)) throw new Gone(`the object #${x} is gone (the program was restarted)`);
-          return objs.get(x);
-        case '$undefined':
-          return undefined;
-        case '$float':
-          return x === 'nan' ? NaN : x === 'inf' ? Infinity : -Infinity;
-        case '$bigint':
-          return BigInt(x);
-        case '$map':
-          return new Map(x.map(([a, b]) => [dec(a), dec(b)]));
-        case '$set':
-          return new Set(x.map(dec));
-        default:
-      }
-    }
-    const o = {};
-    for (const k of keys) o[k] = dec(v[k]);
-    return o;
-  }
-  return v;
+  return wire.decode(v, (k, x) => {
+    if (k !== '$ref') throw new TypeError(`unknown tag ${k}`);
+    if (!objs.has(x)) throw new Gone(`the object #${x} is gone (the program was restarted)`);
+    return objs.get(x);
+  });
 }
 
 async function load(file) {

@@ -6,20 +6,20 @@ student's objects and answers with plain data or a reference ({"$ref": N}) to wh
 data. Nothing here decides a grade: the tests and their verdicts are in the judge's box.
 """
 
-import base64
 import importlib
 import json
-import math
 import operator
 import os
 import sys
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runbox_wire  # noqa: E402 - runbox's own, beside this file
+
 _IN = os.dup(3)
 _OUT = os.dup(4)
 os.close(3)
 os.close(4)
-_LINE_MAX = 16 << 20
 
 sys.path.insert(0, "/box")
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
@@ -45,61 +45,29 @@ def _ref(v):
     return {"$ref": r}
 
 
-def _enc(v, depth=0):
-    if depth > 500:
-        raise ValueError("a value nested more than 500 deep")
-    t = type(v)
-    if v is None or t in (bool, str, int):
-        return v
-    if t is float:
-        if math.isnan(v):
-            return {"$float": "nan"}
-        if math.isinf(v):
-            return {"$float": "inf" if v > 0 else "-inf"}
-        return v
-    d = depth + 1
-    if t is list:
-        return [_enc(x, d) for x in v]
-    if t is tuple:
-        return {"$tuple": [_enc(x, d) for x in v]}
-    if t in (set, frozenset):
-        return {"$set": [_enc(x, d) for x in v]}
-    if t in (bytes, bytearray):
-        return {"$bytes": base64.b64encode(bytes(v)).decode()}
-    if t is dict:
-        if all(type(k) is str for k in v):
-            return {k: _enc(x, d) for k, x in v.items()}
-        return {"$map": [[_enc(k, d), _enc(x, d)] for k, x in v.items()]}
+def _other(v, depth):
     if isinstance(v, type) and issubclass(v, BaseException):
         return {"$exc": {"module": v.__module__, "name": v.__name__}}
     # numpy's scalars are numbers.
-    if t.__module__ == "numpy" and getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
-        return _enc(v.item(), d)
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
+        return _enc(v.item(), depth)
     return _ref(v)
 
 
+def _enc(v, depth=0):
+    return runbox_wire.encode(v, _other, depth)
+
+
+def _tagged(k, x):
+    if k == "$ref":
+        if x not in _objs:
+            raise _Gone("the object #%s is gone (the program was restarted)" % x)
+        return _objs[x]
+    raise ValueError("unknown tag %s" % k)
+
+
 def _dec(v):
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
-    if isinstance(v, dict):
-        if len(v) == 1:
-            (k, x), = v.items()
-            if k == "$ref":
-                if x not in _objs:
-                    raise _Gone("the object #%s is gone (the program was restarted)" % x)
-                return _objs[x]
-            if k == "$tuple":
-                return tuple(_dec(y) for y in x)
-            if k == "$set":
-                return {_dec(y) for y in x}
-            if k == "$bytes":
-                return base64.b64decode(x)
-            if k == "$float":
-                return float(x)
-            if k == "$map":
-                return {_dec(a): _dec(b) for a, b in x}
-        return {k: _dec(x) for k, x in v.items()}
-    return v
+    return runbox_wire.decode(v, _tagged)
 
 
 def _module(name):
@@ -179,10 +147,7 @@ def _student_trace(e):
 
 
 def _send(obj):
-    data = (json.dumps(obj, allow_nan=False) + "\n").encode("utf-8", "surrogatepass")
-    while data:
-        n = os.write(_OUT, data)
-        data = data[n:]
+    runbox_wire.write_line(_OUT, json.dumps(obj, allow_nan=False))
 
 
 def _answer(req):
@@ -207,19 +172,11 @@ def main():
             except ImportError:
                 pass  # each request for it says why
     _send({"ready": True})
-    buf = bytearray()
+    reader = runbox_wire.LineReader(_IN)
     while True:
-        i = buf.find(b"\n")
-        if i < 0:
-            if len(buf) > _LINE_MAX:
-                return
-            chunk = os.read(_IN, 1 << 16)
-            if not chunk:
-                return
-            buf += chunk
-            continue
-        line = bytes(buf[:i])
-        del buf[: i + 1]
+        line = reader.read()
+        if line is None:
+            return
         try:
             req = json.loads(line)
         except ValueError:
