@@ -90,6 +90,8 @@ static void close_fd(int *fd)
 
 static void buf_consume(struct buf *b, size_t n)
 {
+    if (n == 0 || !b->data)
+        return;
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
     if (b->data)
