@@ -652,6 +652,10 @@ static int judge_run(struct judge *j, const char *jws, char **j_env, char *const
         sbx_host_keep_warm(c->h, warm);
         return r;
     }
+    /* The student's box starts now too: both load at once (on another core), and the first
+     * request finds the student's code ready. Should it fail, the first request tries again. */
+    if (student_start(j) < 0)
+        j->st_live = false;
     relay(j);
     sbx_box_end(j->jbox);
     j->jbox = NULL;
