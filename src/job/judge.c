@@ -568,21 +568,28 @@ static void results(struct judge *j, const char *jws)
         free(data);
     }
     report_done(&prog);
+    /* A test during which the student's code timed out or crashed does not pass, whatever it
+     * caught (#[should_panic], assert.throws): counted as an error. */
+    json_t *t;
+    size_t i;
+    json_array_foreach(have ? rep.tests : NULL, i, t)
+    {
+        json_t *why = json_object_get(j->forced, json_string_value(json_object_get(t, "name")));
+        const char *st = json_string_value(json_object_get(t, "status"));
+        if (why && st && strcmp(st, "pass") == 0) {
+            (void)json_object_set_new(t, "status", json_string("error"));
+            (void)json_object_set(t, "message", why);
+        }
+    }
     struct report none = {.tests = json_array()};
     res->tests = report_results(have ? &rep : &none, NULL);
     json_decref(none.tests);
-    json_t *list = json_object_get(res->tests, "tests"), *t;
-    size_t i;
+    json_t *list = json_object_get(res->tests, "tests");
     json_array_foreach(list, i, t)
     {
         json_t *o = json_object_get(j->outputs, json_string_value(json_object_get(t, "name")));
         /* The harness's captured output is the tests' own: only the student's goes out. */
         (void)json_object_set_new(t, "output", o ? json_incref(o) : json_string(""));
-        json_t *why = json_object_get(j->forced, json_string_value(json_object_get(t, "name")));
-        if (why && strcmp(json_string_value(json_object_get(t, "status")), "pass") == 0) {
-            (void)json_object_set_new(t, "status", json_string("error"));
-            (void)json_object_set(t, "message", why);
-        }
     }
     /* The status from the judge box's end (its own time or memory limit: the run's). */
     struct sbx_result saved = res->run;

@@ -202,5 +202,37 @@ CUR=jsloop
 judge jsloop "$js/jsloop" --lang javascript --wall 8 --tests loop.test.js solution.js
 check "javascript: a hung test is reported, later tests run, and a hang never satisfies assert.throws" \
     eq "$(status jsloop 'a loops')/$(status jsloop b)/$(status jsloop c)/$(status jsloop d)" "fail/pass/error/pass"
+check "javascript: ... and the run counts it (test_failure, 1 failed, 1 error)" \
+    eq "$(jq -r '[.status, .tests.failed, .tests.errors] | join("/")' "$TMP/jsloop.json")" "test_failure/1/1"
+
+### Rust, through a course whose exercise declares its interface: a hang never satisfies
+### #[should_panic], and the run's counts say so.
+if [ -x /usr/bin/rustc ]; then
+    rc=$TMP/rc
+    mkdir -p "$rc/c/exercises/ex/tests" "$rc/s"
+    echo '{"name": "r", "language": "rust", "limits": {"wall": 6}}' >"$rc/c/course.json"
+    echo '# Ex' >"$rc/c/exercises/ex/README.md"
+    cat >"$rc/c/exercises/ex/exercise.json" <<'EOF2'
+{"interface": {"functions": [{"name": "add", "params": [["a", "int"], ["b", "int"]], "returns": "int"},
+                             {"name": "spin", "returns": "int"}]}}
+EOF2
+    cat >"$rc/c/exercises/ex/tests/tests.rs" <<'EOF2'
+mod solution;
+use solution::*;
+#[test]
+#[should_panic]
+fn a_spin() { spin(); }
+#[test]
+fn b_add() { assert_eq!(add(1, 2), 3); }
+EOF2
+    printf 'pub fn add(a: i32, b: i32) -> i32 { println!("student adds {} {}", a, b); a + b }\npub fn spin() -> i32 { loop {} }\n' >"$rc/s/solution.rs"
+    CUR=rust
+    judge rust "$rc" --course c --exercise ex s/solution.rs
+    check "rust: a hung call under #[should_panic] is an error, the next test passes with the student's output" \
+        eq "$(jq -r '[.status, (.tests.tests[] | .status), (.tests.tests[1].output // "")] | join("/")' "$TMP/rust.json")" \
+        "test_failure/error/pass/student adds 1 2"
+else
+    skip "rust: judge mode with #[should_panic]" "rustc not installed"
+fi
 
 done_testing
