@@ -229,6 +229,28 @@ static int check_all(const struct cli_args *a, struct check *k)
     return 0;
 }
 
+/* The exercises whose tests run in-process (no judge mode for them: no interface, judge off):
+ * their tests share a box with the student's code, which can read them. Said unless @quiet. */
+static json_t *in_process_exercises(const struct course *c, bool quiet)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; list && i < c->n_ex; i++) {
+        struct job_input in = {.tests = {0}};
+        course_test_input(c, &c->ex[i], &in);
+        if (job_uses_judge(&in))
+            continue;
+        json_array_append_new(list, json_string(c->ex[i].slug));
+        if (!quiet)
+            printf("note: %s runs its tests in-process (%s): the student's code shares their box "
+                   "and could read them\n",
+                   c->ex[i].slug,
+                   in.tests.judge ? "judge mode needs an \"interface\" in its exercise.json here"
+                                  : "\"judge\": false");
+    }
+    return list;
+}
+
 static int cmd_check(const struct cli_args *a)
 {
     struct check k = {0};
@@ -256,10 +278,14 @@ static int cmd_check(const struct cli_args *a)
     if ((rc = check_all(a, &k)) != 0)
         goto out;
     rc = k.failed ? 1 : 0;
+    json_t *inproc = in_process_exercises(k.c, a->json);
     if (a->json)
-        cli_print_json(json_pack("{s:b, s:b, s:o, s:O}", "valid", 1, "ok", !k.failed, "course",
-                                 course_to_json(k.c), "checks", k.checks));
+        cli_print_json(json_pack("{s:b, s:b, s:o, s:O, s:o}", "valid", 1, "ok", !k.failed, "course",
+                                 course_to_json(k.c), "checks", k.checks, "in_process",
+                                 inproc ? inproc : json_array()));
     else
+        json_decref(inproc);
+    if (!a->json)
         printf("%s: %zu exercise%s, %d check%s: %d ok, %d failed\n", k.c->id, k.c->n_ex,
                k.c->n_ex == 1 ? "" : "s", k.ok + k.failed, k.ok + k.failed == 1 ? "" : "s", k.ok,
                k.failed);

@@ -817,6 +817,11 @@ static bool uses_judge(const struct job_input *in, const struct lang_test *t)
            (!t->judge->stubs || in->tests.iface) && job__runner(in)->type == LANG_RUNNER_SANDBOX;
 }
 
+bool job_uses_judge(const struct job_input *in)
+{
+    return uses_judge(in, lang_find_test(in->lang, in->tests.framework));
+}
+
 int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_input *in,
             struct job_result *res)
 {

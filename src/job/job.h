@@ -249,6 +249,11 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
             struct job_result *res) _warn_unused_;
 void job_result_done(struct job_result *res);
 
+/* True when the JOB_MODE_TEST job @in runs in judge mode (docs/judge.md): it asks for it, its
+ * framework has it (a compiled language's with the exercise's interface), and the tests run in
+ * the sandbox. */
+bool job_uses_judge(const struct job_input *in);
+
 /* The version of @l's toolchain, probed in a box and cached by the probe binary's mtime in
  * /var/cache/runbox. Returns a malloc'd string or NULL. */
 char *job_lang_version(struct sbx_host *h, const struct lang *l);
