@@ -3,6 +3,8 @@
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNBOX=${RUNBOX:-$ROOT/build/runbox}
+# A path relative to the caller's dir (tests/run.sh gives build/runbox) must survive a cd.
+case $RUNBOX in /*) ;; *) RUNBOX=$PWD/$RUNBOX ;; esac
 PROGS=$ROOT/tests/programs
 T_NUM=0
 T_FAILED=0

@@ -142,8 +142,12 @@ static int parse_fn(json_t *o, const struct iface *i, const char *where, struct 
     if ((r = get_name(json_object_get(o, "name"), w, &f->name, err, errlen)) < 0)
         return r;
     snprintf(w, sizeof(w), "%s.params", where);
-    json_t *p = json_object_get(o, "params");
-    if ((r = parse_params(p ? p : json_array(), i, w, &f->params, &f->n_params, err, errlen)) < 0)
+    json_t *p = json_object_get(o, "params"), *none = p ? NULL : json_array();
+    if (!p && !none)
+        return -ENOMEM;
+    r = parse_params(p ? p : none, i, w, &f->params, &f->n_params, err, errlen);
+    json_decref(none);
+    if (r < 0)
         return r;
     snprintf(w, sizeof(w), "%s.returns", where);
     json_t *rt = json_object_get(o, "returns");
