@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -380,4 +382,14 @@ int dir_make_private(const char *dir, private_fix_fn on_fix, void *ctx)
             r = make_private_at(dfd, e->d_name, on_fix, ctx);
     (void)closedir(d);
     return r;
+}
+
+int set_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
 }

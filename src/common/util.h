@@ -91,6 +91,10 @@ int fd_recv(int sock, int flags, int *ret_fd) _warn_unused_;
 /* Monotonic clock in microseconds. */
 uint64_t now_us(void);
 
+/* printf into @err (@errlen bytes, cut as snprintf cuts); returns -EINVAL, for parsers that say
+ * what is wrong with their input. */
+int set_error(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
+
 /* The wall clock (CLOCK_REALTIME) in unix milliseconds, for timestamps that are stored. */
 int64_t unix_ms(void);
 

@@ -2,7 +2,6 @@
 #include "job/iface.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,17 +20,6 @@ static const char *const base_names[] = {
 const char *iface_base_name(enum iface_base b)
 {
     return (size_t)b < ARRAY_SIZE(base_names) ? base_names[b] : "?";
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
 }
 
 static bool is_ident(const char *s)
@@ -54,8 +42,9 @@ static int get_name(json_t *v, const char *where, char **ret, char *err, size_t 
     const char *s = json_string_value(v);
 
     if (!s || !is_ident(s))
-        return fail(err, errlen, "%s: must be an identifier ([A-Za-z_][A-Za-z0-9_]*, at most %d)",
-                    where, IFACE_NAME_MAX);
+        return set_error(err, errlen,
+                         "%s: must be an identifier ([A-Za-z_][A-Za-z0-9_]*, at most %d)", where,
+                         IFACE_NAME_MAX);
     if (!(*ret = strdup(s)))
         return -ENOMEM;
     return 0;
@@ -70,7 +59,7 @@ static int parse_type(json_t *v, const struct iface *i, bool ret_ok, const char 
     size_t n;
 
     if (!s || (n = strlen(s)) == 0 || n > IFACE_NAME_MAX + 2)
-        return fail(err, errlen, "%s: must be a type name", where);
+        return set_error(err, errlen, "%s: must be a type name", where);
     snprintf(base, sizeof(base), "%s", s);
     t->array = n > 2 && strcmp(s + n - 2, "[]") == 0;
     if (t->array)
@@ -79,23 +68,23 @@ static int parse_type(json_t *v, const struct iface *i, bool ret_ok, const char 
         if (strcmp(base, base_names[b]) == 0) {
             t->base = (enum iface_base)b;
             if (t->base == IFACE_VOID && (!ret_ok || t->array))
-                return fail(err, errlen, "%s: 'void' is only a return type", where);
+                return set_error(err, errlen, "%s: 'void' is only a return type", where);
             if (t->array && t->base == IFACE_CHAR)
-                return fail(err, errlen, "%s: use 'string' for 'char[]'", where);
+                return set_error(err, errlen, "%s: use 'string' for 'char[]'", where);
             return 0;
         }
     for (size_t c = 0; c < i->n_classes; c++)
         if (strcmp(base, i->classes[c].name) == 0) {
             if (t->array)
-                return fail(err, errlen, "%s: arrays of a class are not supported", where);
+                return set_error(err, errlen, "%s: arrays of a class are not supported", where);
             t->base = IFACE_CLASS;
             t->cls = i->classes[c].name;
             return 0;
         }
-    return fail(err, errlen,
-                "%s: unknown type '%s' (known: void, bool, int, long, double, char, string, "
-                "arrays T[] of these, and the interface's classes)",
-                where, s);
+    return set_error(err, errlen,
+                     "%s: unknown type '%s' (known: void, bool, int, long, double, char, string, "
+                     "arrays T[] of these, and the interface's classes)",
+                     where, s);
 }
 
 static int parse_params(json_t *v, const struct iface *i, const char *where,
@@ -107,8 +96,8 @@ static int parse_params(json_t *v, const struct iface *i, const char *where,
     int r;
 
     if (!json_is_array(v) || json_array_size(v) > IFACE_MAX_PARAMS)
-        return fail(err, errlen, "%s: must be an array of at most %d [name, type] pairs", where,
-                    IFACE_MAX_PARAMS);
+        return set_error(err, errlen, "%s: must be an array of at most %d [name, type] pairs",
+                         where, IFACE_MAX_PARAMS);
     *ret = calloc(json_array_size(v) + 1, sizeof(**ret));
     if (!*ret)
         return -ENOMEM;
@@ -116,7 +105,7 @@ static int parse_params(json_t *v, const struct iface *i, const char *where,
     {
         snprintf(w, sizeof(w), "%s[%zu]", where, k);
         if (!json_is_array(p) || json_array_size(p) != 2)
-            return fail(err, errlen, "%s: must be a [name, type] pair", w);
+            return set_error(err, errlen, "%s: must be a [name, type] pair", w);
         if ((r = get_name(json_array_get(p, 0), w, &(*ret)[k].name, err, errlen)) < 0)
             return r;
         *ret_n = k + 1;
@@ -124,7 +113,7 @@ static int parse_params(json_t *v, const struct iface *i, const char *where,
             return r;
         for (size_t j = 0; j < k; j++)
             if (strcmp((*ret)[j].name, (*ret)[k].name) == 0)
-                return fail(err, errlen, "%s: '%s' is there twice", w, (*ret)[k].name);
+                return set_error(err, errlen, "%s: '%s' is there twice", w, (*ret)[k].name);
     }
     return 0;
 }
@@ -136,8 +125,8 @@ static int parse_fn(json_t *o, const struct iface *i, const char *where, struct 
     int r;
 
     if (!json_is_object(o))
-        return fail(err, errlen, "%s: must be an object {\"name\", \"params\", \"returns\"}",
-                    where);
+        return set_error(err, errlen, "%s: must be an object {\"name\", \"params\", \"returns\"}",
+                         where);
     snprintf(w, sizeof(w), "%s.name", where);
     if ((r = get_name(json_object_get(o, "name"), w, &f->name, err, errlen)) < 0)
         return r;
@@ -163,7 +152,7 @@ static int unique(const char *const *names, size_t n, const char *where, char *e
     for (size_t a = 0; a < n; a++)
         for (size_t b = a + 1; b < n; b++)
             if (strcmp(names[a], names[b]) == 0)
-                return fail(err, errlen, "%s: '%s' is declared twice", where, names[a]);
+                return set_error(err, errlen, "%s: '%s' is declared twice", where, names[a]);
     return 0;
 }
 
@@ -177,17 +166,18 @@ int iface_parse(json_t *o, struct iface *ret, char *err, size_t errlen)
     int r = 0;
 
     if (!json_is_object(o))
-        return fail(err, errlen, "must be an object {\"functions\", \"classes\"}");
+        return set_error(err, errlen, "must be an object {\"functions\", \"classes\"}");
     json_object_foreach(o, key, v)
     {
         if (strcmp(key, "functions") && strcmp(key, "classes"))
-            return fail(err, errlen, "unknown key '%s' (known: functions, classes)", key);
+            return set_error(err, errlen, "unknown key '%s' (known: functions, classes)", key);
     }
     if ((fns && (!json_is_array(fns) || json_array_size(fns) > IFACE_MAX_ITEMS)) ||
         (cls && (!json_is_array(cls) || json_array_size(cls) > IFACE_MAX_ITEMS)))
-        return fail(err, errlen, "functions and classes: arrays of at most %d", IFACE_MAX_ITEMS);
+        return set_error(err, errlen, "functions and classes: arrays of at most %d",
+                         IFACE_MAX_ITEMS);
     if (json_array_size(fns) + json_array_size(cls) == 0)
-        return fail(err, errlen, "declares no function and no class");
+        return set_error(err, errlen, "declares no function and no class");
     i.fns = calloc(json_array_size(fns) + 1, sizeof(*i.fns));
     i.classes = calloc(json_array_size(cls) + 1, sizeof(*i.classes));
     if (!i.fns || !i.classes) {
@@ -199,7 +189,7 @@ int iface_parse(json_t *o, struct iface *ret, char *err, size_t errlen)
     {
         snprintf(w, sizeof(w), "classes[%zu].name", k);
         if (!json_is_object(v)) {
-            r = fail(err, errlen, "classes[%zu]: must be an object", k);
+            r = set_error(err, errlen, "classes[%zu]: must be an object", k);
             goto out;
         }
         if ((r = get_name(json_object_get(v, "name"), w, &i.classes[k].name, err, errlen)) < 0)
@@ -219,8 +209,8 @@ int iface_parse(json_t *o, struct iface *ret, char *err, size_t errlen)
                 goto out;
         }
         if (ms && (!json_is_array(ms) || json_array_size(ms) > IFACE_MAX_ITEMS)) {
-            r = fail(err, errlen, "classes[%zu].methods: an array of at most %d", k,
-                     IFACE_MAX_ITEMS);
+            r = set_error(err, errlen, "classes[%zu].methods: an array of at most %d", k,
+                          IFACE_MAX_ITEMS);
             goto out;
         }
         if (!(c->methods = calloc(json_array_size(ms) + 1, sizeof(*c->methods)))) {

@@ -30,17 +30,6 @@
 
 #define RPC "runbox.RunboxRpc"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 /*** Names ***/
 
 /* Keywords, literals and restricted identifiers (JLS 17 §3.8, §3.9), and the package the
@@ -64,8 +53,8 @@ static int check_name(const char *name, const char *what, char *err, size_t errl
 {
     for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
         if (strcmp(name, reserved[i]) == 0)
-            return fail(err, errlen, "%s '%s': a reserved word in Java (or runbox's package)", what,
-                        name);
+            return set_error(err, errlen, "%s '%s': a reserved word in Java (or runbox's package)",
+                             what, name);
     return 0;
 }
 
@@ -105,10 +94,10 @@ static int check_method(const struct iface_class *c, const struct iface_fn *f, c
         (strcmp(f->name, "toString") == 0 && is_type(&f->ret, IFACE_STRING)) ||
         (strcmp(f->name, "hashCode") == 0 && is_type(&f->ret, IFACE_INT)))
         return 0;
-    return fail(err, errlen,
-                "method %s.%s: clashes with java.lang.Object's %s (toString must return "
-                "string, hashCode int)",
-                c->name, f->name, f->name);
+    return set_error(err, errlen,
+                     "method %s.%s: clashes with java.lang.Object's %s (toString must return "
+                     "string, hashCode int)",
+                     c->name, f->name, f->name);
 }
 
 static int check_iface(const struct iface *ifc, char *err, size_t errlen)
@@ -120,8 +109,8 @@ static int check_iface(const struct iface *ifc, char *err, size_t errlen)
         if ((r = check_name(f->name, "function", err, errlen)) < 0)
             return r;
         if (object_method(f->name, f->n_params))
-            return fail(err, errlen, "function %s: clashes with java.lang.Object's %s", f->name,
-                        f->name);
+            return set_error(err, errlen, "function %s: clashes with java.lang.Object's %s",
+                             f->name, f->name);
         for (size_t p = 0; p < f->n_params; p++)
             if ((r = check_name(f->params[p].name, "parameter", err, errlen)) < 0)
                 return r;
@@ -475,11 +464,11 @@ int stubs__java(const struct iface *ifc, const struct job_file *student, size_t 
         return r;
     if (ifc->n_fns > 0 && n_fcls == 0) {
         free_strv(fcls, n_fcls);
-        return fail(err, errlen,
-                    "the exercise's functions (%s, ...) are static methods of the class named "
-                    "after your .java file (Solution.java: class Solution), and no such file "
-                    "was sent",
-                    ifc->fns[0].name);
+        return set_error(err, errlen,
+                         "the exercise's functions (%s, ...) are static methods of the class named "
+                         "after your .java file (Solution.java: class Solution), and no such file "
+                         "was sent",
+                         ifc->fns[0].name);
     }
     for (size_t i = 0; r >= 0 && ifc->n_fns > 0 && i < n_fcls; i++) {
         struct fn_class_arg a = {fcls[i], ifc};
