@@ -190,7 +190,7 @@ struct inproc {
     bool want_done;     /* a harness writes "done" on the channel (its absence: ended early) */
     uint64_t budget_ms; /* 0: the harness works it out */
     bool budget_auto;   /* budget_ms is a share of the wall limit: a harness plan sets it */
-    uint64_t wall_ms;
+    uint64_t wall_ms;   /* the time the tests share: the wall limit, or the CPU limit if less */
     bool budget_hit;
     /* the attempt being watched */
     struct buf watch;
@@ -280,7 +280,10 @@ static char **attempt_env(struct inproc *ip, const struct sbx_limits *lim)
         (void)buf_printf(&skip, "%s\n", json_string_value(json_array_get(ip->exclude, i)));
     if (asprintf(&env[k++], "RUNBOX_REPORT_FD=3") < 0 ||
         asprintf(&env[k++], "RUNBOX_TEST_BUDGET_MS=%llu", (unsigned long long)ip->budget_ms) < 0 ||
-        asprintf(&env[k++], "RUNBOX_WALL_MS=%llu", (unsigned long long)lim->wall_ms) < 0 ||
+        asprintf(&env[k++], "RUNBOX_WALL_MS=%llu",
+                 (unsigned long long)(lim->cpu_ms && lim->cpu_ms < lim->wall_ms ? lim->cpu_ms
+                                                                                : lim->wall_ms)) <
+                0 ||
         asprintf(&env[k++], "RUNBOX_SKIP_TESTS=%s", skip.data ? skip.data : "") < 0)
         env[--k] = NULL;
     buf_done(&skip);
@@ -744,21 +747,23 @@ int job__run_inproc(struct job__ctx *c, struct job_result *res)
         (e = instructor_plan(&ip)) < 0)
         goto out;
     size_t planned = json_array_size(ip.names);
-    uint64_t wall = res->run_limits.wall_ms;
+    uint64_t wall = res->run_limits.wall_ms, cpu = res->run_limits.cpu_ms;
+    /* The tests share the wall time, or the CPU time where that is less (a loop burns both). */
+    uint64_t share = cpu && cpu < wall ? cpu : wall;
     ip.budget_ms = c->in->tests.test_budget_ms;
-    if (!ip.budget_ms && planned && wall)
-        ip.budget_ms = wall / planned > 1000 ? wall / planned : 1000;
+    if (!ip.budget_ms && planned && share)
+        ip.budget_ms = share / planned > 1000 ? share / planned : 1000;
     if (!ip.budget_ms && t->watch && wall && !planned) {
         /* No plan before the run (node): a rough count of test( and it( calls for the share. */
         size_t n = count_matches(c, "(^|[^.A-Za-z0-9_])(test|it)[[:space:]]*\\(");
         if (n)
-            ip.budget_ms = wall / n > 1000 ? wall / n : 1000;
+            ip.budget_ms = share / n > 1000 ? share / n : 1000;
     }
     if (!ip.budget_ms && t->watch && wall) {
         ip.budget_ms = wall; /* until a harness's plan says how many tests share it */
         ip.budget_auto = !planned;
     }
-    ip.wall_ms = wall;
+    ip.wall_ms = share; /* what a harness's plan divides */
     if (c->in->on_stage)
         c->in->on_stage(c->in->ctx, JOB_STAGE_TEST);
     if ((e = run_attempts(&ip, res, &last_hung)) < 0)

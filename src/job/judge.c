@@ -314,6 +314,11 @@ static bool write_from(int fd, struct buf *b)
 static void set_budget(struct judge *j, size_t n_tests)
 {
     uint64_t wall = j->res->run_limits.wall_ms ? j->res->run_limits.wall_ms : 10000;
+    uint64_t cpu = j->res->run_limits.cpu_ms;
+
+    /* A looping call burns CPU time as fast as wall time: the smaller one is what is shared. */
+    if (cpu && cpu < wall)
+        wall = cpu;
 
     if (j->in->tests.test_budget_ms) {
         j->budget_ms = j->in->tests.test_budget_ms;
