@@ -217,6 +217,10 @@ for _ in $(seq 600); do
             kill -KILL "${NODE_PID[$victim]}"
             wait "${NODE_PID[$victim]}" 2>/dev/null
             unset "NODE_PID[$victim]"
+            # A claim the worker sent just before it died still commits in the database (the
+            # server runs a statement it received whoever waits for the answer): what it held
+            # is read once such a statement has had time to end.
+            sleep 1
             # What it held when it died (nothing of it changes any more until the lease ends).
             in_flight=$(sql "SELECT string_agg(id::text, ',') FROM runs WHERE state = 'running'
                              AND node LIKE '$victim:%'")
