@@ -38,10 +38,12 @@ WORKDIR /src
 COPY web/package.json web/package-lock.json web/
 RUN cd web && npm ci --no-audit --no-fund --loglevel=error
 COPY . .
-# Only what the image ships: runbox and runbox-docker-init (the Docker runner's static PID 1).
+# Only what the image ships: runbox, runbox-service (the service's commands, which runbox
+# execs) and runbox-docker-init (the Docker runner's static PID 1).
 RUN meson setup build --buildtype=debugoptimized --prefix=/usr \
- && ninja -C build runbox runbox-docker-init \
+ && ninja -C build runbox runbox-service runbox-docker-init \
  && install -D -s -m 0755 build/runbox /out/usr/bin/runbox \
+ && install -D -s -m 0755 build/runbox-service /out/usr/libexec/runbox/runbox-service \
  && install -D -s -m 0755 build/runbox-docker-init /out/usr/libexec/runbox/runbox-docker-init \
  && bash web/build.sh \
  && mkdir -p /out/usr/share/runbox \

@@ -1,9 +1,57 @@
-/* runbox: run untrusted code in a Linux sandbox. main() only wires the modules together. */
+/* runbox: run untrusted code in a Linux sandbox. main() only wires the modules together.
+ *
+ * Two executables are built from this file. `runbox` links only what a run needs (the
+ * sandbox, jobs, languages, reports: libc, jansson, libsodium), so `runbox exec/run/test`
+ * start in a fraction of a millisecond. The service's commands (serve, user, users, key) need
+ * HTTP, SQLite, PostgreSQL, TLS: `runbox` hands them to `runbox-service` (built with
+ * RUNBOX_SERVICE, every command), found beside it or in ../libexec/runbox/, by execv() with the
+ * same arguments, so the process (its pid, its signals) stays the one that was started. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/util.h"
+
+#ifndef RUNBOX_SERVICE
+static char **main_argv;
+
+/* execv() runbox-service with our own arguments; returns only on failure. */
+static int exec_service(const struct cli_args *a)
+{
+    static const char *const beside[] = {"/runbox-service", "/../libexec/runbox/runbox-service"};
+    static const char *const installed[] = {"/usr/local/libexec/runbox/runbox-service",
+                                            "/usr/libexec/runbox/runbox-service"};
+    char exe[PATH_MAX], path[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n > 0) {
+        exe[n] = '\0';
+        const char *dir = dirname(exe);
+        for (size_t i = 0; i < ARRAY_SIZE(beside); i++) {
+            snprintf(path, sizeof(path), "%s%s", dir, beside[i]);
+            if (access(path, X_OK) == 0)
+                execv(path, main_argv);
+        }
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(installed); i++)
+        if (access(installed[i], X_OK) == 0)
+            execv(installed[i], main_argv);
+    fprintf(stderr,
+            "runbox: '%s' is a command of runbox-service, which is not installed beside runbox "
+            "nor in ../libexec/runbox/ (%s)\n",
+            a->command, strerror(errno));
+    return 125;
+}
+#define SERVICE(fn) exec_service
+#else
+#define SERVICE(fn) fn
+#endif
 
 static const struct {
     const char *name;
@@ -16,10 +64,10 @@ static const struct {
         {"selftest", cli_cmd_selftest},
         {"test", cli_cmd_test},
         {"course", cli_cmd_course},
-        {"serve", cli_cmd_serve},
-        {"user", cli_cmd_user},
-        {"users", cli_cmd_users},
-        {"key", cli_cmd_key},
+        {"serve", SERVICE(cli_cmd_serve)},
+        {"user", SERVICE(cli_cmd_user)},
+        {"users", SERVICE(cli_cmd_users)},
+        {"key", SERVICE(cli_cmd_key)},
         {"image", cli_cmd_image},
 };
 
@@ -35,7 +83,16 @@ static void on_stop(int sig)
 int main(int argc, char **argv)
 {
     struct cli_args a = {0};
-    int r = cli_parse(argc, argv, &a);
+    int r;
+
+#ifndef RUNBOX_SERVICE
+    /* getopt permutes argv: runbox-service gets the arguments as they were given. */
+    main_argv = calloc((size_t)argc + 1, sizeof(*main_argv));
+    if (!main_argv)
+        return 125;
+    memcpy(main_argv, argv, (size_t)argc * sizeof(*argv));
+#endif
+    r = cli_parse(argc, argv, &a);
 
     if (r)
         return r == 1 ? 0 : 2;

@@ -20,7 +20,32 @@
 #include <unistd.h>
 
 #include "common/json.h"
+#include "common/lazylib.h"
 #include "image/image-int.h"
+
+/* libarchive is loaded by the first import (common/lazylib.h): runs never map it. */
+#define ARCHIVE_SYMS(X)                \
+    X(archive_entry_filetype)          \
+    X(archive_entry_hardlink)          \
+    X(archive_entry_pathname)          \
+    X(archive_entry_perm)              \
+    X(archive_entry_size)              \
+    X(archive_entry_size_is_set)       \
+    X(archive_entry_symlink)           \
+    X(archive_error_string)            \
+    X(archive_filter_bytes)            \
+    X(archive_read_data)               \
+    X(archive_read_data_block)         \
+    X(archive_read_free)               \
+    X(archive_read_new)                \
+    X(archive_read_next_header)        \
+    X(archive_read_open)               \
+    X(archive_read_open_filename)      \
+    X(archive_read_support_filter_all) \
+    X(archive_read_support_format_raw) \
+    X(archive_read_support_format_tar) \
+    X(archive_set_error)
+LAZYLIB_DEFINE(libarchive, RUNBOX_SONAME_ARCHIVE, ARCHIVE_SYMS);
 
 #define MAX_JSON_BYTES  (4u << 20) /* manifest, index, config */
 #define MAX_MEMBER_PATH 1024
@@ -473,15 +498,22 @@ static const char *strip_dot_slash(const char *p)
 
 static int outer_open(const char *file, struct archive **ret, char *err, size_t errlen)
 {
-    struct archive *a = archive_read_new();
+    struct archive *a;
+    int r = lazylib_load(&libarchive);
 
+    if (r < 0) {
+        image__failf(err, errlen, r, "%s", libarchive.why);
+        return r;
+    }
+    a = libarchive_api.archive_read_new();
     if (!a)
         return -ENOMEM;
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, file, READ_BLOCK) != ARCHIVE_OK) {
-        image__failf(err, errlen, -EINVAL, "'%s': %s", file, archive_error_string(a));
-        archive_read_free(a);
+    libarchive_api.archive_read_support_filter_all(a);
+    libarchive_api.archive_read_support_format_tar(a);
+    if (libarchive_api.archive_read_open_filename(a, file, READ_BLOCK) != ARCHIVE_OK) {
+        image__failf(err, errlen, -EINVAL, "'%s': %s", file,
+                     libarchive_api.archive_error_string(a));
+        libarchive_api.archive_read_free(a);
         return -EINVAL;
     }
     *ret = a;
@@ -498,21 +530,22 @@ static int outer_seek(const char *file, const char *name, struct archive **ret, 
 
     if (r < 0)
         return r;
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-        const char *p = archive_entry_pathname(e);
+    while ((r = libarchive_api.archive_read_next_header(a, &e)) == ARCHIVE_OK ||
+           r == ARCHIVE_WARN) {
+        const char *p = libarchive_api.archive_entry_pathname(e);
 
         if (p && strcmp(strip_dot_slash(p), strip_dot_slash(name)) == 0 &&
-            archive_entry_filetype(e) == AE_IFREG) {
+            libarchive_api.archive_entry_filetype(e) == AE_IFREG) {
             *ret = a;
             return 0;
         }
     }
     if (r == ARCHIVE_EOF) {
-        archive_read_free(a);
+        libarchive_api.archive_read_free(a);
         return -ENOENT;
     }
-    image__failf(err, errlen, -EINVAL, "'%s': %s", file, archive_error_string(a));
-    archive_read_free(a);
+    image__failf(err, errlen, -EINVAL, "'%s': %s", file, libarchive_api.archive_error_string(a));
+    libarchive_api.archive_read_free(a);
     return -EINVAL;
 }
 
@@ -538,14 +571,15 @@ static int read_member(const char *file, const char *name, const char *digest, c
     r = outer_seek(file, name, &a, err, errlen);
     if (r < 0)
         return r;
-    while ((n = archive_read_data(a, buf + len, MAX_JSON_BYTES + 1 - len)) > 0 &&
+    while ((n = libarchive_api.archive_read_data(a, buf + len, MAX_JSON_BYTES + 1 - len)) > 0 &&
            (len += (size_t)n) <= MAX_JSON_BYTES)
         ;
     if (n < 0)
-        r = image__failf(err, errlen, -EINVAL, "'%s': %s: %s", file, name, archive_error_string(a));
+        r = image__failf(err, errlen, -EINVAL, "'%s': %s: %s", file, name,
+                         libarchive_api.archive_error_string(a));
     else if (len > MAX_JSON_BYTES)
         r = image__failf(err, errlen, -EFBIG, "%s: over %u bytes", name, MAX_JSON_BYTES);
-    archive_read_free(a);
+    libarchive_api.archive_read_free(a);
     if (r == 0 && digest[0]) {
         unsigned char h[crypto_hash_sha256_BYTES];
         char hex[IMAGE__HEX_LEN];
@@ -787,7 +821,7 @@ static int write_data(struct import_ctx *c, struct archive *b, int fd, uint64_t 
     la_int64_t off;
     int r;
 
-    while ((r = archive_read_data_block(b, &buf, &len, &off)) == ARCHIVE_OK) {
+    while ((r = libarchive_api.archive_read_data_block(b, &buf, &len, &off)) == ARCHIVE_OK) {
         if (off < 0 || (uint64_t)off > size || len > size - (uint64_t)off)
             return entry_fail(c, -EINVAL, "data past the entry's size");
         for (size_t done = 0; done < len;) {
@@ -799,7 +833,7 @@ static int write_data(struct import_ctx *c, struct archive *b, int fd, uint64_t 
         }
     }
     if (r != ARCHIVE_EOF)
-        return entry_fail(c, -EIO, archive_error_string(b));
+        return entry_fail(c, -EIO, libarchive_api.archive_error_string(b));
     return 0;
 }
 
@@ -809,7 +843,8 @@ static int make_file(struct import_ctx *c, struct archive *b, struct archive_ent
                      const char *base)
 {
     _cleanup_close_ int fd = -1;
-    la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+    la_int64_t size =
+            libarchive_api.archive_entry_size_is_set(e) ? libarchive_api.archive_entry_size(e) : 0;
     int r;
 
     if (size < 0 || (uint64_t)size > IMAGE_MAX_BYTES - c->bytes)
@@ -824,14 +859,14 @@ static int make_file(struct import_ctx *c, struct archive *b, struct archive_ent
     r = write_data(c, b, fd, (uint64_t)size);
     if (r == 0 && ftruncate(fd, size) < 0)
         r = entry_fail(c, -errno, strerror(errno));
-    if (r == 0 && fchmod(fd, safe_mode(c, archive_entry_perm(e), false)) < 0)
+    if (r == 0 && fchmod(fd, safe_mode(c, libarchive_api.archive_entry_perm(e), false)) < 0)
         r = entry_fail(c, -errno, strerror(errno));
     return r;
 }
 
 static int make_symlink(struct import_ctx *c, struct archive_entry *e, int dfd, const char *base)
 {
-    const char *target = archive_entry_symlink(e);
+    const char *target = libarchive_api.archive_entry_symlink(e);
     int r;
 
     if (!target || !target[0] || strlen(target) >= PATH_MAX)
@@ -875,7 +910,7 @@ static int apply_entry(struct import_ctx *c, struct archive *b, struct archive_e
     const char *base;
     int r;
 
-    c->entry = archive_entry_pathname(e);
+    c->entry = libarchive_api.archive_entry_pathname(e);
     if (c->stop && c->stop())
         return image__failf(c->err, c->errlen, -EINTR, "interrupted");
     if (!c->entry)
@@ -894,11 +929,11 @@ static int apply_entry(struct import_ctx *c, struct archive *b, struct archive_e
         return whiteout(c, dfd, path, base);
     if (json_object_set_new_nocheck(c->written, path, json_true()) < 0)
         return -ENOMEM;
-    if (archive_entry_hardlink(e))
-        return make_hardlink(c, archive_entry_hardlink(e), dfd, base, path);
-    switch (archive_entry_filetype(e)) {
+    if (libarchive_api.archive_entry_hardlink(e))
+        return make_hardlink(c, libarchive_api.archive_entry_hardlink(e), dfd, base, path);
+    switch (libarchive_api.archive_entry_filetype(e)) {
     case AE_IFDIR:
-        return make_dir(c, dfd, base, archive_entry_perm(e));
+        return make_dir(c, dfd, base, libarchive_api.archive_entry_perm(e));
     case AE_IFREG:
         return make_file(c, b, e, dfd, base);
     case AE_IFLNK:
@@ -926,11 +961,12 @@ struct layer_src {
 static la_ssize_t hashed_read(struct archive *b, struct archive *from, char *buf, size_t len,
                               crypto_hash_sha256_state *h, const void **ret)
 {
-    la_ssize_t n = archive_read_data(from, buf, len);
+    la_ssize_t n = libarchive_api.archive_read_data(from, buf, len);
 
     if (n < 0) {
         if (b)
-            archive_set_error(b, EIO, "%s", archive_error_string(from));
+            libarchive_api.archive_set_error(b, EIO, "%s",
+                                             libarchive_api.archive_error_string(from));
         return -1;
     }
     crypto_hash_sha256_update(h, (const unsigned char *)buf, (size_t)n);
@@ -956,16 +992,19 @@ static la_ssize_t raw_read(struct archive *b, void *p, const void **ret)
 static int open_raw(struct import_ctx *c, struct layer_src *s)
 {
     struct archive_entry *e;
+    int r = lazylib_load(&libarchive);
 
-    s->raw = archive_read_new();
+    if (r < 0)
+        return image__failf(c->err, c->errlen, r, "%s", libarchive.why);
+    s->raw = libarchive_api.archive_read_new();
     if (!s->raw)
         return -ENOMEM;
-    archive_read_support_filter_all(s->raw);
-    archive_read_support_format_raw(s->raw);
-    if (archive_read_open(s->raw, s, NULL, layer_read, NULL) != ARCHIVE_OK ||
-        archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
+    libarchive_api.archive_read_support_filter_all(s->raw);
+    libarchive_api.archive_read_support_format_raw(s->raw);
+    if (libarchive_api.archive_read_open(s->raw, s, NULL, layer_read, NULL) != ARCHIVE_OK ||
+        libarchive_api.archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
         return image__failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
-                            archive_error_string(s->raw));
+                            libarchive_api.archive_error_string(s->raw));
     return 0;
 }
 
@@ -978,23 +1017,24 @@ static int apply_entries(struct import_ctx *c, struct layer_src *s)
 
     if (r < 0)
         return r;
-    b = archive_read_new();
+    b = libarchive_api.archive_read_new();
     if (!b)
         return -ENOMEM;
-    archive_read_support_format_tar(b);
-    if (archive_read_open(b, s, NULL, raw_read, NULL) != ARCHIVE_OK)
+    libarchive_api.archive_read_support_format_tar(b);
+    if (libarchive_api.archive_read_open(b, s, NULL, raw_read, NULL) != ARCHIVE_OK)
         r = image__failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
-                         archive_error_string(b));
-    while (r == 0 && ((ar = archive_read_next_header(b, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)) {
+                         libarchive_api.archive_error_string(b));
+    while (r == 0 && ((ar = libarchive_api.archive_read_next_header(b, &e)) == ARCHIVE_OK ||
+                      ar == ARCHIVE_WARN)) {
         r = apply_entry(c, b, e);
-        if (r == 0 && archive_filter_bytes(b, 0) > (la_int64_t)(IMAGE_MAX_BYTES * 2))
+        if (r == 0 && libarchive_api.archive_filter_bytes(b, 0) > (la_int64_t)(IMAGE_MAX_BYTES * 2))
             r = image__failf(c->err, c->errlen, -EFBIG, "layer %zu (%s): over %llu bytes unpacked",
                              c->layer_no, c->layer, IMAGE_MAX_BYTES * 2);
     }
     if (r == 0 && ar != ARCHIVE_EOF)
         r = image__failf(c->err, c->errlen, -EINVAL, "layer %zu (%s): %s", c->layer_no, c->layer,
-                         archive_error_string(b));
-    archive_read_free(b);
+                         libarchive_api.archive_error_string(b));
+    libarchive_api.archive_read_free(b);
     return r;
 }
 
@@ -1011,7 +1051,7 @@ static int drain(struct import_ctx *c, struct layer_src *s)
             ;
     if (n < 0)
         return image__failf(c->err, c->errlen, -EIO, "layer %zu (%s): %s", c->layer_no, c->layer,
-                            archive_error_string(s->raw));
+                            libarchive_api.archive_error_string(s->raw));
     return 0;
 }
 
@@ -1054,8 +1094,8 @@ static int apply_layer(struct import_ctx *c, const char *file, const char *diges
     if (r == 0)
         r = drain(c, s);
     if (s->raw)
-        archive_read_free(s->raw);
-    archive_read_free(s->outer);
+        libarchive_api.archive_read_free(s->raw);
+    libarchive_api.archive_read_free(s->outer);
     if (r == 0)
         r = check_digest(c, &s->h, digest, "sha256");
     if (r == 0)

@@ -13,7 +13,8 @@
  * the thread's exit frees it (a pthread key destructor). Measured on the dev VM (file 5.44):
  * magic_open + magic_load ~0.05-0.15 ms, and the cookie's first lookup ~0.5-1.5 ms more (lazy
  * set-up), once per thread; then ~10 us for a PNG, ~0.2-0.4 ms for text. Text files whose
- * extension names a text format skip libmagic altogether. */
+ * extension names a text format skip libmagic altogether. libmagic itself is loaded on first
+ * use (common/lazylib.h): a run that returns no files never maps it. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/json.h"
+#include "common/lazylib.h"
 #include "common/util.h"
 #include "job/job.h"
 #include "sandbox/sandbox.h"
@@ -332,13 +334,16 @@ int job_files_write(const char *dir, const struct job_files *f)
 
 /*** MIME types ***/
 
+#define MAGIC_SYMS(X) X(magic_open) X(magic_load) X(magic_buffer) X(magic_close)
+LAZYLIB_DEFINE(libmagic, RUNBOX_SONAME_MAGIC, MAGIC_SYMS);
+
 static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
 static pthread_key_t magic_key;
 static bool magic_key_ok;
 
 static void magic_free(void *cookie)
 {
-    magic_close(cookie);
+    libmagic_api.magic_close(cookie);
 }
 
 static void magic_key_init(void)
@@ -352,16 +357,16 @@ static magic_t thread_magic(void)
     magic_t m;
 
     (void)pthread_once(&magic_once, magic_key_init);
-    if (!magic_key_ok)
+    if (!magic_key_ok || lazylib_load(&libmagic) < 0)
         return NULL;
     if ((m = pthread_getspecific(magic_key)))
         return m;
     /* No decompression and no CDF (old MS Office) parser on untrusted bytes. */
-    m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_CDF);
+    m = libmagic_api.magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_CDF);
     if (!m)
         return NULL;
-    if (magic_load(m, NULL) < 0 || pthread_setspecific(magic_key, m) != 0) {
-        magic_close(m);
+    if (libmagic_api.magic_load(m, NULL) < 0 || pthread_setspecific(magic_key, m) != 0) {
+        libmagic_api.magic_close(m);
         return NULL;
     }
     return m;
@@ -410,7 +415,7 @@ static const char *mime_type(const char *name, const char *data, size_t len)
     if (by_ext && !memchr(data, '\0', len) && utf8_valid(data, len))
         return by_ext;
     if ((m = thread_magic()))
-        by_magic = magic_buffer(m, data, len < MAGIC_HEAD ? len : MAGIC_HEAD);
+        by_magic = libmagic_api.magic_buffer(m, data, len < MAGIC_HEAD ? len : MAGIC_HEAD);
     if (by_magic && (!by_ext || !is_vague(by_magic)))
         return by_magic;
     if (by_ext)
@@ -424,7 +429,7 @@ const char *job_mime_sniff(const void *data, size_t len)
     magic_t m = thread_magic();
 
     if (m && len)
-        by_magic = magic_buffer(m, data, len < MAGIC_HEAD ? len : MAGIC_HEAD);
+        by_magic = libmagic_api.magic_buffer(m, data, len < MAGIC_HEAD ? len : MAGIC_HEAD);
     return by_magic ? by_magic : "application/octet-stream";
 }
 

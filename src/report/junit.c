@@ -17,14 +17,31 @@
  * dropped from that text. Its output is the text of its
  * <system-out> and <system-err>, without pytest's "--- Captured Out ---" banners and JUnit 5's
  * "unique-id:"/"display-name:" lines. <property name="test_code" value="..."> gives the
- * test_code. */
+ * test_code.
+ *
+ * libxml2 is loaded the first time a report is read (common/lazylib.h): runs that read none
+ * never map it. */
 #include <errno.h>
 #include <libxml/parser.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "common/lazylib.h"
 #include "report/report-int.h"
+
+/* The generic error channel is per thread: xmlGenericError is a macro over these. */
+#define XML_SYMS(X)            \
+    X(xmlInitParser)           \
+    X(xmlCreatePushParserCtxt) \
+    X(xmlCtxtUseOptions)       \
+    X(xmlParseChunk)           \
+    X(xmlFreeDoc)              \
+    X(xmlFreeParserCtxt)       \
+    X(xmlSetGenericErrorFunc)  \
+    X(__xmlGenericError)       \
+    X(__xmlGenericErrorContext)
+LAZYLIB_DEFINE(libxml2, RUNBOX_SONAME_XML2, XML_SYMS);
 
 enum target {
     TO_NOWHERE,
@@ -58,7 +75,7 @@ static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
 static void xml_init(void)
 {
-    xmlInitParser();
+    libxml2_api.xmlInitParser();
 }
 
 /*** Attributes ***/
@@ -422,12 +439,12 @@ static void silent(void *ctx, const char *fmt, ...)
  * and would land on the server's stderr. */
 static void silenced_parse(xmlParserCtxtPtr ctxt, const char *data, int len)
 {
-    xmlGenericErrorFunc old = xmlGenericError;
-    void *old_ctx = xmlGenericErrorContext;
+    xmlGenericErrorFunc old = *libxml2_api.__xmlGenericError();
+    void *old_ctx = *libxml2_api.__xmlGenericErrorContext();
 
-    xmlSetGenericErrorFunc(NULL, silent);
-    (void)xmlParseChunk(ctxt, data, len, 1);
-    xmlSetGenericErrorFunc(old_ctx, old);
+    libxml2_api.xmlSetGenericErrorFunc(NULL, silent);
+    (void)libxml2_api.xmlParseChunk(ctxt, data, len, 1);
+    libxml2_api.xmlSetGenericErrorFunc(old_ctx, old);
 }
 
 /* Push @data through libxml2 in one chunk, marked as the last one: the push parser then does
@@ -446,18 +463,18 @@ static int feed(struct junit *j, const char *data, size_t len)
     sax.cdataBlock = on_text;
     sax.ignorableWhitespace = on_text;
     sax.serror = on_error;
-    ctxt = xmlCreatePushParserCtxt(&sax, j, NULL, 0, NULL);
+    ctxt = libxml2_api.xmlCreatePushParserCtxt(&sax, j, NULL, 0, NULL);
     if (!ctxt)
         return -ENOMEM;
-    (void)xmlCtxtUseOptions(ctxt, opts);
+    (void)libxml2_api.xmlCtxtUseOptions(ctxt, opts);
     len = usable_length(data, len < INT_MAX ? len : INT_MAX);
     silenced_parse(ctxt, data, (int)len);
     /* For expat compatibility libxml2 keeps a DTD's entity declarations in a document of its
      * own even in SAX mode (never used here: they are not looked up); it is ours to free. */
     if (ctxt->myDoc)
-        xmlFreeDoc(ctxt->myDoc);
+        libxml2_api.xmlFreeDoc(ctxt->myDoc);
     ctxt->myDoc = NULL;
-    xmlFreeParserCtxt(ctxt);
+    libxml2_api.xmlFreeParserCtxt(ctxt);
     return j->error;
 }
 
@@ -473,6 +490,10 @@ int report__parse_junit(const char *data, size_t len, struct report *r, char *er
 
     if (is_blank_data(data, len))
         return 0;
+    if ((e = lazylib_load(&libxml2)) < 0) {
+        report__seterr(err, errlen, "%s", libxml2.why);
+        return e;
+    }
     (void)pthread_once(&xml_once, xml_init);
     junit_init(&j, r);
     e = feed(&j, data, len);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# What a run costs before it starts: `runbox exec/run/test` load only the libraries a run needs
+# (issue 19: 50 libraries, 14,467 symbol relocations and +9 ms on every start had crept in
+# through the server's features, and nothing noticed). Deterministic guards, no timing: the
+# binary's DT_NEEDED, what a running `runbox exec` and `runbox run` have mapped, the dynamic
+# loader's relocation count, and that the service's commands still work through runbox-service.
+. "$(dirname "$0")/../lib.sh"
+
+BIN_DIR=$(dirname "$RUNBOX")
+SERVICE=$BIN_DIR/runbox-service
+
+# The libraries a run may map: libc, jansson (language files, results), libsodium (the compile
+# cache's hashes), the loader, and a sanitizer build's runtimes.
+allowed='^(libc|libjansson|libsodium|ld-linux-x86-64|ld-linux-aarch64|linux-vdso|libasan|libubsan|libm|libgcc_s|libstdc\+\+|libresolv|librt|libpthread|libdl)\.so(\.[0-9]+)*$'
+
+needed=$(readelf -d "$RUNBOX" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+extra=$(grep -Ev "$allowed" <<<"$needed")
+tap $([ -n "$needed" ] && [ -z "$extra" ]; echo $?) \
+    "runbox links only libc, jansson and libsodium ($(echo $needed))" ||
+    diag "not allowed: $(echo $extra)"
+
+# The libraries a running process has mapped, by file name.
+mapped_libs() { awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "/proc/$1/maps" | sort -u; }
+
+# A running `runbox exec`: its own process (the box's parent) maps nothing else.
+"$RUNBOX" exec --wall 10 -- /bin/sleep 3 2>/dev/null &
+pid=$!
+for _ in $(seq 50); do
+    [ -n "$(pgrep -P "$pid")" ] && break
+    sleep 0.05
+done
+libs=$(mapped_libs "$pid")
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+extra=$(grep -Ev "$allowed" <<<"$libs")
+tap $([ -n "$libs" ] && [ -z "$extra" ]; echo $?) \
+    "a running 'runbox exec' maps no HTTP, database, XML, archive or MIME library" ||
+    diag "mapped: $(echo $libs)"
+
+# A running `runbox run` of a Python program (languages, the compile cache, the result).
+cat >"$TMP/wait.py" <<'EOF'
+import time
+print("up", flush=True)
+time.sleep(3)
+EOF
+"$RUNBOX" run --wall 10 "$TMP/wait.py" >"$TMP/run.out" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do
+    grep -q up "$TMP/run.out" 2>/dev/null && break
+    sleep 0.05
+done
+libs=$(mapped_libs "$pid")
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+extra=$(grep -Ev "$allowed" <<<"$libs")
+tap $([ -n "$libs" ] && [ -z "$extra" ]; echo $?) \
+    "a running 'runbox run' maps no HTTP, database, XML, archive or MIME library" ||
+    diag "mapped: $(echo $libs)"
+
+# The dynamic loader's work at start. Set on 2026-12-07 at 525 symbol relocations (x86-64,
+# Debian 12; was 14,467 over 50 libraries); the limit leaves room for a new libc function or
+# two, not for a library.
+relocs=$(LD_DEBUG=statistics "$RUNBOX" --version 2>&1 >/dev/null |
+    sed -n 's/.*final number of relocations: *\([0-9]*\).*/\1/p' | tail -1)
+if grep -q libasan <<<"$needed"; then
+    skip "the loader makes at most 800 symbol relocations" "a sanitizer build ($relocs)"
+else
+    tap $([ -n "$relocs" ] && [ "$relocs" -le 800 ]; echo $?) \
+        "the loader makes at most 800 symbol relocations (${relocs:-none})"
+fi
+
+# The libraries that are loaded on first use: a run that leaves files gets their MIME types
+# (libmagic, opened then), and a JUnit report is read (libxml2).
+cat >"$TMP/files.py" <<'EOF'
+import os, struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+os.makedirs("out", exist_ok=True)
+ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+open("out/a.bin", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr)
+EOF
+"$RUNBOX" run --json --out "$TMP/out" "$TMP/files.py" >"$TMP/files.json" 2>"$TMP/files.err"
+jq -e '.files | map(select(.name == "a.bin")) | .[0].mime == "image/png"' "$TMP/files.json" >/dev/null
+tap $? "libmagic is loaded when a run leaves files (image/png)" ||
+    diag "$(head -c 600 "$TMP/files.json") $(cat "$TMP/files.err")"
+
+# The service's commands run in runbox-service, in the same process (execv: same pid).
+tap $([ -x "$SERVICE" ]; echo $?) "runbox-service is built beside runbox"
+needed_s=$(readelf -d "$SERVICE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+grep -q '^libmicrohttpd' <<<"$needed_s" && grep -q '^libpq' <<<"$needed_s"
+tap $? "runbox-service links the service's libraries (libmicrohttpd, libpq)"
+"$RUNBOX" serve --no-auth --listen 127.0.0.1:0 --data "$TMP/data" >"$TMP/serve.out" 2>&1 &
+pid=$!
+exe=
+for _ in $(seq 100); do
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+    [ "${exe##*/}" = runbox-service ] && grep -q 'serving on' "$TMP/serve.out" && break
+    sleep 0.05
+done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+tap $([ "${exe##*/}" = runbox-service ] && [ "$rc" = 0 ]; echo $?) \
+    "'runbox serve' becomes runbox-service in the same process and stops on SIGTERM with 0" ||
+    diag "exe $exe, status $rc: $(tail -3 "$TMP/serve.out")"
+
+# Without runbox-service, the service's commands say so; runs still work.
+mkdir -p "$TMP/alone"
+cp "$RUNBOX" "$TMP/alone/runbox"
+"$TMP/alone/runbox" users >"$TMP/alone.out" 2>&1
+rc=$?
+tap $([ "$rc" = 125 ] && grep -q 'runbox-service' "$TMP/alone.out"; echo $?) \
+    "without runbox-service, 'runbox users' fails with 125 and says what is missing" ||
+    diag "status $rc: $(cat "$TMP/alone.out")"
+RUNBOX_LANGUAGES=$ROOT/languages "$TMP/alone/runbox" exec -- /bin/echo alone >"$TMP/alone.out" 2>&1
+tap $([ "$(cat "$TMP/alone.out")" = alone ]; echo $?) "... while runs need only runbox" ||
+    diag "$(cat "$TMP/alone.out")"
+
+done_testing
