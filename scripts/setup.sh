@@ -30,7 +30,7 @@ pkgs=(
   # the page's end-to-end tests drive Debian's chromium
   chromium
   # tests and bench (python3-yaml: deploy/check.sh reads the Kubernetes manifests)
-  iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets
+  iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets strace
   python3-yaml
   # busybox-like images (18-image-runs): a static busybox to put in one
   busybox-static

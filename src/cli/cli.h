@@ -70,9 +70,18 @@ struct cli_env {
     struct sbx_host *host;
 };
 
+/* Which languages a command loads: none, all with their support files (it walks the set), or
+ * all with a language's support files read when it is looked up (lang_load_dir_lazy). */
+enum cli_langs {
+    CLI_LANGS_NONE,
+    CLI_LANGS_ALL,
+    CLI_LANGS_ON_USE,
+};
+
 /* Load the config and (@want_langs) the languages, and (@want_host) set up the sandbox. Returns
  * 0, or the exit code after printing why. */
-int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host);
+int cli_env_init(struct cli_env *e, const struct cli_args *a, enum cli_langs want_langs,
+                 bool want_host);
 /* Where the stages run: --docker IMAGE or --image NAME in @buf, or NULL (the course's or the
  * language's runner). */
 const struct lang_runner *cli_runner(const struct cli_args *a, struct lang_runner *buf);

@@ -75,7 +75,8 @@ int cli_env_host(struct cli_env *e)
     return 0;
 }
 
-static int env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host)
+static int env_init(struct cli_env *e, const struct cli_args *a, enum cli_langs want_langs,
+                    bool want_host)
 {
     char err[512], dir[PATH_MAX];
     struct lang_error lerr;
@@ -104,7 +105,8 @@ static int env_init(struct cli_env *e, const struct cli_args *a, bool want_langs
             fprintf(stderr, "runbox: cannot find the languages directory (use --languages)\n");
             return 125;
         }
-        if (lang_load_dir(dir, &e->langs, &lerr) < 0) {
+        if ((want_langs == CLI_LANGS_ON_USE ? lang_load_dir_lazy(dir, &e->langs, &lerr)
+                                            : lang_load_dir(dir, &e->langs, &lerr)) < 0) {
             if (lerr.line)
                 fprintf(stderr, "runbox: %s:%d:%d: %s\n", lerr.origin, lerr.line, lerr.column,
                         lerr.text);
@@ -116,7 +118,8 @@ static int env_init(struct cli_env *e, const struct cli_args *a, bool want_langs
     return want_host ? cli_env_host(e) : 0;
 }
 
-int cli_env_init(struct cli_env *e, const struct cli_args *a, bool want_langs, bool want_host)
+int cli_env_init(struct cli_env *e, const struct cli_args *a, enum cli_langs want_langs,
+                 bool want_host)
 {
     int rc = env_init(e, a, want_langs, want_host);
 
@@ -611,7 +614,7 @@ int cli_cmd_run(const struct cli_args *a)
 
     if ((rc = run_usage(a)) != 0)
         return rc;
-    if ((rc = cli_env_init(&r.e, a, true, false)) != 0)
+    if ((rc = cli_env_init(&r.e, a, CLI_LANGS_ON_USE, false)) != 0)
         return rc;
     if (!(l = cli_pick_lang(&r.e, a, "run", &rc)))
         goto out;
@@ -670,7 +673,7 @@ int cli_cmd_exec(const struct cli_args *a)
     }
     if ((fd = stdin_source(a)) == -2)
         return 125;
-    if ((rc = cli_env_init(&e, a, false, false)) != 0)
+    if ((rc = cli_env_init(&e, a, CLI_LANGS_NONE, false)) != 0)
         return rc;
     if (a->image && (rc = exec_open_image(a, &e, &image)) == 0 &&
         !(env = image_env(&image, sbx_default_env)))
@@ -727,7 +730,7 @@ int cli_cmd_languages(const struct cli_args *a)
     json_t *arr;
     int rc;
 
-    if ((rc = cli_env_init(&e, a, true, true)) != 0)
+    if ((rc = cli_env_init(&e, a, CLI_LANGS_ALL, true)) != 0)
         return rc;
     arr = json_array();
     if (!a->json)
@@ -790,7 +793,7 @@ int cli_cmd_doctor(const struct cli_args *a)
     struct cli_env e;
     int rc, bad;
 
-    if ((rc = cli_env_init(&e, a, true, false)) != 0)
+    if ((rc = cli_env_init(&e, a, CLI_LANGS_ALL, false)) != 0)
         return rc;
     if ((rc = cli_env_host(&e)) != 0) {
         cli_env_done(&e);
@@ -866,7 +869,7 @@ int cli_cmd_selftest(const struct cli_args *a)
     struct cli_env e;
     int rc, failed = 0, passed = 0;
 
-    if ((rc = cli_env_init(&e, a, true, true)) != 0)
+    if ((rc = cli_env_init(&e, a, CLI_LANGS_ALL, true)) != 0)
         return rc;
     for (int i = 0; i < a->n_operands; i++)
         if (!lang_find(&e.langs, a->operands[i])) {

@@ -71,7 +71,7 @@ static int load_course(const struct cli_args *a, struct cli_env *e, struct cours
     char err[1024];
     int rc;
 
-    if ((rc = cli_env_init(e, a, true, false)) != 0)
+    if ((rc = cli_env_init(e, a, CLI_LANGS_ON_USE, false)) != 0)
         return rc;
     if (course_load(dir, &e->langs, ret, err, sizeof(err)) == 0)
         return 0;

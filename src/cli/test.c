@@ -496,7 +496,7 @@ int cli_cmd_test(const struct cli_args *a)
 
     if ((rc = test_usage(a)) != 0)
         return rc;
-    if ((rc = cli_env_init(&t.e, a, true, false)) != 0)
+    if ((rc = cli_env_init(&t.e, a, CLI_LANGS_ON_USE, false)) != 0)
         return rc;
     rc = a->course ? setup_course(a, &t) : setup_tests(a, &t);
     if (rc == 0) {

@@ -18,8 +18,10 @@
  * and reads as a miss.
  *
  * Size: an entry counts the bytes of all its files, meta.json included. The in-memory total
- * (under a mutex; the server's workers share one cache) is recomputed by a scan at open and by
- * every eviction, which also brings in what other processes added. When a put takes the total
+ * (under a mutex; the server's workers share one cache) is recomputed by a scan before the
+ * first put or stats call (not at open: a CLI run that only reads the cache must not open
+ * every entry's meta.json on its way to the box) and by every eviction, which also brings in
+ * what other processes added. When a put takes the total
  * past the cap, the least recently used entries go (meta.json's mtime; a hit touches it) until
  * the total is at most 90% of the cap, so a full cache does not scan on every put. */
 #include "job/cache.h"
@@ -57,6 +59,7 @@ struct job_cache {
     pthread_mutex_t evict_mu; /* one evicting thread per process (flock is per process) */
     uint64_t entries;
     uint64_t bytes;
+    bool scanned; /* entries and bytes were set by a scan (guarded by mu) */
 };
 
 /*** Keys ***/
@@ -565,7 +568,9 @@ int job_cache_put(struct job_cache *c, const char *key, const struct job_files *
     }
     account(c, 1, (int64_t)total);
     pthread_mutex_lock(&c->mu);
-    over = c->bytes > c->max_bytes;
+    /* Not scanned yet: the totals are only what this process added; the scan sets them (and
+     * evicts if the cap shrank since last time). */
+    over = !c->scanned || c->bytes > c->max_bytes;
     pthread_mutex_unlock(&c->mu);
     return over ? evict(c) : 0;
 }
@@ -704,6 +709,7 @@ static int evict_locked(struct job_cache *c)
     pthread_mutex_lock(&c->mu);
     c->bytes = s.bytes - removed + (c->bytes > before ? c->bytes - before : 0);
     c->entries = s.n - gone;
+    c->scanned = true;
     pthread_mutex_unlock(&c->mu);
 out:
     free(s.v);
@@ -809,9 +815,6 @@ int job_cache_open(const char *dir, uint64_t max_bytes, struct job_cache **ret)
         goto fail;
     }
     sweep_tmp(c);
-    /* The scan sets the totals, and evicts if the cap shrank since last time. */
-    if ((r = evict(c)) < 0)
-        goto fail;
     *ret = c;
     return 0;
 fail:
@@ -836,6 +839,14 @@ struct job_cache *job_cache_free(struct job_cache *c)
 
 int job_cache_stats(struct job_cache *c, uint64_t *ret_entries, uint64_t *ret_bytes)
 {
+    bool scanned;
+    int r;
+
+    pthread_mutex_lock(&c->mu);
+    scanned = c->scanned;
+    pthread_mutex_unlock(&c->mu);
+    if (!scanned && (r = evict(c)) < 0)
+        return r;
     pthread_mutex_lock(&c->mu);
     if (ret_entries)
         *ret_entries = c->entries;

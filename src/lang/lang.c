@@ -539,6 +539,7 @@ static int get_tests(json_t *o, struct lang *l, struct lang_error *err)
  * unavailable, not the language: a language file copied alone still runs programs. */
 static void load_support(struct lang *l, const char *dir)
 {
+    l->support_loaded = true;
     /* The language's own: a missing one is left out (the file says what it does without). */
     for (size_t j = 0; j < l->n_support; j++) {
         char path[4096];
@@ -772,7 +773,36 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
+/* The language named @name or aliased so in @set, support loaded or not. */
+static struct lang *find_name(const struct lang_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (strcmp(set->v[i]->name, name) == 0)
+            return set->v[i];
+        for (char **a = set->v[i]->aliases; a && *a; a++)
+            if (strcmp(*a, name) == 0)
+                return set->v[i];
+    }
+    return NULL;
+}
+
+static struct lang *find_judge0(const struct lang_set *set, unsigned id)
+{
+    for (size_t i = 0; id && i < set->n; i++)
+        if (set->v[i]->judge0_id == id)
+            return set->v[i];
+    return NULL;
+}
+
+/* @l, its support files read now if the set was loaded lazily and they were not yet. */
+static struct lang *with_support(const struct lang_set *set, struct lang *l)
+{
+    if (l && !l->support_loaded && set->support_dir)
+        load_support(l, set->support_dir);
+    return l;
+}
+
+static int load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -817,17 +847,16 @@ int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
         }
         r = lang_parse(data, len, path, &set->v[set->n], err);
         free(data);
-        if (r == 0)
+        if (r == 0 && !lazy)
             load_support(set->v[set->n], dir);
-        if (r == 0 && lang_find(set, set->v[set->n]->name)) {
+        if (r == 0 && find_name(set, set->v[set->n]->name)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
                      set->v[set->n]->name);
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
-        if (r == 0 && set->v[set->n]->judge0_id &&
-            lang_find_judge0(set, set->v[set->n]->judge0_id)) {
+        if (r == 0 && set->v[set->n]->judge0_id && find_judge0(set, set->v[set->n]->judge0_id)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "judge0_id %u is taken by another language",
                      set->v[set->n]->judge0_id);
@@ -840,9 +869,21 @@ int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    if (r == 0 && lazy && !(set->support_dir = strdup(dir)))
+        r = -ENOMEM;
     if (r < 0)
         lang_set_done(set);
     return r;
+}
+
+int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
+{
+    return load_dir(dir, false, set, err);
+}
+
+int lang_load_dir_lazy(const char *dir, struct lang_set *set, struct lang_error *err)
+{
+    return load_dir(dir, true, set, err);
 }
 
 void lang_set_done(struct lang_set *set)
@@ -850,28 +891,20 @@ void lang_set_done(struct lang_set *set)
     for (size_t i = 0; i < set->n; i++)
         lang_free(set->v[i]);
     free(set->v);
+    free(set->support_dir);
     set->v = NULL;
     set->n = 0;
+    set->support_dir = NULL;
 }
 
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id)
 {
-    for (size_t i = 0; id && i < set->n; i++)
-        if (set->v[i]->judge0_id == id)
-            return set->v[i];
-    return NULL;
+    return with_support(set, find_judge0(set, id));
 }
 
 struct lang *lang_find(const struct lang_set *set, const char *name)
 {
-    for (size_t i = 0; i < set->n; i++) {
-        if (strcmp(set->v[i]->name, name) == 0)
-            return set->v[i];
-        for (char **a = set->v[i]->aliases; a && *a; a++)
-            if (strcmp(*a, name) == 0)
-                return set->v[i];
-    }
-    return NULL;
+    return with_support(set, find_name(set, name));
 }
 
 bool lang_has_extension(const struct lang *l, const char *filename)
@@ -893,7 +926,7 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename)
     base = base ? base + 1 : filename;
     for (size_t i = 0; i < set->n; i++)
         if (lang_has_extension(set->v[i], base))
-            return set->v[i];
+            return with_support(set, set->v[i]);
     return NULL;
 }
 

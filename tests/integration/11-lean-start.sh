@@ -69,6 +69,23 @@ else
         "the loader makes at most 800 symbol relocations (${relocs:-none})"
 fi
 
+# The files a `runbox run` reads on its way to the box: its own language's support files only
+# (a lazily loaded language set; 40 languages must not cost 40 languages' files), and no entry
+# of the compile cache when it stores nothing (the cache's size scan waits for a put). A C run
+# first, so that the cache has an entry to (not) scan.
+printf '#include <stdio.h>\nint main(void) { puts("c"); return 0; }\n' >"$TMP/c.c"
+"$RUNBOX" run "$TMP/c.c" >/dev/null 2>&1
+printf 'print("hi")\n' >"$TMP/hi.py"
+strace -f -qq -e trace=openat -o "$TMP/trace" "$RUNBOX" run "$TMP/hi.py" >"$TMP/hi.out" 2>&1
+support=$(grep -o 'languages/support/[^"]*' "$TMP/trace" | sort -u | sed 's|.*/||')
+others=$(grep -Ev '\.py$' <<<"$support")
+tap $([ "$(cat "$TMP/hi.out")" = hi ] && [ -n "$support" ] && [ -z "$others" ]; echo $?) \
+    "a Python run reads Python's support files and no other language's" ||
+    diag "read: $(echo $support) / $(cat "$TMP/hi.out")"
+metas=$(grep -c 'meta.json' "$TMP/trace")
+tap $([ "$metas" = 0 ]; echo $?) "a run that stores nothing in the compile cache opens none of its entries" ||
+    diag "$metas opens of meta.json"
+
 # The libraries that are loaded on first use: a run that leaves files gets their MIME types
 # (libmagic, opened then), and a JUnit report is read (libxml2).
 cat >"$TMP/files.py" <<'EOF'
