@@ -105,7 +105,10 @@ static int env_init(struct cli_env *e, const struct cli_args *a, enum cli_langs 
             fprintf(stderr, "runbox: cannot find the languages directory (use --languages)\n");
             return 125;
         }
-        if ((want_langs == CLI_LANGS_ON_USE ? lang_load_dir_lazy(dir, &e->langs, &lerr)
+        char index[PATH_MAX];
+        cache_home(index, sizeof(index) - 32, false);
+        strcat(index, "/languages-index.json");
+        if ((want_langs == CLI_LANGS_ON_USE ? lang_load_dir_lazy(dir, index, &e->langs, &lerr)
                                             : lang_load_dir(dir, &e->langs, &lerr)) < 0) {
             if (lerr.line)
                 fprintf(stderr, "runbox: %s:%d:%d: %s\n", lerr.origin, lerr.line, lerr.column,
@@ -215,7 +218,10 @@ const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args 
             a->lang ? lang_find(&e->langs, a->lang) : lang_for_file(&e->langs, a->operands[0]);
 
     *ret_rc = 2;
-    if (!l && a->lang)
+    if (!l && e->langs.why[0]) {
+        fprintf(stderr, "runbox %s: %s\n", cmd, e->langs.why);
+        *ret_rc = 125;
+    } else if (!l && a->lang)
         fprintf(stderr, "runbox %s: unknown language '%s' (see 'runbox languages')\n", cmd,
                 a->lang);
     else if (!l)

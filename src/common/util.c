@@ -3,12 +3,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int parse_u64(const char *s, uint64_t *ret)
 {
@@ -392,4 +395,44 @@ int set_error(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -EINVAL;
+}
+
+void cache_home(char *buf, size_t len, bool create)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+    if (geteuid() == 0 || (!xdg && !home))
+        snprintf(buf, len, "/var/cache/runbox");
+    else if (xdg && xdg[0] == '/')
+        snprintf(buf, len, "%s/runbox", xdg);
+    else
+        snprintf(buf, len, "%s/.cache/runbox", home);
+    if (create && mkdir(buf, 0755) < 0 && errno == ENOENT) {
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%s", buf);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            (void)mkdir(parent, 0700);
+            (void)mkdir(buf, 0755);
+        }
+    }
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    int fd, r = 0;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    if ((fd = mkstemp(tmp)) < 0)
+        return -errno;
+    r = fd_write_all(fd, data, len);
+    if (r == 0 && (fchmod(fd, mode) < 0 || rename(tmp, path) < 0))
+        r = -errno;
+    (void)close(fd);
+    if (r < 0)
+        (void)unlink(tmp);
+    return r;
 }

@@ -66,6 +66,15 @@ int write_file(const char *path, const char *s) _warn_unused_;
 /* Read the whole file at @path (at most @max bytes) into a NUL-terminated malloc'd buffer. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len) _warn_unused_;
 
+/* runbox's own small caches (probed versions, the language index): /var/cache/runbox for root,
+ * else $XDG_CACHE_HOME/runbox or ~/.cache/runbox, into @buf; with @create, made when missing
+ * (0755; ~/.cache 0700), errors ignored (a cache that cannot be written is only slower). */
+void cache_home(char *buf, size_t len, bool create);
+
+/* Write @len bytes of @data to @path through a temporary file beside it and rename(), mode
+ * @mode: readers see the old file or the new one, never half. Returns 0 or -errno. */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
 /* Read a file holding one unsigned number (cgroup style). */
 int read_u64_file(const char *path, uint64_t *ret) _warn_unused_;
 

@@ -618,7 +618,8 @@ static int check_runner_type(const char *type, const struct lang *l, bool course
     if (l && l->browser)
         return 0;
     for (size_t i = 0; x->langs && i < x->langs->n; i++)
-        if (x->langs->v[i]->browser)
+        if (lang_find(x->langs, x->langs->v[i]->name) &&
+            lang_find(x->langs, x->langs->v[i]->name)->browser) /* a stub is parsed first */
             snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
                      known[0] ? ", " : "", x->langs->v[i]->name);
     return fail(x,

@@ -10,8 +10,7 @@
 #include "job/cache.h"
 #include "job/job-int.h"
 
-#define VERSION_CACHE_DIR "/var/cache/runbox"
-#define TMP_BYTES         (128ull << 20)
+#define TMP_BYTES (128ull << 20)
 
 /* The defaults when neither the config nor the language file says otherwise. */
 static const struct lang_limits builtin_run = {5000, 10000, 256, 64, 1024};
@@ -197,25 +196,12 @@ static bool probe_stat(const struct lang *l, struct stat *st)
     return stat(l->version_cmd[0], st) == 0;
 }
 
-/* The version cache: /var/cache/runbox for root, the user's cache dir otherwise. */
-static void cache_dir(char *buf, size_t len)
-{
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-
-    if (geteuid() == 0 || (!xdg && !home))
-        snprintf(buf, len, "%s", VERSION_CACHE_DIR);
-    else if (xdg && xdg[0] == '/')
-        snprintf(buf, len, "%s/runbox", xdg);
-    else
-        snprintf(buf, len, "%s/.cache/runbox", home);
-}
-
 static char *cached_version(const struct lang *l, const struct stat *st)
 {
     char dir[PATH_MAX], file[PATH_MAX + 16];
     json_t *o;
 
-    cache_dir(dir, sizeof(dir));
+    cache_home(dir, sizeof(dir), false);
     snprintf(file, sizeof(file), "%s/versions.json", dir);
     o = json_load_file_bounded(file, 0, NULL);
     json_t *e = o ? json_object_get(o, l->name) : NULL;
@@ -239,7 +225,7 @@ static void store_version(const struct lang *l, const struct stat *st, const cha
     json_t *o;
     int fd;
 
-    cache_dir(dir, sizeof(dir));
+    cache_home(dir, sizeof(dir), true);
     snprintf(file, sizeof(file), "%s/versions.json", dir);
     snprintf(tmp, sizeof(tmp), "%s/versions.XXXXXX", dir);
     o = json_load_file_bounded(file, 0, NULL);
@@ -247,13 +233,6 @@ static void store_version(const struct lang *l, const struct stat *st, const cha
     if (!json_is_object(o)) {
         json_decref(o);
         o = json_object();
-    }
-    if (mkdir(dir, 0755) < 0 && errno == ENOENT && strstr(dir, "/.cache/")) {
-        char parent[PATH_MAX];
-        snprintf(parent, sizeof(parent), "%s", dir);
-        *strrchr(parent, '/') = '\0';
-        (void)mkdir(parent, 0700);
-        (void)mkdir(dir, 0755);
     }
     json_object_set_new(o, l->name,
                         json_pack("{s:s, s:s, s:I, s:I}", "version", ver, "probe",

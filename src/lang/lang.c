@@ -10,8 +10,7 @@
 #include "common/json.h"
 #include "docker/docker.h"
 #include "image/image.h"
-
-#define LANG_FILE_MAX (256u << 10)
+#include "lang/lang-int.h"
 
 void strv_free(char **v)
 {
@@ -537,7 +536,7 @@ static int get_tests(json_t *o, struct lang *l, struct lang_error *err)
 
 /* Read the frameworks' support files from @dir/support/. A missing one makes its framework
  * unavailable, not the language: a language file copied alone still runs programs. */
-static void load_support(struct lang *l, const char *dir)
+void lang__load_support(struct lang *l, const char *dir)
 {
     l->support_loaded = true;
     /* The language's own: a missing one is left out (the file says what it does without). */
@@ -774,7 +773,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The language named @name or aliased so in @set, support loaded or not. */
-static struct lang *find_name(const struct lang_set *set, const char *name)
+struct lang *lang__find_name(const struct lang_set *set, const char *name)
 {
     for (size_t i = 0; i < set->n; i++) {
         if (strcmp(set->v[i]->name, name) == 0)
@@ -786,7 +785,7 @@ static struct lang *find_name(const struct lang_set *set, const char *name)
     return NULL;
 }
 
-static struct lang *find_judge0(const struct lang_set *set, unsigned id)
+struct lang *lang__find_judge0(const struct lang_set *set, unsigned id)
 {
     for (size_t i = 0; id && i < set->n; i++)
         if (set->v[i]->judge0_id == id)
@@ -794,15 +793,7 @@ static struct lang *find_judge0(const struct lang_set *set, unsigned id)
     return NULL;
 }
 
-/* @l, its support files read now if the set was loaded lazily and they were not yet. */
-static struct lang *with_support(const struct lang_set *set, struct lang *l)
-{
-    if (l && !l->support_loaded && set->support_dir)
-        load_support(l, set->support_dir);
-    return l;
-}
-
-static int load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err)
+int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -848,15 +839,16 @@ static int load_dir(const char *dir, bool lazy, struct lang_set *set, struct lan
         r = lang_parse(data, len, path, &set->v[set->n], err);
         free(data);
         if (r == 0 && !lazy)
-            load_support(set->v[set->n], dir);
-        if (r == 0 && find_name(set, set->v[set->n]->name)) {
+            lang__load_support(set->v[set->n], dir);
+        if (r == 0 && lang__find_name(set, set->v[set->n]->name)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
                      set->v[set->n]->name);
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
-        if (r == 0 && set->v[set->n]->judge0_id && find_judge0(set, set->v[set->n]->judge0_id)) {
+        if (r == 0 && set->v[set->n]->judge0_id &&
+            lang__find_judge0(set, set->v[set->n]->judge0_id)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "judge0_id %u is taken by another language",
                      set->v[set->n]->judge0_id);
@@ -878,12 +870,7 @@ static int load_dir(const char *dir, bool lazy, struct lang_set *set, struct lan
 
 int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err)
 {
-    return load_dir(dir, false, set, err);
-}
-
-int lang_load_dir_lazy(const char *dir, struct lang_set *set, struct lang_error *err)
-{
-    return load_dir(dir, true, set, err);
+    return lang__load_dir(dir, false, set, err);
 }
 
 void lang_set_done(struct lang_set *set)
@@ -899,12 +886,12 @@ void lang_set_done(struct lang_set *set)
 
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id)
 {
-    return with_support(set, find_judge0(set, id));
+    return lang__ready(set, lang__find_judge0(set, id));
 }
 
 struct lang *lang_find(const struct lang_set *set, const char *name)
 {
-    return with_support(set, find_name(set, name));
+    return lang__ready(set, lang__find_name(set, name));
 }
 
 bool lang_has_extension(const struct lang *l, const char *filename)
@@ -926,7 +913,7 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename)
     base = base ? base + 1 : filename;
     for (size_t i = 0; i < set->n; i++)
         if (lang_has_extension(set->v[i], base))
-            return with_support(set, set->v[i]);
+            return lang__ready(set, set->v[i]);
     return NULL;
 }
 

@@ -145,13 +145,17 @@ struct lang {
     struct lang_runner runner; /* "runner": {"type", "image"}; default the host's sandbox */
     unsigned judge0_id;        /* "judge0_id": its id in the Judge0 CE API, 0 = none */
     bool support_loaded;       /* its support files were read (lang_load_dir_lazy) */
-    char *origin;              /* the file it came from */
+    bool stub;    /* lang_load_dir_lazy() made it from the index: only name, aliases, extensions,
+                   * judge0_id and origin are set until a lookup parses its file */
+    char *origin; /* the file it came from */
 };
 
 struct lang_set {
     struct lang **v;
     size_t n;
     char *support_dir; /* lang_load_dir_lazy(): where support files are read from when needed */
+    char why[512];     /* lang_load_dir_lazy(): why the last lookup found a language it could not
+                        * load (its file changed and no longer parses), else "" */
 };
 
 /* Where a language file failed to parse. */
@@ -174,11 +178,16 @@ int lang_parse_limits(json_t *obj, struct lang_limits *ret, struct lang_error *e
 
 /* Load every *.json in @dir, sorted by name. A file that fails to parse fails the load. */
 int lang_load_dir(const char *dir, struct lang_set *set, struct lang_error *err) _warn_unused_;
-/* The same, but a language's support files (tens of them over all languages) are read only
- * when lang_find(), lang_for_file() or lang_find_judge0() first returns it: a CLI run reads
- * those of the language it runs. Not for a set that threads share (the server loads eagerly);
- * code that walks set->v itself sees languages whose support is not read yet. */
-int lang_load_dir_lazy(const char *dir, struct lang_set *set, struct lang_error *err) _warn_unused_;
+/* The same for a process that runs one or two of the languages (a CLI run): a language is
+ * parsed, and its support files read, only when lang_find(), lang_for_file() or
+ * lang_find_judge0() first returns it. What lookups need (names, aliases, extensions, Judge0
+ * ids) comes from the index at @index_path when it still describes @dir (every file's size,
+ * mtime, ctime and inode), else from parsing every file, which then rewrites the index (NULL:
+ * no index, every file parsed, support files still read on use). A lookup whose language no
+ * longer parses returns NULL and says why in set->why. Not for a set that threads share (the
+ * server loads eagerly); code that walks set->v itself meets stubs (struct lang.stub). */
+int lang_load_dir_lazy(const char *dir, const char *index_path, struct lang_set *set,
+                       struct lang_error *err) _warn_unused_;
 void lang_set_done(struct lang_set *set);
 
 /* The language whose judge0_id is @id (not 0), or NULL. */

@@ -69,8 +69,9 @@ else
         "the loader makes at most 800 symbol relocations (${relocs:-none})"
 fi
 
-# The files a `runbox run` reads on its way to the box: its own language's support files only
-# (a lazily loaded language set; 40 languages must not cost 40 languages' files), and no entry
+# The files a `runbox run` reads on its way to the box: its own language's file and support
+# files only (the language index, src/lang/index.c: 40 languages must not cost 40 languages'
+# parsing), and no entry
 # of the compile cache when it stores nothing (the cache's size scan waits for a put). A C run
 # first, so that the cache has an entry to (not) scan.
 printf '#include <stdio.h>\nint main(void) { puts("c"); return 0; }\n' >"$TMP/c.c"
@@ -82,6 +83,10 @@ others=$(grep -Ev '\.py$' <<<"$support")
 tap $([ "$(cat "$TMP/hi.out")" = hi ] && [ -n "$support" ] && [ -z "$others" ]; echo $?) \
     "a Python run reads Python's support files and no other language's" ||
     diag "read: $(echo $support) / $(cat "$TMP/hi.out")"
+# The C run above wrote the language index: this run parsed only Python's language file.
+parsed=$(grep -v 'languages-index' "$TMP/trace" | grep -o '[a-z0-9_+-]*\.json"' | grep -v -e meta.json -e versions.json | sort -u | tr -d '"')
+tap $([ "$parsed" = python.json ]; echo $?) "with the language index, a Python run reads python.json and no other language file" ||
+    diag "read: $(echo $parsed)"
 metas=$(grep -c 'meta.json' "$TMP/trace")
 tap $([ "$metas" = 0 ]; echo $?) "a run that stores nothing in the compile cache opens none of its entries" ||
     diag "$metas opens of meta.json"

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lang/lang.h"
@@ -207,6 +208,117 @@ static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
     rmdir(dir);
 }
 
+/* Write a one-language file @file in @dir: language @name with extension .@ext. */
+static void write_lang(const char *dir, const char *file, const char *name, const char *ext)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"name\": \"%s\", \"aliases\": [\"%s-alias\"], \"extensions\": [\".%s\"], "
+            "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": [\"cat\"], "
+            "\"selftest\": {\"files\": {\"m.%s\": \"hi\"}, \"expected_output\": \"hi\"}}",
+            name, name, ext, ext, ext);
+    fclose(f);
+}
+
+/* lang_load_dir_lazy() with an index: the first load parses every file and writes the index;
+ * the next one makes stubs from it, and a lookup parses only the language it returns. */
+static void test_lang_load_dir_lazy_uses_its_index_and_parses_on_lookup(void **state)
+{
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX", index[600], path[600];
+    struct lang_set set;
+    struct lang_error err;
+    struct lang *a;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(index, sizeof(index), "%s/index.json.d", dir);
+    assert_int_equal(mkdir(index, 0700), 0);
+    snprintf(index, sizeof(index), "%s/index.json.d/index.json", dir);
+    write_lang(dir, "a.json", "alpha", "aa");
+    write_lang(dir, "b.json", "beta", "bb");
+    /* Files changed in the last 100 ms are not indexed (they could change again unseen). */
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_int_equal(access(index, F_OK), -1);
+    lang_set_done(&set);
+    usleep(150 * 1000);
+
+    /* No index yet: everything parsed (no stubs), the index written. */
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_int_equal(set.n, 2);
+    assert_false(set.v[0]->stub || set.v[1]->stub);
+    assert_int_equal(access(index, R_OK), 0);
+    lang_set_done(&set);
+
+    /* From the index: stubs until looked up, by extension, name or alias. */
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_int_equal(set.n, 2);
+    assert_true(set.v[0]->stub && set.v[1]->stub);
+    a = lang_for_file(&set, "x/main.aa");
+    assert_ptr_equal(a, set.v[0]);
+    assert_false(a->stub);
+    assert_non_null(a->run);
+    assert_string_equal(a->run[0], "cat");
+    assert_true(set.v[1]->stub);
+    assert_ptr_equal(lang_find(&set, "beta-alias"), set.v[1]);
+    assert_false(set.v[1]->stub);
+    assert_non_null(set.v[1]->selftest_files);
+    lang_set_done(&set);
+
+    /* A changed file makes the index stale: it is not used, and is rewritten. */
+    write_lang(dir, "b.json", "beta", "bc");
+    usleep(150 * 1000);
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_false(set.v[1]->stub);
+    assert_ptr_equal(lang_for_file(&set, "m.bc"), set.v[1]);
+    assert_null(lang_for_file(&set, "m.bb"));
+    lang_set_done(&set);
+    /* ... and a file added too. */
+    write_lang(dir, "c.json", "gamma", "cc");
+    usleep(150 * 1000);
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_int_equal(set.n, 3);
+    assert_false(set.v[2]->stub);
+    lang_set_done(&set);
+
+    /* An index that lies (alpha's file named in beta's entry) cannot make a lookup run another
+     * language's file under this name: the parsed name must match, else NULL and why. */
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0); /* a fresh index */
+    lang_set_done(&set);
+    FILE *f = fopen(index, "r");
+    assert_non_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, "\"name\":\"alpha\"");
+    assert_non_null(at);
+    static const char lie[] = "\"name\":\"betaa\"";
+    memcpy(at, lie, sizeof(lie) - 1);
+    f = fopen(index, "w");
+    assert_non_null(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_true(set.v[0]->stub);
+    assert_null(lang_find(&set, "betaa"));
+    assert_non_null(strstr(set.why, "name changed"));
+    lang_set_done(&set);
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%c.json", dir, "abc"[i]);
+        unlink(path);
+    }
+    unlink(index);
+    snprintf(path, sizeof(path), "%s/index.json.d", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +329,7 @@ int main(void)
             cmocka_unit_test(test_lang_expand_vars_repeats_list_placeholders),
             cmocka_unit_test(test_lang_load_dir_finds_languages_by_name_alias_and_extension),
             cmocka_unit_test(test_lang_load_dir_refuses_a_judge0_id_twice),
+            cmocka_unit_test(test_lang_load_dir_lazy_uses_its_index_and_parses_on_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

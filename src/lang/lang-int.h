@@ -1,0 +1,19 @@
+/* Shared between the language module's files (lang.c, index.c); not its API. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lang/lang.h"
+
+#define LANG_FILE_MAX (256u << 10) /* a language file, a support file */
+
+/* Load every *.json of @dir into @set; with @lazy, support files are left for lang__ready(). */
+int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err);
+/* Read @l's support files from @dir/support/. */
+void lang__load_support(struct lang *l, const char *dir);
+/* Lookups that leave stubs as they are. */
+struct lang *lang__find_name(const struct lang_set *set, const char *name);
+struct lang *lang__find_judge0(const struct lang_set *set, unsigned id);
+/* @l ready to run (index.c): parsed if it was a stub, its support files read if they were not;
+ * NULL (set->why says why) when its file no longer parses. NULL @l gives NULL. */
+struct lang *lang__ready(const struct lang_set *set, struct lang *l);
