@@ -532,19 +532,29 @@ static void sweep_parent(const char *parent, bool v2)
     DIR *d = opendir(parent);
     struct dirent *e;
     char dir[PATH_MAX];
+    long alive[16]; /* owners seen alive: a server's many runs cost one look in /proc */
+    size_t n_alive = 0;
 
     if (!d)
         return;
     while ((e = readdir(d))) {
         long pid;
         char *end;
+        bool known = false;
         if (e->d_type != DT_DIR || e->d_name[0] == '.')
             continue;
         pid = strtol(e->d_name, &end, 10);
         if (end == e->d_name || *end != '-' || pid <= 0)
             continue;
-        if (owner_alive(pid))
+        for (size_t i = 0; i < n_alive && !known; i++)
+            known = alive[i] == pid;
+        if (known)
             continue;
+        if (owner_alive(pid)) {
+            if (n_alive < ARRAY_SIZE(alive))
+                alive[n_alive++] = pid;
+            continue;
+        }
         if (path_join(dir, sizeof(dir), parent, e->d_name) < 0)
             continue;
         if (v2)
