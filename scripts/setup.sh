@@ -29,7 +29,8 @@ pkgs=(
   libstd-rust-dev-wasm32
   # the page's end-to-end tests drive Debian's chromium
   chromium
-  # tests and bench (python3-yaml: deploy/check.sh reads the Kubernetes manifests)
+  # tests and bench (python3-yaml: deploy/check.sh reads the Kubernetes manifests; strace:
+  # 21-box-cost and 11-lean-start count a start's syscalls and files)
   iproute2 procps psmisc util-linux passwd jq bubblewrap hyperfine curl python3-websockets strace
   python3-yaml
   # busybox-like images (18-image-runs): a static busybox to put in one

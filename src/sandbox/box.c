@@ -164,6 +164,32 @@ static void mkdir_p(const char *path, mode_t mode)
         die("mkdir %s: %s", buf, strerror(errno));
 }
 
+/* Make the directory that holds @path (which has a '/' after its first character). */
+static void mkdir_parent(const char *path)
+{
+    char parent[PATH_MAX];
+
+    snprintf(parent, sizeof(parent), "%s", path);
+    *strrchr(parent, '/') = '\0';
+    if (parent[0])
+        mkdir_p(parent, 0755);
+}
+
+/* An empty file at @path as a mountpoint (kept if it exists); its parents are made only when
+ * they are missing, so the usual case costs one syscall. */
+static void create_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0 && errno == ENOENT) {
+        mkdir_parent(path);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    }
+    if (fd < 0)
+        die("create %s: %s", path, strerror(errno));
+    (void)close(fd);
+}
+
 static void write_new_file(const char *path, const char *content, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -201,32 +227,26 @@ static void bind_ro(const char *src)
         if (n < 0)
             die("readlink %s: %s", src, strerror(errno));
         target[n] = '\0';
-        *strrchr(dst, '/') = '\0';
-        mkdir_p(dst, 0755);
-        *(dst + strlen(dst)) = '/';
-        if (symlink(target, dst) < 0 && errno != EEXIST)
+        int r = symlink(target, dst);
+        if (r < 0 && errno == ENOENT) {
+            mkdir_parent(dst);
+            r = symlink(target, dst);
+        }
+        if (r < 0 && errno != EEXIST)
             die("symlink %s: %s", dst, strerror(errno));
         return;
     }
-    if (S_ISDIR(st.st_mode)) {
+    if (S_ISDIR(st.st_mode))
         mkdir_p(dst, 0755);
-    } else {
-        char *slash = strrchr(dst, '/');
-        *slash = '\0';
-        mkdir_p(dst, 0755);
-        *slash = '/';
-        int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-            die("create %s: %s", dst, strerror(errno));
-        (void)close(fd);
-    }
+    else
+        create_file(dst);
     CHECK(mount(src, dst, NULL, MS_BIND | MS_REC, NULL), "bind %s: %s", src, strerror(errno));
     make_readonly(dst);
 }
 
+/* A tmpfs on the existing directory @dst. */
 static void mount_tmpfs(const char *dst, const char *opts, unsigned long flags)
 {
-    mkdir_p(dst, 0755);
     CHECK(mount("runbox", dst, "tmpfs", flags, opts), "tmpfs %s: %s", dst, strerror(errno));
 }
 
@@ -234,13 +254,15 @@ static void setup_dev(bool userns)
 {
     char path[PATH_MAX], host[64];
 
+    mkdir_p(R "/dev", 0755);
     mount_tmpfs(R "/dev", "size=64k,nr_inodes=64,mode=0755", MS_NOSUID | MS_NOEXEC);
+    /* The nodes are 0666 as made: no umask (the caller's is 022), no chmod each. */
+    mode_t mask = umask(0);
     for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
         snprintf(path, sizeof(path), R "/dev/%s", dev_nodes[i].name);
         if (!userns) {
             CHECK(mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)),
                   "mknod %s: %s", path, strerror(errno));
-            CHECK(chmod(path, 0666), "chmod %s: %s", path, strerror(errno));
             continue;
         }
         /* A user namespace may not make device nodes: bind the host's (as bwrap does). */
@@ -248,6 +270,7 @@ static void setup_dev(bool userns)
         write_new_file(path, "", 0666);
         CHECK(mount(host, path, NULL, MS_BIND, NULL), "bind %s: %s", host, strerror(errno));
     }
+    (void)umask(mask);
     for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++) {
         snprintf(path, sizeof(path), R "/dev/%s", dev_links[i][1]);
         CHECK(symlink(dev_links[i][0], path), "symlink %s: %s", path, strerror(errno));
@@ -498,9 +521,9 @@ static void mount_proc(const char *root)
     snprintf(null, sizeof(null), "%s/dev/null", root);
     for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
         snprintf(dst, sizeof(dst), "%s%s", root, proc_masked[i]);
-        if (access(dst, F_OK) == 0)
-            CHECK(mount(null, dst, NULL, MS_BIND, NULL), "mask %s: %s", proc_masked[i],
-                  strerror(errno));
+        /* Absent on this kernel: nothing to mask. */
+        if (mount(null, dst, NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
+            die("mask %s: %s", proc_masked[i], strerror(errno));
     }
 }
 
@@ -629,20 +652,10 @@ static size_t clone_trees(const struct sbx__box_args *a, struct tree *t)
 
 static void attach_tree(const struct tree *t)
 {
-    char parent[PATH_MAX];
-
-    if (t->dir) {
+    if (t->dir)
         mkdir_p(t->dst, 0755);
-    } else {
-        snprintf(parent, sizeof(parent), "%s", t->dst);
-        *strrchr(parent, '/') = '\0';
-        if (parent[0])
-            mkdir_p(parent, 0755);
-        int fd = open(t->dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-            die("create %s: %s", t->dst, strerror(errno));
-        (void)close(fd);
-    }
+    else
+        create_file(t->dst);
     CHECK(syscall(SYS_move_mount, t->fd, "", AT_FDCWD, t->dst, MOVE_MOUNT_F_EMPTY_PATH),
           "attach %s: %s", t->dst, strerror(errno));
     (void)close(t->fd);

@@ -48,19 +48,15 @@ static bool is_fs(const char *path, unsigned long magic)
     return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == magic;
 }
 
-static bool v2_has_controller(const char *root, const char *ctrl)
+/* Whether @ctrl is a word of @controllers (the content of a cgroup.controllers file). */
+static bool v2_has_controller(const char *controllers, const char *ctrl)
 {
-    char path[128], *data = NULL;
-    bool found = false;
+    size_t len = strlen(ctrl);
 
-    snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
-    if (read_file(path, 4096, &data, NULL) < 0)
-        return false;
-    for (char *tok = strtok(data, " \n"); tok; tok = strtok(NULL, " \n"))
-        if (strcmp(tok, ctrl) == 0)
-            found = true;
-    free(data);
-    return found;
+    for (const char *p = controllers; (p = strstr(p, ctrl)); p += len)
+        if ((p == controllers || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len]))
+            return true;
+    return false;
 }
 
 /* Root makes its cgroups at the top of the hierarchy. Anyone else uses the cgroup they are
@@ -99,9 +95,14 @@ int sbx__cg_detect(struct sbx__cg_host *cg)
     }
     if (cg->v2_root[0])
         find_v2_base(cg);
+    /* The base's controllers, read once for all of them. */
+    _cleanup_free_ char *controllers = NULL;
+    if (cg->v2_base[0] && snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->v2_base) > 0 &&
+        read_file(path, 4096, &controllers, NULL) < 0)
+        controllers = NULL;
     for (int c = 0; c < CG_NCTRL; c++) {
         const char *name = sbx__cg_ctrl_names[c];
-        if (cg->v2_base[0] && c != CG_CPUACCT && v2_has_controller(cg->v2_base, name)) {
+        if (controllers && c != CG_CPUACCT && v2_has_controller(controllers, name)) {
             cg->at[c] = CG_AT_V2;
             continue;
         }
@@ -531,19 +532,29 @@ static void sweep_parent(const char *parent, bool v2)
     DIR *d = opendir(parent);
     struct dirent *e;
     char dir[PATH_MAX];
+    long alive[16]; /* owners seen alive: a server's many runs cost one look in /proc */
+    size_t n_alive = 0;
 
     if (!d)
         return;
     while ((e = readdir(d))) {
         long pid;
         char *end;
+        bool known = false;
         if (e->d_type != DT_DIR || e->d_name[0] == '.')
             continue;
         pid = strtol(e->d_name, &end, 10);
         if (end == e->d_name || *end != '-' || pid <= 0)
             continue;
-        if (owner_alive(pid))
+        for (size_t i = 0; i < n_alive && !known; i++)
+            known = alive[i] == pid;
+        if (known)
             continue;
+        if (owner_alive(pid)) {
+            if (n_alive < ARRAY_SIZE(alive))
+                alive[n_alive++] = pid;
+            continue;
+        }
         if (path_join(dir, sizeof(dir), parent, e->d_name) < 0)
             continue;
         if (v2)

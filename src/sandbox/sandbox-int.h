@@ -132,6 +132,7 @@ struct sbx_host {
     bool userns;               /* not root: we live in our own user namespace */
     bool keep_warm;            /* more runs will follow: prepare namespaces ahead */
     int host_netns;            /* our own network namespace, to come back to */
+    long ncpu;                 /* CPUs online at sbx_host_new (the CPU limit's sampling) */
     int spare_netns;           /* a fresh network namespace for the next box, or -1 */
     struct sbx__template templates[SBX_TEMPLATES]; /* per system root, made by prepare_next */
     uint64_t template_clock;                       /* counts runs, for last_used */

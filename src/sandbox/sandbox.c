@@ -292,6 +292,8 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     for (size_t i = 0; i < SBX_TEMPLATES; i++)
         h->templates[i].ns = -1;
     h->dead_mntns = -1;
+    /* Read once: sysconf reads /sys on every call, and the limits are checked every poll. */
+    h->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     host_error[0] = '\0';
     h->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     /* Detect cgroups with our real identity: what we may write decides what we use. */
@@ -693,7 +695,7 @@ static int check_limits(struct run *run)
             return 50;
         }
         /* The tree burns at most one core per CPU; sample sooner as the budget runs out. */
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        long ncpu = run->h->ncpu;
         int64_t left = (int64_t)((l->cpu_ms * 1000 - cpu) / 1000 / (uint64_t)(ncpu > 0 ? ncpu : 1));
         if (left > 10)
             left = 10;
