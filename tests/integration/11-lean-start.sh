@@ -22,6 +22,18 @@ tap $([ -n "$needed" ] && [ -z "$extra" ]; echo $?) \
 # The libraries a running process has mapped, by file name.
 mapped_libs() { awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "/proc/$1/maps" | sort -u; }
 
+# check_maps PID WHAT: stop the running runbox PID, after checking what it has mapped.
+check_maps() {
+    local libs extra
+    libs=$(mapped_libs "$1")
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    extra=$(grep -Ev "$allowed" <<<"$libs")
+    tap $([ -n "$libs" ] && [ -z "$extra" ]; echo $?) \
+        "a running '$2' maps no HTTP, database, XML, archive or MIME library" ||
+        diag "mapped: $(echo $libs)"
+}
+
 # A running `runbox exec`: its own process (the box's parent) maps nothing else.
 "$RUNBOX" exec --wall 10 -- /bin/sleep 3 2>/dev/null &
 pid=$!
@@ -29,13 +41,7 @@ for _ in $(seq 50); do
     [ -n "$(pgrep -P "$pid")" ] && break
     sleep 0.05
 done
-libs=$(mapped_libs "$pid")
-kill "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-extra=$(grep -Ev "$allowed" <<<"$libs")
-tap $([ -n "$libs" ] && [ -z "$extra" ]; echo $?) \
-    "a running 'runbox exec' maps no HTTP, database, XML, archive or MIME library" ||
-    diag "mapped: $(echo $libs)"
+check_maps "$pid" "runbox exec"
 
 # A running `runbox run` of a Python program (languages, the compile cache, the result).
 cat >"$TMP/wait.py" <<'EOF'
@@ -49,13 +55,7 @@ for _ in $(seq 100); do
     grep -q up "$TMP/run.out" 2>/dev/null && break
     sleep 0.05
 done
-libs=$(mapped_libs "$pid")
-kill "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-extra=$(grep -Ev "$allowed" <<<"$libs")
-tap $([ -n "$libs" ] && [ -z "$extra" ]; echo $?) \
-    "a running 'runbox run' maps no HTTP, database, XML, archive or MIME library" ||
-    diag "mapped: $(echo $libs)"
+check_maps "$pid" "runbox run"
 
 # The dynamic loader's work at start. Set on 2026-12-07 at 525 symbol relocations (x86-64,
 # Debian 12; was 14,467 over 50 libraries); the limit leaves room for a new libc function or
