@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 
 struct img_args {
     const char *data_dir;             /* --data DIR */
@@ -141,7 +142,7 @@ static int images_dir(const struct img_args *u, bool create, char *buf, size_t l
 
 static void print_json(json_t *o)
 {
-    json_dumpf(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+    json_dumpf_fixed(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
     fputc('\n', stdout);
 }
 

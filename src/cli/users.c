@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 #include "server/auth.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -173,7 +174,7 @@ static void format_time(json_t *t, char *buf, size_t len)
 
 static void print_json(json_t *o)
 {
-    json_dumpf(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+    json_dumpf_fixed(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
     fputc('\n', stdout);
 }
 

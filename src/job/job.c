@@ -262,8 +262,8 @@ static void store_version(const struct lang *l, const struct stat *st, const cha
     fd = mkstemp(tmp);
     if (fd >= 0) {
         /* Write then rename: concurrent runboxes never see half a file. */
-        if (json_dumpfd(o, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && fchmod(fd, 0644) == 0 &&
-            rename(tmp, file) == 0)
+        if (json_dumpfd_fixed(o, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 &&
+            fchmod(fd, 0644) == 0 && rename(tmp, file) == 0)
             tmp[0] = '\0';
         (void)close(fd);
         if (tmp[0])

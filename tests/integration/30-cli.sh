@@ -16,6 +16,19 @@ jq -e '.version | test("^[0-9]+\\.[0-9]+")' "$f" >/dev/null
 tap $? "version is probed from the toolchain"
 jq -e '.memory_bytes > 0 and .execution_time > 0 and .cpu_time >= 0' "$f" >/dev/null
 tap $? "time and memory are measured"
+# Reals print at a fixed precision, at most 15 significant digits (not 0.023806000000000001).
+python3 - "$f" <<'EOF2'
+import json, re, sys
+long = []
+def real(s):
+    digits = re.sub(r"[eE].*", "", s).replace("-", "").replace(".", "").lstrip("0")
+    if len(digits) > 15:
+        long.append(s)
+    return float(s)
+json.load(open(sys.argv[1]), parse_float=real)
+sys.exit(1 if long else 0)
+EOF2
+tap $? "run --json prints reals with at most 15 significant digits" || diag "$(head -c 600 "$f")"
 jq -e '.stdout_bytes == 14 and .stderr_bytes == 0' "$f" >/dev/null
 tap $? "output sizes are measured" || diag "$(cat "$f")"
 
