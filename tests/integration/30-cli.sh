@@ -43,6 +43,19 @@ expect "--lang picks the language" "$f" output "Hello, World!"
 rb_run "$f" "$TMP/hello.txt"
 [ "$RB_RC" = 2 ] && grep -q "cannot tell the language" "$f.err"
 tap $? "an unknown extension is a clear usage error (exit 2)"
+# Every command and sub-command answers --help with its usage on stdout and exit 0 (image, user,
+# users and key parse their own options, and said "unrecognized option '--help'").
+for cmd in run exec test languages doctor selftest serve \
+    "course init" "course check" "course validate" "course templates" \
+    user "user add" "user list" "user del" "user passwd" "user quota" "user logout" users \
+    key "key add" "key list" "key revoke" image "image import" "image build" "image ls" "image rm"; do
+    # shellcheck disable=SC2086
+    "$RUNBOX" $cmd --help >"$TMP/help.out" 2>"$TMP/help.err" </dev/null
+    rc=$?
+    [ "$rc" = 0 ] && grep -q '^usage:' "$TMP/help.out" && grep -q "${cmd%% *}" "$TMP/help.out"
+    tap $? "runbox $cmd --help prints its usage and exits 0" ||
+        diag "rc=$rc stdout: $(head -c 200 "$TMP/help.out") stderr: $(head -c 200 "$TMP/help.err")"
+done
 rb_run "$f" --lang cobol "$TMP/hello.txt"
 [ "$RB_RC" = 2 ] && grep -q "unknown language 'cobol'" "$f.err"
 tap $? "an unknown --lang is a clear usage error"
