@@ -152,7 +152,7 @@ void cli_print_json(json_t *o)
         fprintf(stderr, "runbox: out of memory\n");
         return;
     }
-    json_dumpf(o, stdout, isatty(1) ? JSON_INDENT(2) : JSON_COMPACT);
+    json_dumpf_fixed(o, stdout, isatty(1) ? JSON_INDENT(2) : JSON_COMPACT);
     fputc('\n', stdout);
     fflush(stdout);
     json_decref(o);

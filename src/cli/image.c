@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 
 struct img_args {
     const char *data_dir;             /* --data DIR */
@@ -28,9 +29,11 @@ struct img_args {
     const char *env[CLI_SUB_MAX_ARGS]; /* --env KEY=VALUE */
     int n_env;
     bool verbose; /* --verbose: debootstrap's output on stderr */
+    bool help;    /* --help: the usage on stdout, exit 0 */
 };
 
-static int usage(void)
+/* On stdout for --help (exit 0), else on stderr (a usage error, exit 2). */
+static int usage_to(FILE *f)
 {
     fputs("usage:\n"
           "  runbox image import [--data DIR] [--name NAME] [--json] FILE.tar\n"
@@ -39,8 +42,13 @@ static int usage(void)
           "                     [--json] NAME\n"
           "  runbox image ls [--data DIR] [--json]\n"
           "  runbox image rm [--data DIR] NAME\n",
-          stderr);
-    return 2;
+          f);
+    return f == stdout ? 0 : 2;
+}
+
+static int usage(void)
+{
+    return usage_to(stderr);
 }
 
 /* --packages "a b,c": its words into @u->packages (split in place). */
@@ -90,11 +98,17 @@ static int build_option(int c, char *val, struct img_args *u)
 static int parse(const struct cli_args *a, struct img_args *u)
 {
     static const struct option opts[] = {
-            {"data", required_argument, NULL, 'd'},  {"name", required_argument, NULL, 'n'},
-            {"json", no_argument, NULL, 'j'},        {"packages", required_argument, NULL, 'p'},
-            {"suite", required_argument, NULL, 's'}, {"mirror", required_argument, NULL, 'm'},
-            {"cache", required_argument, NULL, 'c'}, {"env", required_argument, NULL, 'e'},
-            {"verbose", no_argument, NULL, 'v'},     {0},
+            {"data", required_argument, NULL, 'd'},
+            {"name", required_argument, NULL, 'n'},
+            {"json", no_argument, NULL, 'j'},
+            {"packages", required_argument, NULL, 'p'},
+            {"suite", required_argument, NULL, 's'},
+            {"mirror", required_argument, NULL, 'm'},
+            {"cache", required_argument, NULL, 'c'},
+            {"env", required_argument, NULL, 'e'},
+            {"verbose", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
     };
     char *argv[CLI_SUB_MAX_ARGS + 2];
     int argc = cli_sub_argv(a, argv), c;
@@ -112,6 +126,9 @@ static int parse(const struct cli_args *a, struct img_args *u)
             break;
         case 'j':
             u->json = true;
+            break;
+        case 'h':
+            u->help = true;
             break;
         default:
             if (build_option(c, optarg, u) < 0)
@@ -141,7 +158,7 @@ static int images_dir(const struct img_args *u, bool create, char *buf, size_t l
 
 static void print_json(json_t *o)
 {
-    json_dumpf(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+    json_dumpf_fixed(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
     fputc('\n', stdout);
 }
 
@@ -300,7 +317,11 @@ int cli_cmd_image(const struct cli_args *a)
 {
     struct img_args u;
 
-    if (parse(a, &u) < 0 || u.n_operands < 1)
+    if (parse(a, &u) < 0)
+        return usage();
+    if (u.help)
+        return usage_to(stdout);
+    if (u.n_operands < 1)
         return usage();
     if ((u.name && strcmp(u.operands[0], "import") != 0) ||
         (u.build_opts && strcmp(u.operands[0], "build") != 0))

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 #include "server/auth.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -38,6 +39,7 @@ struct uk_args {
     const char *config;               /* --config FILE (the global option), for the default quota */
     unsigned given;                   /* enum uk_opt flags seen */
     bool json;                        /* --json (the global option) */
+    bool help;                        /* --help: the usage on stdout, exit 0 */
     char *operands[CLI_SUB_MAX_ARGS]; /* the sub-command's operands, after the sub-command's name */
     int n_operands;
 };
@@ -173,7 +175,7 @@ static void format_time(json_t *t, char *buf, size_t len)
 
 static void print_json(json_t *o)
 {
-    json_dumpf(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+    json_dumpf_fixed(o, stdout, isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
     fputc('\n', stdout);
 }
 
@@ -488,18 +490,29 @@ static const struct uk_cmd uk_cmds[] = {
 
 /*** Parsing and dispatch ***/
 
-static int usage(const char *group)
+/* The group's usage: on stdout for --help (exit 0), else on stderr (a usage error, exit 2). */
+static int usage_to(const char *group, FILE *f)
 {
-    fprintf(stderr, "usage:\n");
+    fprintf(f, "usage:\n");
     for (size_t i = 0; i < ARRAY_SIZE(uk_cmds); i++)
         if (strcmp(uk_cmds[i].group, group) == 0)
-            fprintf(stderr, "  runbox %s [--data DIR | --db URL]\n", uk_cmds[i].usage);
+            fprintf(f, "  runbox %s [--data DIR | --db URL]\n", uk_cmds[i].usage);
+    if (strcmp(group, "user") == 0)
+        fputs("  runbox users [--json] [--data DIR | --db URL]   each user's runs, stored bytes "
+              "and "
+              "quota\n",
+              f);
     fputs("  --data  the SQLite database's directory (default $RUNBOX_DATA, else /var/lib/runbox)\n"
           "  --db    a PostgreSQL URL (postgresql://user:pass@host/db; default $RUNBOX_DB unless\n"
           "          --data is given): the database that a cluster's `runbox serve --db` nodes\n"
           "          share\n",
-          stderr);
-    return 2;
+          f);
+    return f == stdout ? 0 : 2;
+}
+
+static int usage(const char *group)
+{
+    return usage_to(group, stderr);
 }
 
 /* The command's own options, from its operands and what follows "--". */
@@ -514,6 +527,7 @@ static int parse(const struct cli_args *a, struct uk_args *u)
             {"revoke-keys", no_argument, NULL, 'r'},
             /* Also the global option, which the usage shows after the sub-command. */
             {"json", no_argument, NULL, 'j'},
+            {"help", no_argument, NULL, 'h'},
             {0},
     };
     char *argv[CLI_SUB_MAX_ARGS + 2];
@@ -545,6 +559,9 @@ static int parse(const struct cli_args *a, struct uk_args *u)
             break;
         case 'r':
             u->given |= UK_REVOKE_KEYS;
+            break;
+        case 'h':
+            u->help = true;
             break;
         default:
             return -EINVAL;
@@ -591,6 +608,8 @@ static int run_group(const char *group, const struct cli_args *a, const char *im
 
     if (parse(a, &u) < 0)
         return usage(group);
+    if (u.help)
+        return usage_to(group, stdout);
     if (implied && u.n_operands < CLI_SUB_MAX_ARGS) {
         memmove(u.operands + 1, u.operands, sizeof(u.operands[0]) * (size_t)u.n_operands++);
         u.operands[0] = (char *)implied;

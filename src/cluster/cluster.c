@@ -183,8 +183,8 @@ int cluster_finish(struct cluster *c, struct sched_run *run, const char *status,
     bool fenced = false;
     int attempt = cluster__local_attempt(c, run->id, &fenced);
     json_t *exit_code = json_object_get(result, "exit_code");
-    _cleanup_free_ char *text = json_dumps(result, JSON_COMPACT);
-    _cleanup_free_ char *stored_text = json_dumps(stored_result, JSON_COMPACT);
+    _cleanup_free_ char *text = json_dumps_fixed(result, JSON_COMPACT);
+    _cleanup_free_ char *stored_text = json_dumps_fixed(stored_result, JSON_COMPACT);
     PGresult *res = NULL;
     int r;
 
@@ -255,7 +255,7 @@ void cluster_release(struct cluster *c, struct sched_run *run)
 int cluster_cancel(struct cluster *c, int64_t id, json_t *result)
 {
     char ids[24];
-    _cleanup_free_ char *text = json_dumps(result, JSON_COMPACT);
+    _cleanup_free_ char *text = json_dumps_fixed(result, JSON_COMPACT);
     const char *p[] = {cluster__i64(ids, sizeof(ids), id), text};
     PGresult *res;
     int r;

@@ -80,7 +80,7 @@ static int write_batch(struct cluster *c, struct pgc *pg, const struct out_event
                                                   ev[i].attempt, ev[i].type, ev[i].data,
                                                   (json_int_t)ev[i].at_ms)) < 0)
             goto out;
-    if (!rows || !(text = json_dumps(rows, JSON_COMPACT)))
+    if (!rows || !(text = json_dumps_fixed(rows, JSON_COMPACT)))
         goto out;
     const char *p[] = {text};
     /* Rows of a run deleted meanwhile are skipped (the join), not an error for the batch. */

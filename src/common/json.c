@@ -236,3 +236,26 @@ json_t *json_load_file_bounded(const char *path, size_t flags, json_error_t *err
         snprintf(err->source, sizeof(err->source), "%s", path);
     return j;
 }
+
+/*** Writing ***/
+
+static size_t fixed_flags(size_t flags)
+{
+    return flags & JSON_REAL_PRECISION(0x1F) ? flags
+                                             : flags | JSON_REAL_PRECISION(JSON_REAL_DIGITS);
+}
+
+char *json_dumps_fixed(const json_t *j, size_t flags)
+{
+    return json_dumps(j, fixed_flags(flags));
+}
+
+int json_dumpf_fixed(const json_t *j, FILE *f, size_t flags)
+{
+    return json_dumpf(j, f, fixed_flags(flags));
+}
+
+int json_dumpfd_fixed(const json_t *j, int fd, size_t flags)
+{
+    return json_dumpfd(j, fd, fixed_flags(flags));
+}

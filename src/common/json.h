@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* A JSON string of @len bytes: the text itself when it is valid UTF-8, otherwise a copy with
  * each invalid byte replaced by U+FFFD. Returns a new reference, NULL on OOM. */
@@ -36,3 +37,15 @@ json_t *json_loads_bounded(const char *text, size_t flags, json_error_t *err);
  * closed); a file that cannot be read is NULL with @err naming the errno, as jansson does. */
 json_t *json_load_file_bounded(const char *path, size_t flags, json_error_t *err);
 json_t *json_loadfd_bounded(int fd, size_t flags, json_error_t *err);
+
+/* Every JSON text runbox writes (API answers, events, stored results, the CLI's --json) goes
+ * through these, which print reals with JSON_REAL_DIGITS significant digits unless @flags
+ * names a JSON_REAL_PRECISION of its own. jansson's default, 17, shows a double's binary noise:
+ * execution_time 0.023806 came out as 0.023806000000000001. 15 (DBL_DIG) is the most digits
+ * every double keeps, so a number with up to 15 of them (a time in microseconds, a limit, an
+ * average) prints as written, and the noise never shows. Otherwise exactly json_dumps_fixed(),
+ * json_dumpf_fixed() and json_dumpfd_fixed(). */
+#define JSON_REAL_DIGITS 15
+char *json_dumps_fixed(const json_t *j, size_t flags);
+int json_dumpf_fixed(const json_t *j, FILE *f, size_t flags);
+int json_dumpfd_fixed(const json_t *j, int fd, size_t flags);

@@ -783,6 +783,15 @@ static int course_optimize(json_t *v, void *obj, struct ctx *x)
     return r;
 }
 
+static int course_vet(json_t *v, void *obj, struct ctx *x)
+{
+    signed char b = 0;
+    int r = get_bool(v, "vet", &b, x);
+
+    ((struct course *)obj)->vet = b;
+    return r;
+}
+
 /* "ignored": what becomes of tests their framework marks ignored (Rust's #[ignore]). */
 static int course_ignored(json_t *v, void *obj, struct ctx *x)
 {
@@ -837,6 +846,7 @@ static const struct field course_fields[] = {
         {"runner", course_runner},     {"show_test_code", course_show_test_code},
         {"ignored", course_ignored},   {"optimize", course_optimize},
         {"judge", course_judge},       {"test_timeout", course_test_timeout},
+        {"vet", course_vet},
 };
 
 /* course.json's object @o into @c. */
@@ -916,6 +926,11 @@ static int exercise_optimize(json_t *v, void *obj, struct ctx *x)
     return get_bool(v, "optimize", &((struct course_exercise *)obj)->optimize, x);
 }
 
+static int exercise_vet(json_t *v, void *obj, struct ctx *x)
+{
+    return get_bool(v, "vet", &((struct course_exercise *)obj)->vet, x);
+}
+
 static const struct field exercise_fields[] = {
         {"title", exercise_title},
         {"limits", exercise_limits},
@@ -924,6 +939,7 @@ static const struct field exercise_fields[] = {
         {"judge", exercise_judge},
         {"interface", exercise_interface},
         {"test_timeout", exercise_test_timeout},
+        {"vet", exercise_vet},
 };
 
 /* The @n bytes at @s (no NUL among them) as a title that JSON can hold: each byte that is not
@@ -1036,6 +1052,7 @@ static int load_exercise(int exdfd, const char *slug, const struct course *c,
     e->limits = c->limits;
     e->runner_type = xstrdup(c->runner.type);
     e->optimize = -1;
+    e->vet = -1;
     x->lang = c->lang;
     snprintf(x->where, sizeof(x->where), "exercises/%s", slug);
     dfd = open_dir_at(exdfd, slug, x);
@@ -1235,6 +1252,7 @@ int course__add_exercise(struct course *c, const char *slug, const char *readme,
                                   .limits = c->limits,
                                   .runner_type = xstrdup(c->runner.type),
                                   .optimize = -1,
+                                  .vet = -1,
                                   .judge = -1};
     if (!(e->readme = malloc(readme_len + 1))) {
         free(e->slug);
@@ -1298,6 +1316,7 @@ void course_test_input(const struct course *c, const struct course_exercise *ex,
             .iface = ex->iface,
             .hidden = true,
             .optimize = ex->optimize >= 0 ? ex->optimize : c->optimize,
+            .vet = ex->vet >= 0 ? ex->vet : c->vet,
             .skip_ignored = c->skip_ignored,
     };
     in->runner = &c->runner.where;

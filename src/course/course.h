@@ -39,6 +39,7 @@ struct course_exercise {
     uint64_t test_timeout_ms;  /* exercise.json's "test_timeout"; 0: the course's */
     signed char judge;         /* exercise.json's "judge": -1 not given, 0 off, 1 on */
     signed char optimize;      /* exercise.json's "optimize", -1: the course's */
+    signed char vet;           /* exercise.json's "vet", -1: the course's */
 };
 
 struct course {
@@ -49,10 +50,11 @@ struct course {
     struct job_limits limits;
     struct course_runner runner;
     bool judge; /* "judge" (default true): tests and the student's code in two boxes */
-    uint64_t test_timeout_ms;   /* "test_timeout": each test's time budget; 0: a fair share */
-    bool show_test_code;        /* results show the hidden tests' source and messages whole */
-    bool skip_ignored;          /* "ignored": "skip": ignored tests are reported skipped, not run */
-    bool optimize;              /* the tests are built optimised (a framework's "optimize" args) */
+    uint64_t test_timeout_ms; /* "test_timeout": each test's time budget; 0: a fair share */
+    bool show_test_code;      /* results show the hidden tests' source and messages whole */
+    bool skip_ignored;        /* "ignored": "skip": ignored tests are reported skipped, not run */
+    bool optimize;            /* the tests are built optimised (a framework's "optimize" args) */
+    bool vet;                 /* the test build runs the compiler's checks (a framework's "vet") */
     struct course_exercise *ex; /* sorted by slug */
     size_t n_ex;
     char *dir;

@@ -1130,7 +1130,7 @@ static void default_name(const char *ref, const char *digest, char out[IMAGE_NAM
 
 static int write_config(int dir_fd, json_t *cfg)
 {
-    _cleanup_free_ char *text = json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS);
+    _cleanup_free_ char *text = json_dumps_fixed(cfg, JSON_INDENT(2) | JSON_SORT_KEYS);
     _cleanup_close_ int fd = -1;
     int r;
 

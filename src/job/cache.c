@@ -293,7 +293,7 @@ static char *meta_text(const char *key, const struct job_files *files,
                      (json_int_t)content, "stdout", (json_int_t)compile->out.len, "stderr",
                      (json_int_t)compile->err.len, "result", res, "files", list);
     if (meta)
-        text = json_dumps(meta, JSON_COMPACT);
+        text = json_dumps_fixed(meta, JSON_COMPACT);
     json_decref(meta);
     return text;
 }

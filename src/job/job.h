@@ -136,6 +136,7 @@ struct job_tests {
     bool hidden;   /* the tests are hidden: nothing of their source, or the harness's own output,
                     * goes into the result */
     bool optimize; /* add the framework's "optimize" args to its compile */
+    bool vet;      /* add the framework's "vet" args to its compile (go vet; off by default) */
     bool skip_ignored; /* leave out the framework's "include_ignored" run args */
 };
 

@@ -195,7 +195,7 @@ static int student_start(struct judge *j)
 /* Answer the judge's pending request ourselves (the student cannot). */
 static void answer(struct judge *j, json_t *msg)
 {
-    char *line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    char *line = msg ? json_dumps_fixed(msg, JSON_COMPACT) : NULL;
 
     json_decref(msg);
     if (line && j->pending > 0) {

@@ -77,6 +77,7 @@ static void test_done(struct lang_test *t)
     free(t->unavailable);
     strv_free(t->include_ignored);
     strv_free(t->optimize);
+    strv_free(t->vet);
 }
 
 static void browser_free(struct lang_browser *b)
@@ -499,7 +500,7 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_string(o, "conventions", false, &t->conventions, err)) < 0 ||
         (r = get_strv(o, "include_ignored", false, &t->include_ignored, err)) < 0 ||
         (r = get_strv(o, "optimize", false, &t->optimize, err)) < 0 ||
-        (r = parse_judge(o, t, err)) < 0)
+        (r = get_strv(o, "vet", false, &t->vet, err)) < 0 || (r = parse_judge(o, t, err)) < 0)
         return r;
     if (!t->run[0] || (t->compile && !t->compile[0]))
         return fail(err, "test '%s': 'run' and 'compile' must not be empty arrays", t->name);

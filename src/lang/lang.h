@@ -83,6 +83,9 @@ struct lang_test {
                                * says "ignored": "skip"; NULL: none */
     char **optimize;          /* "optimize": compile args for an optimised test build ("-O"),
                                * put before the template's first placeholder; NULL: none */
+    char **vet;               /* "vet": compile args that turn the compiler's own checks back
+                               * on (go test's "-vet="), put where "optimize" goes, when a
+                               * course asks; the template leaves them off; NULL: none */
 };
 
 /* How a language runs in the browser ("browser" in the language file): a WebAssembly runtime

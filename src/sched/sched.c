@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "common/json.h"
 #include "sandbox/sandbox.h"
 #include "server/limits.h"
 
@@ -112,7 +113,7 @@ static bool is_output(const char *type)
 
 void sched_run_emit(struct sched_run *r, const char *type, json_t *data)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
+    char *text = json_dumps_fixed(data, JSON_COMPACT);
     size_t len = text ? strlen(text) : 0;
 
     json_decref(data);

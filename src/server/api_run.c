@@ -923,7 +923,7 @@ int h_run_events(struct req *rq)
     }
     if (!run) {
         /* Finished before we came: the stored result is the whole story. */
-        char *text = json_dumps(json_object_get(stored, "result"), JSON_COMPACT);
+        char *text = json_dumps_fixed(json_object_get(stored, "result"), JSON_COMPACT);
         if (text && sse_write(rq->fc, 1, "result", text) == 0)
             (void)sse_write(rq->fc, 2, "done", "{}");
         free(text);

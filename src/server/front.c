@@ -465,7 +465,7 @@ static enum MHD_Result refuse(struct front_conn *c, unsigned status, const char 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     json_t *o = json_pack("{s:s}", "error", msg);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
         return MHD_NO;

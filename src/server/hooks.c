@@ -227,7 +227,7 @@ static void run_hook(const struct hook *h, struct sbx_host *host, json_t *input,
 {
     char dir[PATH_MAX];
     const char *ro[] = {dir, NULL};
-    _cleanup_free_ char *in = json_dumps(input, JSON_COMPACT);
+    _cleanup_free_ char *in = json_dumps_fixed(input, JSON_COMPACT);
     uint64_t t0 = now_us();
     int r;
 

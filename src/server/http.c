@@ -137,7 +137,7 @@ int http_reply_bytes_headers(struct req *rq, int status, const char *content_typ
 
 int http_reply_json(struct req *rq, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *text = body ? json_dumps_fixed(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     int r;
 
     json_decref(body);
@@ -181,7 +181,7 @@ int http_reply_retry(struct req *rq, int status, unsigned retry_after_s, const c
     va_end(ap);
     if (o)
         json_object_set_new(o, "retry_after", json_integer(retry_after_s));
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;
     json_decref(o);
     snprintf(secs, sizeof(secs), "%u", retry_after_s);
     const struct http_header retry = {"Retry-After", secs};

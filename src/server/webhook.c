@@ -37,6 +37,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/json.h"
 #include "common/util.h"
 #include "store/store.h"
 
@@ -564,7 +565,7 @@ int webhook_send_as(struct webhook *w, int64_t run_id, const char *url, enum web
     d->attempt = 1;
     d->next_at_us = now_us();
     d->url = strdup(url);
-    d->body = json_dumps(result, JSON_COMPACT);
+    d->body = json_dumps_fixed(result, JSON_COMPACT);
     if (!d->url || !d->body) {
         delivery_free(d);
         return -ENOMEM;

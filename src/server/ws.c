@@ -49,7 +49,7 @@ int ws__send_text(struct front_ws *conn, atomic_bool *closing, const char *text)
 
 int ws__send_json(struct front_ws *conn, atomic_bool *closing, json_t *o)
 {
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;
     int r = -ENOMEM;
 
     json_decref(o);

@@ -195,7 +195,7 @@ static size_t strings_bytes(json_t *j)
 
 static size_t text_bytes(json_t *j)
 {
-    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    _cleanup_free_ char *text = json_dumps_fixed(j, JSON_COMPACT | JSON_ENCODE_ANY);
 
     return text ? strlen(text) : SIZE_MAX;
 }

@@ -331,7 +331,7 @@ static int dump_json(json_t *j, char **ret)
     *ret = NULL;
     if (!j)
         return 0;
-    *ret = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    *ret = json_dumps_fixed(j, JSON_COMPACT | JSON_ENCODE_ANY);
     return *ret ? 0 : -ENOMEM;
 }
 

@@ -16,6 +16,19 @@ jq -e '.version | test("^[0-9]+\\.[0-9]+")' "$f" >/dev/null
 tap $? "version is probed from the toolchain"
 jq -e '.memory_bytes > 0 and .execution_time > 0 and .cpu_time >= 0' "$f" >/dev/null
 tap $? "time and memory are measured"
+# Reals print at a fixed precision, at most 15 significant digits (not 0.023806000000000001).
+python3 - "$f" <<'EOF2'
+import json, re, sys
+long = []
+def real(s):
+    digits = re.sub(r"[eE].*", "", s).replace("-", "").replace(".", "").lstrip("0")
+    if len(digits) > 15:
+        long.append(s)
+    return float(s)
+json.load(open(sys.argv[1]), parse_float=real)
+sys.exit(1 if long else 0)
+EOF2
+tap $? "run --json prints reals with at most 15 significant digits" || diag "$(head -c 600 "$f")"
 jq -e '.stdout_bytes == 14 and .stderr_bytes == 0' "$f" >/dev/null
 tap $? "output sizes are measured" || diag "$(cat "$f")"
 
@@ -30,6 +43,19 @@ expect "--lang picks the language" "$f" output "Hello, World!"
 rb_run "$f" "$TMP/hello.txt"
 [ "$RB_RC" = 2 ] && grep -q "cannot tell the language" "$f.err"
 tap $? "an unknown extension is a clear usage error (exit 2)"
+# Every command and sub-command answers --help with its usage on stdout and exit 0 (image, user,
+# users and key parse their own options, and said "unrecognized option '--help'").
+for cmd in run exec test languages doctor selftest serve \
+    "course init" "course check" "course validate" "course templates" \
+    user "user add" "user list" "user del" "user passwd" "user quota" "user logout" users \
+    key "key add" "key list" "key revoke" image "image import" "image build" "image ls" "image rm"; do
+    # shellcheck disable=SC2086
+    "$RUNBOX" $cmd --help >"$TMP/help.out" 2>"$TMP/help.err" </dev/null
+    rc=$?
+    [ "$rc" = 0 ] && grep -q '^usage:' "$TMP/help.out" && grep -q "${cmd%% *}" "$TMP/help.out"
+    tap $? "runbox $cmd --help prints its usage and exits 0" ||
+        diag "rc=$rc stdout: $(head -c 200 "$TMP/help.out") stderr: $(head -c 200 "$TMP/help.err")"
+done
 rb_run "$f" --lang cobol "$TMP/hello.txt"
 [ "$RB_RC" = 2 ] && grep -q "unknown language 'cobol'" "$f.err"
 tap $? "an unknown --lang is a clear usage error"

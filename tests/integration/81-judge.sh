@@ -147,6 +147,14 @@ check "python: a hung first test is reported, the others pass (status test_failu
     eq "$(status loop test_a_loops)/$(status loop test_b)/$(status loop test_c)/$(jq -r .status "$TMP/loop.json")" "fail/pass/pass/test_failure"
 check "python: the hung test says it timed out" bash -c "jq -r '.tests.tests[0].message' '$TMP/loop.json' | grep -q 'timed out'"
 
+# Both boxes use Debian's byte code under /usr (no PYTHONPYCACHEPREFIX, which made each pytest run
+# compile the standard library and pytest again) and leave no __pycache__ in /box: the test
+# looks in its own box, and through the proxy in the student's (tests/programs/python/tests/bytecode).
+CUR=bytecode
+judge bytecode "$PROGS/python/tests/bytecode" --lang python --tests test_bytecode.py probe.py
+check "python: both boxes use the system's byte code and write none into /box" \
+    eq "$(jq -r '"\(.status) \(.tests.passed)"' "$TMP/bytecode.json")" "success 2"
+
 ### JavaScript
 
 js=$TMP/js

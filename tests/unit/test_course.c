@@ -189,7 +189,7 @@ static void test_course_rejects_unknown_keys(void **state)
     snprintf(path, sizeof(path), "%s/exercises/ex1", dir);
     put(path, "exercise.json", "{\"titel\": \"x\"}");
     expect_error(dir, "exercises/ex1/exercise.json: titel: unknown key (known: title, limits, "
-                      "runner, optimize, judge, interface, test_timeout)");
+                      "runner, optimize, judge, interface, test_timeout, vet)");
 }
 
 /* runner.image: a docker course's tests run in its engine image, a sandbox course's on an

@@ -263,6 +263,29 @@ static void test_json_load_file_bounded_refuses_deep_files(void **state)
     free(s);
 }
 
+/* Reals print at JSON_REAL_DIGITS significant digits: a time in microseconds as written (jansson's
+ * default showed 0.023806000000000001), big whole numbers without an exponent, and a precision the
+ * caller names wins. */
+static void test_json_dumps_fixed_prints_reals_as_written(void **state)
+{
+    json_t *o = json_pack("{s:f, s:f, s:f, s:f}", "execution_time", (double)23806 / 1e6, "memory",
+                          2048000.0, "third", 1.0 / 3, "at", 1765000000.123456);
+    char *s = json_dumps_fixed(o, JSON_COMPACT | JSON_SORT_KEYS);
+    char *raw = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    char *two = json_dumps_fixed(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(2));
+
+    (void)state;
+    assert_string_equal(s, "{\"at\":1765000000.12346,\"execution_time\":0.023806,"
+                           "\"memory\":2048000.0,\"third\":0.333333333333333}");
+    assert_non_null(strstr(raw, "0.023806000000000001")); /* what it fixes */
+    assert_string_equal(two, "{\"at\":1.8e9,\"execution_time\":0.024,\"memory\":2e6,"
+                             "\"third\":0.33}");
+    free(s);
+    free(raw);
+    free(two);
+    json_decref(o);
+}
+
 static void count_fix(void *ctx, const char *name, mode_t old, mode_t new)
 {
     (void)name;
@@ -335,6 +358,7 @@ int main(void)
             cmocka_unit_test(test_json_load_bounded_does_not_count_brackets_in_strings),
             cmocka_unit_test(test_json_load_bounded_refuses_100000_levels_quickly_on_a_small_stack),
             cmocka_unit_test(test_json_load_file_bounded_refuses_deep_files),
+            cmocka_unit_test(test_json_dumps_fixed_prints_reals_as_written),
             cmocka_unit_test(test_dir_make_private_fixes_an_open_data_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

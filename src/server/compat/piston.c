@@ -567,7 +567,7 @@ static int reply_message_header(struct req *rq, int status, const char *msg,
                                 const struct http_header *h)
 {
     json_t *o = json_pack("{s:s}", "message", msg);
-    _cleanup_free_ char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    _cleanup_free_ char *body = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;
 
     json_decref(o);
     if (!body)
