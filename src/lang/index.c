@@ -232,7 +232,7 @@ static void write_index(const char *index_path, const char *dir, const struct li
                                                (json_int_t)l->judge0_id));
     }
     o = json_pack("{s:i, s:s, s:o}", "v", INDEX_VERSION, "dir", dir, "files", files);
-    _cleanup_free_ char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    _cleanup_free_ char *text = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
         return;
