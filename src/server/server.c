@@ -308,6 +308,7 @@ static int setup(struct server *srv, char *err, size_t errlen)
             .user_max_running = c->max_running_per_user,
             .user_queue_size = c->max_queued_per_user,
             .tune_cgroups = !c->job.no_cgroup_tune,
+            .event_backlog = SSE_MAX_BACKLOG,
             .run_fn = execute_run,
             .ctx = srv,
             .on_dropped = execute_dropped,
