@@ -9,7 +9,8 @@
  * and calls run_fn with its own host, so each host is only ever used by its thread. A run's
  * cancel_fd is an eventfd that the sandbox polls: sched_cancel() writes it and the box dies at
  * once. Readers (SSE, WebSocket) follow a run through its event log under the run's lock and
- * condition variable; the log's output events are bounded by SSE_MAX_BACKLOG. */
+ * condition variable; the log's output events are bounded by the config's event_backlog
+ * (the server passes its own bound in: the queue knows no HTTP). */
 #include "sched/sched.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 
 #include "common/json.h"
 #include "sandbox/sandbox.h"
-#include "server/limits.h"
 
 struct worker {
     struct sched *s;
@@ -67,6 +67,7 @@ struct sched_run *sched_run_new(int64_t id, int64_t user_id, void *data, void (*
     r->data = data;
     r->free_data = free_data;
     r->stdin_fd = -1;
+    r->event_backlog = SCHED_EVENT_BACKLOG_DEFAULT;
     r->refs = 1;
     r->queued_us = now_us();
     pthread_mutex_init(&r->lock, NULL);
@@ -120,7 +121,7 @@ void sched_run_emit(struct sched_run *r, const char *type, json_t *data)
     if (!text)
         return;
     pthread_mutex_lock(&r->lock);
-    if (is_output(type) && r->event_bytes + len > SSE_MAX_BACKLOG) {
+    if (is_output(type) && r->event_bytes + len > r->event_backlog) {
         r->events_dropped = true;
         free(text);
         text = NULL;
@@ -348,6 +349,8 @@ int sched_submit(struct sched *s, struct sched_run *r, unsigned flags, unsigned 
     if (err == 0) {
         r->next = NULL;
         r->seq = ++s->seq;
+        if (s->cfg.event_backlog) /* 0 only in a scheduler not made by sched_new() */
+            r->event_backlog = s->cfg.event_backlog;
         if (u->tail)
             u->tail->next = r;
         else
@@ -533,6 +536,8 @@ int sched_new(const struct sched_config *cfg, struct sched **ret, char *err, siz
     s->cfg = *cfg;
     if (s->cfg.workers == 0)
         s->cfg.workers = 1;
+    if (s->cfg.event_backlog == 0)
+        s->cfg.event_backlog = SCHED_EVENT_BACKLOG_DEFAULT;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->workers = calloc(s->cfg.workers, sizeof(*s->workers));

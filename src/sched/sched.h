@@ -23,6 +23,9 @@
 struct sbx_host;
 struct sched;
 
+/* The bytes of output events a run's log keeps for late readers when the config says 0. */
+#define SCHED_EVENT_BACKLOG_DEFAULT (4 * 1024 * 1024)
+
 enum sched_state {
     SCHED_QUEUED,
     SCHED_RUNNING,
@@ -47,6 +50,10 @@ struct sched_run {
      * (after the lock is released, from the emitting thread), e.g. to copy it elsewhere. */
     void (*tap)(void *ctx, struct sched_run *r, const char *type, const char *data);
     void *tap_ctx;
+    /* The bytes of output events its log keeps (later ones are dropped): the scheduler's
+     * event_backlog once submitted, SCHED_EVENT_BACKLOG_DEFAULT before (or for a run that is
+     * only followed, never submitted here). Set before the first output event, or never. */
+    size_t event_backlog;
 
     /* Under lock: */
     pthread_mutex_t lock;
@@ -74,6 +81,10 @@ struct sched_config {
     unsigned user_max_running; /* runs of one user running at once; 0 = no cap (every worker) */
     unsigned user_queue_size;  /* runs of one user waiting; 0 = no cap (queue_size) */
     bool tune_cgroups;         /* sbx_host_new(tune) */
+    /* The bytes of stdout/stderr events a run's log keeps for readers that come late (an
+     * SSE stream, a WebSocket); past it, output events are dropped (the result still holds
+     * the output). 0 = SCHED_EVENT_BACKLOG_DEFAULT. */
+    size_t event_backlog;
     sched_run_fn run_fn;
     void *ctx;
     /* Called when a run leaves the queue without running (cancelled, shutdown), with the
@@ -120,8 +131,8 @@ unsigned sched_position(struct sched *s, const struct sched_run *r);
 /* Queue depth, busy workers, workers (all 0 for a NULL scheduler: a node without one). */
 void sched_counts(struct sched *s, unsigned *ret_queued, unsigned *ret_busy, unsigned *ret_workers);
 
-/* Append an event (@data: JSON, stolen) and wake readers. Output events past the backlog bound
- * are dropped (the result still holds the output). */
+/* Append an event (@data: JSON, stolen) and wake readers. Output events past the run's
+ * event_backlog are dropped (the result still holds the output). */
 void sched_run_emit(struct sched_run *r, const char *type, json_t *data);
 
 /* Set the run's result (stolen), mark it done and wake readers. */

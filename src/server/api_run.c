@@ -15,6 +15,7 @@
 #include "server/compat/judge0.h"
 #include "server/front.h"
 #include "server/hooks.h"
+#include "server/marks.h"
 #include "server/metrics.h"
 #include "server/quota.h"
 #include "server/ratelimit.h"
@@ -427,7 +428,10 @@ void execute_run(void *ctx, struct sbx_host *host, struct sched_run *run)
         return;
     }
     hooks = json_object();
-    if ((r = store_run_set_running(srv->store, run->id, unix_ms())) < 0)
+    /* Off the run's path: written while the box starts (marks.h). */
+    if (srv->marks)
+        marks_running(srv->marks, run->id, unix_ms());
+    else if ((r = store_run_set_running(srv->store, run->id, unix_ms())) < 0)
         fprintf(stderr, "runbox: run %lld: %s %s\n", (long long)run->id, strerror(-r),
                 store_error());
     sched_run_emit(run, "state", json_pack("{s:s}", "state", "running"));

@@ -15,6 +15,7 @@ struct metrics;
 struct ratelimit;
 struct loginguard;
 struct webhook;
+struct marks;
 struct course;
 struct job_cache;
 struct web;
@@ -30,6 +31,7 @@ struct server {
     struct ratelimit *ws_slots; /* WebSockets open per user */
     struct loginguard *guard;   /* login backoff */
     struct webhook *webhook;
+    struct marks *marks;     /* runs' "running" marks, written off their path; NULL: inline */
     struct lang_set *langs;  /* loaded once at start */
     struct job_cache *cache; /* the compile cache (thread-safe), or NULL */
     struct course **courses; /* loaded once at start, never changed after */

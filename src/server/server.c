@@ -29,6 +29,7 @@
 #include "server/front.h"
 #include "server/limits.h"
 #include "server/loginguard.h"
+#include "server/marks.h"
 #include "server/metrics.h"
 #include "server/origin.h"
 #include "server/quota.h"
@@ -308,6 +309,7 @@ static int setup(struct server *srv, char *err, size_t errlen)
             .user_max_running = c->max_running_per_user,
             .user_queue_size = c->max_queued_per_user,
             .tune_cgroups = !c->job.no_cgroup_tune,
+            .event_backlog = SSE_MAX_BACKLOG,
             .run_fn = execute_run,
             .ctx = srv,
             .on_dropped = execute_dropped,
@@ -318,6 +320,10 @@ static int setup(struct server *srv, char *err, size_t errlen)
     /* Threads only from here on: the sandbox hosts needed a single-threaded process. */
     if (c->db && (r = start_cluster(srv, sc.workers, err, errlen)) < 0)
         return r;
+    if (srv->sched && !(srv->marks = marks_new(srv->store))) {
+        snprintf(err, errlen, "cannot start the run marks' thread");
+        return -ENOMEM;
+    }
     if (!(srv->webhook = webhook_new(srv->store, &c->webhook))) {
         snprintf(err, errlen, "cannot start the webhook thread");
         return -ENOMEM;
@@ -331,6 +337,7 @@ static void teardown(struct server *srv)
     /* Claim nothing more; what this node holds finishes, or goes back to the queue. */
     cluster_stop_claiming(srv->cluster);
     srv->sched = sched_free(srv->sched, SHUTDOWN_GRACE_MS);
+    srv->marks = marks_free(srv->marks); /* what the workers queued, written */
     cluster_end_follows(srv->cluster);
     srv->front = front_free(srv->front);
     srv->cluster = cluster_free(srv->cluster);

@@ -886,13 +886,39 @@ int store_run_insert(struct store *s, const struct store_run_new *rn, int64_t *r
                      ret_id);
 }
 
+/* A finished run never goes back to running: a mark that comes late changes nothing. */
+#define RUN_SET_RUNNING \
+    "UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2 AND state != 'done'"
+
 int store_run_set_running(struct store *s, int64_t id, int64_t started_at_ms)
 {
-    /* A finished run never goes back to running. */
-    return write_one(
-            s,
-            "UPDATE runs SET state = 'running', started_at = $1 WHERE id = $2 AND state != 'done'",
-            ARGS(ARG_INT(started_at_ms), ARG_INT(id)));
+    return write_one(s, RUN_SET_RUNNING, ARGS(ARG_INT(started_at_ms), ARG_INT(id)));
+}
+
+int store_run_set_running_many(struct store *s, const struct store_run_started *runs, size_t n)
+{
+    _cleanup_conn_ struct store__conn *c = NULL;
+    int r;
+
+    if (n == 0)
+        return 0;
+    r = s->ops->acquire(s, &c);
+    if (r < 0)
+        return r;
+    /* IMMEDIATE: SQLite takes the write lock now, not at the first UPDATE (no upgrade that
+     * another process's writer could refuse). Released inside the transaction on an error,
+     * the connection is rolled back. */
+    r = s->ops->exec(c, s->ops->dialect == STORE__SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        _cleanup_(rows_freep) struct store__rows *rows = NULL;
+        r = s->ops->query(c, RUN_SET_RUNNING,
+                          ARGS(ARG_INT(runs[i].started_at_ms), ARG_INT(runs[i].id)), &rows);
+        while (r >= 0 && (r = next(rows)) > 0)
+            ;
+    }
+    if (r >= 0)
+        r = s->ops->exec(c, "COMMIT");
+    return r;
 }
 
 int store_run_finish(struct store *s, int64_t id, const char *status, json_t *result,

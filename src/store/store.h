@@ -128,6 +128,15 @@ struct store_run_new {
  * the channel "runbox_queue" with the new id (as text). */
 int store_run_insert(struct store *s, const struct store_run_new *r, int64_t *ret_id) _warn_unused_;
 int store_run_set_running(struct store *s, int64_t id, int64_t started_at_ms) _warn_unused_;
+/* One run started, for store_run_set_running_many(). */
+struct store_run_started {
+    int64_t id;
+    int64_t started_at_ms;
+};
+/* store_run_set_running() of @n runs in one transaction (one commit); a run that is gone or
+ * already done is left as it is. 0 or -errno (then none of them was marked). */
+int store_run_set_running_many(struct store *s, const struct store_run_started *runs,
+                               size_t n) _warn_unused_;
 /* Marks the run done with @status ("success", "timeout", ...), @result (the API's result
  * object, borrowed; stored as JSON text) and its execution time in seconds, and drops its
  * payload. Durable on return (committed) so that a result answered is never lost. */

@@ -259,6 +259,32 @@ static void test_shutdown_drops_every_users_queued_runs(void **state)
     sched_run_unref(kept);
 }
 
+/* The output a run's log keeps is the scheduler's config (the server passes its bound in): past
+ * it, output events are dropped and marked, other events are still kept. */
+static void test_the_configured_event_backlog_bounds_a_runs_output(void **state)
+{
+    struct sched *s = fake_sched(1, 4, 0, 0);
+    struct sched_run *r = sched_run_new(11, USER_A, NULL, NULL);
+    unsigned pos;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(r->event_backlog, SCHED_EVENT_BACKLOG_DEFAULT);
+    s->cfg.event_backlog = 64;
+    assert_int_equal(sched_submit(s, r, 0, &pos), 0);
+    assert_int_equal(r->event_backlog, 64);
+    sched_run_emit(r, "stdout", json_pack("{s:s}", "data", "0123456789012345678901234567"));
+    assert_false(r->events_dropped);
+    sched_run_emit(r, "stdout", json_pack("{s:s}", "data", "0123456789012345678901234567"));
+    assert_true(r->events_dropped); /* 2 x 39 bytes of JSON > 64 */
+    sched_run_emit(r, "stage", json_pack("{s:s}", "stage", "run"));
+    assert_int_equal(r->n_events, 2);
+    assert_string_equal(r->events[1].type, "stage");
+    assert_int_equal(start_next(s), 11);
+    sched_run_unref(r);
+    assert_null(fake_free(s));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +296,7 @@ int main(void)
             cmocka_unit_test(test_positions_follow_the_turns),
             cmocka_unit_test(test_cancel_takes_a_run_out_of_its_users_queue),
             cmocka_unit_test(test_shutdown_drops_every_users_queued_runs),
+            cmocka_unit_test(test_the_configured_event_backlog_bounds_a_runs_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -595,6 +595,34 @@ static void test_run_lifecycle_keeps_code_request_and_result(void **state)
     assert_int_equal(store_run_set_running(f->s, 9999, 0), -ENOENT);
 }
 
+/* The server's batched marks: one transaction; a finished run or a missing one is left as it
+ * is and does not stop the others. */
+static void test_runs_marked_running_together_leave_a_done_run_done(void **state)
+{
+    struct fixture *f = fixture(state);
+    int64_t a = add_run(f->s, f->alice, 0, "a", true, 1);
+    int64_t b = add_run(f->s, f->alice, 0, "b", true, 1);
+    int64_t done = add_run(f->s, f->alice, 0, "c", true, 1);
+    json_t *run = NULL;
+
+    finish_run(f->s, done, "success", 0, 0.1);
+    const struct store_run_started marks[] = {{a, 1100}, {done, 1200}, {9999, 1300}, {b, 1400}};
+    assert_int_equal(store_run_set_running_many(f->s, marks, ARRAY_SIZE(marks)), 0);
+    assert_int_equal(store_run_set_running_many(f->s, NULL, 0), 0);
+    const int64_t ids[] = {a, b, done};
+    const char *states[] = {"running", "running", "done"};
+    const int64_t started[] = {1100, 1400, -1};
+    for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+        assert_int_equal(store_run_get(f->s, ids[i], f->alice, &run), 0);
+        assert_string_equal(json_string_value(json_object_get(run, "state")), states[i]);
+        if (started[i] >= 0)
+            assert_int_equal(json_integer_value(json_object_get(run, "started_at")), started[i]);
+        else
+            assert_string_equal(json_string_value(json_object_get(run, "status")), "success");
+        json_decref(run);
+    }
+}
+
 static void test_run_without_history_keeps_only_the_result(void **state)
 {
     struct fixture *f = fixture(state);
@@ -1900,6 +1928,7 @@ static void test_result_cap_fits_escaped_and_multibyte_output(void **state)
             X(test_key_lookup_fails_after_revoke), X(test_key_add_checks_owner_and_uniqueness),  \
             X(test_key_list_per_user_and_all), X(test_token_expires_and_is_pruned),              \
             X(test_run_lifecycle_keeps_code_request_and_result),                                 \
+            X(test_runs_marked_running_together_leave_a_done_run_done),                          \
             X(test_run_without_history_keeps_only_the_result),                                   \
             X(test_run_of_another_user_is_enoent),                                               \
             X(test_run_share_only_by_its_owner_and_only_from_the_history),                       \
