@@ -1,7 +1,9 @@
 """runbox's matplotlib backend: Agg, and show() saves the open figures into /box/out/.
 
-Selected by sitecustomize.py. Each plt.show() writes figure-1.png, figure-2.png, ... (numbered
-across the run) and closes the figures, as an interactive show() would once its windows close.
+Selected by MPLBACKEND=module://runbox_mpl, which languages/python.json sets only when this file
+is there (else MPLBACKEND stays Agg). Each plt.show() writes figure-1.png, figure-2.png, ...
+(numbered across the run) and closes the figures, as an interactive show() would once its
+windows close.
 """
 import os
 

@@ -33,6 +33,7 @@ static void files_free(struct lang_file *f, size_t n)
     for (size_t i = 0; f && i < n; i++) {
         free(f[i].name);
         free(f[i].content);
+        strv_free(f[i].env);
     }
     free(f);
 }
@@ -416,25 +417,38 @@ static int get_inproc(json_t *o, struct lang_test *t, struct lang_error *err)
     return get_strv(o, "refuse", false, &t->refuse, err);
 }
 
-/* "support": plain file names (their content is read by load_support()). */
-static int get_support(json_t *o, struct lang_file **ret, size_t *ret_n, struct lang_error *err)
+/* "support": file names (their content is read by lang__load_support()); with @allow_env an
+ * entry may also be {"file": NAME, "env": {...}}: variables set only when the file is there
+ * (a language whose support files are missing still runs, without what they add). */
+static int get_support(json_t *o, bool allow_env, struct lang_file **ret, size_t *ret_n,
+                       struct lang_error *err)
 {
-    _cleanup_(strv_freep) char **names = NULL;
+    json_t *v = json_object_get(o, "support"), *e;
+    size_t i;
     int r;
 
-    if ((r = get_strv(o, "support", false, &names, err)) < 0)
-        return r;
-    *ret_n = strv_len(names);
-    if (*ret_n > LANG_MAX_SUPPORT)
+    *ret_n = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return fail(err, "'support' must be an array");
+    if (json_array_size(v) > LANG_MAX_SUPPORT)
         return fail(err, "'support' may name at most %d files", LANG_MAX_SUPPORT);
-    *ret = calloc(*ret_n + 1, sizeof(**ret));
+    *ret = calloc(json_array_size(v) + 1, sizeof(**ret));
     if (!*ret)
         return -ENOMEM;
-    for (size_t i = 0; i < *ret_n; i++)
-        if (!safe_file_name(names[i]))
-            return fail(err, "'support' entry '%s' must be a plain file name", names[i]);
-    for (size_t i = 0; i < *ret_n; i++)
-        (*ret)[i].name = TAKE_PTR(names[i]);
+    json_array_foreach(v, i, e)
+    {
+        struct lang_file *f = &(*ret)[i];
+        json_t *name = json_is_object(e) && allow_env ? json_object_get(e, "file") : e;
+        *ret_n = i + 1;
+        if (!json_is_string(name) || !safe_file_name(json_string_value(name)))
+            return fail(err, "each 'support' entry must be a plain file name%s",
+                        allow_env ? " or {\"file\": NAME, \"env\": {...}}" : "");
+        f->name = xstrdup(json_string_value(name));
+        if (json_is_object(e) && (r = get_env(e, &f->env, err)) < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -449,7 +463,7 @@ static int parse_judge_side(json_t *o, const char *key, struct lang_judge_side *
         return fail(err, "'judge.%s' must be an object {\"compile\", \"run\", ...}", key);
     if ((r = get_strv(v, "compile", false, &s->compile, err)) < 0 ||
         (r = get_strv(v, "run", true, &s->run, err)) < 0 || (r = get_env(v, &s->env, err)) < 0 ||
-        (r = get_support(v, &s->support, &s->n_support, err)) < 0 ||
+        (r = get_support(v, false, &s->support, &s->n_support, err)) < 0 ||
         (r = get_report(v, "report", &s->report_format, &s->report_file, err)) < 0)
         return r;
     if (!s->run[0] || (s->compile && !s->compile[0]))
@@ -495,7 +509,7 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_strv(o, "run", true, &t->run, err)) < 0 || (r = get_env(o, &t->env, err)) < 0 ||
         (r = get_report(o, "report", &t->report_format, &t->report_file, err)) < 0 ||
         (r = get_report(o, "progress", &t->progress_format, &t->progress_file, err)) < 0 ||
-        (r = get_support(o, &t->support, &t->n_support, err)) < 0 ||
+        (r = get_support(o, false, &t->support, &t->n_support, err)) < 0 ||
         (r = get_inproc(o, t, err)) < 0 ||
         (r = get_string(o, "conventions", false, &t->conventions, err)) < 0 ||
         (r = get_strv(o, "include_ignored", false, &t->include_ignored, err)) < 0 ||
@@ -537,16 +551,45 @@ static int get_tests(json_t *o, struct lang *l, struct lang_error *err)
 
 /* Read the frameworks' support files from @dir/support/. A missing one makes its framework
  * unavailable, not the language: a language file copied alone still runs programs. */
+/* Set the KEY=VALUE entries of @add in *@env, replacing those of the same names. */
+static void env_merge(char ***env, char *const *add)
+{
+    size_t n = strv_len(*env), k = n;
+    char **v;
+
+    if (!add || !*add || !(v = realloc(*env, (n + strv_len(add) + 1) * sizeof(*v))))
+        return;
+    *env = v;
+    for (char *const *a = add; *a; a++) {
+        size_t key = strcspn(*a, "=") + 1, i;
+        for (i = 0; i < k && strncmp(v[i], *a, key) != 0; i++)
+            ;
+        char *copy = strdup(*a);
+        if (!copy)
+            break;
+        if (i < k) {
+            free(v[i]);
+            v[i] = copy;
+        } else {
+            v[k++] = copy;
+        }
+    }
+    v[k] = NULL;
+}
+
 void lang__load_support(struct lang *l, const char *dir)
 {
     l->support_loaded = true;
-    /* The language's own: a missing one is left out (the file says what it does without). */
+    /* The language's own: a missing one is left out (the file says what it does without),
+     * and so is its env; a present one's env is the language's. */
     for (size_t j = 0; j < l->n_support; j++) {
         char path[4096];
         size_t len;
         snprintf(path, sizeof(path), "%s/support/%s", dir, l->support[j].name);
         if (read_file(path, LANG_FILE_MAX, &l->support[j].content, &len) < 0)
             l->support[j].content = NULL;
+        else
+            env_merge(&l->env, l->support[j].env);
     }
     for (size_t i = 0; i < l->n_tests; i++) {
         struct lang_judge *jd = l->tests[i].judge;
@@ -725,7 +768,7 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_limits(o, "compile_limits", &l->compile_limits, err)) < 0 ||
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
-        (r = get_support(o, &l->support, &l->n_support, err)) < 0 ||
+        (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
         (r = get_runner(o, l, err)) < 0 ||
         (r = get_count(o, "judge0_id", 65535, &judge0_id, err)) < 0)
         return r;

@@ -23,6 +23,7 @@ struct lang_limits {
 struct lang_file {
     char *name;
     char *content;
+    char **env; /* a language's support file: KEY=VALUE set when the file is there, or NULL */
 };
 
 /* A test framework a language offers ("test" in the language file, the first is the default).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # matplotlib in a box: plt.show() saves the open figures into /box/out/ (languages/support/
-# runbox_mpl.py, chosen by sitecustomize.py), which `--out` (and the API's files) return.
+# runbox_mpl.py, chosen by MPLBACKEND when that support file is there), which `--out` (and the
+# API's files) return.
 . "$(dirname "$0")/../lib.sh"
 
 f=$TMP/r.json
@@ -51,7 +52,7 @@ import sys
 print("matplotlib" in sys.modules, sys.path[1])
 PY
 rb_run "$f" "$TMP/mods.py"
-expect "sitecustomize imports nothing heavy" "$f" output "False /box/.runbox"
+expect "a program without matplotlib does not import it" "$f" output "False /box/.runbox"
 
 # A language directory without the support files still runs Python (Agg, no saved figures).
 mkdir -p "$TMP/langs"
