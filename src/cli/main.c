@@ -85,6 +85,16 @@ int main(int argc, char **argv)
     struct cli_args a = {0};
     int r;
 
+    /* The init of a box that runbox-service started by exec (sandbox/spawn.c): nothing else. */
+    if (argc == 3 && strcmp(argv[1], "__box") == 0)
+        return sbx_box_exec_main(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "__box-tag") == 0) {
+        char tag[128];
+        sbx_box_exec_tag(tag, sizeof(tag));
+        puts(tag);
+        return 0;
+    }
+
 #ifndef RUNBOX_SERVICE
     /* getopt permutes argv: runbox-service gets the arguments as they were given. */
     main_argv = calloc((size_t)argc + 1, sizeof(*main_argv));

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sandbox/sandbox.h"
 #include "server/server.h"
 
 #define DEFAULT_CONFIG "/etc/runbox/config.json"
@@ -233,6 +235,33 @@ static void sweep_docker(const struct docker_config *dc)
                 "runbox serve: docker: removed %d leftovers of runbox processes that died\n", n);
 }
 
+/* Boxes of the server start by exec of the lean runbox (sandbox/spawn.c): beside us (a build
+ * directory), or the installed one (runbox-service in libexec/runbox/, runbox in bin/). */
+static void box_exec(void)
+{
+    static const char *const rel[] = {"/runbox", "/../../bin/runbox"};
+    static const char *const abs_paths[] = {"/usr/local/bin/runbox", "/usr/bin/runbox"};
+    char exe[PATH_MAX], path[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+            snprintf(path, sizeof(path), "%s%s", exe, rel[i]);
+            if (access(path, X_OK) == 0 && sbx_box_exec_set(path) == 0)
+                return;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(abs_paths); i++)
+        if (access(abs_paths[i], X_OK) == 0 && sbx_box_exec_set(abs_paths[i]) == 0)
+            return;
+    fprintf(stderr, "runbox serve: no runbox of this build beside runbox-service: each box "
+                    "starts as a copy of the server (slower)\n");
+}
+
 int cli_cmd_serve(const struct cli_args *a)
 {
     struct serve_args sa = {0};
@@ -317,6 +346,7 @@ int cli_cmd_serve(const struct cli_args *a)
         return 1;
     }
     sweep_docker(&cfg.job.docker);
+    box_exec();
     r = server_run(&cfg, &langs);
     lang_set_done(&langs);
     server_config_done(&cfg);

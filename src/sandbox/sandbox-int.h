@@ -104,6 +104,13 @@ _Noreturn void sbx__template_main(int fd, const char *root, bool userns, pid_t p
 /* The box's PID 1: builds the root, starts the payload, reaps, reports. Never returns. */
 _Noreturn void sbx__box_main(struct sbx__box_args *a);
 
+/* spawn.c: whether boxes start by exec of the lean binary (sbx_box_exec_set), and starting
+ * one so: the pidfd and pid of its init, which has exec'd, or -errno. */
+bool sbx__box_exec_on(void);
+int sbx__spawn_exec(const struct sbx__box_args *a, int *ret_pidfd, pid_t *ret_pid);
+/* The build-time seccomp program. */
+struct sock_fprog sbx__seccomp_program(void);
+
 /*** the host ***/
 
 #define SBX_TEMPLATES 4 /* template roots kept, one per system root, the least used replaced */

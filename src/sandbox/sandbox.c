@@ -297,8 +297,7 @@ int sbx_host_new(bool tune, struct sbx_host **ret)
     host_error[0] = '\0';
     h->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     /* Detect cgroups with our real identity: what we may write decides what we use. */
-    h->seccomp.len = ARRAY_SIZE(sbx__seccomp_filter);
-    h->seccomp.filter = (struct sock_filter *)sbx__seccomp_filter; /* never written */
+    h->seccomp = sbx__seccomp_program();
     if ((r = sbx__cg_detect(&h->cg)) < 0 ||
         (tune && !h->userns && (r = sbx__cg_tune(&h->cg)) < 0) ||
         (enter && (r = enter_userns()) < 0) || (enter && (r = private_mounts_once(true)) < 0) ||
@@ -897,6 +896,14 @@ static unsigned unenforced(const struct sbx_host *h, const struct sbx_limits *l)
     return want & ~sbx_host_caps(h);
 }
 
+struct sock_fprog sbx__seccomp_program(void)
+{
+    return (struct sock_fprog){
+            .len = ARRAY_SIZE(sbx__seccomp_filter),
+            .filter = (struct sock_filter *)sbx__seccomp_filter, /* never written */
+    };
+}
+
 /* Start the box; on return the child exists (run->pidfd >= 0) or an error is returned. */
 static int start_box(struct run *run)
 {
@@ -941,20 +948,36 @@ static int start_box(struct run *run)
         ca.cgroup = (uint64_t)run->cg.v2_fd;
     }
     run->start_us = now_us();
-    long pid = syscall(SYS_clone3, &ca, sizeof(ca));
-    if (pid < 0) {
-        r = -errno;
-        goto out_close;
+    if (sbx__box_exec_on() && !run->h->userns) {
+        /* A big process: init is exec'd, not copied (spawn.c), and joins its v2 cgroup here. */
+        pid_t epid;
+        if ((r = sbx__spawn_exec(&args, &run->pidfd, &epid)) < 0)
+            goto out_close;
+        run->pid = epid;
+        if (run->cg.v2_fd >= 0) {
+            int fd = openat(run->cg.v2_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || dprintf(fd, "%d\n", (int)epid) < 0)
+                r = -errno;
+            if (fd >= 0)
+                (void)close(fd);
+        }
+    } else {
+        long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+        if (pid < 0) {
+            r = -errno;
+            goto out_close;
+        }
+        if (pid == 0)
+            sbx__box_main(&args);
+        run->pid = (pid_t)pid;
     }
-    if (pid == 0)
-        sbx__box_main(&args);
-    run->pid = (pid_t)pid;
     if (args.netns_fd >= 0) { /* the box has it now */
         (void)close(run->h->spare_netns);
         run->h->spare_netns = -1;
     }
     /* The box builds its root and network meanwhile, on the other CPU. */
-    r = sbx__cg_join_v1(&run->h->cg, &run->spec->limits, &run->cg, run->pid);
+    if (r == 0)
+        r = sbx__cg_join_v1(&run->h->cg, &run->spec->limits, &run->cg, run->pid);
     /* No spare network namespace: make the box's now, while it builds its root. */
     if (r == 0) {
         int netns = args.netns_fd < 0 && !run->spec->limits.network ? netns_make(run->h) : -1;

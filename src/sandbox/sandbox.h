@@ -153,6 +153,16 @@ const char *sbx_host_error(void);
  * off the next start. Off by default. Returns the previous setting. */
 bool sbx_host_keep_warm(struct sbx_host *h, bool on);
 
+/* For a big process (the server): start every box's init by exec of @path, the lean `runbox`
+ * binary, instead of as a copy of this process (spawn.c says why); NULL or "" = copies.
+ * Process-wide; call it before boxes start. @path must be of this very build (it is run once
+ * to say its tag): -ENOEXEC or -EINVAL otherwise, and boxes stay copies. */
+int sbx_box_exec_set(const char *path) _warn_unused_;
+/* The tag of this build that `runbox __box-tag` prints, into @buf. */
+void sbx_box_exec_tag(char *buf, size_t len);
+/* `runbox __box FD`: the exec'd init of such a box. Returns only on a bad FD (127). */
+int sbx_box_exec_main(const char *fd_arg);
+
 /* SBX_CAP_* bits this host enforces. */
 unsigned sbx_host_caps(const struct sbx_host *h);
 

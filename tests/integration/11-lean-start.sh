@@ -120,12 +120,43 @@ for _ in $(seq 100); do
     [ "${exe##*/}" = runbox-service ] && grep -q 'serving on' "$TMP/serve.out" && break
     sleep 0.05
 done
+# The server's boxes are not copies of the server (~450 mappings, 50 libraries, 70 threads):
+# each box's init is the lean runbox, exec'd as `runbox __box FD` (src/sandbox/spawn.c).
+base=$(sed -n 's|^runbox: serving on \(http://[^ ]*\)/$|\1|p' "$TMP/serve.out")
+curl -s -H 'Content-Type: application/json' -d '{"language": "python", "code": "import time\ntime.sleep(3)"}' \
+    "$base/api/v1/code/execute" >"$TMP/slow.json" &
+cpid=$!
+init=
+for _ in $(seq 100); do
+    init=$(pgrep -P "$pid" -f '__box' | head -1)
+    [ -n "$init" ] && break
+    sleep 0.05
+done
+init_exe=$(readlink "/proc/$init/exe" 2>/dev/null)
+init_libs=$([ -n "$init" ] && mapped_libs "$init")
+extra=$(grep -Ev "$allowed" <<<"$init_libs")
+tap $([ -n "$init" ] && [ "$init_exe" = "$(readlink -f "$RUNBOX")" ] && [ -n "$init_libs" ] && [ -z "$extra" ]; echo $?) \
+    "a box of runbox serve has the lean runbox as its init (exec'd), mapping none of the server's libraries" ||
+    diag "init ${init:-none}: $init_exe; mapped: $(echo $init_libs)"
+wait "$cpid"
+jq -e '.status == "success"' "$TMP/slow.json" >/dev/null
+tap $? "... and the run succeeds" || diag "$(head -c 400 "$TMP/slow.json")"
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 rc=$?
 tap $([ "${exe##*/}" = runbox-service ] && [ "$rc" = 0 ]; echo $?) \
     "'runbox serve' becomes runbox-service in the same process and stops on SIGTERM with 0" ||
     diag "exe $exe, status $rc: $(tail -3 "$TMP/serve.out")"
+
+# The exec'd init refuses what is not a box description of this build.
+"$RUNBOX" __box 0 >/dev/null 2>&1
+rc1=$?
+printf 'junk' >"$TMP/junk"
+"$RUNBOX" __box 5 5<"$TMP/junk" >/dev/null 2>&1
+rc2=$?
+tap $([ "$rc1" = 127 ] && [ "$rc2" = 127 ] && [ -n "$("$RUNBOX" __box-tag)" ]; echo $?) \
+    "'runbox __box' refuses a bad fd and a blob of another build (127); __box-tag says the build" ||
+    diag "$rc1 $rc2"
 
 # Without runbox-service, the service's commands say so; runs still work.
 mkdir -p "$TMP/alone"
