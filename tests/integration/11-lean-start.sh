@@ -62,12 +62,12 @@ check_maps "$pid" "runbox run"
 # two, not for a library.
 relocs=$(LD_DEBUG=statistics "$RUNBOX" --version 2>&1 >/dev/null |
     sed -n 's/.*final number of relocations: *\([0-9]*\).*/\1/p' | tail -1)
-if grep -q libasan <<<"$needed"; then
-    skip "the loader makes at most 800 symbol relocations" "a sanitizer build ($relocs)"
-else
-    tap $([ -n "$relocs" ] && [ "$relocs" -le 800 ]; echo $?) \
-        "the loader makes at most 800 symbol relocations (${relocs:-none})"
-fi
+# A sanitizer build maps its runtimes too: 3,790 relocations there on 2026-12-07 (the normal
+# build had 14,467 with its 50 libraries).
+limit=800
+grep -q libasan <<<"$needed" && limit=4500
+tap $([ -n "$relocs" ] && [ "$relocs" -le "$limit" ]; echo $?) \
+    "the loader makes at most $limit symbol relocations (${relocs:-none})"
 
 # The files a `runbox run` reads on its way to the box: its own language's file and support
 # files only (the language index, src/lang/index.c: 40 languages must not cost 40 languages'
