@@ -864,6 +864,13 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
     err_fd = 3 + (int)npass;
     CHECK(syscall(SYS_close_range, 4 + (unsigned)npass, ~0U, 0), "close_range: %s",
           strerror(errno));
+    /* The pipes are the supervisor's (root, 0600): the program could use them but not open
+     * them again, so /dev/stdin, /dev/stdout and /proc/self/fd/N failed with EACCES (Node's
+     * readFileSync('/dev/stdin'), Python's open('/dev/stdin'), cat /dev/stdin). They become
+     * the box user's, which gives it nothing it did not have. Best effort: an fd that cannot
+     * change owner (a user namespace without that uid) stays as it was. */
+    for (int fd = 0; fd < 3 + (int)npass; fd++)
+        (void)!fchown(fd, SBX_BOX_UID, SBX_BOX_GID);
     setup_rlimits(a);
     /* The OOM killer's first choice (see protect_from_oom); children inherit it. The program
      * may lower it back to 0, not below: init stays the one process out of reach. In runbox's

@@ -152,4 +152,21 @@ printf 'print("new language")\n' >"$TMP/a.pyf"
 "$RUNBOX" --languages "$TMP/langs" run --json "$TMP/a.pyf" </dev/null >"$f"
 expect "a new language file works without a rebuild" "$f" output "new language"
 
+# The program's stdin and stdout can be opened again by name, as judges' idioms do (the pipes
+# were root's 0600, so /dev/stdin gave EACCES): Node's readFileSync('/dev/stdin'), Python's
+# open('/dev/stdin') and open('/dev/stdout'), cat /dev/stdin.
+printf 'a b\nc' >"$TMP/in.txt"
+printf "const d = require('fs').readFileSync('/dev/stdin', 'utf8');\nconsole.log(JSON.stringify(d));\n" >"$TMP/stdin.js"
+"$RUNBOX" run --json --stdin "$TMP/in.txt" "$TMP/stdin.js" >"$f" </dev/null
+expect "node reads /dev/stdin" "$f" output "\"a b\\nc\""
+cat >"$TMP/stdin.py" <<'EOF'
+data = open("/dev/stdin").read()
+out = open("/dev/stdout", "w")
+out.write(repr(data) + "\n")
+EOF
+"$RUNBOX" run --json --stdin "$TMP/in.txt" "$TMP/stdin.py" >"$f" </dev/null
+expect "python opens /dev/stdin and /dev/stdout" "$f" output "'a b\\nc'"
+"$RUNBOX" exec --json -- /bin/cat /dev/stdin <"$TMP/in.txt" >"$f"
+expect "cat /dev/stdin" "$f" output "$(printf 'a b\nc')"
+
 done_testing
