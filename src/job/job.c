@@ -221,13 +221,11 @@ static char *cached_version(const struct lang *l, const struct stat *st)
 
 static void store_version(const struct lang *l, const struct stat *st, const char *ver)
 {
-    char dir[PATH_MAX], file[PATH_MAX + 16], tmp[PATH_MAX + 16];
+    char dir[PATH_MAX], file[PATH_MAX + 16];
     json_t *o;
-    int fd;
 
     cache_home(dir, sizeof(dir), true);
     snprintf(file, sizeof(file), "%s/versions.json", dir);
-    snprintf(tmp, sizeof(tmp), "%s/versions.XXXXXX", dir);
     o = json_load_file_bounded(file, 0, NULL);
 
     if (!json_is_object(o)) {
@@ -238,16 +236,10 @@ static void store_version(const struct lang *l, const struct stat *st, const cha
                         json_pack("{s:s, s:s, s:I, s:I}", "version", ver, "probe",
                                   l->version_cmd[0], "mtime", (json_int_t)st->st_mtime, "size",
                                   (json_int_t)st->st_size));
-    fd = mkstemp(tmp);
-    if (fd >= 0) {
-        /* Write then rename: concurrent runboxes never see half a file. */
-        if (json_dumpfd_fixed(o, fd, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 &&
-            fchmod(fd, 0644) == 0 && rename(tmp, file) == 0)
-            tmp[0] = '\0';
-        (void)close(fd);
-        if (tmp[0])
-            (void)unlink(tmp);
-    }
+    /* Concurrent runboxes never see half a file. */
+    _cleanup_free_ char *text = json_dumps_fixed(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+    if (text)
+        (void)write_file_atomic(file, text, strlen(text), 0644);
     json_decref(o);
 }
 

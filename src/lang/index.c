@@ -76,9 +76,8 @@ static int list_dir(const char *dir, struct listing *ret)
     if (!d)
         return -errno;
     for (struct dirent *e; r == 0 && (e = readdir(d));) {
-        size_t len = strlen(e->d_name);
         struct stat st;
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
+        if (!lang__is_lang_file(e->d_name))
             continue;
         if (ls.n == DIR_MAX_FILES) {
             r = -E2BIG;

@@ -7,6 +7,8 @@
 
 #define LANG_FILE_MAX (256u << 10) /* a language file, a support file */
 
+/* Whether @name (a directory entry) is a language file: NAME.json, not hidden. */
+bool lang__is_lang_file(const char *name);
 /* Load every *.json of @dir into @set; with @lazy, support files are left for lang__ready(). */
 int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err);
 /* Read @l's support files from @dir/support/. */

@@ -837,6 +837,13 @@ struct lang *lang__find_judge0(const struct lang_set *set, unsigned id)
     return NULL;
 }
 
+bool lang__is_lang_file(const char *name)
+{
+    size_t len = strlen(name);
+
+    return len >= 6 && strcmp(name + len - 5, ".json") == 0 && name[0] != '.';
+}
+
 int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err)
 {
     DIR *d = opendir(dir);
@@ -853,8 +860,7 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
         return -errno;
     }
     while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.')
+        if (!lang__is_lang_file(e->d_name))
             continue;
         char **nn = realloc(names, (n + 1) * sizeof(*names));
         if (!nn) {
