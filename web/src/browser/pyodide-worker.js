@@ -9,7 +9,9 @@
 // (KeyboardInterrupt); the page terminates this worker when that does not end the run.
 import { WorkerChannel, STDOUT, STDERR } from "./channel.js";
 
-const INDEX_URL = "/pyodide/";
+// Where Pyodide's files are: dist/pyodide/<version>/, named by build.mjs (RUNBOX_PYODIDE_URL).
+// eslint-disable-next-line no-undef
+const INDEX_URL = typeof RUNBOX_PYODIDE_URL === "string" ? RUNBOX_PYODIDE_URL : "/pyodide/";
 
 // Python-side helper, defined once after loading.
 const HELPER = String.raw`
