@@ -31,6 +31,8 @@ mkdirSync(assets, { recursive: true });
 const pyPkg = join(here, "node_modules/pyodide");
 const pyVersion = JSON.parse(readFileSync(join(pyPkg, "package.json"), "utf8")).version;
 const pyUrl = `/pyodide/${pyVersion}/`;
+// The Python inside that Pyodide ("3.11.3"), shown on the page before Pyodide is loaded.
+const pyPython = (JSON.parse(readFileSync(join(pyPkg, "pyodide-lock.json"), "utf8")).info || {}).python || "";
 
 const common = {
   absWorkingDir: here,
@@ -47,7 +49,11 @@ const common = {
   metafile: true,
   // Pyodide is not bundled: the worker imports it at run time from /pyodide/<version>/.
   external: ["/pyodide/*"],
-  define: { RUNBOX_PYODIDE_URL: JSON.stringify(pyUrl) },
+  define: {
+    RUNBOX_PYODIDE_URL: JSON.stringify(pyUrl),
+    RUNBOX_PYODIDE_VERSION: JSON.stringify(pyVersion),
+    RUNBOX_PYODIDE_PYTHON: JSON.stringify(pyPython),
+  },
 };
 
 /** The output file (relative to dist/assets) of each entry point of an esbuild metafile. */
@@ -85,6 +91,7 @@ const page = await build({
   splitting: true,
   plugins: [workerUrls],
 });
+const first = []; // what the first load fetches (before language modes, workers, Pyodide)
 const pageOut = outputsByEntry(page.metafile);
 const mainOut = pageOut.get("main.js");
 const styleOut = pageOut.get("style.css");
@@ -98,10 +105,17 @@ cpSync(join(here, "public"), dist, { recursive: true });
     html = html.replace(from, to);
   };
   const head = [];
-  // main's static imports (shared chunks): fetched with main, not after it.
-  for (const imp of mainOut.out.imports || []) {
-    if (imp.kind === "import-statement" && !imp.external) {
-      head.push(`<link rel="modulepreload" href="/assets/${relative(assets, join(here, imp.path))}">`);
+  first.push("index.html", `assets/${mainOut.file}`, `assets/${styleOut.file}`);
+  // main's static imports (shared chunks, and theirs): fetched with main, not after it.
+  const seen = new Set([mainOut.path]);
+  for (const q = [mainOut.path]; q.length; ) {
+    for (const imp of page.metafile.outputs[q.shift()].imports || []) {
+      if (imp.kind !== "import-statement" || imp.external || seen.has(imp.path)) continue;
+      seen.add(imp.path);
+      q.push(imp.path);
+      const chunk = relative(assets, join(here, imp.path));
+      head.push(`<link rel="modulepreload" href="/assets/${chunk}">`);
+      first.push(`assets/${chunk}`);
     }
   }
   // CSS imported by JavaScript (a package's stylesheet) comes out beside main.
@@ -190,7 +204,6 @@ writeFileSync(
   join(here, "node_modules/.cache/runbox-web-sizes.json"),
   JSON.stringify(sizes.sort((a, b) => a.file.localeCompare(b.file)), null, 1),
 );
-const first = ["index.html", `assets/${mainOut.file}`, `assets/${styleOut.file}`];
 const kb = (n) => (n / 1024).toFixed(1);
 const firstBr = sizes.filter((s) => first.includes(s.file)).reduce((t, s) => t + (s.br || s.raw), 0);
-console.log(`web: built ${dist} (index.html, main and style: ${kb(firstBr)} KB brotli; sizes in node_modules/.cache/runbox-web-sizes.json)`);
+console.log(`web: built ${dist} (first load: ${kb(firstBr)} KB brotli; sizes in node_modules/.cache/runbox-web-sizes.json)`);

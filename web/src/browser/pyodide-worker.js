@@ -1,6 +1,6 @@
 // Python in the browser: Pyodide, loaded once per worker and kept across runs.
 // Messages from the page: {type: "load"}; {type: "run", sab, stdinText, files, args}.
-// To the page: {type: "loaded"} | {type: "load-failed", message}; during a run {type: "stdin"}
+// To the page: {type: "loaded", python: "3.11.3", pyodide: "0.25.1"} | {type: "load-failed", message}; during a run {type: "stdin"}
 // (waiting for input) and {type: "out"} (only without shared memory); at its end
 // {type: "done", exit_code, execution_time, interrupted, unsupported, internal, fatal}.
 // Each run: the files are written to a fresh /box (the first is the main file), modules
@@ -154,6 +154,7 @@ let pyodide = null;
 let loading = null;
 let known = KNOWN_FALLBACK;
 let chan = null; // the current run's channel
+let pythonVersion = ""; // sys.version_info, "3.11.3", once loaded
 
 function load() {
   if (!loading) {
@@ -188,6 +189,7 @@ function load() {
         /* keep the fallback list */
       }
       pyodide = py;
+      pythonVersion = py.runPython("import sys; '%d.%d.%d' % sys.version_info[:3]");
       return py;
     })();
   }
@@ -249,7 +251,7 @@ self.onmessage = (e) => {
   const m = e.data || {};
   if (m.type === "load") {
     load().then(
-      () => self.postMessage({ type: "loaded" }),
+      () => self.postMessage({ type: "loaded", python: pythonVersion, pyodide: pyodide.version }),
       (err) => self.postMessage({ type: "load-failed", message: String(err && err.message ? err.message : err) }),
     );
   } else if (m.type === "run") {
