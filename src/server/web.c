@@ -409,8 +409,8 @@ static int parse_q(const char *p, const char *end)
 }
 
 /* The q-value (thousandths) that the Accept-Encoding header @ae gives @token: its own element's,
- * else "*"'s, else -1 (not named: not acceptable, except identity). */
-static int coding_q(const char *ae, const char *token)
+ * else "*"'s when @star_counts, else -1 (not named: not acceptable, except identity). */
+static int coding_q(const char *ae, const char *token, bool star_counts)
 {
     size_t tlen = strlen(token);
     int star = -1;
@@ -421,7 +421,7 @@ static int coding_q(const char *ae, const char *token)
         size_t n = strcspn(p, " \t;,");
         if (n == tlen && strncasecmp(p, token, n) == 0)
             return parse_q(p + n, end);
-        if (n == 1 && *p == '*')
+        if (n == 1 && *p == '*' && star_counts)
             star = parse_q(p + n, end);
         p = end;
     }
@@ -469,13 +469,15 @@ static const struct coding *negotiate(const struct web *w, const char *ae, const
                                       const struct stat *st, int *ret_fd, struct stat *ret_st)
 {
     const struct coding *best = NULL;
-    int best_q = coding_q(ae, "identity"); /* not named: below any accepted coding */
+    /* Identity named (not through "*") with a higher q than a coding is preferred to it;
+     * unnamed, it comes after any accepted coding. */
+    int best_q = coding_q(ae, "identity", false);
 
     *ret_fd = -1;
     if (!ae || is_precompressed(name))
         return NULL;
     for (size_t i = 0; i < ARRAY_SIZE(codings); i++) {
-        int q = coding_q(ae, codings[i].token);
+        int q = coding_q(ae, codings[i].token, true);
         struct stat s;
         if (q <= 0 || q <= best_q)
             continue;
