@@ -219,8 +219,10 @@ async function run(m) {
   try {
     // Through JSPI when the browser has it, so asyncio.run() works (Pyodide's event loop
     // switches stacks); a synchronous call otherwise (callPromising refuses before running).
+    // (Pyodide 0.25, Python 3.11 like the server, has no callPromising: a synchronous call.)
     let json;
     try {
+      if (typeof fn.callPromising !== "function") throw new Error("stack switching not supported");
       json = await fn.callPromising(files, args, knownPy, stopFn, clearFn);
     } catch (e) {
       if (!/stack switching not supported/i.test(String(e && e.message))) throw e;
