@@ -974,6 +974,10 @@ test("Python in the browser is the server's Python (major.minor), and #run-versi
   diag(`python: server ${py && py.version}, browser ${inBrowser}`);
   t.check(inBrowser && inBrowser === onServer, "the browser's sys.version_info[:2] is the server's", { inBrowser, onServer });
   t.match(await text("#run-versions"), new RegExp(`^Python ${inBrowser} · browser$`), "#run-versions, in the browser");
+  // asyncio.run() at the top level, as on the server (Pyodide's own loop cannot block).
+  await setCode('import asyncio\nasync def f(i):\n    await asyncio.sleep(0.05)\n    return i * 2\nasync def main():\n    return await asyncio.gather(*(f(i) for i in range(3)))\nprint("async", asyncio.run(main()))\nprint("after")\n');
+  await run(undefined, 60000);
+  t.match(await spans("stdout"), /^async \[0, 2, 4\]\nafter\n$/, "asyncio.run() in the browser");
   const visible = await page.evaluate(() => {
     const v = document.querySelector("#run-versions").getBoundingClientRect();
     const r = document.querySelector("#run").getBoundingClientRect();

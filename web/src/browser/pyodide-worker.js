@@ -15,7 +15,7 @@ const INDEX_URL = typeof RUNBOX_PYODIDE_URL === "string" ? RUNBOX_PYODIDE_URL : 
 
 // Python-side helper, defined once after loading.
 const HELPER = String.raw`
-import io, os, sys, json, runpy, shutil, importlib, traceback
+import io, os, sys, json, time, runpy, shutil, importlib, traceback
 
 def _runbox_install_sleep(js_sleep, js_stopping):
     """time.sleep that Stop cuts short (Atomics.wait in the worker, not a busy loop)."""
@@ -31,6 +31,36 @@ def _runbox_install_sleep(js_sleep, js_stopping):
 
     sleep.__doc__ = time.sleep.__doc__
     time.sleep = sleep
+
+import asyncio
+
+class _RunboxLoop(asyncio.BaseEventLoop):
+    """asyncio.run() as on the server: an event loop that blocks, waiting in time.sleep (the
+    worker's Atomics.wait, which Stop cuts short) until its next timer is due. Pyodide's own
+    loop (WebLoop) cannot block, and this Pyodide (Python 3.11) has no stack switching. No
+    sockets, subprocesses or signals: only timers, tasks, queues and the like."""
+
+    class _Waits:
+        def select(self, timeout):
+            if timeout is None:
+                raise RuntimeError("the program awaits something that nothing will finish "
+                                   "(in the browser, asyncio has timers, not sockets)")
+            if timeout > 0:
+                time.sleep(timeout)
+            return []
+
+    def __init__(self):
+        super().__init__()
+        self._selector = self._Waits()
+
+    def _process_events(self, event_list):
+        pass
+
+    def _write_to_self(self):
+        pass
+
+class _RunboxPolicy(asyncio.DefaultEventLoopPolicy):
+    _loop_factory = _RunboxLoop
 
 def _runbox_unsupported(files, known):
     """The first import of a Pyodide package that is not here (no wheels offline), or None."""
@@ -98,6 +128,11 @@ def _runbox_run(files, argv, known, stop_requested, clear_interrupt):
     sys.path.insert(0, "/box")
     sys.argv = [main] + [str(a) for a in argv]
     os.chdir("/box")
+    # The program's asyncio is a plain one (asyncio.run() works at its top level), not Pyodide's.
+    saved_policy = asyncio.get_event_loop_policy()
+    saved_loop = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop_policy(_RunboxPolicy())
     try:
         runpy.run_path(main, run_name="__main__")
     except SystemExit as e:
@@ -128,6 +163,8 @@ def _runbox_run(files, argv, known, stop_requested, clear_interrupt):
                 s.flush()
             except BaseException:
                 pass
+        asyncio.set_event_loop_policy(saved_policy)
+        asyncio.events._set_running_loop(saved_loop)
         sys.path[:] = saved_path
         sys.argv = saved_argv
         os.chdir("/")
@@ -217,9 +254,9 @@ async function run(m) {
   };
   let out;
   try {
-    // Through JSPI when the browser has it, so asyncio.run() works (Pyodide's event loop
-    // switches stacks); a synchronous call otherwise (callPromising refuses before running).
-    // (Pyodide 0.25, Python 3.11 like the server, has no callPromising: a synchronous call.)
+    // Through JSPI when this Pyodide and the browser have it; a synchronous call otherwise
+    // (Pyodide 0.25, whose Python 3.11 is the server's, has no callPromising). asyncio.run()
+    // works either way: the program gets a blocking event loop (_RunboxLoop).
     let json;
     try {
       if (typeof fn.callPromising !== "function") throw new Error("stack switching not supported");
