@@ -298,6 +298,55 @@ test("the page loads: ready, cross-origin isolated, Run and the editor", async (
   t.note(`screenshot: ${await shot("loaded")}`);
 });
 
+test("first load: ≤ 300 KB on the wire before Pyodide, brotli, hashed names cached immutable", async (t) => {
+  // A fresh tab with the cache off (CDP): what a first visit transfers until the page is ready
+  // and the network is quiet (the language mode chunk included), Pyodide's files excluded.
+  const p = await context.newPage();
+  const cdp = await context.newCDPSession(p);
+  const reqs = new Map(); // requestId -> {url, enc, cc, bytes, done}
+  cdp.on("Network.requestWillBeSent", (e) => reqs.set(e.requestId, { url: e.request.url, bytes: 0, done: false }));
+  cdp.on("Network.responseReceived", (e) => {
+    const r = reqs.get(e.requestId);
+    if (!r) return;
+    const h = Object.fromEntries(Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    Object.assign(r, { enc: h["content-encoding"] || "", cc: h["cache-control"] || "", status: e.response.status });
+  });
+  const finish = (e, bytes) => {
+    const r = reqs.get(e.requestId);
+    if (r) Object.assign(r, { bytes, done: true });
+  };
+  cdp.on("Network.loadingFinished", (e) => finish(e, e.encodedDataLength));
+  cdp.on("Network.loadingFailed", (e) => finish(e, 0));
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  try {
+    await gotoReady(p);
+    let quietSince = Date.now();
+    for (const end = Date.now() + 8000; Date.now() < end && Date.now() - quietSince < 700; ) {
+      if ([...reqs.values()].some((r) => !r.done)) quietSince = Date.now();
+      await p.waitForTimeout(100);
+    }
+    const all = [...reqs.values()].filter((r) => r.url.startsWith(URL0) && !new URL(r.url).pathname.startsWith("/pyodide/"));
+    const total = all.reduce((n, r) => n + r.bytes, 0);
+    const line = all.map((r) => `${new URL(r.url).pathname} ${r.bytes}${r.enc ? " " + r.enc : ""}`).join(", ");
+    diag(`first load on the wire: ${total} bytes (${(total / 1024).toFixed(1)} KB) in ${all.length} requests: ${line}`);
+    t.check(total > 0 && total <= 300 * 1024, "first load ≤ 300 KB on the wire (Pyodide excluded)", `${total} bytes`);
+    const scripts = all.filter((r) => /\/assets\/.*\.(js|css)$/.test(new URL(r.url).pathname));
+    t.check(scripts.length >= 2, "the page's scripts and styles were fetched", line);
+    for (const r of scripts) {
+      const path = new URL(r.url).pathname;
+      t.check(r.enc === "br", `${path} came in brotli`, r.enc);
+      t.check(/-[A-Z0-9]{8}\.(js|css)$/.test(path), `${path} has a content hash in its name`);
+      t.check(/immutable/.test(r.cc) && /max-age=31536000/.test(r.cc), `${path} is cached immutable`, r.cc);
+    }
+    const doc = all.find((r) => new URL(r.url).pathname === "/");
+    t.check(doc && doc.cc === "no-cache", "the page itself is no-cache", doc && doc.cc);
+  } finally {
+    await cdp.detach().catch(() => {});
+    await p.close();
+  }
+});
+
 test("the languages are listed with their versions", async (t) => {
   const { languages } = await api("/api/v1/code/languages");
   const opts = await page.$$eval("#language option", (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
@@ -900,6 +949,44 @@ test("C in the browser (#where browser): a program reading #stdin", async (t) =>
 test("Python in the browser (Pyodide): a program reading #stdin", async (t) => {
   await runPyInBrowser(t, "one two three\n", ["one", "two", "three"]);
   t.note(`screenshot: ${await shot("py-browser")}`);
+});
+
+test("Python in the browser is the server's Python (major.minor), and #run-versions says which runs", async (t) => {
+  const langs = await api("/api/v1/code/languages");
+  const py = (langs.languages || []).find((l) => l.name === "python");
+  const serverMinor = ((py && py.version) || "").match(/(\d+\.\d+)/)?.[1];
+  t.check(serverMinor, "the server's python has a version", py && py.version);
+  const CODE = 'import sys\nprint("v%d.%d" % sys.version_info[:2])\n';
+  await setLanguage("python");
+  await setWhere("server");
+  await setCode(CODE);
+  await setField("#stdin", "");
+  await run(undefined, 60000);
+  const onServer = (await spans("stdout")).match(/v(\d+\.\d+)/)?.[1];
+  t.check(onServer === serverMinor, "a server run's sys.version_info is the listed version", { onServer, serverMinor });
+  await page.waitForSelector("#run-versions:not([hidden])", { timeout: tmo(HOOK_MS) });
+  t.match(await text("#run-versions"), new RegExp(`^Python ${serverMinor} · server$`), "#run-versions, on the server");
+  await setWhere("browser");
+  await page.waitForSelector('body[data-pyodide="ready"]', { state: "attached", timeout: tmo(60000) });
+  await run(undefined, 60000);
+  t.match(await text("#ran-where"), /ran in your browser/, "#ran-where");
+  const inBrowser = (await spans("stdout")).match(/v(\d+\.\d+)/)?.[1];
+  diag(`python: server ${py && py.version}, browser ${inBrowser}`);
+  t.check(inBrowser && inBrowser === onServer, "the browser's sys.version_info[:2] is the server's", { inBrowser, onServer });
+  t.match(await text("#run-versions"), new RegExp(`^Python ${inBrowser} · browser$`), "#run-versions, in the browser");
+  // asyncio.run() at the top level, as on the server (Pyodide's own loop cannot block).
+  await setCode('import asyncio\nasync def f(i):\n    await asyncio.sleep(0.05)\n    return i * 2\nasync def main():\n    return await asyncio.gather(*(f(i) for i in range(3)))\nprint("async", asyncio.run(main()))\nprint("after")\n');
+  await run(undefined, 60000);
+  t.match(await spans("stdout"), /^async \[0, 2, 4\]\nafter\n$/, "asyncio.run() in the browser");
+  const visible = await page.evaluate(() => {
+    const v = document.querySelector("#run-versions").getBoundingClientRect();
+    const r = document.querySelector("#run").getBoundingClientRect();
+    return { near: Math.abs(v.top - r.top) < 60 && v.width > 0, v: [v.left, v.top, v.width], r: [r.left, r.top] };
+  });
+  t.check(visible.near, "#run-versions is visible beside #run", visible);
+  await setLanguage("c");
+  t.check(await page.evaluate(() => document.querySelector("#run-versions").hidden), "#run-versions is hidden for C");
+  await setLanguage("python");
 });
 
 test("input() in the browser: lines typed into #input-line reach a Pyodide program", async (t) => {

@@ -99,8 +99,8 @@ for pair in "assets/app.js:text/javascript; charset=utf-8" \
     "assets/sub/notes.txt:text/plain; charset=utf-8" "assets/blob.xyz:application/octet-stream"; do
     f=${pair%%:*} mime=${pair#*:}
     get "/$f"
-    is "/$f is $mime, cached an hour" 200 Content-Type "$mime" \
-        Cache-Control "public, max-age=3600" Cross-Origin-Opener-Policy same-origin
+    is "/$f is $mime, checked again on each use (no-cache: no hash in its name)" 200 \
+        Content-Type "$mime" Cache-Control no-cache Cross-Origin-Opener-Policy same-origin
 done
 get /assets/app.js
 [ -z "$(srv_header Content-Security-Policy)" ]

@@ -133,7 +133,7 @@ const preloader = createPreloader();
 function maybePreload() {
   if (!language) return;
   const ex = courses.current();
-  preloader(chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner }));
+  preloader(chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner }), language);
 }
 $("where").addEventListener("change", () => {
   localStorage.setItem("runbox.where", $("where").value);
