@@ -29,7 +29,8 @@
  * worker-src blob:: the in-browser runtimes' Web Workers; connect-src ws: wss:: the interactive
  * WebSocket; img-src data: blob:: images a program wrote (files out) shown inline;
  * style-src 'unsafe-inline': the editor (CodeMirror) sets style attributes; form-action 'self':
- * no form (a course README's, say) posts anywhere else. Everything else comes from runbox itself. The page's engineers own this list: change it with them. */
+ * no form (a course README's, say) posts anywhere else. Everything else comes from runbox itself.
+ * The page's engineers own this list: change it with them. */
 static const char WEB_CSP[] =
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
         "connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
