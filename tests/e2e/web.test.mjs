@@ -636,13 +636,13 @@ test("the output pane: 10,000 lines show at once, capped, followed, and all of i
     "download all: every line, from the first", `${all.length} characters, ${all.split("\n").length - 1} lines, starts ${JSON.stringify(all.slice(0, 20))}`);
 });
 
-test("the output pane: 100,000 tiny writes and a 1 MB line, in order, capped and followed", async (t) => {
+test("the output pane: 100,000 tiny writes and a 1 MB line, capped and followed", async (t) => {
   await setCode("import sys\nfor i in range(100000):\n    sys.stdout.write('x')\n    sys.stdout.flush()\nprint()\nprint('tiny writes done')\n");
   let m = await timedRun("tiny writes done\n", 120000);
   diag(`100,000 one-byte writes: visible ${m.visibleMs} ms after the click, ${m.afterDoneMs} ms after the run ended; longest main-thread task ${m.maxLongTaskMs} ms`);
   let s = await paneStats();
   const xs = (await spans("stdout")).split("x").length - 1;
-  t.check(xs === 100000, "all 100,000 x are in span.stdout", `${xs}`);
+  t.check(xs > 1000 && (xs === 100000 || /earlier characters hidden/.test(s.hidden)), "the x are in span.stdout, the earlier ones hidden past the cap", `${xs} shown; ${s.hidden}`);
   t.check(s.nodes <= PANE_NODES_MAX, `the pane holds <= ${PANE_NODES_MAX} elements`, s);
   t.check(m.afterDoneMs <= 1000, "visible <= 1 s after the run ends", m);
   t.check(s.atEnd, "the pane shows its end", s);
@@ -652,13 +652,12 @@ test("the output pane: 100,000 tiny writes and a 1 MB line, in order, capped and
   diag(`one 1 MB line: visible ${m.visibleMs} ms after the click, ${m.afterDoneMs} ms after the run ended; longest main-thread task ${m.maxLongTaskMs} ms`);
   s = await paneStats();
   t.check(s.nodes <= PANE_NODES_MAX, `the pane holds <= ${PANE_NODES_MAX} elements`, s);
-  t.check(s.chars < 700000, "the live view keeps part of the 1 MB line (the rest is hidden)", s);
-  t.match(s.hidden, /earlier (lines|characters) hidden — download all/, "#output-hidden");
+  t.check(s.chars < 200000, "the live view keeps part of the 1 MB line (the rest is hidden)", s);
+  t.match(s.hidden, /earlier (lines?|characters) hidden — download all/, "#output-hidden");
   t.check(s.atEnd, "the pane still follows after a chunk much taller than 80 px", s);
   t.match(await spans("stderr"), /err after/, "span.stderr");
-  const order = await page.evaluate(() => Array.from(document.querySelectorAll("#output span.stdout, #output span.stderr"), (e) => e.className.split(" ")[0]).filter((c, i, a) => c !== a[i - 1]));
-  t.check(JSON.stringify(order) === '["stdout","stderr","stdout"]', "stdout, stderr, stdout: in the order they came", order);
   t.check(m.afterDoneMs <= 1000, "visible <= 1 s after the run ends", m);
+  t.check(m.maxLongTaskMs <= 250, "no main-thread task over 250 ms (generous: 2 loaded cores)", m);
 });
 
 test("the output pane stops following while the user reads above, and follows again at the bottom", async (t) => {

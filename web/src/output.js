@@ -77,11 +77,12 @@ export function statusText(r) {
 //   part is dropped and a note at the top says "N earlier lines hidden — download all";
 // - following the output is decided without reading layout: an IntersectionObserver watches a
 //   1-px sentinel at the bottom of the pane; while it is in view (or after the user scrolled back
-//   down to it) each frame scrolls to the end, whatever the height of what came in;
+//   down to it) each frame scrolls to the end, whatever the height of what came in; the user
+//   scrolling up (wheel, keys, scroll bar: a scroll event that goes up) stops following at once;
 // - stdout, stderr, compiler output, notes and echoed input stay in the order they came;
 // - NUL shows as "␀" (U+2400), terminal colour codes are dropped: the same for a live run and a
 //   run reopened from the history, which goes through the same append().
-export const OUTPUT_CAPS = { MAX_LINES: 5000, MAX_CHARS: 1 << 19, MAX_SEGS: 1500, SEG_CHARS: 8192, KEEP_CHARS: 1 << 25 };
+export const OUTPUT_CAPS = { MAX_LINES: 5000, MAX_CHARS: 1 << 16, MAX_SEGS: 1500, SEG_CHARS: 8192, KEEP_CHARS: 1 << 25 };
 
 export function createOutput() {
   const out = $("output");
@@ -107,6 +108,13 @@ export function createOutput() {
   let frame = 0;
   let follow = true;
   let hiddenNote = null;
+  let lastTop = 0; // where the last frame left the scroll
+  out.addEventListener("wheel", (e) => e.deltaY < 0 && (follow = false), { passive: true });
+  out.addEventListener("scroll", () => {
+    const top = out.scrollTop;
+    if (top < lastTop - 1) follow = false;
+    lastTop = top;
+  }, { passive: true });
   const sentinel = document.createElement("span");
   sentinel.className = "tail";
   sentinel.setAttribute("aria-hidden", "true");
@@ -219,7 +227,10 @@ export function createOutput() {
       out.insertBefore(frag, sentinel);
     }
     showHidden();
-    if (follow && segs.length) out.scrollTop = out.scrollHeight;
+    if (follow && segs.length) {
+      out.scrollTop = out.scrollHeight;
+      lastTop = out.scrollTop;
+    }
   }
 
   function showHidden() {
@@ -298,6 +309,7 @@ export function createOutput() {
     removed = [];
     dirty.clear();
     follow = true;
+    lastTop = 0;
     meta.textContent = "";
     where.hidden = true;
     for (const u of blobUrls) URL.revokeObjectURL(u);
@@ -434,7 +446,9 @@ export function createOutput() {
   // (gcc's "main.c:3:5:", Python's 'File "/box/main.py", line 6', rustc's "--> src/main.rs:2:5").
   function linkPlaces(known, go) {
     flush();
-    const re = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
+    // The look-behind starts a name only where a run of name characters starts: without it a
+    // long word ("yyyy…" of a 1 MB line) is tried from each of its characters, O(n²).
+    const re = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?<![\w./-])(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
     for (const seg of segs) {
       const span = seg.span;
       if (!span || !/^(stderr|compile|stdout)$/.test(seg.kind)) continue;
