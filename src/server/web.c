@@ -37,13 +37,14 @@
  * script-src 'wasm-unsafe-eval': compiling WebAssembly (the WASI and Go runtimes, Pyodide);
  * worker-src blob:: the in-browser runtimes' Web Workers; connect-src ws: wss:: the interactive
  * WebSocket; img-src data: blob:: images a program wrote (files out) shown inline;
- * style-src 'unsafe-inline': the editor (CodeMirror) sets style attributes. Everything else
- * comes from runbox itself. The page's engineers own this list: change it with them. */
+ * style-src 'unsafe-inline': the editor (CodeMirror) sets style attributes; form-action 'self':
+ * no form (a course README's, say) posts anywhere else. Everything else comes from runbox itself.
+ * The page's engineers own this list: change it with them. */
 static const char WEB_CSP[] =
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
         "connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
         "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'";
+        "form-action 'self'; frame-ancestors 'none'";
 
 /* Headers on every answer of this module: cross-origin isolation (COOP + COEP, so the page gets
  * SharedArrayBuffer), no embedding by other origins, no MIME sniffing, no referrer. */

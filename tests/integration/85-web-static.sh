@@ -74,6 +74,9 @@ csp=$(srv_header Content-Security-Policy)
 grep -q "default-src 'self'" <<<"$csp" && grep -q "'wasm-unsafe-eval'" <<<"$csp" &&
     grep -q "frame-ancestors 'none'" <<<"$csp" && grep -q "worker-src 'self' blob:" <<<"$csp"
 tap $? "/ has the Content-Security-Policy" || diag "CSP: $csp"
+# No form of the page (a course README's, say) posts to another site.
+grep -Eq "(^|; )form-action 'self'(;|$)" <<<"$csp"
+tap $? "the CSP has form-action 'self'" || diag "CSP: $csp"
 [ "$(srv_header Content-Length)" = "$(stat -c %s "$WEB/index.html")" ]
 tap $? "/ has its Content-Length"
 
