@@ -45,7 +45,8 @@ int ws__start_run(struct server *srv, const struct auth_principal *who, struct r
  * is not reading); -EPIPE when it is closed. */
 int ws__write_stdin(int fd, const char *data, size_t len);
 
-/* Call @fn with each event of @run as it comes, until the run is done (all events given) or
- * *@closing. */
-void ws__follow(struct sched_run *run, atomic_bool *closing,
+/* Call @fn with each event of @run as it comes, and with NULL after each batch of them (what
+ * was there at once), until the run is done (all events given) or *@closing; @linger_ms after
+ * a batch with output before looking for the next. */
+void ws__follow(struct sched_run *run, atomic_bool *closing, unsigned linger_ms,
                 void (*fn)(void *ctx, const struct sched_event *ev), void *ctx);

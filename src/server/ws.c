@@ -12,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/json.h"
 #include "sandbox/sandbox.h"
@@ -25,6 +27,12 @@
 #include "server/run.h"
 #include "server/server-int.h"
 #include "server/ws-int.h"
+
+/* Output events merged into one frame, up to about this many bytes (write_event), and the
+ * pause after a batch with output that lets a chatty program's next writes gather: at most
+ * one frame of output per WS_LINGER_MS, a browser's frame being 16 ms. */
+#define WS_LINGER_MS      10
+#define WS_COALESCE_BYTES (64u << 10)
 
 /* A terminal's rows and columns, at most (the messages say it too). */
 #define WS_TTY_MAX 500
@@ -38,6 +46,9 @@ struct session {
     struct sched_run *run;
     int stdin_w;  /* our end of the program's stdin, -1 when closed */
     int resize_w; /* a terminal run's resize pipe (struct sbx_resize records), or -1 */
+    /* Output waiting to go out as one frame (write_event): its type ("" = none), stage, bytes */
+    char pend_type[16], pend_stage[16];
+    struct buf pend;
     pthread_t writer;
     bool writer_started;
     atomic_bool closing;
@@ -69,7 +80,7 @@ void ws__send_close(struct front_ws *conn, unsigned code, const char *reason)
     front_ws_close(conn, code, reason);
 }
 
-void ws__follow(struct sched_run *run, atomic_bool *closing,
+void ws__follow(struct sched_run *run, atomic_bool *closing, unsigned linger_ms,
                 void (*fn)(void *ctx, const struct sched_event *ev), void *ctx)
 {
     uint64_t after = 0;
@@ -77,13 +88,20 @@ void ws__follow(struct sched_run *run, atomic_bool *closing,
     for (bool done = false; !done && !atomic_load(closing);) {
         struct sched_event *ev = NULL;
         size_t n = 0;
+        bool output = false;
         if (sched_run_events(run, after, 500, &ev, &n, &done) < 0)
             break;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             fn(ctx, &ev[i]);
+            output |= strcmp(ev[i].type, "stdout") == 0 || strcmp(ev[i].type, "stderr") == 0;
+        }
+        fn(ctx, NULL);
         if (n)
             after = ev[n - 1].seq;
         sched_events_free(ev, n);
+        /* A program that writes a lot: let its next writes gather into the next batch. */
+        if (output && !done && linger_ms)
+            (void)nanosleep(&(struct timespec){0, (long)linger_ms * 1000000}, NULL);
     }
 }
 
@@ -167,12 +185,70 @@ static int send_error(struct session *s, const char *field, const char *msg)
                      json_pack("{s:s, s:s, s:s}", "type", "error", "error", msg, "field", field));
 }
 
-/* One event of the run as a frame: its data with its type. */
+/* The output held back for coalescing, out as one frame. */
+static void flush_output(struct session *s)
+{
+    if (!s->pend_type[0])
+        return;
+    json_t *o = json_pack("{s:s, s:s}", "type", s->pend_type, "stage", s->pend_stage);
+    if (o && json_set_bytes(o, "data", s->pend.data, s->pend.len) == 0)
+        send_json(s, o);
+    else
+        json_decref(o);
+    s->pend_type[0] = '\0';
+    s->pend.len = 0;
+}
+
+/* An output event's bytes (its "data", or "data_base64" when they are not UTF-8) appended to
+ * the pending frame; false when it has neither. */
+static bool take_output(struct session *s, json_t *o)
+{
+    json_t *b64 = json_object_get(o, "data_base64"), *text = json_object_get(o, "data");
+
+    if (json_is_string(b64)) {
+        size_t len = json_string_length(b64), cap = len / 4 * 3 + 3, n = 0;
+        _cleanup_free_ char *raw = malloc(cap);
+        if (!raw || sodium_base642bin((unsigned char *)raw, cap, json_string_value(b64), len, NULL,
+                                      &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+            return false;
+        return buf_append(&s->pend, raw, n) == (long)n;
+    }
+    size_t n = json_string_length(text);
+    return json_is_string(text) && buf_append(&s->pend, json_string_value(text), n) == (long)n;
+}
+
+/* One event of the run as a frame: its data with its type. Output events (stdout, stderr) of
+ * one stage that follow each other in a batch go out as one frame of up to
+ * WS_COALESCE_BYTES: a program printing line by line on a terminal makes thousands of events a
+ * second, and a browser pays for each frame on its page's main thread. A character split
+ * between two events is whole again in the merged frame. @ev NULL: the batch ended. */
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
-    json_t *o = json_loads_bounded(ev->data, JSON_ALLOW_NUL, NULL);
 
+    if (!ev) {
+        flush_output(s);
+        return;
+    }
+    json_t *o = json_loads_bounded(ev->data, JSON_ALLOW_NUL, NULL);
+    const char *stage = json_string_value(json_object_get(o, "stage"));
+    bool output = strcmp(ev->type, "stdout") == 0 || strcmp(ev->type, "stderr") == 0;
+
+    if (output && stage && strlen(stage) < sizeof(s->pend_stage)) {
+        if (s->pend_type[0] &&
+            (strcmp(s->pend_type, ev->type) != 0 || strcmp(s->pend_stage, stage) != 0 ||
+             s->pend.len >= WS_COALESCE_BYTES))
+            flush_output(s);
+        if (!s->pend_type[0]) {
+            snprintf(s->pend_type, sizeof(s->pend_type), "%s", ev->type);
+            snprintf(s->pend_stage, sizeof(s->pend_stage), "%s", stage);
+        }
+        if (take_output(s, o)) {
+            json_decref(o);
+            return;
+        }
+    }
+    flush_output(s);
     if (json_is_object(o)) {
         json_object_set_new(o, "type", json_string(ev->type));
         send_json(s, o);
@@ -186,7 +262,7 @@ static void *writer_main(void *arg)
 {
     struct session *s = arg;
 
-    ws__follow(s->run, &s->closing, write_event, s);
+    ws__follow(s->run, &s->closing, WS_LINGER_MS, write_event, s);
     if (!atomic_load(&s->closing))
         ws__send_close(s->conn, 1000, "");
     return NULL;
@@ -335,6 +411,7 @@ static int on_open(struct req *rq, void **session)
     s->srv = rq->srv;
     s->stdin_w = -1;
     s->resize_w = -1;
+    buf_init(&s->pend, WS_COALESCE_BYTES * 4);
     if (ws__authenticate(rq, NULL, &s->who) < 0) {
         free(s);
         return -EACCES;
@@ -404,6 +481,7 @@ static void on_close(struct front_ws *conn, void *session)
         (void)close(s->resize_w);
     sched_run_unref(s->run);
     ws__release(s->srv, &s->who);
+    buf_done(&s->pend);
     free(s);
 }
 

@@ -228,6 +228,14 @@ ws "$f" "{\"language\": \"python\", \"code\": \"import sys\\nd = open('/dev/stdi
 wsq "$f" '[.[] | select(.type == "result")][0] | .status == "success" and (.output | test("\u0027ab\\\\nc\u0027"))'
 tap $? "WebSocket tty: eof ends the input after a line without its newline; /dev/stdin opens" || diag "$(head -c 3000 "$f")"
 
+# 100,000 lines printed one by one on a terminal: the output events are merged into frames
+# (a browser pays for each frame on its main thread), none lost. Thousands of frames before.
+f=$TMP/ws-flood.jsonl
+ws "$f" '{"language": "python", "code": "for i in range(100000): print(i)\n", "tty": true}' '[]'
+frames=$(jq -s '[.[] | select(.type == "stdout" and .stage == "run")] | length' "$f")
+[ "$(live "$f" | tr -d '\r' | tail -1)" = 99999 ] && [ "$(live "$f" | wc -l)" = 100000 ] && [ "$frames" -le 500 ]
+tap $? "WebSocket tty: 100,000 printed lines arrive whole in $frames frames (at most 500)" || diag "$(tail -c 600 "$f")"
+
 f=$TMP/ws-badtty.jsonl
 ws "$f" '{"language": "python", "code": "print(1)", "tty": {"rows": 0, "cols": 80}}' '[]'
 wsq "$f" '[.[] | select(.type == "error")][0].field == "tty"'

@@ -133,6 +133,8 @@ static void on_result(struct session *s, json_t *result)
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
+    if (!ev)
+        return; /* the end of a batch: nothing held back here */
     json_t *o = json_loads_bounded(ev->data, JSON_ALLOW_NUL, NULL);
     const char *stage = json_string_value(json_object_get(o, "stage"));
 
@@ -157,7 +159,7 @@ static void *writer_main(void *arg)
 {
     struct session *s = arg;
 
-    ws__follow(s->run, &s->closing, write_event, s);
+    ws__follow(s->run, &s->closing, 0, write_event, s);
     close_with(s, CLOSE_JOB_COMPLETED, "Job Completed");
     return NULL;
 }
