@@ -3,7 +3,9 @@
  * relative path with no empty, "." or ".." segment, no dotfile, no backslash, NUL or control
  * character, that it decodes once (a name without '%' checks again to itself, so a second
  * decoding could not change it; the run pages "/r/{id}" aside), and that a buffer too small is
- * refused rather than cut. */
+ * refused rather than cut. The same input is also an Accept-Encoding header for the
+ * content negotiation's q-values (web_accept_q): always -1 or 0-1000, and what "*" gives a
+ * coding it does not name. */
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
@@ -37,6 +39,12 @@ static int one_input(const uint8_t *data, size_t size)
         return 0;
     memcpy(raw, data, size);
     raw[size] = '\0';
+    static const char *const tokens[] = {"br", "gzip", "identity", "*", ""};
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        int q = web_accept_q(raw, tokens[i], true), named = web_accept_q(raw, tokens[i], false);
+        assert(q >= -1 && q <= 1000 && named >= -1 && named <= 1000);
+        assert(named == -1 || q == named); /* its own element wins over "*" */
+    }
     memset(name, 'x', sizeof(name));
     int r = web_path_resolve(raw, name, sizeof(name));
     assert(r == 0 || r == -EINVAL || r == -ENAMETOOLONG);

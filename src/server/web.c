@@ -411,7 +411,7 @@ static int parse_q(const char *p, const char *end)
 
 /* The q-value (thousandths) that the Accept-Encoding header @ae gives @token: its own element's,
  * else "*"'s when @star_counts, else -1 (not named: not acceptable, except identity). */
-static int coding_q(const char *ae, const char *token, bool star_counts)
+int web_accept_q(const char *ae, const char *token, bool star_counts)
 {
     size_t tlen = strlen(token);
     int star = -1;
@@ -472,13 +472,13 @@ static const struct coding *negotiate(const struct web *w, const char *ae, const
     const struct coding *best = NULL;
     /* Identity named (not through "*") with a higher q than a coding is preferred to it;
      * unnamed, it comes after any accepted coding. */
-    int best_q = coding_q(ae, "identity", false);
+    int best_q = web_accept_q(ae, "identity", false);
 
     *ret_fd = -1;
     if (!ae || is_precompressed(name))
         return NULL;
     for (size_t i = 0; i < ARRAY_SIZE(codings); i++) {
-        int q = coding_q(ae, codings[i].token, true);
+        int q = web_accept_q(ae, codings[i].token, true);
         struct stat s;
         if (q <= 0 || q <= best_q)
             continue;

@@ -38,3 +38,7 @@ struct web *web_free(struct web *w);
  * -ENOENT when the path is not for it (another method, an /api/ path): the router then
  * answers its own 404. */
 int web_serve(struct req *rq);
+
+/* The q-value, in thousandths (0-1000), that the Accept-Encoding header @ae gives the coding
+ * @token: its own element's, else "*"'s when @star_counts, else -1 (not named). */
+int web_accept_q(const char *ae, const char *token, bool star_counts);
