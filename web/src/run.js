@@ -24,6 +24,10 @@ function eventText(ev) {
 }
 
 // closeStdin: the program's input ends after request.stdin (no typing while it runs).
+// request.tty ({rows, cols}): the program runs on a terminal (TTY-PROTOCOL: its output, stdout
+// and stderr merged, comes as "stdout" of stage "run"; write() sends keystrokes; resize()).
+// A server without terminals refuses the run with an error on field "tty" (done rejects with
+// an ApiError whose field is "tty"): the caller runs it again on pipes.
 export function runOnServer({ api, request, on, closeStdin = false }) {
   let ws;
   let runId = null;
@@ -35,6 +39,12 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
 
   function send(msg) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+  // What the user typed before the server took the run goes right after it (type-ahead).
+  let early = [];
+  function sendInput(msg) {
+    if (early) early.push(msg);
+    else send(msg);
   }
 
   async function finish() {
@@ -86,6 +96,8 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
         break;
       case "queued":
         runId = ev.id;
+        for (const m of early || []) send(m);
+        early = null;
         if (closeStdin) send({ type: "eof" });
         on.queued?.(ev);
         break;
@@ -131,8 +143,9 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
 
   return {
     id: () => runId,
-    write: (text) => send({ type: "stdin", data: text }),
-    eof: () => send({ type: "eof" }),
+    write: (text) => sendInput({ type: "stdin", data: text }),
+    eof: () => sendInput({ type: "eof" }),
+    resize: (rows, cols) => sendInput({ type: "resize", rows, cols }),
     stop() {
       stopped = true;
       if (ws.readyState === WebSocket.OPEN && runId != null) send({ type: "cancel" });
