@@ -69,6 +69,8 @@ export function createTerminal({ onData, api }) {
   let lines = 0; // "\n" received this run
   let received = 0; // characters received this run
   let parsed = 0; // characters xterm has parsed this run
+  let chunks = 0; // write() calls this run (output events)
+  let writes = 0; // term.write() calls this run (at most one per frame)
   let kept = [];
   let keptBytes = 0;
   let keptAll = true;
@@ -134,6 +136,7 @@ export function createTerminal({ onData, api }) {
     if (!pending.length) return;
     const data = pending.length === 1 ? pending[0] : pending.join("");
     pending = [];
+    writes++;
     term.write(data, () => {
       parsed += data.length;
       mount.dataset.parsed = String(parsed);
@@ -152,7 +155,7 @@ export function createTerminal({ onData, api }) {
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
     pending = [];
-    lines = received = parsed = keptBytes = 0;
+    lines = received = parsed = keptBytes = chunks = writes = 0;
     kept = [];
     keptAll = true;
     runId = null;
@@ -177,6 +180,7 @@ export function createTerminal({ onData, api }) {
 
   function write(text) {
     if (!text || !term) return;
+    chunks++;
     received += text.length;
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lines++;
     mount.dataset.lines = String(lines);
@@ -283,7 +287,7 @@ export function createTerminal({ onData, api }) {
     cellStyle,
     focus: () => term?.focus(),
     size: () => (term ? { rows: term.rows, cols: term.cols } : null),
-    stats: () => ({ lines, received, parsed, pending: pending.length, scrollback: SCROLLBACK }),
+    stats: () => ({ lines, received, parsed, chunks, writes, pending: pending.length, scrollback: SCROLLBACK }),
     setDark(on) {
       dark = on;
       if (term) term.options.theme = on ? DARK : LIGHT;
