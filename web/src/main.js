@@ -206,7 +206,9 @@ $("run").addEventListener("click", () => runner.run());
 $("stop").addEventListener("click", () => runner.stop());
 $("run-tests").addEventListener("click", () => runner.runTests());
 $("clear-output").addEventListener("click", () => {
-  if (body.dataset.runState !== "running") output.clear();
+  if (body.dataset.runState === "running") return;
+  output.clear();
+  terminal.show(false);
 });
 // Ctrl/Cmd+Enter also runs from the run's fields.
 document.addEventListener("keydown", (e) => {
