@@ -2,6 +2,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
 
 #include "job/job.h"
 
@@ -14,6 +16,8 @@ struct cli_args {
     const char *languages_dir; /* --languages DIR */
     const char *lang;          /* --lang L (course init: the template) */
     const char *stdin_file;    /* --stdin FILE */
+    bool interactive;          /* -i: stdin is the program's even when it is a terminal */
+    bool tty;                  /* -t: the program gets a terminal (tty.c) */
     bool json;                 /* --json */
     struct job_limits limits;  /* --time, --wall, --memory, ... */
     char **operands;           /* files (run, test), command (exec), languages (selftest) */
@@ -56,6 +60,18 @@ int cli_cmd_test(const struct cli_args *a);
 int cli_cmd_course(const struct cli_args *a);
 
 void cli_usage(FILE *f);
+
+/* -t and -it (tty.c): the program's terminal's size and resize pipe, and the user's terminal
+ * in raw mode for the run. cli_tty_begin() returns 0 or an exit code; cli_tty_end() puts the
+ * user's terminal back (always call it after cli_tty_begin()). */
+struct cli_tty {
+    bool raw;
+    struct termios saved;
+    uint16_t rows, cols; /* 0 when the user has no terminal */
+    int ctl[2];          /* the resize pipe (ctl[0] to sbx_spec.tty_ctl_fd) */
+};
+int cli_tty_begin(const struct cli_args *a, struct cli_tty *t);
+void cli_tty_end(struct cli_tty *t);
 
 /* Where the language files are: @flag_dir, the config's, $RUNBOX_LANGUAGES, next to the
  * binary, installed. */

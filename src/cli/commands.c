@@ -178,7 +178,7 @@ static int stdin_source(const struct cli_args *a)
             fprintf(stderr, "runbox: --stdin '%s': %s\n", a->stdin_file, strerror(errno));
         return fd < 0 ? -2 : fd;
     }
-    return isatty(0) ? -1 : 0;
+    return isatty(0) && !a->interactive ? -1 : 0;
 }
 
 void cli_files_free(struct job_file *files, size_t n)
@@ -602,8 +602,18 @@ static int run_job(const struct cli_args *a, struct run *r, const struct lang *l
             .cache = r->cache,
             .runner = cli_runner(a, &rb),
     };
+    struct cli_tty tty;
+    if ((rc = cli_tty_begin(a, &tty)) != 0)
+        return rc;
+    in.tty = a->tty;
+    in.tty_rows = tty.rows;
+    in.tty_cols = tty.cols;
+    in.tty_ctl_fd = tty.ctl[0];
+    in.interactive = a->interactive;
     cli_docker_sweep(&r->e, in.runner ? in.runner : &l->runner);
-    if (job_run(r->e.host, &r->e.cfg, &in, &res) < 0) {
+    rc = job_run(r->e.host, &r->e.cfg, &in, &res);
+    cli_tty_end(&tty);
+    if (rc < 0) {
         fprintf(stderr, "runbox run: cannot run\n");
         return 125;
     }
@@ -704,8 +714,21 @@ int cli_cmd_exec(const struct cli_args *a)
             .env = env,
     };
     job_resolve_limits(&e.cfg, NULL, false, &a->limits, &spec.limits);
-    if ((a->docker_image ? exec_docker(&e, a->docker_image, &spec, &res)
-                         : sbx_run(e.host, &spec, &res)) < 0) {
+    struct cli_tty tty;
+    if ((rc = cli_tty_begin(a, &tty)) != 0) {
+        image_ref_done(&image);
+        cli_env_done(&e);
+        return rc;
+    }
+    spec.tty = a->tty;
+    spec.tty_rows = tty.rows;
+    spec.tty_cols = tty.cols;
+    spec.tty_ctl_fd = tty.ctl[0];
+    spec.interactive = a->interactive;
+    rc = a->docker_image ? exec_docker(&e, a->docker_image, &spec, &res)
+                         : sbx_run(e.host, &spec, &res);
+    cli_tty_end(&tty);
+    if (rc < 0) {
         fprintf(stderr, "runbox exec: cannot run\n");
         image_ref_done(&image);
         cli_env_done(&e);

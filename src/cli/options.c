@@ -10,6 +10,8 @@
 
 enum opt_code {
     OPT_HELP = 'h',
+    OPT_INTERACTIVE = 'i',
+    OPT_TTY = 't',
     OPT_JSON = 0x100,
     OPT_CONFIG,
     OPT_LANGUAGES,
@@ -46,6 +48,8 @@ static const struct option long_opts[] = {
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"json", no_argument, NULL, OPT_JSON},
+        {"interactive", no_argument, NULL, OPT_INTERACTIVE},
+        {"tty", no_argument, NULL, OPT_TTY},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"languages", required_argument, NULL, OPT_LANGUAGES},
         {"lang", required_argument, NULL, OPT_LANG},
@@ -89,6 +93,11 @@ void cli_usage(FILE *f)
           "      [--stop-on-first-failure] FILE...\n"
           "        compile once, run each expected-output case in a fresh box; MODE:\n"
           "        trailing_whitespace (default), exact, float, unordered\n"
+          "  run|exec -i [-t] ...\n"
+          "        -i (--interactive): your input, typed, goes to the program even from a\n"
+          "        terminal, and time it waits for your input is not wall time (idle limit\n"
+          "        5 minutes); -t (--tty): the program gets a terminal (isatty, prompts\n"
+          "        before input, Ctrl+C, colours); -it: your terminal becomes its terminal\n"
           "  run|test ... --image NAME [--data DIR] | --docker IMAGE\n"
           "        where the stages run: the sandbox on an imported image (runbox image), or\n"
           "        a container of an engine's image (the Docker runner); a course's runner\n"
@@ -283,6 +292,12 @@ static int apply_option(int code, const char *val, struct cli_args *a)
     case OPT_STDIN:
         a->stdin_file = val;
         return 0;
+    case OPT_INTERACTIVE:
+        a->interactive = true;
+        return 0;
+    case OPT_TTY:
+        a->tty = true;
+        return 0;
     case OPT_TIME:
         return opt_seconds("time", val, &l->cpu_ms);
     case OPT_WALL:
@@ -350,7 +365,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     }
     opterr = 1;
     optind = 1;
-    while ((c = getopt_long(parse_argc, argv, "h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(parse_argc, argv, "hit", long_opts, NULL)) != -1) {
         if (c == '?')
             return 2;
         if ((r = apply_option(c, optarg, a)) != 0)
@@ -383,6 +398,20 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     if ((a->docker_image || a->image) && !where) {
         fprintf(stderr, "runbox: --%s goes with run, test and exec only\n",
                 a->docker_image ? "docker" : "image");
+        return 2;
+    }
+    bool run_exec = strcmp(a->command, "exec") == 0 || strcmp(a->command, "run") == 0;
+    if ((a->interactive || a->tty) && !run_exec) {
+        fprintf(stderr, "runbox: -i and -t go with run and exec only\n");
+        return 2;
+    }
+    if (a->interactive && a->stdin_file) {
+        fprintf(stderr, "runbox: -i (the input is yours, typed) and --stdin FILE exclude each "
+                        "other\n");
+        return 2;
+    }
+    if (a->tty && a->docker_image) {
+        fprintf(stderr, "runbox: -t needs runbox's own sandbox, not --docker\n");
         return 2;
     }
     if (a->docker_image && a->image) {

@@ -165,6 +165,13 @@ struct job_input {
     const void *stdin_data;
     size_t stdin_len;
     int stdin_fd; /* >= 0: forwarded instead of stdin_data */
+    /* The run stage's stdin, stdout and stderr are a terminal (sbx_spec.tty, with its size and
+     * resize pipe); interactive: a person types its input (sbx_spec.interactive). */
+    bool tty;
+    uint16_t tty_rows, tty_cols;
+    int tty_ctl_fd;
+    bool interactive;
+    uint64_t idle_ms; /* interactive: sbx_spec.idle_ms */
     struct job_limits limits;
     struct job_limits compile_limits; /* the compile stage's: cpu_ms, wall_ms, memory_mb only */
     job_output_fn on_output;

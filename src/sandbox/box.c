@@ -123,7 +123,8 @@ struct dev_node {
 };
 
 static const struct dev_node dev_nodes[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
+        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 static const char *const dev_links[][2] = {
@@ -858,6 +859,10 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
     CHECK(dup2(a->stdin_fd, 0), "stdin: %s", strerror(errno));
     CHECK(dup2(a->stdout_fd, 1), "stdout: %s", strerror(errno));
     CHECK(dup2(a->stderr_fd, 2), "stderr: %s", strerror(errno));
+    /* A terminal run: the pty is the session's controlling tty, so Ctrl+C reaches the
+     * program's process group as SIGINT and /dev/tty opens. */
+    if (a->tty)
+        CHECK(ioctl(0, TIOCSCTTY, 0), "controlling tty: %s", strerror(errno));
     for (size_t i = 0; i < npass; i++)
         CHECK(dup2(high[i], 3 + (int)i), "pass fd: %s", strerror(errno));
     CHECK(dup3(err_fd, 3 + (int)npass, O_CLOEXEC), "err fd: %s", strerror(errno));
@@ -881,7 +886,18 @@ _Noreturn static void payload_main(struct sbx__box_args *a)
         die("oom_score_adj: %s", strerror(-r));
     CHECK(chdir("/box"), "chdir /box: %s", strerror(errno));
     drop_privileges(a);
-    (void)signal(SIGPIPE, SIG_DFL);
+    /* The program starts as a shell would start it: no signal blocked, none ignored. What
+     * started the box may block some (the server's threads block SIGINT and SIGTERM for its
+     * signal thread) or ignore SIGPIPE (and a shell ignores SIGINT and SIGQUIT for a
+     * background job, nohup SIGHUP), and both survive exec: a blocked SIGINT made a
+     * terminal's Ctrl+C do nothing, an ignored SIGXFSZ hid the file size limit. Handlers do
+     * not survive exec; these are the dispositions that may be SIG_IGN. */
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    static const int deflt[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGXFSZ};
+    for (size_t i = 0; i < ARRAY_SIZE(deflt); i++)
+        (void)signal(deflt[i], SIG_DFL);
     CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp), "seccomp: %s", strerror(errno));
     exec_payload(a->spec->argv, env);
 }

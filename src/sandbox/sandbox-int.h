@@ -92,6 +92,7 @@ struct sbx__box_args {
     int netns_fd;    /* a spare network namespace to join (lo up), or -1: make one */
     int template_fd; /* the template root's mount namespace (see box.c) */
     bool send_mntns; /* send our mount namespace to the supervisor (keep_warm) */
+    bool tty;        /* stdin_fd is a terminal: the payload makes it its controlling tty */
 };
 
 /* Bring up lo in the current network namespace. */

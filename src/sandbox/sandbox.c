@@ -16,6 +16,7 @@
  * start's critical path.
  * Nothing is left on the host: the box's mounts live in its own mount namespace, its files in
  * tmpfs, its cgroups are removed here (or by the next start's sweep if we were SIGKILLed). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -26,12 +27,14 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 #include "sandbox/sandbox-int.h"
 #include "seccomp-bpf.h" /* generated: sbx__seccomp_filter[] */
@@ -58,6 +61,7 @@ const char *sbx_reason_to_string(enum sbx_reason r)
             [SBX_SETUP_FAILED] = "setup_failed",
             [SBX_INTERRUPTED] = "interrupted",
             [SBX_CANCELLED] = "cancelled",
+            [SBX_IDLE_LIMIT] = "idle",
     };
     return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "setup_failed";
 }
@@ -542,6 +546,14 @@ struct run {
     bool started;               /* start_box() made the box (else setup failed first) */
     bool exited;                /* init is dead: only the pipes are left to drain */
     bool want_source;           /* poll stdin's source (spec->stdin_fd), not the box's pipe */
+    /* A terminal run (spec->tty): in_fd and out_fd are the pty's master side. */
+    char last_typed; /* the last byte typed into the terminal, for its end of input */
+    int ctl_fd;      /* spec->tty_ctl_fd while it is open, else -1 */
+    dev_t stdin_dev; /* the program's stdin (pipe or pty), to know a read of it */
+    ino_t stdin_ino;
+    /* spec->interactive: the time the program waited for input (not counted as wall time),
+     * when it was last seen waiting (0: not waiting) and when we last looked. */
+    uint64_t waited_us, waiting_since_us, looked_us;
 };
 
 static void set_message(struct sbx_result *res, const char *fmt, ...) _printf_(2, 3);
@@ -636,6 +648,19 @@ static ssize_t pump_channel(struct run *run)
     return n;
 }
 
+/* The end of the program's input: its pipe closes; a terminal gets its end-of-file character
+ * instead (closing the master would hang it up), twice after a line without its newline (the
+ * first only hands that line over). */
+static void end_input(struct run *run)
+{
+    if (run->spec->tty && run->in_fd >= 0) {
+        bool mid_line = run->last_typed && run->last_typed != '\n' && run->last_typed != '\r' &&
+                        run->last_typed != '\x04';
+        (void)!write(run->in_fd, "\x04\x04", mid_line ? 2 : 1);
+    }
+    close_fd(&run->in_fd);
+}
+
 /* Move stdin along: refill the pending chunk from the source fd when it is empty, else write
  * what is pending. Never blocks: a program that does not read its stdin must still time out. */
 static void pump_stdin(struct run *run, bool source_ready)
@@ -647,7 +672,7 @@ static void pump_stdin(struct run *run, bool source_ready)
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             return;
         if (n <= 0) {
-            close_fd(&run->in_fd);
+            end_input(run);
             return;
         }
         run->pend = run->stdin_buf;
@@ -661,16 +686,155 @@ static void pump_stdin(struct run *run, bool source_ready)
         close_fd(&run->in_fd); /* the box closed its end */
         return;
     }
+    if (n > 0)
+        run->last_typed = run->pend[n - 1];
     run->pend += n;
     run->pend_len -= (size_t)n;
     if (run->pend_len == 0 && spec->stdin_fd < 0)
-        close_fd(&run->in_fd);
+        end_input(run);
+}
+
+/*** Waiting for input (spec->interactive) ***
+ *
+ * A person types a program's input: while the program waits for it, the wall clock stops. The
+ * box's processes are looked at in /proc every WAIT_LOOK_MS (from init, through each task's
+ * "children"): the program waits when none of them runs and one is blocked reading its stdin
+ * (read, readv or pread64 of an fd that is the stdin pipe or terminal) or polling (poll,
+ * select, epoll: which fds cannot be told cheaply, so any poll counts; a program that polls
+ * something else forever is still ended by the idle limit). A sleep is not a wait. */
+
+#define WAIT_LOOK_MS 200
+#define WAIT_TASKS   512 /* tasks looked at, at most (the pids limit is usually far lower) */
+
+/* The start of a small /proc file, NUL-terminated; its length or -errno. */
+static ssize_t read_file_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, size - 1);
+    if (n < 0)
+        n = -errno;
+    (void)close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+static bool is_poll_syscall(long nr)
+{
+    static const long polls[] = {
+#ifdef SYS_poll
+            SYS_poll,
+#endif
+#ifdef SYS_select
+            SYS_select,
+#endif
+#ifdef SYS_epoll_wait
+            SYS_epoll_wait,
+#endif
+            SYS_ppoll,        SYS_pselect6, SYS_epoll_pwait,
+#ifdef SYS_epoll_pwait2
+            SYS_epoll_pwait2,
+#endif
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(polls); i++)
+        if (nr == polls[i])
+            return true;
+    return false;
+}
+
+/* What task @pid/@tid does: -1 running (or unknown), 0 asleep elsewhere, 1 waiting for input. */
+static int task_waits(const struct run *run, pid_t pid, pid_t tid)
+{
+    char path[96], text[256];
+    long nr;
+    unsigned long long fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+    if (read_file_small(path, text, sizeof(text)) < 0)
+        return -1;
+    /* "running" for a task on a CPU; else the syscall's number and arguments, in hex. */
+    if (sscanf(text, "%ld 0x%llx", &nr, &fd) != 2)
+        return -1;
+    if (is_poll_syscall(nr))
+        return 1;
+    if (nr != SYS_read && nr != SYS_readv && nr != SYS_pread64)
+        return 0;
+    if (fd == 0)
+        return 1;
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, fd);
+    return stat(path, &st) == 0 && st.st_dev == run->stdin_dev && st.st_ino == run->stdin_ino;
+}
+
+/* Whether the box's program waits for its input now (see above). */
+static bool box_waits(const struct run *run)
+{
+    pid_t todo[WAIT_TASKS];
+    size_t n = 0, seen = 0;
+    bool waits = false;
+    char path[96], text[4096];
+
+    todo[n++] = run->pid;
+    while (n && seen++ < WAIT_TASKS) {
+        pid_t pid = todo[--n];
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        DIR *d = opendir(path);
+        if (!d)
+            continue; /* gone meanwhile */
+        for (struct dirent *e; (e = readdir(d));) {
+            pid_t tid = (pid_t)atoi(e->d_name);
+            if (tid <= 0)
+                continue;
+            /* init (runbox's own pid 1 of the box) only reaps: not the program. */
+            if (pid != run->pid) {
+                int w = task_waits(run, pid, tid);
+                if (w < 0) {
+                    closedir(d);
+                    return false;
+                }
+                waits |= w > 0;
+            }
+            snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tid);
+            if (read_file_small(path, text, sizeof(text)) < 0)
+                continue;
+            for (char *p = text, *end; n < WAIT_TASKS; p = end) {
+                long child = strtol(p, &end, 10);
+                if (end == p)
+                    break;
+                todo[n++] = (pid_t)child;
+            }
+        }
+        closedir(d);
+    }
+    return waits;
+}
+
+/* Look at the box of an interactive run (every WAIT_LOOK_MS); returns the ms until the next
+ * look. What passed since the last look counts as waiting when the box waits now. */
+static int64_t look_for_wait(struct run *run, uint64_t now)
+{
+    if (run->looked_us && now - run->looked_us < WAIT_LOOK_MS * 1000u)
+        return (int64_t)(WAIT_LOOK_MS * 1000u - (now - run->looked_us) + 999) / 1000;
+    bool waits = run->exited ? false : box_waits(run);
+    if (waits) {
+        run->waited_us += now - (run->looked_us ? run->looked_us : run->start_us);
+        if (!run->waiting_since_us)
+            run->waiting_since_us = now;
+    } else {
+        run->waiting_since_us = 0;
+    }
+    run->looked_us = now;
+    return WAIT_LOOK_MS;
 }
 
 /* Check the CPU and wall limits; returns the poll timeout in ms until the next check. */
 static int check_limits(struct run *run)
 {
-    const struct sbx_limits *l = &run->spec->limits;
+    const struct sbx_spec *spec = run->spec;
+    const struct sbx_limits *l = &spec->limits;
     uint64_t now = now_us(), elapsed = now - run->start_us, cpu = 0;
     int64_t next = 1000; /* ms; an idle box is still looked at once a second */
 
@@ -679,6 +843,15 @@ static int check_limits(struct run *run)
     if (interrupted) {
         kill_box(run, SBX_INTERRUPTED);
         return 50;
+    }
+    if (spec->interactive) {
+        uint64_t idle_ms = spec->idle_ms ? spec->idle_ms : SBX_IDLE_MS;
+        next = look_for_wait(run, now);
+        elapsed -= run->waited_us < elapsed ? run->waited_us : elapsed;
+        if (run->waiting_since_us && now - run->waiting_since_us >= idle_ms * 1000) {
+            kill_box(run, SBX_IDLE_LIMIT);
+            return 50;
+        }
     }
     if (l->wall_ms) {
         if (elapsed >= l->wall_ms * 1000) {
@@ -721,7 +894,27 @@ static int run_pollfds(struct run *run, struct pollfd *p, int *timeout_ms)
         p[n++] = (struct pollfd){.fd = run->in_fd, .events = POLLOUT};
     p[n++] = (struct pollfd){.fd = spec->cancel_fd > 0 ? spec->cancel_fd : -1, .events = POLLIN};
     p[n++] = (struct pollfd){.fd = run->chan_fd, .events = POLLIN};
+    p[n++] = (struct pollfd){.fd = run->ctl_fd, .events = POLLIN};
     return n;
+}
+
+/* A new size for the terminal (spec->tty_ctl_fd): records of struct sbx_resize. */
+static void pump_resize(struct run *run)
+{
+    struct sbx_resize rs[16];
+    ssize_t n = read(run->ctl_fd, rs, sizeof(rs));
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        run->ctl_fd = -1; /* the caller's fd: not ours to close */
+        return;
+    }
+    size_t k = (size_t)n / sizeof(rs[0]);
+    if (k && rs[k - 1].rows && rs[k - 1].cols && run->in_fd >= 0) {
+        struct winsize ws = {.ws_row = rs[k - 1].rows, .ws_col = rs[k - 1].cols};
+        (void)ioctl(run->in_fd, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH */
+    }
 }
 
 /* Act on what poll() said about run_pollfds()'s fds; true once the run is over: init exited
@@ -738,6 +931,8 @@ static bool run_events(struct run *run, const struct pollfd *p)
         kill_box(run, SBX_CANCELLED);
     if (p[5].revents && run->chan_fd >= 0)
         pump_channel(run);
+    if (p[6].revents && run->ctl_fd >= 0)
+        pump_resize(run);
     if (p[0].revents) {
         run->exited = true;
         /* Everything in the pid namespace is dead once init is; the pipes drain to EOF. */
@@ -811,6 +1006,10 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
         res->signal = SIGKILL;
     }
     sbx_result_classify(res, l, run->killed_for, oom);
+    if (res->reason == SBX_IDLE_LIMIT) {
+        uint64_t ms = run->spec->idle_ms ? run->spec->idle_ms : SBX_IDLE_MS;
+        set_message(res, "Idle: no input for %.3g s", (double)ms / 1000);
+    }
 }
 
 void sbx_result_classify(struct sbx_result *res, const struct sbx_limits *l,
@@ -828,6 +1027,10 @@ void sbx_result_classify(struct sbx_result *res, const struct sbx_limits *l,
         res->status = SBX_OUTPUT_LIMIT;
         res->reason = SBX_OUTPUT_EXCEEDED;
         set_message(res, "Output limit exceeded (%llu bytes)", (unsigned long long)l->output_bytes);
+    } else if (killed_for == SBX_IDLE_LIMIT) {
+        res->status = SBX_TIMEOUT;
+        res->reason = SBX_IDLE_LIMIT;
+        set_message(res, "Idle: the program waited for input too long");
     } else if (killed_for == SBX_WALL_LIMIT) {
         res->status = SBX_TIMEOUT;
         res->reason = SBX_WALL_LIMIT;
@@ -904,6 +1107,42 @@ struct sock_fprog sbx__seccomp_program(void)
     };
 }
 
+/* A pseudo-terminal for a tty run, in the pipes' places: in[0] = out[1] = err[1] = the
+ * terminal side (the program's stdin, stdout and stderr); in[1] and out[0] = the master side
+ * (we type into it and read all output from it); err[0] = -1. The terminal is made from the
+ * master (TIOCGPTPEER), never opened by a path, and is sane for a person: canonical input with
+ * echo, Ctrl+C and Ctrl+\ as signals, UTF-8 aware erase, no Ctrl+Z (a box has no job control
+ * to resume a stopped program). */
+static int make_tty(const struct sbx_spec *spec, int in[2], int out[2], int err[2])
+{
+    struct winsize ws = {.ws_row = spec->tty_rows ? spec->tty_rows : 24,
+                         .ws_col = spec->tty_cols ? spec->tty_cols : 80};
+    struct termios t;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+    if (m < 0)
+        return -errno;
+    int s = unlockpt(m) < 0 ? -1 : ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) {
+        int r = -errno;
+        (void)close(m);
+        return r;
+    }
+    if (tcgetattr(s, &t) == 0) {
+        t.c_iflag |= IUTF8;
+        t.c_cc[VSUSP] = _POSIX_VDISABLE;
+        (void)tcsetattr(s, TCSANOW, &t);
+    }
+    (void)ioctl(m, TIOCSWINSZ, &ws);
+    in[1] = m;
+    out[0] = fcntl(m, F_DUPFD_CLOEXEC, 3);
+    in[0] = s;
+    out[1] = fcntl(s, F_DUPFD_CLOEXEC, 3);
+    err[1] = fcntl(s, F_DUPFD_CLOEXEC, 3);
+    err[0] = -1;
+    return out[0] < 0 || out[1] < 0 || err[1] < 0 ? -EMFILE : 0;
+}
+
 /* Start the box; on return the child exists (run->pidfd >= 0) or an error is returned. */
 static int start_box(struct run *run)
 {
@@ -919,8 +1158,11 @@ static int start_box(struct run *run)
         template->last_used = ++run->h->template_clock;
     if ((r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0 ? -errno : 0) < 0 ||
         (r = make_pipe(errp, O_NONBLOCK)) < 0 || (r = make_pipe(stp, O_NONBLOCK)) < 0 ||
-        (r = make_pipe(in, 0)) < 0 || (r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)
+        (r = run->spec->tty ? make_tty(run->spec, in, out, err) : make_pipe(in, 0)) < 0 ||
+        (!run->spec->tty && ((r = make_pipe(out, 0)) < 0 || (r = make_pipe(err, 0)) < 0)))
         goto out_close;
+    if (fstat(in[0], &st) == 0)
+        run->stdin_dev = st.st_dev, run->stdin_ino = st.st_ino;
     struct sbx__box_args args = {
             .spec = run->spec,
             .seccomp = &run->h->seccomp,
@@ -935,6 +1177,7 @@ static int start_box(struct run *run)
             .netns_fd = run->spec->limits.network ? -1 : run->h->spare_netns,
             .template_fd = template ? template->ns : -1,
             .send_mntns = run->h->keep_warm,
+            .tty = run->spec->tty,
     };
     /* Only the pid namespace is made by clone; the box unshares the others itself, so their
      * cost (a network namespace is ~0.5 ms) overlaps with our cgroup work. */
@@ -1032,6 +1275,7 @@ int sbx_box_start(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_re
             .out_fd = -1,
             .err_fd = -1,
             .chan_fd = spec->channel_fd > 0 ? spec->channel_fd : -1,
+            .ctl_fd = spec->tty && spec->tty_ctl_fd > 0 ? spec->tty_ctl_fd : -1,
             .errmsg_fd = -1,
             .status_fd = -1,
             .killed_for = SBX_EXITED,

@@ -56,7 +56,8 @@ enum sbx_reason {
     SBX_OUTPUT_EXCEEDED,
     SBX_SETUP_FAILED,
     SBX_INTERRUPTED,
-    SBX_CANCELLED, /* spec.cancel_fd became readable */
+    SBX_CANCELLED,  /* spec.cancel_fd became readable */
+    SBX_IDLE_LIMIT, /* spec.interactive: waited for input longer than spec.idle_ms */
 };
 
 enum {
@@ -113,7 +114,29 @@ struct sbx_spec {
      * counted in output_bytes. The caller keeps and closes it. */
     int channel_fd;
     size_t channel_bytes;
+    /* The program's stdin, stdout and stderr are one pseudo-terminal, its controlling tty
+     * (isatty() is true, stdio is line-buffered, Ctrl+C is SIGINT): what stdin_data or
+     * stdin_fd give is typed into it as keystrokes (echoed, line-edited), and at their end it
+     * gets its end-of-file character (Ctrl+D). All its output comes as SBX_STDOUT. */
+    bool tty;
+    uint16_t tty_rows, tty_cols; /* its size; 0 = 24 rows, 80 columns */
+    /* > 0 with tty: the read end of a pipe of struct sbx_resize records (a new size: the
+     * program gets SIGWINCH). The caller keeps and closes it. */
+    int tty_ctl_fd;
+    /* A person is at the other end of stdin: time the program spends blocked waiting for its
+     * input does not count against limits.wall_ms (CPU time still does), and a wait longer
+     * than idle_ms (0 = SBX_IDLE_MS) ends the run (SBX_IDLE_LIMIT). */
+    bool interactive;
+    uint64_t idle_ms;
 };
+
+/* A terminal's new size, written to spec.tty_ctl_fd. */
+struct sbx_resize {
+    uint16_t rows, cols;
+};
+
+/* How long an interactive run may wait for input when spec.idle_ms does not say. */
+#define SBX_IDLE_MS (300u * 1000u)
 
 struct sbx_result {
     enum sbx_status status;
@@ -187,7 +210,7 @@ void sbx_result_done(struct sbx_result *res);
  * your own first), poll() them with the caller's own fds, and hand the same entries back.
  * sbx_box_end() collects the result into @res (killing the box first if it is not over) and
  * frees the box. @spec and @res must live until then. One thread drives a host's boxes. */
-#define SBX_BOX_POLLFDS 6
+#define SBX_BOX_POLLFDS 7
 struct sbx_box;
 struct pollfd;
 int sbx_box_start(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_result *res,

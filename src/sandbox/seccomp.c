@@ -81,6 +81,11 @@ static int add_arg_rules(scmp_filter_ctx ctx)
     if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX))) < 0)
         return r;
+    /* TIOCSETD swaps a terminal's line discipline: the kernel's rarely used ones (n_gsm,
+     * n_hdlc) have had privilege escalations, and a box's terminal needs only n_tty. */
+    if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSETD))) < 0)
+        return r;
     /* personality(): no flags that weaken memory protections for what the program execs. */
     static const unsigned long bad_persona[] = {0x0400000 /* READ_IMPLIES_EXEC */,
                                                 0x0100000 /* MMAP_PAGE_ZERO */,

@@ -133,7 +133,8 @@ static int serialize(const struct sbx__box_args *a, struct buf *b)
     sbx_box_exec_tag(t, sizeof(t));
     int fds[] = {a->sync_fd,   a->err_fd,    a->status_fd, a->stdin_fd,
                  a->stdout_fd, a->stderr_fd, a->netns_fd,  a->template_fd};
-    uint64_t flags = (a->cpu_tree ? 1u : 0u) | (a->userns ? 2u : 0u) | (a->send_mntns ? 4u : 0u);
+    uint64_t flags = (a->cpu_tree ? 1u : 0u) | (a->userns ? 2u : 0u) | (a->send_mntns ? 4u : 0u) |
+                     (a->tty ? 8u : 0u);
     if ((r = put_str(b, t)) < 0 || (r = put(b, fds, sizeof(fds))) < 0 ||
         (r = put_u64(b, flags)) < 0 || (r = put(b, &s->limits, sizeof(s->limits))) < 0 ||
         (r = put_strv(b, s->argv)) < 0 || (r = put_strv(b, s->env)) < 0 ||
@@ -276,6 +277,7 @@ static bool deserialize(struct reader *rd, struct sbx__box_args *a, struct sbx_s
             .cpu_tree = flags & 1u,
             .userns = flags & 2u,
             .send_mntns = flags & 4u,
+            .tty = flags & 8u,
     };
     return true;
 }

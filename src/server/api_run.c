@@ -35,6 +35,8 @@ void run_data_free(void *p)
     free(d->module);
     free(d->token);
     json_decref(d->compat);
+    if (d->tty_ctl_fd > 0)
+        (void)close(d->tty_ctl_fd);
     free(d);
 }
 
@@ -310,6 +312,12 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
             .stdin_data = q->stdin_data,
             .stdin_len = q->stdin_len,
             .stdin_fd = run->stdin_fd,
+            .tty = d->tty,
+            .tty_rows = d->tty_rows,
+            .tty_cols = d->tty_cols,
+            .tty_ctl_fd = d->tty_ctl_fd > 0 ? d->tty_ctl_fd : -1,
+            .interactive = d->interactive,
+            .idle_ms = d->idle_ms,
             .limits = q->limits,
             .compile_limits = q->compile_limits,
             .on_output = on_output,
@@ -409,6 +417,8 @@ static json_t *run_job(struct server *srv, struct sbx_host *host, struct sched_r
     if (!result)
         return result_without_run("internal_error", "out of memory", d->req.lang->name);
     hide_test_code(d, result);
+    if (d->tty)
+        json_object_set_new(result, "tty", json_true()); /* output: the terminal's, merged */
     if (d->course) {
         json_object_set_new(result, "course", json_string(d->course->id));
         json_object_set_new(result, "exercise", json_string(d->ex->slug));

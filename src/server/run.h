@@ -28,6 +28,13 @@ struct run_data {
     bool held;      /* an interactive run of a cluster node: leased like a claimed one */
     char *token;    /* a compatibility API's name for the run (stored with it), or NULL */
     json_t *compat; /* that API's attributes of the submission (stored with it), or NULL */
+    /* An interactive run's terminal (its program's stdin, stdout and stderr, job_input.tty)
+     * and the read end of its resize pipe (closed with the data), or -1. */
+    bool tty;
+    uint16_t tty_rows, tty_cols;
+    int tty_ctl_fd;
+    bool interactive; /* a person types its stdin: waiting for it is not wall time */
+    uint64_t idle_ms; /* interactive: how long it may wait for input (0 = SBX_IDLE_MS) */
 };
 
 void run_data_free(void *d);

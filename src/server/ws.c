@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "sandbox/sandbox.h"
 #include "sched/sched.h"
 #include "server/compat/compat.h"
 #include "server/front.h"
@@ -25,6 +26,9 @@
 #include "server/server-int.h"
 #include "server/ws-int.h"
 
+/* A terminal's rows and columns, at most (the messages say it too). */
+#define WS_TTY_MAX 500
+
 #define WS_PATH "/api/v1/code/interactive"
 
 struct session {
@@ -32,7 +36,8 @@ struct session {
     struct front_ws *conn;
     struct auth_principal who;
     struct sched_run *run;
-    int stdin_w; /* our end of the program's stdin, -1 when closed */
+    int stdin_w;  /* our end of the program's stdin, -1 when closed */
+    int resize_w; /* a terminal run's resize pipe (struct sbx_resize records), or -1 */
     pthread_t writer;
     bool writer_started;
     atomic_bool closing;
@@ -166,7 +171,7 @@ static int send_error(struct session *s, const char *field, const char *msg)
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
-    json_t *o = json_loads_bounded(ev->data, 0, NULL);
+    json_t *o = json_loads_bounded(ev->data, JSON_ALLOW_NUL, NULL);
 
     if (json_is_object(o)) {
         json_object_set_new(o, "type", json_string(ev->type));
@@ -187,6 +192,62 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* A run message's "tty": absent or false (0: pipes), true (24x80) or {"rows", "cols"}
+ * (1: a terminal of that size), else -EINVAL. */
+static int parse_tty(json_t *v, struct sbx_resize *ret)
+{
+    json_t *rows, *cols;
+
+    *ret = (struct sbx_resize){24, 80};
+    if (!v || json_is_false(v))
+        return 0;
+    if (json_is_true(v))
+        return 1;
+    if (!json_is_object(v))
+        return -EINVAL;
+    rows = json_object_get(v, "rows");
+    cols = json_object_get(v, "cols");
+    if ((rows && !json_is_integer(rows)) || (cols && !json_is_integer(cols)))
+        return -EINVAL;
+    json_int_t r = rows ? json_integer_value(rows) : 24, c = cols ? json_integer_value(cols) : 80;
+    if (r < 1 || r > WS_TTY_MAX || c < 1 || c > WS_TTY_MAX)
+        return -EINVAL;
+    *ret = (struct sbx_resize){(uint16_t)r, (uint16_t)c};
+    return 1;
+}
+
+/* A terminal for the run, of @size, with the pipe its size changes go through. */
+static int make_resize_pipe(struct session *s, struct run_data *d, const struct sbx_resize *size)
+{
+    int p[2];
+
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -errno;
+    d->tty = true;
+    d->tty_rows = size->rows;
+    d->tty_cols = size->cols;
+    d->tty_ctl_fd = p[0];
+    if (s->resize_w >= 0)
+        (void)close(s->resize_w);
+    s->resize_w = p[1];
+    return 0;
+}
+
+/* {"type": "resize", "rows", "cols"}: a terminal run's new size; nothing for one on pipes. */
+static int resize(struct session *s, json_t *msg)
+{
+    struct sbx_resize size;
+
+    if (json_is_object(msg))
+        json_object_del(msg, "type");
+    json_t *rows = json_object_get(msg, "rows"), *cols = json_object_get(msg, "cols");
+    if (!rows || !cols || parse_tty(msg, &size) < 0)
+        return send_error(s, "rows", "a resize needs \"rows\" and \"cols\", 1-500 each");
+    if (s->resize_w >= 0 && write(s->resize_w, &size, sizeof(size)) < 0 && errno != EAGAIN)
+        return -errno; /* the run is over: nothing to resize */
+    return 0;
+}
+
 static int start_run(struct session *s, json_t *msg)
 {
     struct request_policy pol;
@@ -197,9 +258,30 @@ static int start_run(struct session *s, json_t *msg)
     if (s->run)
         return send_error(s, "type", "this connection already has a run");
     json_object_del(msg, "type");
+    struct sbx_resize size = {0};
+    json_t *tty = json_incref(json_object_get(msg, "tty"));
+    json_object_del(msg, "tty");
+    int r = parse_tty(tty, &size);
+    json_decref(tty);
+    if (r < 0)
+        return send_error(s, "tty", "must be true, false or {\"rows\": 1-500, \"cols\": 1-500}");
+    /* How long it may wait for input: a client may shorten the idle limit, not lengthen it. */
+    json_t *idle = json_incref(json_object_get(msg, "idle_time"));
+    json_object_del(msg, "idle_time");
+    double idle_s = idle ? json_number_value(idle) : 0;
+    bool idle_ok = !idle || (json_is_number(idle) && idle_s > 0 && idle_s <= SBX_IDLE_MS / 1000);
+    json_decref(idle);
+    if (!idle_ok)
+        return send_error(s, "idle_time", "must be a number of seconds, more than 0, at most 300");
     struct run_data *d = calloc(1, sizeof(*d));
     if (!d)
         return send_error(s, "", "out of memory");
+    d->interactive = true;
+    d->idle_ms = (uint64_t)(idle_s * 1000);
+    if (r > 0 && make_resize_pipe(s, d, &size) < 0) {
+        free(d);
+        return send_error(s, "", "cannot make a pipe");
+    }
     server_request_policy(s->srv, &pol);
     if (request_parse(msg, &pol, &d->req, &err) < 0) {
         free(d);
@@ -252,6 +334,7 @@ static int on_open(struct req *rq, void **session)
         return http_reply_error(rq, 500, "", "out of memory"), -ENOMEM;
     s->srv = rq->srv;
     s->stdin_w = -1;
+    s->resize_w = -1;
     if (ws__authenticate(rq, NULL, &s->who) < 0) {
         free(s);
         return -EACCES;
@@ -290,13 +373,15 @@ static int on_data(struct front_ws *conn, void *session, int op, const char *dat
         (void)start_run(s, msg);
     else if (strcmp(type, "stdin") == 0)
         (void)feed_stdin(s, msg);
+    else if (strcmp(type, "resize") == 0)
+        (void)resize(s, msg);
     else if (strcmp(type, "eof") == 0 && s->stdin_w >= 0) {
         (void)close(s->stdin_w);
         s->stdin_w = -1;
     } else if (strcmp(type, "cancel") == 0 && s->run)
         (void)sched_cancel(s->srv->sched, s->run->id);
-    else if (strcmp(type, "eof") != 0 && strcmp(type, "cancel") != 0)
-        send_error(s, "type", "unknown message type (run, stdin, eof, cancel)");
+    else if (strcmp(type, "eof") != 0 && strcmp(type, "cancel") != 0 && strcmp(type, "resize") != 0)
+        send_error(s, "type", "unknown message type (run, stdin, resize, eof, cancel)");
     json_decref(msg);
     return 1;
 }
@@ -315,6 +400,8 @@ static void on_close(struct front_ws *conn, void *session)
         pthread_join(s->writer, NULL);
     if (s->stdin_w >= 0)
         (void)close(s->stdin_w);
+    if (s->resize_w >= 0)
+        (void)close(s->resize_w);
     sched_run_unref(s->run);
     ws__release(s->srv, &s->who);
     free(s);

@@ -496,7 +496,7 @@ static json_t *interleaved(const struct sched_event *ev, size_t n, const char *s
         bool is_err = strcmp(ev[i].type, "stderr") == 0;
         if (!is_err && strcmp(ev[i].type, "stdout") != 0)
             continue;
-        json_t *o = json_loads_bounded(ev[i].data, 0, NULL);
+        json_t *o = json_loads_bounded(ev[i].data, JSON_ALLOW_NUL, NULL);
         const char *st = json_string_value(json_object_get(o, "stage"));
         json_t *data = json_object_get(o, "data");
         if (st && strcmp(st, stage) == 0 && json_is_string(data)) {

@@ -133,7 +133,7 @@ static void on_result(struct session *s, json_t *result)
 static void write_event(void *ctx, const struct sched_event *ev)
 {
     struct session *s = ctx;
-    json_t *o = json_loads_bounded(ev->data, 0, NULL);
+    json_t *o = json_loads_bounded(ev->data, JSON_ALLOW_NUL, NULL);
     const char *stage = json_string_value(json_object_get(o, "stage"));
 
     if (strcmp(ev->type, "stage") == 0 && stage) {
