@@ -577,6 +577,33 @@ test("the terminal renders ANSI colours and a \\r progress line ends as one line
   }
 });
 
+test("[tty] the program's terminal has the page terminal's size, and a resize reaches it (SIGWINCH)", async (t) => {
+  try {
+    const before = await terminalRun(t, {
+      code: [
+        "import os, signal",
+        'print("size", *os.get_terminal_size(), flush=True)',
+        'signal.signal(signal.SIGWINCH, lambda *a: print("resized", *os.get_terminal_size(), flush=True))',
+        "input()",
+      ].join("\n"),
+    });
+    await waitTerm(/^size \d+ \d+$/m);
+    const size = await page.evaluate(() => window.__runbox.terminalSize());
+    const [, cols, rows] = (await termText()).match(/^size (\d+) (\d+)$/m).map(Number);
+    t.check(size && cols === size.cols && rows === size.rows, "os.get_terminal_size() is the terminal's size on the page", { size, cols, rows });
+    await page.evaluate(() => (document.querySelector("#terminal").style.height = "10rem"));
+    await waitTerm(/^resized \d+ \d+$/m, 10000);
+    const size2 = await page.evaluate(() => window.__runbox.terminalSize());
+    const [, cols2, rows2] = (await termText()).match(/^resized (\d+) (\d+)$/m).map(Number);
+    t.check(size2.rows < size.rows && rows2 === size2.rows && cols2 === size2.cols, "the program got the new size", { size, size2, cols2, rows2 });
+    await page.keyboard.press("Enter");
+    await waitDone(before, 15000);
+  } finally {
+    await page.evaluate(() => (document.querySelector("#terminal").style.height = ""));
+    await terminalMode(false);
+  }
+});
+
 test("[tty] Ctrl+C in the terminal interrupts a Python loop: KeyboardInterrupt, and #status says so", async (t) => {
   try {
     const before = await terminalRun(t, { code: 'print("looping", flush=True)\nwhile True:\n    pass\n', wall: "6" });
@@ -607,6 +634,62 @@ test("Ctrl+. stops a terminal run (and #stop says so: title, aria-keyshortcuts)"
   } finally {
     await setField("#limit-wall", "");
     await terminalMode(false);
+  }
+});
+
+test("a server that refuses \"tty\" (an error on field tty): the run goes on pipes, #input-line types to it", async (t) => {
+  // A page of its own, whose WebSocket answers every run with a tty as a server without
+  // terminals would; everything else goes through to the real server.
+  const p2 = await context.newPage();
+  watchPage(p2);
+  const main = page;
+  const runs = [];
+  try {
+    await p2.routeWebSocket(/\/api\/v1\/code\/interactive/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        let j = null;
+        try {
+          j = JSON.parse(m);
+        } catch {
+          /* not JSON: passed on */
+        }
+        if (j && j.type === "run") runs.push(!!j.tty);
+        if (j && j.type === "run" && j.tty) ws.send(JSON.stringify({ type: "error", field: "tty", error: "this server has no terminals" }));
+        else server.send(m);
+      });
+    });
+    page = p2;
+    await gotoReady(p2);
+    await terminalMode(true);
+    await setLanguage("python");
+    await setWhere("server");
+    await setCode('name = input("name? ")\nprint("hello", name)\n');
+    await setField("#stdin", "");
+    const before = await doneCount();
+    await p2.click("#run");
+    await p2.waitForSelector("#input-line", { state: "visible", timeout: tmo(30000) });
+    await waitOutput(/name\? /);
+    t.check(await p2.isHidden("#terminal-box"), "the terminal is hidden");
+    t.match(await p2.evaluate(() => document.querySelector("#output").textContent), /no terminal/, "#output says why");
+    await p2.fill("#input-line", "Ada");
+    await p2.press("#input-line", "Enter");
+    await waitDone(before);
+    t.match(await spans("stdout"), /hello Ada/, "span.stdout");
+    const before2 = await doneCount();
+    await p2.click("#run");
+    await waitOutput(/name\? /);
+    await p2.fill("#input-line", "Bo");
+    await p2.press("#input-line", "Enter");
+    await waitDone(before2);
+    t.match(await spans("stdout"), /hello Bo/, "the next run: span.stdout");
+    t.check(runs.length === 3 && runs[0] && !runs[1] && !runs[2], "the run asked for a tty once; its retry and the next run did not", runs);
+  } catch (e) {
+    t.note(`its page: ${JSON.stringify(await state().catch(() => null))}; runs ${JSON.stringify(runs)}`);
+    throw e;
+  } finally {
+    page = main;
+    await p2.close().catch(() => {});
   }
 });
 
