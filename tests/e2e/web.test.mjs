@@ -571,6 +571,23 @@ test("the terminal renders ANSI colours and a \\r progress line ends as one line
     t.check(prog.length === 1 && /^progress 100%$/.test(prog[0]), "one progress line, the last state of it", prog);
     const cls = await page.$$eval("#terminal .xterm-rows span", (ss) => ss.filter((s) => s.textContent.includes("RED")).map((s) => s.className));
     t.check(cls.some((c) => /xterm-fg-1\b/.test(c)), "the rendered row has xterm-fg-1 on RED", cls);
+    // Labelled: the terminal's region and input, its options.
+    const names = await page.evaluate(() => ({
+      region: document.querySelector("#terminal-box")?.getAttribute("aria-label"),
+      input: document.querySelector("#terminal textarea")?.getAttribute("aria-label"),
+      toggle: document.querySelector("#terminal-toggle")?.labels?.[0]?.textContent.trim(),
+      sr: document.querySelector("#terminal-sr")?.labels?.[0]?.textContent.trim(),
+    }));
+    t.check(Object.values(names).every((v) => v && v.length > 3), "the terminal and its controls have accessible names", names);
+    // Screen-reader mode: xterm keeps an accessible copy of the rows.
+    await page.setChecked("#terminal-sr", true);
+    try {
+      await page.waitForFunction(() => /RED plain GREEN/.test(document.querySelector("#terminal .xterm-accessibility")?.textContent || ""), null, { timeout: tmo(5000) });
+    } catch (e) {
+      t.check(false, "#terminal-sr: the rows are in .xterm-accessibility", String(e.message).split("\n")[0]);
+    } finally {
+      await page.setChecked("#terminal-sr", false);
+    }
     t.note(`screenshot: ${await shot("terminal-colours")}`);
   } finally {
     await terminalMode(false);

@@ -179,6 +179,10 @@ $("reset-starter").addEventListener("click", () => {
 const terminal = createTerminal({
   api,
   onData: (d) => runner.typed(d),
+  places: {
+    known: (f) => !readonly && editor.hasFile(f),
+    go: (f, line, col) => editor.goto(f, line, col),
+  },
 });
 
 const runner = createRunner({

@@ -178,6 +178,7 @@ export function createRunner({ api, editor, output, terminal, courses, language,
       // Focus went into the terminal when the run started; it goes back to the editor only if
       // the user left it there.
       if (terminal.finish(result)) editor.focus();
+      if (result && result.status === "compile_error") terminal.show(false); // the errors are in #output
       end();
     }
   }

@@ -53,9 +53,14 @@ const DARK = {
   selectionBackground: "#264f78",
 };
 
+// "main.c:3:5" (gcc), 'File "/box/main.py", line 6' (Python), "src/main.rs:2:5" (rustc): places in
+// the program's files, which the terminal links to the editor (as #output does).
+const PLACE = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
+
 // deps: onData(text) (keystrokes while a run goes), api (the download of a run whose output was
-// more than the page kept). The stop shortcut (isStopKey) is the page's (main.js).
-export function createTerminal({ onData, api }) {
+// more than the page kept), places: { known(file), go(file, line, col) } (links to the editor).
+// The stop shortcut (isStopKey) is the page's (main.js).
+export function createTerminal({ onData, api, places }) {
   const box = $("terminal-box");
   const mount = $("terminal");
   const cut = $("terminal-cut");
@@ -113,9 +118,31 @@ export function createTerminal({ onData, api }) {
       if (active) onData(d);
     });
     term.onResize(({ rows, cols }) => onResize?.(rows, cols));
+    if (places) term.registerLinkProvider({ provideLinks });
     new ResizeObserver(() => {
       if (!box.hidden) fitSoon();
     }).observe(mount);
+  }
+
+  // The places on buffer line y (1-based) as links (one row of a wrapped line: good enough).
+  function provideLinks(y, callback) {
+    const line = term.buffer.active.getLine(y - 1);
+    const s = line ? line.translateToString(true) : "";
+    const links = [];
+    PLACE.lastIndex = 0;
+    for (let m; (m = PLACE.exec(s)); ) {
+      const file = m[1] || m[3];
+      const ln = Number(m[2] || m[4]);
+      const col = Number(m[5] || 1);
+      if (!places.known(file)) continue;
+      links.push({
+        text: m[0],
+        range: { start: { x: m.index + 1, y }, end: { x: m.index + m[0].length, y } },
+        activate: () => places.go(file, ln, col),
+        decorations: { underline: true, pointerCursor: true },
+      });
+    }
+    callback(links.length ? links : undefined);
   }
 
   let fitFrame = 0;
