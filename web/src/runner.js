@@ -124,7 +124,7 @@ export function createRunner({ api, editor, output, terminal, courses, language,
   // A run on the terminal; null when the server has none (it then runs on pipes).
   async function onTerminal(request) {
     $("input-form").hidden = true;
-    const tty = terminal.start({ resize: (rows, cols) => current?.resize?.(rows, cols) });
+    const tty = await terminal.start({ resize: (rows, cols) => current?.resize?.(rows, cols) });
     current = runOnServer({ api, request: { ...request, tty }, on: terminalCallbacks() });
     try {
       return await current.done;

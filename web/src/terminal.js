@@ -12,9 +12,9 @@
 //   count of lines received says when, and then #terminal-cut offers the whole output as a
 //   download (kept here as the chunks received, up to KEEP_BYTES; the server's copy of the run
 //   is the one fetched when that was exceeded).
-// - The terminal is created on first use (xterm measures its cells in a visible element).
-import { Terminal } from "@xterm/xterm";
-import { FitAddon } from "@xterm/addon-fit";
+// - The terminal is created on first use (xterm measures its cells in a visible element), and
+//   xterm.js is imported then (a separate chunk where the build splits code: ~90 KB gzipped that
+//   the first load does not need).
 
 export const SCROLLBACK = 20000;
 const KEEP_BYTES = 64 << 20;
@@ -90,8 +90,10 @@ export function createTerminal({ onData, api, places }) {
     if (term) term.options.screenReaderMode = sr.checked;
   });
 
-  function create() {
+  async function create() {
     if (term) return;
+    const [{ Terminal }, { FitAddon }] = await Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]);
+    if (term) return; // created meanwhile
     term = new Terminal({
       scrollback: SCROLLBACK,
       convertEol: true, // a server that ran it on pipes sends "\n" alone; "\r\n" stays as it is
@@ -175,10 +177,10 @@ export function createTerminal({ onData, api, places }) {
     box.closest(".out-card")?.classList.toggle("term-mode", on);
   }
 
-  // A run starts in the terminal: cleared, shown, sized; returns its size for the request.
-  function start({ resize }) {
+  // A run starts in the terminal: cleared, shown, sized; resolves to its size for the request.
+  async function start({ resize }) {
     show(true);
-    create();
+    await create();
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
     pending = [];
