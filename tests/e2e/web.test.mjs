@@ -809,6 +809,9 @@ test("while True: print(i) for ~5 s: the page's main thread never stalls long, S
     const cut = await page.isVisible("#terminal-cut");
     t.check(st && cut === st.lines > st.scrollback, "#terminal-cut (earlier lines not shown — download all) shows exactly when more lines came than the scrollback keeps", { cut, st });
     t.note(`terminal: ${JSON.stringify(st)}`);
+    const dom = await page.evaluate(() => ({ rows: document.querySelectorAll("#terminal .xterm-rows > div").length, size: window.__runbox?.terminalSize?.() }));
+    t.check(dom.size && dom.rows <= dom.size.rows, "the page holds only the terminal's visible rows in the DOM, not the lines printed", dom);
+    t.check(st && st.writes * 10 < st.chunks, "output events are batched: under a tenth as many term.write calls", st);
     if (cut) {
       const [dl] = await Promise.all([page.waitForEvent("download", { timeout: tmo(15000) }), page.click("#terminal-download")]);
       const file = join(SHOTS, "terminal-download.txt");
