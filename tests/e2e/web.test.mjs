@@ -710,6 +710,64 @@ test("a server that refuses \"tty\" (an error on field tty): the run goes on pip
   }
 });
 
+test("a server that runs a tty request on pipes (no tty in the result): the terminal echoes and edits lines, later runs go on pipes", async (t) => {
+  // As a server whose runner has no terminals (Docker) answers: its WebSocket here drops "tty".
+  const p2 = await context.newPage();
+  watchPage(p2);
+  const main = page;
+  try {
+    await p2.routeWebSocket(/\/api\/v1\/code\/interactive/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        let j = null;
+        try {
+          j = JSON.parse(m);
+        } catch {
+          /* not JSON: passed on */
+        }
+        if (j && j.type === "run" && j.tty) {
+          delete j.tty;
+          server.send(JSON.stringify(j));
+        } else server.send(m);
+      });
+    });
+    page = p2;
+    await gotoReady(p2);
+    await terminalMode(true);
+    await setLanguage("python");
+    await setWhere("server");
+    // Its stderr tells the page that it runs on pipes: the terminal turns to line mode.
+    await setCode('import sys\nprint("on pipes", file=sys.stderr, flush=True)\nname = input("name? ")\nprint("hello", name)\n');
+    await setField("#stdin", "");
+    const before = await doneCount();
+    await p2.click("#run");
+    await waitTerm(/name\? $/m);
+    await p2.keyboard.type("Adx");
+    await p2.keyboard.press("Backspace");
+    await p2.keyboard.type("a");
+    await p2.keyboard.press("Enter");
+    await waitDone(before);
+    const out = await termText();
+    t.match(out, /^name\? Ada\nhello Ada$/m, "the terminal echoed the line (edited: Adx, backspace, a) and the program got it");
+    t.check(await p2.evaluate(() => document.querySelector("#terminal").dataset.lineMode === "1"), "#terminal[data-line-mode]");
+    const before2 = await doneCount();
+    await p2.click("#run");
+    await p2.waitForSelector("#input-line", { state: "visible", timeout: tmo(30000) });
+    t.check(await p2.isHidden("#terminal-box"), "the next run is on pipes: no terminal");
+    await waitOutput(/name\? /);
+    await p2.fill("#input-line", "Bo");
+    await p2.press("#input-line", "Enter");
+    await waitDone(before2);
+    t.match(await spans("stdout"), /hello Bo/, "the next run: span.stdout");
+  } catch (e) {
+    t.note(`its page: ${JSON.stringify(await state().catch(() => null))}`);
+    throw e;
+  } finally {
+    page = main;
+    await p2.close().catch(() => {});
+  }
+});
+
 // The figures of issue 20 item 1. They also measure the page before the terminal (no #terminal:
 // #output then), so the same test gives the "before" figure on an older page.
 const shownText = () =>

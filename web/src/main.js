@@ -179,6 +179,7 @@ $("reset-starter").addEventListener("click", () => {
 const terminal = createTerminal({
   api,
   onData: (d) => runner.typed(d),
+  onEof: () => runner.typedEof(),
   places: {
     known: (f) => !readonly && editor.hasFile(f),
     go: (f, line, col) => editor.goto(f, line, col),

@@ -102,9 +102,11 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
         on.queued?.(ev);
         break;
       case "state":
+        if (typeof ev.tty === "boolean") on.tty?.(ev.tty);
         if (ev.state === "running") on.stage?.("running");
         break;
       case "stage":
+        if (typeof ev.tty === "boolean") on.tty?.(ev.tty);
         on.stage?.(ev.stage);
         break;
       case "stdout":

@@ -111,8 +111,13 @@ export function createRunner({ api, editor, output, terminal, courses, language,
     return {
       ...callbacks(),
       stdout: (t) => terminal.write(t),
-      // Only from a server that ran it on pipes after all: in red, in order of arrival.
-      stderr: (t) => terminal.write(`\x1b[31m${t}\x1b[39m`),
+      // Only from a server that ran it on pipes after all: in red, in order of arrival; what is
+      // typed is then echoed and edited by the terminal (line mode).
+      stderr: (t) => {
+        onPipes();
+        terminal.write(`\x1b[31m${t}\x1b[39m`);
+      },
+      tty: (on) => on === false && onPipes(),
       stage: (s) =>
         (s === "run" || s === "running"
           ? output.setStatus("Running… Type in the terminal; Ctrl+C interrupts the program, Ctrl+. stops it.")
@@ -121,13 +126,25 @@ export function createRunner({ api, editor, output, terminal, courses, language,
     };
   }
 
+  // The terminal run is on pipes after all: the terminal echoes and edits lines itself, and the
+  // page's next interactive runs go on pipes (#output, #input-line).
+  function onPipes() {
+    if (!serverTty) return;
+    serverTty = false;
+    terminal.lineMode(true);
+  }
+
   // A run on the terminal; null when the server has none (it then runs on pipes).
   async function onTerminal(request) {
     $("input-form").hidden = true;
     const tty = await terminal.start({ resize: (rows, cols) => current?.resize?.(rows, cols) });
     current = runOnServer({ api, request: { ...request, tty }, on: terminalCallbacks() });
     try {
-      return await current.done;
+      const result = await current.done;
+      // A program that ran, not on a terminal: a runner without terminals (Docker).
+      const ran = result && result.status !== "compile_error" && (result.exit_code != null || result.signal != null);
+      if (ran && result.tty !== true) onPipes();
+      return result;
     } catch (e) {
       if (e.field !== "tty" || stopRequested) throw e;
       serverTty = false;
@@ -242,6 +259,9 @@ export function createRunner({ api, editor, output, terminal, courses, language,
   function typed(data) {
     if (current) current.write(data);
   }
+  function typedEof() {
+    if (current) current.eof();
+  }
 
-  return { run, runTests, stop, typed, busy: () => busy };
+  return { run, runTests, stop, typed, typedEof, busy: () => busy };
 }

@@ -57,10 +57,15 @@ const DARK = {
 // the program's files, which the terminal links to the editor (as #output does).
 const PLACE = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
 
-// deps: onData(text) (keystrokes while a run goes), api (the download of a run whose output was
-// more than the page kept), places: { known(file), go(file, line, col) } (links to the editor).
-// The stop shortcut (isStopKey) is the page's (main.js).
-export function createTerminal({ onData, api, places }) {
+// deps: onData(text) (keystrokes while a run goes), onEof() (Ctrl+D in line mode), api (the
+// download of a run whose output was more than the page kept), places: { known(file),
+// go(file, line, col) } (links to the editor). The stop shortcut (isStopKey) is the page's.
+//
+// Line mode (lineMode(true)): the run turned out to be on pipes after all (a server whose runner
+// has no terminals answers a tty request so), so nothing echoes nor edits what is typed: the
+// terminal does it here, like a tty's canonical mode: echo, backspace, Enter sends the line
+// with "\n", Ctrl+D on an empty line ends the input, Ctrl+U clears the line.
+export function createTerminal({ onData, onEof, api, places }) {
   const box = $("terminal-box");
   const mount = $("terminal");
   const cut = $("terminal-cut");
@@ -83,6 +88,8 @@ export function createTerminal({ onData, api, places }) {
   let resultOutput = null;
   let dark = document.documentElement.dataset.theme === "dark";
   let onResize = null;
+  let cooked = false; // line mode
+  let line = "";
 
   sr.checked = localStorage.getItem(SR_KEY) === "1";
   sr.addEventListener("change", () => {
@@ -117,7 +124,9 @@ export function createTerminal({ onData, api, places }) {
       return active;
     });
     term.onData((d) => {
-      if (active) onData(d);
+      if (!active) return;
+      if (cooked) edit(d);
+      else onData(d);
     });
     term.onResize(({ rows, cols }) => onResize?.(rows, cols));
     if (places) term.registerLinkProvider({ provideLinks });
@@ -145,6 +154,29 @@ export function createTerminal({ onData, api, places }) {
       });
     }
     callback(links.length ? links : undefined);
+  }
+
+  function edit(d) {
+    for (const ch of d) {
+      if (ch === "\r" || ch === "\n") {
+        term.write("\r\n");
+        onData(`${line}\n`);
+        line = "";
+      } else if (ch === "\x7f" || ch === "\b") {
+        if (line) {
+          line = [...line].slice(0, -1).join("");
+          term.write("\b \b");
+        }
+      } else if (ch === "\x04") {
+        if (!line) onEof();
+      } else if (ch === "\x15") {
+        term.write("\b \b".repeat([...line].length));
+        line = "";
+      } else if (ch >= " " || ch === "\t") {
+        line += ch;
+        term.write(ch);
+      }
+    }
   }
 
   let fitFrame = 0;
@@ -203,6 +235,8 @@ export function createTerminal({ onData, api, places }) {
     term.options.disableStdin = false;
     term.options.cursorBlink = true;
     onResize = resize;
+    cooked = false;
+    line = "";
     term.focus();
     return { rows: term.rows, cols: term.cols };
   }
@@ -316,6 +350,11 @@ export function createTerminal({ onData, api, places }) {
     cellStyle,
     focus: () => term?.focus(),
     size: () => (term ? { rows: term.rows, cols: term.cols } : null),
+    lineMode(on) {
+      cooked = on;
+      line = "";
+      mount.dataset.lineMode = on ? "1" : "";
+    },
     stats: () => ({ lines, received, parsed, chunks, writes, pending: pending.length, scrollback: SCROLLBACK }),
     setDark(on) {
       dark = on;
