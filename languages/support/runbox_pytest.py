@@ -20,6 +20,7 @@ import fcntl
 import inspect
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -86,9 +87,20 @@ def _message(report):
         return str(longrepr[-1])
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
-        return crash.message
+        return _no_cli_hints(crash.message)
     text = str(longrepr).rstrip()
-    return text.splitlines()[-1] if text else ""
+    return _no_cli_hints(text.splitlines()[-1]) if text else ""
+
+
+def _no_cli_hints(message):
+    """@message without pytest's hints at its command line ("Use -v to get more diff", "use
+    '-vv' to show"): the student has no command line. The language sets CI, so pytest shows the
+    whole comparison and these should not appear; any that still do are dropped."""
+    lines = [l for l in message.split("\n") if not _CLI_HINT.search(l)]
+    return "\n".join(lines).rstrip()
+
+
+_CLI_HINT = re.compile(r"\b[Uu]se -v+\b|use '-v+'|\(-vv?\)")
 
 
 def _outcome(reports):

@@ -1286,6 +1286,7 @@ int sbx_box_start(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_re
     buf_init(&res->err, spec->limits.output_bytes ? spec->limits.output_bytes : SIZE_MAX / 2);
     buf_init(&res->chan, spec->channel_bytes ? spec->channel_bytes : SBX_CHANNEL_BYTES);
     res->unenforced = unenforced(h, &spec->limits);
+    res->tty = spec->tty;
     b->over = true;
     if (!spec->argv || !spec->argv[0]) {
         res->status = SBX_INTERNAL_ERROR;

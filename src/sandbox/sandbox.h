@@ -156,6 +156,7 @@ struct sbx_result {
     struct buf err;          /* captured stderr */
     struct buf chan;         /* the channel's data (spec.channel_fd, with capture) */
     bool chan_truncated;     /* the channel wrote more than channel_bytes */
+    bool tty;                /* the program ran on a terminal (spec.tty, where supported) */
     char message[512];       /* why it ended, for people */
 };
 

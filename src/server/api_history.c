@@ -67,18 +67,26 @@ static int visible_run(struct req *rq, json_t **ret)
 }
 
 /* The shared run whose share id is the path's first {name}, for any logged-in user, without
- * where its result was sent (unless it is the caller's own). 0, or < 0 answered (404). */
+ * where its result was sent (unless it is the caller's own), with "shared_by": the user name of
+ * its owner (null when there is no such user), so that the page can say who shared it. 0, or
+ * < 0 answered (404). */
 static int shared_run(struct req *rq, json_t **ret)
 {
     json_t *run = NULL;
+    struct store_user owner;
     int r = store_run_get_shared(rq->srv->store, rq->param[0], &run);
 
     if (r == -ENOENT)
         return http_reply_error(rq, 404, "share_id", "no shared run of that id"), r;
     if (r < 0)
         return http_reply_store_error(rq, r), r;
-    if (json_integer_value(json_object_get(run, "user_id")) != rq->who.user_id)
+    int64_t owner_id = json_integer_value(json_object_get(run, "user_id"));
+    if (owner_id != rq->who.user_id)
         json_object_del(run, "callback_url");
+    if (owner_id > 0 && store_user_by_id(rq->srv->store, owner_id, &owner) == 0)
+        json_object_set_new(run, "shared_by", json_string(owner.name));
+    else
+        json_object_set_new(run, "shared_by", json_null());
     *ret = run;
     return 0;
 }

@@ -412,12 +412,13 @@ static json_t *run_job(struct server *srv, struct sbx_host *host, struct sched_r
         return result_without_run("internal_error", strerror(-r), d->req.lang->name);
     uint64_t programs = (res.compiled ? res.compile.wall_us : 0) + (res.ran ? res.run.wall_us : 0);
     d->setup_s = spent > programs ? (double)(spent - programs) / 1e6 : 0;
+    bool tty = res.ran && res.run.tty; /* not on the Docker runner: pipes there */
     result = job_result_to_json(&res);
     job_result_done(&res);
     if (!result)
         return result_without_run("internal_error", "out of memory", d->req.lang->name);
     hide_test_code(d, result);
-    if (d->tty)
+    if (tty)
         json_object_set_new(result, "tty", json_true()); /* output: the terminal's, merged */
     if (d->course) {
         json_object_set_new(result, "course", json_string(d->course->id));

@@ -4,7 +4,16 @@
  * replaced), without following any symlink, and sent from the fd: Pyodide's runtime is 10 MB,
  * and no file is held in memory. Every file and page carries the cross-origin isolation
  * headers: the page's in-browser runs wait on a SharedArrayBuffer for stdin, which browsers
- * allow only on a cross-origin isolated page. A refusal is the API's 404 JSON error. */
+ * allow only on a cross-origin isolated page. A refusal is the API's 404 JSON error.
+ *
+ * Transfer: web/build.mjs writes a brotli (NAME.br) and a gzip (NAME.gz) sibling beside every
+ * file that compresses. A request's Accept-Encoding picks one (br, then gzip, then the file
+ * itself; a coding with q=0 is never sent, and without the header nothing is encoded); a
+ * sibling older than its file is ignored (a file replaced by hand is never shadowed by a stale
+ * copy). Names with a content hash (main-7KQ2XBQA.js) and files below a version directory
+ * (pyodide/0.25.1/) never change: they are cached a year, immutable. Every other name
+ * (index.html first) is "no-cache": the browser asks again each time, and an unchanged file's
+ * ETag answers 304. */
 #include "server/web.h"
 
 #include <errno.h>
@@ -28,13 +37,14 @@
  * script-src 'wasm-unsafe-eval': compiling WebAssembly (the WASI and Go runtimes, Pyodide);
  * worker-src blob:: the in-browser runtimes' Web Workers; connect-src ws: wss:: the interactive
  * WebSocket; img-src data: blob:: images a program wrote (files out) shown inline;
- * style-src 'unsafe-inline': the editor (CodeMirror) sets style attributes. Everything else
- * comes from runbox itself. The page's engineers own this list: change it with them. */
+ * style-src 'unsafe-inline': the editor (CodeMirror) sets style attributes; form-action 'self':
+ * no form (a course README's, say) posts anywhere else. Everything else comes from runbox itself.
+ * The page's engineers own this list: change it with them. */
 static const char WEB_CSP[] =
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
         "connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
         "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'";
+        "form-action 'self'; frame-ancestors 'none'";
 
 /* Headers on every answer of this module: cross-origin isolation (COOP + COEP, so the page gets
  * SharedArrayBuffer), no embedding by other origins, no MIME sniffing, no referrer. */
@@ -186,6 +196,44 @@ static bool is_html(const char *mime)
     return strncmp(mime, "text/html", 9) == 0;
 }
 
+/*** Caching ***/
+
+/* Does the last segment of @name carry a content hash, as web/build.mjs names its bundles:
+ * "-" and 8 characters of [A-Z0-9] (esbuild's [hash]) before a ".": main-7KQ2XBQA.js,
+ * main-7KQ2XBQA.js.map? */
+static bool has_content_hash(const char *name)
+{
+    const char *base = strrchr(name, '/');
+
+    for (const char *p = strchr(base ? base + 1 : name, '-'); p; p = strchr(p + 1, '-')) {
+        size_t n = strspn(p + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        if (n == 8 && p[9] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* Is a directory of @name a version (digits and dots, with a dot: pyodide/0.25.1/...)? */
+static bool is_below_version(const char *name)
+{
+    for (const char *s = name, *slash; (slash = strchr(s, '/')); s = slash + 1) {
+        size_t n = (size_t)(slash - s);
+        if (n > 0 && s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789.") == n &&
+            memchr(s, '.', n))
+            return true;
+    }
+    return false;
+}
+
+/* A file that never changes under its name is cached for good; any other is checked again on
+ * every use (its ETag makes that a 304). */
+static const char *cache_control(const char *name)
+{
+    if (has_content_hash(name) || is_below_version(name))
+        return "public, max-age=31536000, immutable";
+    return "no-cache";
+}
+
 /*** The directory ***/
 
 /* <dir of /proc/self/exe>/../web/dist, into @buf: where a build directory's runbox finds the
@@ -327,26 +375,160 @@ static int open_beneath(const struct web *w, const char *name)
     return fd < 0 ? -errno : fd;
 }
 
-/* Answer the file @fd (taken over). */
-static int reply_file(struct req *rq, const char *name, int fd, const struct stat *st)
+/*** Content negotiation ***/
+
+/* The precompressed siblings, in the order of preference when the client's q-values tie. */
+static const struct coding {
+    const char *token;  /* in Accept-Encoding and Content-Encoding */
+    const char *suffix; /* of the sibling file */
+} codings[] = {
+        {"br", ".br"},
+        {"gzip", ".gz"},
+};
+
+/* The q-value, in thousandths, of one Accept-Encoding element's parameters @p (up to @end). */
+static int parse_q(const char *p, const char *end)
+{
+    while (p < end) {
+        p += strspn(p, " \t;");
+        if (p + 2 <= end && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            int q = 0, scale = 1000;
+            p += 2;
+            if (p < end && *p == '1')
+                return 1000;
+            if (p < end && *p == '0')
+                p++;
+            if (p < end && *p == '.')
+                for (p++; p < end && *p >= '0' && *p <= '9' && scale > 1; p++)
+                    q += (*p - '0') * (scale /= 10);
+            return q;
+        }
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        p = semi ? semi + 1 : end;
+    }
+    return 1000;
+}
+
+/* The q-value (thousandths) that the Accept-Encoding header @ae gives @token: its own element's,
+ * else "*"'s when @star_counts, else -1 (not named: not acceptable, except identity). */
+static int coding_q(const char *ae, const char *token, bool star_counts)
+{
+    size_t tlen = strlen(token);
+    int star = -1;
+
+    for (const char *p = ae; p && *p;) {
+        p += strspn(p, " \t,");
+        const char *end = p + strcspn(p, ",");
+        size_t n = strcspn(p, " \t;,");
+        if (n == tlen && strncasecmp(p, token, n) == 0)
+            return parse_q(p + n, end);
+        if (n == 1 && *p == '*' && star_counts)
+            star = parse_q(p + n, end);
+        p = end;
+    }
+    return star;
+}
+
+/* Is @name itself a precompressed sibling (sent as it is, never encoded again)? */
+static bool is_precompressed(const char *name)
+{
+    size_t n = strlen(name);
+
+    for (size_t i = 0; i < ARRAY_SIZE(codings); i++) {
+        size_t k = strlen(codings[i].suffix);
+        if (n > k && strcmp(name + n - k, codings[i].suffix) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Open @name's sibling for @c, when it is a regular file at least as new as @st's. */
+static int open_sibling(const struct web *w, const char *name, const struct coding *c,
+                        const struct stat *st, struct stat *ret_st)
+{
+    char sib[WEB_MAX_PATH + 8];
+    struct stat s;
+
+    if (snprintf(sib, sizeof(sib), "%s%s", name, c->suffix) >= (int)sizeof(sib))
+        return -ENAMETOOLONG;
+    int fd = open_beneath(w, sib);
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode) || s.st_mtim.tv_sec < st->st_mtim.tv_sec ||
+        (s.st_mtim.tv_sec == st->st_mtim.tv_sec && s.st_mtim.tv_nsec < st->st_mtim.tv_nsec)) {
+        (void)close(fd);
+        return -ENOENT;
+    }
+    *ret_st = s;
+    return fd;
+}
+
+/* The coding to send @name in for the request's Accept-Encoding, with its sibling's fd in
+ * *@ret_fd and stat in *@ret_st; NULL (identity) when the client takes none that is there, or
+ * names identity with a higher q. Under the read lock. */
+static const struct coding *negotiate(const struct web *w, const char *ae, const char *name,
+                                      const struct stat *st, int *ret_fd, struct stat *ret_st)
+{
+    const struct coding *best = NULL;
+    /* Identity named (not through "*") with a higher q than a coding is preferred to it;
+     * unnamed, it comes after any accepted coding. */
+    int best_q = coding_q(ae, "identity", false);
+
+    *ret_fd = -1;
+    if (!ae || is_precompressed(name))
+        return NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(codings); i++) {
+        int q = coding_q(ae, codings[i].token, true);
+        struct stat s;
+        if (q <= 0 || q <= best_q)
+            continue;
+        int fd = open_sibling(w, name, &codings[i], st, &s);
+        if (fd < 0)
+            continue;
+        if (*ret_fd >= 0)
+            (void)close(*ret_fd);
+        *ret_fd = fd;
+        *ret_st = s;
+        best = &codings[i];
+        best_q = q;
+    }
+    return best;
+}
+
+/*** The answer ***/
+
+/* Answer the file @fd (taken over), with @st its stat, or its sibling @zfd (taken over, -1 for
+ * none) in coding @c. The ETag is the file's, with the coding added: each representation has
+ * its own. */
+static int reply_file(struct req *rq, const char *name, int fd, const struct stat *st,
+                      const struct coding *c, int zfd, const struct stat *zst)
 {
     const char *mime = web_mime_type(name);
-    char etag[64];
-    bool index = strcmp(name, "index.html") == 0;
+    char etag[80];
 
-    snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st->st_size,
+    snprintf(etag, sizeof(etag), "\"%llx-%llx%s%s\"", (unsigned long long)st->st_size,
              (unsigned long long)st->st_mtim.tv_sec * 1000000000ull +
-                     (unsigned long long)st->st_mtim.tv_nsec);
+                     (unsigned long long)st->st_mtim.tv_nsec,
+             c ? "-" : "", c ? c->token : "");
     rq->status = etag_matches(http_header(rq, "If-None-Match"), etag) ? 304 : 200;
     front_reply_start(rq->fc, rq->status);
     if (rq->status == 200)
         front_reply_header(rq->fc, "Content-Type", mime);
+    if (rq->status == 200 && c)
+        front_reply_header(rq->fc, "Content-Encoding", c->token);
+    front_reply_header(rq->fc, "Vary", "Accept-Encoding");
     front_reply_header(rq->fc, "ETag", etag);
-    front_reply_header(rq->fc, "Cache-Control", index ? "no-cache" : "public, max-age=3600");
+    front_reply_header(rq->fc, "Cache-Control", cache_control(name));
     add_common_headers(rq, mime);
     if (rq->status == 304) {
         (void)close(fd);
+        if (zfd >= 0)
+            (void)close(zfd);
         return 0;
+    }
+    if (zfd >= 0) {
+        (void)close(fd);
+        return front_reply_fd(rq->fc, zfd, zst->st_size);
     }
     return front_reply_fd(rq->fc, fd, st->st_size);
 }
@@ -372,22 +554,26 @@ int web_serve(struct req *rq)
         return not_found(rq, "no such file");
     lock_dir(w);
     bool built = w->dir_fd >= 0;
-    int fd = built ? open_beneath(w, name) : -ENOENT;
+    int fd = built ? open_beneath(w, name) : -ENOENT, zfd = -1;
+    struct stat st, zst;
+    const struct coding *c = NULL;
+    bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular)
+        c = negotiate(w, http_header(rq, "Accept-Encoding"), name, &st, &zfd, &zst);
     (void)pthread_rwlock_unlock(&w->lock);
     if (!built)
         return strcmp(name, "index.html") == 0 ? reply_not_built(rq)
                                                : not_found(rq, "no such file (no page is built)");
-    struct stat st;
     if (fd == -ENOSYS) {
         (void)http_reply_error(rq, 500, "", "this kernel has no openat2(): no files are served");
         return 0;
     }
     if (fd < 0)
         return not_found(rq, "no such file");
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (!regular) {
         (void)close(fd);
         return not_found(rq, "no such file");
     }
-    (void)reply_file(rq, name, fd, &st);
+    (void)reply_file(rq, name, fd, &st, c, zfd, &zst);
     return 0;
 }

@@ -132,6 +132,13 @@ EOF
     tap $? "a test run does not print the whole test file back"
     ! jq -r '.output + .error' "$TMP/t.json" | grep -q 'runbox_pytest'
     tap $? "the pytest plugin does not show in the run's output" || diag "$(jq -r .output "$TMP/t.json")"
+    # A failed comparison says what differs, not "Use -v" (a command line the student lacks).
+    printf 'def pairs():\n    return [1, 2]\n' >"$TMP/pairs.py"
+    printf 'from pairs import pairs\n\n\ndef test_pairs():\n    assert pairs() == [1, 3]\n' >"$TMP/test_pairs.py"
+    rb_test "$TMP/v.json" --tests "$TMP/test_pairs.py" "$TMP/pairs.py"
+    msg=$(jq -r '.tests.tests[0].message // ""' "$TMP/v.json")
+    ! grep -qi -- "use -v" <<<"$msg" && grep -q "Full diff" <<<"$msg"
+    tap $? "a pytest comparison's message shows the whole difference, no 'Use -v'" || diag "message: $msg"
 fi
 
 # Python's data-science stack works in the box: matplotlib (Agg, config in /tmp) writes a PNG

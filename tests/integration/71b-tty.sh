@@ -80,6 +80,29 @@ case $out in *'abc'*'[done]'*) tap 0 "exec -t with piped input: /dev/stdin reads
 [ $? = 2 ] && grep -q "exclude each other" "$TMP/both.err"
 tap $? "run -i with --stdin FILE is a usage error" || diag "$(cat "$TMP/both.err")"
 
+# The terminal is the program's, but it cannot push keystrokes into it (TIOCSTI) nor swap its
+# line discipline for one of the kernel's rarely used ones (TIOCSETD).
+cat >"$TMP/ioctl.py" <<'PY'
+import fcntl, struct, termios
+for name, req, arg in (("TIOCSTI", termios.TIOCSTI, b"x"), ("TIOCSETD", 0x5423, struct.pack("i", 15))):
+    try:
+        fcntl.ioctl(0, req, arg)
+        print(name, "allowed")
+    except OSError as e:
+        print(name, e.errno)
+PY
+out=$("$RUNBOX" run -t "$TMP/ioctl.py" </dev/null 2>&1)
+case $out in *"TIOCSTI 1"*"TIOCSETD 1"*) tap 0 "a terminal run: TIOCSTI and TIOCSETD fail with EPERM" ;;
+*) tap 1 "a terminal run: TIOCSTI and TIOCSETD fail with EPERM"; diag "$out" ;; esac
+
+# A shell starts a background job with SIGINT and SIGQUIT ignored, and ignored signals survive
+# exec: the program must start as a shell would start it in the foreground.
+("$RUNBOX" exec -- /usr/bin/python3 -c 'import signal; print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGQUIT))' \
+    >"$TMP/sig.out" 2>&1 &
+wait $!)
+grep -Eq "^<built-in function default_int_handler> (0|Handlers.SIG_DFL)$" "$TMP/sig.out"
+tap $? "a background runbox's program does not inherit ignored SIGINT and SIGQUIT" || diag "$(cat "$TMP/sig.out")"
+
 # ---- the WebSocket ----
 if [ -z "$WSPY" ]; then
     skip "terminal runs over the WebSocket" "python3 has no websockets module (python3-websockets)"

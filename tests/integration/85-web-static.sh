@@ -74,6 +74,9 @@ csp=$(srv_header Content-Security-Policy)
 grep -q "default-src 'self'" <<<"$csp" && grep -q "'wasm-unsafe-eval'" <<<"$csp" &&
     grep -q "frame-ancestors 'none'" <<<"$csp" && grep -q "worker-src 'self' blob:" <<<"$csp"
 tap $? "/ has the Content-Security-Policy" || diag "CSP: $csp"
+# No form of the page (a course README's, say) posts to another site.
+grep -Eq "(^|; )form-action 'self'(;|$)" <<<"$csp"
+tap $? "the CSP has form-action 'self'" || diag "CSP: $csp"
 [ "$(srv_header Content-Length)" = "$(stat -c %s "$WEB/index.html")" ]
 tap $? "/ has its Content-Length"
 
@@ -99,8 +102,8 @@ for pair in "assets/app.js:text/javascript; charset=utf-8" \
     "assets/sub/notes.txt:text/plain; charset=utf-8" "assets/blob.xyz:application/octet-stream"; do
     f=${pair%%:*} mime=${pair#*:}
     get "/$f"
-    is "/$f is $mime, cached an hour" 200 Content-Type "$mime" \
-        Cache-Control "public, max-age=3600" Cross-Origin-Opener-Policy same-origin
+    is "/$f is $mime, checked again on each use (no-cache: no hash in its name)" 200 \
+        Content-Type "$mime" Cache-Control no-cache Cross-Origin-Opener-Policy same-origin
 done
 get /assets/app.js
 [ -z "$(srv_header Content-Security-Policy)" ]

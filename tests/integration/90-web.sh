@@ -10,6 +10,7 @@ WEB=$ROOT/web/dist
 CHROME=${RUNBOX_CHROMIUM:-/usr/bin/chromium}
 E2E=$ROOT/tests/e2e
 COURSE=$E2E/courses/e2e-python
+COURSE2=$E2E/courses/e2e-hostile # a README that tries too much, a 120-character name
 NAME="the browser page end to end (tests/e2e)"
 
 missing=""
@@ -34,10 +35,13 @@ if ! "$RUNBOX" serve --help 2>&1 | grep -q -- '--web'; then
     exit
 fi
 
-"$RUNBOX" course check --starter "$COURSE" >"$TMP/check.out" 2>&1
-tap $? "the e2e course checks: solutions pass, starters do not (runbox course check --starter)" || diag "$(cat "$TMP/check.out")"
+for c in "$COURSE" "$COURSE2"; do
+    "$RUNBOX" course check --starter "$c" >"$TMP/check.out" 2>&1
+    tap $? "the e2e course $(basename "$c") checks: solutions pass, starters do not (runbox course check --starter)" ||
+        diag "$(cat "$TMP/check.out")"
+done
 
-srv_start_or_end "runbox serve --web starts" "$TMP/data" --no-auth --workers 2 --web "$WEB" --courses "$COURSE"
+srv_start_or_end "runbox serve --web starts" "$TMP/data" --no-auth --workers 2 --web "$WEB" --courses "$COURSE" --courses "$COURSE2"
 
 # A second server, with auth on and two users, for the log-in test.
 AUTH_DATA=$TMP/auth-data
@@ -67,7 +71,7 @@ mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
 
 env E2E_URL="$SRV_URL" E2E_SERVER_PID="$SRV_PID" E2E_SHOTS="$SHOTS" E2E_TAP_START="$T_NUM" \
-    E2E_COURSE="$(basename "$COURSE")" E2E_CHROMIUM="$CHROME" \
+    E2E_COURSE="$(basename "$COURSE")" E2E_COURSE2="$(basename "$COURSE2")" E2E_CHROMIUM="$CHROME" \
     E2E_AUTH_URL="$AUTH_URL" E2E_AUTH_USERS="$AUTH_USERS" \
     node "$E2E/web.test.mjs" 2>"$TMP/e2e.err" | tee "$TMP/e2e.tap"
 rc=${PIPESTATUS[0]}

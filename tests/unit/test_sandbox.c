@@ -63,6 +63,7 @@ static void test_statuses_have_their_api_names(void **state)
     assert_string_equal(sbx_status_to_string((enum sbx_status)99), "internal_error");
     assert_string_equal(sbx_reason_to_string(SBX_WALL_LIMIT), "wall_time");
     assert_string_equal(sbx_reason_to_string(SBX_INTERRUPTED), "interrupted");
+    assert_string_equal(sbx_reason_to_string(SBX_IDLE_LIMIT), "idle");
 }
 
 /* Threads that start boxes together, each with its own warm host, as the server's workers do. */

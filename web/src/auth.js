@@ -8,7 +8,17 @@ export function createAuth({ api, onLoggedIn, onLoggedOut }) {
   const user = $("user");
   const logout = $("logout");
 
+  // A share link opened while logged out says what it is, not just "Log in".
+  function sayWhy() {
+    const m = location.pathname.match(/^\/r\/([A-Za-z0-9_-]{1,64})\/?$/);
+    $("login-title").textContent = m ? "Log in to see a shared run" : "Log in";
+    $("login-context").textContent = m
+      ? `Log in to see the run "${m[1]}" shared with you. It opens read-only; you can then edit a copy of it.`
+      : "This server asks who you are before it runs code.";
+  }
+
   function showLogin(message) {
+    sayWhy();
     form.hidden = false;
     document.body.classList.add("needs-login");
     user.hidden = true;

@@ -2,15 +2,45 @@
 // starter files, Run Tests (a queued test run followed over SSE) and stale results.
 import { marked } from "marked";
 import DOMPurify from "dompurify";
+import { createEventDecoder } from "./decode.js";
 
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
 
+// What a course README may use: text, lists, tables, code, links and images. Nothing that runs,
+// styles or places itself (no <style>, style=, class= or id= that would borrow the page's own
+// classes or ids), and no form controls: a README cannot draw a fake log-in box over the page nor
+// post anywhere (the CSP's form-action 'self' is the second lock).
+const README_TAGS = [
+  "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "a", "em", "strong", "b", "i", "u", "s",
+  "del", "ins", "code", "pre", "kbd", "samp", "var", "sub", "sup", "mark", "small", "abbr", "q",
+  "cite", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot",
+  "tr", "th", "td", "caption", "img", "figure", "figcaption", "details", "summary", "span", "div",
+];
+const README_ATTRS = ["href", "title", "alt", "src", "width", "height", "colspan", "rowspan", "start", "reversed", "open", "lang", "dir", "scope", "align"];
+export const README_PURIFY = {
+  ALLOWED_TAGS: README_TAGS,
+  ALLOWED_ATTR: README_ATTRS,
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+  ALLOW_UNKNOWN_PROTOCOLS: false,
+};
+
 export function renderMarkdown(el, md) {
-  el.innerHTML = DOMPurify.sanitize(marked.parse(md || "", { async: false }));
-  for (const a of el.querySelectorAll("a[href^='http']")) {
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
+  el.innerHTML = DOMPurify.sanitize(marked.parse(md || "", { async: false }), README_PURIFY);
+  // Links to other sites open in a new tab that cannot reach back to this one.
+  for (const a of el.querySelectorAll("a[href]")) {
+    let u;
+    try {
+      u = new URL(a.getAttribute("href"), location.href);
+    } catch {
+      a.removeAttribute("href");
+      continue;
+    }
+    if (u.origin !== location.origin) {
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+    }
   }
 }
 
@@ -216,12 +246,14 @@ export function createCourses({ api, onOpen, onClose, onError }) {
     const acc = await api.post(path, { json: { files }, query: { wait: "false" }, signal });
     on.queued?.(acc);
     let result = null;
+    const decoder = createEventDecoder();
     try {
       await api.events(`/api/v1/code/runs/${acc.id}/events`, (type, data) => {
         if (type === "stage") on.stage?.(data.stage);
         else if (type === "stdout" || type === "stderr") {
-          if (data.stage === "compile") on.compile?.(data.data || "", type);
-          else on[type]?.(data.data || "");
+          const text = decoder.text(data, `${data.stage === "compile" ? "compile" : "run"}:${type}`);
+          if (data.stage === "compile") on.compile?.(text, type);
+          else on[type]?.(text);
         } else if (type === "result") result = data;
         else if (type === "done") return false;
         return true;

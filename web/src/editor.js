@@ -12,34 +12,50 @@ import {
   foldGutter, foldKeymap, indentUnit,
 } from "@codemirror/language";
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
-import { python } from "@codemirror/lang-python";
-import { javascript } from "@codemirror/lang-javascript";
-import { java } from "@codemirror/lang-java";
-import { cpp } from "@codemirror/lang-cpp";
-import { rust } from "@codemirror/lang-rust";
-import { go } from "@codemirror/legacy-modes/mode/go";
-import { shell } from "@codemirror/legacy-modes/mode/shell";
 import { oneDark } from "@codemirror/theme-one-dark";
 
-// Syntax by file extension, else by the language's name.
-function syntaxFor(name, language) {
+// Syntax by file extension, else by the language's name. The language modes are loaded on first
+// use (import(): chunks of their own, not in the page's first load); until then the file shows
+// without colours, and the editor is reconfigured when its mode arrives.
+const MODES = {
+  python: () => import("@codemirror/lang-python").then((m) => m.python()),
+  javascript: () => import("@codemirror/lang-javascript").then((m) => m.javascript()),
+  typescript: () => import("@codemirror/lang-javascript").then((m) => m.javascript({ typescript: true })),
+  java: () => import("@codemirror/lang-java").then((m) => m.java()),
+  cpp: () => import("@codemirror/lang-cpp").then((m) => m.cpp()),
+  rust: () => import("@codemirror/lang-rust").then((m) => m.rust()),
+  go: () => import("@codemirror/legacy-modes/mode/go").then((m) => StreamLanguage.define(m.go)),
+  bash: () => import("@codemirror/legacy-modes/mode/shell").then((m) => StreamLanguage.define(m.shell)),
+};
+const modes = new Map(); // kind -> extension, once loaded
+const pending = new Map(); // kind -> Promise
+
+function syntaxKind(name, language) {
   const ext = (name.match(/\.([^.]+)$/) || [])[1] || "";
   const byExt = {
     py: "python", js: "javascript", mjs: "javascript", cjs: "javascript", ts: "typescript",
-    java: "java", c: "c", h: "c", cc: "cpp", cpp: "cpp", cxx: "cpp", hpp: "cpp", rs: "rust",
+    java: "java", c: "cpp", h: "cpp", cc: "cpp", cpp: "cpp", cxx: "cpp", hpp: "cpp", rs: "rust",
     go: "go", sh: "bash", bash: "bash",
   };
-  switch (byExt[ext] || (ext ? "" : language)) {
-    case "python": return python();
-    case "javascript": return javascript();
-    case "typescript": return javascript({ typescript: true });
-    case "java": return java();
-    case "c": case "cpp": return cpp();
-    case "rust": return rust();
-    case "go": return StreamLanguage.define(go);
-    case "bash": return StreamLanguage.define(shell);
-    default: return [];
+  const kind = byExt[ext] || (ext ? "" : language === "c" ? "cpp" : language);
+  return MODES[kind] ? kind : "";
+}
+
+/** The syntax extension for @kind if loaded; else [] and its load started (then @loaded()). */
+function syntaxFor(kind, loaded) {
+  if (!kind) return [];
+  if (modes.has(kind)) return modes.get(kind);
+  if (!pending.has(kind)) {
+    pending.set(
+      kind,
+      MODES[kind]().then(
+        (ext) => modes.set(kind, ext),
+        () => modes.set(kind, []), // offline, or the chunk is gone: plain text
+      ),
+    );
   }
+  pending.get(kind).then(loaded);
+  return [];
 }
 
 const lightTheme = EditorView.theme({
@@ -78,7 +94,7 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
       indentUnit.of(/\.go$/.test(name) || (!/\.\w+$/.test(name) && language === "go") ? "\t" : "    "),
       syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
       keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
-      syntax.of(syntaxFor(name, language)),
+      syntax.of(syntaxFor(syntaxKind(name, language), modeLoaded)),
       theme.of(dark ? oneDark : lightTheme),
       ro.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
       EditorView.contentAttributes.of({ "aria-label": `Code: ${name}` }),
@@ -87,6 +103,14 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
   }
 
   const view = new EditorView({ parent: mount });
+
+  // A language mode arrived: the file on screen gets its colours (others get them when shown).
+  function modeLoaded() {
+    const f = files[active];
+    if (f && modes.has(syntaxKind(f.name, language))) {
+      view.dispatch({ effects: syntax.reconfigure(modes.get(syntaxKind(f.name, language))) });
+    }
+  }
 
   function newState(name, content) {
     return EditorState.create({ doc: content, extensions: extensions(name) });
@@ -110,7 +134,7 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
     view.setState(st);
     view.dispatch({
       effects: [
-        syntax.reconfigure(syntaxFor(f.name, language)),
+        syntax.reconfigure(syntaxFor(syntaxKind(f.name, language), modeLoaded)),
         theme.reconfigure(dark ? oneDark : lightTheme),
         ro.reconfigure([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
       ],

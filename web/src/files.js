@@ -6,19 +6,67 @@ function checkName(name, editor) {
   return NAME.test(name) && !name.includes("..") && !editor.hasFile(name);
 }
 
-export function wireFileButtons({ editor, fail }) {
-  $("add-file").addEventListener("click", () => {
-    const name = (prompt("New file name (e.g. util.py):") || "").trim();
-    if (!name) return;
-    if (!checkName(name, editor)) return fail(`Cannot add "${name}": use letters, digits, . - _ and /, and a name not already open.`);
-    editor.addFile(name);
+// Ask for a file name in the page's <dialog> (Enter confirms, Escape cancels): resolves to the
+// name, or null. @check(name) returns an error message, or "" when the name will do.
+export function askName({ title, label = "File name", value = "", ok = "OK", check }) {
+  const dlg = $("name-dialog");
+  const input = $("name-dialog-input");
+  const err = $("name-dialog-error");
+  $("name-dialog-title").textContent = title;
+  dlg.querySelector('label[for="name-dialog-input"]').textContent = label;
+  $("name-dialog-ok").textContent = ok;
+  input.value = value;
+  err.hidden = true;
+  const back = document.activeElement;
+  return new Promise((resolve) => {
+    const form = $("name-dialog-form");
+    const finish = (result) => {
+      form.removeEventListener("submit", onSubmit);
+      $("name-dialog-cancel").removeEventListener("click", onCancel);
+      dlg.removeEventListener("cancel", onCancel);
+      if (dlg.open) dlg.close();
+      if (back && back.focus) back.focus();
+      resolve(result);
+    };
+    const onSubmit = (e) => {
+      e.preventDefault();
+      const name = input.value.trim();
+      const why = name ? check(name) : "Give a name.";
+      if (why) {
+        err.textContent = why;
+        err.hidden = false;
+        input.focus();
+        return;
+      }
+      finish(name);
+    };
+    const onCancel = (e) => {
+      e.preventDefault();
+      finish(null);
+    };
+    form.addEventListener("submit", onSubmit);
+    $("name-dialog-cancel").addEventListener("click", onCancel);
+    dlg.addEventListener("cancel", onCancel); // Escape
+    dlg.showModal();
+    input.focus();
+    input.select();
   });
-  $("rename-file").addEventListener("click", () => {
+}
+
+const BAD_NAME = "Use letters, digits, . - _ and /, and a name not already open.";
+
+export function wireFileButtons({ editor }) {
+  $("add-file").addEventListener("click", async () => {
+    const name = await askName({ title: "New file", ok: "Add", check: (n) => (checkName(n, editor) ? "" : `Cannot add "${n}": ${BAD_NAME}`) });
+    if (name) editor.addFile(name);
+  });
+  $("rename-file").addEventListener("click", async () => {
     const old = editor.activeName();
-    const name = (prompt(`Rename ${old} to:`, old) || "").trim();
-    if (!name || name === old) return;
-    if (!checkName(name, editor)) return fail(`Cannot rename to "${name}": use letters, digits, . - _ and /, and a name not already open.`);
-    editor.renameActive(name);
+    const name = await askName({
+      title: `Rename ${old}`, label: "New name", value: old, ok: "Rename",
+      check: (n) => (n === old || checkName(n, editor) ? "" : `Cannot rename to "${n}": ${BAD_NAME}`),
+    });
+    if (name && name !== old) editor.renameActive(name);
   });
 }
 

@@ -31,6 +31,21 @@ function when(ms) {
   return d.toLocaleString();
 }
 
+// The line that tells a run from the others: not blank, a comment, an import, an #include, a
+// shebang nor the usual boilerplate (int main(void) {, public class Main {, fn main() {, ...).
+const BOILERPLATE = [
+  /^\s*$/, /^\s*(#|\/\/|\/\*|\*|--|;)/, /^\s*(import|from\s+\S+\s+import|package|using|use|require|extern crate)\b/,
+  /^\s*#\s*include\b/, /^\s*(const|let|var)\s+\w+\s*=\s*require\(/, /^\s*["']use strict["']/,
+  /^\s*(public\s+)?(static\s+)?(int|void)\s+main\s*\(/, /^\s*(public\s+)?(final\s+)?class\s+Main\b/,
+  /^\s*(pub\s+)?fn\s+main\s*\(/, /^\s*func\s+main\s*\(/, /^\s*def\s+main\s*\(/, /^\s*[{}()]*\s*$/,
+  /^\s*if\s+__name__\s*==/, /^\s*(public\s+static\s+void\s+main)\b/,
+];
+export function meaningfulLine(code) {
+  const lines = code.split("\n");
+  const line = lines.find((l) => !BOILERPLATE.some((re) => re.test(l))) ?? lines.find((l) => l.trim()) ?? "";
+  return line.trim().slice(0, 120);
+}
+
 // The share link of a run shared under @shareId.
 export const shareUrl = (shareId) => `${location.origin}/r/${encodeURIComponent(shareId)}`;
 
@@ -62,7 +77,8 @@ export function createHistory({ api, languageName, currentLanguage, onOpen, onEr
     top.append(lang, st, t);
     const code = document.createElement("pre");
     code.className = "history-code";
-    code.textContent = (run.code_preview || "").split("\n").slice(0, 2).join("\n");
+    code.textContent = meaningfulLine(run.code_preview || "") || "(no code)";
+    code.title = run.code_preview || "";
     const open = document.createElement("button");
     open.type = "button";
     open.className = "history-open ghost small";

@@ -134,7 +134,7 @@ const preloader = createPreloader();
 function maybePreload() {
   if (!language) return;
   const ex = courses.current();
-  preloader(chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner }));
+  preloader(chooseWhere({ where: $("where").value, language, exerciseRunner: ex && ex.runner }), language);
 }
 $("where").addEventListener("change", () => {
   localStorage.setItem("runbox.where", $("where").value);
@@ -320,7 +320,11 @@ function setReadonly(on, run) {
   for (const id of ["add-file", "rename-file", "course-select", "exercise-select"]) $(id).disabled = on || (id === "exercise-select" && !courses.current());
   if (on && run) {
     const l = langByName(run.language);
-    $("readonly-what").textContent = `${(l && l.display_name) || run.language} code, run ${run.created_at ? new Date(run.created_at).toLocaleString() : ""}.`;
+    const lang = (l && l.display_name) || run.language;
+    const at = run.created_at ? ` on ${new Date(run.created_at).toLocaleString()}` : "";
+    $("readonly-what").textContent = run.shared_by
+      ? `${run.shared_by} shared this ${lang} run (it ran${at}).`
+      : `Someone shared this ${lang} run (it ran${at}).`;
   }
 }
 

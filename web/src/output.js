@@ -1,8 +1,6 @@
 // The results pane: output chunks (stdout, stderr, compiler) in order, the status line in plain
 // words, the run's numbers, and the files the program left in /box/out.
 
-const MAX_SHOWN = 1 << 21; // characters kept on the page; the rest is cut with a note
-
 const $ = (id) => document.getElementById(id);
 
 function fmtSeconds(s) {
@@ -70,65 +68,248 @@ export function statusText(r) {
   }
 }
 
+// The live view of a run's output. Chunks come in faster than a page can lay out text (a loop's
+// print() every few microseconds), so:
+// - append() only records: the chunk goes into the kept text (for "download all") and into the
+//   segments of the live view, in JavaScript; one requestAnimationFrame callback then writes
+//   what changed since the last frame into the DOM (one DOM update per frame, however many chunks);
+// - the live view is capped (MAX_LINES lines, MAX_CHARS characters, MAX_SEGS spans): the earliest
+//   part is dropped and a note at the top says "N earlier lines hidden — download all";
+// - following the output is decided without reading layout: an IntersectionObserver watches a
+//   1-px sentinel at the bottom of the pane; while it is in view (or after the user scrolled back
+//   down to it) each frame scrolls to the end, whatever the height of what came in; the user
+//   scrolling up (wheel, keys, scroll bar: a scroll event that goes up) stops following at once;
+// - stdout, stderr, compiler output, notes and echoed input stay in the order they came;
+// - NUL shows as "␀" (U+2400), terminal colour codes are dropped: the same for a live run and a
+//   run reopened from the history, which goes through the same append().
+export const OUTPUT_CAPS = { MAX_LINES: 5000, MAX_CHARS: 1 << 16, MAX_SEGS: 1500, SEG_CHARS: 8192, KEEP_CHARS: 1 << 25 };
+
 export function createOutput() {
   const out = $("output");
   const status = $("status");
   const meta = $("run-meta");
   const where = $("ran-where");
   const files = $("files");
-  let shown = 0;
-  let cut = false;
+  const { MAX_LINES, MAX_CHARS, MAX_SEGS, SEG_CHARS, KEEP_CHARS } = OUTPUT_CAPS;
   let blobUrls = [];
+
+  // The whole output as it came (for the download), up to KEEP_CHARS characters.
+  let kept = [];
+  let keptChars = 0;
+  let keptCut = false;
+  // The live view: segments {kind, text, lines, span} in order; span is null until rendered.
+  let segs = [];
+  let liveChars = 0;
+  let liveLines = 0;
+  let hiddenLines = 0;
+  let hiddenChars = 0;
+  let removed = []; // rendered spans trimmed away since the last frame
+  let dirty = new Set(); // rendered segments whose text changed since the last frame
+  let frame = 0;
+  let follow = true;
+  let hiddenNote = null;
+  let lastTop = 0; // where the last frame left the scroll
+  out.addEventListener("wheel", (e) => e.deltaY < 0 && (follow = false), { passive: true });
+  out.addEventListener("scroll", () => {
+    const top = out.scrollTop;
+    if (top < lastTop - 1) follow = false;
+    lastTop = top;
+  }, { passive: true });
+  const sentinel = document.createElement("span");
+  sentinel.className = "tail";
+  sentinel.setAttribute("aria-hidden", "true");
+  if (typeof IntersectionObserver === "function") {
+    new IntersectionObserver(
+      (entries) => {
+        const e = entries[entries.length - 1];
+        if (e.rootBounds && e.rootBounds.height > 0) follow = e.isIntersecting;
+      },
+      { root: out, rootMargin: "0px 0px 8px 0px" },
+    ).observe(sentinel);
+  }
+
+  const countLines = (t) => {
+    let n = 0;
+    for (let i = t.indexOf("\n"); i !== -1; i = t.indexOf("\n", i + 1)) n++;
+    return n;
+  };
+
+  function keep(text) {
+    if (keptCut) return;
+    if (keptChars + text.length > KEEP_CHARS) {
+      text = text.slice(0, KEEP_CHARS - keptChars);
+      keptCut = true;
+    }
+    kept.push(text);
+    keptChars += text.length;
+  }
+
+  // Into the segments (no DOM): the last one grows while it is of this kind and small.
+  function push(kind, text) {
+    while (text) {
+      let last = segs[segs.length - 1];
+      if (!last || last.kind !== kind || last.text.length >= SEG_CHARS) {
+        last = { kind, text: "", lines: 0, span: null, cont: !!last && last.kind === kind };
+        segs.push(last);
+      }
+      const piece = text.slice(0, SEG_CHARS - last.text.length);
+      text = text.slice(piece.length);
+      const n = countLines(piece);
+      last.text += piece;
+      last.lines += n;
+      liveChars += piece.length;
+      liveLines += n;
+      if (last.span) dirty.add(last);
+    }
+    trim();
+  }
+
+  // Drop the earliest output past the caps (whole segments, then the front of the first one).
+  function trim() {
+    while (segs.length > 1 && (liveChars > MAX_CHARS || liveLines > MAX_LINES || segs.length > MAX_SEGS)) {
+      const s = segs[0];
+      const overChars = liveChars - MAX_CHARS;
+      const overLines = liveLines - MAX_LINES;
+      if (segs.length > MAX_SEGS || s.text.length <= overChars || (overLines > 0 && s.lines <= overLines)) {
+        segs.shift();
+        liveChars -= s.text.length;
+        liveLines -= s.lines;
+        hiddenChars += s.text.length;
+        hiddenLines += s.lines;
+        if (s.span) removed.push(s.span);
+        dirty.delete(s);
+        continue;
+      }
+      // Part of the first segment: past overChars characters and overLines line ends.
+      let cut = Math.max(0, overChars);
+      if (overLines > 0) {
+        let i = -1;
+        for (let k = 0; k < overLines; k++) i = s.text.indexOf("\n", i + 1);
+        cut = Math.max(cut, i + 1);
+      }
+      const gone = s.text.slice(0, cut);
+      const n = countLines(gone);
+      s.text = s.text.slice(cut);
+      s.lines -= n;
+      liveChars -= cut;
+      liveLines -= n;
+      hiddenChars += cut;
+      hiddenLines += n;
+      if (s.span) dirty.add(s);
+    }
+  }
+
+  function schedule() {
+    if (!frame) frame = requestAnimationFrame(render);
+  }
+
+  // One DOM update: what changed since the last frame, then (when following) the scroll.
+  function render() {
+    frame = 0;
+    for (const sp of removed) sp.remove();
+    removed = [];
+    for (const s of dirty) {
+      const t = s.span && s.span.firstChild;
+      if (t && t.nodeType === Node.TEXT_NODE && s.span.childNodes.length === 1) t.data = s.text;
+      else if (s.span) s.span.textContent = s.text;
+    }
+    dirty.clear();
+    const frag = document.createDocumentFragment();
+    for (let i = segs.length - 1; i >= 0 && !segs[i].span; i--) {
+      const s = segs[i];
+      s.span = document.createElement("span");
+      s.span.className = s.cont ? `${s.kind} cont` : s.kind;
+      s.span.append(document.createTextNode(s.text));
+    }
+    for (const s of segs) if (s.span && !s.span.isConnected) frag.append(s.span);
+    if (frag.firstChild) {
+      if (!sentinel.isConnected) out.append(sentinel);
+      out.insertBefore(frag, sentinel);
+    }
+    showHidden();
+    if (follow && segs.length) {
+      out.scrollTop = out.scrollHeight;
+      lastTop = out.scrollTop;
+    }
+  }
+
+  function showHidden() {
+    if (!hiddenLines && !hiddenChars) {
+      if (hiddenNote) hiddenNote.remove();
+      return;
+    }
+    if (!hiddenNote) {
+      hiddenNote = document.createElement("span");
+      hiddenNote.id = "output-hidden";
+      hiddenNote.className = "hidden-note";
+      const words = document.createElement("span");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.id = "output-download";
+      b.className = "link-button";
+      b.textContent = "download all";
+      b.addEventListener("click", download);
+      hiddenNote.append(words, " — ", b, "\n");
+    }
+    const what = hiddenLines ? `${hiddenLines.toLocaleString("en")} earlier line${hiddenLines === 1 ? "" : "s"}` : `${hiddenChars.toLocaleString("en")} earlier characters`;
+    hiddenNote.firstChild.textContent = `${what} hidden`;
+    if (hiddenNote.parentNode !== out || out.firstChild !== hiddenNote) out.prepend(hiddenNote);
+  }
+
+  // The whole output as a text file.
+  function download() {
+    const parts = keptCut ? [...kept, `\n[runbox: the page kept the first ${KEEP_CHARS} characters]\n`] : kept;
+    const url = URL.createObjectURL(new Blob(parts, { type: "text/plain;charset=utf-8" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "output.txt";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
 
   function append(kind, text) {
     if (!text) return;
-    // Terminal colour codes mean nothing here.
+    // Terminal colour codes mean nothing here; NUL is shown, not swallowed.
     text = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
-    if (cut) return;
-    if (shown + text.length > MAX_SHOWN) {
-      text = text.slice(0, Math.max(0, MAX_SHOWN - shown));
-      cut = true;
-    }
-    shown += text.length;
-    const last = out.lastElementChild;
-    if (last && last.className === kind) {
-      last.append(text);
-    } else {
-      const s = document.createElement("span");
-      s.className = kind;
-      s.textContent = text;
-      out.append(s);
-    }
-    if (cut) {
-      const n = document.createElement("span");
-      n.className = "note";
-      n.textContent = "\n[The page shows the first 2 MB of output; the rest is cut here.]\n";
-      out.append(n);
-    }
-    // Follow the output unless the user scrolled up to read.
-    if (out.scrollHeight - out.scrollTop - out.clientHeight < 80) out.scrollTop = out.scrollHeight;
+    keep(text);
+    push(kind, text.includes("\0") ? text.replace(/\0/g, "\u2400") : text);
+    schedule();
+  }
+
+  // Everything appended so far, in the DOM now (before reading or rewriting the spans).
+  function flush() {
+    if (frame) cancelAnimationFrame(frame);
+    render();
   }
 
   function note(text) {
-    const n = document.createElement("span");
-    n.className = "note";
-    n.textContent = text;
-    out.append(n);
+    push("note", text);
+    schedule();
   }
 
   function echo(text) {
-    const s = document.createElement("span");
-    s.className = "echo";
-    s.textContent = text;
-    out.append(s);
-    out.scrollTop = out.scrollHeight;
+    keep(text);
+    push("echo", text);
+    follow = true;
+    schedule();
   }
 
   function clear() {
     clearInterval(ticker);
+    if (frame) cancelAnimationFrame(frame);
+    frame = 0;
     out.replaceChildren();
-    shown = 0;
-    cut = false;
+    kept = [];
+    keptChars = 0;
+    keptCut = false;
+    segs = [];
+    liveChars = liveLines = hiddenLines = hiddenChars = 0;
+    removed = [];
+    dirty.clear();
+    follow = true;
+    lastTop = 0;
     meta.textContent = "";
     where.hidden = true;
     for (const u of blobUrls) URL.revokeObjectURL(u);
@@ -241,6 +422,7 @@ export function createOutput() {
       append("stdout", r.output || "");
       append("stderr", r.error || "");
     }
+    flush();
     setMeta(r);
     showFiles(r.files);
   }
@@ -263,8 +445,13 @@ export function createOutput() {
   // Make "file:line" places in stderr and compiler output into buttons that go there
   // (gcc's "main.c:3:5:", Python's 'File "/box/main.py", line 6', rustc's "--> src/main.rs:2:5").
   function linkPlaces(known, go) {
-    const re = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
-    for (const span of out.querySelectorAll("span.stderr, span.compile, span.stdout")) {
+    flush();
+    // The look-behind starts a name only where a run of name characters starts: without it a
+    // long word ("yyyy…" of a 1 MB line) is tried from each of its characters, O(n²).
+    const re = /(?:File "(?:\/box\/)?([^"\n]+)", line (\d+))|(?:(?<![\w./-])(?:\/box\/)?([\w./-]+\.\w+):(\d+)(?::(\d+))?)/g;
+    for (const seg of segs) {
+      const span = seg.span;
+      if (!span || !/^(stderr|compile|stdout)$/.test(seg.kind)) continue;
       const text = span.textContent;
       if (!re.test(text)) continue;
       re.lastIndex = 0;
@@ -293,7 +480,7 @@ export function createOutput() {
     }
   }
 
-  return { linkPlaces, startClock, stopClock, append, note, echo, clear, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
+  return { linkPlaces, startClock, stopClock, append, note, echo, clear, flush, download, setStatus, setWhere, setMeta, showFiles, showResult, statusText };
 }
 
 export { fmtSeconds, fmtBytes };

@@ -1,5 +1,7 @@
 // Pyodide loads ahead (body[data-pyodide], and a visible note) when Python may run in the browser.
-import { preload } from "./browser/index.js";
+// Beside Run (#run-versions): which Python the next run gets, the server's (the language's
+// version, from GET /api/v1/code/languages) or the browser's (Pyodide's), both when they differ.
+import { preload, browserPython } from "./browser/index.js";
 
 const NOTES = {
   loading: "Loading Python for your browser…",
@@ -18,13 +20,48 @@ export function createPreloader() {
     note.textContent = NOTES[state];
   }
 
-  // @choice: what chooseWhere() said about the next run.
-  return function maybePreload(choice) {
+  const versions = document.getElementById("run-versions");
+  let last = null; // [choice, language]
+
+  // "3.11" from "Python 3.11.2" or "3.11.3"; "" when there is none.
+  const minor = (v) => ((v || "").match(/(\d+\.\d+)/) || [])[1] || "";
+
+  function showVersions(choice, language) {
+    last = [choice, language];
+    if (!versions) return;
+    const python = language && (language.name === "python" || (language.browser && language.browser.runtime === "pyodide"));
+    versions.hidden = !python;
+    if (!python) return;
+    const server = minor(language.version);
+    const browser = minor(browserPython().python);
+    const where = choice.where === "browser" ? "browser" : "server";
+    versions.dataset.server = server;
+    versions.dataset.browser = browser;
+    versions.dataset.where = where;
+    if (server && browser && server !== browser) {
+      versions.textContent = `Python ${server} · server, Python ${browser} · browser`;
+      versions.title = "The server and your browser run different Pythons: the same code may behave differently";
+    } else {
+      const v = where === "browser" ? browser || server : server || browser;
+      versions.textContent = v ? `Python ${v} · ${where}` : `Python · ${where}`;
+      versions.title = `Runs in Python ${v || ""} ${where === "browser" ? "in your browser (Pyodide)" : "on the server"}`;
+    }
+  }
+
+  // @choice: what chooseWhere() said about the next run; @language: the page's language.
+  return function maybePreload(choice, language) {
+    showVersions(choice, language);
     if (started || choice.where !== "browser" || choice.runtime !== "pyodide") return;
     started = true;
     show("loading");
     try {
-      Promise.resolve(preload("pyodide")).then(() => show("ready"), () => show("failed"));
+      Promise.resolve(preload("pyodide")).then(
+        () => {
+          show("ready");
+          if (last) showVersions(...last); // Pyodide's own sys.version_info now
+        },
+        () => show("failed"),
+      );
     } catch {
       show("failed");
     }

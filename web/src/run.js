@@ -4,24 +4,9 @@
 // compile/stage/queued/status as things happen.
 import { browserRuntime, runInBrowser } from "./browser/index.js";
 import { ApiError } from "./api.js";
+import { createEventDecoder } from "./decode.js";
 
 const WS_PATH = "/api/v1/code/interactive";
-
-function b64text(b64) {
-  try {
-    const bin = atob(b64);
-    const a = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
-    return new TextDecoder().decode(a);
-  } catch {
-    return "";
-  }
-}
-
-// The text of an output event (the server adds data_base64 when the bytes are not UTF-8).
-function eventText(ev) {
-  return ev.data_base64 ? b64text(ev.data_base64) : ev.data || "";
-}
 
 // closeStdin: the program's input ends after request.stdin (no typing while it runs).
 // request.tty ({rows, cols}): the program runs on a terminal (TTY-PROTOCOL: its output, stdout
@@ -36,6 +21,7 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
   let failure = null;
   let resolve, reject;
   const done = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+  const decoder = createEventDecoder(); // per stream: a character split across chunks stays whole
 
   function send(msg) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
@@ -111,12 +97,17 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
         break;
       case "stdout":
       case "stderr": {
-        const text = eventText(ev);
+        const text = decoder.text(ev, `${ev.stage === "compile" ? "compile" : "run"}:${ev.type}`);
         if (ev.stage === "compile") on.compile?.(text, ev.type);
         else on[ev.type]?.(text);
         break;
       }
       case "result":
+        for (const [key, t] of Object.entries(decoder.end())) {
+          const [stage, type] = key.split(":");
+          if (stage === "compile") on.compile?.(t, type);
+          else on[type]?.(t);
+        }
         result = ev;
         delete result.type;
         if (result.id == null) result.id = runId;

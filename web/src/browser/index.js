@@ -18,6 +18,9 @@
 //     -> { write(text), eof(), stop(), done: Promise<result>, interactive: boolean }
 //   interactiveInput()        true when stdin can be typed while the program runs
 //                             (cross-origin isolated: SharedArrayBuffer + Atomics.wait)
+//   browserPython()           {python: "3.11.3", pyodide: "0.25.1", loaded: bool}: the Python
+//                             that runs in the browser (from the build until Pyodide has loaded,
+//                             then its own sys.version_info)
 import { PageChannel, newSharedBuffer, sharedMemoryAvailable, STDOUT } from "./channel.js";
 
 const WORKERS = {
@@ -41,6 +44,18 @@ export function browserRuntime(language) {
   return rt === "pyodide" || rt === "wasi" || rt === "go-js" ? rt : null;
 }
 
+// The build's Pyodide (build.mjs defines these from node_modules/pyodide), until it reports.
+const browserPy = {
+  // eslint-disable-next-line no-undef
+  python: typeof RUNBOX_PYODIDE_PYTHON === "string" ? RUNBOX_PYODIDE_PYTHON : "",
+  // eslint-disable-next-line no-undef
+  pyodide: typeof RUNBOX_PYODIDE_VERSION === "string" ? RUNBOX_PYODIDE_VERSION : "",
+  loaded: false,
+};
+export function browserPython() {
+  return { ...browserPy };
+}
+
 export function interactiveInput() {
   return sharedMemoryAvailable();
 }
@@ -58,6 +73,7 @@ function pyodideEntry() {
       const m = e.data || {};
       if (m.type === "loaded") {
         entry.loaded = true;
+        if (m.python) Object.assign(browserPy, { python: m.python, pyodide: m.pyodide || browserPy.pyodide, loaded: true });
         worker.removeEventListener("message", onMsg);
         resolve();
       } else if (m.type === "load-failed") {

@@ -1,6 +1,6 @@
 // Python in the browser: Pyodide, loaded once per worker and kept across runs.
 // Messages from the page: {type: "load"}; {type: "run", sab, stdinText, files, args}.
-// To the page: {type: "loaded"} | {type: "load-failed", message}; during a run {type: "stdin"}
+// To the page: {type: "loaded", python: "3.11.3", pyodide: "0.25.1"} | {type: "load-failed", message}; during a run {type: "stdin"}
 // (waiting for input) and {type: "out"} (only without shared memory); at its end
 // {type: "done", exit_code, execution_time, interrupted, unsupported, internal, fatal}.
 // Each run: the files are written to a fresh /box (the first is the main file), modules
@@ -9,11 +9,13 @@
 // (KeyboardInterrupt); the page terminates this worker when that does not end the run.
 import { WorkerChannel, STDOUT, STDERR } from "./channel.js";
 
-const INDEX_URL = "/pyodide/";
+// Where Pyodide's files are: dist/pyodide/<version>/, named by build.mjs (RUNBOX_PYODIDE_URL).
+// eslint-disable-next-line no-undef
+const INDEX_URL = typeof RUNBOX_PYODIDE_URL === "string" ? RUNBOX_PYODIDE_URL : "/pyodide/";
 
 // Python-side helper, defined once after loading.
 const HELPER = String.raw`
-import io, os, sys, json, runpy, shutil, importlib, traceback
+import io, os, sys, json, time, runpy, shutil, importlib, traceback
 
 def _runbox_install_sleep(js_sleep, js_stopping):
     """time.sleep that Stop cuts short (Atomics.wait in the worker, not a busy loop)."""
@@ -29,6 +31,36 @@ def _runbox_install_sleep(js_sleep, js_stopping):
 
     sleep.__doc__ = time.sleep.__doc__
     time.sleep = sleep
+
+import asyncio
+
+class _RunboxLoop(asyncio.BaseEventLoop):
+    """asyncio.run() as on the server: an event loop that blocks, waiting in time.sleep (the
+    worker's Atomics.wait, which Stop cuts short) until its next timer is due. Pyodide's own
+    loop (WebLoop) cannot block, and this Pyodide (Python 3.11) has no stack switching. No
+    sockets, subprocesses or signals: only timers, tasks, queues and the like."""
+
+    class _Waits:
+        def select(self, timeout):
+            if timeout is None:
+                raise RuntimeError("the program awaits something that nothing will finish "
+                                   "(in the browser, asyncio has timers, not sockets)")
+            if timeout > 0:
+                time.sleep(timeout)
+            return []
+
+    def __init__(self):
+        super().__init__()
+        self._selector = self._Waits()
+
+    def _process_events(self, event_list):
+        pass
+
+    def _write_to_self(self):
+        pass
+
+class _RunboxPolicy(asyncio.DefaultEventLoopPolicy):
+    _loop_factory = _RunboxLoop
 
 def _runbox_unsupported(files, known):
     """The first import of a Pyodide package that is not here (no wheels offline), or None."""
@@ -96,6 +128,11 @@ def _runbox_run(files, argv, known, stop_requested, clear_interrupt):
     sys.path.insert(0, "/box")
     sys.argv = [main] + [str(a) for a in argv]
     os.chdir("/box")
+    # The program's asyncio is a plain one (asyncio.run() works at its top level), not Pyodide's.
+    saved_policy = asyncio.get_event_loop_policy()
+    saved_loop = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop_policy(_RunboxPolicy())
     try:
         runpy.run_path(main, run_name="__main__")
     except SystemExit as e:
@@ -126,6 +163,8 @@ def _runbox_run(files, argv, known, stop_requested, clear_interrupt):
                 s.flush()
             except BaseException:
                 pass
+        asyncio.set_event_loop_policy(saved_policy)
+        asyncio.events._set_running_loop(saved_loop)
         sys.path[:] = saved_path
         sys.argv = saved_argv
         os.chdir("/")
@@ -152,6 +191,7 @@ let pyodide = null;
 let loading = null;
 let known = KNOWN_FALLBACK;
 let chan = null; // the current run's channel
+let pythonVersion = ""; // sys.version_info, "3.11.3", once loaded
 
 function load() {
   if (!loading) {
@@ -186,6 +226,7 @@ function load() {
         /* keep the fallback list */
       }
       pyodide = py;
+      pythonVersion = py.runPython("import sys; '%d.%d.%d' % sys.version_info[:3]");
       return py;
     })();
   }
@@ -213,10 +254,12 @@ async function run(m) {
   };
   let out;
   try {
-    // Through JSPI when the browser has it, so asyncio.run() works (Pyodide's event loop
-    // switches stacks); a synchronous call otherwise (callPromising refuses before running).
+    // Through JSPI when this Pyodide and the browser have it; a synchronous call otherwise
+    // (Pyodide 0.25, whose Python 3.11 is the server's, has no callPromising). asyncio.run()
+    // works either way: the program gets a blocking event loop (_RunboxLoop).
     let json;
     try {
+      if (typeof fn.callPromising !== "function") throw new Error("stack switching not supported");
       json = await fn.callPromising(files, args, knownPy, stopFn, clearFn);
     } catch (e) {
       if (!/stack switching not supported/i.test(String(e && e.message))) throw e;
@@ -247,7 +290,7 @@ self.onmessage = (e) => {
   const m = e.data || {};
   if (m.type === "load") {
     load().then(
-      () => self.postMessage({ type: "loaded" }),
+      () => self.postMessage({ type: "loaded", python: pythonVersion, pyodide: pyodide.version }),
       (err) => self.postMessage({ type: "load-failed", message: String(err && err.message ? err.message : err) }),
     );
   } else if (m.type === "run") {
