@@ -787,7 +787,8 @@ test("a server that runs a tty request on pipes (no tty in the result): the term
     await setLanguage("python");
     await setWhere("server");
     // Its stderr tells the page that it runs on pipes: the terminal turns to line mode.
-    await setCode('import sys\nprint("on pipes", file=sys.stderr, flush=True)\nname = input("name? ")\nprint("hello", name)\n');
+    // (The pause: on pipes, stderr and stdout are two streams whose order the server may swap.)
+    await setCode('import sys, time\nprint("on pipes", file=sys.stderr, flush=True)\ntime.sleep(0.3)\nname = input("name? ")\nprint("hello", name)\n');
     await setField("#stdin", "");
     const before = await doneCount();
     await p2.click("#run");
@@ -810,7 +811,7 @@ test("a server that runs a tty request on pipes (no tty in the result): the term
     await waitDone(before2);
     t.match(await spans("stdout"), /hello Bo/, "the next run: span.stdout");
   } catch (e) {
-    t.note(`its page: ${JSON.stringify(await state().catch(() => null))}`);
+    t.note(`its page: ${JSON.stringify(await state().catch(() => null))}; terminal ${JSON.stringify(await termText().catch(() => null))}`);
     throw e;
   } finally {
     page = main;
@@ -1411,7 +1412,15 @@ test("history: the panel lists runs; reopening an earlier run puts its code back
   await setCode("# a different program\n");
   await page.click("#history-toggle");
   await page.waitForSelector("#history", { state: "visible", timeout: tmo(30000) });
-  await page.waitForSelector(`#history-list > li.history-item[data-id="${typed.id}"]`, { timeout: tmo(30000) });
+  // The panel shows 25 runs at a time: "Older runs" until the typed one is listed.
+  const typedSel = `#history-list > li.history-item[data-id="${typed.id}"]`;
+  await page.waitForSelector("#history-list > li.history-item", { timeout: tmo(30000) });
+  for (let i = 0; i < 10 && !(await page.$(typedSel)) && (await page.isVisible("#history-more")); i++) {
+    const n0 = await page.$$eval("#history-list > li.history-item", (l) => l.length);
+    await page.click("#history-more");
+    await page.waitForFunction((n) => document.querySelectorAll("#history-list > li.history-item").length > n, n0, { timeout: tmo(15000) });
+  }
+  await page.waitForSelector(typedSel, { timeout: tmo(30000) });
   const n = await page.$$eval("#history-list > li.history-item", (l) => l.length);
   t.check(n >= 6, "the history lists the runs made so far", `${n} items`);
   // Previews tell runs apart: the first line that is not an import, a comment or boilerplate.
