@@ -4,6 +4,7 @@ import { createEditor } from "./editor.js";
 import { createOutput, statusText } from "./output.js";
 import { chooseWhere } from "./run.js";
 import { createRunner } from "./runner.js";
+import { createTerminal, isStopKey } from "./terminal.js";
 import { wireFileButtons, runFiles, argsLine } from "./files.js";
 import { createPreloader } from "./preload.js";
 import { createCourses } from "./course.js";
@@ -36,7 +37,7 @@ function setState(s) {
   $("run").disabled = running || !language;
   $("stop").disabled = !running;
   $("run-tests").disabled = running;
-  $("input-form").hidden = !running;
+  $("input-form").hidden = !running || !$("terminal-box").hidden; // a terminal run types there
   $("share").disabled = running || lastRunId == null;
 }
 
@@ -175,8 +176,18 @@ $("reset-starter").addEventListener("click", () => {
 
 // --- Run / Stop / Run Tests ---
 
+const terminal = createTerminal({
+  api,
+  onData: (d) => runner.typed(d),
+  onEof: () => runner.typedEof(),
+  places: {
+    known: (f) => !readonly && editor.hasFile(f),
+    go: (f, line, col) => editor.goto(f, line, col),
+  },
+});
+
 const runner = createRunner({
-  api, editor, output,
+  api, editor, output, terminal,
   courses,
   language: () => language,
   where: () => $("where").value,
@@ -200,7 +211,9 @@ $("run").addEventListener("click", () => runner.run());
 $("stop").addEventListener("click", () => runner.stop());
 $("run-tests").addEventListener("click", () => runner.runTests());
 $("clear-output").addEventListener("click", () => {
-  if (body.dataset.runState !== "running") output.clear();
+  if (body.dataset.runState === "running") return;
+  output.clear();
+  terminal.show(false);
 });
 // Ctrl/Cmd+Enter also runs from the run's fields.
 document.addEventListener("keydown", (e) => {
@@ -209,6 +222,32 @@ document.addEventListener("keydown", (e) => {
     runner.run();
   }
 });
+
+// Ctrl+. (Cmd+.) stops a run from anywhere on the page, the terminal included (where Ctrl+C is
+// the program's: SIGINT).
+document.addEventListener(
+  "keydown",
+  (e) => {
+    if (!isStopKey(e) || !runner.busy()) return;
+    e.preventDefault();
+    e.stopPropagation();
+    runner.stop();
+  },
+  true,
+);
+
+// #terminal-toggle: interactive server runs in the terminal (default) or on pipes (#output and
+// #input-line: stdout and stderr apart, a line at a time).
+$("terminal-toggle").checked = localStorage.getItem("runbox.terminal") !== "0";
+$("terminal-toggle").addEventListener("change", () => localStorage.setItem("runbox.terminal", $("terminal-toggle").checked ? "1" : "0"));
+
+// Hooks for the end-to-end tests (web/README.md).
+window.__runbox = {
+  terminalText: () => terminal.text(),
+  terminalCell: (needle) => terminal.cellStyle(needle),
+  terminalStats: () => terminal.stats(),
+  terminalSize: () => terminal.size(),
+};
 
 wireFileButtons({ editor, fail });
 
@@ -310,7 +349,10 @@ async function openShared(id) {
 
 // --- start ---
 
-initTheme((dark) => editor.setDark(dark));
+initTheme((dark) => {
+  editor.setDark(dark);
+  terminal.setDark(dark);
+});
 
 // The plain text editor stays chosen (screen-reader users need it every time).
 $("plain-toggle").addEventListener("change", () => localStorage.setItem("runbox.plain", $("plain-toggle").checked ? "1" : ""));

@@ -9,6 +9,10 @@ import { createEventDecoder } from "./decode.js";
 const WS_PATH = "/api/v1/code/interactive";
 
 // closeStdin: the program's input ends after request.stdin (no typing while it runs).
+// request.tty ({rows, cols}): the program runs on a terminal (TTY-PROTOCOL: its output, stdout
+// and stderr merged, comes as "stdout" of stage "run"; write() sends keystrokes; resize()).
+// A server without terminals refuses the run with an error on field "tty" (done rejects with
+// an ApiError whose field is "tty"): the caller runs it again on pipes.
 export function runOnServer({ api, request, on, closeStdin = false }) {
   let ws;
   let runId = null;
@@ -21,6 +25,12 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
 
   function send(msg) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+  // What the user typed before the server took the run goes right after it (type-ahead).
+  let early = [];
+  function sendInput(msg) {
+    if (early) early.push(msg);
+    else send(msg);
   }
 
   async function finish() {
@@ -72,13 +82,17 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
         break;
       case "queued":
         runId = ev.id;
+        for (const m of early || []) send(m);
+        early = null;
         if (closeStdin) send({ type: "eof" });
         on.queued?.(ev);
         break;
       case "state":
+        if (typeof ev.tty === "boolean") on.tty?.(ev.tty);
         if (ev.state === "running") on.stage?.("running");
         break;
       case "stage":
+        if (typeof ev.tty === "boolean") on.tty?.(ev.tty);
         on.stage?.(ev.stage);
         break;
       case "stdout":
@@ -122,8 +136,9 @@ export function runOnServer({ api, request, on, closeStdin = false }) {
 
   return {
     id: () => runId,
-    write: (text) => send({ type: "stdin", data: text }),
-    eof: () => send({ type: "eof" }),
+    write: (text) => sendInput({ type: "stdin", data: text }),
+    eof: () => sendInput({ type: "eof" }),
+    resize: (rows, cols) => sendInput({ type: "resize", rows, cols }),
     stop() {
       stopped = true;
       if (ws.readyState === WebSocket.OPEN && runId != null) send({ type: "cancel" });

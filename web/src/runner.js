@@ -1,6 +1,12 @@
 // Run, Stop and Run Tests as the page does them: read the run's fields, pick where it runs
 // (falling back to the server when the browser cannot), stream into the output, type into
 // the running program, and report the result.
+//
+// Which view a run uses: a server run with no stdin given up front is interactive, and runs on
+// a terminal (the box gives the program a tty; src/terminal.js shows it, keystrokes go to it),
+// unless #terminal-toggle is off or the server refused "tty" once (then: pipes, as below).
+// Every other run (stdin given up front: a batch run; in the browser; Run Tests) is on pipes:
+// #output shows stdout and stderr apart, #input-line types a line at a time.
 import { statusText } from "./output.js";
 import { runOnServer, runHere, chooseWhere, splitArgs } from "./run.js";
 
@@ -17,10 +23,11 @@ const STAGES = {
 
 // deps: api, editor, output, courses, language() (the entry in use), where() (#where's value),
 // setState(state), fail(message), finished(result, where) (after a result is shown).
-export function createRunner({ api, editor, output, courses, language, where, setState, fail, finished }) {
+export function createRunner({ api, editor, output, terminal, courses, language, where, setState, fail, finished }) {
   let current = null; // { write, eof, stop } of the run in progress
   let busy = false;
   let stopRequested = false;
+  let serverTty = true; // false once the server answered that it has no terminals
 
   function fields() {
     const wallText = $("limit-wall").value.trim();
@@ -56,6 +63,7 @@ export function createRunner({ api, editor, output, courses, language, where, se
     busy = true;
     stopRequested = false;
     output.clear();
+    terminal.show(false);
     setState("running");
     output.setStatus(status);
   }
@@ -99,9 +107,63 @@ export function createRunner({ api, editor, output, courses, language, where, se
     }
   }
 
+  function terminalCallbacks() {
+    return {
+      ...callbacks(),
+      stdout: (t) => terminal.write(t),
+      // Only from a server that ran it on pipes after all: in red, in order of arrival; what is
+      // typed is then echoed and edited by the terminal (line mode).
+      stderr: (t) => {
+        onPipes();
+        terminal.write(`\x1b[31m${t}\x1b[39m`);
+      },
+      tty: (on) => on === false && onPipes(),
+      stage: (s) =>
+        (s === "run" || s === "running"
+          ? output.setStatus("Running… Type in the terminal; Ctrl+C interrupts the program, Ctrl+. stops it.")
+          : STAGES[s] && output.setStatus(STAGES[s])),
+      inputWanted: () => terminal.focus(),
+    };
+  }
+
+  // The terminal run is on pipes after all: the terminal echoes and edits lines itself, and the
+  // page's next interactive runs go on pipes (#output, #input-line).
+  function onPipes() {
+    if (!serverTty) return;
+    serverTty = false;
+    terminal.lineMode(true);
+  }
+
+  // A run on the terminal; null when the server has none (it then runs on pipes).
+  async function onTerminal(request) {
+    $("input-form").hidden = true;
+    const tty = await terminal.start({ resize: (rows, cols) => current?.resize?.(rows, cols) });
+    current = runOnServer({ api, request: { ...request, tty }, on: terminalCallbacks() });
+    try {
+      const result = await current.done;
+      // A program that ran, not on a terminal: a runner without terminals (Docker).
+      const ran = result && result.status !== "compile_error" && (result.exit_code != null || result.signal != null);
+      if (ran && result.tty !== true) onPipes();
+      return result;
+    } catch (e) {
+      if (e.field !== "tty" || stopRequested) throw e;
+      serverTty = false;
+      terminal.finish();
+      terminal.show(false);
+      output.note(`This server gives programs no terminal (${e.message}): running on pipes; type into the line below.\n`);
+      $("input-form").hidden = false;
+      $("input-line").focus();
+      return null;
+    }
+  }
+
   async function onServer(lang, req) {
     const request = { language: lang.name, files: req.files, stdin: req.stdin, args: req.args };
     if (req.wall) request.limits = { wall_time: req.wall };
+    if (req.stdin === "" && serverTty && $("terminal-toggle").checked) {
+      const r = await onTerminal(request);
+      if (r) return r;
+    }
     current = runOnServer({ api, request, on: callbacks(), closeStdin: req.stdin !== "" });
     return current.done;
   }
@@ -121,14 +183,19 @@ export function createRunner({ api, editor, output, courses, language, where, se
     const ex = courses.current();
     const choice = chooseWhere({ where: where(), language: lang, exerciseRunner: ex && ex.runner });
     if (choice.why) output.note(`Running on the server: ${choice.why}.\n`);
+    let result = null;
     try {
-      let result = choice.where === "browser" ? await inBrowser(lang, req) : null;
+      result = choice.where === "browser" ? await inBrowser(lang, req) : null;
       const ran = result ? "browser" : "server";
       if (!result) result = await onServer(lang, req);
       report(result, ran);
     } catch (e) {
       fail(e.describe ? e.describe() : `Run failed: ${e.message || e}`);
     } finally {
+      // Focus went into the terminal when the run started; it goes back to the editor only if
+      // the user left it there.
+      if (terminal.finish(result)) editor.focus();
+      if (result && result.status === "compile_error") terminal.show(false); // the errors are in #output
       end();
     }
   }
@@ -188,5 +255,13 @@ export function createRunner({ api, editor, output, courses, language, where, se
     }
   });
 
-  return { run, runTests, stop, busy: () => busy };
+  // Keystrokes in the terminal go to the running program as they are (the tty echoes them).
+  function typed(data) {
+    if (current) current.write(data);
+  }
+  function typedEof() {
+    if (current) current.eof();
+  }
+
+  return { run, runTests, stop, typed, typedEof, busy: () => busy };
 }
