@@ -60,6 +60,7 @@ struct out_ctx {
     struct report_hidden *hidden;
     struct report_redactor red[2];
     enum job_stage stage;
+    bool tty; /* the run stage gets a terminal (said with its stage event) */
 };
 
 static const char *stage_name(enum job_stage stage)
@@ -122,7 +123,13 @@ static void on_stage(void *ctx, enum job_stage stage)
     struct out_ctx *oc = ctx;
 
     flush_hidden(oc);
-    sched_run_emit(oc->run, "stage", json_pack("{s:s}", "stage", stage_name(stage)));
+    json_t *ev = json_pack("{s:s}", "stage", stage_name(stage));
+    /* A terminal run says whether it got its terminal before any output (the Docker runner
+     * has none: pipes there, stdout and stderr apart). */
+    struct run_data *d = oc->run->data;
+    if (ev && stage == JOB_STAGE_RUN && d && d->tty)
+        json_object_set_new(ev, "tty", json_boolean(oc->tty));
+    sched_run_emit(oc->run, "stage", ev);
 }
 
 /* The result of a run that never ran (rejected by a hook, cancelled in the queue, ...). */
@@ -396,6 +403,7 @@ static json_t *run_job(struct server *srv, struct sbx_host *host, struct sched_r
 
     if ((r = job_input_init(srv, run, &oc, &in, &cases)) < 0)
         return result_without_run("internal_error", strerror(-r), d->req.lang->name);
+    oc.tty = d->tty && (in.runner ? in.runner : &in.lang->runner)->type == LANG_RUNNER_SANDBOX;
     if (d->course && !d->course->show_test_code && (r = hidden_init(d, &oc)) < 0) {
         free(cases);
         return result_without_run("internal_error", strerror(-r), d->req.lang->name);

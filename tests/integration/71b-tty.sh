@@ -162,6 +162,9 @@ tap $? "WebSocket tty: the C prompt arrives before anything is typed" || diag "$
 wsq "$f" '[.[] | select(.type == "result")][0] | .status == "success" and .tty == true
           and .output == "Name? Bob\r\nHi Bob, tty 1\r\n" and .error == ""'
 tap $? "WebSocket tty: the echo and the answer, in the result as on the terminal; tty: true" || diag "$(head -c 3000 "$f")"
+wsq "$f" '[.[] | select(.type == "stage")] | (map(select(.stage == "compile")) | all(has("tty") | not))
+          and (map(select(.stage == "run")) | length == 1 and .[0].tty == true)'
+tap $? "WebSocket tty: the run stage's event says tty: true before any output" || diag "$(grep stage "$f")"
 
 order=$(jq -Rs . <<'C'
 #include <stdio.h>
