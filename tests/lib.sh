@@ -209,6 +209,21 @@ api_check() {
 # srv_header NAME: the value of a header of the last call (case-insensitive name).
 srv_header() { tr -d '\r' <"$R.hdr" | sed -n "s/^$1: *//Ip" | tail -1; }
 
+# http_is NAME WANT_CODE [HEADER VALUE]...: the last answer's status ($CODE), and headers equal
+# to values ("" for a header that must be absent), as the TAP line NAME.
+http_is() {
+    local name=$1 want=$2 bad=""; shift 2
+    [ "$CODE" = "$want" ] || bad="HTTP $CODE, not $want"
+    while [ $# -ge 2 ]; do
+        local got
+        got=$(srv_header "$1")
+        [ "$got" = "$2" ] || bad="$bad; $1: '$got', not '$2'"
+        shift 2
+    done
+    [ -z "$bad" ]
+    tap $? "$name" || diag "$bad; headers: $(tr -d '\r' <"$R.hdr" | tr '\n' '|'); body: $(head -c 300 "$R")"
+}
+
 # srv_login USER PASSWORD: print a bearer token (empty when the login fails).
 srv_login() {
     curl -sS --max-time 30 -d "username=$1" --data-urlencode "password=$2" \

@@ -47,26 +47,13 @@ get() {
         "$SRV_URL$p")
 }
 
-# is NAME WANT_CODE [HEADER VALUE]...: the last answer's status, and headers equal to values.
-is() {
-    local name=$1 want=$2 bad=""; shift 2
-    [ "$CODE" = "$want" ] || bad="HTTP $CODE, not $want"
-    while [ $# -ge 2 ]; do
-        local got
-        got=$(srv_header "$1")
-        [ "$got" = "$2" ] || bad="$bad; $1: '$got', not '$2'"
-        shift 2
-    done
-    [ -z "$bad" ]
-    tap $? "$name" || diag "$bad; body: $(head -c 300 "$R")"
-}
 
 HTML='text/html; charset=utf-8'
 get /
-is "/ is index.html, without a login" 200 Content-Type "$HTML" Cache-Control no-cache
+http_is "/ is index.html, without a login" 200 Content-Type "$HTML" Cache-Control no-cache
 cmp -s "$R" "$WEB/index.html"
 tap $? "/ has index.html's bytes"
-is "/ has COOP, COEP, CORP, nosniff and no referrer" 200 \
+http_is "/ has COOP, COEP, CORP, nosniff and no referrer" 200 \
     Cross-Origin-Opener-Policy same-origin Cross-Origin-Embedder-Policy require-corp \
     Cross-Origin-Resource-Policy same-origin X-Content-Type-Options nosniff \
     Referrer-Policy no-referrer
@@ -81,19 +68,19 @@ tap $? "the CSP has form-action 'self'" || diag "CSP: $csp"
 tap $? "/ has its Content-Length"
 
 get /r/5
-is "/r/5 is index.html" 200 Content-Type "$HTML" Cross-Origin-Embedder-Policy require-corp
+http_is "/r/5 is index.html" 200 Content-Type "$HTML" Cross-Origin-Embedder-Policy require-corp
 cmp -s "$R" "$WEB/index.html"
 tap $? "/r/5 has index.html's bytes"
 get /index.html
-is "/index.html itself" 200 Content-Type "$HTML" Cache-Control no-cache
+http_is "/index.html itself" 200 Content-Type "$HTML" Cache-Control no-cache
 get /r/vDbuwUuAo6YL_zMSYBpXsA
-is "/r/{share_id} (base64url) is index.html" 200 Content-Type "$HTML"
+http_is "/r/{share_id} (base64url) is index.html" 200 Content-Type "$HTML"
 get /r/a.b
-is "/r/a.b is not a run page" 404
+http_is "/r/a.b is not a run page" 404
 get "/r/$(printf 'a%.0s' {1..65})"
-is "/r/ with 65 characters is not a run page" 404
+http_is "/r/ with 65 characters is not a run page" 404
 get /r/abc/def
-is "/r/abc/def is not a run page" 404
+http_is "/r/abc/def is not a run page" 404
 
 for pair in "assets/app.js:text/javascript; charset=utf-8" \
     "assets/mod.mjs:text/javascript; charset=utf-8" "assets/style.css:text/css; charset=utf-8" \
@@ -102,7 +89,7 @@ for pair in "assets/app.js:text/javascript; charset=utf-8" \
     "assets/sub/notes.txt:text/plain; charset=utf-8" "assets/blob.xyz:application/octet-stream"; do
     f=${pair%%:*} mime=${pair#*:}
     get "/$f"
-    is "/$f is $mime, checked again on each use (no-cache: no hash in its name)" 200 \
+    http_is "/$f is $mime, checked again on each use (no-cache: no hash in its name)" 200 \
         Content-Type "$mime" Cache-Control no-cache Cross-Origin-Opener-Policy same-origin
 done
 get /assets/app.js
@@ -116,31 +103,31 @@ etag=$(srv_header ETag)
 [ -n "$etag" ]
 tap $? "a file has an ETag ($etag)"
 get /assets/app.js -H "If-None-Match: $etag"
-is "If-None-Match with its ETag is 304" 304 ETag "$etag" Cross-Origin-Embedder-Policy require-corp
+http_is "If-None-Match with its ETag is 304" 304 ETag "$etag" Cross-Origin-Embedder-Policy require-corp
 [ ! -s "$R" ]
 tap $? "a 304 has no body"
 get /assets/app.js -H "If-None-Match: \"other\", W/$etag"
-is "a list holding the weak ETag is 304 too" 304
+http_is "a list holding the weak ETag is 304 too" 304
 get /assets/app.js -H 'If-None-Match: "other"'
-is "another ETag is 200" 200
+http_is "another ETag is 200" 200
 sleep 1.1
 printf 'console.log("changed");\n' >"$WEB/assets/app.js"
 get /assets/app.js -H "If-None-Match: $etag"
-is "a changed file's old ETag is 200" 200
+http_is "a changed file's old ETag is 200" 200
 [ "$(srv_header ETag)" != "$etag" ] && grep -q changed "$R"
 tap $? "with a new ETag and the new bytes"
 
 # HEAD.
 CODE=$(curl -sS --max-time 60 -I -o /dev/null -D "$R.hdr" -w '%{http_code}' "$SRV_URL/assets/big.wasm")
 : >"$R"
-is "HEAD of a file: headers only" 200 Content-Type application/wasm \
+http_is "HEAD of a file: headers only" 200 Content-Type application/wasm \
     Content-Length "$(stat -c %s "$WEB/assets/big.wasm")"
 CODE=$(curl -sS --max-time 60 -I -o /dev/null -D "$R.hdr" -w '%{http_code}' "$SRV_URL/")
-is "HEAD /" 200 Content-Type "$HTML" Cross-Origin-Opener-Policy same-origin
+http_is "HEAD /" 200 Content-Type "$HTML" Cross-Origin-Opener-Policy same-origin
 
 # A large file, streamed.
 get /assets/big.wasm
-is "a 12 MiB file" 200 Content-Type application/wasm
+http_is "a 12 MiB file" 200 Content-Type application/wasm
 cmp -s "$R" "$WEB/assets/big.wasm"
 tap $? "comes back whole"
 
@@ -160,24 +147,24 @@ for p in /nope.js /assets/ /assets /assets/sub/ /../etc/passwd /%2e%2e/etc/passw
     fi
 done
 get '/assets/app%2Ejs'
-is "a percent-encoded name is decoded once" 200 Content-Type "text/javascript; charset=utf-8"
+http_is "a percent-encoded name is decoded once" 200 Content-Type "text/javascript; charset=utf-8"
 printf 'pct\n' >"$WEB/assets/a%2e.txt"
 get '/assets/a%252e.txt'
-is "%25 decodes to a literal %, not again" 200
+http_is "%25 decodes to a literal %, not again" 200
 grep -q pct "$R"
 tap $? "the file named with a literal %"
 
 # The API still answers its own paths, with or without a page.
 get /api/v1/nope
-is "an unknown /api/ path is the API's 404" 404 Content-Type application/json
+http_is "an unknown /api/ path is the API's 404" 404 Content-Type application/json
 jq -e '.error == "no such endpoint"' "$R" >/dev/null
 tap $? "with the API's message, not the page"
 get /api/v1/code/languages
-is "an API route still needs a login" 401
+http_is "an API route still needs a login" 401
 get /healthz
-is "/healthz is still the API" 200 Content-Type application/json
+http_is "/healthz is still the API" 200 Content-Type application/json
 CODE=$(curl -sS --max-time 60 -o "$R" -w '%{http_code}' -X POST "$SRV_URL/index.html")
-is "POST to a file is not served" 404
+http_is "POST to a file is not served" 404
 
 # web/build.sh removes dist/ and makes it again while the server runs.
 cp -a "$WEB" "$TMP/web-copy"
@@ -186,13 +173,13 @@ mkdir -p "$WEB/assets"
 printf '<!doctype html><title>rebuilt page</title>\n' >"$WEB/index.html"
 printf 'console.log("new");\n' >"$WEB/assets/new.js"
 get /
-is "after the directory was removed and made again, / is the new index.html" 200
+http_is "after the directory was removed and made again, / is the new index.html" 200
 grep -q "rebuilt page" "$R"
 tap $? "with the new bytes"
 get /assets/new.js
-is "and its new files" 200 Content-Type "text/javascript; charset=utf-8"
+http_is "and its new files" 200 Content-Type "text/javascript; charset=utf-8"
 get /assets/app.js
-is "and not the old ones" 404
+http_is "and not the old ones" 404
 # A deploy renames a new directory into place.
 mkdir -p "$TMP/web-next"
 printf '<!doctype html><title>swapped page</title>\n' >"$TMP/web-next/index.html"
@@ -208,17 +195,17 @@ srv_start_or_end "the server starts without a page" "$DATA" --workers 1 --web "$
 [ "$(grep -c "not built" "$TMP/srv.err")" = 1 ] && grep -q "web/build.sh" "$TMP/srv.err"
 tap $? "startup says once that the page is not built" || diag "$(cat "$TMP/srv.err")"
 get /
-is "/ says the page is not built" 200 Content-Type "$HTML" Cross-Origin-Opener-Policy same-origin
+http_is "/ says the page is not built" 200 Content-Type "$HTML" Cross-Origin-Opener-Policy same-origin
 grep -q "bash web/build.sh" "$R"
 tap $? "and how to build it"
 get /assets/app.js
-is "a file without a page is a 404" 404
+http_is "a file without a page is a 404" 404
 get /healthz
-is "the API works without a page" 200
+http_is "the API works without a page" 200
 mkdir -p "$TMP/no-such-dir"
 printf '<!doctype html><title>built later</title>\n' >"$TMP/no-such-dir/index.html"
 get /
-is "a page built after the start is served without a restart" 200 Cache-Control no-cache
+http_is "a page built after the start is served without a restart" 200 Cache-Control no-cache
 grep -q "built later" "$R"
 tap $? "with its bytes"
 srv_stop
@@ -228,7 +215,7 @@ tap "$([ "$SRV_RC" = 0 ] && echo 0 || echo 1)" "the server stops cleanly (rc $SR
 echo "{\"server\": {\"web_dir\": \"$TMP/web-copy\"}}" >"$TMP/config.json"
 if srv_start "$DATA" --workers 1 --config "$TMP/config.json"; then
     get /assets/sub/notes.txt
-    is "the config's web_dir is served" 200 Content-Type "text/plain; charset=utf-8"
+    http_is "the config's web_dir is served" 200 Content-Type "text/plain; charset=utf-8"
     srv_stop
 else
     tap 1 "the server starts with server.web_dir"

@@ -42,19 +42,6 @@ get() {
     : >"$R"
     CODE=$(curl -sS --max-time 60 -o "$R" -D "$R.hdr" -w '%{http_code}' "$@" "$SRV_URL$p")
 }
-# is NAME WANT_CODE [HEADER VALUE]...: status and headers ("" for a header that must be absent).
-is() {
-    local name=$1 want=$2 bad=""; shift 2
-    [ "$CODE" = "$want" ] || bad="HTTP $CODE, not $want"
-    while [ $# -ge 2 ]; do
-        local got
-        got=$(srv_header "$1")
-        [ "$got" = "$2" ] || bad="$bad; $1: '$got', not '$2'"
-        shift 2
-    done
-    [ -z "$bad" ]
-    tap $? "$name" || diag "$bad; headers: $(tr -d '\r' <"$R.hdr" | tr '\n' '|')"
-}
 unbr() { node -e 'process.stdout.write(require("zlib").brotliDecompressSync(require("fs").readFileSync(process.argv[1])))' "$1"; }
 length_is_body() { [ "$(srv_header Content-Length)" = "$(stat -c %s "$R")" ]; }
 
@@ -65,7 +52,7 @@ SEC=(Cross-Origin-Opener-Policy same-origin Cross-Origin-Embedder-Policy require
 A=/assets/main-AB12CD34.js
 
 get $A -H 'Accept-Encoding: gzip, deflate, br, zstd'
-is "br is chosen over gzip (Chromium's Accept-Encoding)" 200 Content-Encoding br \
+http_is "br is chosen over gzip (Chromium's Accept-Encoding)" 200 Content-Encoding br \
     Content-Type "$JS" Vary Accept-Encoding Cache-Control "$IMM" "${SEC[@]}"
 length_is_body
 tap $? "Content-Length is the brotli body's ($(srv_header Content-Length) of $(stat -c %s "$WEB$A"))"
@@ -74,14 +61,14 @@ tap $? "the brotli body decompresses to the file"
 br_etag=$(srv_header ETag)
 
 get $A -H 'Accept-Encoding: gzip'
-is "gzip when only gzip is accepted" 200 Content-Encoding gzip Content-Type "$JS" \
+http_is "gzip when only gzip is accepted" 200 Content-Encoding gzip Content-Type "$JS" \
     Vary Accept-Encoding Cache-Control "$IMM" "${SEC[@]}"
 length_is_body && cmp -s <(gzip -dc "$R") "$WEB$A"
 tap $? "the gzip body decompresses to the file, with its Content-Length"
 gz_etag=$(srv_header ETag)
 
 get $A
-is "no Accept-Encoding: the file itself" 200 Content-Encoding "" Vary Accept-Encoding \
+http_is "no Accept-Encoding: the file itself" 200 Content-Encoding "" Vary Accept-Encoding \
     Cache-Control "$IMM" "${SEC[@]}"
 cmp -s "$R" "$WEB$A" && length_is_body
 tap $? "with its own bytes and length"
@@ -91,78 +78,78 @@ id_etag=$(srv_header ETag)
 tap $? "each representation has its own ETag ($id_etag $gz_etag $br_etag)"
 
 get $A -H 'Accept-Encoding: br;q=0, gzip'
-is "br;q=0 is never sent br" 200 Content-Encoding gzip
+http_is "br;q=0 is never sent br" 200 Content-Encoding gzip
 get $A -H 'Accept-Encoding: gzip;q=0, br;q=0'
-is "both refused: the file itself" 200 Content-Encoding ""
+http_is "both refused: the file itself" 200 Content-Encoding ""
 cmp -s "$R" "$WEB$A"
 tap $? "with its own bytes"
 get $A -H 'Accept-Encoding: *;q=0'
-is "*;q=0: the file itself" 200 Content-Encoding ""
+http_is "*;q=0: the file itself" 200 Content-Encoding ""
 get $A -H 'Accept-Encoding: *'
-is "*: br" 200 Content-Encoding br
+http_is "*: br" 200 Content-Encoding br
 get $A -H 'Accept-Encoding: br;q=0.5, gzip;q=0.8'
-is "q-values: gzip at 0.8 before br at 0.5" 200 Content-Encoding gzip
+http_is "q-values: gzip at 0.8 before br at 0.5" 200 Content-Encoding gzip
 get $A -H 'Accept-Encoding: BR;Q=0.001'
-is "names and q are case-insensitive; q=0.001 is still accepted" 200 Content-Encoding br
+http_is "names and q are case-insensitive; q=0.001 is still accepted" 200 Content-Encoding br
 get $A -H 'Accept-Encoding: identity, br;q=0.5'
-is "identity named before a lower br: the file itself" 200 Content-Encoding ""
+http_is "identity named before a lower br: the file itself" 200 Content-Encoding ""
 get $A -H 'Accept-Encoding: deflate, compress'
-is "only codings that have no sibling: the file itself" 200 Content-Encoding ""
+http_is "only codings that have no sibling: the file itself" 200 Content-Encoding ""
 get $A -H 'Accept-Encoding: brotli, gzipx'
-is "a name that only starts like br or gzip is not br or gzip" 200 Content-Encoding ""
+http_is "a name that only starts like br or gzip is not br or gzip" 200 Content-Encoding ""
 
 # Conditional requests.
 get $A -H 'Accept-Encoding: br' -H "If-None-Match: $br_etag"
-is "If-None-Match with the brotli ETag: 304" 304 ETag "$br_etag" Vary Accept-Encoding \
+http_is "If-None-Match with the brotli ETag: 304" 304 ETag "$br_etag" Vary Accept-Encoding \
     Cache-Control "$IMM" "${SEC[@]}"
 [ ! -s "$R" ]
 tap $? "a 304 has no body"
 get $A -H 'Accept-Encoding: gzip' -H "If-None-Match: $br_etag"
-is "the brotli ETag does not stand for the gzip body: 200" 200 Content-Encoding gzip
+http_is "the brotli ETag does not stand for the gzip body: 200" 200 Content-Encoding gzip
 get / -H 'Accept-Encoding: br'
-is "index.html in brotli, no-cache, with its CSP" 200 Content-Encoding br Cache-Control no-cache \
+http_is "index.html in brotli, no-cache, with its CSP" 200 Content-Encoding br Cache-Control no-cache \
     Content-Type 'text/html; charset=utf-8' "${SEC[@]}"
 [ -n "$(srv_header Content-Security-Policy)" ]
 tap $? "the brotli index.html has the Content-Security-Policy"
 cmp -s <(unbr "$R") "$WEB/index.html"
 tap $? "and decompresses to index.html"
 get / -H 'Accept-Encoding: br' -H "If-None-Match: $(srv_header ETag)"
-is "index.html: 304 on its ETag" 304 Cache-Control no-cache
+http_is "index.html: 304 on its ETag" 304 Cache-Control no-cache
 
 # Cache-Control by name.
 get /assets/plain.js -H 'Accept-Encoding: br'
-is "a name without a hash: no-cache (and still br)" 200 Cache-Control no-cache Content-Encoding br
+http_is "a name without a hash: no-cache (and still br)" 200 Cache-Control no-cache Content-Encoding br
 get /assets/main-ab12cd34.js -H 'Accept-Encoding: br'
-is "a lowercase 'hash' is no hash: no-cache, nothing to encode" 200 Cache-Control no-cache \
+http_is "a lowercase 'hash' is no hash: no-cache, nothing to encode" 200 Cache-Control no-cache \
     Content-Encoding ""
 get /pyodide/0.25.1/pyodide.asm.wasm -H 'Accept-Encoding: br'
-is "a file below a version directory: immutable, br" 200 Cache-Control "$IMM" \
+http_is "a file below a version directory: immutable, br" 200 Cache-Control "$IMM" \
     Content-Encoding br Content-Type application/wasm
 cmp -s <(unbr "$R") "$WEB/pyodide/0.25.1/pyodide.asm.wasm" && length_is_body
 tap $? "its bytes decompress to the wasm"
 
 # Stale siblings, and the siblings themselves.
 get /assets/stale.js -H 'Accept-Encoding: br, gzip'
-is "a sibling older than its file is not sent" 200 Content-Encoding ""
+http_is "a sibling older than its file is not sent" 200 Content-Encoding ""
 grep -q fresh "$R"
 tap $? "the file's own bytes come instead"
 get $A.br -H 'Accept-Encoding: br'
-is "a request for NAME.br itself: its bytes as they are, not declared br" 200 Content-Encoding "" \
+http_is "a request for NAME.br itself: its bytes as they are, not declared br" 200 Content-Encoding "" \
     Content-Type application/octet-stream
 cmp -s "$R" "$WEB$A.br"
 tap $? "the .br file's bytes"
 get $A.gz -H 'Accept-Encoding: gzip'
-is "a request for NAME.gz itself: application/gzip, not declared gzip" 200 Content-Encoding "" \
+http_is "a request for NAME.gz itself: application/gzip, not declared gzip" 200 Content-Encoding "" \
     Content-Type application/gzip
 
 # HEAD: the length of what a GET would send.
 CODE=$(curl -sS --max-time 60 -I -o /dev/null -D "$R.hdr" -w '%{http_code}' \
     -H 'Accept-Encoding: br' "$SRV_URL$A")
-is "HEAD with br: the brotli sibling's length" 200 Content-Encoding br \
+http_is "HEAD with br: the brotli sibling's length" 200 Content-Encoding br \
     Content-Length "$(stat -c %s "$WEB$A.br")"
 # Traversal is still refused with a sibling name in the way.
 get /assets/..%2fmain-AB12CD34.js -H 'Accept-Encoding: br'
-is "traversal is still refused" 404
+http_is "traversal is still refused" 404
 srv_stop
 
 # ---- the real build, when there is one ----
@@ -179,18 +166,18 @@ tap $? "index.html names its assets ($(echo $names | wc -w))"
 total=0
 for n in $names; do
     get "/$n" -H 'Accept-Encoding: gzip, deflate, br'
-    is "/$n: hashed, immutable, brotli" 200 Cache-Control "$IMM" Content-Encoding br
+    http_is "/$n: hashed, immutable, brotli" 200 Cache-Control "$IMM" Content-Encoding br
     total=$((total + $(stat -c %s "$R")))
 done
 get / -H 'Accept-Encoding: gzip, deflate, br'
-is "the built index.html: no-cache, brotli" 200 Cache-Control no-cache Content-Encoding br
+http_is "the built index.html: no-cache, brotli" 200 Cache-Control no-cache Content-Encoding br
 total=$((total + $(stat -c %s "$R")))
 diag "first load (index.html and what it names), brotli: $total bytes"
 [ "$total" -le $((300 * 1024)) ]
 tap $? "first load ≤ 300 KB on the wire ($total bytes)"
 py=$(cd "$DIST/pyodide" && ls -d */ | head -1)
 get "/pyodide/${py}pyodide.asm.wasm" -H 'Accept-Encoding: gzip, deflate, br'
-is "Pyodide's wasm: immutable, brotli" 200 Cache-Control "$IMM" Content-Encoding br
+http_is "Pyodide's wasm: immutable, brotli" 200 Cache-Control "$IMM" Content-Encoding br
 diag "Pyodide's wasm in brotli: $(stat -c %s "$R") bytes of $(stat -c %s "$DIST/pyodide/${py}pyodide.asm.wasm")"
 srv_stop
 done_testing
