@@ -171,7 +171,10 @@ struct job_input {
     uint16_t tty_rows, tty_cols;
     int tty_ctl_fd;
     bool interactive;
-    uint64_t idle_ms; /* interactive: sbx_spec.idle_ms */
+    uint64_t idle_ms; /* interactive: sbx_spec.idle_ms, idle_busy_ms, idle_busy, its ctx */
+    uint64_t idle_busy_ms;
+    bool (*idle_busy)(void *ctx);
+    void *idle_busy_ctx;
     struct job_limits limits;
     struct job_limits compile_limits; /* the compile stage's: cpu_ms, wall_ms, memory_mb only */
     job_output_fn on_output;

@@ -554,6 +554,7 @@ struct run {
     /* spec->interactive: the time the program waited for input (not counted as wall time),
      * when it was last seen waiting (0: not waiting) and when we last looked. */
     uint64_t waited_us, waiting_since_us, looked_us;
+    uint64_t idle_busy_hit; /* the idle limit that ended it was spec->idle_busy_ms */
 };
 
 static void set_message(struct sbx_result *res, const char *fmt, ...) _printf_(2, 3);
@@ -848,7 +849,12 @@ static int check_limits(struct run *run)
         uint64_t idle_ms = spec->idle_ms ? spec->idle_ms : SBX_IDLE_MS;
         next = look_for_wait(run, now);
         elapsed -= run->waited_us < elapsed ? run->waited_us : elapsed;
-        if (run->waiting_since_us && now - run->waiting_since_us >= idle_ms * 1000) {
+        uint64_t waited = run->waiting_since_us ? now - run->waiting_since_us : 0;
+        /* Others queue: a shorter wait is enough (asked only once it is that long). */
+        if (spec->idle_busy && spec->idle_busy_ms && spec->idle_busy_ms < idle_ms &&
+            waited >= spec->idle_busy_ms * 1000 && spec->idle_busy(spec->idle_busy_ctx))
+            idle_ms = run->idle_busy_hit = spec->idle_busy_ms;
+        if (run->waiting_since_us && waited >= idle_ms * 1000) {
             kill_box(run, SBX_IDLE_LIMIT);
             return 50;
         }
@@ -1006,10 +1012,12 @@ static void classify(struct run *run, int wstatus, bool have_status, const char 
         res->signal = SIGKILL;
     }
     sbx_result_classify(res, l, run->killed_for, oom);
-    if (res->reason == SBX_IDLE_LIMIT) {
-        uint64_t ms = run->spec->idle_ms ? run->spec->idle_ms : SBX_IDLE_MS;
-        set_message(res, "Idle: no input for %.3g s", (double)ms / 1000);
-    }
+    if (res->reason == SBX_IDLE_LIMIT && run->idle_busy_hit)
+        set_message(res, "Idle: no input for %.3g s while other runs waited for a sandbox",
+                    (double)run->idle_busy_hit / 1000);
+    else if (res->reason == SBX_IDLE_LIMIT)
+        set_message(res, "Idle: no input for %.3g s",
+                    (double)(run->spec->idle_ms ? run->spec->idle_ms : SBX_IDLE_MS) / 1000);
 }
 
 void sbx_result_classify(struct sbx_result *res, const struct sbx_limits *l,

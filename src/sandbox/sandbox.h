@@ -128,6 +128,12 @@ struct sbx_spec {
      * than idle_ms (0 = SBX_IDLE_MS) ends the run (SBX_IDLE_LIMIT). */
     bool interactive;
     uint64_t idle_ms;
+    /* With interactive: a wait of idle_busy_ms (> 0, below idle_ms) already ends the run when
+     * idle_busy(idle_busy_ctx) says others wait for a box (a person's pause must not hold
+     * one for minutes while other people's runs queue). */
+    uint64_t idle_busy_ms;
+    bool (*idle_busy)(void *ctx);
+    void *idle_busy_ctx;
 };
 
 /* A terminal's new size, written to spec.tty_ctl_fd. */

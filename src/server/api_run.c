@@ -304,6 +304,15 @@ static struct job_case *job_cases_new(const struct run_data *d)
     return v;
 }
 
+/* Whether runs wait in the queue for a worker (sbx_spec.idle_busy). */
+static bool others_queue(void *ctx)
+{
+    unsigned queued, busy, workers;
+
+    sched_counts(ctx, &queued, &busy, &workers);
+    return queued > 0;
+}
+
 /* The job for run @run: a plain run, a test run (the request's test files or a course
  * exercise's) or cases (@ret_cases: the array to free after the job). */
 static int job_input_init(struct server *srv, struct sched_run *run, struct out_ctx *oc,
@@ -325,6 +334,9 @@ static int job_input_init(struct server *srv, struct sched_run *run, struct out_
             .tty_ctl_fd = d->tty_ctl_fd > 0 ? d->tty_ctl_fd : -1,
             .interactive = d->interactive,
             .idle_ms = d->idle_ms,
+            .idle_busy_ms = (uint64_t)srv->cfg->interactive_idle_busy_s * 1000,
+            .idle_busy = others_queue,
+            .idle_busy_ctx = srv->sched,
             .limits = q->limits,
             .compile_limits = q->compile_limits,
             .on_output = on_output,

@@ -23,6 +23,8 @@ static void set_defaults(struct server_config *c)
     c->max_websockets_per_user = 16;
     c->websocket_ping_s = 20;
     c->websocket_timeout_s = 60;
+    c->interactive_idle_s = 300;
+    c->interactive_idle_busy_s = 30;
     c->max_code_bytes = REQ_MAX_CODE_DEFAULT;
     c->max_request_bytes = HTTP_MAX_BODY_DEFAULT;
     c->retention_days = 30;
@@ -100,6 +102,8 @@ static const struct key keys[] = {
         KEY("max_websockets_per_user", K_UINT, max_websockets_per_user),
         KEY("websocket_ping_s", K_UINT, websocket_ping_s),
         KEY("websocket_timeout_s", K_UINT, websocket_timeout_s),
+        KEY("interactive_idle_s", K_UINT, interactive_idle_s),
+        KEY("interactive_idle_busy_s", K_UINT, interactive_idle_busy_s),
         KEY("max_code_kb", K_SIZE_KB, max_code_bytes),
         KEY("max_request_kb", K_SIZE_KB, max_request_bytes),
         KEY("retention_days", K_U64, retention_days),

@@ -37,13 +37,16 @@ struct server_config {
     unsigned max_websockets_per_user; /* open at once */
     unsigned websocket_ping_s;        /* a quiet WebSocket is pinged after this */
     unsigned websocket_timeout_s;     /* and closed when nothing came for this long */
-    size_t max_code_bytes;            /* the main file */
-    size_t max_request_bytes;         /* a whole request body */
-    uint64_t retention_days;          /* finished runs older than this are pruned; 0 = keep */
-    int64_t token_ttl_s;              /* login tokens */
-    bool no_auth;                     /* one local user, loopback only */
-    uint64_t retention_mb;  /* every run's stored bytes past this: the oldest pruned; 0 = none */
-    uint64_t user_quota_mb; /* a user's stored bytes past this: their oldest evicted; 0 = none */
+    /* An interactive run's wait for input ends it after interactive_idle_s (a client may ask
+     * for less), or after interactive_idle_busy_s while other runs queue for a worker. */
+    unsigned interactive_idle_s, interactive_idle_busy_s;
+    size_t max_code_bytes;    /* the main file */
+    size_t max_request_bytes; /* a whole request body */
+    uint64_t retention_days;  /* finished runs older than this are pruned; 0 = keep */
+    int64_t token_ttl_s;      /* login tokens */
+    bool no_auth;             /* one local user, loopback only */
+    uint64_t retention_mb;    /* every run's stored bytes past this: the oldest pruned; 0 = none */
+    uint64_t user_quota_mb;   /* a user's stored bytes past this: their oldest evicted; 0 = none */
     size_t stored_output_bytes; /* what one run's result stores at most (quota.h); 0 = no cap */
     struct server_maxima max;
     /* Login backoff (loginguard.h). */

@@ -345,10 +345,17 @@ static int start_run(struct session *s, json_t *msg)
     json_t *idle = json_incref(json_object_get(msg, "idle_time"));
     json_object_del(msg, "idle_time");
     double idle_s = idle ? json_number_value(idle) : 0;
-    bool idle_ok = !idle || (json_is_number(idle) && idle_s > 0 && idle_s <= SBX_IDLE_MS / 1000);
+    unsigned idle_max = s->srv->cfg->interactive_idle_s;
+    bool idle_ok = !idle || (json_is_number(idle) && idle_s > 0 && idle_s <= idle_max);
     json_decref(idle);
-    if (!idle_ok)
-        return send_error(s, "idle_time", "must be a number of seconds, more than 0, at most 300");
+    if (!idle_ok) {
+        char why[96];
+        snprintf(why, sizeof(why), "must be a number of seconds, more than 0, at most %u",
+                 idle_max);
+        return send_error(s, "idle_time", why);
+    }
+    if (!idle)
+        idle_s = idle_max;
     struct run_data *d = calloc(1, sizeof(*d));
     if (!d)
         return send_error(s, "", "out of memory");

@@ -255,4 +255,32 @@ wsq "$f" '([.[] | select(.type == "stderr" and .stage == "run") | .data] | join(
           and ([.[] | select(.type == "result")][0] | .output == "o\n" and .error == "e\n" and has("tty") == false)'
 tap $? "WebSocket without tty: stdout and stderr stay apart" || diag "$(head -c 3000 "$f")"
 
+# ---- a person's pause must not hold a worker while other people's runs queue ----
+srv_stop
+cat >"$TMP/busy.json" <<'JSON'
+{"server": {"interactive_idle_busy_s": 1}}
+JSON
+srv_start_or_end "a server with one worker and interactive_idle_busy_s 1 starts" "$TMP/data2" \
+    --no-auth --workers 1 --config "$TMP/busy.json"
+WS_URL="ws://${SRV_URL#http://}/api/v1/code/interactive"
+f=$TMP/ws-alone.jsonl
+ws "$f" "{\"language\": \"python\", \"code\": $(jq -Rs . "$TMP/slow.py"), \"tty\": true}" \
+    '[["Name? ", 2.5, {"type": "stdin", "data": "Ada\r"}]]'
+wsq "$f" '[.[] | select(.type == "result")][0] | .status == "success" and (.output | test("Hi Ada"))'
+tap $? "nobody queued: a 2.5 s pause is fine" || diag "$(head -c 3000 "$f")"
+f=$TMP/ws-busy.jsonl
+ws "$f" "{\"language\": \"python\", \"code\": $(jq -Rs . "$TMP/slow.py"), \"tty\": true}" '[]' &
+wspid=$!
+for _ in $(seq 100); do grep -q '"Name? ' "$f" 2>/dev/null && break; sleep 0.1; done
+api POST "/api/v1/code/execute?wait=false" -H 'Content-Type: application/json' \
+    -d '{"language": "python", "code": "print(\"queued one\")"}'
+queued=$(jq -r .id "$R")
+wait "$wspid"
+wsq "$f" '[.[] | select(.type == "result")][0] | .status == "timeout" and .reason == "idle"
+          and (.message | test("Idle: no input for 1 s while other runs waited"))'
+tap $? "a run queued behind a waiting interactive run: the wait ends after interactive_idle_busy_s" || diag "$(head -c 3000 "$f")"
+srv_wait_state "$queued" done 30
+api GET "/api/v1/code/runs/$queued"
+api_check "the queued run then runs" 200 '.result.output == "queued one\n"'
+
 done_testing
