@@ -54,6 +54,10 @@
 #define MAX_HEADERS       100
 #define QUICK_THREADS     2
 #define IP_BUCKETS        4096
+/* A body over its route's limit is read and dropped up to this many bytes before the 413 goes
+ * out: a client that sends its body without waiting (no "Expect: 100-continue") then reads the
+ * answer, where closing on its unread bytes would reset the connection under it. */
+#define DRAIN_MAX (1024 * 1024)
 
 /*** Handler threads ***/
 
@@ -119,6 +123,7 @@ struct front {
 enum conn_state {
     ST_HEAD,
     ST_BODY,
+    ST_DRAIN, /* a body over the limit, read and dropped before the 413 */
     ST_HANDLING,
     ST_DONE
 };
@@ -137,6 +142,7 @@ struct front_conn {
     char remote[INET6_ADDRSTRLEN];
     struct front_request rq;
     size_t body_cap, body_max;
+    uint64_t drained; /* bytes of the body seen, in ST_DRAIN */
     bool quick;
     /* the answer */
     int status;
@@ -560,8 +566,13 @@ static enum MHD_Result begin(struct front_conn *c, const char *method, const cha
     uint64_t declared = 0;
     if (cl && parse_u64(cl, &declared) < 0)
         return refuse(c, 400, "Content-Length is not a number");
-    if (declared > c->body_max)
-        return refuse(c, 413, "the request body is over %zu bytes", c->body_max);
+    if (declared > c->body_max) {
+        if (declared > DRAIN_MAX || MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Expect"))
+            return refuse(c, 413, "the request body is over %zu bytes", c->body_max);
+        c->state = ST_DRAIN;
+        track_phase(f, c->mc, PH_BODY);
+        return MHD_YES;
+    }
     const char *upgrade = MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, "Upgrade");
     c->rq.websocket = strcmp(method, "GET") == 0 && header_has_token(upgrade, "websocket") &&
                       strcmp(version, "HTTP/1.1") == 0;
@@ -591,8 +602,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (*upload_size) {
             size_t n = *upload_size;
             *upload_size = 0;
-            if (c->rq.body_len + n > c->body_max)
-                return refuse(c, 413, "the request body is over %zu bytes", c->body_max);
+            if (c->rq.body_len + n > c->body_max) {
+                c->state = ST_DRAIN;
+                c->drained = c->rq.body_len;
+                *upload_size = n;
+                return on_request(cls, mc, url, method, version, upload, upload_size, con_cls);
+            }
             if (c->rq.body_len + n + 1 > c->body_cap) {
                 size_t cap = c->body_cap ? c->body_cap : 4096;
                 while (cap < c->rq.body_len + n + 1)
@@ -614,6 +629,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         atomic_fetch_add(&c->refs, 1); /* the handler's */
         c->job.fn = handle_job;
         push_job(c->f, &c->job, c->quick);
+        return MHD_YES;
+    case ST_DRAIN:
+        c->drained += *upload_size;
+        if (!*upload_size || c->drained > DRAIN_MAX) {
+            *upload_size = 0;
+            return refuse(c, 413, "the request body is over %zu bytes", c->body_max);
+        }
+        *upload_size = 0;
         return MHD_YES;
     default:
         *upload_size = 0; /* after an early answer: the rest is dropped */
