@@ -9,7 +9,7 @@
  *     {"v": 1, "dir": "/usr/share/runbox/languages",
  *      "files": [{"file": "python.json", "size": 5797, "mtime": ns, "ctime": ns, "ino": n,
  *                 "name": "python", "aliases": ["py", ...], "extensions": [".py"],
- *                 "judge0_id": 71}, ...]}
+ *                 "judge0_ids": [71]}, ...]}
  *
  * It is used only when it names the same directory and the same *.json files with the same
  * size, mtime, ctime and inode (stat() of each: a few microseconds); anything else, and it is
@@ -32,7 +32,7 @@
 #include "common/util.h"
 #include "lang/lang-int.h"
 
-#define INDEX_VERSION   1
+#define INDEX_VERSION   2
 #define INDEX_MAX_BYTES (1u << 20)
 #define DIR_MAX_FILES   1024
 #define RACY_NS         (100 * 1000000LL) /* ns: see write_index() */
@@ -137,19 +137,29 @@ static char **strv_from_json(json_t *a)
 static struct lang *stub_from_json(json_t *e, const char *path)
 {
     const char *name = NULL;
-    json_t *aliases = NULL, *exts = NULL;
-    json_int_t judge0 = 0;
+    json_t *aliases = NULL, *exts = NULL, *judge0 = NULL, *id;
     struct lang *l;
+    size_t i;
 
-    if (json_unpack(e, "{s:s, s:o, s:o, s:I}", "name", &name, "aliases", &aliases, "extensions",
-                    &exts, "judge0_id", &judge0) < 0 ||
-        judge0 < 0 || judge0 > 100000 || !(l = calloc(1, sizeof(*l))))
+    if (json_unpack(e, "{s:s, s:o, s:o, s:o}", "name", &name, "aliases", &aliases, "extensions",
+                    &exts, "judge0_ids", &judge0) < 0 ||
+        !json_is_array(judge0) || json_array_size(judge0) > 64 || !(l = calloc(1, sizeof(*l))))
         return NULL;
     l->stub = true;
-    l->judge0_id = (unsigned)judge0;
     if (!(l->name = strdup(name)) || !(l->aliases = strv_from_json(aliases)) ||
         !(l->extensions = strv_from_json(exts)) || !(l->origin = strdup(path)))
         return lang_free(l);
+    /* Only the ids: lookups by id need no more until the file is parsed. */
+    if (json_array_size(judge0) &&
+        (!(l->judge0 = calloc(1, sizeof(*l->judge0))) ||
+         !(l->judge0->ids = calloc(json_array_size(judge0), sizeof(*l->judge0->ids)))))
+        return lang_free(l);
+    json_array_foreach(judge0, i, id)
+    {
+        if (!json_is_integer(id) || json_integer_value(id) <= 0 || json_integer_value(id) > 65535)
+            return lang_free(l);
+        l->judge0->ids[l->judge0->n_ids++].id = (unsigned)json_integer_value(id);
+    }
     return l;
 }
 
@@ -223,12 +233,14 @@ static void write_index(const char *index_path, const char *dir, const struct li
     for (size_t i = 0; i < set->n; i++) {
         const struct lang *l = set->v[i];
         const struct file_stat *f = &ls->v[i];
-        json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:I}",
+        json_t *ids = json_array();
+        for (size_t k = 0; ids && l->judge0 && k < l->judge0->n_ids; k++)
+            json_array_append_new(ids, json_integer(l->judge0->ids[k].id));
+        json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o}",
                                                "file", f->file, "size", f->size, "mtime", f->mtime,
                                                "ctime", f->ctime, "ino", f->ino, "name", l->name,
                                                "aliases", strv_to_json(l->aliases), "extensions",
-                                               strv_to_json(l->extensions), "judge0_id",
-                                               (json_int_t)l->judge0_id));
+                                               strv_to_json(l->extensions), "judge0_ids", ids));
     }
     o = json_pack("{s:i, s:s, s:o}", "v", INDEX_VERSION, "dir", dir, "files", files);
     _cleanup_free_ char *text = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;

@@ -15,7 +15,8 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
 void lang__load_support(struct lang *l, const char *dir);
 /* Lookups that leave stubs as they are. */
 struct lang *lang__find_name(const struct lang_set *set, const char *name);
-struct lang *lang__find_judge0(const struct lang_set *set, unsigned id);
+struct lang *lang__find_judge0(const struct lang_set *set, unsigned id,
+                               const struct lang_judge0_id **ret_id);
 /* @l ready to run (index.c): parsed if it was a stub, its support files read if they were not;
  * NULL (set->why says why) when its file no longer parses. NULL @l gives NULL. */
 struct lang *lang__ready(const struct lang_set *set, struct lang *l);

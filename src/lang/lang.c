@@ -93,6 +93,18 @@ static void browser_free(struct lang_browser *b)
     free(b);
 }
 
+void lang_judge0_free(struct lang_judge0 *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->n_ids; i++)
+        free(j->ids[i].name);
+    free(j->ids);
+    free(j->source_file);
+    strv_free(j->compile_args);
+    free(j);
+}
+
 struct lang *lang_free(struct lang *l)
 {
     if (!l)
@@ -119,6 +131,7 @@ struct lang *lang_free(struct lang *l)
         test_done(&l->tests[i]);
     free(l->tests);
     browser_free(l->browser);
+    lang_judge0_free(l->judge0);
     free(l->runner.image);
     files_free(l->support, l->n_support);
     free(l->origin);
@@ -748,9 +761,72 @@ static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
     return 0;
 }
 
+/* "judge0": {"ids": [{"id", "name"}, ...], "source_file", "compile_args"}. */
+static int get_judge0(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "judge0"), *ids, *e;
+    struct lang_judge0 *j;
+    size_t i;
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    ids = json_object_get(v, "ids");
+    if (!json_is_object(v) || !json_is_array(ids) || json_array_size(ids) == 0 ||
+        json_array_size(ids) > 64)
+        return fail(err, "'judge0' must be an object with \"ids\": [{\"id\": N, \"name\": "
+                         "\"...\"}, ...] (1 to 64)");
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "ids") != 0 && strcmp(key, "source_file") != 0 &&
+            strcmp(key, "compile_args") != 0)
+            return fail(err, "judge0: unknown key '%s' (known: ids, source_file, compile_args)",
+                        key);
+    }
+    if (!(j = calloc(1, sizeof(*j))) || !(j->ids = calloc(json_array_size(ids), sizeof(*j->ids)))) {
+        free(j);
+        return -ENOMEM;
+    }
+    l->judge0 = j;
+    json_array_foreach(ids, i, e)
+    {
+        json_t *id = json_object_get(e, "id"), *name = json_object_get(e, "name");
+        const char *flavor = json_string_value(json_object_get(e, "flavor"));
+        if (!json_is_object(e) || !json_is_integer(id) || json_integer_value(id) <= 0 ||
+            json_integer_value(id) > 65535 || !json_is_string(name) ||
+            json_string_length(name) == 0 || json_string_length(name) > 200 ||
+            strlen(json_string_value(name)) != json_string_length(name) ||
+            (json_object_get(e, "flavor") &&
+             (!flavor || (strcmp(flavor, "ce") != 0 && strcmp(flavor, "extra") != 0))) ||
+            json_object_size(e) != (json_object_get(e, "flavor") ? 3u : 2u))
+            return fail(err,
+                        "judge0.ids[%zu] must be {\"id\": 1..65535, \"name\": \"...\"} and "
+                        "optionally \"flavor\": \"ce\" or \"extra\"",
+                        i);
+        for (size_t k = 0; k < j->n_ids; k++)
+            if (j->ids[k].id == (unsigned)json_integer_value(id))
+                return fail(err, "judge0.ids[%zu]: id %lld is listed twice", i,
+                            (long long)json_integer_value(id));
+        j->ids[j->n_ids].id = (unsigned)json_integer_value(id);
+        j->ids[j->n_ids].extra = flavor && strcmp(flavor, "extra") == 0;
+        j->ids[j->n_ids++].name = xstrdup(json_string_value(name));
+    }
+    if ((r = get_string(v, "source_file", false, &j->source_file, err)) < 0 ||
+        (r = get_strv(v, "compile_args", false, &j->compile_args, err)) < 0)
+        return r;
+    if (j->source_file && !lang_has_extension(l, j->source_file))
+        return fail(err, "judge0.source_file '%s' must have one of the language's extensions",
+                    j->source_file);
+    if (j->compile_args && !l->compile)
+        return fail(err, "judge0.compile_args: the language has no compile command");
+    return 0;
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
-    uint64_t judge0_id = 0;
     int r;
 
     if (!json_is_object(o))
@@ -769,10 +845,10 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
         (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
-        (r = get_runner(o, l, err)) < 0 ||
-        (r = get_count(o, "judge0_id", 65535, &judge0_id, err)) < 0)
+        (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0)
         return r;
-    l->judge0_id = (unsigned)judge0_id;
+    if (json_object_get(o, "judge0_id"))
+        return fail(err, "'judge0_id' is now \"judge0\": {\"ids\": [{\"id\", \"name\"}]}");
     if (!l->display_name)
         l->display_name = xstrdup(l->name);
     return 0;
@@ -829,12 +905,28 @@ struct lang *lang__find_name(const struct lang_set *set, const char *name)
     return NULL;
 }
 
-struct lang *lang__find_judge0(const struct lang_set *set, unsigned id)
+struct lang *lang__find_judge0(const struct lang_set *set, unsigned id,
+                               const struct lang_judge0_id **ret_id)
 {
-    for (size_t i = 0; id && i < set->n; i++)
-        if (set->v[i]->judge0_id == id)
-            return set->v[i];
+    for (size_t i = 0; id && i < set->n; i++) {
+        const struct lang_judge0 *j = set->v[i]->judge0;
+        for (size_t k = 0; j && k < j->n_ids; k++)
+            if (j->ids[k].id == id) {
+                if (ret_id)
+                    *ret_id = &j->ids[k];
+                return set->v[i];
+            }
+    }
     return NULL;
+}
+
+/* The first Judge0 id of @l that another language of @set already has, or 0. */
+static unsigned judge0_taken(const struct lang_set *set, const struct lang *l)
+{
+    for (size_t k = 0; l->judge0 && k < l->judge0->n_ids; k++)
+        if (lang__find_judge0(set, l->judge0->ids[k].id, NULL))
+            return l->judge0->ids[k].id;
+    return 0;
 }
 
 bool lang__is_lang_file(const char *name)
@@ -897,11 +989,11 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
-        if (r == 0 && set->v[set->n]->judge0_id &&
-            lang__find_judge0(set, set->v[set->n]->judge0_id)) {
+        unsigned taken = r == 0 ? judge0_taken(set, set->v[set->n]) : 0;
+        if (taken) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
-            snprintf(err->text, sizeof(err->text), "judge0_id %u is taken by another language",
-                     set->v[set->n]->judge0_id);
+            snprintf(err->text, sizeof(err->text), "judge0 id %u is taken by another language",
+                     taken);
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
@@ -934,9 +1026,18 @@ void lang_set_done(struct lang_set *set)
     set->support_dir = NULL;
 }
 
-struct lang *lang_find_judge0(const struct lang_set *set, unsigned id)
+struct lang *lang_find_judge0(const struct lang_set *set, unsigned id,
+                              const struct lang_judge0_id **ret_id)
 {
-    return lang__ready(set, lang__find_judge0(set, id));
+    const struct lang_judge0_id *e = NULL;
+    struct lang *l = lang__ready(set, lang__find_judge0(set, id, &e));
+
+    /* A stub's entry was the index's: the parsed file's own is the one to hand out. */
+    if (l && lang__find_judge0(set, id, &e) != l)
+        return NULL;
+    if (l && ret_id)
+        *ret_id = e;
+    return l;
 }
 
 struct lang *lang_find(const struct lang_set *set, const char *name)

@@ -121,6 +121,24 @@ const char *lang_runner_type_to_string(enum lang_runner_type t);
 int lang_runner_set(const char *type, const char *image, struct lang_runner *ret, char *err,
                     size_t errlen) _warn_unused_;
 
+/* One id of a language in the Judge0 CE API (Judge0 lists one per compiler version). */
+struct lang_judge0_id {
+    unsigned id; /* 48, 52, 71, ... */
+    char *name;  /* Judge0's own name for it: "C++ (GCC 7.4.0)" */
+    bool extra;  /* "flavor": "extra": an id of Judge0 Extra CE (/judge0-extra/), not of CE */
+};
+
+/* "judge0" in a language file: what the Judge0 CE API layer (src/server/compat/judge0.c)
+ * needs to show and run the language as Judge0 does. */
+struct lang_judge0 {
+    struct lang_judge0_id *ids; /* "ids": at least one, unique across files */
+    size_t n_ids;
+    char *source_file;   /* "source_file": Judge0's name for the code ("script.py"), or NULL:
+                          * the language's own */
+    char **compile_args; /* "compile_args": put into the compile command before the
+                          * submission's compiler_options (Judge0's flags: "-O0"), or NULL */
+};
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */
@@ -146,11 +164,11 @@ struct lang {
                                    * /box/.runbox/ for every stage; one that is missing has
                                    * content NULL and is left out */
     size_t n_support;
-    struct lang_runner runner; /* "runner": {"type", "image"}; default the host's sandbox */
-    unsigned judge0_id;        /* "judge0_id": its id in the Judge0 CE API, 0 = none */
-    bool support_loaded;       /* its support files were read (lang_load_dir_lazy) */
+    struct lang_runner runner;  /* "runner": {"type", "image"}; default the host's sandbox */
+    struct lang_judge0 *judge0; /* "judge0": how the Judge0 CE API offers it, or NULL: not */
+    bool support_loaded;        /* its support files were read (lang_load_dir_lazy) */
     bool stub;    /* lang_load_dir_lazy() made it from the index: only name, aliases, extensions,
-                   * judge0_id and origin are set until a lookup parses its file */
+                   * judge0 (its ids alone) and origin are set until a lookup parses its file */
     char *origin; /* the file it came from */
 };
 
@@ -174,6 +192,7 @@ struct lang_error {
 int lang_parse(const char *json, size_t len, const char *origin, struct lang **ret,
                struct lang_error *err) _warn_unused_;
 struct lang *lang_free(struct lang *l);
+void lang_judge0_free(struct lang_judge0 *j);
 
 /* Parse a limits object ({"time", "wall", "memory_mb", "pids", "output_kb"}), as in a language
  * file; also used for the config file. */
@@ -194,8 +213,9 @@ int lang_load_dir_lazy(const char *dir, const char *index_path, struct lang_set 
                        struct lang_error *err) _warn_unused_;
 void lang_set_done(struct lang_set *set);
 
-/* The language whose judge0_id is @id (not 0), or NULL. */
-struct lang *lang_find_judge0(const struct lang_set *set, unsigned id);
+/* The language with Judge0 id @id (not 0), or NULL; *@ret_id (may be NULL) its entry. */
+struct lang *lang_find_judge0(const struct lang_set *set, unsigned id,
+                              const struct lang_judge0_id **ret_id);
 
 /* The language named @name (or one of its aliases), or NULL. */
 struct lang *lang_find(const struct lang_set *set, const char *name);

@@ -29,7 +29,7 @@ static void compile_finish(struct server *srv, struct sched_run *run, json_t *re
 
     if (!result)
         result = result_without_compile("internal_error", "out of memory");
-    ratelimit_run_end(srv->rl, d->rate_key);
+    ratelimit_run_end(run_rl(srv, d), d->rate_key);
     sched_run_finish(run, result);
 }
 

@@ -186,7 +186,7 @@ static void finish(struct server *srv, struct sched_run *run, json_t *result)
         (void)webhook_send(srv->webhook, run->id, d->req.callback_url, result);
     /* A claimed run is counted in flight by the node it was submitted to. */
     if (!d->claimed)
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
     sched_run_finish(run, result);
     /* After the answer: the client does not wait for the eviction. */
     if (kept)
@@ -613,7 +613,7 @@ void run_followed_done(void *ctx, struct sched_run *proxy)
     struct run_data *d = proxy->data;
 
     if (d)
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
 }
 
 struct sched_run *server_find_run(struct server *srv, int64_t id)
@@ -638,6 +638,11 @@ static int answer_when_done(struct req *rq, struct sched_run *run)
     return http_reply_json(rq, 200, result);
 }
 
+struct ratelimit *run_rl(const struct server *srv, const struct run_data *d)
+{
+    return d->judge0 ? srv->judge0_rl : srv->rl;
+}
+
 static int submit_fail(struct submit_error *err, int status, unsigned retry, const char *msg,
                        const char *detail)
 {
@@ -659,7 +664,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
 
     d->rate_key = who->key_id ? -who->key_id : who->user_id;
     d->submitted_us = now_us();
-    if (ratelimit_run_begin(srv->rl, d->rate_key, &retry) < 0)
+    if (ratelimit_run_begin(run_rl(srv, d), d->rate_key, &retry) < 0)
         return submit_fail(err, 429, retry, "too many runs at once for this caller", NULL);
     struct store_run_new sr = {
             .user_id = who->user_id,
@@ -677,7 +682,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
      * (its stdin is this connection) and a browser compile run on this node's sandboxes. */
     bool shared = srv->cluster && record && stdin_fd < 0;
     if (!shared && !srv->sched) {
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
         return submit_fail(err, 503, 2,
                            "this node runs no sandboxes (--role api): interactive runs and "
                            "browser compiles need a node started with --role all",
@@ -685,19 +690,19 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
     }
     _cleanup_(json_decrefp) json_t *payload = shared ? run_payload(d) : NULL;
     if (shared && !payload) {
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
         return submit_fail(err, 500, 0, "out of memory", NULL);
     }
     sr.payload = payload;
     if (record && (r = store_run_insert(srv->store, &sr, &id)) < 0) {
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
         if (r == -ENOTCONN)
             return submit_fail(err, 503, 2, "the database is unavailable: try again shortly", NULL);
         return submit_fail(err, 503, 1, "cannot record the run: ", store_error());
     }
     struct sched_run *run = sched_run_new(id, who->user_id, d, run_data_free);
     if (!run) {
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
         if (record)
             (void)!store_run_delete(srv->store, id, 0);
         return submit_fail(err, 500, 0, "out of memory", NULL);
@@ -709,7 +714,7 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
         if (cluster_follow(srv->cluster, run) < 0) {
             run->data = NULL;
             sched_run_unref(run);
-            ratelimit_run_end(srv->rl, d->rate_key);
+            ratelimit_run_end(run_rl(srv, d), d->rate_key);
             json_t *res = result_without_run("cancelled", "out of memory", d->req.lang->name);
             (void)!cluster_cancel(srv->cluster, id, res);
             json_decref(res);
@@ -724,18 +729,18 @@ int run_submit(struct server *srv, const struct auth_principal *who, struct run_
             run->data = NULL;
             run->stdin_fd = -1;
             sched_run_unref(run);
-            ratelimit_run_end(srv->rl, d->rate_key);
+            ratelimit_run_end(run_rl(srv, d), d->rate_key);
             (void)!store_run_delete(srv->store, id, 0);
             return submit_fail(err, 503, 2, "the database is unavailable: try again shortly", NULL);
         }
         d->held = true;
     }
-    r = sched_submit(srv->sched, run, 0, &pos);
+    r = sched_submit(srv->sched, run, d->judge0 ? SCHED_SUBMIT_ADMITTED : 0, &pos);
     if (r < 0) {
         run->data = NULL; /* the caller still owns d and stdin_fd */
         run->stdin_fd = -1;
         sched_run_unref(run);
-        ratelimit_run_end(srv->rl, d->rate_key);
+        ratelimit_run_end(run_rl(srv, d), d->rate_key);
         if (record)
             (void)!store_run_delete(srv->store, id, 0);
         if (r == -EAGAIN) {

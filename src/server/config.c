@@ -53,6 +53,11 @@ static void set_defaults(struct server_config *c)
     c->rate = 20;
     c->burst = 40;
     c->max_inflight = 8;
+    /* Judge0's clients send batches of 20 and poll every 0.1 s; Judge0 itself queues up to
+     * 100 submissions (MAX_QUEUE_SIZE). */
+    c->judge0_rate = 20;
+    c->judge0_burst = 60;
+    c->judge0_max_inflight = 100;
     c->webhook = (struct webhook_config){NULL, 5, 500, 5000};
     /* The defaults a run gets (over the languages' own): the seeds' 10 s wall, 128 MB,
      * 0.5 CPU, 50 processes and 1 MB of output. */
@@ -141,6 +146,9 @@ static const struct key keys[] = {
         KEY("piston_anonymous_user", K_STRING, piston_anonymous_user),
         KEY("judge0_root", K_BOOL, judge0_root),
         KEY("judge0_anonymous_user", K_STRING, judge0_anon_user),
+        KEY("judge0_rate_limit_per_s", K_DOUBLE, judge0_rate),
+        KEY("judge0_rate_limit_burst", K_UINT, judge0_burst),
+        KEY("judge0_max_concurrent_runs", K_UINT, judge0_max_inflight),
 };
 #undef KEY
 

@@ -333,7 +333,14 @@ static int serve(struct req *rq, const struct route *rt)
         return 0;
     if ((rt->flags & ROUTE_ADMIN) && !rq->who.admin)
         return http_reply_error(rq, 403, "", "this needs an admin");
-    if ((rt->flags & ROUTE_RATELIMIT) && ratelimit_take(rq->srv->rl, rate_key(rq), &retry) < 0)
+    /* The Judge0 layer has its own bucket, and answers as Judge0 does when it cannot take
+     * more (503 {"error"}): Judge0 never sends 429, and its Python SDK turns one into None
+     * (judge0_reply_busy). */
+    if ((rt->flags & ROUTE_RATELIMIT) && (rt->flags & ROUTE_JUDGE0) &&
+        ratelimit_take(rq->srv->judge0_rl, rate_key(rq), &retry) < 0)
+        return judge0_reply_busy(rq, retry, "too many requests: slow down");
+    if ((rt->flags & ROUTE_RATELIMIT) && !(rt->flags & ROUTE_JUDGE0) &&
+        ratelimit_take(rq->srv->rl, rate_key(rq), &retry) < 0)
         return http_reply_retry(rq, 429, retry, "too many requests: slow down");
     if (!(rt->flags & (ROUTE_RAW | ROUTE_ANY_TYPE)) && rq->body_len &&
         !origin_content_type_is_json(http_header(rq, "Content-Type")))
@@ -349,7 +356,14 @@ static bool route_matches(const struct server *srv, const struct route *rt, cons
 {
     if (path_matches(rt->pattern, path, pp))
         return true;
-    if (!(rt->flags & ROUTE_JUDGE0) || !srv->cfg->judge0_root)
+    if (!(rt->flags & ROUTE_JUDGE0))
+        return false;
+    if (strncmp(path, JUDGE0_EXTRA_PREFIX "/", strlen(JUDGE0_EXTRA_PREFIX "/")) == 0) {
+        *pp = (struct path_params){0};
+        return path_matches(rt->pattern + strlen(JUDGE0_PREFIX), path + strlen(JUDGE0_EXTRA_PREFIX),
+                            pp);
+    }
+    if (!srv->cfg->judge0_root)
         return false;
     *pp = (struct path_params){0};
     return path_matches(rt->pattern + strlen(JUDGE0_PREFIX), path, pp);

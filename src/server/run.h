@@ -8,6 +8,7 @@
 
 struct req;
 struct sbx_host;
+struct ratelimit;
 struct sched_run;
 struct server;
 struct course;
@@ -20,6 +21,8 @@ struct run_data {
     const struct course *course; /* a course's test run: the course's tests, runner, limits */
     const struct course_exercise *ex;
     int64_t rate_key; /* whose in-flight count it holds */
+    bool judge0;      /* a Judge0 submission: counted by srv->judge0_rl, which replaces the
+                       * per-user queue cap (compat/judge0.c) */
     uint64_t submitted_us;
     double setup_s; /* sandbox overhead, for the metrics */
     char *module;   /* a browser compile's module (JOB_MODE_BROWSER_COMPILE), or NULL */
@@ -38,6 +41,9 @@ struct run_data {
 };
 
 void run_data_free(void *d);
+
+/* The limiter that counts @d in flight: srv->judge0_rl for a Judge0 submission, else srv->rl. */
+struct ratelimit *run_rl(const struct server *srv, const struct run_data *d);
 
 /* The policy requests are checked under. */
 void server_request_policy(const struct server *srv, struct request_policy *ret);

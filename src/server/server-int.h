@@ -28,8 +28,9 @@ struct server {
     int role;                /* enum cluster_role */
     struct metrics *metrics;
     struct ratelimit *rl;
-    struct ratelimit *ws_slots; /* WebSockets open per user */
-    struct loginguard *guard;   /* login backoff */
+    struct ratelimit *judge0_rl; /* the Judge0 layer's own per-caller limits (server.h) */
+    struct ratelimit *ws_slots;  /* WebSockets open per user */
+    struct loginguard *guard;    /* login backoff */
     struct webhook *webhook;
     struct marks *marks;     /* runs' "running" marks, written off their path; NULL: inline */
     struct lang_set *langs;  /* loaded once at start */

@@ -294,9 +294,11 @@ static int setup(struct server *srv, char *err, size_t errlen)
     srv->versions = probe_versions(srv->langs, !c->job.no_cgroup_tune);
     srv->metrics = metrics_new();
     srv->rl = ratelimit_new(c->rate, c->burst, c->max_inflight);
+    srv->judge0_rl = ratelimit_new(c->judge0_rate, c->judge0_burst, c->judge0_max_inflight);
     srv->ws_slots = ratelimit_new(0, 0, c->max_websockets_per_user);
     srv->guard = loginguard_new(&c->login);
-    if (!srv->versions || !srv->metrics || !srv->rl || !srv->ws_slots || !srv->guard) {
+    if (!srv->versions || !srv->metrics || !srv->rl || !srv->judge0_rl || !srv->ws_slots ||
+        !srv->guard) {
         snprintf(err, errlen, "cannot start the metrics, rate limits or webhooks");
         return -ENOMEM;
     }
@@ -343,6 +345,7 @@ static void teardown(struct server *srv)
     srv->cluster = cluster_free(srv->cluster);
     srv->webhook = webhook_free(srv->webhook);
     srv->rl = ratelimit_free(srv->rl);
+    srv->judge0_rl = ratelimit_free(srv->judge0_rl);
     srv->ws_slots = ratelimit_free(srv->ws_slots);
     srv->guard = loginguard_free(srv->guard);
     srv->metrics = metrics_free(srv->metrics);

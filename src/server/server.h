@@ -75,7 +75,13 @@ struct server_config {
     /* Piston compatibility (/api/v2/): */
     char *piston_anonymous_user; /* the user a caller without Authorization runs as; NULL = none */
     /* The Judge0 CE API (compat/judge0.h), always under /judge0/: */
-    bool judge0_root;       /* also at "/" (--judge0-root) */
+    bool judge0_root; /* also at "/" (--judge0-root) */
+    /* The Judge0 layer's per-caller limits, sized for its clients (a batch of 20 and its
+     * polling): requests per second and burst for its POSTs, and runs in flight (queued or
+     * running; these replace max_concurrent_runs and max_queued_per_user there). */
+    double judge0_rate;
+    unsigned judge0_burst;
+    unsigned judge0_max_inflight;
     char *judge0_anon_user; /* the user a Judge0 client without credentials acts as; NULL =
                              * credentials required */
 };

@@ -167,16 +167,27 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     assert_ptr_equal(lang_for_file(&set, "dir/x.rs"), lang_find(&set, "rust"));
     assert_null(lang_for_file(&set, "README"));
     assert_null(lang_find(&set, "cobol"));
-    /* Judge0's ids of the shipped languages. */
-    assert_ptr_equal(lang_find_judge0(&set, 71), lang_find(&set, "python"));
-    assert_ptr_equal(lang_find_judge0(&set, 54), lang_find(&set, "cpp"));
-    assert_ptr_equal(lang_find_judge0(&set, 46), lang_find(&set, "bash"));
-    assert_null(lang_find_judge0(&set, 0));
-    assert_null(lang_find_judge0(&set, 9999));
+    /* Judge0's ids of the shipped languages: every CE id of a compiler version runbox has,
+     * with Judge0's names, file names and flags. */
+    const struct lang_judge0_id *e = NULL;
+    assert_ptr_equal(lang_find_judge0(&set, 71, &e), lang_find(&set, "python"));
+    assert_string_equal(e->name, "Python (3.8.1)");
+    assert_false(e->extra);
+    assert_string_equal(lang_find(&set, "python")->judge0->source_file, "script.py");
+    for (unsigned id = 52; id <= 54; id++)
+        assert_ptr_equal(lang_find_judge0(&set, id, NULL), lang_find(&set, "cpp"));
+    for (unsigned id = 48; id <= 50; id++)
+        assert_ptr_equal(lang_find_judge0(&set, id, NULL), lang_find(&set, "c"));
+    assert_string_equal(lang_find(&set, "c")->judge0->compile_args[0], "-O0");
+    assert_ptr_equal(lang_find_judge0(&set, 46, NULL), lang_find(&set, "bash"));
+    assert_ptr_equal(lang_find_judge0(&set, 10, &e), lang_find(&set, "python"));
+    assert_true(e->extra);
+    assert_null(lang_find_judge0(&set, 0, NULL));
+    assert_null(lang_find_judge0(&set, 9999, NULL));
     lang_set_done(&set);
 }
 
-/* Two files with one judge0_id: the load fails, naming the id. */
+/* Two files with one Judge0 id: the load fails, naming the id. */
 static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
 {
     static const char *const files[] = {"a.json", "b.json"};
@@ -192,15 +203,16 @@ static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
         FILE *f = fopen(path, "w");
         assert_non_null(f);
         fprintf(f,
-                "{\"name\": \"%s\", \"judge0_id\": 71, \"extensions\": [\".%s\"], "
+                "{\"name\": \"%s\", \"judge0\": {\"ids\": [{\"id\": %u, \"name\": \"X\"}, "
+                "{\"id\": 71, \"name\": \"Y\"}]}, \"extensions\": [\".%s\"], "
                 "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": "
                 "[\"cat\"], \"selftest\": {\"files\": {\"m.%s\": \"hi\"}, "
                 "\"expected_output\": \"hi\"}}",
-                name, name, name, name);
+                name, 60 + (unsigned)i, name, name, name);
         fclose(f);
     }
     assert_int_equal(lang_load_dir(dir, &set, &err), -EEXIST);
-    assert_non_null(strstr(err.text, "judge0_id 71"));
+    assert_non_null(strstr(err.text, "judge0 id 71"));
     for (size_t i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         unlink(path);

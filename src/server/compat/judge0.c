@@ -11,6 +11,7 @@
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "lang/lang.h"
 #include "sandbox/sandbox.h"
 #include "sched/sched.h"
+#include "server/front.h"
 #include "server/limits.h"
 #include "server/request.h"
 #include "server/run.h"
@@ -31,12 +33,48 @@
 #define JUDGE0_PER_PAGE        20
 #define JUDGE0_TOKEN_LEN       37 /* a UUID and its NUL */
 
+/*** Flavors ***/
+
+/* Is @rq for Judge0 Extra CE (under JUDGE0_EXTRA_PREFIX)? */
+static bool is_extra(const struct req *rq)
+{
+    const char *p = rq->fr ? rq->fr->path : NULL;
+
+    return p && strncmp(p, JUDGE0_EXTRA_PREFIX "/", strlen(JUDGE0_EXTRA_PREFIX "/")) == 0;
+}
+
+/* The language with Judge0 id @id in @rq's flavor, installed here; NULL when none. */
+static const struct lang *find_language(const struct req *rq, unsigned id,
+                                        const struct lang_judge0_id **ret_id)
+{
+    const struct lang_judge0_id *e = NULL;
+    const struct lang *l = lang_find_judge0(rq->srv->langs, id, &e);
+
+    if (!l || !e || e->extra != is_extra(rq) || !lang_is_installed(l))
+        return NULL;
+    *ret_id = e;
+    return l;
+}
+
 /*** Errors in Judge0's shapes ***/
 
 /* {"error": @msg} with @status. */
 static int reply_error(struct req *rq, int status, const char *msg)
 {
     return http_reply_json(rq, status, json_pack("{s:s}", "error", msg));
+}
+
+int judge0_reply_busy(struct req *rq, unsigned retry_after_s, const char *msg)
+{
+    char secs[16];
+    json_t *o = json_pack("{s:s}", "error", msg);
+    _cleanup_free_ char *text = o ? json_dumps_fixed(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    snprintf(secs, sizeof(secs), "%u", retry_after_s ? retry_after_s : 1);
+    const struct http_header retry = {"Retry-After", secs};
+    return http_reply_bytes_headers(rq, 503, "application/json", text ? text : "{}",
+                                    text ? strlen(text) : 2, &retry, 1);
 }
 
 /* Add @msg to @field's list in @errors ({"field": ["msg", ...]}). */
@@ -375,8 +413,9 @@ static int get_additional_files(json_t *item, json_t *errors, json_t *files)
 
 /*** A submission into a runbox request ***/
 
-/* The language of @item; NULL after adding an error. */
-static const struct lang *get_language(const struct server *srv, json_t *item, json_t *errors)
+/* The language of @item (and its Judge0 entry into *@ret_id); NULL after adding an error. */
+static const struct lang *get_language(const struct req *rq, json_t *item, json_t *errors,
+                                       const struct lang_judge0_id **ret_id)
 {
     json_t *v = json_object_get(item, "language_id");
     const struct lang *l;
@@ -386,8 +425,7 @@ static const struct lang *get_language(const struct server *srv, json_t *item, j
         return NULL;
     }
     if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > UINT32_MAX ||
-        !(l = lang_find_judge0(srv->langs, (unsigned)json_integer_value(v))) ||
-        !lang_is_installed(l)) {
+        !(l = find_language(rq, (unsigned)json_integer_value(v), ret_id))) {
         if (json_is_integer(v))
             add_error(errors, "language_id", "language with id %lld doesn't exist",
                       (long long)json_integer_value(v));
@@ -475,6 +513,13 @@ static int put_io(json_t *runbox, json_t *compat, const char *stdin_b64, size_t 
     return 0;
 }
 
+/* The name Judge0 gives the code ("script.py"): the language file's judge0.source_file, else
+ * the language's own. */
+static const char *judge0_source_file(const struct lang *l)
+{
+    return l->judge0 && l->judge0->source_file ? l->judge0->source_file : l->source_file;
+}
+
 /* The texts: source_code, stdin, expected_output (kept in base64 in @compat). */
 static int get_texts(const struct lang *l, json_t *item, bool base64, json_t *errors,
                      json_t *compat, json_t *runbox)
@@ -496,8 +541,8 @@ static int get_texts(const struct lang *l, json_t *item, bool base64, json_t *er
         return 0;
     json_t *files = json_object_get(runbox, "files");
     json_array_insert_new(files, 0,
-                          json_pack("{s:s, s:s, s:s}", "name", l->source_file, "content", src,
-                                    "encoding", "base64"));
+                          json_pack("{s:s, s:s, s:s}", "name", judge0_source_file(l), "content",
+                                    src, "encoding", "base64"));
     return put_io(runbox, compat, in, in_len, want, want_len, errors);
 }
 
@@ -551,10 +596,12 @@ static void new_token(char ret[JUDGE0_TOKEN_LEN])
 
 /* Translate @item into @runbox (the execute request) and @compat (the submission as Judge0
  * shows it back); problems go to @errors. */
-static int translate(const struct server *srv, json_t *item, bool base64, json_t *errors,
+static int translate(const struct req *rq, json_t *item, bool base64, json_t *errors,
                      json_t *compat, json_t *runbox)
 {
-    const struct lang *l = get_language(srv, item, errors);
+    const struct server *srv = rq->srv;
+    const struct lang_judge0_id *jid = NULL;
+    const struct lang *l = get_language(rq, item, errors, &jid);
     json_t *cb = json_object_get(item, "callback_url");
     int r;
 
@@ -569,6 +616,15 @@ static int translate(const struct server *srv, json_t *item, bool base64, json_t
         return r;
     if (json_array_size(json_object_get(runbox, "compile_args")) && l && !l->compile)
         add_error(errors, "compiler_options", "is only for compiled languages");
+    /* Judge0's own flags for the language (judge0.compile_args: "-O0"), then the caller's. */
+    if (l && l->compile && l->judge0 && l->judge0->compile_args) {
+        json_t *a = json_object_get(runbox, "compile_args"), *all = json_array();
+        for (char **p = l->judge0->compile_args; all && *p; p++)
+            json_array_append_new(all, json_string(*p));
+        if (!all || (a && json_array_extend(all, a) < 0) ||
+            json_object_set_new(runbox, "compile_args", all) < 0)
+            return -ENOMEM;
+    }
     if (!l) {
         json_t *src = json_object_get(item, "source_code");
         if (!src || json_is_null(src))
@@ -576,8 +632,8 @@ static int translate(const struct server *srv, json_t *item, bool base64, json_t
         return 0;
     }
     json_object_set_new(runbox, "language", json_string(l->name));
-    json_object_set_new(compat, "language_id", json_integer(l->judge0_id));
-    json_object_set_new(compat, "language_name", json_string(l->display_name));
+    json_object_set_new(compat, "language_id", json_integer(jid->id));
+    json_object_set_new(compat, "language_name", json_string(jid->name));
     static const char *const keep[] = {"compiler_options", "command_line_arguments", "callback_url",
                                        "additional_files"};
     for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
@@ -595,7 +651,7 @@ static int translate(const struct server *srv, json_t *item, bool base64, json_t
 
 /* A submission @item into a new run's data (token and attributes set), or -EINVAL with
  * @errors filled (Judge0's 422 body), or -ENOMEM. */
-static int submission_new(struct server *srv, json_t *item, bool base64, json_t *errors,
+static int submission_new(struct req *rq, json_t *item, bool base64, json_t *errors,
                           struct run_data **ret)
 {
     _cleanup_(json_decrefp) json_t *compat = json_object();
@@ -611,14 +667,14 @@ static int submission_new(struct server *srv, json_t *item, bool base64, json_t 
         add_error(errors, "base", "a submission must be a JSON object");
         return -EINVAL;
     }
-    if ((r = translate(srv, item, base64, errors, compat, runbox)) < 0)
+    if ((r = translate(rq, item, base64, errors, compat, runbox)) < 0)
         return r;
     if (json_object_size(errors))
         return -EINVAL;
     struct run_data *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
-    server_request_policy(srv, &pol);
+    server_request_policy(rq->srv, &pol);
     if (request_parse(runbox, &pol, &d->req, &err) < 0) {
         free(d);
         if (err.status == 500)
@@ -627,6 +683,7 @@ static int submission_new(struct server *srv, json_t *item, bool base64, json_t 
         return -EINVAL;
     }
     new_token(token);
+    d->judge0 = true;
     d->token = strdup(token);
     d->compat = TAKE_PTR(compat);
     d->request_json = request_to_json(&d->req);
@@ -640,8 +697,17 @@ static int submission_new(struct server *srv, json_t *item, bool base64, json_t 
 
 /*** Answering submissions ***/
 
-/* The view of run @id; answers the error itself (and returns NULL). */
-static json_t *load_view(struct req *rq, int64_t id, const struct judge0_view_opts *o)
+#define JUDGE0_NOT_UTF8                                                                          \
+    "some attributes for this submission cannot be converted to UTF-8, use base64_encoded=true " \
+    "query parameter"
+#define JUDGE0_NOT_UTF8_BATCH                                                        \
+    "some attributes for one or more submissions cannot be converted to UTF-8, use " \
+    "base64_encoded=true query parameter"
+
+/* The view of run @id; answers the error itself (and returns NULL): 400, or with @token
+ * (a created submission's) @status and the token, as Judge0 does after a wait=true. */
+static json_t *load_view_as(struct req *rq, int64_t id, const struct judge0_view_opts *o,
+                            int status, const char *token, const char *not_utf8)
 {
     _cleanup_(json_decrefp) json_t *run = NULL, *c = NULL;
     int r, err = 0;
@@ -656,13 +722,18 @@ static json_t *load_view(struct req *rq, int64_t id, const struct judge0_view_op
     }
     json_t *v = judge0_view(run, json_object_get(c, "compat"),
                             json_string_value(json_object_get(c, "token")), o, &err);
-    if (!v && err == -EILSEQ)
-        reply_error(rq, 400,
-                    "some attributes for this submission cannot be converted to UTF-8, use "
-                    "base64_encoded=true");
+    if (!v && err == -EILSEQ && token)
+        http_reply_json(rq, status, json_pack("{s:s, s:s}", "error", not_utf8, "token", token));
+    else if (!v && err == -EILSEQ)
+        reply_error(rq, status, not_utf8);
     else if (!v)
         http_reply_error(rq, 500, "", "out of memory");
     return v;
+}
+
+static json_t *load_view(struct req *rq, int64_t id, const struct judge0_view_opts *o)
+{
+    return load_view_as(rq, id, o, 400, NULL, JUDGE0_NOT_UTF8);
 }
 
 /* The run named by the path's token, for the caller (any owner for an admin). */
@@ -681,9 +752,9 @@ static int token_run(struct req *rq, const char *token, int64_t *ret_id)
 static int reply_submit_error(struct req *rq, const struct submit_error *e)
 {
     if (e->queue_full)
-        return reply_error(rq, 503, "queue is full");
-    if (e->retry_after)
-        return http_reply_retry(rq, e->status, e->retry_after, "%s", e->message);
+        return judge0_reply_busy(rq, e->retry_after, "queue is full");
+    if (e->status == 429)
+        return judge0_reply_busy(rq, e->retry_after, e->message);
     return reply_error(rq, e->status, e->message);
 }
 
@@ -712,7 +783,7 @@ int h_judge0_submission_create(struct req *rq)
         json_decref(errors);
         return body ? http_reply_error(rq, 500, "", "out of memory") : 0;
     }
-    r = submission_new(rq->srv, body, o.base64, errors, &d);
+    r = submission_new(rq, body, o.base64, errors, &d);
     json_decref(body);
     if (r == -EINVAL)
         return http_reply_json(rq, 422, errors);
@@ -729,7 +800,8 @@ int h_judge0_submission_create(struct req *rq)
     if (wait)
         wait_done(run);
     sched_run_unref(run);
-    json_t *v = wait ? load_view(rq, id, &o) : json_pack("{s:s}", "token", token);
+    json_t *v = wait ? load_view_as(rq, id, &o, 201, token, JUDGE0_NOT_UTF8)
+                     : json_pack("{s:s}", "token", token);
     free(token);
     return v ? http_reply_json(rq, 201, v) : 0;
 }
@@ -793,7 +865,8 @@ int h_judge0_submission_list(struct req *rq)
     json_t *subs = json_array();
     json_array_foreach(list, i, item)
     {
-        json_t *v = load_view(rq, json_integer_value(json_object_get(item, "id")), &o);
+        json_t *v = load_view_as(rq, json_integer_value(json_object_get(item, "id")), &o, 400, NULL,
+                                 JUDGE0_NOT_UTF8_BATCH);
         if (!v) {
             json_decref(list);
             json_decref(subs);
@@ -824,17 +897,19 @@ static json_t *batch_item(struct req *rq, json_t *item, bool base64)
 
     if (!errors)
         return NULL;
-    int r = submission_new(rq->srv, item, base64, errors, &d);
+    int r = submission_new(rq, item, base64, errors, &d);
     if (r == -EINVAL)
         return errors;
     json_decref(errors);
     if (r < 0)
-        return json_pack("{s:s}", "error", "out of memory");
+        return json_pack("{s:[s]}", "base", "out of memory");
     json_t *ok = json_pack("{s:s}", "token", d->token);
     if (!ok || run_submit(rq->srv, &rq->who, d, -1, &run, &pos, &serr) < 0) {
         run_data_free(d);
         json_decref(ok);
-        return json_pack("{s:s}", "error",
+        /* In the shape of Judge0's per-item errors ({"attribute": ["message"]}; "base" is
+         * Rails' name for the record as a whole): never a key of its own. */
+        return json_pack("{s:[s]}", "base",
                          !ok               ? "out of memory"
                          : serr.queue_full ? "queue is full"
                                            : serr.message);
@@ -843,13 +918,23 @@ static json_t *batch_item(struct req *rq, json_t *item, bool base64)
     return ok;
 }
 
+/* Room for @n more runs in the queue (Judge0 checks a batch's size against its queue before
+ * taking any of it, and answers 503 "queue is full"). */
+static bool queue_has_room(const struct server *srv, size_t n)
+{
+    unsigned queued = 0, busy = 0, workers = 0;
+
+    if (!srv->sched || srv->cluster)
+        return true; /* the shared queue: each item is checked as it is taken */
+    sched_counts(srv->sched, &queued, &busy, &workers);
+    return queued + n <= srv->cfg->queue_size;
+}
+
+/* A batch is never run synchronously: Judge0 ignores ?wait= here (its check_wait filter is
+ * for the single create), so a client's wait=true is accepted and the tokens come back. */
 int h_judge0_batch_create(struct req *rq)
 {
     bool base64 = query_bool(rq, "base64_encoded", false);
-    char wait[8];
-
-    if (http_query(rq, "wait", wait, sizeof(wait)))
-        return reply_error(rq, 400, "wait not allowed");
     json_t *body = http_body_json(rq);
     if (!body)
         return 0;
@@ -857,20 +942,28 @@ int h_judge0_batch_create(struct req *rq)
     size_t i, n = json_array_size(subs);
     if (!json_is_array(subs) || n == 0) {
         json_decref(body);
-        return reply_error(rq, 422, "there should be at least one submission in a batch");
+        return reply_error(rq, 400, "there should be at least one submission in a batch");
     }
     if (n > JUDGE0_MAX_BATCH) {
         json_decref(body);
-        return reply_error(rq, 422,
+        return reply_error(rq, 400,
                            "number of submissions in a batch should be less than or equal to 20");
     }
+    if (!queue_has_room(rq->srv, n)) {
+        json_decref(body);
+        return judge0_reply_busy(rq, 2, "queue is full");
+    }
     json_t *out = json_array();
+    bool any = false;
     json_array_foreach(subs, i, item)
     {
-        json_array_append_new(out, batch_item(rq, item, base64));
+        json_t *one = batch_item(rq, item, base64);
+        any = any || json_object_get(one, "token");
+        json_array_append_new(out, one);
     }
     json_decref(body);
-    return http_reply_json(rq, 201, out);
+    /* Judge0: 201 when one item at least was taken, else 422. */
+    return http_reply_json(rq, any ? 201 : 422, out);
 }
 
 int h_judge0_batch_get(struct req *rq)
@@ -881,14 +974,14 @@ int h_judge0_batch_get(struct req *rq)
     if (view_opts(rq, &o) < 0)
         return 0;
     if (!http_query(rq, "tokens", tokens, sizeof(tokens)) || !*tokens)
-        return reply_error(rq, 400, "tokens are required");
+        return reply_error(rq, 400, "there should be at least one submission in a batch");
     json_t *subs = json_array();
     size_t n = 0;
     for (char *save = NULL, *t = strtok_r(tokens, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         int64_t id;
         if (++n > JUDGE0_MAX_BATCH) {
             json_decref(subs);
-            return reply_error(rq, 422,
+            return reply_error(rq, 400,
                                "number of submissions in a batch should be less than or equal "
                                "to 20");
         }
@@ -897,7 +990,7 @@ int h_judge0_batch_get(struct req *rq)
             json_array_append_new(subs, json_null());
             continue;
         }
-        json_t *v = r < 0 ? NULL : load_view(rq, id, &o);
+        json_t *v = r < 0 ? NULL : load_view_as(rq, id, &o, 400, NULL, JUDGE0_NOT_UTF8_BATCH);
         if (r < 0)
             http_reply_store_error(rq, r);
         if (!v) {
@@ -911,40 +1004,33 @@ int h_judge0_batch_get(struct req *rq)
 
 /*** Languages, statuses, information ***/
 
-/* "Python (3.11.2)": the display name without its version number, then the probed version. */
-static json_t *language_name(const struct server *srv, const struct lang *l)
+/* The languages with a Judge0 id that this host has, each of their ids, sorted by id, under
+ * Judge0's own names ("C++ (GCC 9.2.0)": what its clients look for; the toolchain that runs
+ * them is this host's, /api/v1/code/languages says which). */
+static int cmp_id(const void *a, const void *b)
 {
-    const char *ver = server_lang_version(srv, l), *d = l->display_name;
-    char base[128], name[256];
-    size_t n = strlen(d);
-    bool paren = n && d[n - 1] == ')';
+    unsigned x = (*(const struct lang_judge0_id *const *)a)->id;
+    unsigned y = (*(const struct lang_judge0_id *const *)b)->id;
 
-    if (!ver)
-        return json_string(d);
-    snprintf(base, sizeof(base), "%.*s", (int)(paren ? n - 1 : n), d);
-    n = strlen(base);
-    size_t k = n;
-    while (k && ((base[k - 1] >= '0' && base[k - 1] <= '9') || base[k - 1] == '.'))
-        k--;
-    if (k < n && k && base[k - 1] == ' ')
-        base[k - 1] = '\0';
-    if (paren)
-        snprintf(name, sizeof(name), "%s %s)", base, ver);
-    else
-        snprintf(name, sizeof(name), "%s (%s)", base, ver);
-    return json_string(name);
+    return (x > y) - (x < y);
 }
 
-/* The languages with a Judge0 id that this host has, sorted by id. */
-static json_t *language_list(const struct server *srv, bool all)
+static json_t *language_list(const struct req *rq, bool all)
 {
+    const struct lang_set *set = rq->srv->langs;
+    const struct lang_judge0_id *v[1024];
+    size_t n = 0;
     json_t *a = json_array();
 
-    for (unsigned id = 1; a && id < 1000; id++) {
-        const struct lang *l = lang_find_judge0(srv->langs, id);
-        if (!l || !lang_is_installed(l))
-            continue;
-        json_t *o = json_pack("{s:i, s:o}", "id", id, "name", language_name(srv, l));
+    for (size_t i = 0; i < set->n; i++) {
+        const struct lang *l = set->v[i];
+        for (size_t k = 0; l->judge0 && k < l->judge0->n_ids && n < ARRAY_SIZE(v); k++)
+            if (l->judge0->ids[k].extra == is_extra(rq) && lang_is_installed(l))
+                v[n++] = &l->judge0->ids[k];
+    }
+    qsort(v, n, sizeof(*v), cmp_id);
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *o = json_pack("{s:i, s:s}", "id", (int)v[i]->id, "name", v[i]->name);
         if (o && all)
             json_object_set_new(o, "is_archived", json_false());
         json_array_append_new(a, o);
@@ -954,25 +1040,36 @@ static json_t *language_list(const struct server *srv, bool all)
 
 int h_judge0_languages(struct req *rq)
 {
-    return http_reply_json(rq, 200, language_list(rq->srv, false));
+    return http_reply_json(rq, 200, language_list(rq, false));
 }
 
 int h_judge0_languages_all(struct req *rq)
 {
-    return http_reply_json(rq, 200, language_list(rq->srv, true));
+    return http_reply_json(rq, 200, language_list(rq, true));
 }
 
-/* An argv template as one command line, for people ("gcc -O2 -o main main.c"), or null. */
-static json_t *command_line(const struct lang *l, char *const *tmpl)
+/* An argv template as one command line, for people ("gcc -O0 -o main main.c"), or null;
+ * Judge0's compile_cmd has "%s" where the compiler_options go, as here. */
+static json_t *command_line(const struct lang *l, char *const *tmpl, bool compile)
 {
-    char *const sources[] = {l->source_file, NULL};
-    _cleanup_(strv_freep) char **argv = tmpl ? lang_expand(tmpl, l->source_file, sources) : NULL;
+    char *const sources[] = {(char *)judge0_source_file(l), NULL};
+    _cleanup_(strv_freep) char **argv =
+            tmpl ? lang_expand(tmpl, judge0_source_file(l), sources) : NULL;
+    size_t at = 0;
     char line[2048] = "";
 
     if (!argv)
         return json_null();
-    for (size_t i = 0; argv[i]; i++)
+    while (compile && tmpl[at] && !strchr(tmpl[at], '{'))
+        at++;
+    for (size_t i = 0; argv[i]; i++) {
+        if (compile && i == at) {
+            for (char **p = l->judge0 ? l->judge0->compile_args : NULL; p && *p; p++)
+                snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", *p);
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), " %%s");
+        }
         snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", i ? " " : "", argv[i]);
+    }
     return json_string(line);
 }
 
@@ -980,17 +1077,18 @@ int h_judge0_language(struct req *rq)
 {
     uint64_t id = 0;
     const struct lang *l = NULL;
+    const struct lang_judge0_id *e = NULL;
 
-    if (parse_u64(rq->param[0], &id) == 0 && id > 0 && id <= UINT32_MAX)
-        l = lang_find_judge0(rq->srv->langs, (unsigned)id);
-    if (!l || !lang_is_installed(l))
+    if (parse_u64(rq->param[0], &id) == 0 && id > 0 && id <= 65535)
+        l = find_language(rq, (unsigned)id, &e);
+    if (!l)
         return reply_error(rq, 404, "Not Found");
     return http_reply_json(rq, 200,
-                           json_pack("{s:i, s:o, s:b, s:s, s:o, s:o}", "id", (int)l->judge0_id,
-                                     "name", language_name(rq->srv, l), "is_archived", 0,
-                                     "source_file", l->source_file, "compile_cmd",
-                                     command_line(l, l->compile), "run_cmd",
-                                     command_line(l, l->run)));
+                           json_pack("{s:i, s:s, s:b, s:s, s:o, s:o}", "id", (int)e->id, "name",
+                                     e->name, "is_archived", 0, "source_file",
+                                     judge0_source_file(l), "compile_cmd",
+                                     command_line(l, l->compile, true), "run_cmd",
+                                     command_line(l, l->run, false)));
 }
 
 int h_judge0_statuses(struct req *rq)
@@ -1003,14 +1101,26 @@ int h_judge0_statuses(struct req *rq)
     return http_reply_json(rq, 200, a);
 }
 
+/* The Judge0 version runbox answers as (/about, /version): one the clients have tables for
+ * (judge0-python keys its language ids by it: "1.13.1"). runbox's own is "runbox_version". */
+#define JUDGE0_VERSION "1.13.1"
+
+/* A limit's value in Judge0's type: times are floats, the rest integers. */
+static json_t *limit_json(const struct limit_row *row, double v)
+{
+    return strstr(row->name, "time") ? json_real(v) : json_integer((json_int_t)v);
+}
+
+/* Every key of Judge0's Config.config_info, in its type (judge0-python's Config model checks
+ * each: a list, floats, integers, booleans). */
 int h_judge0_config_info(struct req *rq)
 {
     const struct server *srv = rq->srv;
     json_t *o = json_pack(
-            "{s:b, s:b, s:b, s:s, s:b, s:b, s:b, s:i, s:f, s:b, s:i, s:b, s:b, s:b, s:b, s:b, "
-            "s:b, s:b, s:i, s:b, s:i, s:i}",
+            "{s:b, s:b, s:b, s:[], s:b, s:b, s:b, s:i, s:f, s:b, s:i, s:b, s:b, s:b, s:b, s:b, "
+            "s:b, s:b, s:i, s:b, s:i, s:f, s:b, s:b}",
             "maintenance_mode", 0, "enable_wait_result", 1, "enable_compiler_options", 1,
-            "allowed_languages_for_compile_options", "", "enable_command_line_arguments", 1,
+            "allowed_languages_for_compile_options", "enable_command_line_arguments", 1,
             "enable_submission_delete", 1, "enable_callbacks", srv->webhook != NULL,
             "callbacks_max_tries", (int)srv->cfg->webhook.max_attempts, "callbacks_timeout",
             (double)srv->cfg->webhook.timeout_ms / 1000, "enable_additional_files", 1,
@@ -1020,15 +1130,18 @@ int h_judge0_config_info(struct req *rq)
             "allow_enable_per_process_and_thread_memory_limit", 0, "redirect_stderr_to_stdout", 0,
             "allow_enable_network", srv->cfg->max.network, "enable_network", 0, "max_extract_size",
             JUDGE0_MAX_EXTRACT / 1024, "enable_batched_submissions", 1, "max_submission_batch_size",
-            JUDGE0_MAX_BATCH, "submission_cache_duration", 0);
+            JUDGE0_MAX_BATCH, "submission_cache_duration", 0.0, "use_docs_as_homepage", 0,
+            "disable_implicit_base64_encoding", 0);
     static const char *const max_names[] = {
             "max_cpu_time_limit", "max_cpu_extra_time", "max_wall_time_limit",
             "max_memory_limit",   "max_stack_limit",    "max_max_processes_and_or_threads",
             "max_max_file_size",  "max_number_of_runs",
     };
     for (size_t i = 0; o && i < ARRAY_SIZE(limit_rows); i++) {
-        json_object_set_new(o, limit_rows[i].name, json_real(limit_default(srv, &limit_rows[i])));
-        json_object_set_new(o, max_names[i], json_real(limit_max(srv, &limit_rows[i])));
+        json_object_set_new(o, limit_rows[i].name,
+                            limit_json(&limit_rows[i], limit_default(srv, &limit_rows[i])));
+        json_object_set_new(o, max_names[i],
+                            limit_json(&limit_rows[i], limit_max(srv, &limit_rows[i])));
     }
     return http_reply_json(rq, 200, o);
 }
@@ -1036,10 +1149,52 @@ int h_judge0_config_info(struct req *rq)
 int h_judge0_about(struct req *rq)
 {
     return http_reply_json(rq, 200,
-                           json_pack("{s:s, s:s, s:s, s:s}", "version", RUNBOX_VERSION, "homepage",
-                                     "https://github.com/runbox/runbox", "source_code",
+                           json_pack("{s:s, s:s, s:s, s:s, s:s}", "version",
+                                     is_extra(rq) ? JUDGE0_VERSION "-extra" : JUDGE0_VERSION,
+                                     "homepage", "https://github.com/runbox/runbox", "source_code",
                                      "https://github.com/runbox/runbox", "maintainer",
-                                     "runbox (a Judge0 CE compatible API; not Judge0)"));
+                                     "runbox (a Judge0 CE compatible API; not Judge0)",
+                                     "runbox_version", RUNBOX_VERSION));
+}
+
+/* Judge0 answers these three in plain text. */
+static int reply_text(struct req *rq, const char *text)
+{
+    return http_reply_bytes(rq, 200, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+int h_judge0_version(struct req *rq)
+{
+    return reply_text(rq, is_extra(rq) ? JUDGE0_VERSION "-extra" : JUDGE0_VERSION);
+}
+
+int h_judge0_license(struct req *rq)
+{
+    return reply_text(rq,
+                      "runbox is not Judge0: it answers Judge0 CE's API (version " JUDGE0_VERSION
+                      ") over its own sandbox.\nrunbox " RUNBOX_VERSION
+                      ": see the LICENSE file of its source "
+                      "(https://github.com/runbox/runbox).\n");
+}
+
+int h_judge0_isolate(struct req *rq)
+{
+    return reply_text(rq, "runbox " RUNBOX_VERSION
+                          ": no isolate; runs are boxed by runbox's own sandbox (namespaces, "
+                          "cgroups, seccomp)\n");
+}
+
+/* POST /authenticate and /authorize: an empty 200 once the caller's headers pass (the route's
+ * judge0_authenticate answered 401 otherwise); /authorize also needs an admin's X-Auth-User,
+ * an empty 403 without, as Judge0's head :forbidden. */
+int h_judge0_authenticate(struct req *rq)
+{
+    return http_reply_bytes(rq, 200, "text/plain", "", 0);
+}
+
+int h_judge0_authorize(struct req *rq)
+{
+    return http_reply_bytes(rq, rq->who.admin ? 200 : 403, "text/plain", "", 0);
 }
 
 int h_judge0_system_info(struct req *rq)
@@ -1085,10 +1240,13 @@ int h_judge0_statistics(struct req *rq)
                 lang_find(rq->srv->langs, json_string_value(json_object_get(g, "language")));
         int n = (int)json_integer_value(json_object_get(g, "count"));
         counts[status_id_of(json_string_value(json_object_get(g, "status")))] += n;
-        if (l && l->judge0_id)
+        const struct lang_judge0_id *e = NULL;
+        for (size_t k = 0; l && l->judge0 && k < l->judge0->n_ids; k++)
+            if (l->judge0->ids[k].extra == is_extra(rq))
+                e = &l->judge0->ids[k]; /* its newest: the last listed */
+        if (e)
             json_array_append_new(langs, json_pack("{s:{s:i, s:s}, s:i}", "language", "id",
-                                                   (int)l->judge0_id, "name", l->display_name,
-                                                   "count", n));
+                                                   (int)e->id, "name", e->name, "count", n));
     }
     for (int k = 1; k <= JUDGE0_N_STATUSES; k++)
         if (counts[k])

@@ -20,6 +20,9 @@ struct server;
 
 /* The routes' prefix; with --judge0-root the same routes answer without it. */
 #define JUDGE0_PREFIX "/judge0"
+/* The same routes as Judge0 Extra CE, its other flavor: its version ("1.13.1-extra") and its
+ * language ids ("flavor": "extra" in the language files), for judge0-python's EXTRA_CE client. */
+#define JUDGE0_EXTRA_PREFIX "/judge0-extra"
 
 /* Judge0's status ids (app/enumerations/status.rb). */
 enum judge0_status {
@@ -85,6 +88,12 @@ json_t *judge0_view(json_t *run, json_t *compat, const char *token,
  * user. Admin only with X-Auth-User naming an admin's key or token, or a Bearer of an admin.
  * Answers 401 itself. */
 int judge0_authenticate(struct req *rq);
+
+/* The caller may not submit more now (its request rate, its runs in flight, the queue):
+ * 503 {"error": @msg} with Retry-After @retry_after_s, as Judge0 answers a full queue. Never
+ * 429: the SDK's handler of 429 returns None for a self-hosted client, which then fails as a
+ * TypeError inside the SDK. */
+int judge0_reply_busy(struct req *rq, unsigned retry_after_s, const char *msg);
 
 /* Deliver run @run_id's @result to @url as Judge0 does (PUT of the submission, base64, the
  * default fields) when the run is a Judge0 submission: 0 once queued, -ENOENT when the run is
