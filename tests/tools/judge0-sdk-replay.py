@@ -3,7 +3,8 @@
 a Judge0 server, for runbox's /judge0/ layer: each request it makes (path, query, headers, body)
 and each check its parsing applies to the answers, written from reading the SDK, with no copy
 of its code. CI cannot install the SDK (no PyPI there), so tests/integration/76b-judge0-sdk.sh
-runs this instead; docs/api.md says which SDK version it follows.
+runs this instead. It follows the SDK's main branch as of version 0.1.0.dev0 (src/judge0/
+clients.py, api.py, submission.py, data.py, base_types.py, utils.py).
 
 What the SDK does, as this replays it:
 - A client is made with a base URL and auth headers; every request also carries
