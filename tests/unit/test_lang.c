@@ -231,9 +231,10 @@ static void write_lang(const char *dir, const char *file, const char *name, cons
     assert_non_null(f);
     fprintf(f,
             "{\"name\": \"%s\", \"aliases\": [\"%s-alias\"], \"extensions\": [\".%s\"], "
+            "\"judge0\": {\"ids\": [{\"id\": %d, \"name\": \"%s (1)\"}]}, "
             "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": [\"cat\"], "
             "\"selftest\": {\"files\": {\"m.%s\": \"hi\"}, \"expected_output\": \"hi\"}}",
-            name, name, ext, ext, ext);
+            name, name, ext, 1000 + name[0], name, ext, ext);
     fclose(f);
 }
 
@@ -279,6 +280,17 @@ static void test_lang_load_dir_lazy_uses_its_index_and_parses_on_lookup(void **s
     assert_ptr_equal(lang_find(&set, "beta-alias"), set.v[1]);
     assert_false(set.v[1]->stub);
     assert_non_null(set.v[1]->selftest_files);
+    lang_set_done(&set);
+
+    /* By Judge0 id: the index has the ids, the file its entry (the name). */
+    const struct lang_judge0_id *e = NULL;
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_true(set.v[1]->stub);
+    assert_ptr_equal(lang_find_judge0(&set, 1000 + 'b', &e), set.v[1]);
+    assert_false(set.v[1]->stub);
+    assert_string_equal(e->name, "beta (1)");
+    assert_true(set.v[0]->stub);
+    assert_null(lang_find_judge0(&set, 999, NULL));
     lang_set_done(&set);
 
     /* A changed file makes the index stale: it is not used, and is rewritten. */
