@@ -81,6 +81,11 @@ const ALLOWED_ERRORS = [
     why: "the other-origin test: the browser refuses what runbox's own API and a --no-auth server do not allow",
   },
   {
+    re: /status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/favicon\.ico:/,
+    when: () => expectCorsBlock,
+    why: "the other-origin test: its pages are /healthz, whose favicon the browser asks for",
+  },
+  {
     re: /Failed to load resource: the server responded with a status of 401/,
     when: () => expect401,
     why: "the log-in test: the page asks /api/v1/auth/me before logging in, and a wrong password is refused",
@@ -110,7 +115,7 @@ function watchPage(page) {
     const text = msg.text();
     const loc = msg.location();
     const where = loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : "";
-    const allowed = ALLOWED_ERRORS.find((a) => a.re.test(text) && a.when());
+    const allowed = ALLOWED_ERRORS.find((a) => a.re.test(text + where) && a.when());
     problems.push({ test: currentTest, kind: "console error", text: text + where, allowed: allowed?.why });
   });
   page.on("pageerror", (err) => {
