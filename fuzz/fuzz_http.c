@@ -39,7 +39,14 @@ static void form(const char *s, size_t n)
 static void origin(const char *s)
 {
     static char *cors[] = {"http://app.example", "https://x.example:8443", NULL};
-    struct server_config cfg = {.no_auth = s[0] & 1, .cors_origins = (s[0] & 2) ? cors : NULL};
+    static char *star[] = {"*", NULL};
+    struct server_config cfg = {.no_auth = s[0] & 1,
+                                .cors_origins = (s[0] & 2) ? cors : NULL,
+                                .judge0_cors_origins = (s[0] & 32) ? cors : NULL,
+                                .piston_cors_origins = (s[0] & 64) ? star : NULL};
+    enum origin_layer layer = (enum origin_layer)((unsigned char)s[0] >> 7 ? ORIGIN_JUDGE0
+                                                  : (s[0] & 8)             ? ORIGIN_PISTON
+                                                                           : ORIGIN_OWN);
     const char *nl = strchr(s, '\n');
     char host[256] = "";
     const char *org = nl ? nl + 1 : NULL;
@@ -48,11 +55,12 @@ static void origin(const char *s)
     if (nl)
         snprintf(host, sizeof(host), "%.*s", (int)(nl - s), s);
     (void)origin_host_is_loopback(host);
-    int r = origin_check(&cfg, s[0] & 4 ? "POST" : "GET", nl ? host : s, org, s[0] & 8, why,
+    int r = origin_check(&cfg, layer, s[0] & 4 ? "POST" : "GET", nl ? host : s, org, s[0] & 8, why,
                          sizeof(why));
     assert(r == 0 || r == 403 || r == 421);
     struct http_header h[ORIGIN_CORS_MAX_HEADERS];
-    assert(origin_cors_headers(&cfg, org, s[0] & 16, h) <= ORIGIN_CORS_MAX_HEADERS);
+    const struct origin_cors_request rq = {layer, org, s[0] & 16, nl ? host : s};
+    assert(origin_cors_headers(&cfg, &rq, h) <= ORIGIN_CORS_MAX_HEADERS);
     (void)origin_content_type_is_json(s);
 }
 

@@ -152,8 +152,9 @@ static const struct key keys[] = {
 };
 #undef KEY
 
-/* "courses" (directories; the command line's --courses come on top) and "cors_origins"
- * (origin.h; --cors-origin on top): arrays of non-empty strings, into *@dst. */
+/* "courses" (directories; the command line's --courses come on top), "cors_origins"
+ * (origin.h; --cors-origin on top), "judge0_cors_origins" and "piston_cors_origins": arrays of
+ * non-empty strings, into *@dst. */
 static int set_strv(char ***dst, const char *name, json_t *v, char *err, size_t errlen)
 {
     size_t i, n = json_array_size(v);
@@ -181,6 +182,20 @@ static int set_strv(char ***dst, const char *name, json_t *v, char *err, size_t 
 bad:
     snprintf(err, errlen, "\"server.%s\" must be an array of non-empty strings", name);
     return -EINVAL;
+}
+
+/* The string list that key @name sets, or NULL when it is not one. */
+static char ***strv_key(struct server_config *c, const char *name)
+{
+    if (strcmp(name, "courses") == 0)
+        return &c->courses;
+    if (strcmp(name, "cors_origins") == 0)
+        return &c->cors_origins;
+    if (strcmp(name, "judge0_cors_origins") == 0)
+        return &c->judge0_cors_origins;
+    if (strcmp(name, "piston_cors_origins") == 0)
+        return &c->piston_cors_origins;
+    return NULL;
 }
 
 /* "webhook_allow_hosts": hosts outbound requests may reach beyond the public addresses
@@ -296,9 +311,9 @@ static int load_server(json_t *srv, struct server_config *c, char *err, size_t e
                 return r;
             continue;
         }
-        if (strcmp(name, "courses") == 0 || strcmp(name, "cors_origins") == 0) {
-            char ***dst = strcmp(name, "courses") == 0 ? &c->courses : &c->cors_origins;
-            if ((r = set_strv(dst, name, v, err, errlen)) < 0)
+        char ***strv = strv_key(c, name);
+        if (strv) {
+            if ((r = set_strv(strv, name, v, err, errlen)) < 0)
                 return r;
             continue;
         }
@@ -381,6 +396,8 @@ void server_config_done(struct server_config *c)
     hooks_done(&c->hooks);
     strv_free(c->courses);
     strv_free(c->cors_origins);
+    strv_free(c->judge0_cors_origins);
+    strv_free(c->piston_cors_origins);
     free(c->web_dir);
     free(c->db);
     free(c->role);

@@ -459,7 +459,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     conn_unref(c);
 }
 
-/* Queue a JSON error answer now (from libmicrohttpd's thread). */
+static void add_headers(struct front_conn *c, struct MHD_Response *r);
+
+/* Queue a JSON error answer now (from libmicrohttpd's thread), with the headers cfg.refusing
+ * adds. */
 static enum MHD_Result refuse(struct front_conn *c, unsigned status, const char *fmt, ...)
         _printf_(3, 4);
 static enum MHD_Result refuse(struct front_conn *c, unsigned status, const char *fmt, ...)
@@ -487,6 +490,10 @@ static enum MHD_Result refuse(struct front_conn *c, unsigned status, const char 
     MHD_add_response_header(r, "Connection", "close");
     if (status == 503)
         MHD_add_response_header(r, "Retry-After", "1");
+    if (c->f->cfg.refusing && c->rq.path) {
+        c->f->cfg.refusing(c->f->cfg.ctx, c, c->rq.path);
+        add_headers(c, r);
+    }
     enum MHD_Result ret = MHD_queue_response(c->mc, status, r);
     MHD_destroy_response(r);
     c->state = ST_DONE;

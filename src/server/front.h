@@ -63,6 +63,9 @@ struct front_config {
     size_t (*classify)(void *ctx, const char *method, const char *path, bool *ret_quick);
     /* Answer the request (on a handler thread). */
     void (*handle)(void *ctx, struct front_conn *c, const struct front_request *rq);
+    /* Add headers (front_reply_header) to an answer the front end gives itself (400, 413, 431,
+     * 503 before a handler), for @path: CORS, so that a page can read why. May be NULL. */
+    void (*refusing)(void *ctx, struct front_conn *c, const char *path);
 };
 
 /* Start listening and serving. 0, or -errno with @err set. */

@@ -94,17 +94,54 @@ static bool path_matches(const char *pattern, const char *path, struct path_para
     return !*pattern && !*path;
 }
 
-/*** Replies ***/
+/*** CORS ***/
+
+static bool route_matches(const struct server *srv, const struct route *rt, const char *path,
+                          struct path_params *pp);
+
+/* Whose answers @path gets (origin.h): Judge0's, Piston's or runbox's own. */
+static enum origin_layer layer_of(const struct server *srv, const char *path)
+{
+    if (strncmp(path, "/api/v2/", 8) == 0)
+        return ORIGIN_PISTON;
+    if (strncmp(path, JUDGE0_PREFIX "/", strlen(JUDGE0_PREFIX) + 1) == 0)
+        return ORIGIN_JUDGE0;
+    for (size_t i = 0; srv->cfg->judge0_root && i < ARRAY_SIZE(routes); i++) {
+        struct path_params pp = {0};
+        if ((routes[i].flags & ROUTE_JUDGE0) && route_matches(srv, &routes[i], path, &pp))
+            return ORIGIN_JUDGE0;
+    }
+    return ORIGIN_OWN;
+}
+
+/* Add the CORS headers of an answer for @path on @fc (front.c's refusals too). */
+static void add_cors(const struct server *srv, struct front_conn *fc, const char *path,
+                     bool preflight)
+{
+    struct http_header cors[ORIGIN_CORS_MAX_HEADERS];
+    const struct origin_cors_request rq = {
+            .layer = layer_of(srv, path),
+            .origin = front_header(fc, "Origin"),
+            .preflight = preflight,
+            .request_headers = front_header(fc, "Access-Control-Request-Headers"),
+    };
+    size_t n = origin_cors_headers(srv->cfg, &rq, cors);
+
+    for (size_t i = 0; i < n; i++)
+        front_reply_header(fc, cors[i].name, cors[i].value);
+}
 
 void http_add_cors(struct req *rq)
 {
-    struct http_header cors[ORIGIN_CORS_MAX_HEADERS];
-    bool preflight = strcmp(rq->fr->method, "OPTIONS") == 0;
-    size_t n = origin_cors_headers(rq->srv->cfg, http_header(rq, "Origin"), preflight, cors);
-
-    for (size_t i = 0; i < n; i++)
-        front_reply_header(rq->fc, cors[i].name, cors[i].value);
+    add_cors(rq->srv, rq->fc, rq->fr->path, strcmp(rq->fr->method, "OPTIONS") == 0);
 }
+
+void http_refusal_headers(void *ctx, struct front_conn *fc, const char *path)
+{
+    add_cors(ctx, fc, path, false);
+}
+
+/*** Replies ***/
 
 static int send_reply(struct req *rq, int status, const char *ctype, const void *data, size_t len,
                       const struct http_header *extra, size_t n_extra)
@@ -448,8 +485,9 @@ void http_handle(void *ctx, struct front_conn *fc, const struct front_request *f
     rq.route = rt;
     bool worker = srv->role == CLUSTER_ROLE_WORKER;
     char why[300];
-    int refused = origin_check(srv->cfg, fr->method, http_header(&rq, "Host"),
-                               http_header(&rq, "Origin"), fr->websocket, why, sizeof(why));
+    int refused =
+            origin_check(srv->cfg, layer_of(srv, fr->path), fr->method, http_header(&rq, "Host"),
+                         http_header(&rq, "Origin"), fr->websocket, why, sizeof(why));
     if (atomic_load(&srv->stopping))
         http_reply_retry(&rq, 503, 1, "the server is stopping");
     else if (refused)

@@ -91,7 +91,7 @@ const char *http_remote_addr(const struct req *rq);
 
 /* The request's header @name or NULL. */
 const char *http_header(const struct req *rq, const char *name);
-/* The CORS headers of the configured origins (origin.c) on the answer being made. */
+/* The CORS headers (origin.c) of the answer being made: its path's layer, its Origin. */
 void http_add_cors(struct req *rq);
 /* The request's method ("GET", ...). */
 const char *http_method(const struct req *rq);

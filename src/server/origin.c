@@ -128,10 +128,50 @@ static bool origin_is_own(const char *origin, const char *host)
     return o.bracketed == h.bracketed && strcmp(o.host, h.host) == 0 && o.port == h.port;
 }
 
+/*** Lists ***/
+
+/* The list of @layer on top of cors_origins: its own key; unset, "*" with auth (Judge0's
+ * default) and none with --no-auth (origin.h). NULL when there is none. */
+static char *const *layer_origins(const struct server_config *cfg, enum origin_layer layer)
+{
+    static char *const star[] = {"*", NULL};
+    char *const *l = layer == ORIGIN_JUDGE0   ? cfg->judge0_cors_origins
+                     : layer == ORIGIN_PISTON ? cfg->piston_cors_origins
+                                              : NULL;
+
+    if (layer == ORIGIN_OWN)
+        return NULL;
+    if (l)
+        return l;
+    return cfg->no_auth ? NULL : star;
+}
+
+/* Is @origin, a serialized origin, one of @list's items ("*" matches when @star)? */
+static bool list_has(char *const *list, const char *origin, bool star)
+{
+    struct hostport hp;
+
+    if (!origin || !parse_origin(origin, &hp))
+        return false;
+    for (; list && *list; list++)
+        if ((star && strcmp(*list, "*") == 0) || strcasecmp(*list, origin) == 0)
+            return true;
+    return false;
+}
+
+static bool list_has_star(char *const *list)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, "*") == 0)
+            return true;
+    return false;
+}
+
 /*** Requests ***/
 
-int origin_check(const struct server_config *cfg, const char *method, const char *host,
-                 const char *origin, bool websocket_upgrade, char *why, size_t whylen)
+int origin_check(const struct server_config *cfg, enum origin_layer layer, const char *method,
+                 const char *host, const char *origin, bool websocket_upgrade, char *why,
+                 size_t whylen)
 {
     bool safe = !websocket_upgrade && method &&
                 (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
@@ -146,7 +186,9 @@ int origin_check(const struct server_config *cfg, const char *method, const char
                  host ? host : "");
         return 421;
     }
-    if (!origin || safe || origin_cors_allowed(cfg, origin) || origin_is_own(origin, host))
+    /* "*" never counts here: origin_config_check refuses it with --no-auth. */
+    if (!origin || safe || origin_cors_allowed(cfg, origin) ||
+        list_has(layer_origins(cfg, layer), origin, false) || origin_is_own(origin, host))
         return 0;
     snprintf(why, whylen,
              "the Origin '%.100s' is not this server's: without auth, other sites' pages may "
@@ -173,58 +215,103 @@ bool origin_content_type_is_json(const char *ctype)
 
 bool origin_cors_allowed(const struct server_config *cfg, const char *origin)
 {
-    struct hostport hp;
-
-    if (!origin || !cfg->cors_origins || !parse_origin(origin, &hp))
-        return false;
-    for (char **o = cfg->cors_origins; *o; o++)
-        if (strcmp(*o, "*") == 0 || strcasecmp(*o, origin) == 0)
-            return true;
-    return false;
+    return list_has(cfg->cors_origins, origin, true);
 }
 
-size_t origin_cors_headers(const struct server_config *cfg, const char *origin, bool preflight,
-                           struct http_header *out)
+static bool is_token_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Is @v a list of header names ("content-type,x-auth-token"), short enough to echo? */
+static bool is_header_list(const char *v)
 {
     size_t n = 0;
 
-    if (!origin_cors_allowed(cfg, origin))
-        return 0;
-    out[n++] = (struct http_header){"Access-Control-Allow-Origin", origin};
-    out[n++] = (struct http_header){"Vary", "Origin"};
-    out[n++] = (struct http_header){"Access-Control-Expose-Headers", "Retry-After, Location"};
-    if (preflight) {
-        out[n++] = (struct http_header){"Access-Control-Allow-Methods",
-                                        "GET, HEAD, POST, PUT, DELETE, OPTIONS"};
-        out[n++] = (struct http_header){"Access-Control-Allow-Headers",
-                                        "Authorization, Content-Type, X-Auth-Token, X-Auth-User"};
-        out[n++] = (struct http_header){"Access-Control-Max-Age", "600"};
+    if (!v || !*v || strlen(v) > 1024)
+        return false;
+    for (const char *p = v; *p; p++) {
+        if (is_token_char(*p))
+            n++;
+        else if (*p != ',' && *p != ' ' && *p != '\t')
+            return false;
     }
+    return n > 0;
+}
+
+size_t origin_cors_headers(const struct server_config *cfg, const struct origin_cors_request *rq,
+                           struct http_header *out)
+{
+    char *const *layer = layer_origins(cfg, rq->layer);
+    const char *allow = NULL;
+    size_t n = 0;
+
+    /* A listed origin is echoed; "*" answers "*" to any Origin (even "null": a file:// page),
+     * which a browser honours only without credentials, so none are ever allowed. */
+    if (origin_cors_allowed(cfg, rq->origin) || list_has(layer, rq->origin, false))
+        allow = rq->origin;
+    else if (rq->origin && list_has_star(layer))
+        allow = "*";
+    if ((cfg->cors_origins && *cfg->cors_origins) || (layer && *layer))
+        out[n++] = (struct http_header){"Vary", "Origin"};
+    if (!allow)
+        return n;
+    out[n++] = (struct http_header){"Access-Control-Allow-Origin", allow};
+    out[n++] = (struct http_header){"Access-Control-Expose-Headers", "Retry-After, Location"};
+    if (!rq->preflight)
+        return n;
+    out[n++] = (struct http_header){"Access-Control-Allow-Methods",
+                                    "GET, HEAD, POST, PUT, DELETE, OPTIONS"};
+    /* Judge0 allows whatever headers a page asks for (rack-cors "headers: :any"); runbox's own
+     * API the ones it reads. */
+    if (rq->layer != ORIGIN_OWN && is_header_list(rq->request_headers))
+        out[n++] = (struct http_header){"Access-Control-Allow-Headers", rq->request_headers};
+    else
+        out[n++] = (struct http_header){
+                "Access-Control-Allow-Headers",
+                rq->layer == ORIGIN_OWN ? "Authorization, Content-Type, X-Auth-Token, X-Auth-User"
+                                        : "Authorization, Content-Type, X-Auth-Token, X-Auth-User, "
+                                          "X-RapidAPI-Key, X-RapidAPI-Host"};
+    out[n++] = (struct http_header){"Access-Control-Max-Age", "600"};
     return n;
 }
 
-int origin_config_check(const struct server_config *cfg, char *err, size_t errlen)
+/* Check one CORS list (config key @name). */
+static int check_list(char *const *list, const char *name, bool no_auth, char *err, size_t errlen)
 {
     struct hostport hp;
 
-    for (char **o = cfg->cors_origins; o && *o; o++) {
+    for (char *const *o = list; o && *o; o++) {
         if (strcmp(*o, "*") == 0) {
-            if (!cfg->no_auth)
+            if (!no_auth)
                 continue;
             snprintf(err, errlen,
-                     "the CORS origin \"*\" would let every web page use the server: not with "
-                     "--no-auth");
+                     "the CORS origin \"*\" (%s) would let every web page use the server: not "
+                     "with --no-auth",
+                     name);
             return -EINVAL;
         }
         if (!parse_origin(*o, &hp)) {
             snprintf(err, errlen,
-                     "the CORS origin '%.200s' is not scheme://host[:port] (http or https, no "
-                     "path), or *",
-                     *o);
+                     "the CORS origin '%.200s' (%s) is not scheme://host[:port] (http or https, "
+                     "no path), or *",
+                     *o, name);
             return -EINVAL;
         }
     }
     return 0;
+}
+
+int origin_config_check(const struct server_config *cfg, char *err, size_t errlen)
+{
+    int r;
+
+    if ((r = check_list(cfg->cors_origins, "cors_origins", cfg->no_auth, err, errlen)) < 0 ||
+        (r = check_list(cfg->judge0_cors_origins, "judge0_cors_origins", cfg->no_auth, err,
+                        errlen)) < 0)
+        return r;
+    return check_list(cfg->piston_cors_origins, "piston_cors_origins", cfg->no_auth, err, errlen);
 }
 
 /*** --listen ***/

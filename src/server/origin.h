@@ -20,6 +20,16 @@
  * Origin gets Access-Control-Allow-Origin (echoing it) and Vary: Origin on every answer, and the
  * methods, headers and max age on preflights; an unlisted one gets no CORS header at all.
  *
+ * The compatibility layers (Judge0 under /judge0/, Piston under /api/v2/) have a list each on
+ * top ("judge0_cors_origins", "piston_cors_origins"). Unset, it is "*" as Judge0's own default
+ * (ALLOW_ORIGIN empty) and the public Piston's: every page may call them and read the answers,
+ * with "Access-Control-Allow-Origin: *" and never credentials. That is safe because their
+ * callers authenticate with headers a page must hold itself (X-Auth-Token, Authorization), not
+ * with anything the browser adds. [] turns it off. Under --no-auth the unset lists are empty
+ * and "*" is refused: there every request is the local user, so a foreign page must not run
+ * code nor read the history through Judge0 or Piston either (issue 9). An origin listed there
+ * explicitly may use that layer (and post to it) like one of cors_origins.
+ *
  * And --listen, parsed strictly (origin_listen_parse) so that the loopback-only rule of
  * --no-auth holds for every address the server binds.
  *
@@ -58,27 +68,44 @@ int origin_listen_parse(const char *spec, struct listen_addr *ret_addrs, size_t 
  * 127.x.y.z or [::1], each with an optional :port. */
 bool origin_host_is_loopback(const char *host);
 
-/* May this request go on? @method is the request's, @host and @origin its headers (NULL when
- * absent), @websocket_upgrade true for a WebSocket handshake. Returns 0, or the HTTP status to
- * refuse it with (403: foreign Origin; 421: a Host that is not a loopback name without auth)
- * with @why saying why. */
-int origin_check(const struct server_config *cfg, const char *method, const char *host,
-                 const char *origin, bool websocket_upgrade, char *why, size_t whylen);
+/* Whose answer a request gets: runbox's own (the API under /api/v1, the page) or a
+ * compatibility layer's, each with its CORS list on top of cors_origins. */
+enum origin_layer {
+    ORIGIN_OWN,
+    ORIGIN_JUDGE0, /* /judge0/, and the Judge0 routes at / with --judge0-root */
+    ORIGIN_PISTON, /* /api/v2/ */
+};
+
+/* May this request go on? @layer is the path's, @method the request's, @host and @origin its
+ * headers (NULL when absent), @websocket_upgrade true for a WebSocket handshake. Returns 0, or
+ * the HTTP status to refuse it with (403: foreign Origin; 421: a Host that is not a loopback name
+ * without auth) with @why saying why. */
+int origin_check(const struct server_config *cfg, enum origin_layer layer, const char *method,
+                 const char *host, const char *origin, bool websocket_upgrade, char *why,
+                 size_t whylen);
 
 /* True when @origin (may be NULL) is in the configured CORS list ("*" matches any). */
 bool origin_cors_allowed(const struct server_config *cfg, const char *origin);
 
-/* The CORS headers an answer to a request from @origin carries (none when it is not listed),
- * into @out (room for ORIGIN_CORS_MAX_HEADERS); @preflight adds the methods, headers and max
- * age. The values point into @cfg, @origin or static strings. Returns how many. */
+/* A request, as CORS sees it. */
+struct origin_cors_request {
+    enum origin_layer layer;
+    const char *origin;          /* its Origin header, or NULL */
+    bool preflight;              /* OPTIONS: adds the methods, headers and max age */
+    const char *request_headers; /* its Access-Control-Request-Headers, or NULL */
+};
+
+/* The CORS headers the answer to @rq carries, into @out (room for ORIGIN_CORS_MAX_HEADERS):
+ * Vary: Origin wherever a list could change the answer, the rest only for an allowed Origin.
+ * The values point into @cfg, @rq or static strings. Returns how many. */
 #define ORIGIN_CORS_MAX_HEADERS 6
-size_t origin_cors_headers(const struct server_config *cfg, const char *origin, bool preflight,
+size_t origin_cors_headers(const struct server_config *cfg, const struct origin_cors_request *rq,
                            struct http_header *out);
 
 /* True when the Content-Type @ctype (may be NULL) is application/json, with or without
  * parameters (";charset=utf-8"). */
 bool origin_content_type_is_json(const char *ctype);
 
-/* Check the CORS list of @cfg: each item "*" or scheme://host[:port] (http or https, no path),
+/* Check the CORS lists of @cfg: each item "*" or scheme://host[:port] (http or https, no path),
  * and no "*" with --no-auth. 0, or -EINVAL with @err. */
 int origin_config_check(const struct server_config *cfg, char *err, size_t errlen) _warn_unused_;

@@ -53,6 +53,8 @@ struct server {
  * never waits. */
 void http_handle(void *ctx, struct front_conn *fc, const struct front_request *fr);
 size_t http_classify(void *ctx, const char *method, const char *path, bool *ret_quick);
+/* The headers of an answer the front end gives itself (front_config.refusing): CORS. */
+void http_refusal_headers(void *ctx, struct front_conn *fc, const char *path);
 /* Fill rq->who from the Authorization header (or the --no-auth user); answers 401 itself. */
 int http_authenticate(struct req *rq);
 /* Each row of routes.def. */

@@ -211,6 +211,7 @@ static int start_http(struct server *srv, char *err, size_t errlen)
             .ctx = srv,
             .handle = http_handle,
             .classify = http_classify,
+            .refusing = http_refusal_headers,
     };
     if ((r = front_new(&fc, &srv->front, err, errlen)) < 0)
         return r;

@@ -66,6 +66,9 @@ struct server_config {
     char **courses;      /* course directories served (NULL-terminated), or NULL */
     char *web_dir;       /* the browser page's files; NULL = the default (web.h) */
     char **cors_origins; /* origins whose pages may use the API (origin.h), or NULL */
+    /* The compat layers' own CORS lists (origin.h); NULL = unset: "*" with auth, none with
+     * --no-auth. An empty list turns it off. */
+    char **judge0_cors_origins, **piston_cors_origins;
     /* The cluster (PostgreSQL): */
     char *db;              /* postgres:// URL; NULL = SQLite under data_dir */
     char *role;            /* "all", "api", "worker" (cluster.h); other than all needs db */

@@ -73,7 +73,18 @@ let currentTest = "(setup)";
 // Console errors we accept, each with its reason. Keep this short.
 let expect401 = false;
 let expect404 = false;
+let expectCorsBlock = false;
 const ALLOWED_ERRORS = [
+  {
+    re: /blocked by CORS policy|Failed to load resource: net::ERR_FAILED/,
+    when: () => expectCorsBlock,
+    why: "the other-origin test: the browser refuses what runbox's own API and a --no-auth server do not allow",
+  },
+  {
+    re: /status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/favicon\.ico:/,
+    when: () => expectCorsBlock,
+    why: "the other-origin test: its pages are /healthz, whose favicon the browser asks for",
+  },
   {
     re: /Failed to load resource: the server responded with a status of 401/,
     when: () => expect401,
@@ -104,7 +115,7 @@ function watchPage(page) {
     const text = msg.text();
     const loc = msg.location();
     const where = loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : "";
-    const allowed = ALLOWED_ERRORS.find((a) => a.re.test(text) && a.when());
+    const allowed = ALLOWED_ERRORS.find((a) => a.re.test(text + where) && a.when());
     problems.push({ test: currentTest, kind: "console error", text: text + where, allowed: allowed?.why });
   });
   page.on("pageerror", (err) => {
@@ -1699,6 +1710,93 @@ test("with auth on: a wrong password is refused, log in, run, share; another use
     expect404 = false;
     await page.close().catch(() => {});
     page = main;
+  }
+});
+
+// A page of another origin (another port of 127.0.0.1) calls the server with auth: Judge0's and
+// Piston's layers answer it (Access-Control-Allow-Origin: *, as Judge0), runbox's own API does
+// not, and a --no-auth server (E2E_URL) keeps every layer closed to it (issue 21, item 2).
+test("a page on another origin: fetch() to Judge0 and Piston works, /api/v1 with credentials does not, nor --no-auth", async (t) => {
+  if (!t.check(AUTH_URL && AUTH_USERS.length === 2, "E2E_AUTH_URL and two E2E_AUTH_USERS are given")) return;
+  const [[alice, alicePw]] = AUTH_USERS;
+  const login = await fetch(AUTH_URL + "/api/v1/auth/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: alice, password: alicePw }),
+  });
+  const token = (await login.json()).access_token;
+  if (!t.check(token, "alice logs in (from Node)", `HTTP ${login.status}`)) return;
+  // The ids of the newest runs in a history (alice's, or the --no-auth user's).
+  const runsOf = async (base, auth) => {
+    const r = await fetch(base + "/api/v1/code/history?limit=500", { headers: auth ? { Authorization: `Bearer ${auth}` } : {} });
+    return (await r.json()).runs.map((x) => x.id);
+  };
+  const newRuns = async (base, before, auth) => (await runsOf(base, auth)).filter((id) => !before.includes(id)).length;
+  const aliceRuns = await runsOf(AUTH_URL, token);
+  const localRuns = await runsOf(URL0);
+  // fetch() in the page: what it read, or the error the browser gave.
+  const calls = async (p, base, list) =>
+    p.evaluate(async ([b, l]) => {
+      const out = {};
+      for (const [name, path, init] of l) {
+        try {
+          const r = await fetch(b + path, init);
+          out[name] = { status: r.status, body: await r.text() };
+        } catch (e) {
+          out[name] = { error: String(e) };
+        }
+      }
+      return out;
+    }, [base, list]);
+  const json = { "Content-Type": "application/json" };
+  const judge0 = (code) => ({ method: "POST", headers: { ...json, "X-Auth-Token": token }, body: JSON.stringify({ source_code: code, language_id: 71 }) });
+  const piston = (code, auth = true) => ({
+    method: "POST",
+    headers: auth ? { ...json, Authorization: `Bearer ${token}` } : json,
+    body: JSON.stringify({ language: "python", version: "*", files: [{ content: code }] }),
+  });
+  const other = await context.newPage();
+  expect401 = true;
+  expectCorsBlock = true;
+  try {
+    await other.goto(URL0 + "/healthz", { waitUntil: "domcontentloaded", timeout: tmo(30000) });
+    const got = await calls(other, AUTH_URL, [
+      ["judge0", "/judge0/submissions?base64_encoded=false&wait=true", judge0('print("judge0", 6 * 7)')],
+      ["piston", "/api/v2/execute", piston('print("piston", 7 * 6)')],
+      ["unauthorized", "/judge0/languages", {}],
+      ["own", "/api/v1/code/execute", { method: "POST", credentials: "include", headers: { ...json, Authorization: `Bearer ${token}` }, body: JSON.stringify({ language: "python", code: 'print("own")' }) }],
+      ["ownRead", "/api/v1/auth/me", { credentials: "include", headers: { Authorization: `Bearer ${token}` } }],
+      ["judge0Credentials", "/judge0/languages", { credentials: "include", headers: { "X-Auth-Token": token } }],
+    ]);
+    t.note(`from ${URL0} to ${AUTH_URL}: ${JSON.stringify(got).slice(0, 1500)}`);
+    const parse = (r) => { try { return JSON.parse(r.body); } catch { return null; } };
+    t.check(got.judge0.status === 201 && parse(got.judge0)?.stdout === "judge0 42\n" && parse(got.judge0)?.status?.id === 3,
+      "POST /judge0/submissions?wait=true: the page reads the result (Accepted, stdout)", got.judge0);
+    t.check(got.piston.status === 200 && parse(got.piston)?.run?.stdout === "piston 42\n",
+      "POST /api/v2/execute: the page reads run.stdout", got.piston);
+    t.check(got.unauthorized.status === 401 && /X-Auth-Token/.test(got.unauthorized.body || ""),
+      "a Judge0 error (401) is readable too, with its message", got.unauthorized);
+    t.check(got.own.error, "POST /api/v1/code/execute with credentials fails in the browser (no CORS for the own API)", got.own);
+    t.check(got.ownRead.error, "GET /api/v1/auth/me with credentials fails too", got.ownRead);
+    t.check(got.judge0Credentials.error, "Judge0 with credentials: \"*\" is never for credentialed requests", got.judge0Credentials);
+    // The --no-auth server, from a page of the other server's origin: nothing runs, nothing reads.
+    await other.goto(AUTH_URL + "/healthz", { waitUntil: "domcontentloaded", timeout: tmo(30000) });
+    const local = await calls(other, URL0, [
+      ["judge0", "/judge0/submissions?base64_encoded=false&wait=true", judge0('print("foreign")')],
+      ["piston", "/api/v2/execute", piston('print("foreign")', false)],
+      ["read", "/judge0/languages", {}],
+    ]);
+    t.note(`from ${AUTH_URL} to the --no-auth ${URL0}: ${JSON.stringify(local).slice(0, 600)}`);
+    t.check(local.judge0.error && local.piston.error && local.read.error,
+      "the --no-auth server answers no foreign page on /judge0/ and /api/v2/", local);
+    const made = await newRuns(AUTH_URL, aliceRuns, token);
+    t.check(made === 2, "alice's history: the Judge0 and Piston runs, not the own API's", `${made} new runs`);
+    const foreign = await newRuns(URL0, localRuns);
+    t.check(foreign === 0, "no run on the --no-auth server", `${foreign} new runs`);
+  } finally {
+    expect401 = false;
+    expectCorsBlock = false;
+    await other.close().catch(() => {});
   }
 });
 

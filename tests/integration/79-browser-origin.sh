@@ -5,7 +5,10 @@
 # not a loopback name is refused (DNS rebinding: 421), the server's own origin still works,
 # preflights get CORS headers only for --cors-origin / "cors_origins" origins (on real answers
 # too), and --listen is parsed strictly: a list with a bare port, "*" CORS or garbage refuse to
-# start with --no-auth, and [::1]:PORT works.
+# start with --no-auth, and [::1]:PORT works. With auth on, Judge0's and Piston's layers answer
+# every page (Access-Control-Allow-Origin: *, as Judge0 does) on every answer, errors, 413 and
+# 429 included, unless judge0_cors_origins / piston_cors_origins say otherwise (issue 21); the
+# own API still answers no foreign page, and --no-auth keeps the compat layers closed too.
 . "$(dirname "$0")/../lib.sh"
 
 need_tools "browser-origin safety" curl jq python3
@@ -78,6 +81,25 @@ api GET /api/v1/code/history -H "Origin: $EVIL"
 ! has_header Access-Control-Allow-Origin
 tap $? "a GET from $EVIL gets no Access-Control-Allow-Origin" || diag "$(cat "$R.hdr")"
 
+# ---- Judge0 and Piston without auth: no "*", a foreign page may neither post nor read ----
+api_json POST /judge0/submissions "$(jq -nc '{source_code: "print(666)", language_id: 71}')" \
+    -H "Origin: $EVIL"
+http_is "a Judge0 POST from $EVIL is 403, with no Access-Control-Allow-Origin" 403 \
+    Access-Control-Allow-Origin ""
+api_json POST /api/v2/execute '{"language": "python", "version": "*", "files": [{"content": "print(666)"}]}' \
+    -H "Origin: $EVIL"
+http_is "a Piston POST from $EVIL is 403, with no Access-Control-Allow-Origin" 403 \
+    Access-Control-Allow-Origin ""
+api OPTIONS /judge0/submissions -H "Origin: $EVIL" -H 'Access-Control-Request-Method: POST' \
+    -H 'Access-Control-Request-Headers: content-type'
+http_is "a Judge0 preflight from $EVIL gets no CORS header" 204 Access-Control-Allow-Origin "" \
+    Access-Control-Allow-Methods ""
+api GET /judge0/languages -H "Origin: $EVIL"
+http_is "a Judge0 GET from $EVIL gets no Access-Control-Allow-Origin" 200 \
+    Access-Control-Allow-Origin ""
+[ "$(runs)" = "$((BEFORE + 1))" ]
+tap $? "the refused compat requests made no run" || diag "runs before $BEFORE, after $(runs)"
+
 # ---- WebSocket: a page of another site opens one to the loopback ----
 cat >"$TMP/ws.py" <<'PY'
 # ws.py URL ORIGIN: print the handshake's HTTP status (101 when it opened).
@@ -147,6 +169,77 @@ api GET /api/v2/runtimes -H "Origin: $EVIL"
 tap $? "Piston's answers give an unlisted origin nothing" || diag "$(cat "$R.hdr")"
 srv_stop
 
+# ---- With auth: Judge0's and Piston's layers answer every page, as Judge0 does ----
+PAGE="http://page.example:8080"
+"$RUNBOX" user add ana --password-stdin --data "$TMP/data-auth" <<<'ana-password-1' >/dev/null 2>"$TMP/e"
+tap $? "a user for the server with auth" || diag "$(cat "$TMP/e")"
+# A small body limit (the front end's own 413) and a small burst (429).
+echo '{"server": {"max_request_kb": 64, "rate_limit_per_s": 0.2, "rate_limit_burst": 6}}' >"$TMP/auth.json"
+srv_start_or_end "serve with auth starts" "$TMP/data-auth" --workers 1 --config "$TMP/auth.json"
+TOKEN=$(srv_login ana ana-password-1)
+[ -n "$TOKEN" ]
+tap $? "ana logs in"
+J0=(-H "X-Auth-Token: $TOKEN" -H "Origin: $PAGE")
+api_json POST "/judge0/submissions?base64_encoded=false&wait=true" \
+    "$(jq -nc '{source_code: "print(6 * 7)", language_id: 71}')" "${J0[@]}"
+http_is "Judge0 wait=true from $PAGE: 201 with Access-Control-Allow-Origin: *, Vary: Origin, no credentials" \
+    201 Access-Control-Allow-Origin "*" Vary Origin Access-Control-Allow-Credentials ""
+jq -e '.stdout == "42\n"' "$R" >/dev/null
+tap $? "  ... and its result" || diag "$(cat "$R")"
+api_json POST /api/v2/execute '{"language": "python", "version": "*", "files": [{"content": "print(7 * 6)"}]}' \
+    -H "Authorization: Bearer $TOKEN" -H "Origin: $PAGE"
+http_is "Piston execute from $PAGE: 200 with Access-Control-Allow-Origin: *" 200 \
+    Access-Control-Allow-Origin "*" Vary Origin
+api GET /judge0/submissions/no-such-token "${J0[@]}"
+http_is "a Judge0 404 carries it too" 404 Access-Control-Allow-Origin "*"
+api GET /judge0/languages -H "Origin: $PAGE"
+http_is "a Judge0 401 (no credentials) carries it too" 401 Access-Control-Allow-Origin "*"
+api POST /api/v2/execute -H "Authorization: Bearer $TOKEN" -H "Origin: null" \
+    -H 'Content-Type: application/json' --data-binary '{'
+http_is "a Piston 400 to a file:// page (Origin: null) carries it too" 400 Access-Control-Allow-Origin "*"
+head -c 100000 /dev/zero | tr '\0' x >"$TMP/big"
+api POST /judge0/submissions "${J0[@]}" -H 'Content-Type: application/json' --data-binary @"$TMP/big"
+http_is "the front end's own 413 carries it too" 413 Access-Control-Allow-Origin "*"
+api OPTIONS /judge0/submissions -H "Origin: $PAGE" -H 'Access-Control-Request-Method: POST' \
+    -H 'Access-Control-Request-Headers: content-type,x-auth-token,x-auth-user,x-rapidapi-key,x-rapidapi-host'
+http_is "a Judge0 preflight allows what its clients send" 204 Access-Control-Allow-Origin "*" \
+    Access-Control-Allow-Headers "content-type,x-auth-token,x-auth-user,x-rapidapi-key,x-rapidapi-host"
+srv_header Access-Control-Allow-Methods | grep -q POST
+tap $? "  ... and POST" || diag "$(cat "$R.hdr")"
+api OPTIONS /api/v2/execute -H "Origin: $PAGE" -H 'Access-Control-Request-Method: POST'
+srv_header Access-Control-Allow-Headers | grep -qi authorization &&
+    srv_header Access-Control-Allow-Headers | grep -qi content-type && [ "$CODE" = 204 ]
+tap $? "a Piston preflight allows Authorization and Content-Type" || diag "$(cat "$R.hdr")"
+# The own API: still no CORS for a page that is not listed, with or without a token.
+api_json POST /api/v1/code/execute "$(body 'print(1)')" -H "Authorization: Bearer $TOKEN" \
+    -H "Origin: $PAGE"
+http_is "/api/v1 from $PAGE: no Access-Control-Allow-Origin" 200 Access-Control-Allow-Origin ""
+api OPTIONS /api/v1/code/execute -H "Origin: $PAGE" -H 'Access-Control-Request-Method: POST' \
+    -H 'Access-Control-Request-Headers: authorization,content-type'
+http_is "nor on its preflight" 204 Access-Control-Allow-Origin "" Access-Control-Allow-Headers ""
+# 429: the burst spent (a bad body costs a request, not a run).
+for _ in $(seq 200); do
+    api_json POST /judge0/submissions '{}' "${J0[@]}"
+    [ "$CODE" = 429 ] && break
+done
+http_is "a Judge0 429 carries Access-Control-Allow-Origin: * and exposes Retry-After" 429 \
+    Access-Control-Allow-Origin "*" Access-Control-Expose-Headers "Retry-After, Location"
+[ -n "$(srv_header Retry-After)" ]
+tap $? "  ... with its Retry-After"
+srv_stop
+
+# The operator narrows or turns them off.
+echo '{"server": {"judge0_cors_origins": ["http://ide.example"], "piston_cors_origins": []}}' >"$TMP/narrow.json"
+srv_start_or_end "serve with judge0_cors_origins and piston_cors_origins starts" "$TMP/data-auth" \
+    --workers 1 --config "$TMP/narrow.json"
+api GET /judge0/languages -H "Origin: http://ide.example"
+http_is "Judge0 echoes a listed origin" 401 Access-Control-Allow-Origin "http://ide.example" Vary Origin
+api GET /judge0/languages -H "Origin: $PAGE"
+http_is "and gives another nothing" 401 Access-Control-Allow-Origin ""
+api GET /api/v2/runtimes -H "Origin: http://ide.example"
+http_is "piston_cors_origins [] turns Piston's off" 401 Access-Control-Allow-Origin ""
+srv_stop
+
 # ---- --listen and the start rules ----
 # refuses NAME ARGS...: serve must exit non-zero within 10 s, saying why, without serving.
 refuses() {
@@ -175,6 +268,12 @@ refuses "--cors-origin '*' with --no-auth refuses to start" --no-auth --listen 1
     --cors-origin '*'
 refuses "--cors-origin with a path refuses to start" --no-auth --listen 127.0.0.1:0 \
     --cors-origin 'http://app.example/'
+echo '{"server": {"judge0_cors_origins": ["*"]}}' >"$TMP/star.json"
+refuses "judge0_cors_origins [\"*\"] with --no-auth refuses to start" --no-auth \
+    --listen 127.0.0.1:0 --config "$TMP/star.json"
+echo '{"server": {"piston_cors_origins": ["app.example"]}}' >"$TMP/noscheme.json"
+refuses "piston_cors_origins with no scheme refuses to start" --listen 127.0.0.1:0 \
+    --config "$TMP/noscheme.json"
 for bad in "127.0.0.1:99999" "127.0.0.1:" "127.0.0.1:80x" "::1:0" "2130706433:0" "0x7f.1:0" \
     "127.0.0.1:0," "127.0.0.1:0,,127.0.0.1:0" "[::1]" "local host:0" ""; do
     refuses "--listen '$bad' is an error" --listen "$bad" --no-auth

@@ -221,7 +221,7 @@ static int check(bool no_auth, char **cors, const char *method, const char *host
 {
     struct server_config c = {.no_auth = no_auth, .cors_origins = cors};
     char why[300] = "";
-    int r = origin_check(&c, method, host, origin, ws, why, sizeof(why));
+    int r = origin_check(&c, ORIGIN_OWN, method, host, origin, ws, why, sizeof(why));
 
     if (r)
         assert_true(strlen(why) > 10);
@@ -331,6 +331,17 @@ static const char *header_of(const struct http_header *h, size_t n, const char *
     return NULL;
 }
 
+/* The CORS headers of an answer for @layer to @origin (@preflight with @acrh). */
+static size_t cors(const struct server_config *c, enum origin_layer layer, const char *origin,
+                   bool preflight, const char *acrh, struct http_header *h)
+{
+    const struct origin_cors_request rq = {layer, origin, preflight, acrh};
+    size_t n = origin_cors_headers(c, &rq, h);
+
+    assert_true(n <= ORIGIN_CORS_MAX_HEADERS);
+    return n;
+}
+
 static void test_cors_headers_echo_the_origin_and_add_preflight_ones(void **state)
 {
     struct server_config c = {.cors_origins = cors_app};
@@ -338,19 +349,149 @@ static void test_cors_headers_echo_the_origin_and_add_preflight_ones(void **stat
     size_t n;
 
     (void)state;
-    n = origin_cors_headers(&c, "http://app.example", false, h);
+    n = cors(&c, ORIGIN_OWN, "http://app.example", false, NULL, h);
     assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "http://app.example");
     assert_string_equal(header_of(h, n, "Vary"), "Origin");
     assert_null(header_of(h, n, "Access-Control-Allow-Methods"));
-    n = origin_cors_headers(&c, "http://app.example", true, h);
-    assert_true(n <= ORIGIN_CORS_MAX_HEADERS);
+    n = cors(&c, ORIGIN_OWN, "http://app.example", true, "x-evil", h);
     assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "http://app.example");
     assert_non_null(strstr(header_of(h, n, "Access-Control-Allow-Methods"), "POST"));
     assert_non_null(strstr(header_of(h, n, "Access-Control-Allow-Headers"), "Content-Type"));
     assert_non_null(strstr(header_of(h, n, "Access-Control-Allow-Headers"), "Authorization"));
+    assert_null(strstr(header_of(h, n, "Access-Control-Allow-Headers"), "x-evil"));
     assert_string_equal(header_of(h, n, "Access-Control-Max-Age"), "600");
-    assert_int_equal(origin_cors_headers(&c, "http://evil.example", true, h), 0);
-    assert_int_equal(origin_cors_headers(&c, NULL, false, h), 0);
+    assert_null(header_of(h, n, "Access-Control-Allow-Credentials"));
+    /* Unlisted: only Vary (the list could change the answer). */
+    n = cors(&c, ORIGIN_OWN, "http://evil.example", true, NULL, h);
+    assert_int_equal(n, 1);
+    assert_string_equal(header_of(h, n, "Vary"), "Origin");
+    n = cors(&c, ORIGIN_OWN, NULL, false, NULL, h);
+    assert_null(header_of(h, n, "Access-Control-Allow-Origin"));
+}
+
+static void test_cors_own_api_has_none_by_default(void **state)
+{
+    struct server_config c = {0};
+    struct http_header h[ORIGIN_CORS_MAX_HEADERS];
+
+    (void)state;
+    assert_int_equal(cors(&c, ORIGIN_OWN, "http://page.example", false, NULL, h), 0);
+    assert_int_equal(cors(&c, ORIGIN_OWN, "http://page.example", true, "content-type", h), 0);
+    c.no_auth = true;
+    assert_int_equal(cors(&c, ORIGIN_OWN, "http://page.example", false, NULL, h), 0);
+}
+
+static void test_cors_compat_layers_answer_star_by_default(void **state)
+{
+    struct server_config c = {0};
+    struct http_header h[ORIGIN_CORS_MAX_HEADERS];
+    const enum origin_layer layers[] = {ORIGIN_JUDGE0, ORIGIN_PISTON};
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(layers); i++) {
+        n = cors(&c, layers[i], "http://page.example", false, NULL, h);
+        assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "*");
+        assert_string_equal(header_of(h, n, "Vary"), "Origin");
+        assert_non_null(strstr(header_of(h, n, "Access-Control-Expose-Headers"), "Retry-After"));
+        assert_null(header_of(h, n, "Access-Control-Allow-Credentials"));
+        assert_null(header_of(h, n, "Access-Control-Allow-Methods"));
+        /* A file:// page or a sandboxed frame: "*" (never the value echoed). */
+        n = cors(&c, layers[i], "null", false, NULL, h);
+        assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "*");
+        n = cors(&c, layers[i], "http://a.example\r\nX-Evil: 1", false, NULL, h);
+        assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "*");
+        /* No Origin (curl, SDKs): nothing but Vary. */
+        n = cors(&c, layers[i], NULL, false, NULL, h);
+        assert_null(header_of(h, n, "Access-Control-Allow-Origin"));
+    }
+}
+
+static void test_cors_compat_preflights_allow_what_clients_send(void **state)
+{
+    struct server_config c = {0};
+    struct http_header h[ORIGIN_CORS_MAX_HEADERS];
+    const char *asked = "content-type,x-auth-token,x-rapidapi-key,x-rapidapi-host";
+    size_t n;
+
+    (void)state;
+    n = cors(&c, ORIGIN_JUDGE0, "https://ide.example", true, asked, h);
+    assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "*");
+    assert_string_equal(header_of(h, n, "Access-Control-Allow-Headers"), asked);
+    assert_non_null(strstr(header_of(h, n, "Access-Control-Allow-Methods"), "POST"));
+    assert_non_null(strstr(header_of(h, n, "Access-Control-Allow-Methods"), "DELETE"));
+    assert_string_equal(header_of(h, n, "Access-Control-Max-Age"), "600");
+    /* Not a list of names: the fixed list, which has every client's. */
+    n = cors(&c, ORIGIN_PISTON, "https://ide.example", true, "a\r\nX-Evil: 1", h);
+    const char *fixed = header_of(h, n, "Access-Control-Allow-Headers");
+    const char *want[] = {"Authorization", "Content-Type",   "X-Auth-Token",
+                          "X-Auth-User",   "X-RapidAPI-Key", "X-RapidAPI-Host"};
+    for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+        assert_non_null(strstr(fixed, want[i]));
+    n = cors(&c, ORIGIN_PISTON, "https://ide.example", true, NULL, h);
+    assert_string_equal(header_of(h, n, "Access-Control-Allow-Headers"), fixed);
+}
+
+static void test_cors_compat_lists_narrow_or_turn_it_off(void **state)
+{
+    char *judge0[] = {"http://ide.example", NULL};
+    char *off[] = {NULL};
+    struct server_config c = {.judge0_cors_origins = judge0, .piston_cors_origins = off};
+    struct http_header h[ORIGIN_CORS_MAX_HEADERS];
+    size_t n;
+
+    (void)state;
+    n = cors(&c, ORIGIN_JUDGE0, "http://IDE.example", false, NULL, h);
+    assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "http://IDE.example");
+    assert_string_equal(header_of(h, n, "Vary"), "Origin");
+    n = cors(&c, ORIGIN_JUDGE0, "http://evil.example", false, NULL, h);
+    assert_null(header_of(h, n, "Access-Control-Allow-Origin"));
+    assert_int_equal(cors(&c, ORIGIN_PISTON, "http://ide.example", false, NULL, h), 0);
+    /* cors_origins still counts on every layer. */
+    c.cors_origins = cors_app;
+    n = cors(&c, ORIGIN_PISTON, "http://app.example", false, NULL, h);
+    assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "http://app.example");
+    /* The own API never takes a compat layer's list. */
+    n = cors(&c, ORIGIN_OWN, "http://ide.example", false, NULL, h);
+    assert_null(header_of(h, n, "Access-Control-Allow-Origin"));
+}
+
+static void test_cors_compat_layers_without_auth_follow_the_lists_only(void **state)
+{
+    char *judge0[] = {"http://ide.example", NULL};
+    struct server_config c = {.no_auth = true};
+    struct http_header h[ORIGIN_CORS_MAX_HEADERS];
+    const char *lo = "127.0.0.1:8386";
+    char why[300];
+    size_t n;
+
+    (void)state;
+    /* Unset lists are empty under --no-auth: no "*", and foreign posts stay refused. */
+    assert_int_equal(cors(&c, ORIGIN_JUDGE0, "http://page.example", false, NULL, h), 0);
+    assert_int_equal(cors(&c, ORIGIN_PISTON, "http://page.example", true, "content-type", h), 0);
+    assert_int_equal(origin_check(&c, ORIGIN_JUDGE0, "POST", lo, "http://page.example", false, why,
+                                  sizeof(why)),
+                     403);
+    assert_int_equal(origin_check(&c, ORIGIN_PISTON, "POST", lo, "http://page.example", false, why,
+                                  sizeof(why)),
+                     403);
+    /* An origin listed for Judge0 may use Judge0, and nothing else. */
+    c.judge0_cors_origins = judge0;
+    n = cors(&c, ORIGIN_JUDGE0, "http://ide.example", false, NULL, h);
+    assert_string_equal(header_of(h, n, "Access-Control-Allow-Origin"), "http://ide.example");
+    assert_int_equal(origin_check(&c, ORIGIN_JUDGE0, "POST", lo, "http://ide.example", false, why,
+                                  sizeof(why)),
+                     0);
+    assert_int_equal(origin_check(&c, ORIGIN_PISTON, "POST", lo, "http://ide.example", false, why,
+                                  sizeof(why)),
+                     403);
+    assert_int_equal(
+            origin_check(&c, ORIGIN_OWN, "POST", lo, "http://ide.example", false, why, sizeof(why)),
+            403);
+    /* The Host rule holds for every layer. */
+    assert_int_equal(
+            origin_check(&c, ORIGIN_JUDGE0, "GET", "evil.example", NULL, false, why, sizeof(why)),
+            421);
 }
 
 static void test_config_check_refuses_star_with_no_auth_and_bad_origins(void **state)
@@ -379,6 +520,16 @@ static void test_config_check_refuses_star_with_no_auth_and_bad_origins(void **s
     assert_int_equal(origin_config_check(&c, err, sizeof(err)), 0);
     c.cors_origins = NULL;
     assert_int_equal(origin_config_check(&c, err, sizeof(err)), 0);
+    /* The compat layers' lists: the same rules; unset is fine with --no-auth. */
+    char *just_star[] = {"*", NULL};
+    c.judge0_cors_origins = just_star;
+    assert_int_equal(origin_config_check(&c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "judge0_cors_origins"));
+    c.no_auth = false;
+    assert_int_equal(origin_config_check(&c, err, sizeof(err)), 0);
+    c.piston_cors_origins = bad_path;
+    assert_int_equal(origin_config_check(&c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "piston_cors_origins"));
 }
 
 /*** Content types ***/
@@ -415,6 +566,11 @@ int main(void)
             cmocka_unit_test(test_check_with_auth_leaves_it_to_tokens),
             cmocka_unit_test(test_cors_matches_listed_origins_only),
             cmocka_unit_test(test_cors_headers_echo_the_origin_and_add_preflight_ones),
+            cmocka_unit_test(test_cors_own_api_has_none_by_default),
+            cmocka_unit_test(test_cors_compat_layers_answer_star_by_default),
+            cmocka_unit_test(test_cors_compat_preflights_allow_what_clients_send),
+            cmocka_unit_test(test_cors_compat_lists_narrow_or_turn_it_off),
+            cmocka_unit_test(test_cors_compat_layers_without_auth_follow_the_lists_only),
             cmocka_unit_test(test_config_check_refuses_star_with_no_auth_and_bad_origins),
             cmocka_unit_test(test_content_type_json_with_parameters_only),
     };
