@@ -121,6 +121,14 @@ const char *lang_runner_type_to_string(enum lang_runner_type t);
 int lang_runner_set(const char *type, const char *image, struct lang_runner *ret, char *err,
                     size_t errlen) _warn_unused_;
 
+/* "piston": the language as Piston's package declares it (packages/<pkg>/<ver>/metadata.json in
+ * engineer-man/piston), for Piston's API v2 (/api/v2/, src/server/compat/piston.c). */
+struct lang_piston {
+    char *language; /* "c++": the name /api/v2/runtimes lists and clients look up */
+    char **aliases; /* "cpp", "g++"; NULL-terminated */
+    char *runtime;  /* the package providing it ("gcc", "node"), or NULL when it is its own */
+};
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */
@@ -146,9 +154,11 @@ struct lang {
                                    * /box/.runbox/ for every stage; one that is missing has
                                    * content NULL and is left out */
     size_t n_support;
-    struct lang_runner runner; /* "runner": {"type", "image"}; default the host's sandbox */
-    unsigned judge0_id;        /* "judge0_id": its id in the Judge0 CE API, 0 = none */
-    bool support_loaded;       /* its support files were read (lang_load_dir_lazy) */
+    struct lang_runner runner;  /* "runner": {"type", "image"}; default the host's sandbox */
+    unsigned judge0_id;         /* "judge0_id": its id in the Judge0 CE API, 0 = none */
+    struct lang_piston *piston; /* "piston", or NULL: Piston's API lists it by name and aliases
+                                 * (not set in stubs: the server loads eagerly) */
+    bool support_loaded;        /* its support files were read (lang_load_dir_lazy) */
     bool stub;    /* lang_load_dir_lazy() made it from the index: only name, aliases, extensions,
                    * judge0_id and origin are set until a lookup parses its file */
     char *origin; /* the file it came from */
@@ -196,6 +206,9 @@ void lang_set_done(struct lang_set *set);
 
 /* The language whose judge0_id is @id (not 0), or NULL. */
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id);
+
+/* The language whose Piston name or alias ("piston": {"language", "aliases"}) is @name, or NULL. */
+struct lang *lang_find_piston(const struct lang_set *set, const char *name);
 
 /* The language named @name (or one of its aliases), or NULL. */
 struct lang *lang_find(const struct lang_set *set, const char *name);
