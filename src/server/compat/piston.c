@@ -247,14 +247,16 @@ static const char *skip_literal(const char *p, const char *end)
     return p;
 }
 
+/* A byte of an identifier: ASCII letters, digits, _ and $, and any byte of a multi-byte UTF-8
+ * character (Java allows Unicode letters; piston_java_class() leaves such names alone). */
 static bool is_ident_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '$';
+           c == '$' || (unsigned char)c >= 0x80;
 }
 
-/* The next word (identifier or keyword) at depth 0 from *@pp: its start and length, with
- * *@pp past it, and whether a modifier list before it held "public". False at the end. */
+/* A scan of a Java source's top level: braces and parentheses counted, comments and literals
+ * skipped. */
 struct java_scan {
     const char *p, *end;
     int depth;
@@ -262,6 +264,7 @@ struct java_scan {
     char prev;        /* the last significant character before the word */
 };
 
+/* The next word (identifier or keyword) at depth 0: its start and length. False at the end. */
 static bool next_word(struct java_scan *js, const char **ret, size_t *ret_len)
 {
     while (js->p < js->end) {
@@ -331,6 +334,9 @@ bool piston_java_class(const char *src, size_t len, char *buf, size_t buflen)
     }
     if (!first || first_len + sizeof(".java") > buflen)
         return false;
+    for (size_t i = 0; i < first_len; i++)
+        if ((unsigned char)first[i] >= 0x80)
+            return false; /* a file name in UTF-8 of a class name in Unicode: not worth the risk */
     snprintf(buf, buflen, "%.*s.java", (int)first_len, first);
     return true;
 }
