@@ -375,7 +375,7 @@ static void test_translate_names_a_java_file_after_its_class(void **state)
              "}\n",
              "Real.java"},
             {"Main.java", "public class Main {}", "Main.java"},
-            {"x.java", "no class here", "x.java"},
+            {"x.java", "int x = 1;", "x.java"},
             {"x.java", "public class H\u00e9llo {}", "x.java"},
             {"Main.java", "/* unterminated", "Main.java"},
             {"Main.java", "@Deprecated(since = Foo.class) record Point(int x) {}", "Point.java"},
