@@ -73,12 +73,14 @@ print(helper.greet("b64"))
 mod=$(hex 'def greet(w):
     return "hello " + w + " via hex"
 ')
-px "$(jq -nc --arg m "$main" --arg h "$mod" '{language: "python", version: "*", files: [{name: "main.py", content: $m, encoding: "base64"}, {name: "helper.py", content: $h, encoding: "hex"}]}')"
+px "$(jq -nc --arg m "$main" --arg h "$mod" '{language: "python", version: "*", files: [{name: "main.py", content: $m, encoding: "base64"}, {name: "helper.py", content: $h, encoding: "hex"}, {name: "notes.txt", content: "utf8"}]}')"
 api_check "execute: a base64 main file importing a hex-encoded module" 200 '.run.stdout == "hello b64 via hex\n"'
-px '{"language": "python", "version": "*", "files": [{"content": "zz", "encoding": "hex"}]}'
+px '{"language": "python", "version": "*", "files": [{"content": "print(1)"}, {"name": "x", "content": "zz", "encoding": "hex"}]}'
 api_check "execute: bad hex is a 400 message" 400 '.message | test("hex")'
 px '{"language": "python", "version": "*", "files": [{"content": "1", "encoding": "rot13"}]}'
-api_check "execute: an unknown encoding is a 400 message" 400 '.message | test("encoding")'
+api_check "execute: only files of other encodings: Piston's message" 400 '.message == "files must include at least one utf8 encoded file"'
+px '{"language": "python", "version": "*", "files": [{"content": "print(\"as utf8\")"}, {"name": "x.txt", "content": "1", "encoding": "rot13"}]}'
+api_check "execute: an unknown encoding is read as utf8, as Piston does" 200 '.run.stdout == "as utf8\n"'
 
 px "$(jq -nc '{language: "python", version: "*", stdin: "Ada\n", args: ["x", "y z"], files: [{content: "import sys\nprint(input(), sys.argv[1:])"}]}')"
 api_check "execute: stdin and args reach the program" 200 '.run.stdout == "Ada [\u0027x\u0027, \u0027y z\u0027]\n"'

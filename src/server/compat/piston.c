@@ -382,10 +382,9 @@ static int add_file(json_t *files, json_t *f, size_t i, const struct lang *l,
         return fail(err, 400, "files[%zu].content is required as a string", i);
     if (name && !json_is_null(name) && !json_is_string(name))
         return fail(err, 400, "files[%zu].name must be a string", i);
-    if (json_object_get(f, "encoding") && !json_is_null(json_object_get(f, "encoding")) &&
-        (!enc ||
-         (strcmp(enc, "utf8") != 0 && strcmp(enc, "base64") != 0 && strcmp(enc, "hex") != 0)))
-        return fail(err, 400, "files[%zu].encoding must be one of utf8, base64, hex", i);
+    /* Piston reads any other encoding (none, "rot13", 5) as utf8. */
+    if (!enc || (strcmp(enc, "base64") != 0 && strcmp(enc, "hex") != 0))
+        enc = "utf8";
     /* Piston names unnamed files file<N>.code; runbox's main file needs its language's name
      * (a compiler tells languages apart by the extension). */
     snprintf(fallback, sizeof(fallback), "file%zu.code", i);
@@ -411,7 +410,7 @@ static int add_file(json_t *files, json_t *f, size_t i, const struct lang *l,
         json_object_set_new(o, "encoding", json_string("base64"));
     } else {
         json_object_set(o, "content", content);
-        json_object_set_new(o, "encoding", json_string(enc ? enc : "utf8"));
+        json_object_set_new(o, "encoding", json_string(enc));
     }
     return json_array_append_new(files, o) == 0 ? 0 : -ENOMEM;
 }
