@@ -1,8 +1,9 @@
 /* libFuzzer harness for the Piston translation (server/compat/piston.c): the first byte picks
  * the parser. 0: a version selector and a version (NUL-separated) for piston_version_matches;
- * 1: hex text for compat_hex_decode; 2: a JSON execute body for piston_translate. Checks that
- * a version always matches "*" and itself, that decoded hex encodes back to the same digits,
- * and that an accepted execute names a known language and as many files as it gave. */
+ * 1: hex text for compat_hex_decode; 2: a JSON execute body for piston_translate; 3: Java source
+ * for piston_java_class. Checks that a version always matches "*" and itself, that decoded hex
+ * encodes back to the same digits, that an accepted execute names a known language and as many
+ * files as it gave, and that a Java class's file name is an ASCII identifier plus ".java". */
 #include <assert.h>
 #include <ctype.h>
 #include <jansson.h>
@@ -96,6 +97,19 @@ static void check_translate(const char *text, size_t len)
     json_decref(body);
 }
 
+static void check_java(const char *text, size_t len)
+{
+    char name[64];
+
+    if (!piston_java_class(text, len, name, sizeof(name)))
+        return;
+    size_t n = strlen(name);
+    assert(n > strlen(".java") && strcmp(name + n - 5, ".java") == 0);
+    assert(!isdigit((unsigned char)name[0]));
+    for (size_t i = 0; i < n - 5; i++)
+        assert(isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '$');
+}
+
 static int one_input(const uint8_t *data, size_t size)
 {
     char *text;
@@ -106,15 +120,18 @@ static int one_input(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         check_selector(text, size - 1);
         break;
     case 1:
         check_hex(text, size - 1);
         break;
-    default:
+    case 2:
         check_translate(text, size - 1);
+        break;
+    default:
+        check_java(text, size - 1);
         break;
     }
     free(text);

@@ -105,6 +105,16 @@ void lang_judge0_free(struct lang_judge0 *j)
     free(j);
 }
 
+static void piston_free(struct lang_piston *p)
+{
+    if (!p)
+        return;
+    free(p->language);
+    strv_free(p->aliases);
+    free(p->runtime);
+    free(p);
+}
+
 struct lang *lang_free(struct lang *l)
 {
     if (!l)
@@ -132,6 +142,7 @@ struct lang *lang_free(struct lang *l)
     free(l->tests);
     browser_free(l->browser);
     lang_judge0_free(l->judge0);
+    piston_free(l->piston);
     free(l->runner.image);
     files_free(l->support, l->n_support);
     free(l->origin);
@@ -825,6 +836,94 @@ static int get_judge0(json_t *o, struct lang *l, struct lang_error *err)
     return 0;
 }
 
+/*** Piston's names ("piston") ***/
+
+#define PISTON_NAME_MAX 32
+
+/* A name as Piston's packages spell them: "c++", "node-js", "python3.11", "f90". */
+static bool is_piston_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= PISTON_NAME_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+#._-") == n;
+}
+
+/* Does @p name @name (its language or one of its aliases)? */
+static bool piston_names(const struct lang_piston *p, const char *name)
+{
+    if (!p)
+        return false;
+    if (strcmp(p->language, name) == 0)
+        return true;
+    for (char **a = p->aliases; a && *a; a++)
+        if (strcmp(*a, name) == 0)
+            return true;
+    return false;
+}
+
+static int parse_piston(json_t *v, struct lang_piston *p, struct lang_error *err)
+{
+    int r;
+
+    if ((r = get_string(v, "language", true, &p->language, err)) < 0 ||
+        (r = get_strv(v, "aliases", false, &p->aliases, err)) < 0 ||
+        (r = get_string(v, "runtime", false, &p->runtime, err)) < 0)
+        return r;
+    if (!is_piston_name(p->language) || (p->runtime && !is_piston_name(p->runtime)))
+        return fail(err,
+                    "'piston': language and runtime are Piston's names: 1 to %d of a-z 0-9 "
+                    "+ # . _ -",
+                    PISTON_NAME_MAX);
+    for (size_t i = 0; p->aliases && p->aliases[i]; i++) {
+        if (!is_piston_name(p->aliases[i]))
+            return fail(err, "'piston.aliases'[%zu] must be 1 to %d of a-z 0-9 + # . _ -", i,
+                        PISTON_NAME_MAX);
+        /* Piston lists the language itself among its aliases at times ("javascript"). */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->aliases[i], p->aliases[j]) == 0)
+                return fail(err, "'piston.aliases' has \"%s\" twice", p->aliases[i]);
+    }
+    return 0;
+}
+
+static int get_piston(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "piston");
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "'piston' must be an object {\"language\", \"aliases\", \"runtime\"}");
+    if (!(l->piston = calloc(1, sizeof(*l->piston))))
+        return -ENOMEM;
+    return parse_piston(v, l->piston, err);
+}
+
+/* The language of @set other than @l that has one of @l's Piston names, or NULL. */
+static const char *piston_clash(const struct lang_set *set, const struct lang *l)
+{
+    for (size_t i = 0; l->piston && i < set->n; i++) {
+        const struct lang_piston *p = set->v[i]->piston;
+        if (set->v[i] == l || !p)
+            continue;
+        if (piston_names(p, l->piston->language))
+            return l->piston->language;
+        for (char **a = l->piston->aliases; a && *a; a++)
+            if (piston_names(p, *a))
+                return *a;
+    }
+    return NULL;
+}
+
+struct lang *lang_find_piston(const struct lang_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (piston_names(set->v[i]->piston, name))
+            return lang__ready(set, set->v[i]);
+    return NULL;
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;
@@ -845,7 +944,8 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_selftest(o, l, err)) < 0 || (r = check_extensions(l, err)) < 0 ||
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
         (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
-        (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0)
+        (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0 ||
+        (r = get_piston(o, l, err)) < 0)
         return r;
     if (json_object_get(o, "judge0_id"))
         return fail(err, "'judge0_id' is now \"judge0\": {\"ids\": [{\"id\", \"name\"}]}");
@@ -986,6 +1086,13 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
                      set->v[set->n]->name);
+            set->v[set->n] = lang_free(set->v[set->n]);
+            r = -EEXIST;
+        }
+        if (r == 0 && piston_clash(set, set->v[set->n])) {
+            snprintf(err->origin, sizeof(err->origin), "%s", path);
+            snprintf(err->text, sizeof(err->text), "piston name '%s' is taken by another language",
+                     piston_clash(set, set->v[set->n]));
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }

@@ -139,6 +139,14 @@ struct lang_judge0 {
                           * submission's compiler_options (Judge0's flags: "-O0"), or NULL */
 };
 
+/* "piston": the language as Piston's package declares it (packages/<pkg>/<ver>/metadata.json in
+ * engineer-man/piston), for Piston's API v2 (/api/v2/, src/server/compat/piston.c). */
+struct lang_piston {
+    char *language; /* "c++": the name /api/v2/runtimes lists and clients look up */
+    char **aliases; /* "cpp", "g++"; NULL-terminated */
+    char *runtime;  /* the package providing it ("gcc", "node"), or NULL when it is its own */
+};
+
 struct lang {
     char *name;         /* "python" */
     char *display_name; /* "Python 3" */
@@ -166,6 +174,8 @@ struct lang {
     size_t n_support;
     struct lang_runner runner;  /* "runner": {"type", "image"}; default the host's sandbox */
     struct lang_judge0 *judge0; /* "judge0": how the Judge0 CE API offers it, or NULL: not */
+    struct lang_piston *piston; /* "piston", or NULL: Piston's API lists it by name and aliases
+                                 * (not set in stubs: the server loads eagerly) */
     bool support_loaded;        /* its support files were read (lang_load_dir_lazy) */
     bool stub;    /* lang_load_dir_lazy() made it from the index: only name, aliases, extensions,
                    * judge0 (its ids alone) and origin are set until a lookup parses its file */
@@ -216,6 +226,9 @@ void lang_set_done(struct lang_set *set);
 /* The language with Judge0 id @id (not 0), or NULL; *@ret_id (may be NULL) its entry. */
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id,
                               const struct lang_judge0_id **ret_id);
+
+/* The language whose Piston name or alias ("piston": {"language", "aliases"}) is @name, or NULL. */
+struct lang *lang_find_piston(const struct lang_set *set, const char *name);
 
 /* The language named @name (or one of its aliases), or NULL. */
 struct lang *lang_find(const struct lang_set *set, const char *name);

@@ -146,7 +146,7 @@ tap $? "a JSON syntax error gives file, line and column" || diag "$(cat "$TMP/e"
 
 # Adding a language is adding a file: no rebuild.
 rm "$TMP/langs/bad.json"
-jq 'del(.judge0) | .name = "python-fast" | .aliases = ["pyf"] | .extensions = [".pyf"] | .source_file = "main.pyf" | .selftest.files = {"main.pyf": "print(input())"} | .selftest.expected_output = "x\n" | .selftest.stdin = "x\n"' \
+jq 'del(.judge0, .piston) | .name = "python-fast" | .aliases = ["pyf"] | .extensions = [".pyf"] | .source_file = "main.pyf" | .selftest.files = {"main.pyf": "print(input())"} | .selftest.expected_output = "x\n" | .selftest.stdin = "x\n"' \
     "$ROOT/languages/python.json" >"$TMP/langs/pyf.json"
 printf 'print("new language")\n' >"$TMP/a.pyf"
 "$RUNBOX" --languages "$TMP/langs" run --json "$TMP/a.pyf" </dev/null >"$f"

@@ -33,6 +33,12 @@ api_check "runtimes: [{language, version (X.Y.Z), aliases}]" 200 \
     'type == "array" and length > 0 and all(.[]; (.language | type == "string")
      and (.version | test("^[0-9]+\\.[0-9]+\\.[0-9]+$")) and (.aliases | type == "array"))'
 api_check "runtimes: python with its alias py" 200 'any(.[]; .language == "python" and (.aliases | index("py")))'
+api_check "runtimes: Piston's names and aliases (c++ from gcc, py3, node-js, node-ts), not runbox's cpp" 200 \
+    'any(.[]; .language == "c++" and .runtime == "gcc" and .aliases == ["cpp", "g++"])
+     and any(.[]; .language == "python" and (.aliases | index("py3")))
+     and any(.[]; .language == "javascript" and .runtime == "node" and (.aliases | index("node-js")))
+     and any(.[]; .language == "typescript" and (.aliases | index("node-ts")))
+     and all(.[]; .language != "cpp")'
 PYV=$(jq -r '.[] | select(.language == "python") | .version' "$R")
 PYMAJOR=${PYV%%.*}
 api GET /api/v2/packages
@@ -67,12 +73,14 @@ print(helper.greet("b64"))
 mod=$(hex 'def greet(w):
     return "hello " + w + " via hex"
 ')
-px "$(jq -nc --arg m "$main" --arg h "$mod" '{language: "python", version: "*", files: [{name: "main.py", content: $m, encoding: "base64"}, {name: "helper.py", content: $h, encoding: "hex"}]}')"
+px "$(jq -nc --arg m "$main" --arg h "$mod" '{language: "python", version: "*", files: [{name: "main.py", content: $m, encoding: "base64"}, {name: "helper.py", content: $h, encoding: "hex"}, {name: "notes.txt", content: "utf8"}]}')"
 api_check "execute: a base64 main file importing a hex-encoded module" 200 '.run.stdout == "hello b64 via hex\n"'
-px '{"language": "python", "version": "*", "files": [{"content": "zz", "encoding": "hex"}]}'
+px '{"language": "python", "version": "*", "files": [{"content": "print(1)"}, {"name": "x", "content": "zz", "encoding": "hex"}]}'
 api_check "execute: bad hex is a 400 message" 400 '.message | test("hex")'
 px '{"language": "python", "version": "*", "files": [{"content": "1", "encoding": "rot13"}]}'
-api_check "execute: an unknown encoding is a 400 message" 400 '.message | test("encoding")'
+api_check "execute: only files of other encodings: Piston's message" 400 '.message == "files must include at least one utf8 encoded file"'
+px '{"language": "python", "version": "*", "files": [{"content": "print(\"as utf8\")"}, {"name": "x.txt", "content": "1", "encoding": "rot13"}]}'
+api_check "execute: an unknown encoding is read as utf8, as Piston does" 200 '.run.stdout == "as utf8\n"'
 
 px "$(jq -nc '{language: "python", version: "*", stdin: "Ada\n", args: ["x", "y z"], files: [{content: "import sys\nprint(input(), sys.argv[1:])"}]}')"
 api_check "execute: stdin and args reach the program" 200 '.run.stdout == "Ada [\u0027x\u0027, \u0027y z\u0027]\n"'
@@ -113,8 +121,18 @@ px '{"language": "python", "version": "1.2.3", "files": [{"content": "x"}]}'
 api_check "unknown version: 400 runtime is unknown" 400 '.message == "python-1.2.3 runtime is unknown"'
 px '{"language": "python", "files": [{"content": "x"}]}'
 api_check "version is required" 400 '.message == "version is required as a string"'
-px '{"language": "python", "version": "*", "files": []}'
+px '{"language": "python", "version": "*"}'
 api_check "files is required" 400 '.message == "files is required as an array"'
+px '{"language": "python", "version": "*", "files": []}'
+api_check "no file to run: Piston's message" 400 '.message == "files must include at least one utf8 encoded file"'
+px '{"language": "python", "version": "*", "args": [1, 2.5], "run_timeout": 0, "files": [{"content": "import sys\nprint(sys.argv[1:])"}]}'
+api_check "numeric args are run as their text; a run_timeout of 0 is no limit given (Piston)" 200 '.run.stdout == "[\u00271\u0027, \u00272.5\u0027]\n"'
+px '{"language": "python", "version": "*", "args": [{}], "files": [{"content": "x"}]}'
+api_check "an object among args: 400 naming it" 400 '.message == "args[0] must be a string, a number or a boolean"'
+px '{"language": "python", "version": "*", "run_timeout": -3, "files": [{"content": "x"}]}'
+api_check "a negative limit: Piston's message" 400 '.message == "run_timeout must be non-negative"'
+px '{"language": "c++", "version": "*", "files": [{"content": "#include <cstdio>\nint main(){std::puts(\"cxx\");}"}]}'
+api_check "execute c++ (Piston's name): answered as c++" 200 '.language == "c++" and .run.stdout == "cxx\n"'
 px '{"language": "python", "version": "*", "run_timeout": 25000, "files": [{"content": "x"}]}'
 api_check "run_timeout over max_wall_time: Piston's message" 400 '.message == "run_timeout cannot exceed the configured limit of 20000"'
 px '{"language": "python", "version": "*", "run_cpu_time": 10001, "files": [{"content": "x"}]}'
@@ -125,8 +143,12 @@ px '{"language": "c", "version": "*", "compile_timeout": 99999999, "files": [{"c
 api_check "compile_timeout over the language's compile limit" 400 '.message | test("^compile_timeout cannot exceed the configured limit of [0-9]+$")'
 px '{"language": "python", "version": "*", "run_timeout": "soon", "files": [{"content": "x"}]}'
 api_check "a limit that is not a number" 400 '.message == "If specified, run_timeout must be a number"'
-api POST /api/v2/execute -H 'Content-Type: text/plain' --data-binary '{"language": "python", "version": "*", "files": [{"content": "x"}]}'
+api POST /api/v2/execute -H 'Content-Type: application/x-www-form-urlencoded' --data-binary '{"language": "python", "version": "*", "files": [{"content": "x"}]}'
 api_check "415 for a body that is not application/json" 415 '.message | test("application/json")'
+api POST /api/v2/execute -H 'Content-Type: text/plain' -H 'Origin: http://elsewhere.example' --data-binary '{"language": "python", "version": "*", "files": [{"content": "x"}]}'
+api_check "415 for text/plain from a browser page (Origin)" 415 '.message | test("application/json")'
+api POST /api/v2/execute -H 'Content-Type: text/plain;charset=UTF-8' --data-binary '{"language": "python", "version": "*", "files": [{"content": "print(\"plain\")"}]}'
+api_check "text/plain JSON from a client that is not a browser (piston-client's node-fetch) runs" 200 '.run.stdout == "plain\n"'
 api_json POST /api/v1/code/execute '{"language": "c", "code": "int main(void){return 0;}", "compile_limits": {"wall_time": 9999}}'
 api_check "runbox's own execute refuses compile_limits over the language's" 400 '.field == "compile_limits.wall_time"'
 
@@ -170,6 +192,9 @@ async def main():
         await ws.send(init(DIALOG, stdin="ignored\n"))
     elif mode == "c":
         await ws.send(init('#include <stdio.h>\nint main(void){puts("c ws");return 4;}\n', "c"))
+    elif mode == "cxx":
+        await ws.send(json.dumps({"type": "hello"}))  # Piston ignores a type it does not know
+        await ws.send(init('#include <cstdio>\nint main(){std::puts("cxx ws");}\n', "cpp"))
     elif mode == "twice":
         await ws.send(init(SLEEPER))
         await ws.send(init(SLEEPER))
@@ -199,7 +224,7 @@ async def main():
                     await ws.send(json.dumps({"type": "signal", "signal": "SIGKILL"}))
     except websockets.exceptions.ConnectionClosed:
         pass
-    log.write(json.dumps({"type": "closed", "code": ws.close_code,
+    log.write(json.dumps({"type": "closed", "code": ws.close_code, "reason": ws.close_reason,
                           "after": round(time.monotonic() - t0, 2)}) + "\n")
 
 asyncio.run(asyncio.wait_for(main(), 60))
@@ -232,6 +257,12 @@ else
     wsq "$f" '([.[] | select(.type == "data") | .data] | add) == "c ws\n" and .[-1].code == 4999'
     tap $? "WS: its output, then 4999" || diag "$(head -c 2000 "$f")"
 
+    f=$TMP/cxx.jsonl
+    pws cxx "$f"
+    wsq "$f" '.[0] == {"type": "runtime", "language": "c++", "version": .[0].version} and
+              ([.[] | select(.type == "data") | .data] | add) == "cxx ws\n" and .[-1].code == 4999'
+    tap $? "WS: runtime names Piston's c++; an unknown message type is ignored" || diag "$(head -c 2000 "$f")"
+
     f=$TMP/twice.jsonl
     pws twice "$f"
     wsq "$f" '.[-1].code == 4000'
@@ -242,16 +273,16 @@ else
     tap $? "WS: no init within a second closes with 4001" || diag "$(head -c 1500 "$f")"
     f=$TMP/early.jsonl
     pws early "$f"
-    wsq "$f" '.[-1].code == 4003'
-    tap $? "WS: data before init closes with 4003" || diag "$(head -c 1500 "$f")"
+    wsq "$f" '.[-1].code == 4003 and .[-1].reason == "Not yet initialized"'
+    tap $? "WS: data before init closes with 4003 (Piston's reason)" || diag "$(head -c 1500 "$f")"
     f=$TMP/stdout.jsonl
     pws stdout "$f"
     wsq "$f" '.[-1].code == 4004'
     tap $? "WS: writing to stdout closes with 4004" || diag "$(head -c 1500 "$f")"
     f=$TMP/badsig.jsonl
     pws badsig "$f"
-    wsq "$f" '.[-1].code == 4005'
-    tap $? "WS: an unknown signal closes with 4005" || diag "$(head -c 1500 "$f")"
+    wsq "$f" '.[-1].code == 4005 and .[-1].reason == "Invalid signal"'
+    tap $? "WS: an unknown signal closes with 4005 (Piston's reason)" || diag "$(head -c 1500 "$f")"
     f=$TMP/badinit.jsonl
     pws badinit "$f"
     wsq "$f" '.[0].type == "error" and .[0].message == "cobol-* runtime is unknown" and .[-1].code == 4002'

@@ -184,6 +184,12 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     assert_true(e->extra);
     assert_null(lang_find_judge0(&set, 0, NULL));
     assert_null(lang_find_judge0(&set, 9999, NULL));
+    /* Piston's names, as its packages declare them. */
+    assert_ptr_equal(lang_find_piston(&set, "c++"), lang_find(&set, "cpp"));
+    assert_ptr_equal(lang_find_piston(&set, "py3"), lang_find(&set, "python"));
+    assert_ptr_equal(lang_find_piston(&set, "node-js"), lang_find(&set, "javascript"));
+    assert_ptr_equal(lang_find_piston(&set, "node-ts"), lang_find(&set, "typescript"));
+    assert_null(lang_find_piston(&set, "openjdk")); /* runbox's alias, not Piston's */
     lang_set_done(&set);
 }
 
@@ -215,6 +221,39 @@ static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
     assert_non_null(strstr(err.text, "judge0 id 71"));
     for (size_t i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Two files with one Piston name (one's language, the other's alias): the load fails. */
+static void test_lang_load_dir_refuses_a_piston_name_twice(void **state)
+{
+    static const char *const pistons[] = {"{\"language\": \"c++\"}",
+                                          "{\"language\": \"cc\", \"aliases\": [\"c++\"]}"};
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX", path[512];
+    struct lang_set set;
+    struct lang_error err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < 2; i++) {
+        char name[2] = {(char)('a' + i), 0};
+        snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f,
+                "{\"name\": \"%s\", \"piston\": %s, \"extensions\": [\".%s\"], "
+                "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": "
+                "[\"cat\"], \"selftest\": {\"files\": {\"m.%s\": \"hi\"}, "
+                "\"expected_output\": \"hi\"}}",
+                name, pistons[i], name, name, name);
+        fclose(f);
+    }
+    assert_int_equal(lang_load_dir(dir, &set, &err), -EEXIST);
+    assert_non_null(strstr(err.text, "piston name 'c++'"));
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%c.json", dir, (char)('a' + i));
         unlink(path);
     }
     rmdir(dir);
@@ -353,6 +392,7 @@ int main(void)
             cmocka_unit_test(test_lang_expand_vars_repeats_list_placeholders),
             cmocka_unit_test(test_lang_load_dir_finds_languages_by_name_alias_and_extension),
             cmocka_unit_test(test_lang_load_dir_refuses_a_judge0_id_twice),
+            cmocka_unit_test(test_lang_load_dir_refuses_a_piston_name_twice),
             cmocka_unit_test(test_lang_load_dir_lazy_uses_its_index_and_parses_on_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

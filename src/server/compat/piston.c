@@ -187,12 +187,15 @@ static int fail(struct piston_error *err, int status, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* The installed language called @name (or an alias) whose version matches @selector. */
+/* The language Piston calls @name (its "piston" language or aliases), else the one runbox calls
+ * so (its name or aliases), when installed and its version matches @selector. */
 static const struct lang *find_runtime(const struct piston_env *env, const char *name,
                                        const char *selector, char *ret_version)
 {
-    const struct lang *l = lang_find(env->langs, name);
+    const struct lang *l = lang_find_piston(env->langs, name);
 
+    if (!l)
+        l = lang_find(env->langs, name);
     if (!l || (env->installed && !env->installed(l)))
         return NULL;
     for (size_t i = 0; i < env->langs->n; i++) {
@@ -202,6 +205,168 @@ static const struct lang *find_runtime(const struct piston_env *env, const char 
         return piston_version_matches(selector, ret_version) ? l : NULL;
     }
     return NULL;
+}
+
+const char *piston_language_name(const struct lang *l)
+{
+    return l->piston ? l->piston->language : l->name;
+}
+
+/*** Java: the file named after its class ***/
+
+/* Past the comment, string, text block or character literal at @p (which starts one), or @p
+ * itself when none starts there. */
+static const char *skip_literal(const char *p, const char *end)
+{
+    if (end - p >= 2 && p[0] == '/' && p[1] == '/') {
+        while (p < end && *p != '\n')
+            p++;
+        return p;
+    }
+    if (end - p >= 2 && p[0] == '/' && p[1] == '*') {
+        for (p += 2; p < end - 1 && !(p[0] == '*' && p[1] == '/'); p++)
+            ;
+        return p + 2 <= end ? p + 2 : end;
+    }
+    if (end - p >= 3 && strncmp(p, "\"\"\"", 3) == 0) {
+        for (p += 3; p < end; p++) {
+            if (*p == '\\' && p + 1 < end)
+                p++;
+            else if (end - p >= 3 && strncmp(p, "\"\"\"", 3) == 0)
+                return p + 3;
+        }
+        return end;
+    }
+    if (*p == '"' || *p == '\'') {
+        char q = *p;
+        for (p++; p < end && *p != q && *p != '\n'; p++)
+            if (*p == '\\' && p + 1 < end)
+                p++;
+        return p < end ? p + 1 : end;
+    }
+    return p;
+}
+
+/* A byte of an identifier: ASCII letters, digits, _ and $, and any byte of a multi-byte UTF-8
+ * character (Java allows Unicode letters; piston_java_class() leaves such names alone). */
+static bool is_ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || (unsigned char)c >= 0x80;
+}
+
+/* A scan of a Java source's top level: braces and parentheses counted, comments and literals
+ * skipped. */
+struct java_scan {
+    const char *p, *end;
+    int depth;
+    bool public_seen; /* "public" among the current declaration's modifiers */
+    char prev;        /* the last significant character before the word */
+};
+
+/* The next word (identifier or keyword) at depth 0: its start and length. False at the end. */
+static bool next_word(struct java_scan *js, const char **ret, size_t *ret_len)
+{
+    while (js->p < js->end) {
+        const char *q = skip_literal(js->p, js->end);
+        if (q != js->p) {
+            js->p = q;
+            js->prev = '"';
+            continue;
+        }
+        char c = *js->p;
+        if (is_ident_char(c) && !(c >= '0' && c <= '9')) {
+            const char *w = js->p;
+            while (js->p < js->end && is_ident_char(*js->p))
+                js->p++;
+            if (js->depth == 0) {
+                *ret = w;
+                *ret_len = (size_t)(js->p - w);
+                return true;
+            }
+            js->prev = 'a';
+            continue;
+        }
+        if (c == '{' || c == '(')
+            js->depth++;
+        else if ((c == '}' || c == ')') && js->depth > 0)
+            js->depth--;
+        if ((c == ';' || c == '}') && js->depth == 0)
+            js->public_seen = false; /* a declaration ended */
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            js->prev = c;
+        js->p++;
+    }
+    return false;
+}
+
+bool piston_java_class(const char *src, size_t len, char *buf, size_t buflen)
+{
+    struct java_scan js = {src, src + len, 0, false, 0};
+    const char *w, *first = NULL;
+    size_t n, first_len = 0;
+    bool want_name = false, declaring_public = false;
+
+    while (next_word(&js, &w, &n)) {
+        bool after_dot = js.prev == '.';
+        js.prev = 'a';
+        if (want_name) {
+            want_name = false;
+            if (declaring_public) {
+                first = w, first_len = n;
+                break; /* javac wants the public type's file named after it */
+            }
+            if (!first)
+                first = w, first_len = n;
+            continue;
+        }
+        if (after_dot)
+            continue; /* Foo.class in an annotation */
+        if (n == 6 && strncmp(w, "public", 6) == 0)
+            js.public_seen = true;
+        else if ((n == 5 && strncmp(w, "class", 5) == 0) ||
+                 (n == 9 && strncmp(w, "interface", 9) == 0) ||
+                 (n == 4 && strncmp(w, "enum", 4) == 0) ||
+                 (n == 6 && strncmp(w, "record", 6) == 0)) {
+            want_name = true;
+            declaring_public = js.public_seen;
+        }
+    }
+    if (!first || first_len + sizeof(".java") > buflen)
+        return false;
+    for (size_t i = 0; i < first_len; i++)
+        if ((unsigned char)first[i] >= 0x80)
+            return false; /* a file name in UTF-8 of a class name in Unicode: not worth the risk */
+    snprintf(buf, buflen, "%.*s.java", (int)first_len, first);
+    return true;
+}
+
+/* Piston runs a Java file with Java's source launcher, which takes any file name and runs its
+ * class; runbox compiles with javac, which wants a public class in a file of its name, then runs
+ * the main file's stem. So the main file is named after its public top-level class (else its
+ * first one): test.java holding "public class HelloWorld" becomes HelloWorld.java, Main.java
+ * holding "class Hello" Hello.java. Left alone when another file has that name, or the main
+ * file is not plain utf8 text in the top directory. */
+static int name_java_main(json_t *files)
+{
+    json_t *main = json_array_get(files, 0), *f;
+    const char *name = json_string_value(json_object_get(main, "name"));
+    json_t *content = json_object_get(main, "content");
+    const char *enc = json_string_value(json_object_get(main, "encoding"));
+    char cls[256];
+    size_t i;
+
+    if (!name || strchr(name, '/') || !enc || strcmp(enc, "utf8") != 0 ||
+        !piston_java_class(json_string_value(content), json_string_length(content), cls,
+                           sizeof(cls)) ||
+        strcmp(cls, name) == 0)
+        return 0;
+    json_array_foreach(files, i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "name")), cls) == 0)
+            return 0;
+    }
+    return json_object_set_new(main, "name", json_string(cls)) == 0 ? 0 : -ENOMEM;
 }
 
 /* One of Piston's files as one of runbox's {"name", "content", "encoding"}. */
@@ -217,10 +382,9 @@ static int add_file(json_t *files, json_t *f, size_t i, const struct lang *l,
         return fail(err, 400, "files[%zu].content is required as a string", i);
     if (name && !json_is_null(name) && !json_is_string(name))
         return fail(err, 400, "files[%zu].name must be a string", i);
-    if (json_object_get(f, "encoding") && !json_is_null(json_object_get(f, "encoding")) &&
-        (!enc ||
-         (strcmp(enc, "utf8") != 0 && strcmp(enc, "base64") != 0 && strcmp(enc, "hex") != 0)))
-        return fail(err, 400, "files[%zu].encoding must be one of utf8, base64, hex", i);
+    /* Piston reads any other encoding (none, "rot13", 5) as utf8. */
+    if (!enc || (strcmp(enc, "base64") != 0 && strcmp(enc, "hex") != 0))
+        enc = "utf8";
     /* Piston names unnamed files file<N>.code; runbox's main file needs its language's name
      * (a compiler tells languages apart by the extension). */
     snprintf(fallback, sizeof(fallback), "file%zu.code", i);
@@ -246,7 +410,7 @@ static int add_file(json_t *files, json_t *f, size_t i, const struct lang *l,
         json_object_set_new(o, "encoding", json_string("base64"));
     } else {
         json_object_set(o, "content", content);
-        json_object_set_new(o, "encoding", json_string(enc ? enc : "utf8"));
+        json_object_set_new(o, "encoding", json_string(enc));
     }
     return json_array_append_new(files, o) == 0 ? 0 : -ENOMEM;
 }
@@ -265,7 +429,7 @@ static int add_files(json_t *req, json_t *body, const struct lang *l, struct pis
         if ((r = add_file(out, f, i, l, err)) < 0)
             return r;
     }
-    return 0;
+    return lang_has_extension(l, "Main.java") ? name_java_main(out) : 0;
 }
 
 enum limit_kind {
@@ -309,6 +473,9 @@ static uint64_t round_up(double d)
     return (double)v < d ? v + 1 : v;
 }
 
+/* Piston skips a limit that is absent or false-y (null, 0, false, ""), refuses one that is not
+ * a number, one over the configured limit and a negative one; -1 is "none" for memory, which
+ * here is the language's default. */
 static int add_limit(json_t *req, json_t *body, const struct piston_env *env, const struct lang *l,
                      const struct piston_limit *pl, struct piston_error *err)
 {
@@ -316,17 +483,18 @@ static int add_limit(json_t *req, json_t *body, const struct piston_env *env, co
     double d = json_number_value(v), max = configured_limit(env, l, pl);
     const char *group = pl->compile ? "compile_limits" : "limits";
 
-    if (!v || json_is_null(v))
+    if (!v || json_is_null(v) || json_is_false(v) || (json_is_string(v) && !json_string_length(v)))
         return 0;
     if (!json_is_number(v))
         return fail(err, 400, "If specified, %s must be a number", pl->key);
-    if (pl->kind == LIMIT_MEM && d == -1)
-        return 0; /* none: the language's default */
+    if (d == 0 || (pl->kind == LIMIT_MEM && d == -1))
+        return 0;
     if (max > 0 && d > max)
         return fail(err, 400, "%s cannot exceed the configured limit of %.0f", pl->key, max);
-    if (!(d > 0) || d > 1e15)
-        return fail(err, 400, "%s must be a positive number%s", pl->key,
-                    pl->kind == LIMIT_MEM ? " (or -1)" : "");
+    if (d < 0)
+        return fail(err, 400, "%s must be non-negative", pl->key);
+    if (d > 1e15)
+        return fail(err, 400, "%s cannot exceed 1e15", pl->key);
     json_t *g = json_object_get(req, group);
     if (!g && json_object_set_new(req, group, g = json_object()) < 0)
         return -ENOMEM;
@@ -338,36 +506,168 @@ static int add_limit(json_t *req, json_t *body, const struct piston_env *env, co
                                json_real((double)round_up(d) / 1000));
 }
 
-/* Piston's required fields, with its messages. */
+/* Piston's required fields, in its order, with its messages. */
 static int check_shape(json_t *body, struct piston_error *err)
 {
-    json_t *files = json_object_get(body, "files");
+    json_t *files = json_object_get(body, "files"), *f;
+    size_t i;
 
     if (!json_is_object(body))
         return fail(err, 400, "the body must be a JSON object");
-    if (!json_is_string(json_object_get(body, "language")))
+    if (!json_string_length(json_object_get(body, "language")))
         return fail(err, 400, "language is required as a string");
-    if (!json_is_string(json_object_get(body, "version")))
+    if (!json_string_length(json_object_get(body, "version")))
         return fail(err, 400, "version is required as a string");
-    if (!json_is_array(files) || json_array_size(files) == 0)
+    if (!json_is_array(files))
         return fail(err, 400, "files is required as an array");
+    json_array_foreach(files, i, f)
+    {
+        if (!json_is_string(json_object_get(f, "content")))
+            return fail(err, 400, "files[%zu].content is required as a string", i);
+    }
     return 0;
 }
 
-/* stdin and args as they are: request_parse() checks them. */
+/* After the runtime: a file to run. Piston counts a file with no encoding, or "utf8". */
+static int check_utf8_file(json_t *body, struct piston_error *err)
+{
+    json_t *f;
+    size_t i;
+
+    json_array_foreach(json_object_get(body, "files"), i, f)
+    {
+        json_t *enc = json_object_get(f, "encoding");
+        if (!enc || json_is_null(enc) ||
+            (json_is_string(enc) && strcmp(json_string_value(enc), "utf8") == 0))
+            return 0;
+    }
+    return fail(err, 400, "files must include at least one utf8 encoded file");
+}
+
+/* A JSON number as JavaScript's String(n) writes it (what Node's spawn() makes of a number
+ * argument): the shortest digits that read back as @d; plain notation from 1e-6 up to 1e21,
+ * exponent notation ("1e+21", "1.5e-7") outside. */
+void piston_number_string(double d, char *buf, size_t len)
+{
+    char e[40], digits[24];
+    int p, exp = 0, nd = 0;
+
+    if (d != d || d - d != 0) { /* NaN, infinities: not in JSON */
+        snprintf(buf, len, "%s", d != d ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    if (d == 0) {
+        snprintf(buf, len, "0");
+        return;
+    }
+    for (p = 0; p < 17; p++) {
+        snprintf(e, sizeof(e), "%.*e", p, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    /* "-d.ddde±x" into its digits and exponent */
+    const char *s = e + (e[0] == '-');
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9')
+            digits[nd++] = *s;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    exp = atoi(s + 1);
+    int n = exp + 1; /* the decimal point's place after the first digit */
+    char zeros[32];
+    struct buf b;
+
+    memset(zeros, '0', sizeof(zeros));
+    buf_init(&b, 40);
+    if (d < 0)
+        (void)buf_append(&b, "-", 1);
+    if (nd <= n && n <= 21) { /* 123000 */
+        (void)buf_append(&b, digits, (size_t)nd);
+        (void)buf_append(&b, zeros, (size_t)(n - nd));
+    } else if (0 < n && n <= 21) { /* 1.25 */
+        (void)buf_append(&b, digits, (size_t)n);
+        (void)buf_append(&b, ".", 1);
+        (void)buf_append(&b, digits + n, (size_t)(nd - n));
+    } else if (-6 < n && n <= 0) { /* 0.00125 */
+        (void)buf_append(&b, "0.", 2);
+        (void)buf_append(&b, zeros, (size_t)-n);
+        (void)buf_append(&b, digits, (size_t)nd);
+    } else { /* 1.25e+21 */
+        char x[16];
+        (void)buf_append(&b, digits, 1);
+        if (nd > 1) {
+            (void)buf_append(&b, ".", 1);
+            (void)buf_append(&b, digits + 1, (size_t)(nd - 1));
+        }
+        snprintf(x, sizeof(x), "e%c%d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        (void)buf_append(&b, x, strlen(x));
+    }
+    snprintf(buf, len, "%.*s", (int)b.len, b.data ? b.data : "0");
+    buf_done(&b);
+}
+
+/* Piston's args as the strings its runner gets: Node's spawn() turns a number or a boolean
+ * into its text (Piston's CLI sends "3" as 3); null, objects and arrays are refused. */
+static int add_args(json_t *req, json_t *args, struct piston_error *err)
+{
+    json_t *out = json_array(), *a;
+    size_t i;
+    char num[64];
+
+    if (!out || json_object_set_new(req, "args", out) < 0)
+        return -ENOMEM;
+    json_array_foreach(args, i, a)
+    {
+        json_t *s = NULL;
+        if (json_is_string(a)) {
+            s = json_incref(a);
+        } else if (json_is_boolean(a)) {
+            s = json_string(json_is_true(a) ? "true" : "false");
+        } else if (json_is_integer(a)) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(a));
+            s = json_string(num);
+        } else if (json_is_real(a)) {
+            piston_number_string(json_real_value(a), num, sizeof(num));
+            s = json_string(num);
+        } else {
+            return fail(err, 400, "args[%zu] must be a string, a number or a boolean", i);
+        }
+        if (!s || json_array_append_new(out, s) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* stdin as Piston feeds it (a newline at its end: Piston adds one when it is missing, empty
+ * stdin included), and the args; request_parse() checks their sizes. */
 static int add_io(json_t *req, json_t *body, bool ws, struct piston_error *err)
 {
     json_t *in = json_object_get(body, "stdin"), *args = json_object_get(body, "args");
 
-    if (!ws && in && !json_is_null(in)) {
-        if (!json_is_string(in))
+    if (!ws) {
+        if (in && !json_is_null(in) && !json_is_string(in))
             return fail(err, 400, "stdin must be a string");
-        json_object_set(req, "stdin", in);
+        size_t n = json_string_length(in);
+        const char *s = json_string_value(in);
+        json_t *fed = n && s[n - 1] == '\n' ? json_incref(in) : NULL;
+        if (!fed) {
+            char *t = malloc(n + 2);
+            if (!t)
+                return -ENOMEM;
+            if (n)
+                memcpy(t, s, n);
+            t[n] = '\n';
+            fed = json_stringn(t, n + 1);
+            free(t);
+        }
+        if (!fed || json_object_set_new(req, "stdin", fed) < 0)
+            return -ENOMEM;
     }
     if (args && !json_is_null(args)) {
         if (!json_is_array(args))
-            return fail(err, 400, "args must be an array of strings");
-        json_object_set(req, "args", args);
+            return fail(err, 400, "args must be an array");
+        return add_args(req, args, err);
     }
     return 0;
 }
@@ -386,6 +686,8 @@ int piston_translate(json_t *body, const struct piston_env *env, bool ws, struct
     const char *sel = json_string_value(json_object_get(body, "version"));
     if (!(l = find_runtime(env, name, sel, version)))
         return fail(err, 400, "%.64s-%.64s runtime is unknown", name, sel);
+    if ((r = check_utf8_file(body, err)) < 0)
+        return r;
     json_t *req = json_pack("{s:s, s:b}", "language", l->name, "save_history", 1);
     if (!req)
         return fail(err, 500, "out of memory"), -ENOMEM;
@@ -433,6 +735,30 @@ static const char *stage_status(json_t *sbx)
     return "XX";
 }
 
+/* The stage's message as Piston's (isolate's) words for its status; runbox's own for the
+ * others (memory, an internal error). */
+static const char *stage_message(json_t *sbx, const char *status, json_t *code, int sig, char *buf,
+                                 size_t len, const char *own)
+{
+    const char *reason = json_string_value(json_object_get(sbx, "reason"));
+
+    if (!status)
+        return "";
+    if (strcmp(status, "RE") == 0 && code)
+        snprintf(buf, len, "Exited with error status %" JSON_INTEGER_FORMAT,
+                 json_integer_value(code));
+    else if (strcmp(status, "SG") == 0 && sig > 0 && reason && strcmp(reason, "signaled") == 0)
+        snprintf(buf, len, "Caught fatal signal %d", sig);
+    else if (strcmp(status, "TO") == 0)
+        snprintf(buf, len, "Time limit exceeded%s",
+                 reason && strcmp(reason, "wall_time") == 0 ? " (wall clock)" : "");
+    else if (strcmp(status, "OL") == 0 || strcmp(status, "EL") == 0)
+        snprintf(buf, len, "%s length exceeded", strcmp(status, "OL") == 0 ? "stdout" : "stderr");
+    else
+        return own ? own : "";
+    return buf;
+}
+
 static json_int_t ms_of(json_t *seconds)
 {
     double ms = json_number_value(seconds) * 1000;
@@ -455,8 +781,8 @@ json_t *piston_stage(json_t *sbx, json_t *output)
         signame = "SIGKILL";
     if (signame || !json_is_integer(code))
         code = NULL;
-    if (!message)
-        message = "";
+    char text[64];
+    message = stage_message(sbx, status, code, sig, text, sizeof(text), message);
     json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I}", "stdout",
                           json_string_value(out) ? json_string_value(out) : "", "stderr",
                           json_string_value(err) ? json_string_value(err) : "", "code",
@@ -516,7 +842,8 @@ json_t *piston_response(const struct piston_job *j, json_t *result, const struct
 {
     json_t *compile = json_object_get(result, "compile"), *run;
     const char *status = json_string_value(json_object_get(result, "status"));
-    json_t *o = json_pack("{s:s, s:s}", "language", j->lang->name, "version", j->version);
+    json_t *o = json_pack("{s:s, s:s}", "language", piston_language_name(j->lang), "version",
+                          j->version);
 
     if (!o)
         return NULL;
@@ -604,7 +931,21 @@ static bool is_json(const struct req *rq)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* [{language, version, aliases}] of the installed languages. New reference, NULL on OOM. */
+/* A JSON body sent as text/plain by a client that is not a browser page (no Origin): what
+ * piston-client (npm) sends, through node-fetch, which types a string body text/plain. Piston
+ * itself answers 415; runbox takes it so that the client works. A page on another origin cannot
+ * use this to skip CORS's preflight: browsers send Origin with every POST. */
+static bool is_plain_json(const struct req *rq)
+{
+    const char *ct = http_header(rq, "Content-Type");
+    size_t n = strlen("text/plain");
+
+    return ct && !http_header(rq, "Origin") && strncasecmp(ct, "text/plain", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* [{language, version, aliases, runtime?}] of the installed languages: Piston's names
+ * ("piston" in the language file), else runbox's. New reference, NULL on OOM. */
 static json_t *runtimes_json(const struct server *srv)
 {
     struct piston_env env;
@@ -614,16 +955,18 @@ static json_t *runtimes_json(const struct server *srv)
     for (size_t i = 0; a && i < env.langs->n; i++) {
         const struct lang *l = env.langs->v[i];
         char version[PISTON_VERSION_MAX];
-        json_t *aliases = json_array();
-        if (!lang_is_installed(l)) {
-            json_decref(aliases);
+        if (!lang_is_installed(l))
             continue;
-        }
-        for (size_t k = 0; aliases && l->aliases && l->aliases[k]; k++)
-            json_array_append_new(aliases, json_string(l->aliases[k]));
+        char *const *names = l->piston ? l->piston->aliases : l->aliases;
+        json_t *aliases = json_array(), *o;
+        for (size_t k = 0; aliases && names && names[k]; k++)
+            json_array_append_new(aliases, json_string(names[k]));
         piston_version_of(env.versions ? env.versions[i] : NULL, version, sizeof(version));
-        json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "language", l->name, "version",
-                                           version, "aliases", aliases));
+        o = json_pack("{s:s, s:s, s:o}", "language", piston_language_name(l), "version", version,
+                      "aliases", aliases);
+        if (o && l->piston && l->piston->runtime)
+            json_object_set_new(o, "runtime", json_string(l->piston->runtime));
+        json_array_append_new(a, o);
     }
     return a;
 }
@@ -707,7 +1050,7 @@ int h_piston_execute(struct req *rq)
 
     if (!caller(rq))
         return 0;
-    if (!is_json(rq))
+    if (!is_json(rq) && !is_plain_json(rq))
         return reply_message(rq, 415, "requests must be of type application/json");
     if (ratelimit_take(rq->srv->rl, compat_rate_key(&rq->who), &retry) < 0)
         return http_reply_retry(rq, 429, retry, "too many requests: slow down");
@@ -728,10 +1071,12 @@ int h_piston_execute(struct req *rq)
     return 0;
 }
 
+/* {"language", "language_version"} of each package a runtime comes from: its "runtime" (gcc for
+ * c and c++, once), else its language. */
 int h_piston_packages(struct req *rq)
 {
-    json_t *rt, *a, *v;
-    size_t i;
+    json_t *rt, *a, *v, *p;
+    size_t i, k;
 
     if (!caller(rq))
         return 0;
@@ -740,9 +1085,20 @@ int h_piston_packages(struct req *rq)
     a = json_array();
     json_array_foreach(rt, i, v)
     {
-        json_array_append_new(a, json_pack("{s:O, s:O, s:b}", "language",
-                                           json_object_get(v, "language"), "language_version",
-                                           json_object_get(v, "version"), "installed", 1));
+        json_t *pkg = json_object_get(v, "runtime");
+        bool seen = false;
+        if (!pkg)
+            pkg = json_object_get(v, "language");
+        json_array_foreach(a, k, p)
+        {
+            seen |= json_equal(json_object_get(p, "language"), pkg) &&
+                    json_equal(json_object_get(p, "language_version"),
+                               json_object_get(v, "version"));
+        }
+        if (!seen)
+            json_array_append_new(a,
+                                  json_pack("{s:O, s:O, s:b}", "language", pkg, "language_version",
+                                            json_object_get(v, "version"), "installed", 1));
     }
     json_decref(rt);
     if (!rt || !a)

@@ -52,10 +52,23 @@ bool piston_version_matches(const char *selector, const char *version);
  * "1.19.8", "17" → "17.0.0"; "0.0.0" for NULL or no number) into @buf. */
 void piston_version_of(const char *probed, char *buf, size_t len);
 
-/* Translate the Piston execute (or WebSocket init) body @body: the language (name or alias)
- * with a version matching "version" among installed languages, files (utf8, base64, hex;
- * the first is the main file), stdin (unless @ws), args, and the six limits (ms, bytes; -1 =
- * none) checked against the configured ones with Piston's messages. 0 with @ret set, or -EINVAL
+/* The name Piston's clients know @l by: its "piston" language ("c++"), else runbox's name. */
+const char *piston_language_name(const struct lang *l);
+
+/* The file name ("HelloWorld.java") for the Java source @src of @len bytes: its public
+ * top-level class, else its first top-level class, interface, enum or record (comments, strings
+ * and nested bodies skipped). False when it declares none or the name does not fit @buflen. */
+bool piston_java_class(const char *src, size_t len, char *buf, size_t buflen);
+
+/* @d as JavaScript's String(d) writes it ("3", "2.5", "1e+21", "1e-7"). */
+void piston_number_string(double d, char *buf, size_t len);
+
+/* Translate the Piston execute (or WebSocket init) body @body: the language (Piston's name or
+ * alias, else runbox's) with a version matching "version" among installed languages, files
+ * (utf8, base64, hex; the first is the main file; a Java one named after its class), stdin
+ * (unless @ws; ended with a newline as Piston does), args (numbers and booleans as their text),
+ * and the six limits (ms, bytes; -1 = none) checked against the configured ones with Piston's
+ * messages. 0 with @ret set, or -EINVAL
  * / -ENOMEM with @err set. */
 int piston_translate(json_t *body, const struct piston_env *env, bool ws, struct piston_job *ret,
                      struct piston_error *err) _warn_unused_;

@@ -6,7 +6,9 @@
  * {"type": "data", stream, data}, {"type": "exit", stage, code, signal}, {"type": "error",
  * message}; it closes with 4999 when the job is done, or with Piston's code for a refused
  * message (4000 already initialised, 4001 no init within a second, 4002 an error was sent,
- * 4003 not initialised, 4004 only stdin can be written, 4005 invalid signal).
+ * 4003 not initialised, 4004 only stdin can be written, 4005 invalid signal), with its reasons.
+ * A message that is not JSON is an error (4002); valid JSON of no known type is ignored, as
+ * Piston does.
  *
  * Theory of operation: as ws.c, the handshake is a request (open: auth), then the front end
  * calls ready, data and close on a handler thread, one at a time per connection. Ready starts a
@@ -250,8 +252,8 @@ static void on_init(struct session *s, json_t *msg)
         notify_error(s, serr.message);
         return;
     }
-    send_json(s, json_pack("{s:s, s:s, s:s}", "type", "runtime", "language", pj.lang->name,
-                           "version", pj.version));
+    send_json(s, json_pack("{s:s, s:s, s:s}", "type", "runtime", "language",
+                           piston_language_name(pj.lang), "version", pj.version));
     piston_job_done(&pj);
     if (pthread_create(&s->writer, NULL, writer_main, s) == 0)
         s->writer_started = true;
@@ -282,7 +284,7 @@ static void on_signal(struct session *s, json_t *msg)
     const char *name = json_string_value(json_object_get(msg, "signal"));
 
     if (!name || strlen(name) >= PISTON_SIGNAL_MAX || !compat_signal_from_name(name)) {
-        close_with(s, CLOSE_INVALID_SIGNAL, "Invalid Signal");
+        close_with(s, CLOSE_INVALID_SIGNAL, "Invalid signal");
         return;
     }
     pthread_mutex_lock(&s->lock);
@@ -303,14 +305,13 @@ static void on_message(struct session *s, json_t *msg)
     pthread_mutex_unlock(&s->lock);
     if (closed)
         return;
-    if (!json_is_object(msg) || !type)
-        notify_error(s, "each message must be a JSON object with a \"type\"");
-    else if (strcmp(type, "init") == 0)
+    if (!type ||
+        (strcmp(type, "init") != 0 && strcmp(type, "data") != 0 && strcmp(type, "signal") != 0))
+        return; /* Piston ignores a message of no type it knows */
+    if (strcmp(type, "init") == 0)
         on_init(s, msg);
-    else if (strcmp(type, "data") != 0 && strcmp(type, "signal") != 0)
-        notify_error(s, "unknown message type (init, data, signal)");
     else if (!init || !s->run)
-        close_with(s, CLOSE_NOT_INITIALIZED, "Not yet Initialized");
+        close_with(s, CLOSE_NOT_INITIALIZED, "Not yet initialized");
     else if (strcmp(type, "data") == 0)
         on_stdin(s, msg);
     else
