@@ -193,49 +193,14 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     lang_set_done(&set);
 }
 
-/* Two files with one Judge0 id: the load fails, naming the id. */
-static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
+/* Load a directory of two languages, a.json and b.json, named "a" and "b" (extension .a, .b),
+ * each with @extra[i] (a "key": value pair) added: the load's result, its error in @err. */
+static int load_pair(const char *const extra[2], struct lang_error *err)
 {
-    static const char *const files[] = {"a.json", "b.json"};
     char dir[] = "/tmp/runbox-test-lang.XXXXXX", path[512];
     struct lang_set set;
-    struct lang_error err;
+    int r;
 
-    (void)state;
-    assert_non_null(mkdtemp(dir));
-    for (size_t i = 0; i < 2; i++) {
-        char name[2] = {(char)('a' + i), 0};
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fprintf(f,
-                "{\"name\": \"%s\", \"judge0\": {\"ids\": [{\"id\": %u, \"name\": \"X\"}, "
-                "{\"id\": 71, \"name\": \"Y\"}]}, \"extensions\": [\".%s\"], "
-                "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": "
-                "[\"cat\"], \"selftest\": {\"files\": {\"m.%s\": \"hi\"}, "
-                "\"expected_output\": \"hi\"}}",
-                name, 60 + (unsigned)i, name, name, name);
-        fclose(f);
-    }
-    assert_int_equal(lang_load_dir(dir, &set, &err), -EEXIST);
-    assert_non_null(strstr(err.text, "judge0 id 71"));
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
-/* Two files with one Piston name (one's language, the other's alias): the load fails. */
-static void test_lang_load_dir_refuses_a_piston_name_twice(void **state)
-{
-    static const char *const pistons[] = {"{\"language\": \"c++\"}",
-                                          "{\"language\": \"cc\", \"aliases\": [\"c++\"]}"};
-    char dir[] = "/tmp/runbox-test-lang.XXXXXX", path[512];
-    struct lang_set set;
-    struct lang_error err;
-
-    (void)state;
     assert_non_null(mkdtemp(dir));
     for (size_t i = 0; i < 2; i++) {
         char name[2] = {(char)('a' + i), 0};
@@ -243,20 +208,48 @@ static void test_lang_load_dir_refuses_a_piston_name_twice(void **state)
         FILE *f = fopen(path, "w");
         assert_non_null(f);
         fprintf(f,
-                "{\"name\": \"%s\", \"piston\": %s, \"extensions\": [\".%s\"], "
+                "{\"name\": \"%s\", %s, \"extensions\": [\".%s\"], "
                 "\"source_file\": \"m.%s\", \"version\": [\"/bin/true\"], \"run\": "
                 "[\"cat\"], \"selftest\": {\"files\": {\"m.%s\": \"hi\"}, "
                 "\"expected_output\": \"hi\"}}",
-                name, pistons[i], name, name, name);
+                name, extra[i], name, name, name);
         fclose(f);
     }
-    assert_int_equal(lang_load_dir(dir, &set, &err), -EEXIST);
-    assert_non_null(strstr(err.text, "piston name 'c++'"));
+    if ((r = lang_load_dir(dir, &set, err)) == 0)
+        lang_set_done(&set);
     for (size_t i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%c.json", dir, (char)('a' + i));
         unlink(path);
     }
     rmdir(dir);
+    return r;
+}
+
+/* Two files with one Judge0 id: the load fails, naming the id. */
+static void test_lang_load_dir_refuses_a_judge0_id_twice(void **state)
+{
+    static const char *const judge0[] = {
+            "\"judge0\": {\"ids\": [{\"id\": 60, \"name\": \"X\"}, {\"id\": 71, \"name\": \"Y\"}]}",
+            "\"judge0\": {\"ids\": [{\"id\": 61, \"name\": \"X\"}, {\"id\": 71, \"name\": "
+            "\"Y\"}]}"};
+    struct lang_error err;
+
+    (void)state;
+    assert_int_equal(load_pair(judge0, &err), -EEXIST);
+    assert_non_null(strstr(err.text, "judge0 id 71"));
+}
+
+/* Two files with one Piston name (one's language, the other's alias): the load fails. */
+static void test_lang_load_dir_refuses_a_piston_name_twice(void **state)
+{
+    static const char *const pistons[] = {
+            "\"piston\": {\"language\": \"c++\"}",
+            "\"piston\": {\"language\": \"cc\", \"aliases\": [\"c++\"]}"};
+    struct lang_error err;
+
+    (void)state;
+    assert_int_equal(load_pair(pistons, &err), -EEXIST);
+    assert_non_null(strstr(err.text, "piston name 'c++'"));
 }
 
 /* Write a one-language file @file in @dir: language @name with extension .@ext. */
