@@ -146,7 +146,7 @@ async def main():
         "hello": 'print("hello ws")\n',
         "query": 'print("hello ws")\n',
     }
-    sent = False
+    sent = cancelled = False
     stdout = ""
     answers = ["Ada\n", "Bob\n"]
     async for raw in ws:
@@ -164,7 +164,10 @@ async def main():
                 log.write(json.dumps({"type": "client_sent", "data": answers[0],
                                       "after": stdout}) + "\n")
                 await ws.send(json.dumps({"type": "stdin", "data": answers.pop(0)}))
-            if mode == "cancel" and "started" in stdout:
+            if mode == "cancel" and "started" in stdout and not cancelled:
+                # once: "started" and its "\n" may come as two events, and after the cancel
+                # the server sends the result and closes
+                cancelled = True
                 await ws.send(json.dumps({"type": "cancel"}))
         elif t == "stage" and m.get("stage") == "run" and mode == "eof":
             await ws.send(json.dumps({"type": "stdin", "data": "abc\n"}))
