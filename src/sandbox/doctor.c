@@ -105,8 +105,7 @@ static int doctor_limits(FILE *f, const struct sbx__cg_host *cg)
     int bad = 0;
     bool tree = cg->v2_base[0] || cg->at[CG_CPUACCT] != CG_ABSENT;
 
-    fprintf(f, "limits:
-");
+    fprintf(f, "limits:\n");
     bad += limit_line(f, cg, CG_MEMORY, "memory (--memory)", "memory.limit_in_bytes",
                       "memory.max");
     bad += limit_line(f, cg, CG_PIDS, "processes (--pids)", "pids.max", "pids.max");
@@ -144,8 +143,7 @@ static int doctor_trial(struct sbx_host *h, FILE *f)
     char buf[600];
     bool ok;
 
-    fprintf(f, "a run (/bin/true with every limit, set up as any run):
-");
+    fprintf(f, "a run (/bin/true with every limit, set up as any run):\n");
     if (sbx_run(h, &spec, &res) < 0) {
         snprintf(buf, sizeof(buf), "could not start");
         ok = false;

@@ -46,7 +46,7 @@ else
     fi
     if grep -qx pids <<<"$have"; then
         in_layout v2 "$RUNBOX" exec --json --pids 16 -- /bin/sh -c 'for i in $(seq 40); do sleep 2 & done; wait; echo done' >"$f" </dev/null
-        jq -e '(.limits_unenforced | index("pids") == null) and ((.output + (.stderr // "")) | test("fork|Resource temporarily unavailable|retry"))' "$f" >/dev/null
+        jq -e '(.limits_unenforced | index("pids") == null) and ((.output + (.error // "")) | test("fork|Resource temporarily unavailable|retry"))' "$f" >/dev/null
         tap $? "$what: the pids limit holds (40 children asked, 16 pids given)" || diag "$(cat "$f")"
     fi
     if grep -qx cpu <<<"$have"; then
