@@ -24,6 +24,14 @@ tap() {
     return "$rc" # so that `tap $? NAME || diag ...` prints the diagnostic
 }
 
+# jq_is FILTER [FILE]: FILTER holds for FILE's JSON (stdin without FILE). Unlike `jq -e`
+# alone (jq 1.6 exits 0 on empty input), an empty or missing input is false.
+jq_is() {
+    local in
+    in=$(cat "${2:-/dev/stdin}" 2>/dev/null)
+    [ -n "$in" ] && jq -e "$1" <<<"$in" >/dev/null 2>&1
+}
+
 # not_here NAME REASON: a skip that is never a failure: the check belongs to another kind of
 # host (pure cgroup v2 with systemd as init, a throwaway VM), not to something that should
 # work here. scripts/test-v2vm.sh runs those where they belong.

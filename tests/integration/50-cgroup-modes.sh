@@ -34,30 +34,30 @@ else
     expect "$what: the program runs" "$f" output hi
     have=$(tr ' ' '\n' <$V2/cgroup.controllers)
     if grep -qx memory <<<"$have"; then
-        jq -e '.limits_unenforced | index("memory") == null' "$f" >/dev/null
+        jq_is '.limits_unenforced | index("memory") == null' "$f"
         tap $? "$what: memory is enforced by the v2 controller" || diag "$(cat "$f")"
         in_layout v2 "$RUNBOX" exec --json --memory 64 -- /usr/bin/python3 -c 'x = bytearray(256 << 20); print(len(x))' >"$f" </dev/null
-        jq -e '.status == "memory_limit"' "$f" >/dev/null
+        jq_is '.status == "memory_limit"' "$f"
         tap $? "$what: the memory limit holds (256 MB asked, 64 MB given)" || diag "$(cat "$f")"
     else
-        jq -e '.limits_unenforced | index("memory") != null' "$f" >/dev/null
+        jq_is '.limits_unenforced | index("memory") != null' "$f"
         tap $? "$what without a memory controller: the result says memory is not enforced" ||
             diag "$(cat "$f")"
     fi
     if grep -qx pids <<<"$have"; then
         in_layout v2 "$RUNBOX" exec --json --pids 16 -- /bin/sh -c 'for i in $(seq 40); do sleep 2 & done; wait; echo done' >"$f" </dev/null
-        jq -e '(.limits_unenforced | index("pids") == null) and ((.output + (.error // "")) | test("fork|Resource temporarily unavailable|retry"))' "$f" >/dev/null
+        jq_is '(.limits_unenforced | index("pids") == null) and ((.output + (.error // "")) | test("fork|Resource temporarily unavailable|retry"))' "$f"
         tap $? "$what: the pids limit holds (40 children asked, 16 pids given)" || diag "$(cat "$f")"
     fi
     if grep -qx cpu <<<"$have"; then
         in_layout v2 "$RUNBOX" exec --json --cpus 0.5 --wall 4 -- /bin/sh -c 'while :; do :; done' >"$f" </dev/null
-        jq -e '(.limits_unenforced | index("cpus") == null) and .reason == "wall_time" and .cpu_time > 0.5 and .cpu_time < 2.6' "$f" >/dev/null
+        jq_is '(.limits_unenforced | index("cpus") == null) and .reason == "wall_time" and .cpu_time > 0.5 and .cpu_time < 2.6' "$f"
         tap $? "$what: --cpus 0.5 holds (CPU time $(jq -r .cpu_time "$f") s in 4 s)" || diag "$(cat "$f")"
     fi
-    jq -e '(.cpu_time >= 0) and (.limits_unenforced | index("cpu_time_of_tree") == null)' "$f" >/dev/null
+    jq_is '(.cpu_time >= 0) and (.limits_unenforced | index("cpu_time_of_tree") == null)' "$f"
     tap $? "$what: CPU time comes from cpu.stat" || diag "$(cat "$f")"
     in_layout v2 "$RUNBOX" exec --json --time 0.3 -- /usr/bin/python3 -c 'while True: pass' >"$f" </dev/null
-    jq -e '.status == "timeout" and .reason == "cpu_time"' "$f" >/dev/null
+    jq_is '.status == "timeout" and .reason == "cpu_time"' "$f"
     tap $? "$what: the CPU limit holds" || diag "$(cat "$f")"
     in_layout v2 "$RUNBOX" doctor >"$TMP/doctor" 2>&1
     grep -q "v2 only" "$TMP/doctor"
@@ -72,13 +72,13 @@ fi
 f=$TMP/none.json
 in_layout none "$RUNBOX" exec --json --memory 64 --pids 8 -- /bin/echo hi >"$f" </dev/null
 expect "no cgroups: the program still runs" "$f" output hi
-jq -e '.limits_unenforced | (index("memory") != null and index("pids") != null)' "$f" >/dev/null
+jq_is '.limits_unenforced | (index("memory") != null and index("pids") != null)' "$f"
 tap $? "no cgroups: the result says memory and pids are not enforced" || diag "$(cat "$f")"
 in_layout none "$RUNBOX" exec --json --wall 0.5 -- /bin/sleep 10 >"$f" </dev/null
-jq -e '.status == "timeout" and .reason == "wall_time"' "$f" >/dev/null
+jq_is '.status == "timeout" and .reason == "wall_time"' "$f"
 tap $? "no cgroups: the wall limit still holds" || diag "$(cat "$f")"
 in_layout none "$RUNBOX" exec --json --time 0.3 -- /usr/bin/python3 -c 'while True: pass' >"$f" </dev/null
-jq -e '.status == "timeout"' "$f" >/dev/null
+jq_is '.status == "timeout"' "$f"
 tap $? "no cgroups: the CPU limit still holds (per-process rlimit backstop)" || diag "$(cat "$f")"
 in_layout none "$RUNBOX" doctor >"$TMP/doctor" 2>&1
 grep -q "FAIL" "$TMP/doctor"

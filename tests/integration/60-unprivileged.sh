@@ -95,7 +95,8 @@ if grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then v2=/sys/fs/cgroup
 elif grep -q ' /sys/fs/cgroup/unified cgroup2 ' /proc/mounts; then v2=/sys/fs/cgroup/unified; fi
 # in_deleg CMD...: CMD as the user, alone in the delegated cgroup $deleg.
 in_deleg() {
-    sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec setpriv --reuid="$1" --regid="$2" --clear-groups --reset-env "$@"' \
+    sh -c 'd=$1 u=$2 g=$3; shift 3; echo $$ >"$d/cgroup.procs" &&
+        exec setpriv --reuid="$u" --regid="$g" --clear-groups --reset-env "$@"' \
         _ "$deleg" "$uid" "$gid" "$@" </dev/null
 }
 as_found() { [ -z "$(find "$deleg" -mindepth 1 -type d)" ] && [ -z "$(cat "$deleg/cgroup.subtree_control")" ]; }
@@ -106,16 +107,16 @@ else
     deleg=$v2/rbdeleg$$
     mkdir "$deleg" && chown -R "$uid:$gid" "$deleg"
     in_deleg "$rb" exec --json --time 0.3 -- /usr/bin/python3 -c "while True: pass" >"$f"
-    jq -e '.status == "timeout" and .reason == "cpu_time" and (.limits_unenforced | index("cpu_time_of_tree") == null)' "$f" >/dev/null
+    jq_is '.status == "timeout" and .reason == "cpu_time" and (.limits_unenforced | index("cpu_time_of_tree") == null)' "$f"
     tap $? "as a user in a delegated cgroup: CPU time of the tree is measured and enforced" || diag "$(cat "$f")"
     as_found
     tap $? "as a user in a delegated cgroup: the cgroup is left as found (no child, no controller on)" || not_found
     if grep -qw memory "$deleg/cgroup.controllers"; then
         in_deleg "$rb" exec --json --memory 64 -- /usr/bin/python3 -c 'x = bytearray(256 << 20); print(len(x))' >"$f"
-        jq -e '.status == "memory_limit" and (.limits_unenforced | index("memory") == null)' "$f" >/dev/null
+        jq_is '.status == "memory_limit" and (.limits_unenforced | index("memory") == null)' "$f"
         tap $? "as a user in a delegated cgroup with memory: the memory limit holds" || diag "$(cat "$f")"
         in_deleg "$rb" exec --json --memory 64 --pids 16 --cpus 0.5 -- /bin/echo hi >"$f"
-        jq -e '.status == "success" and .limits_unenforced == []' "$f" >/dev/null
+        jq_is '.status == "success" and .limits_unenforced == []' "$f"
         tap $? "as a user in a delegated cgroup with memory, pids, cpu: every limit is enforced" || diag "$(cat "$f")"
         in_deleg "$rb" doctor >"$TMP/doctor" 2>&1
         grep -q '\[ ok \] trial run' "$TMP/doctor" && grep -q '\[ ok \] memory (--memory) *enforced' "$TMP/doctor"
@@ -127,7 +128,7 @@ else
         other=$!
         sleep 0.2
         in_deleg "$rb" exec --json --memory 64 -- /bin/echo hi >"$f"
-        jq -e '.status == "success" and (.limits_unenforced | index("memory") != null)' "$f" >/dev/null
+        jq_is '.status == "success" and (.limits_unenforced | index("memory") != null)' "$f"
         tap $? "as a user in a delegated cgroup shared with another process: the run works, memory unenforced" || diag "$(cat "$f")"
         in_deleg "$rb" doctor >"$TMP/doctor" 2>&1
         grep -q 'NOT enforced: .*holds other processes' "$TMP/doctor" && grep -q '\[ ok \] trial run' "$TMP/doctor"
@@ -142,7 +143,7 @@ fi
 # User=, and a scope and a service of the user's own manager (systemd-run --user).
 if [ "$v2" = /sys/fs/cgroup ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
     out=$(systemd-run -q -p Delegate=yes -p User="$user" --wait --pipe "$rb" exec --json --memory 64 -- /usr/bin/python3 -c 'x = bytearray(256 << 20)' </dev/null 2>&1)
-    jq -e '.status == "memory_limit"' <<<"$out" >/dev/null 2>&1
+    jq_is '.status == "memory_limit"' <<<"$out"
     tap $? "systemd-run -p Delegate=yes -p User=: the memory limit holds" || diag "$out"
     out=$(systemd-run -q -p Delegate=yes -p User="$user" --wait --pipe "$rb" doctor </dev/null 2>&1)
     grep -q '\[ ok \] trial run' <<<"$out" && ! grep -q 'NOT enforced' <<<"$out"
@@ -151,11 +152,11 @@ if [ "$v2" = /sys/fs/cgroup ] && [ -d /run/systemd/system ] && command -v system
         user_env=(XDG_RUNTIME_DIR=/run/user/$uid DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$uid/bus)
         out=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env env "${user_env[@]}" \
             systemd-run --user -q --scope -p Delegate=yes "$rb" exec --json --memory 64 --pids 16 -- /bin/echo hi </dev/null 2>&1)
-        jq -e '.status == "success" and (.limits_unenforced | index("memory") == null)' <<<"$out" >/dev/null 2>&1
+        jq_is '.status == "success" and (.limits_unenforced | index("memory") == null)' <<<"$out"
         tap $? "systemd-run --user --scope -p Delegate=yes: the run works, memory enforced" || diag "$out"
         out=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env env "${user_env[@]}" \
             systemd-run --user -q --wait --pipe -p Delegate=yes "$rb" exec --json --memory 64 -- /usr/bin/python3 -c 'x = bytearray(256 << 20)' </dev/null 2>&1)
-        jq -e '.status == "memory_limit"' <<<"$out" >/dev/null 2>&1
+        jq_is '.status == "memory_limit"' <<<"$out"
         tap $? "systemd-run --user -p Delegate=yes (a user service): the memory limit holds" || diag "$out"
         left=$(find "/sys/fs/cgroup/user.slice/user-$uid.slice" -type d -name 'runbox*' 2>/dev/null)
         [ -z "$left" ]

@@ -65,7 +65,7 @@ tap $? "runbox.service starts and answers /healthz" || diag "$(journal runbox.se
 runbox user add alice --admin --password-stdin >/dev/null 2>&1 <<<"a long password for the unit test"
 key=$(runbox key add alice --name units 2>/dev/null | tail -1)
 execute http://127.0.0.1:8080 "$key" >"$TMP/r.json"
-jq -e '.status == "success" and .output == "42 runbox\n"' "$TMP/r.json" >/dev/null
+jq_is '.status == "success" and .output == "42 runbox\n"' "$TMP/r.json"
 tap $? "runbox.service: a job runs (in a box named runbox)" || diag "$(cat "$TMP/r.json"; journal runbox.service)"
 # Its runs' cgroups (runbox as root: /sys/fs/cgroup/runbox/<pid>-<seq>, one made ahead for
 # the next run while it serves) go with it.
@@ -103,7 +103,7 @@ wait_http http://127.0.0.1:8080/healthz && wait_http http://127.0.0.1:8081/healt
 tap $? "runbox-api.service and runbox-worker.service start on PostgreSQL" ||
     diag "$(journal runbox-api.service; journal runbox-worker.service)"
 execute http://127.0.0.1:8080 >"$TMP/r.json"
-jq -e '.status == "success" and .output == "42 runbox\n"' "$TMP/r.json" >/dev/null
+jq_is '.status == "success" and .output == "42 runbox\n"' "$TMP/r.json"
 tap $? "runbox-api + runbox-worker: a job runs on the worker" ||
     diag "$(cat "$TMP/r.json"; journal runbox-worker.service)"
 pid=$(systemctl show -p MainPID --value runbox-worker.service)
