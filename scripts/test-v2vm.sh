@@ -37,11 +37,16 @@ fi
 stop_vm() { [ "$started" = 1 ] && [ "${KEEP_VM:-0}" != 1 ] && "$VM" stop; }
 trap stop_vm EXIT
 
-# The tree the tests need, fresh each time.
-"$VM" ssh 'rm -rf /root/runbox && mkdir -p /root/runbox' || exit 2
-"$VM" copy build languages tests examples deploy scripts /root/runbox || exit 2
+# The checkout (its files that git tracks or would, as they are now), build/ and the page, fresh
+# each time.
+tree=$(mktemp /tmp/test-v2vm.XXXXXX.tgz)
+git ls-files -z -co --exclude-standard | tar --null -T - -czf "$tree" || exit 2
+"$VM" copy "$tree" /root/runbox-tree.tgz || exit 2
+rm -f "$tree"
+"$VM" ssh 'rm -rf /root/runbox && mkdir -p /root/runbox && tar -xzf /root/runbox-tree.tgz -C /root/runbox' || exit 2
+"$VM" copy build /root/runbox || exit 2
 [ -d web/dist ] && "$VM" copy web/dist /root/runbox/web-dist
-"$VM" ssh 'cd /root/runbox && { [ -d web-dist ] && mkdir -p web && mv web-dist web/dist; true; } &&
+"$VM" ssh 'cd /root/runbox && { [ -d web-dist ] && mv web-dist web/dist; true; } &&
     rm -rf /root/languages-tcg && cp -r languages /root/languages-tcg &&
     for f in /root/languages-tcg/*.json; do
         jq "if .compile_limits.time then .compile_limits.time *= 10 | .compile_limits.wall *= 10 else . end" \

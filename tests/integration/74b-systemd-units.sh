@@ -93,8 +93,10 @@ if ! PG_URL=$(pg_start "$PGDIR/pg" 2>"$TMP/pg.err"); then
 fi
 pg_createdb "$PG_URL" runbox
 mkdir -p /etc/runbox
-# The example, filled in: the database, and no login on the API (not what this tests).
+# The example, filled in: the database, and no login on the API (not what this tests; runbox
+# allows that on loopback only).
 sed -e "s|^RUNBOX_DB=.*|RUNBOX_DB=${PG_URL%/postgres}/runbox|" \
+    -e 's|^RUNBOX_API_LISTEN=.*|RUNBOX_API_LISTEN=127.0.0.1:8080|' \
     -e 's|^RUNBOX_API_OPTS=.*|RUNBOX_API_OPTS=--no-auth|' \
     "$ROOT/deploy/systemd/runbox.env.example" >/etc/runbox/runbox.env
 chmod 600 /etc/runbox/runbox.env
