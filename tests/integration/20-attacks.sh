@@ -402,7 +402,7 @@ seen=""
 for _ in $(seq 100); do seen=$(runbox_cgroups "$pid"); [ -n "$seen" ] && break; sleep 0.05; done
 wait "$pid"
 [ -n "$seen" ]
-tap $? "the leak check sees a running box's cgroup (${seen:-none})"
+tap $? "the leak check sees a running box's cgroups ($(wc -w <<<"$seen") of them: $(tr '\n' ' ' <<<"${seen:-none}"))"
 [ -z "$LEAKED_CGROUPS" ]
 tap $? "no run left a cgroup behind (checked right after each runbox exit)"
 [ -n "$LEAKED_CGROUPS" ] && diag "$LEAKED_CGROUPS"
