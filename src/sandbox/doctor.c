@@ -106,8 +106,7 @@ static int doctor_limits(FILE *f, const struct sbx__cg_host *cg)
     bool tree = cg->v2_base[0] || cg->at[CG_CPUACCT] != CG_ABSENT;
 
     fprintf(f, "limits:\n");
-    bad += limit_line(f, cg, CG_MEMORY, "memory (--memory)", "memory.limit_in_bytes",
-                      "memory.max");
+    bad += limit_line(f, cg, CG_MEMORY, "memory (--memory)", "memory.limit_in_bytes", "memory.max");
     bad += limit_line(f, cg, CG_PIDS, "processes (--pids)", "pids.max", "pids.max");
     bad += limit_line(f, cg, CG_CPU, "CPU share (--cpus)", "cpu.cfs_quota_us", "cpu.max");
     if (cg->v2_base[0])
@@ -118,8 +117,9 @@ static int doctor_limits(FILE *f, const struct sbx__cg_host *cg)
     else
         snprintf(buf, sizeof(buf), "per process only (RLIMIT_CPU): %s", cg->why_no_base);
     bad += line(f, tree, "CPU time (--time)", buf);
-    snprintf(buf, sizeof(buf), "%s", cg->v2_base[0] ? "cgroup.kill, and the pid namespace"
-                                                    : "the pid namespace (no cgroup.kill)");
+    snprintf(buf, sizeof(buf), "%s",
+             cg->v2_base[0] ? "cgroup.kill, and the pid namespace"
+                            : "the pid namespace (no cgroup.kill)");
     line(f, true, "killing the whole box", buf);
     line(f, true, "wall time, output, files", "enforced by runbox and rlimits (no cgroup needed)");
     return bad;
