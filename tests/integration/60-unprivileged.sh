@@ -148,6 +148,19 @@ if [ "$v2" = /sys/fs/cgroup ] && [ -d /run/systemd/system ] && command -v system
     out=$(systemd-run -q -p Delegate=yes -p User="$user" --wait --pipe "$rb" doctor </dev/null 2>&1)
     grep -q '\[ ok \] trial run' <<<"$out" && ! grep -q 'NOT enforced' <<<"$out"
     tap $? "systemd-run -p Delegate=yes -p User=: doctor's trial run works, every limit enforced" || diag "$out"
+    # runbox serve so (hosts in worker threads, cgroups made ahead): a job over the API.
+    unit=rbtest-serve-$$ port=$((20000 + $$ % 20000))
+    systemd-run -q -p Delegate=yes -p User="$user" -p StateDirectory="$unit" --unit "$unit" \
+        "$rb" serve --listen "127.0.0.1:$port" --no-auth --data "/var/lib/$unit" --workers 1 </dev/null
+    for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
+    out=$(curl -s --max-time 120 -H 'Content-Type: application/json' \
+        -d '{"language":"python","code":"x = bytearray(256 << 20)","limits":{"memory_mb":64}}' \
+        "http://127.0.0.1:$port/api/v1/code/execute")
+    jq_is '.status == "memory_limit" and .limits_unenforced == []' <<<"$out"
+    tap $? "runbox serve in a Delegate=yes service with User=: the memory limit holds" ||
+        diag "$out $(journalctl -u "$unit" --no-pager -n 10)"
+    systemctl stop "$unit" 2>/dev/null
+    rm -rf "/var/lib/$unit" "/var/lib/private/$unit"
     if loginctl enable-linger "$user" 2>/dev/null && systemctl start "user@$uid.service" 2>/dev/null; then
         user_env=(XDG_RUNTIME_DIR=/run/user/$uid DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$uid/bus)
         out=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env env "${user_env[@]}" \

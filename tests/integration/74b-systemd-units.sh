@@ -22,7 +22,8 @@ chmod 755 "$PGDIR"
 cleanup() {
     systemctl stop "${UNITS[@]}" 2>/dev/null
     for u in "${UNITS[@]}"; do rm -f "/etc/systemd/system/$u"; done
-    rm -f /etc/runbox/runbox.env
+    rm -f /etc/runbox/runbox.env /usr/local/bin/runbox
+    rm -rf /usr/local/libexec/runbox /usr/local/share/runbox
     systemctl daemon-reload
     systemctl reset-failed "${UNITS[@]}" 2>/dev/null
     pg_stop "$PGDIR/pg"
