@@ -25,6 +25,8 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$dir/build"
 cp "$RUNBOX" "$dir/build/runbox"
+# `runbox serve` is runbox-service's, found beside runbox.
+[ -x "$(dirname "$RUNBOX")/runbox-service" ] && cp "$(dirname "$RUNBOX")/runbox-service" "$dir/build/"
 cp -r "$ROOT/languages" "$dir/languages"
 cp "$PROGS/c/hello.c" "$PROGS/python/echo.py" "$dir/"
 chmod -R a+rX "$dir"
