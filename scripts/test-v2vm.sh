@@ -5,8 +5,9 @@
 #
 # NOT a CI stage: the guest runs under qemu's software emulation (TCG), 10 to 50 times slower
 # than the host (the whole list took 7.5 minutes on a quiet 2-core host, 2026-12-07; several
-# times that under load), and CI must stay under 60 minutes on a hybrid host. Run it by hand after changing src/sandbox/cgroup.c,
-# the doctor, deploy/systemd/ or these tests (docs/operations.md says so too).
+# times that under load), and CI must stay under 60 minutes on a hybrid host. Run it by hand
+# after changing src/sandbox/cgroup.c, the doctor, deploy/systemd/ or these tests
+# (docs/operations.md says so too).
 #
 # Usage: scripts/test-v2vm.sh [TEST...]   (from a built checkout: ninja -C build first)
 #   TEST: names of tests/integration scripts without .sh (default: the list below), or
