@@ -24,6 +24,22 @@ tap() {
     return "$rc" # so that `tap $? NAME || diag ...` prints the diagnostic
 }
 
+# jq_is FILTER [FILE]: FILTER holds for FILE's JSON (stdin without FILE). Unlike `jq -e`
+# alone (jq 1.6 exits 0 on empty input), an empty or missing input is false.
+jq_is() {
+    local in
+    in=$(cat "${2:-/dev/stdin}" 2>/dev/null)
+    [ -n "$in" ] && jq -e "$1" <<<"$in" >/dev/null 2>&1
+}
+
+# not_here NAME REASON: a skip that is never a failure: the check belongs to another kind of
+# host (pure cgroup v2 with systemd as init, a throwaway VM), not to something that should
+# work here. scripts/test-v2vm.sh runs those where they belong.
+not_here() {
+    T_NUM=$((T_NUM + 1))
+    echo "ok $T_NUM - $1 # SKIP $2"
+}
+
 # skip NAME REASON: a skip, which is a failure when SBX_MUST_WORK=1.
 skip() {
     T_NUM=$((T_NUM + 1))
@@ -70,6 +86,14 @@ rb_exec() {
     local out=$1; shift
     "$RUNBOX" exec --json "$@" >"$out" 2>"$out.err" </dev/null
     RB_RC=$?
+}
+
+# runbox_cgroups [PID]: the run cgroups of runbox process PID (all runbox cgroups without it)
+# on any layout: v1 and hybrid /sys/fs/cgroup/<controller>/runbox/<pid>-*, hybrid's
+# /sys/fs/cgroup/unified/runbox/..., pure v2's /sys/fs/cgroup/runbox/<pid>-*, and a delegated
+# cgroup's .../<delegated cgroup>/runbox/<pid>-* at any depth (not root: src/sandbox/cgroup.c).
+runbox_cgroups() {
+    find /sys/fs/cgroup -type d -path "*/runbox/${1:-[0-9]}*-*" 2>/dev/null
 }
 
 done_testing() {

@@ -10,12 +10,26 @@
  *   idle, see shared/research/sandbox-anchors.md §2.4); `runbox doctor` says so.
  * Each controller is used from v2 when the unified hierarchy has it, else from v1.
  * A run's cgroups are removed when it ends; those of a runbox that was SIGKILLed are removed by
- * the sweep at the next start (their owner pid no longer exists). */
+ * the sweep at the next start (their owner pid no longer exists).
+ *
+ * Where they go on v2: root uses the top of the hierarchy ("/sys/fs/cgroup/runbox/..."). Anyone
+ * else uses the cgroup it runs in when that is delegated to it (systemd-run --user, a service
+ * with Delegate=yes and User=): call it B. cgroup v2 hands a domain controller (memory) down
+ * only from a cgroup without processes of its own, and switching on a threaded one (pids, cpu)
+ * in a cgroup with processes turns its children into "domain invalid" ones that no process may
+ * join. So when B offers controllers and holds runbox alone, runbox first moves itself into a
+ * leaf, B/runbox/<pid>-sup, then switches the controllers on in B and B/runbox, and its boxes
+ * go beside it (B/runbox/<pid>-<seq>). When its last host goes, it moves back and switches off
+ * what it switched on (sbx__cg_release). Every write that fails is said, with its path: a
+ * controller that cannot be switched on is CG_ABSENT (the result's limits_unenforced and
+ * `runbox doctor` name it, with why[]), and a failure during a run fails the run. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +62,83 @@ static bool is_fs(const char *path, unsigned long magic)
     return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == magic;
 }
 
+/*** Errors ***/
+
+/* The last failure of this thread, said once by the caller (sbx__cg_error). */
+static _Thread_local char cg_err[512];
+
+const char *sbx__cg_error(void)
+{
+    return cg_err;
+}
+
+/* Remember "cgroup: <what>: <strerror(-r)>" and return @r (a -errno). */
+static int cg_fail(int r, const char *fmt, ...)
+{
+    va_list ap;
+    char what[400];
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(cg_err, sizeof(cg_err), "cgroup: %s: %s", what, strerror(-r));
+    return r;
+}
+
+/* Write @val into @dir/@attr; a failure is remembered with the path (cg_fail). */
+static int attr_write_str(const char *dir, const char *attr, const char *val)
+{
+    char path[PATH_MAX];
+    int r = path_join(path, sizeof(path), dir, attr);
+
+    if (r < 0)
+        return cg_fail(r, "path '%s/%s'", dir, attr);
+    if ((r = write_file(path, val)) < 0)
+        return cg_fail(r, "cannot write '%s' to %s", val, path);
+    return 0;
+}
+
+/* The same for a write whose failure changes nothing (the caller says why). */
+static int attr_try(const char *dir, const char *attr, const char *val)
+{
+    char path[PATH_MAX];
+    int r = path_join(path, sizeof(path), dir, attr);
+
+    return r < 0 ? r : write_file(path, val);
+}
+
+static int attr_write(const char *dir, const char *attr, unsigned long long v)
+{
+    char val[32];
+
+    snprintf(val, sizeof(val), "%llu", v);
+    return attr_write_str(dir, attr, val);
+}
+
+/* @dir/@attr's content (a small cgroup file), or NULL (errno set). */
+static char *attr_read(const char *dir, const char *attr)
+{
+    char path[PATH_MAX], *s = NULL;
+    int r = path_join(path, sizeof(path), dir, attr);
+
+    if (r == 0)
+        r = read_file(path, 65536, &s, NULL);
+    if (r < 0) {
+        errno = -r;
+        return NULL;
+    }
+    return s;
+}
+
+static bool attr_exists(const char *dir, const char *attr)
+{
+    char path[PATH_MAX];
+
+    return path_join(path, sizeof(path), dir, attr) == 0 && access(path, F_OK) == 0;
+}
+
+/*** Detection and the delegated cgroup ***/
+
 /* Whether @ctrl is a word of @controllers (the content of a cgroup.controllers file). */
 static bool v2_has_controller(const char *controllers, const char *ctrl)
 {
@@ -59,32 +150,202 @@ static bool v2_has_controller(const char *controllers, const char *ctrl)
     return false;
 }
 
+/* Process-wide (hosts of several threads share one process, and one cgroup): the delegated
+ * cgroup runbox moved out of, and what it switched on there. */
+static pthread_mutex_t deleg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int hosts;              /* hosts between sbx__cg_detect and sbx__cg_release */
+    bool moved;             /* we live in <base>/runbox/<pid>-sup */
+    char base[PATH_MAX];    /* the cgroup we moved out of */
+    bool enabled[CG_NCTRL]; /* switched on by us in base's cgroup.subtree_control */
+} deleg;
+
+static int leaf_dirs(const char *base, char *parent, char *leaf)
+{
+    int n = snprintf(parent, PATH_MAX, "%s/" SBX_CG_NAME, base);
+    int m = snprintf(leaf, PATH_MAX, "%s/" SBX_CG_NAME "/%d-sup", base, (int)getpid());
+
+    return n < 0 || n >= PATH_MAX || m < 0 || m >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 /* Root makes its cgroups at the top of the hierarchy. Anyone else uses the cgroup they are
- * in, if it was delegated to them (systemd's user@.service does that); the controllers are
- * then those the delegator enabled for it. */
+ * in, if it was delegated to them (its directory and cgroup.procs are theirs, as systemd's
+ * Delegate=yes and user@.service make them); the controllers are then those the delegator
+ * enabled for it. */
 static void find_v2_base(struct sbx__cg_host *cg)
 {
-    char *self = NULL, path[PATH_MAX];
+    _cleanup_free_ char *self = NULL;
+    char path[PATH_MAX], procs[PATH_MAX];
 
     if (access(cg->v2_root, W_OK) == 0) {
         snprintf(cg->v2_base, sizeof(cg->v2_base), "%s", cg->v2_root);
         return;
     }
-    if (read_file("/proc/self/cgroup", 65536, &self, NULL) < 0)
+    if (deleg.moved) { /* our own cgroup is our leaf now: the base is where we were */
+        snprintf(cg->v2_base, sizeof(cg->v2_base), "%s", deleg.base);
         return;
+    }
+    if (read_file("/proc/self/cgroup", 65536, &self, NULL) < 0) {
+        snprintf(cg->why_no_base, sizeof(cg->why_no_base), "cannot read /proc/self/cgroup");
+        return;
+    }
     for (char *line = strtok(self, "\n"); line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "0::/", 4) != 0)
             continue;
-        snprintf(path, sizeof(path), "%s%s", cg->v2_root, line + 3);
-        if (access(path, W_OK) == 0)
+        int n = snprintf(path, sizeof(path), "%s%s", cg->v2_root, line + 3);
+        if (n < 0 || (size_t)n >= sizeof(path) ||
+            path_join(procs, sizeof(procs), path, "cgroup.procs") < 0)
+            break;
+        if (access(path, W_OK) == 0 && access(procs, W_OK) == 0) {
             snprintf(cg->v2_base, sizeof(cg->v2_base), "%s", path);
+            return;
+        }
+        if (geteuid() == 0)
+            snprintf(cg->why_no_base, sizeof(cg->why_no_base), "%s is read-only here", path);
+        else
+            snprintf(cg->why_no_base, sizeof(cg->why_no_base),
+                     "not root, and the cgroup runbox runs in (%s) is not delegated to it: "
+                     "start it with `systemd-run --user -p Delegate=yes`, or in a service with "
+                     "Delegate=yes",
+                     path);
+        return;
     }
-    free(self);
+    snprintf(cg->why_no_base, sizeof(cg->why_no_base), "not root, and not in a cgroup v2 cgroup");
+}
+
+/* The processes in @dir other than us: their number, and the first one. -errno. */
+static int other_procs(const char *dir, int *ret_n, long *ret_first)
+{
+    _cleanup_free_ char *procs = attr_read(dir, "cgroup.procs");
+    int n = 0;
+
+    *ret_first = 0;
+    if (!procs)
+        return cg_fail(-errno, "cannot read %s/cgroup.procs", dir);
+    for (char *p = procs, *end; *p; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid != getpid() && n++ == 0)
+            *ret_first = pid;
+    }
+    *ret_n = n;
+    return 0;
+}
+
+/* Move this process into the leaf @base/runbox/<pid>-sup (see the top of this file). */
+static int move_to_leaf(const char *base)
+{
+    char parent[PATH_MAX], leaf[PATH_MAX];
+    int r;
+
+    if ((r = leaf_dirs(base, parent, leaf)) < 0)
+        return cg_fail(r, "path under '%s'", base);
+    for (int i = 0; i < 5; i++) { /* a concurrent runbox may remove parent meanwhile */
+        if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+            return cg_fail(-errno, "cannot make %s", parent);
+        if (mkdir(leaf, 0755) == 0 || errno == EEXIST)
+            break;
+        if (errno != ENOENT)
+            return cg_fail(-errno, "cannot make %s", leaf);
+    }
+    if ((r = attr_write(leaf, "cgroup.procs", (unsigned long long)getpid())) < 0)
+        return r;
+    snprintf(deleg.base, sizeof(deleg.base), "%s", base);
+    deleg.moved = true;
+    return 0;
+}
+
+/* Mark the controllers of @want absent, all for the same reason. */
+static void absent_because(struct sbx__cg_host *cg, const bool *want, const char *why)
+{
+    for (int c = 0; c < CG_NCTRL; c++)
+        if (want[c])
+            snprintf(cg->why[c], sizeof(cg->why[c]), "%s", why);
+}
+
+/* Switch on, in the base's cgroup.subtree_control, the controllers it offers (under
+ * deleg_lock). What cannot be switched on stays CG_ABSENT, with the reason. */
+static void v2_controllers(struct sbx__cg_host *cg)
+{
+    _cleanup_free_ char *offered = attr_read(cg->v2_base, "cgroup.controllers");
+    _cleanup_free_ char *on = NULL;
+    char why[320];
+    bool want[CG_NCTRL] = {false}, any = false;
+    int others;
+    long first;
+
+    if (!offered) {
+        snprintf(why, sizeof(why), "cannot read %s/cgroup.controllers: %s", cg->v2_base,
+                 strerror(errno));
+        absent_because(cg, (bool[CG_NCTRL]){true, true, true, false}, why);
+        return;
+    }
+    for (int c = 0; c < CG_CPUACCT; c++) {
+        want[c] = v2_has_controller(offered, sbx__cg_ctrl_names[c]);
+        any |= want[c];
+        if (!want[c])
+            snprintf(cg->why[c], sizeof(cg->why[c]),
+                     "not offered in %s/cgroup.controllers (whoever made or delegated that "
+                     "cgroup did not hand it down)",
+                     cg->v2_base);
+    }
+    if (!any)
+        return;
+    /* A cgroup below the top (it has cgroup.type) may not hold processes and hand controllers
+     * down at once: move out of it first, if we are alone there. */
+    bool top = !attr_exists(cg->v2_base, "cgroup.type");
+    if (!top && !deleg.moved) {
+        if (other_procs(cg->v2_base, &others, &first) < 0) {
+            absent_because(cg, want, cg_err);
+            return;
+        }
+        if (others > 0) {
+            /* With a controller already on there, its children are "domain invalid": no
+             * process may join them, so no box may go below it either. */
+            on = attr_read(cg->v2_base, "cgroup.subtree_control");
+            if (on && on[strspn(on, " \n")]) {
+                snprintf(cg->why_no_base, sizeof(cg->why_no_base),
+                         "%s holds processes and hands controllers down (%s): no process may "
+                         "join its children",
+                         cg->v2_base, strtok(on, "\n"));
+                cg->v2_base[0] = '\0';
+            }
+            snprintf(why, sizeof(why),
+                     "%s holds other processes than runbox (pid %ld): cgroup v2 hands "
+                     "controllers down only from a cgroup without processes; start runbox in a "
+                     "cgroup of its own (systemd-run --user --scope -p Delegate=yes)",
+                     cg->v2_base, first);
+            absent_because(cg, want, why);
+            return;
+        }
+        if (move_to_leaf(cg->v2_base) < 0) {
+            absent_because(cg, want, cg_err);
+            return;
+        }
+    }
+    on = attr_read(cg->v2_base, "cgroup.subtree_control");
+    for (int c = 0; c < CG_CPUACCT; c++) {
+        char val[16];
+        if (!want[c])
+            continue;
+        snprintf(val, sizeof(val), "+%s", sbx__cg_ctrl_names[c]);
+        if (!(on && v2_has_controller(on, sbx__cg_ctrl_names[c]))) {
+            if (attr_write_str(cg->v2_base, "cgroup.subtree_control", val) < 0) {
+                snprintf(cg->why[c], sizeof(cg->why[c]), "%s", cg_err);
+                continue;
+            }
+            if (deleg.moved)
+                deleg.enabled[c] = true;
+        }
+        cg->at[c] = CG_AT_V2;
+        cg->why[c][0] = '\0';
+    }
 }
 
 int sbx__cg_detect(struct sbx__cg_host *cg)
 {
-    char path[128];
+    char path[PATH_MAX];
 
     memset(cg, 0, sizeof(*cg));
     if (is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC)) {
@@ -93,26 +354,91 @@ int sbx__cg_detect(struct sbx__cg_host *cg)
     } else if (is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC)) {
         snprintf(cg->v2_root, sizeof(cg->v2_root), "/sys/fs/cgroup/unified");
     }
+    pthread_mutex_lock(&deleg_lock);
+    deleg.hosts++;
+    cg->counted = true;
     if (cg->v2_root[0])
         find_v2_base(cg);
-    /* The base's controllers, read once for all of them. */
-    _cleanup_free_ char *controllers = NULL;
-    if (cg->v2_base[0] && snprintf(path, sizeof(path), "%s/cgroup.controllers", cg->v2_base) > 0 &&
-        read_file(path, 4096, &controllers, NULL) < 0)
-        controllers = NULL;
+    else
+        snprintf(cg->why_no_base, sizeof(cg->why_no_base), "no cgroup2 hierarchy");
+    if (cg->v2_base[0])
+        v2_controllers(cg);
+    cg->in_leaf = deleg.moved;
+    pthread_mutex_unlock(&deleg_lock);
     for (int c = 0; c < CG_NCTRL; c++) {
         const char *name = sbx__cg_ctrl_names[c];
-        if (controllers && c != CG_CPUACCT && v2_has_controller(controllers, name)) {
-            cg->at[c] = CG_AT_V2;
+        if (cg->at[c] != CG_ABSENT)
             continue;
-        }
         snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/cgroup.procs", name);
-        if (!cg->pure_v2 && access(path, W_OK) == 0)
+        if (!cg->pure_v2 && access(path, W_OK) == 0) {
             cg->at[c] = CG_AT_V1;
+            cg->why[c][0] = '\0';
+        } else if (!cg->why[c][0]) {
+            snprintf(cg->why[c], sizeof(cg->why[c]), "%s",
+                     cg->v2_base[0] || !cg->why_no_base[0] ? "no writable cgroup v1 hierarchy"
+                                                           : cg->why_no_base);
+        }
     }
     if (cg->at[CG_MEMORY] == CG_AT_V1)
         cg->v1_memsw = access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
     return 0;
+}
+
+/* Whether @dir holds exactly one entry that is a directory, @name (and @name holds us alone). */
+static bool only_we_use(const char *parent, const char *name)
+{
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    bool ours = false, other = false;
+
+    if (!d)
+        return false;
+    while ((e = readdir(d)))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.')
+            *(strcmp(e->d_name, name) == 0 ? &ours : &other) = true;
+    closedir(d);
+    return ours && !other;
+}
+
+void sbx__cg_release(struct sbx__cg_host *cg)
+{
+    char parent[PATH_MAX], leaf[PATH_MAX], name[32];
+    int others;
+    long first;
+
+    if (!cg->counted)
+        return;
+    cg->counted = false;
+    pthread_mutex_lock(&deleg_lock);
+    if (--deleg.hosts > 0 || !deleg.moved || leaf_dirs(deleg.base, parent, leaf) < 0)
+        goto out;
+    /* Another runbox in the same cgroup still uses it (or a process of ours lives on in the
+     * leaf): leave everything to the last one out. */
+    snprintf(name, sizeof(name), "%d-sup", (int)getpid());
+    if (!only_we_use(parent, name) || other_procs(leaf, &others, &first) < 0 || others > 0)
+        goto out;
+    /* Off in runbox/ first (a controller stays on in a parent while a child hands it down),
+     * then in the base; then back into the base (possible once it hands no domain controller
+     * down), and the leaf and runbox/ go. Each step is best effort: we are on our way out. */
+    for (int c = 0; c < CG_CPUACCT; c++) {
+        char val[16];
+        snprintf(val, sizeof(val), "-%s", sbx__cg_ctrl_names[c]);
+        (void)!attr_try(parent, "cgroup.subtree_control", val);
+    }
+    for (int c = 0; c < CG_CPUACCT; c++) {
+        char val[16];
+        snprintf(val, sizeof(val), "-%s", sbx__cg_ctrl_names[c]);
+        if (deleg.enabled[c] && attr_try(deleg.base, "cgroup.subtree_control", val) == 0)
+            deleg.enabled[c] = false;
+    }
+    snprintf(name, sizeof(name), "%d", (int)getpid());
+    if (attr_try(deleg.base, "cgroup.procs", name) < 0)
+        goto out;
+    (void)rmdir(leaf);
+    (void)rmdir(parent);
+    deleg.moved = false;
+out:
+    pthread_mutex_unlock(&deleg_lock);
 }
 
 /* The super options of the mount at @target, from mountinfo ("rw,nsdelegate"), or -ENOENT. */
@@ -190,59 +516,46 @@ static int v2_dir(const struct sbx__cg_host *cg, char *buf, size_t len, const ch
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int attr_write_str(const char *dir, const char *attr, const char *val)
+/* Switch on in @parent's cgroup.subtree_control the v2 controllers the host uses (those its
+ * base hands down: sbx__cg_detect), so that the run's cgroup below has them. Read first: once
+ * on, nothing is written. A failure is the run's (its limits could not be written). */
+static int v2_enable_in(const struct sbx__cg_host *cg, const char *parent)
 {
-    char path[PATH_MAX];
-    int r = path_join(path, sizeof(path), dir, attr);
+    _cleanup_free_ char *on = attr_read(parent, "cgroup.subtree_control");
+    int r;
 
-    return r < 0 ? r : write_file(path, val);
+    if (!on)
+        return errno == ENOENT ? -ENOENT
+                               : cg_fail(-errno, "cannot read %s/cgroup.subtree_control", parent);
+    for (int c = 0; c < CG_CPUACCT; c++) {
+        char val[16];
+        if (cg->at[c] != CG_AT_V2 || v2_has_controller(on, sbx__cg_ctrl_names[c]))
+            continue;
+        snprintf(val, sizeof(val), "+%s", sbx__cg_ctrl_names[c]);
+        if ((r = attr_write_str(parent, "cgroup.subtree_control", val)) < 0)
+            return r;
+    }
+    return 0;
 }
 
-static int attr_write(const char *dir, const char *attr, unsigned long long v)
-{
-    char val[32];
-
-    snprintf(val, sizeof(val), "%llu", v);
-    return attr_write_str(dir, attr, val);
-}
-
-/* Make @dir under its parent, re-creating the parent when a concurrent runbox removed it
- * between the two mkdirs. */
-static int mkdir_child(const char *parent, const char *dir, int (*prep_parent)(const char *))
+/* Make @dir under @parent, re-creating the parent when a concurrent runbox removed it
+ * between the two mkdirs; with @cg, hand the v2 controllers down in the parent first. */
+static int mkdir_child(const char *parent, const char *dir, const struct sbx__cg_host *cg)
 {
     for (int i = 0; i < 5; i++) {
         if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        if (prep_parent) {
-            int r = prep_parent(parent);
+            return cg_fail(-errno, "cannot make %s", parent);
+        if (cg) {
+            int r = v2_enable_in(cg, parent);
             if (r < 0 && r != -ENOENT)
                 return r;
         }
         if (mkdir(dir, 0755) == 0)
             return 0;
         if (errno != ENOENT)
-            return -errno;
+            return cg_fail(-errno, "cannot make %s", dir);
     }
-    return -ENOENT;
-}
-
-/* Enable what the hierarchy offers, one controller at a time: a missing one is not an error
- * here (the host's caps say what is enforced), and a limit write on an enabled one fails
- * closed later if delegation is wrong. */
-static int v2_enable_controllers(const char *parent)
-{
-    static const char *const ctrls[] = {"+memory", "+pids", "+cpu"};
-    char base[PATH_MAX], *slash;
-
-    /* The base (the hierarchy's root when we are root) must hand them down first. */
-    snprintf(base, sizeof(base), "%s", parent);
-    if ((slash = strrchr(base, '/')))
-        *slash = '\0';
-    for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++) {
-        (void)!attr_write_str(base, "cgroup.subtree_control", ctrls[i]);
-        (void)!attr_write_str(parent, "cgroup.subtree_control", ctrls[i]);
-    }
-    return 0;
+    return cg_fail(-ENOENT, "cannot make %s", dir);
 }
 
 static int v1_limits(int ctrl, const char *dir, const struct sbx_limits *lim, bool memsw)
@@ -257,7 +570,7 @@ static int v1_limits(int ctrl, const char *dir, const struct sbx_limits *lim, bo
         if (r == 0 && memsw)
             r = attr_write(dir, "memory.memsw.limit_in_bytes", lim->memory_bytes);
         if (r == 0)
-            (void)!attr_write(dir, "memory.swappiness", 0);
+            (void)!attr_try(dir, "memory.swappiness", "0"); /* not on the root */
         break;
     case CG_PIDS:
         if (lim->pids)
@@ -282,8 +595,9 @@ static int v2_limits(const struct sbx__cg_host *cg, const char *dir, const struc
 
     if (cg->at[CG_MEMORY] == CG_AT_V2 && lim->memory_bytes) {
         r = attr_write(dir, "memory.max", lim->memory_bytes);
-        if (r == 0)
-            (void)!attr_write(dir, "memory.swap.max", 0);
+        /* No memory.swap.max without swap accounting: then there is no swap to use either. */
+        if (r == 0 && attr_exists(dir, "memory.swap.max"))
+            r = attr_write(dir, "memory.swap.max", 0);
     }
     if (r == 0 && cg->at[CG_PIDS] == CG_AT_V2 && lim->pids)
         r = attr_write(dir, "pids.max", lim->pids);
@@ -331,12 +645,14 @@ static int make_v2_dir(const struct sbx__cg_host *cg, struct sbx__cg_run *run)
     if ((r = v2_dir(cg, parent, sizeof(parent), NULL)) < 0 ||
         (r = v2_dir(cg, dir, sizeof(dir), run->name)) < 0)
         return r;
-    r = mkdir_child(parent, dir, cg->pure_v2 ? v2_enable_controllers : NULL);
-    if (r < 0)
+    bool any = false;
+    for (int c = 0; c < CG_CPUACCT; c++)
+        any |= cg->at[c] == CG_AT_V2;
+    if ((r = mkdir_child(parent, dir, any ? cg : NULL)) < 0)
         return r;
     run->v2_made = true;
     run->v2_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return run->v2_fd < 0 ? -errno : 0;
+    return run->v2_fd < 0 ? cg_fail(-errno, "cannot open %s", dir) : 0;
 }
 
 static int make_v1_dir(struct sbx__cg_run *run, int c)
@@ -376,6 +692,7 @@ int sbx__cg_create_v2(const struct sbx__cg_host *cg, const struct sbx_limits *li
     char dir[PATH_MAX];
     int r;
 
+    cg_err[0] = '\0';
     name_run(run);
     if (!cg->v2_base[0])
         return 0;
@@ -390,6 +707,7 @@ int sbx__cg_join_v1(const struct sbx__cg_host *cg, const struct sbx_limits *lim,
     char dir[PATH_MAX];
     int r;
 
+    cg_err[0] = '\0';
     for (int c = 0; c < CG_NCTRL; c++) {
         if (cg->at[c] != CG_AT_V1 || !v1_wanted(c, lim, cg))
             continue;
@@ -464,7 +782,7 @@ void sbx__cg_kill(const struct sbx__cg_host *cg, const struct sbx__cg_run *run)
     char dir[PATH_MAX];
 
     if (run->v2_made && v2_dir(cg, dir, sizeof(dir), run->name) == 0)
-        (void)!attr_write(dir, "cgroup.kill", 1);
+        (void)!attr_try(dir, "cgroup.kill", "1"); /* init's SIGKILL follows anyway */
 }
 
 /* rmdir a cgroup, waiting briefly for exiting tasks to leave it. */
@@ -558,7 +876,7 @@ static void sweep_parent(const char *parent, bool v2)
         if (path_join(dir, sizeof(dir), parent, e->d_name) < 0)
             continue;
         if (v2)
-            (void)!attr_write(dir, "cgroup.kill", 1);
+            (void)!attr_try(dir, "cgroup.kill", "1");
         cg_rmdir(dir);
     }
     closedir(d);

@@ -35,6 +35,10 @@ struct sbx__cg_host {
     bool pure_v2;                    /* /sys/fs/cgroup itself is cgroup2 */
     bool v1_memsw;                   /* v1 memory.memsw.* exists (swap accounting) */
     enum sbx__cg_where at[CG_NCTRL]; /* where each controller lives */
+    char why_no_base[256];           /* why v2_base is "" (for doctor), or "" */
+    char why[CG_NCTRL][512];         /* why a controller is CG_ABSENT (for doctor), or "" */
+    bool counted;                    /* counted in the process's hosts (sbx__cg_release) */
+    bool in_leaf;                    /* runbox moved itself out of v2_base (cgroup.c) */
 };
 
 struct sbx__cg_run {
@@ -44,7 +48,19 @@ struct sbx__cg_run {
     bool v1_made[CG_NCTRL];
 };
 
+/* Find the hierarchies and where runbox's cgroups go, and hand the controllers down to them.
+ * In a delegated cgroup (not root) that holds runbox alone, runbox first moves itself into a
+ * leaf of it ("<base>/runbox/<pid>-sup", once per process): cgroup v2 hands domain controllers
+ * (memory) down only from a cgroup without processes. What cannot be enabled is CG_ABSENT,
+ * with the reason in why[]. */
 int sbx__cg_detect(struct sbx__cg_host *cg);
+/* When the last host of the process goes: undo what sbx__cg_detect did to a delegated cgroup
+ * (move back, remove the leaf, disable the controllers runbox enabled there), so that the
+ * user's cgroup is left as it was found. Nothing for root at the top of the hierarchy. */
+void sbx__cg_release(struct sbx__cg_host *cg);
+/* The last cgroup operation that failed in this thread: "cgroup: cannot ...: <strerror>", or
+ * "". Cleared by sbx__cg_create_v2 and sbx__cg_join_v1. */
+const char *sbx__cg_error(void);
 /* On hybrid hosts, set "favordynmods" on the cgroup2 mount: moving a process into a v1 cgroup
  * then costs ~0.1 ms instead of an RCU grace period (~12 ms). Host-wide; see `runbox doctor`. */
 int sbx__cg_tune(const struct sbx__cg_host *cg);

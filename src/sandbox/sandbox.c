@@ -329,6 +329,7 @@ struct sbx_host *sbx_host_free(struct sbx_host *h)
         template_clear(&h->templates[i]);
     sbx__cg_destroy(&h->cg, &h->dead_cg);
     sbx__cg_destroy(&h->cg, &h->next_cg);
+    sbx__cg_release(&h->cg);
     if (h->dead_mntns >= 0)
         (void)close(h->dead_mntns);
     if (h->host_netns >= 0)
@@ -1332,7 +1333,9 @@ int sbx_box_start(struct sbx_host *h, const struct sbx_spec *spec, struct sbx_re
         }
         res->status = SBX_INTERNAL_ERROR;
         res->reason = SBX_SETUP_FAILED;
-        if (!told)
+        if (!told && r != -EINTR && sbx__cg_error()[0])
+            set_message(res, "sandbox setup failed: %s", sbx__cg_error());
+        else if (!told)
             set_message(res, "sandbox setup failed: %s", strerror(-r));
         return 0;
     }

@@ -60,8 +60,9 @@ rb_exec() {
     wait "$pid"
     RB_RC=$?
     cat "$out.err" >>"$TMP/all-err"
-    for d in /sys/fs/cgroup/*/runbox/"$pid"-*; do
-        [ -e "$d" ] && LEAKED_CGROUPS="$LEAKED_CGROUPS $d"
+    # Every layout: v1/hybrid /sys/fs/cgroup/<controller>/runbox, pure v2 /sys/fs/cgroup/runbox.
+    for d in $(runbox_cgroups "$pid"); do
+        LEAKED_CGROUPS="$LEAKED_CGROUPS $d"
     done
 }
 
@@ -364,7 +365,7 @@ for _ in $(seq 100); do pgrep -f "^$marker" >/dev/null || break; sleep 0.05; don
 ! pgrep -f "^$marker" >/dev/null
 tap $? "SIGKILL of runbox: every process of the box on the image is gone"
 "$RUNBOX" exec --image deb --data "$D" -- /bin/true </dev/null # sweeps the killed run's cgroups
-left=$(find /sys/fs/cgroup -maxdepth 3 -type d -path "*/runbox/$pid-*" 2>/dev/null)
+left=$(runbox_cgroups "$pid")
 [ -z "$left" ]
 tap $? "SIGKILL of runbox: its cgroups are gone after the next start" || diag "$left"
 [ -z "$LEAKED_CGROUPS" ]
