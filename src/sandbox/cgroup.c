@@ -73,6 +73,7 @@ const char *sbx__cg_error(void)
 }
 
 /* Remember "cgroup: <what>: <strerror(-r)>" and return @r (a -errno). */
+static int cg_fail(int r, const char *fmt, ...) _printf_(2, 3);
 static int cg_fail(int r, const char *fmt, ...)
 {
     va_list ap;
