@@ -62,15 +62,26 @@ try {
           const t0 = performance.now();
           document.querySelector("#run").click();
           return await new Promise((resolve, reject) => {
+            // A server run with stdin empty goes to the terminal (xterm.js), others to #output.
+            // The terminal still shows the last run's output until this run clears it and
+            // marks itself running (web/README.md: #terminal[data-state]), which happens before
+            // the request goes out, so before any output of this run can come.
+            const term = window.__runbox && window.__runbox.terminalText;
+            const mount = document.querySelector("#terminal");
+            let started = false;
             const check = () => {
-              const text = Array.from(out.querySelectorAll("span.stdout"), (s) => s.textContent).join("");
+              if (mount && mount.dataset.state === "running" && !document.querySelector("#terminal-box").hidden)
+                started = true;
+              const text =
+                Array.from(out.querySelectorAll("span.stdout"), (s) => s.textContent).join("") +
+                (term && started ? term() : "");
               if (text.includes(wantText)) {
                 obs.disconnect();
                 resolve(performance.now() - t0);
               }
             };
             const obs = new MutationObserver(check);
-            obs.observe(out, { childList: true, subtree: true, characterData: true });
+            obs.observe(document.body, { childList: true, subtree: true, characterData: true, attributes: true });
             setTimeout(() => reject(new Error("no output in 60 s")), 60000);
           });
         },
