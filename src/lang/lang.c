@@ -1089,10 +1089,11 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
-        if (r == 0 && piston_clash(set, set->v[set->n])) {
+        const char *clash = r == 0 ? piston_clash(set, set->v[set->n]) : NULL;
+        if (clash) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "piston name '%s' is taken by another language",
-                     piston_clash(set, set->v[set->n]));
+                     clash);
             set->v[set->n] = lang_free(set->v[set->n]);
             r = -EEXIST;
         }
