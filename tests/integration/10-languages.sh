@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# Every language, for real: hello world, stdin echo, arguments, a nonzero exit, a compile
-# error where the language compiles, and every language file's self-test.
+# Every language, for real, from its programs in tests/programs/LANG/: hello world, stdin read
+# whole by the language's usual idiom (echo) and through /dev/stdin (devstdin, where the
+# language has a way to name it), arguments, a nonzero exit, a compile error where the language
+# compiles, an uncaught runtime error (crash), unbounded memory (memory: reported as
+# memory_limit under the language's own limits) and an endless loop (spin: timeout under
+# --time 1), and every language file's self-test.
+# LANGS="ruby php" limits the loop to those directories. On the sanitizer build (a RUNBOX under
+# build-san) each language runs hello, echo and crash only: the rest exercise the same runbox
+# code with other toolchains, and the normal build runs them all.
 . "$(dirname "$0")/../lib.sh"
+
+SAN=0
+case $RUNBOX in *build-san*) SAN=1 ;; esac
 
 prog() { # LANG NAME: the test program's path (Java names files after their class)
     local d=$PROGS/$1
@@ -12,6 +22,9 @@ printf 'line one\nline two\n\xce\xbb done\n' >"$TMP/stdin.txt"
 
 for dir in "$PROGS"/*/; do
     lang=$(basename "$dir")
+    if [ -n "${LANGS:-}" ] && ! grep -qw -- "$lang" <<<"$LANGS"; then
+        continue
+    fi
     if ! "$RUNBOX" languages --json | jq -e ".[] | select(.name==\"$lang\") | .installed" >/dev/null; then
         skip "$lang" "toolchain not installed"
         continue
@@ -26,6 +39,40 @@ for dir in "$PROGS"/*/; do
     got=$(jq -r .output "$f")
     [ "$got" = "$(cat "$TMP/stdin.txt")" ]
     tap $? "$lang: stdin is echoed byte for byte" || diag "$(head -c 600 "$f")"
+
+    p=$(prog "$lang" crash)
+    if [ -n "$p" ]; then
+        rb_run "$f" "$p"
+        expect "$lang: an uncaught error is a runtime_error" "$f" status runtime_error
+        [ "$(jq -r '.exit_code // .signal' "$f")" != 0 ] && [ "$(jq -r '.error | length' "$f")" -gt 0 ]
+        tap $? "$lang: the error has a nonzero status and a message" || diag "$(head -c 600 "$f")"
+    else
+        tap 1 "$lang: tests/programs/$lang has a crash program"
+    fi
+    [ "$SAN" = 1 ] && continue
+
+    p=$(prog "$lang" devstdin)
+    if [ -n "$p" ]; then
+        rb_run "$f" --stdin "$TMP/stdin.txt" "$p"
+        [ "$(jq -r .output "$f")" = "$(cat "$TMP/stdin.txt")" ]
+        tap $? "$lang: stdin read through /dev/stdin" || diag "$(head -c 600 "$f")"
+    fi
+
+    p=$(prog "$lang" memory)
+    if [ -n "$p" ]; then
+        rb_run "$f" "$p"
+        expect "$lang: unbounded memory is a memory_limit" "$f" status memory_limit
+    else
+        tap 1 "$lang: tests/programs/$lang has a memory program"
+    fi
+
+    p=$(prog "$lang" spin)
+    if [ -n "$p" ]; then
+        rb_run "$f" --time 1 --wall 5 "$p"
+        expect "$lang: an endless loop is a timeout" "$f" status timeout
+    else
+        tap 1 "$lang: tests/programs/$lang has a spin program"
+    fi
 
     rb_run "$f" "$(prog "$lang" args)" -- one "two words" ''
     [ "$(jq -r .output "$f")" = "$(printf 'one\ntwo words\n')" ] &&

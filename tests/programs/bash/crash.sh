@@ -1,0 +1,4 @@
+set -e
+echo "before" >&2
+false
+echo "never"

@@ -1,0 +1,9 @@
+package main
+
+import "fmt"
+
+func main() {
+	var m map[string]int
+	m["x"] = 1
+	fmt.Println(m)
+}

@@ -1,0 +1,2 @@
+const chunks = [];
+for (;;) chunks.push(Buffer.alloc(16 << 20, 1));

@@ -1,0 +1,4 @@
+function fail(): never {
+  throw new Error("something went wrong");
+}
+fail();

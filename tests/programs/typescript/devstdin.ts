@@ -1,0 +1,3 @@
+import * as fs from "fs";
+
+process.stdout.write(fs.readFileSync("/dev/stdin"));
