@@ -618,6 +618,9 @@ test("versions: python@3.13 grouped under Python, picked by \"3.13\", runs, stay
     t.check(group && group.options[0] === "python" && group.options.includes("python@3.13"),
       "python@3.13 is in a group (role=group) with python, the default first", group);
     t.match(group && group.label, /Python/, "the group's label");
+    await p.fill("#language", "py");
+    t.check((await visibleOptions(p)).slice(0, 2).join() === "python,python@3.13", 'typing "py": both Pythons, the default first', await visibleOptions(p));
+    t.note(`screenshot: ${await shot("picker-versions", p)}`);
     await p.fill("#language", "3.13");
     t.check(JSON.stringify(await visibleOptions(p)) === '["python@3.13"]', 'typing "3.13" lists only python@3.13', await visibleOptions(p));
     await p.keyboard.press("Enter");

@@ -113,6 +113,12 @@ export function createPicker({ input, list, onPick }) {
       ver.textContent = ` — ${l.version}`;
       li.append(ver);
     }
+    if (inGroup && !v) {
+      const d = document.createElement("span");
+      d.className = "lang-default";
+      d.textContent = " (default)";
+      li.append(d);
+    }
     const hint = [...(l.aliases || []), ...(l.extensions || [])].slice(0, 4).join(" ");
     if (hint) {
       const h = document.createElement("span");
@@ -120,12 +126,6 @@ export function createPicker({ input, list, onPick }) {
       h.textContent = hint;
       h.setAttribute("aria-hidden", "true");
       li.append(h);
-    }
-    if (inGroup && !v) {
-      const d = document.createElement("span");
-      d.className = "lang-default";
-      d.textContent = " (default)";
-      li.append(d);
     }
     return li;
   }
