@@ -7,8 +7,8 @@
 // text), Tab leaves it; Alt+ArrowDown opens it without moving. @github/combobox-nav does the moving
 // and aria-activedescendant; this module does the filtering, grouping, opening and closing.
 //
-// createPicker({input, list, onPick}): onPick(name) when the user picks a language (not when set()
-// is called). Returns {setLanguages(list), set(name), value(), labelOf(entry)}.
+// createPicker({input, list, onPick}): onPick(name) when the user picks another language (not
+// the chosen one again, nor when set() is called). Returns {setLanguages(list), set(name), value(), labelOf(entry)}.
 import Combobox from "@github/combobox-nav";
 import { languageBase } from "./editor.js";
 
@@ -82,7 +82,8 @@ export function createPicker({ input, list, onPick }) {
       const head = document.createElement("div");
       head.className = "lang-group-label";
       head.id = `language-group-${optionId(base).slice("language-opt-".length)}`;
-      head.textContent = ls[0].display_name ? ls[0].display_name.replace(/\s+[\d.]+$/, "") : base;
+      // "Python 3" -> "Python", "C (GCC)" -> "C": the language, not its default's version.
+      head.textContent = (ls[0].display_name || "").replace(/\s*\(.*\)\s*$/, "").replace(/\s+[\d.]+$/, "") || base;
       head.setAttribute("aria-hidden", "true");
       const ul = document.createElement("ul");
       ul.setAttribute("role", "group");
@@ -91,6 +92,7 @@ export function createPicker({ input, list, onPick }) {
       li.append(head, ul);
       items.push(li);
     }
+    items.forEach((el, i) => (el.dataset.order = String(i)));
     list.replaceChildren(...items);
   }
 
@@ -154,7 +156,7 @@ export function createPicker({ input, list, onPick }) {
         if (s) shown++;
       }
       el.hidden = best === 0;
-      ranked.push([best, ranked.length, el]);
+      ranked.push([best, Number(el.dataset.order), el]);
     }
     if (q) ranked.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     else ranked.sort((a, b) => a[1] - b[1]);
@@ -251,11 +253,12 @@ export function createPicker({ input, list, onPick }) {
     const o = e.target.closest('[role="option"]');
     if (!o) return;
     const name = o.dataset.value;
+    const changed = name !== current;
     current = name;
     markCurrent();
     closeList();
     input.select();
-    onPick(name);
+    if (changed) onPick(name); // as a <select>: the chosen one again changes nothing
   });
 
   return {
