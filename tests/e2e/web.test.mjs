@@ -503,6 +503,17 @@ test("the picker: 45+ languages, found by alias, extension and name as typed (\"
     t.match(await p.inputValue("#language"), /^Ruby — \d/, "the picker shows the language and its version");
     t.check((await p.getAttribute("#language", "aria-expanded")) === "false", "aria-expanded is false again");
     t.note(`screenshot: ${await shot("picker-ruby", p)}`);
+    // A phone: the open list stays on the screen.
+    await p.setViewportSize({ width: 390, height: 844 });
+    await p.click("#language");
+    await p.waitForSelector("#language-list", { state: "visible", timeout: tmo(HOOK_MS) });
+    const box = await p.evaluate(() => {
+      const r = document.querySelector("#language-list").getBoundingClientRect();
+      return { left: r.left, right: r.right, width: document.documentElement.clientWidth };
+    });
+    t.check(box.left >= 0 && box.right <= box.width, "on a phone (390 px) the open list fits the screen", box);
+    t.note(`screenshot: ${await shot("picker-phone", p)}`);
+    await p.keyboard.press("Escape");
   });
 });
 

@@ -179,6 +179,10 @@ export function createPicker({ input, list, onPick }) {
     list.hidden = false;
     combo.start();
     filter("");
+    // On a narrow screen the list is wider than what is right of the input: move it left.
+    list.style.left = "";
+    const over = list.getBoundingClientRect().right - (document.documentElement.clientWidth - 8);
+    if (over > 0) list.style.left = `${-Math.ceil(over)}px`;
     // Start from the chosen language: ArrowDown moves on from it.
     const cur = list.querySelector(`[role="option"][data-value="${CSS.escape(current)}"]`);
     if (cur) {
