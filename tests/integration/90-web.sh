@@ -13,6 +13,32 @@ COURSE=$E2E/courses/e2e-python
 COURSE2=$E2E/courses/e2e-hostile # a README that tries too much, a 120-character name
 NAME="the browser page end to end (tests/e2e)"
 
+# Every "highlight" of languages/*.json names a stream parser the page has (an unknown one would
+# show plain text): FILE a module of @codemirror/legacy-modes/mode/, EXPORT its parser (an object
+# with token()), not a factory (clike:clike, sql:sql) nor a typo (clike:objectivec). Node only.
+MODES_DIR=$ROOT/web/node_modules/@codemirror/legacy-modes/mode
+if command -v node >/dev/null && [ -d "$MODES_DIR" ]; then
+    node --input-type=module - "$ROOT/languages" "$MODES_DIR" >"$TMP/hl.out" 2>&1 <<'EOF'
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+const [dir, modes] = process.argv.slice(2);
+let n = 0, bad = [];
+for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  const h = JSON.parse(readFileSync(join(dir, f), "utf8")).highlight;
+  if (h == null) continue;
+  n++;
+  const [, file, name] = String(h).match(/^([a-z][a-z0-9-]*):([A-Za-z_][A-Za-z0-9_]*)$/) || [];
+  const path = file && join(modes, `${file}.js`);
+  const m = path && existsSync(path) ? await import(path) : null;
+  if (!m || !Object.hasOwn(m, name) || typeof m[name]?.token !== "function") bad.push(`${f}: ${h}`);
+}
+console.log(`${n} languages name a mode`);
+for (const b of bad) console.log(`not a stream parser of @codemirror/legacy-modes: ${b}`);
+process.exit(bad.length ? 1 : 0);
+EOF
+    tap $? "every \"highlight\" in languages/ names a mode the page has ($(head -1 "$TMP/hl.out"))" || diag "$(cat "$TMP/hl.out")"
+fi
+
 missing=""
 [ -f "$WEB/index.html" ] || missing="$missing web/dist (bash web/build.sh);"
 [ -x "$CHROME" ] || missing="$missing $CHROME (apt-get install chromium);"
