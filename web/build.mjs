@@ -70,6 +70,26 @@ const workerFiles = readdirSync(join(here, "src/browser")).filter((f) => f.endsW
 const workersBuilt = await build({ ...common, entryPoints: workerFiles.map((f) => join(here, "src/browser", f)) });
 const workerNames = new Map([...outputsByEntry(workersBuilt.metafile)].map(([src, o]) => [src, o.file]));
 
+// The editor's syntax modes from @codemirror/legacy-modes (a language file's "highlight":
+// "FILE:EXPORT"): `import modes from "runbox:legacy-modes"` is a table FILE -> () => import() of
+// every module of mode/, so each is a chunk of its own, fetched when a language using it is
+// picked; the table itself (a line per module) is all the first load gets of them.
+const legacyDir = join(here, "node_modules/@codemirror/legacy-modes/mode");
+const legacyFiles = readdirSync(legacyDir).filter((f) => /^[a-z][a-z0-9-]*\.js$/.test(f)).map((f) => f.slice(0, -3)).sort();
+const legacyModes = {
+  name: "runbox-legacy-modes",
+  setup(b) {
+    b.onResolve({ filter: /^runbox:legacy-modes$/ }, () => ({ path: "legacy-modes", namespace: "runbox" }));
+    b.onLoad({ filter: /.*/, namespace: "runbox" }, () => ({
+      contents: `export default {\n${legacyFiles
+        .map((f) => `  ${JSON.stringify(f)}: () => import(${JSON.stringify(`@codemirror/legacy-modes/mode/${f}`)}),`)
+        .join("\n")}\n};\n`,
+      loader: "js",
+      resolveDir: here,
+    }));
+  },
+};
+
 // 2. The page, with the workers' hashed names put in their `new URL(...)`.
 const workerUrls = {
   name: "runbox-worker-urls",
@@ -89,7 +109,7 @@ const page = await build({
   ...common,
   entryPoints: [join(here, "src/main.js"), join(here, "src/style.css")],
   splitting: true,
-  plugins: [workerUrls],
+  plugins: [workerUrls, legacyModes],
 });
 const first = []; // what the first load fetches (before language modes, workers, Pyodide)
 const pageOut = outputsByEntry(page.metafile);
@@ -124,6 +144,27 @@ cpSync(join(here, "public"), dist, { recursive: true });
   swap('<script type="module" src="/assets/main.js"></script>', [
     `<script type="module" src="/assets/${mainOut.file}"></script>`, ...head].join("\n  "));
   writeFileSync(join(dist, "index.html"), html);
+}
+
+// The first load must not carry the editor's language modes (a guard, not a measurement: it
+// fails the build when a static import pulls one in), and each mode's chunk is listed for the
+// tests (which chunk picking a language must fetch, and the first load must not).
+{
+  const MODE_INPUT = /node_modules\/@codemirror\/(legacy-modes\/mode\/|lang-)/;
+  for (const f of first.filter((f) => f.endsWith(".js"))) {
+    const out = page.metafile.outputs[relative(here, join(dist, f))];
+    const modeIn = Object.keys((out && out.inputs) || {}).filter((i) => MODE_INPUT.test(i));
+    if (modeIn.length) throw new Error(`web: the first load (${f}) holds language modes: ${modeIn.join(", ")}; load them with import()`);
+  }
+  const chunks = {};
+  for (const [out, o] of Object.entries(page.metafile.outputs)) {
+    const m = (o.entryPoint || "").match(/@codemirror\/legacy-modes\/mode\/([a-z0-9-]+)\.js$/);
+    if (m) chunks[m[1]] = relative(dist, join(here, out));
+  }
+  const missing = legacyFiles.filter((f) => !chunks[f]);
+  if (missing.length) throw new Error(`web: no chunk of its own for the modes ${missing.join(", ")}`);
+  mkdirSync(join(here, "node_modules/.cache"), { recursive: true });
+  writeFileSync(join(here, "node_modules/.cache/runbox-web-modes.json"), JSON.stringify({ first, legacy: chunks }, null, 1));
 }
 
 // 4. Pyodide's runtime (no wheels: the npm package has none; stdlib-only Python in the browser).

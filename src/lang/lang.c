@@ -121,6 +121,7 @@ struct lang *lang_free(struct lang *l)
         return NULL;
     free(l->name);
     free(l->display_name);
+    free(l->highlight);
     strv_free(l->aliases);
     strv_free(l->extensions);
     free(l->source_file);
@@ -924,6 +925,47 @@ struct lang *lang_find_piston(const struct lang_set *set, const char *name)
     return NULL;
 }
 
+#define HIGHLIGHT_MAX 64
+
+/* "highlight": "FILE:EXPORT", how the page colours the language's code: FILE a module of
+ * @codemirror/legacy-modes/mode/ ("clike", "ttcn-cfg": a-z 0-9 -, starting with a letter), EXPORT
+ * its named export ("kotlin", "oCaml": a JavaScript identifier of A-Z a-z 0-9 _). Only the form is
+ * checked here: the page looks the pair up in the modes it was built with, and shows plain text
+ * for one it does not have, so the file stays loadable by a runbox whose page is older. */
+static bool in_set(char c, const char *set)
+{
+    return c != '\0' && strchr(set, c) != NULL;
+}
+
+static int get_highlight(json_t *o, struct lang *l, struct lang_error *err)
+{
+    static const char lower[] = "abcdefghijklmnopqrstuvwxyz";
+    static const char word[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+    static const char digits[] = "0123456789";
+    json_t *v = json_object_get(o, "highlight");
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return fail(err, "'highlight' must be a string \"FILE:EXPORT\" (\"clike:kotlin\")");
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v), i = 0;
+    bool ok = n <= HIGHLIGHT_MAX && strlen(s) == n && in_set(s[0], lower);
+    while (ok && (in_set(s[i], lower) || in_set(s[i], digits) || s[i] == '-'))
+        i++;
+    ok = ok && s[i] == ':' && in_set(s[++i], word);
+    while (ok && (in_set(s[i], word) || in_set(s[i], digits)))
+        i++;
+    if (!ok || i != n)
+        return fail(err,
+                    "'highlight' must be \"FILE:EXPORT\" (at most %d characters): FILE a module "
+                    "of @codemirror/legacy-modes/mode/ (a-z 0-9 -, from a letter), EXPORT its "
+                    "export (A-Z a-z 0-9 _, not from a digit), e.g. \"clike:kotlin\"",
+                    HIGHLIGHT_MAX);
+    l->highlight = xstrdup(s);
+    return 0;
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;
@@ -945,7 +987,7 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
         (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
         (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0 ||
-        (r = get_piston(o, l, err)) < 0)
+        (r = get_piston(o, l, err)) < 0 || (r = get_highlight(o, l, err)) < 0)
         return r;
     if (json_object_get(o, "judge0_id"))
         return fail(err, "'judge0_id' is now \"judge0\": {\"ids\": [{\"id\", \"name\"}]}");

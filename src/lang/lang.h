@@ -176,6 +176,8 @@ struct lang {
     struct lang_judge0 *judge0; /* "judge0": how the Judge0 CE API offers it, or NULL: not */
     struct lang_piston *piston; /* "piston", or NULL: Piston's API lists it by name and aliases
                                  * (not set in stubs: the server loads eagerly) */
+    char *highlight; /* "highlight": "FILE:EXPORT", the page's syntax colouring: the named export
+                      * of @codemirror/legacy-modes/mode/FILE ("clike:kotlin"), or NULL */
     bool support_loaded;        /* its support files were read (lang_load_dir_lazy) */
     bool stub;    /* lang_load_dir_lazy() made it from the index: only name, aliases, extensions,
                    * judge0 (its ids alone) and origin are set until a lookup parses its file */

@@ -240,6 +240,8 @@ int h_languages(struct req *rq)
             json_object_set_new(o, "test_frameworks", lang_tests_to_json(l));
             json_object_set_new(o, "browser", lang_browser_to_json(l));
             json_object_set_new(o, "runner", job_runner_to_json(&srv->cfg->job, &l->runner));
+            json_object_set_new(o, "highlight",
+                                l->highlight ? json_string(l->highlight) : json_null());
         }
         json_array_append_new(list, o);
     }

@@ -277,6 +277,9 @@ api GET /api/v1/code/languages
 api_check "GET /languages lists every language with version, extensions and limits" 200 \
     '(.languages | length) >= 9 and all(.languages[]; has("name") and has("version") and has("extensions") and has("installed") and (.limits | type == "object"))
      and (.languages[] | select(.name == "python") | .installed == true and (.extensions | index(".py")) != null)'
+api GET /api/v1/code/languages
+api_check "each language's \"highlight\" (the page's mode) is FILE:EXPORT or null" 200 \
+    'all(.languages[]; has("highlight") and (.highlight == null or (.highlight | test("^[a-z][a-z0-9-]*:[A-Za-z_][A-Za-z0-9_]*$"))))'
 api GET /api/v1/code/stats
 api_check "GET /stats counts the runs by language and status" 200 \
     '(.total | type == "number") and .total >= 10

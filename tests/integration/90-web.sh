@@ -13,6 +13,32 @@ COURSE=$E2E/courses/e2e-python
 COURSE2=$E2E/courses/e2e-hostile # a README that tries too much, a 120-character name
 NAME="the browser page end to end (tests/e2e)"
 
+# Every "highlight" of languages/*.json names a stream parser the page has (an unknown one would
+# show plain text): FILE a module of @codemirror/legacy-modes/mode/, EXPORT its parser (an object
+# with token()), not a factory (clike:clike, sql:sql) nor a typo (clike:objectivec). Node only.
+MODES_DIR=$ROOT/web/node_modules/@codemirror/legacy-modes/mode
+if command -v node >/dev/null && [ -d "$MODES_DIR" ]; then
+    node --input-type=module - "$ROOT/languages" "$MODES_DIR" >"$TMP/hl.out" 2>&1 <<'EOF'
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+const [dir, modes] = process.argv.slice(2);
+let n = 0, bad = [];
+for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  const h = JSON.parse(readFileSync(join(dir, f), "utf8")).highlight;
+  if (h == null) continue;
+  n++;
+  const [, file, name] = String(h).match(/^([a-z][a-z0-9-]*):([A-Za-z_][A-Za-z0-9_]*)$/) || [];
+  const path = file && join(modes, `${file}.js`);
+  const m = path && existsSync(path) ? await import(path) : null;
+  if (!m || !Object.hasOwn(m, name) || typeof m[name]?.token !== "function") bad.push(`${f}: ${h}`);
+}
+console.log(`${n} languages name a mode`);
+for (const b of bad) console.log(`not a stream parser of @codemirror/legacy-modes: ${b}`);
+process.exit(bad.length ? 1 : 0);
+EOF
+    tap $? "every \"highlight\" in languages/ names a mode the page has ($(head -1 "$TMP/hl.out"))" || diag "$(cat "$TMP/hl.out")"
+fi
+
 missing=""
 [ -f "$WEB/index.html" ] || missing="$missing web/dist (bash web/build.sh);"
 [ -x "$CHROME" ] || missing="$missing $CHROME (apt-get install chromium);"
@@ -66,6 +92,102 @@ done
 [ -n "$AUTH_URL" ]
 tap $? "a second runbox serve --web starts, with auth on" || diag "$(cat "$TMP/auth.out" "$TMP/auth.err")"
 
+# A third server, on a languages directory of its own (the picker's and the highlighting's tests):
+# 45 and more languages, most of them stand-ins that print their source (/bin/cat: no toolchain
+# needed) with the names, aliases, extensions and "highlight" modes of real ones, a mode the page
+# does not have, and Python twice: python and python@3.13 (a version: the same python3, telling
+# which it is by E2E_VARIANT), when this runbox takes '@' in a name.
+LANGS_DIR=$TMP/e2e-languages
+LANGS_URL=""
+LANGS_PID=""
+mkdir -p "$LANGS_DIR"
+fake_lang() { # NAME DISPLAY ALIASES(a,b) EXT HIGHLIGHT(or -)
+    jq -n --arg name "$1" --arg display "$2" --arg aliases "$3" --arg ext "$4" --arg hl "$5" '{
+        name: $name, display_name: $display, extensions: [$ext], source_file: ("main" + $ext),
+        aliases: ($aliases | split(",") | map(select(. != ""))),
+        version: ["/bin/cat", "--version"], run: ["/bin/cat", "{main}"],
+        selftest: {files: {("main" + $ext): "hi"}, expected_output: "hi"}}
+        + (if $hl == "-" then {} else {highlight: $hl} end)' >"$LANGS_DIR/$1.json"
+}
+while IFS='|' read -r name display aliases ext hl; do
+    [ -n "$name" ] && fake_lang "$name" "$display" "$aliases" "$ext" "$hl"
+done <<'EOF'
+ada|Ada|adb|.adb|-
+asm|Assembly (NASM)|nasm|.asm|gas:gas
+awk|AWK|gawk|.awk|-
+clojure|Clojure|clj|.clj|clojure:clojure
+cobol|COBOL|cob|.cob|cobol:cobol
+coffeescript|CoffeeScript|coffee|.coffee|coffeescript:coffeeScript
+commonlisp|Common Lisp|lisp,sbcl|.lisp|commonlisp:commonLisp
+crystal|Crystal|cr|.cr|crystal:crystal
+csharp|C#|cs,mono|.cs|clike:csharp
+d|D|gdc|.d|d:d
+elixir|Elixir|exs|.exs|ruby:ruby
+elisp|Emacs Lisp|el,emacs|.el|commonlisp:commonLisp
+erlang|Erlang|erl|.erl|erlang:erlang
+forth|Forth|gforth|.fth|forth:forth
+fortran|Fortran|f90|.f90|fortran:fortran
+groovy|Groovy|gvy|.groovy|groovy:groovy
+haskell|Haskell|hs,ghc|.hs|haskell:haskell
+kotlin|Kotlin|kt|.kt|clike:kotlin
+lua|Lua|lua5.4|.lua|lua:lua
+nim|Nim||.nim|python:python
+objc|Objective-C|objective-c,m|.m|clike:objectiveC
+ocaml|OCaml|ml|.ml|mllike:oCaml
+octave|Octave|matlab|.m|octave:octave
+pascal|Pascal|fpc,pas|.pas|pascal:pascal
+perl|Perl|pl|.pl|perl:perl
+php|PHP||.php|-
+prolog|Prolog|swipl|.pl|-
+r|R|rscript|.r|r:r
+racket|Racket|rkt|.rkt|scheme:scheme
+raku|Raku|perl6|.raku|perl:perl
+ruby|Ruby|rb|.rb|ruby:ruby
+scala|Scala|sc|.scala|clike:scala
+scheme|Scheme|guile,scm|.scm|scheme:scheme
+sml|Standard ML|polyml|.sml|mllike:sml
+sql|SQL (SQLite)|sqlite,sqlite3|.sql|sql:sqlite
+swift|Swift||.swift|swift:swift
+tcl|Tcl|tclsh|.tcl|tcl:tcl
+e2e-nomode|E2E no such mode||.nomode|nosuchmode:nothing
+e2e-noexport|E2E no such export||.noexport|ruby:noSuchExport
+EOF
+# The page's own modes, and Python twice.
+for f in c cpp java javascript typescript rust go bash; do
+    jq --arg f "$f" '{name, display_name, aliases, extensions, source_file,
+        version: ["/bin/cat", "--version"], run: ["/bin/cat", "{main}"],
+        selftest: {files: {(.source_file): "hi"}, expected_output: "hi"}}' \
+        "$ROOT/languages/$f.json" >"$LANGS_DIR/$f.json"
+done
+jq '{name, display_name, aliases, extensions, source_file, version, run, selftest, limits}
+    + {env: {E2E_VARIANT: "default"}}' "$ROOT/languages/python.json" >"$LANGS_DIR/python.json"
+jq '{name: "python@3.13", display_name: "Python 3.13", aliases: ["python3.13"], extensions,
+     source_file, version, run, selftest, limits, env: {E2E_VARIANT: "3.13"}}' \
+    "$ROOT/languages/python.json" >"$TMP/python@3.13.json"
+mkdir -p "$TMP/at-probe"
+cp "$TMP/python@3.13.json" "$TMP/at-probe/"
+if "$RUNBOX" --languages "$TMP/at-probe" languages >/dev/null 2>&1; then
+    cp "$TMP/python@3.13.json" "$LANGS_DIR/"
+    LANGS_VERSIONS=1
+else
+    LANGS_VERSIONS=0
+    diag "this runbox refuses '@' in a language's name: the picker's version test is skipped"
+fi
+XDG_CACHE_HOME=$TMP/langs-cache "$RUNBOX" serve --listen 127.0.0.1:0 --data "$TMP/langs-data" --no-auth \
+    --workers 1 --web "$WEB" --languages "$LANGS_DIR" >"$TMP/langs.out" 2>"$TMP/langs.err" </dev/null &
+LANGS_PID=$!
+srv_bg "$LANGS_PID"
+for _ in $(seq 300); do
+    LANGS_URL=$(sed -n 's|^runbox: serving on \(http://[^ ]*[^/ ]\)/\{0,1\}$|\1|p' "$TMP/langs.out")
+    [ -n "$LANGS_URL" ] && curl -sf -o /dev/null "$LANGS_URL/healthz" && break
+    LANGS_URL=""
+    kill -0 "$LANGS_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$LANGS_URL" ]
+tap $? "a third runbox serve --web starts, on $(ls "$LANGS_DIR" | wc -l) languages of its own" ||
+    diag "$(cat "$TMP/langs.out" "$TMP/langs.err")"
+
 SHOTS=${RUNBOX_TEST_OUT:-$ROOT/test-output}/$(basename "$(dirname "$RUNBOX")")/web
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
@@ -73,6 +195,7 @@ rm -f "$SHOTS"/*.png "$SHOTS/requests.log"
 env E2E_URL="$SRV_URL" E2E_SERVER_PID="$SRV_PID" E2E_SHOTS="$SHOTS" E2E_TAP_START="$T_NUM" \
     E2E_COURSE="$(basename "$COURSE")" E2E_COURSE2="$(basename "$COURSE2")" E2E_CHROMIUM="$CHROME" \
     E2E_AUTH_URL="$AUTH_URL" E2E_AUTH_USERS="$AUTH_USERS" \
+    E2E_LANGS_URL="$LANGS_URL" E2E_LANGS_VERSIONS="$LANGS_VERSIONS" \
     node "$E2E/web.test.mjs" 2>"$TMP/e2e.err" | tee "$TMP/e2e.tap"
 rc=${PIPESTATUS[0]}
 n_ok=$(grep -c '^ok ' "$TMP/e2e.tap")
@@ -90,6 +213,15 @@ fi
 srv_stop
 [ "$SRV_RC" = 0 ]
 tap $? "the server exits with status 0 after the browser tests" || diag "rc $SRV_RC: $(tail -20 "$TMP/srv.err")"
+
+kill -TERM "$LANGS_PID" 2>/dev/null
+for _ in $(seq 300); do kill -0 "$LANGS_PID" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$LANGS_PID" 2>/dev/null
+wait "$LANGS_PID" 2>/dev/null
+rc=$?
+if grep -Eq 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$TMP/langs.err"; then rc="sanitizer report ($rc)"; fi
+[ "$rc" = 0 ]
+tap $? "the server on its own languages exits with status 0" || diag "rc $rc: $(tail -20 "$TMP/langs.err")"
 
 kill -TERM "$AUTH_PID" 2>/dev/null
 for _ in $(seq 300); do kill -0 "$AUTH_PID" 2>/dev/null || break; sleep 0.1; done

@@ -13,10 +13,17 @@ import {
 } from "@codemirror/language";
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { oneDark } from "@codemirror/theme-one-dark";
+import { classHighlighter } from "@lezer/highlight";
+import legacyModes from "runbox:legacy-modes";
 
-// Syntax by file extension, else by the language's name. The language modes are loaded on first
-// use (import(): chunks of their own, not in the page's first load); until then the file shows
-// without colours, and the editor is reconfigured when its mode arrives.
+// Syntax: a language file's "highlight" ("FILE:EXPORT": the StreamParser EXPORT of
+// @codemirror/legacy-modes/mode/FILE) for files with the language's extensions (or none), else
+// the page's own modes (MODES) by file extension, else by the language's base name. Every mode is
+// loaded on first use (import(): chunks of their own, not in the page's first load); until then
+// the file shows without colours, and the editor is reconfigured when its mode arrives. A
+// "highlight" this page does not have (an unknown FILE or EXPORT, or a chunk that fails to load)
+// is plain text. #editor[data-highlight] names the mode of the file on screen ("python",
+// "legacy:clike:kotlin", "" for none), data-highlight-state says "loading", "loaded", "plain".
 const MODES = {
   python: () => import("@codemirror/lang-python").then((m) => m.python()),
   javascript: () => import("@codemirror/lang-javascript").then((m) => m.javascript()),
@@ -27,18 +34,41 @@ const MODES = {
   go: () => import("@codemirror/legacy-modes/mode/go").then((m) => StreamLanguage.define(m.go)),
   bash: () => import("@codemirror/legacy-modes/mode/shell").then((m) => StreamLanguage.define(m.shell)),
 };
-const modes = new Map(); // kind -> extension, once loaded
+const HIGHLIGHT = /^([a-z][a-z0-9-]*):([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** The extension of a "legacy:FILE:EXPORT" kind; rejects when the page has no such mode. */
+async function legacyMode(kind) {
+  const [, file, name] = kind.slice("legacy:".length).match(HIGHLIGHT) || [];
+  if (!file || !Object.hasOwn(legacyModes, file)) throw new Error(`no legacy mode ${file}`);
+  const m = await legacyModes[file]();
+  const parser = Object.hasOwn(m, name) ? m[name] : null;
+  if (!parser || typeof parser !== "object" || typeof parser.token !== "function") throw new Error(`no ${name} in ${file}`);
+  return StreamLanguage.define(parser);
+}
+
+const modes = new Map(); // kind -> extension ([] for one that failed), once loaded
 const pending = new Map(); // kind -> Promise
+
+/** The base of a language entry: its "base", else its name up to '@' (python@3.13 -> python). */
+export function languageBase(language) {
+  if (!language) return "";
+  return language.base || String(language.name || "").split("@")[0];
+}
 
 function syntaxKind(name, language) {
   const ext = (name.match(/\.([^.]+)$/) || [])[1] || "";
+  const own = !ext || ((language && language.extensions) || []).includes(`.${ext}`);
+  if (own && language && typeof language.highlight === "string" && HIGHLIGHT.test(language.highlight)) {
+    return `legacy:${language.highlight}`;
+  }
   const byExt = {
     py: "python", js: "javascript", mjs: "javascript", cjs: "javascript", ts: "typescript",
     java: "java", c: "cpp", h: "cpp", cc: "cpp", cpp: "cpp", cxx: "cpp", hpp: "cpp", rs: "rust",
     go: "go", sh: "bash", bash: "bash",
   };
-  const kind = byExt[ext] || (ext ? "" : language === "c" ? "cpp" : language);
-  return MODES[kind] ? kind : "";
+  const base = languageBase(language);
+  const kind = byExt[ext] || (ext ? "" : base === "c" ? "cpp" : base);
+  return Object.hasOwn(MODES, kind) ? kind : "";
 }
 
 /** The syntax extension for @kind if loaded; else [] and its load started (then @loaded()). */
@@ -46,11 +76,12 @@ function syntaxFor(kind, loaded) {
   if (!kind) return [];
   if (modes.has(kind)) return modes.get(kind);
   if (!pending.has(kind)) {
+    const load = kind.startsWith("legacy:") ? () => legacyMode(kind) : MODES[kind];
     pending.set(
       kind,
-      MODES[kind]().then(
+      load().then(
         (ext) => modes.set(kind, ext),
-        () => modes.set(kind, []), // offline, or the chunk is gone: plain text
+        () => modes.set(kind, []), // not this page's, offline, or the chunk is gone: plain text
       ),
     );
   }
@@ -65,13 +96,17 @@ const lightTheme = EditorView.theme({
   ".cm-activeLineGutter": { backgroundColor: "var(--code-active)" },
 }, { dark: false });
 
+// One Dark brings its own highlight style; the light theme uses CodeMirror's default one.
+const lightExt = [lightTheme, syntaxHighlighting(defaultHighlightStyle)];
+const themeExt = (dark) => (dark ? oneDark : lightExt);
+
 export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
   const syntax = new Compartment();
   const theme = new Compartment();
   const ro = new Compartment();
   let files = []; // {name, state}
   let active = 0;
-  let language = "";
+  let language = null; // the language entry ({name, base, extensions, highlight}) in use
   let dark = false;
   let readOnly = false;
   let plain = null; // the textarea while in plain mode
@@ -91,11 +126,13 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
       drawSelection(), dropCursor(), indentOnInput(), bracketMatching(), closeBrackets(),
       highlightActiveLine(), EditorState.tabSize.of(4),
       // Go is indented with tabs (gofmt), the others with four spaces.
-      indentUnit.of(/\.go$/.test(name) || (!/\.\w+$/.test(name) && language === "go") ? "\t" : "    "),
-      syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+      indentUnit.of(/\.go$/.test(name) || (!/\.\w+$/.test(name) && languageBase(language) === "go") ? "\t" : "    "),
+      // Stable class names on the tokens (tok-keyword, tok-string, ...): the tests' hook. The
+      // colours come with the theme (themeExt: not a fallback style, which this one would void).
+      syntaxHighlighting(classHighlighter),
       keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
       syntax.of(syntaxFor(syntaxKind(name, language), modeLoaded)),
-      theme.of(dark ? oneDark : lightTheme),
+      theme.of(themeExt(dark)),
       ro.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
       EditorView.contentAttributes.of({ "aria-label": `Code: ${name}` }),
       changed,
@@ -107,9 +144,18 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
   // A language mode arrived: the file on screen gets its colours (others get them when shown).
   function modeLoaded() {
     const f = files[active];
-    if (f && modes.has(syntaxKind(f.name, language))) {
-      view.dispatch({ effects: syntax.reconfigure(modes.get(syntaxKind(f.name, language))) });
+    const kind = f ? syntaxKind(f.name, language) : "";
+    if (f && modes.has(kind)) {
+      view.dispatch({ effects: syntax.reconfigure(modes.get(kind)) });
+      markMode(kind);
     }
+  }
+
+  // #editor[data-highlight], [data-highlight-state] (above).
+  function markMode(kind) {
+    mount.dataset.highlight = kind;
+    const ext = modes.get(kind);
+    mount.dataset.highlightState = !kind ? "plain" : !modes.has(kind) ? "loading" : Array.isArray(ext) && !ext.length ? "plain" : "loaded";
   }
 
   function newState(name, content) {
@@ -132,13 +178,15 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
     // Settings may have changed since this state was made.
     const st = f.state;
     view.setState(st);
+    const kind = syntaxKind(f.name, language);
     view.dispatch({
       effects: [
-        syntax.reconfigure(syntaxFor(syntaxKind(f.name, language), modeLoaded)),
-        theme.reconfigure(dark ? oneDark : lightTheme),
+        syntax.reconfigure(syntaxFor(kind, modeLoaded)),
+        theme.reconfigure(themeExt(dark)),
         ro.reconfigure([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
       ],
     });
+    markMode(kind);
     if (plain) plain.value = view.state.doc.toString();
     renderTabs();
   }
@@ -215,8 +263,9 @@ export function createEditor({ mount, tabs, plainToggle, onChange, onRun }) {
       return files.map((f) => ({ name: f.name, content: f.state.doc.toString() }));
     },
     activeName: () => files[active]?.name,
-    setLanguage(name) {
-      language = name;
+    // @entry: a language of GET /api/v1/code/languages (its name, base, extensions, highlight).
+    setLanguage(entry) {
+      language = typeof entry === "string" ? { name: entry } : entry || null;
       saveActive();
       show(active);
     },

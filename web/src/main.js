@@ -13,6 +13,7 @@ import { createAuth } from "./auth.js";
 import { initTheme } from "./theme.js";
 import { starterFiles } from "./starters.js";
 import { createDrafts } from "./drafts.js";
+import { createPicker, languageLabel } from "./picker.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -87,46 +88,41 @@ function loadFiles(starter) {
 
 // --- languages ---
 
+// #language: the picker (src/picker.js); its data-value is the chosen language's name.
+const picker = createPicker({
+  input: $("language"),
+  list: $("language-list"),
+  onPick(name) {
+    flushDraft();
+    useLanguage(name);
+  },
+});
+
 async function loadLanguages() {
   const r = await api.get("/api/v1/code/languages");
   languages = (r.languages || []).filter((l) => l.installed !== false);
-  const sel = $("language");
-  sel.replaceChildren(
-    ...languages.map((l) => {
-      const o = document.createElement("option");
-      o.value = l.name;
-      o.textContent = l.version ? `${l.display_name || l.name} — ${l.version}` : l.display_name || l.name;
-      return o;
-    }),
-  );
+  picker.setLanguages(languages);
   if (!languages.length) {
-    const o = document.createElement("option");
-    o.textContent = "No language installed on this server";
-    sel.append(o);
-    sel.disabled = true;
+    $("language").value = "No language installed on this server";
+    $("language").disabled = true;
     fail("This server has no language installed: nothing can run.");
     return;
   }
-  sel.disabled = false;
+  $("language").disabled = false;
 }
 
 function useLanguage(name, { keepFiles = false } = {}) {
   language = langByName(name) || languages[0] || null;
   if (!language) return;
-  $("language").value = language.name;
+  picker.set(language.name);
   localStorage.setItem("runbox.language", language.name);
-  editor.setLanguage(language.name);
+  editor.setLanguage(language);
   const lim = language.limits && language.limits.wall_time;
   $("limit-wall").placeholder = lim ? `${lim} (default)` : "default";
   if (!keepFiles) loadFiles(starterFiles(language));
   maybePreload();
   setState(body.dataset.runState === "running" ? "running" : body.dataset.runState);
 }
-
-$("language").addEventListener("change", () => {
-  flushDraft();
-  useLanguage($("language").value);
-});
 
 // --- in the browser: Pyodide preloads when Python may run there ---
 
@@ -150,8 +146,8 @@ const courses = createCourses({
     const lang = langByName(open.course.language || open.exercise.language);
     if (lang) {
       language = lang;
-      $("language").value = lang.name;
-      editor.setLanguage(lang.name);
+      picker.set(lang.name);
+      editor.setLanguage(lang);
     }
     $("language").disabled = true;
     $("language").title = "The course sets the language";
@@ -255,7 +251,7 @@ wireFileButtons({ editor, fail });
 
 const historyPanel = createHistory({
   api,
-  languageName: (n) => (langByName(n) && langByName(n).display_name) || n,
+  languageName: (n) => (langByName(n) && languageLabel(langByName(n))) || n,
   currentLanguage: () => (language ? language.name : ""),
   onError: fail,
   onOpen: (run) => showRun(run, { readonly: false }),
@@ -287,8 +283,8 @@ async function showRun(run, { readonly: ro }) {
   const l = langByName(run.language);
   if (l) {
     language = l;
-    $("language").value = l.name;
-    editor.setLanguage(l.name);
+    picker.set(l.name);
+    editor.setLanguage(l);
   }
   setReadonly(ro, run);
   editor.setFiles(runFiles(run, l));
@@ -320,7 +316,7 @@ function setReadonly(on, run) {
   for (const id of ["add-file", "rename-file", "course-select", "exercise-select"]) $(id).disabled = on || (id === "exercise-select" && !courses.current());
   if (on && run) {
     const l = langByName(run.language);
-    const lang = (l && l.display_name) || run.language;
+    const lang = (l && languageLabel(l)) || run.language;
     const at = run.created_at ? ` on ${new Date(run.created_at).toLocaleString()}` : "";
     $("readonly-what").textContent = run.shared_by
       ? `${run.shared_by} shared this ${lang} run (it ran${at}).`

@@ -1,6 +1,7 @@
 // Pyodide loads ahead (body[data-pyodide], and a visible note) when Python may run in the browser.
 // Beside Run (#run-versions): which Python the next run gets, the server's (the language's
 // version, from GET /api/v1/code/languages) or the browser's (Pyodide's), both when they differ.
+import { languageBase } from "./editor.js";
 import { preload, browserPython } from "./browser/index.js";
 
 const NOTES = {
@@ -29,7 +30,7 @@ export function createPreloader() {
   function showVersions(choice, language) {
     last = [choice, language];
     if (!versions) return;
-    const python = language && (language.name === "python" || (language.browser && language.browser.runtime === "pyodide"));
+    const python = language && (languageBase(language) === "python" || (language.browser && language.browser.runtime === "pyodide"));
     versions.hidden = !python;
     if (!python) return;
     const server = minor(language.version);

@@ -14,5 +14,7 @@ const HELLO = {
 export function starterFiles(language) {
   if (!language) return [{ name: "main.txt", content: "" }];
   const name = language.source_file || `main.${(language.extensions || ["txt"])[0].replace(/^\./, "")}`;
-  return [{ name, content: HELLO[language.name] || "" }];
+  // A version (python@3.13, c@clang) starts from its language's hello world.
+  const base = language.base || String(language.name).split("@")[0];
+  return [{ name, content: HELLO[language.name] || HELLO[base] || "" }];
 }
