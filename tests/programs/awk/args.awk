@@ -1,0 +1,5 @@
+BEGIN {
+    for (i = 1; i < ARGC; i++)
+        print ARGV[i]
+    exit
+}

@@ -1,0 +1,4 @@
+BEGIN {
+    while ((getline line < "/dev/stdin") > 0)
+        print line
+}

@@ -1,0 +1,4 @@
+BEGIN {
+    print "bye" > "/dev/stderr"
+    exit 3
+}

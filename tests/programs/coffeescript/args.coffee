@@ -1,0 +1,1 @@
+console.log arg for arg in process.argv[2..]

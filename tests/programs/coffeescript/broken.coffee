@@ -1,0 +1,3 @@
+greet = (name) ->
+  console.log "Hello, #{name}
+greet "World"

@@ -1,0 +1,2 @@
+user = null
+console.log user.name

@@ -1,0 +1,2 @@
+console.error "bye"
+process.exit 3

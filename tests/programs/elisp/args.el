@@ -1,0 +1,3 @@
+(dolist (arg command-line-args-left)
+  (princ arg)
+  (terpri))

@@ -1,0 +1,3 @@
+(with-temp-buffer
+  (insert-file-contents "/dev/stdin")
+  (princ (buffer-string)))

@@ -1,0 +1,2 @@
+(message "bye")
+(kill-emacs 3)

@@ -1,0 +1,3 @@
+(let ((n 0))
+  (while t
+    (setq n (1+ n))))

@@ -1,0 +1,3 @@
+for _, a in ipairs(arg) do
+  print(a)
+end

@@ -1,0 +1,2 @@
+io.stderr:write("bye\n")
+os.exit(3)

@@ -1,0 +1,3 @@
+while ischar(line = fgets(stdin))
+  printf("%s", line);
+end

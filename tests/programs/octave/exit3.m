@@ -1,0 +1,2 @@
+fprintf(stderr, "bye\n");
+exit(3);

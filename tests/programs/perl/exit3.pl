@@ -1,0 +1,2 @@
+print STDERR "bye\n";
+exit 3;

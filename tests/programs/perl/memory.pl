@@ -1,0 +1,2 @@
+my @chunks;
+push @chunks, 'x' x (16 << 20) while 1;

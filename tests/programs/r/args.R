@@ -1,0 +1,2 @@
+args <- commandArgs(trailingOnly = TRUE)
+for (a in args) cat(a, "\n", sep = "")

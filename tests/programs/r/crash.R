@@ -1,0 +1,2 @@
+add <- function(x, y) x + y
+print(add(1, "two"))

@@ -1,0 +1,2 @@
+lines <- readLines("/dev/stdin")
+writeLines(lines)

@@ -1,0 +1,3 @@
+lines <- readLines(file("stdin"))
+cat(lines, sep = "\n")
+cat("\n")

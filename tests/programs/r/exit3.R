@@ -1,0 +1,2 @@
+cat("bye\n", file = stderr())
+quit(status = 3)

@@ -1,0 +1,2 @@
+chunks <- list()
+repeat chunks[[length(chunks) + 1]] <- numeric(2e6)

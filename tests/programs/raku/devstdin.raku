@@ -1,0 +1,1 @@
+print '/dev/stdin'.IO.slurp;

@@ -1,0 +1,2 @@
+note "bye";
+exit 3;

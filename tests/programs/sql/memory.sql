@@ -1,0 +1,3 @@
+CREATE TABLE chunks(data BLOB);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+INSERT INTO chunks SELECT randomblob(1 << 20) FROM n;

@@ -1,0 +1,3 @@
+foreach arg $argv {
+    puts $arg
+}

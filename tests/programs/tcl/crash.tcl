@@ -1,0 +1,4 @@
+proc divide {a b} {
+    return [expr {$a / $b}]
+}
+puts [divide 1 0]

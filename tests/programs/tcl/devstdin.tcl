@@ -1,0 +1,3 @@
+set f [open /dev/stdin r]
+puts -nonewline [read $f]
+close $f

@@ -1,0 +1,2 @@
+puts stderr bye
+exit 3

@@ -1,0 +1,4 @@
+set n 0
+while 1 {
+    incr n
+}
