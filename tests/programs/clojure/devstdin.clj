@@ -1,0 +1,2 @@
+(print (slurp "/dev/stdin"))
+(flush)

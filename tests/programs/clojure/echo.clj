@@ -1,0 +1,2 @@
+(print (slurp *in*))
+(flush)

@@ -1,0 +1,3 @@
+(binding [*out* *err*]
+  (println "bye"))
+(System/exit 3)

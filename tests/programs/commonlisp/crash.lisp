@@ -1,0 +1,4 @@
+(defun first-of (list)
+  (car list))
+
+(print (first-of 5))

@@ -1,0 +1,2 @@
+(format *error-output* "bye~%")
+(sb-ext:exit :code 3)

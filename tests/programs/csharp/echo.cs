@@ -1,0 +1,9 @@
+using System;
+
+class Echo
+{
+    static void Main()
+    {
+        Console.Write(Console.In.ReadToEnd());
+    }
+}

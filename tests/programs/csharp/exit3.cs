@@ -1,0 +1,10 @@
+using System;
+
+class Exit3
+{
+    static void Main()
+    {
+        Console.Error.WriteLine("bye");
+        Environment.Exit(3);
+    }
+}

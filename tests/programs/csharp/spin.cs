@@ -1,0 +1,9 @@
+class Spin
+{
+    static void Main()
+    {
+        long n = 0;
+        for (;;)
+            n++;
+    }
+}

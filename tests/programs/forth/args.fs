@@ -1,0 +1,3 @@
+: show-args  ( -- )
+    argc @ 1 ?do  i arg type cr  loop ;
+show-args

@@ -1,0 +1,2 @@
+: divide  ( a b -- q )  / ;
+1 0 divide .

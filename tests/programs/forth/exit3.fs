@@ -1,0 +1,2 @@
+s" bye" stderr write-line throw
+3 (bye)

@@ -1,0 +1,2 @@
+: hello  ." Hello, World!" cr ;
+hello

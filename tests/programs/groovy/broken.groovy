@@ -1,0 +1,4 @@
+def greet(name) {
+    println("Hello, " + name
+}
+greet("World")

@@ -1,0 +1,1 @@
+print new File('/dev/stdin').getText('UTF-8')

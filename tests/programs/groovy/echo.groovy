@@ -1,0 +1,1 @@
+print System.in.text

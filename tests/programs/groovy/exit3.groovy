@@ -1,0 +1,2 @@
+System.err.println "bye"
+System.exit(3)

@@ -1,0 +1,4 @@
+def chunks = []
+while (true) {
+    chunks << new byte[16 << 20]
+}

@@ -1,0 +1,4 @@
+long n = 0
+while (true) {
+    n++
+}

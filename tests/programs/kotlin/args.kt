@@ -1,0 +1,5 @@
+fun main(args: Array<String>) {
+    for (arg in args) {
+        println(arg)
+    }
+}

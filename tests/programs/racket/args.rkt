@@ -1,0 +1,4 @@
+#lang racket
+
+(for ([arg (current-command-line-arguments)])
+  (displayln arg))

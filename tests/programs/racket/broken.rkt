@@ -1,0 +1,6 @@
+#lang racket
+
+(define (greet name)
+  (displayln (string-append "Hello, " nme)))
+
+(greet "World")

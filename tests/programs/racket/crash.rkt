@@ -1,0 +1,6 @@
+#lang racket
+
+(define (first-of lst)
+  (car lst))
+
+(displayln (first-of '()))

@@ -1,0 +1,3 @@
+#lang racket
+
+(display (port->string (current-input-port)))

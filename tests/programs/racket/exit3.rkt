@@ -1,0 +1,4 @@
+#lang racket
+
+(eprintf "bye\n")
+(exit 3)

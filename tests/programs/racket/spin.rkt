@@ -1,0 +1,4 @@
+#lang racket
+
+(let loop ([n 0])
+  (loop (add1 n)))

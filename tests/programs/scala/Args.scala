@@ -1,0 +1,5 @@
+object Args {
+  def main(args: Array[String]): Unit = {
+    args.foreach(println)
+  }
+}

@@ -1,0 +1,7 @@
+import scala.io.Source
+
+object Echo {
+  def main(args: Array[String]): Unit = {
+    print(Source.stdin.mkString)
+  }
+}

@@ -1,0 +1,4 @@
+(define (greet name)
+  (display (string-append "Hello, " name))
+
+(greet "World")

@@ -1,0 +1,4 @@
+(define (first lst)
+  (car lst))
+
+(display (first '()))

@@ -1,0 +1,2 @@
+(display "bye\n" (current-error-port))
+(exit 3)

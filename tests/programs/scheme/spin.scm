@@ -1,0 +1,2 @@
+(let loop ((n 0))
+  (loop (+ n 1)))
