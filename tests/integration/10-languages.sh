@@ -5,7 +5,8 @@
 # compiles, an uncaught runtime error (crash), unbounded memory (memory: reported as
 # memory_limit under the language's own limits) and an endless loop (spin: timeout under
 # --time 1), and every language file's self-test.
-# LANGS="ruby php" limits the loop to those directories. On the sanitizer build (a RUNBOX under
+# LANGS="ruby php" limits the loop to those directories (whole names: "objective-c" is not
+# "c"). On the sanitizer build (a RUNBOX under
 # build-san) each language runs hello, echo and crash only: the rest exercise the same runbox
 # code with other toolchains, and the normal build runs them all.
 . "$(dirname "$0")/../lib.sh"
@@ -22,7 +23,7 @@ printf 'line one\nline two\n\xce\xbb done\n' >"$TMP/stdin.txt"
 
 for dir in "$PROGS"/*/; do
     lang=$(basename "$dir")
-    if [ -n "${LANGS:-}" ] && ! grep -qw -- "$lang" <<<"$LANGS"; then
+    if [ -n "${LANGS:-}" ] && [[ " $LANGS " != *" $lang "* ]]; then
         continue
     fi
     if ! "$RUNBOX" languages --json | jq -e ".[] | select(.name==\"$lang\") | .installed" >/dev/null; then
