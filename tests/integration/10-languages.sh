@@ -6,9 +6,9 @@
 # memory_limit under the language's own limits) and an endless loop (spin: timeout under
 # --time 1), and every language file's self-test.
 # LANGS="ruby php" limits the loop to those directories (whole names: "objective-c" is not
-# "c"). On the sanitizer build (a RUNBOX under
-# build-san) each language runs hello, echo and crash only: the rest exercise the same runbox
-# code with other toolchains, and the normal build runs them all.
+# "c"). On the sanitizer build (a RUNBOX under build-san) each language runs hello, echo and
+# crash only: the rest exercise the same runbox code with other toolchains, and the normal
+# build runs them all.
 . "$(dirname "$0")/../lib.sh"
 
 SAN=0
