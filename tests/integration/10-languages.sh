@@ -10,9 +10,10 @@
 # spin): the item is reported as skipped with that reason, and never fails (not_here: it is the
 # language, not the host). A missing program without such a line is a failure, and so is a
 # program that also has one. broken is required of compiled languages only.
-# LANGS="ruby php" limits the loop to those directories. On the sanitizer build (a RUNBOX under
-# build-san) each language runs hello, echo and crash only: the rest exercise the same runbox
-# code with other toolchains, and the normal build runs them all.
+# LANGS="ruby php" limits the loop to those directories (whole names: "objective-c" is not
+# "c"). On the sanitizer build (a RUNBOX under build-san) each language runs hello, echo and
+# crash only: the rest exercise the same runbox code with other toolchains, and the normal
+# build runs them all.
 . "$(dirname "$0")/../lib.sh"
 
 SAN=0
@@ -46,7 +47,7 @@ printf 'line one\nline two\n\xce\xbb done\n' >"$TMP/stdin.txt"
 
 for dir in "$PROGS"/*/; do
     lang=$(basename "$dir")
-    if [ -n "${LANGS:-}" ] && ! grep -qw -- "$lang" <<<"$LANGS"; then
+    if [ -n "${LANGS:-}" ] && [[ " $LANGS " != *" $lang "* ]]; then
         continue
     fi
     if ! "$RUNBOX" languages --json | jq -e ".[] | select(.name==\"$lang\") | .installed" >/dev/null; then

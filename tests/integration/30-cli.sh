@@ -56,8 +56,8 @@ for cmd in run exec test languages doctor selftest serve \
     tap $? "runbox $cmd --help prints its usage and exits 0" ||
         diag "rc=$rc stdout: $(head -c 200 "$TMP/help.out") stderr: $(head -c 200 "$TMP/help.err")"
 done
-rb_run "$f" --lang cobol "$TMP/hello.txt"
-[ "$RB_RC" = 2 ] && grep -q "unknown language 'cobol'" "$f.err"
+rb_run "$f" --lang nosuchlang "$TMP/hello.txt"
+[ "$RB_RC" = 2 ] && grep -q "unknown language 'nosuchlang'" "$f.err"
 tap $? "an unknown --lang is a clear usage error"
 rb_run "$f" "$TMP/missing.py"
 [ "$RB_RC" = 125 ] && grep -q "missing.py" "$f.err"

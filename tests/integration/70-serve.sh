@@ -117,7 +117,7 @@ api_check "limits.output_kb: a flood is output_limit, truncated" 200 \
     '.status == "output_limit" and .output_truncated == true and (.output | length) <= 17000'
 
 # ---- bad input ----
-api_json POST /api/v1/code/execute "$(body 'print(1)' cobol)"
+api_json POST /api/v1/code/execute "$(body 'print(1)' nosuchlang)"
 api_check "an unknown language is 400 on field language" 400 '.field == "language" and (.error | type == "string")'
 api_json POST /api/v1/code/execute '{"code": "print(1)", "language": '
 api_check "invalid JSON is 400" 400 '.error | type == "string"'

@@ -77,7 +77,7 @@ elif "REWRITE" in code:
     req["files"][0]["content"] = "print(\"rewritten\")"
     print(json.dumps({"request": req}))
 elif "BADLANG" in code:
-    req["language"] = "cobol"
+    req["language"] = "nosuchlang"
     print(json.dumps({"request": req}))
 elif "CRASH" in code:
     sys.exit(3)

@@ -54,7 +54,7 @@ tap $? "user add makes an admin" || diag "$(cat "$TMP/e")"
 
 # ---- a bad course stops the start ----
 mkdir -p "$TMP/badcourse"
-echo '{"name": "x", "language": "cobol"}' >"$TMP/badcourse/course.json"
+echo '{"name": "x", "language": "nosuchlang"}' >"$TMP/badcourse/course.json"
 timeout 60 "$RUNBOX" serve --listen 127.0.0.1:0 --data "$DATA" --courses "$TMP/badcourse" \
     >"$TMP/bad.out" 2>"$TMP/bad.err" </dev/null
 rc=$?

@@ -115,8 +115,8 @@ px "$(jq -nc '{language: "c", version: "*", compile_timeout: 15000, compile_memo
 api_check "compile limits under the language's are taken" 200 '.compile.code == 0 and .run.code == 0'
 
 # ---- errors ----
-px '{"language": "cobol", "version": "*", "files": [{"content": "x"}]}'
-api_check "unknown language: 400 \"<language>-<version> runtime is unknown\"" 400 '.message == "cobol-* runtime is unknown"'
+px '{"language": "nosuchlang", "version": "*", "files": [{"content": "x"}]}'
+api_check "unknown language: 400 \"<language>-<version> runtime is unknown\"" 400 '.message == "nosuchlang-* runtime is unknown"'
 px '{"language": "python", "version": "1.2.3", "files": [{"content": "x"}]}'
 api_check "unknown version: 400 runtime is unknown" 400 '.message == "python-1.2.3 runtime is unknown"'
 px '{"language": "python", "files": [{"content": "x"}]}'
@@ -203,7 +203,7 @@ async def main():
     elif mode in ("stdout", "badsig", "kill"):
         await ws.send(init(SLEEPER))
     elif mode == "badinit":
-        await ws.send(init("print(1)", "cobol"))
+        await ws.send(init("print(1)", "nosuchlang"))
     stdout = ""
     try:
         async for raw in ws:
@@ -285,7 +285,7 @@ else
     tap $? "WS: an unknown signal closes with 4005 (Piston's reason)" || diag "$(head -c 1500 "$f")"
     f=$TMP/badinit.jsonl
     pws badinit "$f"
-    wsq "$f" '.[0].type == "error" and .[0].message == "cobol-* runtime is unknown" and .[-1].code == 4002'
+    wsq "$f" '.[0].type == "error" and .[0].message == "nosuchlang-* runtime is unknown" and .[-1].code == 4002'
     tap $? "WS: a refused init sends error {message} and closes with 4002" || diag "$(head -c 1500 "$f")"
     f=$TMP/kill.jsonl
     pws kill "$f"

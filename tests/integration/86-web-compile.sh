@@ -217,7 +217,7 @@ api_check "python (pyodide: no compile) is 400 naming the compiled languages" 40
     '.field == "language" and (.error | test("pyodide")) and (.error | test("c, cpp, go, rust"))'
 compile java 'class Main {}'
 api_check "java (no browser runtime) is 400" 400 '.field == "language" and (.error | test("rust"))'
-compile cobol 'x'
+compile nosuchlang 'x'
 api_check "an unknown language is 400" 400 '.field == "language"'
 compile c 'int main(void){return 0;}' '.stdin = "x"'
 api_check "stdin is not for a compile" 400 '.field == "stdin"'

@@ -166,7 +166,13 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     assert_ptr_equal(lang_find(&set, "py"), lang_find(&set, "python"));
     assert_ptr_equal(lang_for_file(&set, "dir/x.rs"), lang_find(&set, "rust"));
     assert_null(lang_for_file(&set, "README"));
-    assert_null(lang_find(&set, "cobol"));
+    assert_null(lang_find(&set, "no-such-language"));
+    /* The compiled languages of issue 23: names, aliases, extensions. */
+    assert_ptr_equal(lang_find(&set, "nasm"), lang_find(&set, "assembly"));
+    assert_ptr_equal(lang_find(&set, "standardml"), lang_find(&set, "sml"));
+    assert_ptr_equal(lang_for_file(&set, "main.f90"), lang_find(&set, "fortran"));
+    assert_ptr_equal(lang_for_file(&set, "main.adb"), lang_find(&set, "ada"));
+    assert_ptr_equal(lang_for_file(&set, "prog.cob"), lang_find(&set, "cobol"));
     /* Judge0's ids of the shipped languages: every CE id of a compiler version runbox has,
      * with Judge0's names, file names and flags. */
     const struct lang_judge0_id *e = NULL;
@@ -180,6 +186,9 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
         assert_ptr_equal(lang_find_judge0(&set, id, NULL), lang_find(&set, "c"));
     assert_string_equal(lang_find(&set, "c")->judge0->compile_args[0], "-O0");
     assert_ptr_equal(lang_find_judge0(&set, 46, NULL), lang_find(&set, "bash"));
+    assert_ptr_equal(lang_find_judge0(&set, 45, NULL), lang_find(&set, "assembly"));
+    assert_ptr_equal(lang_find_judge0(&set, 61, NULL), lang_find(&set, "haskell"));
+    assert_ptr_equal(lang_find_judge0(&set, 77, NULL), lang_find(&set, "cobol"));
     assert_ptr_equal(lang_find_judge0(&set, 10, &e), lang_find(&set, "python"));
     assert_true(e->extra);
     assert_null(lang_find_judge0(&set, 0, NULL));
@@ -190,6 +199,8 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     assert_ptr_equal(lang_find_piston(&set, "node-js"), lang_find(&set, "javascript"));
     assert_ptr_equal(lang_find_piston(&set, "node-ts"), lang_find(&set, "typescript"));
     assert_null(lang_find_piston(&set, "openjdk")); /* runbox's alias, not Piston's */
+    assert_ptr_equal(lang_find_piston(&set, "nasm64"), lang_find(&set, "assembly"));
+    assert_ptr_equal(lang_find_piston(&set, "f90"), lang_find(&set, "fortran"));
     lang_set_done(&set);
 }
 

@@ -1,0 +1,17 @@
+*> Opens a file that does not exist, with no FILE STATUS to check: libcob reports the
+*> error and ends the run with a nonzero status.
+IDENTIFICATION DIVISION.
+PROGRAM-ID. CRASH.
+ENVIRONMENT DIVISION.
+INPUT-OUTPUT SECTION.
+FILE-CONTROL.
+    SELECT MISSING-FILE ASSIGN TO "/box/no-such-file.txt"
+        ORGANIZATION IS LINE SEQUENTIAL.
+DATA DIVISION.
+FILE SECTION.
+FD MISSING-FILE.
+01 MISSING-REC PIC X(80).
+PROCEDURE DIVISION.
+    OPEN INPUT MISSING-FILE
+    DISPLAY "not reached"
+    STOP RUN.

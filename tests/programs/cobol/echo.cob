@@ -1,0 +1,34 @@
+*> Copies standard input (the KEYBOARD file) line by line; each record's length comes back in
+*> LINE-LEN, so trailing blanks are neither added nor lost.
+IDENTIFICATION DIVISION.
+PROGRAM-ID. ECHO.
+ENVIRONMENT DIVISION.
+INPUT-OUTPUT SECTION.
+FILE-CONTROL.
+    SELECT IN-FILE ASSIGN TO KEYBOARD
+        ORGANIZATION IS LINE SEQUENTIAL.
+DATA DIVISION.
+FILE SECTION.
+FD IN-FILE
+    RECORD IS VARYING IN SIZE FROM 0 TO 65536 CHARACTERS
+        DEPENDING ON LINE-LEN.
+01 IN-REC PIC X(65536).
+WORKING-STORAGE SECTION.
+01 LINE-LEN PIC 9(9) COMP.
+01 AT-END   PIC X VALUE "N".
+PROCEDURE DIVISION.
+    OPEN INPUT IN-FILE
+    PERFORM UNTIL AT-END = "Y"
+        READ IN-FILE
+            AT END
+                MOVE "Y" TO AT-END
+            NOT AT END
+                IF LINE-LEN = 0
+                    DISPLAY FUNCTION TRIM(SPACE)
+                ELSE
+                    DISPLAY IN-REC(1:LINE-LEN)
+                END-IF
+        END-READ
+    END-PERFORM
+    CLOSE IN-FILE
+    STOP RUN.

@@ -1,0 +1,2 @@
+# Copies all of standard input to standard output.
+print STDIN.gets_to_end

@@ -1,0 +1,2 @@
+STDERR.puts "bye"
+exit 3

@@ -1,0 +1,7 @@
+import std.stdio;
+
+int main()
+{
+    stderr.writeln("bye");
+    return 3;
+}

@@ -1,0 +1,8 @@
+void main()
+{
+    ulong n = 0;
+    for (;;)
+    {
+        n++;
+    }
+}

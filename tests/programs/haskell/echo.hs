@@ -1,0 +1,3 @@
+-- Copies all of standard input to standard output.
+main :: IO ()
+main = getContents >>= putStr

@@ -1,0 +1,5 @@
+main :: IO ()
+main = loop 0
+  where
+    loop :: Int -> IO ()
+    loop n = loop (n + 1)

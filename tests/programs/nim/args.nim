@@ -1,0 +1,4 @@
+import std/os
+
+for i in 1 .. paramCount():
+  echo paramStr(i)

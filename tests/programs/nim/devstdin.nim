@@ -1,0 +1,2 @@
+# Reads /dev/stdin as a named file.
+stdout.write readFile("/dev/stdin")

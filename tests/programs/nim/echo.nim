@@ -1,0 +1,2 @@
+# Copies all of standard input to standard output.
+stdout.write stdin.readAll()

@@ -1,0 +1,2 @@
+stderr.writeLine "bye"
+quit 3

@@ -1,0 +1,3 @@
+var n: uint64 = 0
+while true:
+  inc n

@@ -1,0 +1,6 @@
+#include <stdio.h>
+
+int main(void) {
+    fputs("bye\n", stderr);
+    return 3;
+}

@@ -1,0 +1,2 @@
+let x : int = "not a number"
+let () = print_int x

@@ -1,0 +1,2 @@
+(* An exception nobody handles: the runtime prints it and exits nonzero. *)
+let () = failwith "something went wrong"

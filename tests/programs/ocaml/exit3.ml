@@ -1,0 +1,3 @@
+let () =
+  prerr_endline "bye";
+  exit 3

@@ -1,0 +1,5 @@
+program Exit3;
+begin
+  WriteLn(StdErr, 'bye');
+  Halt(3);
+end.

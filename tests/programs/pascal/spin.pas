@@ -1,0 +1,8 @@
+program Spin;
+var
+  N: QWord;
+begin
+  N := 0;
+  while True do
+    Inc(N);
+end.

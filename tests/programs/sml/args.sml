@@ -1,0 +1,1 @@
+fun main () = List.app (fn arg => print (arg ^ "\n")) (CommandLine.arguments ())

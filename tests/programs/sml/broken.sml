@@ -1,0 +1,3 @@
+fun main () =
+  let val x : int = "not a number"
+  in print (Int.toString x) end

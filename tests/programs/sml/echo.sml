@@ -1,0 +1,2 @@
+(* Copies all of standard input to standard output. *)
+fun main () = print (TextIO.inputAll TextIO.stdIn)
