@@ -42,6 +42,7 @@ main() ->
     Files = [F || F <- init:get_plain_arguments(), filename:extension(F) =:= ".erl"],
     Mods = [list_to_atom(filename:basename(F, ".erl")) || F <- Files],
     ets:new(?NAMES, [named_table, public, set]),
+    ets:insert(?NAMES, [{started, 0}, {handled, 0}]),
     [ets:insert(?NAMES, {{file, M}, F}) || {M, F} <- lists:zip(Mods, Files)],
     persistent_term:put({?MODULE, prefix}, length(Mods) > 1),
     Expanded = register([expand_module(M) || M <- Mods]),
@@ -227,6 +228,25 @@ name(M, S) ->
 auto_name({M, G}, 0) -> name(M, atom_to_list(G));
 auto_name({M, G}, L) -> name(M, io_lib:format("~ts:~w", [G, L])).
 
+%% @Test as a test that first waits (up to 1 s) until the listener has written the events of
+%% every test before it and its own "start". EUnit tells listeners of a test's begin and end
+%% by messages, asynchronously: without the wait, a test that halts the VM would take the end
+%% events of the tests before it along.
+synced(Test, {M, F}) ->
+    {{M, F, 0}, fun() -> wait_listener(ets:update_counter(?NAMES, started, 1), 1000), run(Test) end}.
+
+wait_listener(N, Left) ->
+    case ets:lookup_element(?NAMES, handled, 2) >= 2 * N - 1 orelse Left =< 0 of
+        true -> ok;
+        false -> receive after 1 -> wait_listener(N, Left - 1) end
+    end.
+
+run(F) when is_function(F, 0) -> F();
+run({L, F}) when is_integer(L) -> F();
+run({{_, _, _}, F}) -> F();
+run({test, M, F}) -> M:F();
+run({M, F}) -> M:F().
+
 leaf_names(T) ->
     lists:reverse(leaf_names(T, [])).
 
@@ -235,10 +255,12 @@ leaf_names(L, Acc) when is_list(L) -> lists:foldl(fun leaf_names/2, Acc, L);
 leaf_names(T, Acc) when is_tuple(T) -> leaf_names(tuple_to_list(T), Acc);
 leaf_names(_, Acc) -> Acc.
 
-finish({runbox_leaf, Name, Test, true, _}) ->
-    {timeout, persistent_term:get({?MODULE, budget}), {Name, Test}};
-finish({runbox_leaf, Name, Test, false, _}) ->
-    {Name, Test};
+finish({runbox_leaf, Name, Test, true, Code}) ->
+    %% In a process of its own: a timeout kills the process that runs the test, and without
+    %% one that is the process of its whole group (the rest of the module would not run).
+    {spawn, {timeout, persistent_term:get({?MODULE, budget}), {Name, synced(Test, Code)}}};
+finish({runbox_leaf, Name, Test, false, Code}) ->
+    {Name, synced(Test, Code)};
 finish(L) when is_list(L) -> [finish(X) || X <- L];
 finish(T) when is_tuple(T), size(T) > 1 -> list_to_tuple([finish(X) || X <- tuple_to_list(T)]);
 finish(T) -> T.
@@ -271,6 +293,7 @@ open_channel() ->
 
 handle_begin(test, Data, St) ->
     emit(St, [{event, <<"start">>}, {name, test_name(Data)}]),
+    ets:update_counter(?NAMES, handled, 1),
     St;
 handle_begin(group, _Data, St) ->
     St.
@@ -285,6 +308,10 @@ handle_end(group, _Data, St) ->
 handle_cancel(test, Data, St) ->
     Message = case proplists:get_value(reason, Data) of
                   timeout -> timed_out(St);
+                  {timeout, #{stacktrace := Stack}} ->
+                      Frames = [F || {M, _, _, _} = F <- Stack, not internal(M)],
+                      unicode:characters_to_binary(
+                        [timed_out(St), "\n", eunit_lib:format_stacktrace(Frames)]);
                   {timeout, _} -> timed_out(St);
                   undefined -> <<"did not run: cancelled">>;
                   {exit, R} -> fmt("the test process ended: ~tP", [R, 30]);
@@ -315,14 +342,26 @@ terminate({error, Reason}, St) ->
     io:format(standard_error, "runbox_eunit: ~tp~n", [Reason]),
     emit(St, [{event, <<"done">>}, {code, 1}]).
 
+timed_out(#st{budget = B}) when B == trunc(B) ->
+    fmt("timed out after ~w s", [trunc(B)]);
 timed_out(#st{budget = B}) ->
     fmt("timed out after ~ts s", [float_to_list(float(B), [{decimals, 3}, compact])]).
+
+%% A test's captured output (what it printed, as io requests gave it) as UTF-8.
+text(Chars) ->
+    try unicode:characters_to_binary(Chars) of
+        B when is_binary(B) -> B;
+        _ -> iolist_to_binary(Chars)
+    catch
+        error:_ -> <<>>
+    end.
 
 end_event(St, Data, Status, Message) ->
     Name = test_name(Data),
     emit(St, [{event, <<"end">>}, {name, Name}, {status, Status}, {message, Message},
-              {output, proplists:get_value(output, Data, <<>>)},
-              {test_code, test_code(Name, Data)}]).
+              {output, text(proplists:get_value(output, Data, <<>>))},
+              {test_code, test_code(Name, Data)}]),
+    ets:update_counter(?NAMES, handled, 1).
 
 outcome(ok) ->
     {<<"pass">>, <<>>};
