@@ -106,7 +106,11 @@ defmodule RunboxExUnit do
         [first | rest] ->
           indent = String.duplicate(" ", byte_size(first) - byte_size(String.trim_leading(first)))
           {body, tail} = Enum.split_while(rest, &(String.trim_trailing(&1) != indent <> "end"))
-          Enum.join([first | body] ++ Enum.take(tail, 1), "\n")
+          Enum.map_join([first | body] ++ Enum.take(tail, 1), "\n", fn line ->
+            if String.starts_with?(line, indent),
+              do: binary_part(line, byte_size(indent), byte_size(line) - byte_size(indent)),
+              else: line
+          end)
 
         [] ->
           nil
