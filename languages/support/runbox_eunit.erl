@@ -93,12 +93,17 @@ kind(F) ->
 expand_fun(M, F, test) ->
     leaf(name(M, atom_to_list(F)), {test, M, F}, M, F, true);
 expand_fun(M, F, generator) ->
-    try M:F() of
-        Ts -> expand(Ts, {M, F}, eager)
+    generate(fun M:F/0, {M, F}).
+
+%% A generator's tests, expanded. One that fails is one errored test named after its function
+%% (EUnit itself would abort the whole run).
+generate(G, {M, F} = Ctx) ->
+    try G() of
+        Ts -> expand(Ts, Ctx, eager)
     catch
-        Class:Reason:Stack -> % EUnit runs the generator again and reports this
-            _ = {Class, Reason, Stack},
-            {generator, M, F}
+        Class:Reason:Stack ->
+            leaf(name(M, atom_to_list(F)), fun() -> erlang:raise(Class, Reason, Stack) end,
+                 M, F, true)
     end.
 
 %% @Ctx: {Module, Function} the tests come from.
@@ -118,9 +123,7 @@ expand({{_, _, _}, F} = T, {M, G} = Ctx, _Mode) when is_function(F, 0) ->
 expand({test, M, F} = T, _Ctx, _Mode) when is_atom(M), is_atom(F) ->
     leaf(name(M, atom_to_list(F)), T, M, F, true);
 expand({generator, F}, Ctx, eager) when is_function(F, 0) ->
-    try F() of Ts -> expand(Ts, Ctx, eager)
-    catch _:_ -> {generator, F}
-    end;
+    generate(F, Ctx);
 expand({generator, F}, Ctx, lazy) when is_function(F, 0) ->
     {generator, fun() -> lazy(F(), Ctx) end};
 expand({generator, M, F}, _Ctx, eager) when is_atom(M), is_atom(F) ->
@@ -170,17 +173,21 @@ expand({M, F} = T, _Ctx, _Mode) when is_atom(M), is_atom(F), M =/= module, M =/=
 expand(T, _Ctx, _Mode) ->
     T. % foreachx, with, application, file, dir, modules by name: EUnit's names, 5 s
 
-%% The last element of a setup is an instantiator (fun/1) or tests, run in its context.
+%% The last element of a setup is an instantiator (fun/1) or tests, run in its context. The
+%% fixture is described "function (setup)": a setup that fails is reported under that name.
 fixture(T, Ctx) ->
     I = element(size(T), T),
-    setelement(size(T), T, instantiator(I, Ctx)).
+    described(setelement(size(T), T, instantiator(I, Ctx)), Ctx).
 
 foreach(T, Ctx) ->
     Is = element(size(T), T),
     case is_list(Is) of
-        true -> setelement(size(T), T, [instantiator(I, Ctx) || I <- Is]);
+        true -> described(setelement(size(T), T, [instantiator(I, Ctx) || I <- Is]), Ctx);
         false -> T
     end.
+
+described(T, {M, F}) ->
+    {unicode:characters_to_binary(name(M, atom_to_list(F) ++ " (setup)")), T}.
 
 instantiator(I, Ctx) when is_function(I, 1) ->
     fun(X) -> lazy(I(X), Ctx) end;
@@ -330,8 +337,7 @@ handle_cancel(group, Data, St) ->
             Name = unique(group_name(Data), 1),
             emit(St, [{event, <<"start">>}, {name, Name}]),
             emit(St, [{event, <<"end">>}, {name, Name}, {status, <<"error">>},
-                      {message, fmt("the tests of this group did not run: ~tP",
-                                    [Reason, 30])}])
+                      {message, group_failure(Reason)}])
     end,
     St.
 
@@ -341,6 +347,19 @@ terminate({ok, Data}, St) ->
 terminate({error, Reason}, St) ->
     io:format(standard_error, "runbox_eunit: ~tp~n", [Reason]),
     emit(St, [{event, <<"done">>}, {code, 1}]).
+
+group_failure({abort, {What, {Class, Reason, Stack}}}) when is_atom(What), is_list(Stack) ->
+    Why = case What of
+              setup_failed -> "its setup failed";
+              cleanup_failed -> "its cleanup failed";
+              instantiation_failed -> "making its tests failed";
+              generator_failed -> "its generator failed";
+              _ -> atom_to_list(What)
+          end,
+    unicode:characters_to_binary([Why, ", its tests did not run:\n",
+                                  exception(Class, Reason, Stack)]);
+group_failure(Reason) ->
+    fmt("the tests of this group did not run: ~tP", [Reason, 30]).
 
 timed_out(#st{budget = B}) when B == trunc(B) ->
     fmt("timed out after ~w s", [trunc(B)]);
@@ -397,7 +416,7 @@ exception(Class, Reason, Stack) ->
     unicode:characters_to_binary(erl_error:format_exception(Class, Reason, Frames)).
 
 internal(M) ->
-    lists:member(M, [eunit_test, eunit_proc, eunit_data, eunit_lib, eunit, ?MODULE]).
+    lists:member(M, [eunit_test, eunit_proc, eunit_data, eunit_lib, eunit, init, ?MODULE]).
 
 test_name(Data) ->
     case proplists:get_value(desc, Data) of
@@ -405,8 +424,8 @@ test_name(Data) ->
             unicode:characters_to_binary(D);
         _ -> % a test this runner did not name (foreachx, with, ...): source and line
             Where = case {proplists:get_value(source, Data), proplists:get_value(line, Data, 0)} of
-                        {{M, F, _}, 0} -> name(M, atom_to_list(F));
-                        {{M, F, _}, L} -> name(M, io_lib:format("~ts:~w", [F, L]));
+                        {{M, F, _}, 0} -> name(M, parent(F));
+                        {{M, F, _}, L} -> name(M, io_lib:format("~ts:~w", [parent(F), L]));
                         _ -> "test"
                     end,
             Key = {auto, proplists:get_value(id, Data, Where)},
@@ -414,6 +433,13 @@ test_name(Data) ->
                 [{_, N}] -> N;
                 [] -> N = unique(Where, 1), ets:insert(?NAMES, {Key, N}), N
             end
+    end.
+
+%% The function a fun was written in: '-with_test_/0-fun-1-' -> "with_test_".
+parent(F) ->
+    case atom_to_list(F) of
+        "-" ++ Rest -> lists:takewhile(fun(C) -> C =/= $/ end, Rest);
+        S -> S
     end.
 
 group_name(Data) ->
