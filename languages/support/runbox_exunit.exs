@@ -17,14 +17,14 @@
 #   {"event": "plan", "count": 3, "names": ["test no name given", ...]}
 #   {"event": "start", "name": "test no name given"}
 #   {"event": "end", "name": "test no name given", "status": "pass"|"fail"|"error"|"skip",
-#    "message": "...", "test_code": "..."}
+#    "message": "...", "output": "...", "test_code": "..."}
 #   {"event": "done", "code": 0}
 # A test's name is ExUnit's ("test NAME", "test DESCRIBE NAME"), with "Module: " before it when
 # there are several test modules. A failed assertion is "fail"; an exception, a timeout or an
 # exit is "error"; excluded and skipped tests are "skip". A test file that does not load becomes
 # one errored test "loading FILE". "done" comes after ExUnit.run/0 returns, with its verdict:
 # a run halted early (System.halt/1 in the student's code) has none, and runbox does not call
-# it a success. What tests print goes to the run's stdout. Exit status: 0 when every test
+# it a success. What a test prints is reported with it. Exit status: 0 when every test
 # passed, 1 otherwise.
 
 defmodule RunboxExUnit do
@@ -152,8 +152,8 @@ defmodule RunboxExUnit do
       {:use, _, [{:__aliases__, _, [:ExUnit, :Case]} | _]} = use ->
         quote do
           unquote(use)
-          setup do
-            RunboxExUnit.sync()
+          setup context do
+            RunboxExUnit.before_test(context)
           end
         end
 
@@ -162,6 +162,29 @@ defmodule RunboxExUnit do
     end)
     |> Code.compile_quoted(file)
   end
+
+  # In the test's process, before its body: wait for the formatter (sync/0), then send what
+  # the test prints (its group leader, which processes it starts inherit) to a StringIO of the
+  # formatter's; an on_exit callback, which ExUnit runs before it reports the test, hands the
+  # text over.
+  def before_test(%{module: module, test: name}) do
+    sync()
+
+    try do
+      {:ok, dev} = GenServer.call(RunboxExUnit.Formatter, :capture, :infinity)
+      Process.group_leader(self(), dev)
+
+      ExUnit.Callbacks.on_exit({__MODULE__, :output}, fn ->
+        GenServer.call(RunboxExUnit.Formatter, {:output, {module, name}, dev}, :infinity)
+      end)
+    catch
+      :exit, _ -> :ok
+    end
+
+    :ok
+  end
+
+  def before_test(_context), do: sync()
 
   def sync do
     try do
@@ -196,6 +219,14 @@ defmodule RunboxExUnit.Formatter do
   @impl true
   def handle_call(:sync, _from, state), do: {:reply, :ok, state}
 
+  def handle_call(:capture, _from, state), do: {:reply, StringIO.open(""), state}
+
+  def handle_call({:output, key, dev}, _from, state) do
+    {_input, output} = StringIO.contents(dev)
+    StringIO.close(dev)
+    {:reply, :ok, Map.put(state, key, output)}
+  end
+
   @impl true
   def handle_cast({:test_started, test}, state) do
     RunboxExUnit.emit(event: "start", name: RunboxExUnit.name(test))
@@ -204,12 +235,14 @@ defmodule RunboxExUnit.Formatter do
 
   def handle_cast({:test_finished, test}, state) do
     {status, message} = outcome(test)
+    {output, state} = Map.pop(state, {test.module, test.name})
 
     RunboxExUnit.emit(
       event: "end",
       name: RunboxExUnit.name(test),
       status: status,
       message: message,
+      output: output,
       test_code: RunboxExUnit.test_code(test)
     )
 

@@ -82,6 +82,8 @@ for lang in erlang elixir; do
         "[.tests.tests[] | select(.name == \"$crashed\") | .message | test(\"div\") and test(\"calc\\\\.exs?:[0-9]|calc\\\\.erl, line\")] == [true]"
     check "$lang fail: the endless test timed out at its budget" \
         "[.tests.tests[] | select(.name == \"$looped\") | .message | test(\"^timed out after\")] == [true]"
+    check "$lang fail: what a test printed is reported with it" \
+        "[.tests.tests[] | select(.name == \"$failed\") | .output] == [\"adding 2 and 2\\n\"]"
     check "$lang fail: tests carry their source (test_code)" \
         "[.tests.tests[] | .test_code // \"\" | length > 0] | all"
     [ "$RB_RC" = 1 ]
@@ -93,7 +95,8 @@ for lang in erlang elixir; do
 
     run_case "$lang" forge
     check "$lang forge: printed events, printed verdicts and a report file do not count" \
-        ".status == \"test_failure\" and ($STATUSES) == ($forge_statuses) and (.output | contains(\"forged\"))"
+        ".status == \"test_failure\" and ($STATUSES) == ($forge_statuses) and
+         ([.output, .tests.tests[].output // \"\"] | add | contains(\"forged\"))"
 
     run_case "$lang" halt
     check "$lang halt: a VM halted with status 0 halfway is no success, and the test before it passed" \
