@@ -12,8 +12,9 @@
 %% author already put under a {timeout, ...} keeps that timeout.
 %%
 %% The results go to runbox as runbox-jsonl events, one flushed line each, on the report channel
-%% (the fd RUNBOX_REPORT_FD names, a pipe runbox reads; else $RUNBOX_DIR/report.jsonl), from a
-%% listener process of ours (an eunit_listener) that opens it before any test runs:
+%% (the fd RUNBOX_REPORT_FD names, a pipe runbox reads; else $RUNBOX_DIR/report.jsonl), opened
+%% first, before any test code runs, and written by a listener process of ours (an
+%% eunit_listener):
 %%
 %%   {"event": "plan", "count": 3, "names": ["say_you_test", ...]}
 %%   {"event": "start", "name": "say_you_test"}
@@ -39,6 +40,7 @@
 %%% The run
 
 main() ->
+    persistent_term:put({?MODULE, channel}, open_channel()), % before any test code runs
     Files = [F || F <- init:get_plain_arguments(), filename:extension(F) =:= ".erl"],
     Mods = [list_to_atom(filename:basename(F, ".erl")) || F <- Files],
     ets:new(?NAMES, [named_table, public, set]),
@@ -69,9 +71,10 @@ env_int(Name) ->
 %%
 %% expand/3 turns a test representation into the same structure with every test it can see
 %% replaced by {runbox_leaf, Name, Test, Budgeted, {Module, Function}}; register/1 makes the
-%% names unique, in order; finish/1 then turns the leaves into {timeout, Budget, {Name, Test}}. Eager: outside any fixture, so generators are called now
-%% (once: EUnit gets their result). Inside a fixture they run when EUnit gets there, and what
-%% they make is expanded then (lazy/1).
+%% names unique, in order; finish/1 then turns the leaves into {timeout, Budget, {Name, Test}}.
+%% Eager: outside any fixture, so generators are called now (once: EUnit gets their result).
+%% Inside a fixture they run when EUnit gets there, and what they make is expanded then
+%% (lazy/1).
 
 expand_module(M) ->
     case code:ensure_loaded(M) of
@@ -280,8 +283,8 @@ start(Options) ->
     eunit_listener:start(?MODULE, Options).
 
 init(Options) ->
-    Out = open_channel(),
-    St = #st{out = Out, budget = persistent_term:get({?MODULE, budget}, 5)},
+    St = #st{out = persistent_term:get({?MODULE, channel}, undefined),
+             budget = persistent_term:get({?MODULE, budget}, 5)},
     Names = proplists:get_value(plan, Options, []),
     emit(St, [{event, <<"plan">>}, {count, length(Names)}, {names, Names}]),
     receive {start, _Reference} -> St end.
@@ -293,7 +296,8 @@ open_channel() ->
                Fd ->
                    "/proc/self/fd/" ++ Fd
            end,
-    case file:open(Path, [write, raw, binary]) of
+    %% Not raw: the io server it starts takes writes from the listener too.
+    case file:open(Path, [write, binary]) of
         {ok, F} -> F;
         _ -> undefined
     end.
