@@ -1,2 +1,3 @@
-Stream.iterate([], fn acc -> [:binary.copy(<<1>>, 16 * 1024 * 1024) | acc] end)
+# 64 MiB binaries, written (zeroed) and kept, until the box's limit stops it.
+Stream.iterate([], fn acc -> [<<0::size(64 * 1024 * 1024 * 8), length(acc)>> | acc] end)
 |> Stream.run()

@@ -1,5 +1,6 @@
 main(_) ->
     grow([]).
 
+%% 64 MiB binaries, written (zeroed) and kept, until the box's limit stops it.
 grow(Acc) ->
-    grow([binary:copy(<<1>>, 16 bsl 20) | Acc]).
+    grow([<<0:(64 * 1024 * 1024 * 8), (length(Acc))>> | Acc]).
