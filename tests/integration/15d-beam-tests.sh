@@ -6,7 +6,7 @@
 # at its time budget while the later ones still run), a compile error in the student's module,
 # a student's module that forges results (runbox-jsonl and the framework's verdict on stdout, a
 # report file in /box/.runbox), one that halts the VM with status 0 halfway, and one that eats
-# the memory in the middle of a test.
+# the memory in the middle of a test; for Elixir also a test file that does not compile.
 #
 # The cases live in tests/programs/{erlang,elixir}/tests/CASE/ (no "expect" file: 15-tests.sh
 # leaves them to this script, whose checks are per test). Test files: *_tests.erl (EUnit's
@@ -103,6 +103,13 @@ for lang in erlang elixir; do
         ".status != \"success\" and .tests.status != \"pass\" and .tests.passed == 1 and
          [.tests.tests[] | select(.status == \"pass\") | .name] == [\"$halt_first\"] and
          (.tests.tests | length) == 3"
+
+    if [ "$lang" = elixir ]; then
+        run_case "$lang" noload
+        check "$lang noload: a test file that does not compile is one errored test, with Elixir's message" \
+            ".status == \"test_failure\" and [.tests.tests[] | [.name, .status]] == [[\"loading calc_test.exs\", \"error\"]] and
+             (.tests.tests[0].message | test(\"CompileError.*calc_test.exs:9\"))"
+    fi
 
     run_case "$lang" memory
     check "$lang memory: memory_limit while a test runs: that test is named, the one before passed" \
