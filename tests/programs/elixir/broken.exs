@@ -1,0 +1,3 @@
+defmodule Broken do
+  def greet(name), do: "Hello, " <> name <>
+end

@@ -1,0 +1,1 @@
+IO.read(:stdio, :eof) |> IO.write()

@@ -1,0 +1,2 @@
+IO.puts(:stderr, "bye")
+System.halt(3)

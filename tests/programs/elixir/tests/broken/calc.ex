@@ -1,0 +1,4 @@
+defmodule Calc do
+  def add(a, b) do
+    a + b
+end

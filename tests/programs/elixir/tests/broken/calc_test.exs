@@ -1,0 +1,7 @@
+defmodule CalcTest do
+  use ExUnit.Case
+
+  test "adds" do
+    assert Calc.add(1, 2) == 3
+  end
+end

@@ -1,0 +1,2 @@
+ExUnit.start()
+ExUnit.configure(exclude: :pending, trace: true)

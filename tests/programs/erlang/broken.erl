@@ -1,0 +1,2 @@
+main(_) ->
+    io:format("missing a closing paren~n".

@@ -1,0 +1,4 @@
+main(_) ->
+    spin(0).
+
+spin(N) -> spin(N + 1).

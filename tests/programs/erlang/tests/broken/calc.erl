@@ -1,0 +1,4 @@
+-module(calc).
+-export([add/2]).
+
+add(A, B) -> A + B
