@@ -117,6 +117,11 @@ static int env_init(struct cli_env *e, const struct cli_args *a, enum cli_langs 
                 fprintf(stderr, "runbox: %s: %s\n", lerr.origin, lerr.text);
             return 125;
         }
+        /* Languages on an image find it in the data dir's images, else the system's. */
+        if (lang_set_images(&e->langs, e->cfg.images_dir) < 0) {
+            fprintf(stderr, "runbox: out of memory\n");
+            return 125;
+        }
     }
     return want_host ? cli_env_host(e) : 0;
 }
@@ -229,9 +234,13 @@ const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args 
                 a->operands[0]);
     if (!l)
         return NULL;
-    if (cli_on_host(a, &l->runner) && !lang_is_installed(l)) {
-        fprintf(stderr, "runbox %s: the %s toolchain is not installed on this host\n", cmd,
-                l->display_name);
+    /* The language's own runner: the host, or an image `runbox languages install` builds. */
+    bool own = !a->image && !a->docker_image && l->runner.type == LANG_RUNNER_SANDBOX;
+    if (own && !lang_is_installed(l)) {
+        fprintf(stderr,
+                "runbox %s: the %s toolchain is not installed %s (runbox languages install "
+                "%s)\n",
+                cmd, l->display_name, l->runner.image ? "on its image" : "on this host", l->name);
         *ret_rc = 125;
         return NULL;
     }

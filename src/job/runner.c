@@ -14,6 +14,10 @@ const struct lang_runner *job__runner(const struct job_input *in)
 {
     if (in->runner)
         return in->runner;
+    /* A browser compile may run elsewhere than the language (a wasm32 std on an image). */
+    if (in->lang && in->mode == JOB_MODE_BROWSER_COMPILE && in->lang->browser &&
+        in->lang->browser->runner)
+        return in->lang->browser->runner;
     return in->lang ? &in->lang->runner : &host_runner;
 }
 
@@ -32,7 +36,12 @@ int job__runner_open(struct job__ctx *c, struct job_result *res)
     if (rn->type == LANG_RUNNER_SANDBOX) {
         if (!rn->image)
             return 0;
-        if ((r = image_open(job_images_dir(c->cfg), rn->image, &c->image, err, sizeof(err))) < 0)
+        r = image_open(job_images_dir(c->cfg), rn->image, &c->image, err, sizeof(err));
+        /* A language's own image may be the system's, where `runbox languages install` builds
+         * it (lang_set_images), when the data dir has none of that name. */
+        if (r == -ENOENT && !c->in->runner && strcmp(job_images_dir(c->cfg), JOB_IMAGES_DIR) != 0)
+            r = image_open(JOB_IMAGES_DIR, rn->image, &c->image, err, sizeof(err));
+        if (r < 0)
             snprintf(res->message, sizeof(res->message), "%s", err);
         return r;
     }

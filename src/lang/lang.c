@@ -2,10 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/json.h"
 #include "docker/docker.h"
@@ -90,6 +94,11 @@ static void browser_free(struct lang_browser *b)
     strv_free(b->env);
     free(b->output);
     free(b->support);
+    if (b->runner)
+        free(b->runner->image);
+    free(b->runner);
+    strv_free(b->packages);
+    free(b->image_root);
     free(b);
 }
 
@@ -120,6 +129,9 @@ struct lang *lang_free(struct lang *l)
     if (!l)
         return NULL;
     free(l->name);
+    free(l->base);
+    strv_free(l->packages);
+    free(l->image_root);
     free(l->display_name);
     strv_free(l->aliases);
     strv_free(l->extensions);
@@ -359,10 +371,67 @@ static int check_extensions(struct lang *l, struct lang_error *err)
     for (char **p = l->paths; p && *p; p++)
         if ((*p)[0] != '/' || strstr(*p, ".."))
             return fail(err, "path '%s' must be absolute, without '..'", *p);
-    for (const char *c = l->name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
-              *c == '+'))
-            return fail(err, "'name' may only hold a-z, 0-9, '_', '-', '+'");
+    if (!lang_name_is_valid(l->name))
+        return fail(err,
+                    "'name' must be 1 to 64 of a-z 0-9 _ - +, or BASE@VARIANT with a variant of 1 "
+                    "to %d of a-z 0-9 . _ -",
+                    LANG_VARIANT_MAX);
+    return 0;
+}
+
+/*** Names, versions ("BASE@VARIANT") and Debian packages ***/
+
+bool lang_name_is_valid(const char *name)
+{
+    const char *at = strchr(name, '@');
+    size_t base = at ? (size_t)(at - name) : strlen(name);
+
+    if (base == 0 || base > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-+") != base)
+        return false;
+    if (!at)
+        return true;
+    size_t n = strlen(at + 1);
+    return n > 0 && n <= LANG_VARIANT_MAX &&
+           strspn(at + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+int lang__split_name(struct lang *l)
+{
+    const char *at = strchr(l->name, '@');
+
+    free(l->base);
+    l->base = NULL;
+    l->variant = NULL;
+    if (!at)
+        return 0;
+    if (!(l->base = strndup(l->name, (size_t)(at - l->name))))
+        return -ENOMEM;
+    l->variant = at + 1;
+    return 0;
+}
+
+/* "packages": 1 to LANG_PACKAGES_MAX Debian package names, each once. */
+static int get_packages(json_t *o, char ***ret, struct lang_error *err)
+{
+    char **v = NULL;
+    int r;
+
+    if ((r = get_strv(o, "packages", false, &v, err)) < 0 || !v)
+        return r;
+    *ret = v;
+    size_t n = strv_len(v);
+    if (n == 0 || n > LANG_PACKAGES_MAX)
+        return fail(err, "'packages' must list 1 to %d Debian packages", LANG_PACKAGES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!image_package_is_valid(v[i]))
+            return fail(err,
+                        "'packages'[%zu] '%.64s' is not a Debian package name "
+                        "([a-z0-9][a-z0-9+.-]+)",
+                        i, v[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(v[i], v[j]) == 0)
+                return fail(err, "'packages' has '%s' twice", v[i]);
+    }
     return 0;
 }
 
@@ -674,6 +743,9 @@ json_t *lang_tests_to_json(const struct lang *l)
 
 static const char *const browser_runtimes[] = {"wasi", "go-js", "pyodide"};
 
+static int parse_runner(json_t *v, struct lang_runner *ret, struct lang_error *err);
+static int get_packages(json_t *o, char ***ret, struct lang_error *err);
+
 static int parse_browser(json_t *o, struct lang_browser *b, struct lang_error *err)
 {
     bool known = false, needs_compile;
@@ -699,6 +771,18 @@ static int parse_browser(json_t *o, struct lang_browser *b, struct lang_error *e
         return fail(err, "'browser.output' must be a plain file name");
     if (b->support && (b->support[0] != '/' || strstr(b->support, "..")))
         return fail(err, "'browser.support' must be an absolute path without '..'");
+    json_t *rn = json_object_get(o, "runner");
+    if (rn && !json_is_null(rn)) {
+        if (!(b->runner = calloc(1, sizeof(*b->runner))))
+            return -ENOMEM;
+        if ((r = parse_runner(rn, b->runner, err)) < 0)
+            return r;
+        if (b->runner->type != LANG_RUNNER_SANDBOX || !b->runner->image || !b->compile)
+            return fail(err, "'browser.runner' must be {\"type\": \"sandbox\", \"image\": "
+                             "NAME}, for a compile");
+    }
+    if ((r = get_packages(o, &b->packages, err)) < 0)
+        return r;
     return check_template(b->compile, "browser.compile", false, err);
 }
 
@@ -754,22 +838,29 @@ int lang_runner_set(const char *type, const char *image, struct lang_runner *ret
     return 0;
 }
 
-static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
+static int parse_runner(json_t *v, struct lang_runner *ret, struct lang_error *err)
 {
-    json_t *v = json_object_get(o, "runner"), *type, *image;
+    json_t *type, *image;
     char msg[300];
 
-    if (!v || json_is_null(v))
-        return 0;
     type = json_object_get(v, "type");
     image = json_object_get(v, "image");
     if (!json_is_object(v) || (type && !json_is_string(type)) || (image && !json_is_string(image)))
         return fail(err, "'runner' must be an object {\"type\": \"sandbox\" or \"docker\", "
                          "\"image\": \"...\"}");
-    if (lang_runner_set(json_string_value(type), json_string_value(image), &l->runner, msg,
-                        sizeof(msg)) < 0)
+    if (lang_runner_set(json_string_value(type), json_string_value(image), ret, msg, sizeof(msg)) <
+        0)
         return fail(err, "runner.%s", msg);
     return 0;
+}
+
+static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "runner");
+
+    if (!v || json_is_null(v))
+        return 0;
+    return parse_runner(v, &l->runner, err);
 }
 
 /* "judge0": {"ids": [{"id", "name"}, ...], "source_file", "compile_args"}. */
@@ -905,7 +996,8 @@ static const char *piston_clash(const struct lang_set *set, const struct lang *l
 {
     for (size_t i = 0; l->piston && i < set->n; i++) {
         const struct lang_piston *p = set->v[i]->piston;
-        if (set->v[i] == l || !p)
+        /* Variants of one base may share its names: execute picks one by version. */
+        if (set->v[i] == l || !p || strcmp(lang_base_name(set->v[i]), lang_base_name(l)) == 0)
             continue;
         if (piston_names(p, l->piston->language))
             return l->piston->language;
@@ -918,10 +1010,17 @@ static const char *piston_clash(const struct lang_set *set, const struct lang *l
 
 struct lang *lang_find_piston(const struct lang_set *set, const char *name)
 {
-    for (size_t i = 0; i < set->n; i++)
-        if (piston_names(set->v[i]->piston, name))
-            return lang__ready(set, set->v[i]);
+    /* The default first: a base's variants share its names. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < set->n; i++)
+            if (!set->v[i]->variant == !pass && piston_names(set->v[i]->piston, name))
+                return lang__ready(set, set->v[i]);
     return NULL;
+}
+
+bool lang_has_piston_name(const struct lang *l, const char *name)
+{
+    return piston_names(l->piston, name);
 }
 
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
@@ -945,7 +1044,8 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
         (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
         (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0 ||
-        (r = get_piston(o, l, err)) < 0)
+        (r = get_piston(o, l, err)) < 0 || (r = get_packages(o, &l->packages, err)) < 0 ||
+        (r = lang__split_name(l)) < 0)
         return r;
     if (json_object_get(o, "judge0_id"))
         return fail(err, "'judge0_id' is now \"judge0\": {\"ids\": [{\"id\", \"name\"}]}");
@@ -1036,6 +1136,25 @@ bool lang__is_lang_file(const char *name)
     return len >= 6 && strcmp(name + len - 5, ".json") == 0 && name[0] != '.';
 }
 
+/* Every variant's base is the name of a default language of @set. */
+static int check_variants(const struct lang_set *set, struct lang_error *err)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const struct lang *l = set->v[i], *d;
+        if (!l->variant)
+            continue;
+        d = lang__find_name(set, l->base);
+        if (!d || d->variant || strcmp(d->name, l->base) != 0) {
+            snprintf(err->origin, sizeof(err->origin), "%s", l->origin);
+            snprintf(err->text, sizeof(err->text),
+                     "'%s' is a variant of '%s', and no language file is named so", l->name,
+                     l->base);
+            return -ENOENT;
+        }
+    }
+    return 0;
+}
+
 int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err)
 {
     DIR *d = opendir(dir);
@@ -1082,6 +1201,8 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
         free(data);
         if (r == 0 && !lazy)
             lang__load_support(set->v[set->n], dir);
+        if (r == 0)
+            lang__find_image(set, set->v[set->n]);
         if (r == 0 && lang__find_name(set, set->v[set->n]->name)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
@@ -1111,6 +1232,8 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    if (r == 0)
+        r = check_variants(set, err);
     if (r == 0 && lazy && !(set->support_dir = strdup(dir)))
         r = -ENOMEM;
     if (r < 0)
@@ -1129,9 +1252,53 @@ void lang_set_done(struct lang_set *set)
         lang_free(set->v[i]);
     free(set->v);
     free(set->support_dir);
+    free(set->images_dir);
     set->v = NULL;
     set->n = 0;
     set->support_dir = NULL;
+    set->images_dir = NULL;
+}
+
+/*** Images: where a language on an image finds it ***/
+
+/* The rootfs of the sandbox image @rn names, found as lang_set_images() says, or NULL. */
+static char *image_root_of(const struct lang_set *set, const struct lang_runner *rn)
+{
+    const char *dirs[] = {set->images_dir, LANG_SYSTEM_IMAGES_DIR};
+    char path[4096];
+    struct stat st;
+
+    if (!rn || rn->type != LANG_RUNNER_SANDBOX || !rn->image)
+        return NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        if (!dirs[i] ||
+            snprintf(path, sizeof(path), "%s/%s/rootfs", dirs[i], rn->image) >= (int)sizeof(path))
+            continue;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return strdup(path);
+    }
+    return NULL;
+}
+
+void lang__find_image(const struct lang_set *set, struct lang *l)
+{
+    free(l->image_root);
+    l->image_root = image_root_of(set, &l->runner);
+    if (l->browser) {
+        free(l->browser->image_root);
+        l->browser->image_root = image_root_of(set, l->browser->runner);
+    }
+}
+
+int lang_set_images(struct lang_set *set, const char *dir)
+{
+    free(set->images_dir);
+    set->images_dir = NULL;
+    if (dir && !(set->images_dir = strdup(dir)))
+        return -ENOMEM;
+    for (size_t i = 0; i < set->n; i++)
+        lang__find_image(set, set->v[i]);
+    return 0;
 }
 
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id,
@@ -1170,8 +1337,9 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename)
     const char *base = strrchr(filename, '/');
 
     base = base ? base + 1 : filename;
+    /* A file is its language's default's, never a variant's (they share extensions). */
     for (size_t i = 0; i < set->n; i++)
-        if (lang_has_extension(set->v[i], base))
+        if (!set->v[i]->variant && lang_has_extension(set->v[i], base))
             return lang__ready(set, set->v[i]);
     return NULL;
 }
@@ -1273,33 +1441,78 @@ char **lang_expand(char *const *tmpl, const char *main_file, char *const *source
     return lang_expand_vars(tmpl, &v);
 }
 
-static bool host_executable(const char *prog)
+/* Is @path an executable file under @root_fd (AT_FDCWD: the host's /), resolved as the box
+ * resolves it: an image's absolute symlinks ("/etc/alternatives/...") stay inside its root? */
+static bool executable_at(int root_fd, const char *path)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+    struct stat st;
+    int fd;
+
+    if (root_fd == AT_FDCWD)
+        return access(path, X_OK) == 0;
+    fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+    if (fd < 0)
+        return false;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+    (void)close(fd);
+    return ok;
+}
+
+static bool executable_in(int root_fd, const char *prog)
 {
     static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
     char path[4096];
 
     if (prog[0] == '/')
-        return access(prog, X_OK) == 0;
+        return executable_at(root_fd, prog);
     if (strchr(prog, '/'))
         return true; /* relative to /box: built by the compile step */
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         snprintf(path, sizeof(path), "%s/%s", dirs[i], prog);
-        if (access(path, X_OK) == 0)
+        if (executable_at(root_fd, path))
             return true;
     }
     return false;
 }
 
+/* The fd of the root that runner @rn's stages see (AT_FDCWD for the host's), -1 when its image
+ * (@image_root) is missing. */
+static int stage_root(const struct lang_runner *rn, const char *image_root)
+{
+    if (rn->type != LANG_RUNNER_SANDBOX || !rn->image)
+        return AT_FDCWD;
+    if (!image_root)
+        return -1;
+    return open(image_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+static bool installed_in(const struct lang_runner *rn, const char *image_root, char *const *argv)
+{
+    int root = stage_root(rn, image_root);
+    bool ok = root != -1 && executable_in(root, argv[0]);
+
+    if (root >= 0)
+        (void)close(root);
+    return ok;
+}
+
 bool lang_is_installed(const struct lang *l)
 {
-    if (l->compile && !host_executable(l->compile[0]))
+    if (l->compile && !installed_in(&l->runner, l->image_root, l->compile))
         return false;
-    return host_executable(l->run[0]) && host_executable(l->version_cmd[0]);
+    return installed_in(&l->runner, l->image_root, l->run) &&
+           installed_in(&l->runner, l->image_root, l->version_cmd);
 }
 
 bool lang_browser_compile_is_installed(const struct lang *l)
 {
-    return l->browser && l->browser->compile && host_executable(l->browser->compile[0]);
+    const struct lang_browser *b = l->browser;
+
+    if (!b || !b->compile)
+        return false;
+    return b->runner ? installed_in(b->runner, b->image_root, b->compile)
+                     : installed_in(&l->runner, l->image_root, b->compile);
 }
 
 json_t *lang_browser_to_json(const struct lang *l)

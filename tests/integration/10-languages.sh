@@ -5,7 +5,8 @@
 # compiles, an uncaught runtime error (crash), unbounded memory (memory: reported as
 # memory_limit under the language's own limits) and an endless loop (spin: timeout under
 # --time 1), and every language file's self-test.
-# LANGS="ruby php" limits the loop to those directories. On the sanitizer build (a RUNBOX under
+# LANGS="ruby php" limits the loop to those directories. A directory is named after the language
+# it runs with --lang: tests/programs/python@3.13/ holds links to python's programs. On the sanitizer build (a RUNBOX under
 # build-san) each language runs hello, echo and crash only: the rest exercise the same runbox
 # code with other toolchains, and the normal build runs them all.
 . "$(dirname "$0")/../lib.sh"
@@ -22,7 +23,7 @@ printf 'line one\nline two\n\xce\xbb done\n' >"$TMP/stdin.txt"
 
 for dir in "$PROGS"/*/; do
     lang=$(basename "$dir")
-    if [ -n "${LANGS:-}" ] && ! grep -qw -- "$lang" <<<"$LANGS"; then
+    if [ -n "${LANGS:-}" ] && [[ " $LANGS " != *" $lang "* ]]; then
         continue
     fi
     if ! "$RUNBOX" languages --json | jq -e ".[] | select(.name==\"$lang\") | .installed" >/dev/null; then
@@ -31,18 +32,18 @@ for dir in "$PROGS"/*/; do
     fi
     f=$TMP/$lang.json
 
-    rb_run "$f" "$(prog "$lang" hello)"
+    rb_run "$f" --lang "$lang" "$(prog "$lang" hello)"
     expect "$lang: hello world runs" "$f" status success
     expect "$lang: hello world prints" "$f" output "Hello, World!"
 
-    rb_run "$f" --stdin "$TMP/stdin.txt" "$(prog "$lang" echo)"
+    rb_run "$f" --lang "$lang" --stdin "$TMP/stdin.txt" "$(prog "$lang" echo)"
     got=$(jq -r .output "$f")
     [ "$got" = "$(cat "$TMP/stdin.txt")" ]
     tap $? "$lang: stdin is echoed byte for byte" || diag "$(head -c 600 "$f")"
 
     p=$(prog "$lang" crash)
     if [ -n "$p" ]; then
-        rb_run "$f" "$p"
+        rb_run "$f" --lang "$lang" "$p"
         expect "$lang: an uncaught error is a runtime_error" "$f" status runtime_error
         [ "$(jq -r '.exit_code // .signal' "$f")" != 0 ] && [ "$(jq -r '.error | length' "$f")" -gt 0 ]
         tap $? "$lang: the error has a nonzero status and a message" || diag "$(head -c 600 "$f")"
@@ -53,14 +54,14 @@ for dir in "$PROGS"/*/; do
 
     p=$(prog "$lang" devstdin)
     if [ -n "$p" ]; then
-        rb_run "$f" --stdin "$TMP/stdin.txt" "$p"
+        rb_run "$f" --lang "$lang" --stdin "$TMP/stdin.txt" "$p"
         [ "$(jq -r .output "$f")" = "$(cat "$TMP/stdin.txt")" ]
         tap $? "$lang: stdin read through /dev/stdin" || diag "$(head -c 600 "$f")"
     fi
 
     p=$(prog "$lang" memory)
     if [ -n "$p" ]; then
-        rb_run "$f" "$p"
+        rb_run "$f" --lang "$lang" "$p"
         expect "$lang: unbounded memory is a memory_limit" "$f" status memory_limit
     else
         tap 1 "$lang: tests/programs/$lang has a memory program"
@@ -68,18 +69,18 @@ for dir in "$PROGS"/*/; do
 
     p=$(prog "$lang" spin)
     if [ -n "$p" ]; then
-        rb_run "$f" --time 1 --wall 5 "$p"
+        rb_run "$f" --lang "$lang" --time 1 --wall 5 "$p"
         expect "$lang: an endless loop is a timeout" "$f" status timeout
     else
         tap 1 "$lang: tests/programs/$lang has a spin program"
     fi
 
-    rb_run "$f" "$(prog "$lang" args)" -- one "two words" ''
+    rb_run "$f" --lang "$lang" "$(prog "$lang" args)" -- one "two words" ''
     [ "$(jq -r .output "$f")" = "$(printf 'one\ntwo words\n')" ] &&
         [ "$(jq -r '.output | split("\n") | length' "$f")" = 4 ]
     tap $? "$lang: arguments arrive intact" || diag "$(head -c 600 "$f")"
 
-    rb_run "$f" "$(prog "$lang" exit3)"
+    rb_run "$f" --lang "$lang" "$(prog "$lang" exit3)"
     expect "$lang: nonzero exit is a runtime_error" "$f" status runtime_error
     expect "$lang: exit code 3 is reported" "$f" exit_code 3
     [ "$RB_RC" = 3 ]
@@ -88,7 +89,7 @@ for dir in "$PROGS"/*/; do
 
     broken=$(prog "$lang" broken)
     if [ -n "$broken" ]; then
-        rb_run "$f" "$broken"
+        rb_run "$f" --lang "$lang" "$broken"
         expect "$lang: compile error is compile_error" "$f" status compile_error
         [ "$(jq -r '.compile.error + .compile.output | length' "$f")" -gt 0 ] && [ "$RB_RC" != 0 ] &&
             [ "$RB_RC" != 125 ]
