@@ -768,6 +768,12 @@ int cli_cmd_languages(const struct cli_args *a)
     json_t *arr;
     int rc;
 
+    if (a->n_operands > 0 && strcmp(a->operands[0], "install") == 0)
+        return cli_cmd_languages_install(a);
+    if (a->n_operands > 0) {
+        fprintf(stderr, "runbox languages: unknown sub-command '%s' (install)\n", a->operands[0]);
+        return 2;
+    }
     if ((rc = cli_env_init(&e, a, CLI_LANGS_ALL, true)) != 0)
         return rc;
     arr = json_array();
