@@ -13,7 +13,9 @@
  *     the union of the packages of every language file on it. An image that already has them
  *     (config.json "built_from".packages) is left alone; otherwise it is built anew with them
  *     and its old packages (runbox image build, under NAME.next, with .debs kept in
- *     /var/cache/runbox/debs-SUITE) and only then swapped in for the old one.
+ *     /var/cache/runbox/debs-SUITE) and only then swapped in for the old one. A language's
+ *     "prepare" then runs in runbox's sandbox on the image, its one writable directory the
+ *     image's prepare.dir (Go's standard library compiled into a GOCACHE the runs read).
  *
  * Images go to the data dir's images (--data DIR, $RUNBOX_DATA, /var/lib/runbox): the default
  * is where languages look last (lang_set_images), so a server with another data dir finds them
@@ -30,7 +32,8 @@
 #include "common/json.h"
 #include "image/image.h"
 
-#define MAX_PKGS 1024
+#define MAX_PKGS      1024
+#define PREPARED_MARK ".runbox-prepared" /* in a prepare dir: its prepare ran to the end */
 
 struct install_args {
     bool all, dry_run, help;
@@ -213,7 +216,8 @@ static int swap_in(const char *dir, const char *next, const char *name)
     return text ? write_file_atomic(cfgpath, text, strlen(text), 0644) : -ENOMEM;
 }
 
-/* Build (or rebuild) the image @name with @want plus what it had. */
+/* Build (or rebuild) the image @name with @want plus what it had: 0 built, 2 it had them
+ * already, 1 failed (said why). */
 static int image_install(const char *images_dir, const char *name, struct pkgs *want, bool dry_run)
 {
     json_t *images = NULL, *had;
@@ -230,7 +234,7 @@ static int image_install(const char *images_dir, const char *name, struct pkgs *
     if (!missing) {
         printf("image '%s' has its languages' packages already\n", name);
         json_decref(images);
-        return 0;
+        return 2; /* nothing built */
     }
     json_array_foreach(had, i, e)
     {
@@ -266,6 +270,123 @@ static int image_install(const char *images_dir, const char *name, struct pkgs *
     else
         rc = 0;
     json_decref(images);
+    return rc;
+}
+
+/*** Preparing a language on its image ("prepare") ***/
+
+/* @base's KEY=VALUE entries, then @a's and @b's, a later one replacing an earlier of its key.
+ * Borrowed strings; free only the array. */
+static const char **env_over(const char *const *base, char *const *a, char *const *b)
+{
+    size_t n = 0, cap = strv_len((char *const *)base) + strv_len(a) + strv_len(b) + 1;
+    const char **v = calloc(cap, sizeof(*v));
+    char *const *lists[] = {(char *const *)base, a, b};
+
+    for (size_t k = 0; v && k < ARRAY_SIZE(lists); k++)
+        for (char *const *e = lists[k]; e && *e; e++) {
+            size_t key = strcspn(*e, "=") + 1, i;
+            for (i = 0; i < n && strncmp(v[i], *e, key) != 0; i++)
+                ;
+            v[i] = *e;
+            n += i == n;
+        }
+    return v;
+}
+
+/* Run @l's "prepare" on the image whose root is @rootfs: /box is the image's prepare_dir. */
+static int prepare(struct cli_env *e, const struct lang *l, const char *rootfs, bool dry_run)
+{
+    char dir[4096];
+    struct sbx_result res;
+    int r;
+
+    snprintf(dir, sizeof(dir), "%s%s", rootfs, l->prepare_dir);
+    if (dry_run) {
+        printf("%s: prepare in the image (%s as /box):", l->name, l->prepare_dir);
+        for (char **a = l->prepare_run; *a; a++)
+            printf(" %s", *a);
+        putchar('\n');
+        return 0;
+    }
+    if (!e->host && cli_env_host(e) != 0)
+        return 1;
+    /* Its parents are made by root; the directory itself belongs to the box user, who writes
+     * it in this one run (every later box sees the image read-only). */
+    char *last = strrchr(dir, '/');
+    *last = '\0';
+    for (char *p = dir + strlen(rootfs) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        (void)mkdir(dir, 0755);
+        *p = '/';
+    }
+    (void)mkdir(dir, 0755);
+    r = sbx_workspace_mkdir(dir, last + 1);
+    *last = '/';
+    if (r < 0) {
+        fprintf(stderr, "runbox languages install: %s: cannot make '%s': %s\n", l->name, dir,
+                strerror(-r));
+        return 1;
+    }
+    _cleanup_free_ const char **env = env_over(sbx_default_env, l->env, l->prepare_env);
+    struct sbx_spec spec = {
+            .argv = (const char *const *)l->prepare_run,
+            .env = env,
+            .workdir = dir,
+            .root = rootfs,
+            .stdin_fd = -1,
+            .on_output = NULL,
+            .capture = true,
+            .limits = {.cpu_ms = 1800 * 1000,
+                       .wall_ms = 3600 * 1000,
+                       .memory_bytes = 4ull << 30,
+                       .pids = 512,
+                       .output_bytes = 1 << 20,
+                       .file_bytes = 1ull << 30,
+                       .open_files = 1024,
+                       .stack_bytes = 8 << 20,
+                       .tmp_bytes = 1ull << 30},
+    };
+    fprintf(stderr, "runbox: preparing %s on its image\n", l->name);
+    if (!env || sbx_run(e->host, &spec, &res) < 0) {
+        fprintf(stderr, "runbox languages install: %s: cannot run its prepare step\n", l->name);
+        return 1;
+    }
+    r = res.status == SBX_SUCCESS ? 0 : 1;
+    /* Done: marked so, by root, where the box could not have written it first (it may have
+     * tried: the mark is made anew). */
+    char mark[4200];
+    snprintf(mark, sizeof(mark), "%s/" PREPARED_MARK, dir);
+    (void)unlink(mark);
+    if (r == 0 && write_file_atomic(mark, "", 0, 0644) < 0)
+        r = 1;
+    if (r)
+        fprintf(stderr, "runbox languages install: %s: prepare failed: %s\n%.2000s\n", l->name,
+                res.message, res.err.data ? res.err.data : "");
+    sbx_result_done(&res);
+    return r;
+}
+
+/* Prepare every language of @e on the image @name in @images_dir that has a "prepare" not
+ * marked done in the image (all of them when @rebuilt). */
+static int prepare_image(struct cli_env *e, const char *images_dir, const char *name, bool rebuilt,
+                         bool dry_run)
+{
+    char rootfs[4096], dir[4200];
+    struct stat st;
+    int rc = 0;
+
+    snprintf(rootfs, sizeof(rootfs), "%s/%s/rootfs", images_dir, name);
+    for (size_t i = 0; i < e->langs.n; i++) {
+        const struct lang *l = e->langs.v[i];
+        if (!l->prepare_run || !l->runner.image || strcmp(l->runner.image, name) != 0)
+            continue;
+        snprintf(dir, sizeof(dir), "%s%s/" PREPARED_MARK, rootfs, l->prepare_dir);
+        if (!rebuilt && !dry_run && lstat(dir, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0)
+            continue;
+        if (prepare(e, l, rootfs, dry_run) != 0)
+            rc = 1;
+    }
     return rc;
 }
 
@@ -396,9 +517,11 @@ int cli_cmd_languages_install(const struct cli_args *a)
                 strerror(errno));
     if (n_images && !u.dry_run)
         (void)mkdir(dir, 0755);
-    for (size_t i = 0; i < n_images; i++)
-        if (image_install(dir, images[i].name, &images[i].pkgs, u.dry_run) != 0)
+    for (size_t i = 0; i < n_images; i++) {
+        int built = image_install(dir, images[i].name, &images[i].pkgs, u.dry_run);
+        if (built == 1 || prepare_image(&e, dir, images[i].name, built == 0, u.dry_run) != 0)
             rc = 1;
+    }
     cli_env_done(&e);
     return rc;
 }

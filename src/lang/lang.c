@@ -132,6 +132,9 @@ struct lang *lang_free(struct lang *l)
     free(l->base);
     strv_free(l->packages);
     free(l->image_root);
+    strv_free(l->prepare_run);
+    strv_free(l->prepare_env);
+    free(l->prepare_dir);
     free(l->display_name);
     strv_free(l->aliases);
     strv_free(l->extensions);
@@ -407,6 +410,32 @@ int lang__split_name(struct lang *l)
     if (!(l->base = strndup(l->name, (size_t)(at - l->name))))
         return -ENOMEM;
     l->variant = at + 1;
+    return 0;
+}
+
+/* "prepare": {"run": argv, "env": {...}, "dir": "/abs/path"}, for a language on an image. */
+static int get_prepare(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "prepare");
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "'prepare' must be an object {\"run\", \"env\", \"dir\"}");
+    if ((r = get_strv(v, "run", true, &l->prepare_run, err)) < 0 ||
+        (r = get_env(v, &l->prepare_env, err)) < 0 ||
+        (r = get_string(v, "dir", true, &l->prepare_dir, err)) < 0)
+        return r;
+    if (!l->prepare_run[0])
+        return fail(err, "'prepare.run' must not be empty");
+    if ((r = check_template(l->prepare_run, "prepare.run", false, err)) < 0)
+        return r;
+    if (l->prepare_dir[0] != '/' || strstr(l->prepare_dir, "..") || !l->prepare_dir[1])
+        return fail(err, "'prepare.dir' must be an absolute path without '..', not /");
+    if (l->runner.type != LANG_RUNNER_SANDBOX || !l->runner.image)
+        return fail(err, "'prepare' is for a language on an image (\"runner\": {\"type\": "
+                         "\"sandbox\", \"image\": NAME})");
     return 0;
 }
 
@@ -1045,7 +1074,7 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
         (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0 ||
         (r = get_piston(o, l, err)) < 0 || (r = get_packages(o, &l->packages, err)) < 0 ||
-        (r = lang__split_name(l)) < 0)
+        (r = get_prepare(o, l, err)) < 0 || (r = lang__split_name(l)) < 0)
         return r;
     if (json_object_get(o, "judge0_id"))
         return fail(err, "'judge0_id' is now \"judge0\": {\"ids\": [{\"id\", \"name\"}]}");

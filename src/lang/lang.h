@@ -166,15 +166,22 @@ struct lang {
     char **packages;     /* "packages": Debian packages that install the toolchain, or NULL */
     char *image_root;    /* lang_set_images(): the rootfs of the runner's image when it has one
                           * and it exists, else NULL */
-    char *display_name;  /* "Python 3" */
-    char **aliases;      /* NULL-terminated */
-    char **extensions;   /* ".py", NULL-terminated */
-    char *source_file;   /* name for code that comes without a file name */
-    char **version_cmd;  /* argv printing the version */
-    char **compile;      /* argv template, or NULL for interpreted languages */
-    char **run;          /* argv template */
-    char **env;          /* KEY=VALUE, NULL-terminated */
-    char **paths;        /* extra read-only host paths */
+    /* "prepare": run once by `runbox languages install` after it built the language's image,
+     * writing into the image's directory prepare_dir (/box for that run, read-only like the
+     * rest of the image afterwards): Go's standard library compiled into a read-only GOCACHE.
+     * NULL: nothing to prepare. */
+    char **prepare_run;
+    char **prepare_env; /* KEY=VALUE on top of the language's env for that run */
+    char *prepare_dir;  /* an absolute path in the image */
+    char *display_name; /* "Python 3" */
+    char **aliases;     /* NULL-terminated */
+    char **extensions;  /* ".py", NULL-terminated */
+    char *source_file;  /* name for code that comes without a file name */
+    char **version_cmd; /* argv printing the version */
+    char **compile;     /* argv template, or NULL for interpreted languages */
+    char **run;         /* argv template */
+    char **env;         /* KEY=VALUE, NULL-terminated */
+    char **paths;       /* extra read-only host paths */
     struct lang_limits limits;
     struct lang_limits compile_limits;
     struct lang_file *selftest_files; /* selftest.files */
