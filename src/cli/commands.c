@@ -810,8 +810,19 @@ int cli_cmd_languages(const struct cli_args *a)
                                 lang_tests_to_json(l));
             json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "browser",
                                 lang_browser_to_json(l));
-            json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "runner",
-                                job_runner_to_json(&e.cfg, &l->runner));
+            json_t *o = json_array_get(arr, json_array_size(arr) - 1);
+            json_object_set_new(o, "runner", job_runner_to_json(&e.cfg, &l->runner));
+            json_object_set_new(o, "base", json_string(lang_base_name(l)));
+            json_object_set_new(o, "variant", l->variant ? json_string(l->variant) : json_null());
+            json_t *pk = json_array();
+            for (char **p = l->packages; p && *p; p++)
+                json_array_append_new(pk, json_string(*p));
+            json_object_set_new(o, "packages", pk);
+            if (!inst) {
+                char cmd[256];
+                snprintf(cmd, sizeof(cmd), "runbox languages install %s", l->name);
+                json_object_set_new(o, "install", json_string(cmd));
+            }
         } else {
             char tests[128] = "-";
             for (size_t t = 0, n = 0; t < l->n_tests && n < sizeof(tests); t++)
@@ -824,10 +835,22 @@ int cli_cmd_languages(const struct cli_args *a)
         }
         free(ver);
     }
-    if (a->json)
+    if (a->json) {
         cli_print_json(arr);
-    else
+    } else {
         json_decref(arr);
+        /* What is missing, as one command (root: apt-get, or an image build). */
+        size_t missing = 0;
+        for (size_t i = 0; i < e.langs.n; i++)
+            if (!lang_is_installed(e.langs.v[i]))
+                printf("%s %s",
+                       missing++ ? ""
+                                 : "\nnot installed; to install them (as root):\n"
+                                   "  runbox languages install",
+                       e.langs.v[i]->name);
+        if (missing)
+            putchar('\n');
+    }
     cli_env_done(&e);
     return 0;
 }
