@@ -193,19 +193,25 @@ static bool json_has_string(json_t *a, const char *s)
     return false;
 }
 
-/* Swap the freshly built @next in for @name in @dir (config.json renamed along). */
+/* Swap the freshly built @next in for @name in @dir (config.json renamed along): the old one
+ * is renamed away first and removed last, so runs find one of the two at every moment. */
 static int swap_in(const char *dir, const char *next, const char *name)
 {
-    char from[4096], to[4096], cfgpath[4200];
+    char from[4096], to[4096], old[4096], oldname[IMAGE_NAME_MAX + 8], cfgpath[4200];
     int r;
 
-    r = image_remove(dir, name);
-    if (r < 0 && r != -ENOENT)
-        return r;
+    snprintf(oldname, sizeof(oldname), "%s.old", name);
     snprintf(from, sizeof(from), "%s/%s", dir, next);
     snprintf(to, sizeof(to), "%s/%s", dir, name);
+    snprintf(old, sizeof(old), "%s/%s", dir, oldname);
+    (void)!image_remove(dir, oldname); /* a leftover of an interrupted install */
+    if (rename(to, old) < 0 && errno != ENOENT)
+        return -errno;
     if (rename(from, to) < 0)
         return -errno;
+    r = image_remove(dir, oldname);
+    if (r < 0 && r != -ENOENT)
+        return r;
     snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", to);
     json_t *cfg = json_load_file_bounded(cfgpath, 0, NULL);
     if (!cfg)
