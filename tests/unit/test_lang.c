@@ -540,7 +540,7 @@ static void test_lang_lazy_stubs_know_their_variant(void **state)
     assert_non_null(mkdtemp(dir));
     write_named(dir, "p", "");
     write_named(dir, "p@2", "");
-    usleep(150 * 1000); /* older than the index's racy window */
+    usleep(150 * 1000);                              /* older than the index's racy window */
     snprintf(index, sizeof(index), "%s.index", dir); /* beside it: not a *.json in it */
     assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
     lang_set_done(&set);
