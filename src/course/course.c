@@ -585,7 +585,7 @@ static int course_language(json_t *v, void *obj, struct ctx *x)
     char known[512] = "";
     int r;
 
-    if ((r = get_str(v, "language", true, 64, &name, x)) < 0)
+    if ((r = get_str(v, "language", true, 128, &name, x)) < 0) /* BASE@VARIANT: 97 */
         return r;
     if ((c->lang = lang_find(x->langs, name)))
         return 0;
