@@ -63,7 +63,7 @@ RUN apt-get update \
       tini ca-certificates \
       libjansson4 libsqlite3-0 libsodium23 libcurl4 libmicrohttpd12 libwslay1 libpq5 libxml2 libmagic1 \
       libarchive13 \
-      python3 nodejs node-typescript gcc g++ libc6-dev rustc golang-go default-jdk-headless bash \
+      python3 nodejs node-typescript gcc g++ libc6-dev rustc-web golang-go default-jdk-headless bash \
       python3-pytest junit5 python3-numpy python3-pandas python3-matplotlib \
       clang lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 \
       libc++abi-14-dev-wasm32 libstd-rust-dev-wasm32 \

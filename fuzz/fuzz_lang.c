@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "image/image.h"
 #include "lang/lang.h"
 #include "stack.h"
 
@@ -20,6 +21,14 @@ static int one_input(const uint8_t *data, size_t size)
         return 0;
     }
     assert(l->name[0] && l->run && l->run[0] && l->extensions[0]);
+    /* A name is BASE or BASE@VARIANT, split as it reads; packages are Debian names. */
+    assert(lang_name_is_valid(l->name));
+    assert(!l->variant == !l->base);
+    assert(!l->variant ||
+           (strncmp(l->name, l->base, strlen(l->base)) == 0 && l->name[strlen(l->base)] == '@' &&
+            l->variant == l->name + strlen(l->base) + 1));
+    for (char **p = l->packages; p && *p; p++)
+        assert(image_package_is_valid(*p));
     for (char **e = l->extensions; *e; e++)
         assert((*e)[0] == '.' && !strchr(*e, '/'));
     assert(!strchr(l->source_file, '/') && lang_has_extension(l, l->source_file));

@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+# Every language file's toolchain, so that every language is tested (apt-get, the trixie image).
+build/runbox languages install --all >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 if [ ! -d build-san ]; then
     meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi

@@ -52,6 +52,9 @@ int cli_parse(int argc, char **argv, struct cli_args *a);
 int cli_cmd_run(const struct cli_args *a);
 int cli_cmd_exec(const struct cli_args *a);
 int cli_cmd_languages(const struct cli_args *a);
+/* runbox languages install [--dry-run] [--data DIR] NAME... | --all (langinstall.c): the
+ * languages' Debian packages, on the host (apt-get) or in the image they run on. */
+int cli_cmd_languages_install(const struct cli_args *a);
 int cli_cmd_doctor(const struct cli_args *a);
 int cli_cmd_selftest(const struct cli_args *a);
 /* runbox test (test.c): a test framework over the student's files, with --tests or a course. */

@@ -117,6 +117,11 @@ static int env_init(struct cli_env *e, const struct cli_args *a, enum cli_langs 
                 fprintf(stderr, "runbox: %s: %s\n", lerr.origin, lerr.text);
             return 125;
         }
+        /* Languages on an image find it in the data dir's images, else the system's. */
+        if (lang_set_images(&e->langs, e->cfg.images_dir) < 0) {
+            fprintf(stderr, "runbox: out of memory\n");
+            return 125;
+        }
     }
     return want_host ? cli_env_host(e) : 0;
 }
@@ -229,9 +234,13 @@ const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args 
                 a->operands[0]);
     if (!l)
         return NULL;
-    if (cli_on_host(a, &l->runner) && !lang_is_installed(l)) {
-        fprintf(stderr, "runbox %s: the %s toolchain is not installed on this host\n", cmd,
-                l->display_name);
+    /* The language's own runner: the host, or an image `runbox languages install` builds. */
+    bool own = !a->image && !a->docker_image && l->runner.type == LANG_RUNNER_SANDBOX;
+    if (own && !lang_is_installed(l)) {
+        fprintf(stderr,
+                "runbox %s: the %s toolchain is not installed %s (runbox languages install "
+                "%s)\n",
+                cmd, l->display_name, l->runner.image ? "on its image" : "on this host", l->name);
         *ret_rc = 125;
         return NULL;
     }
@@ -759,6 +768,12 @@ int cli_cmd_languages(const struct cli_args *a)
     json_t *arr;
     int rc;
 
+    if (a->n_operands > 0 && strcmp(a->operands[0], "install") == 0)
+        return cli_cmd_languages_install(a);
+    if (a->n_operands > 0) {
+        fprintf(stderr, "runbox languages: unknown sub-command '%s' (install)\n", a->operands[0]);
+        return 2;
+    }
     if ((rc = cli_env_init(&e, a, CLI_LANGS_ALL, true)) != 0)
         return rc;
     arr = json_array();
@@ -795,8 +810,19 @@ int cli_cmd_languages(const struct cli_args *a)
                                 lang_tests_to_json(l));
             json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "browser",
                                 lang_browser_to_json(l));
-            json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "runner",
-                                job_runner_to_json(&e.cfg, &l->runner));
+            json_t *o = json_array_get(arr, json_array_size(arr) - 1);
+            json_object_set_new(o, "runner", job_runner_to_json(&e.cfg, &l->runner));
+            json_object_set_new(o, "base", json_string(lang_base_name(l)));
+            json_object_set_new(o, "variant", l->variant ? json_string(l->variant) : json_null());
+            json_t *pk = json_array();
+            for (char **p = l->packages; p && *p; p++)
+                json_array_append_new(pk, json_string(*p));
+            json_object_set_new(o, "packages", pk);
+            if (!inst) {
+                char cmd[256];
+                snprintf(cmd, sizeof(cmd), "runbox languages install %s", l->name);
+                json_object_set_new(o, "install", json_string(cmd));
+            }
         } else {
             char tests[128] = "-";
             for (size_t t = 0, n = 0; t < l->n_tests && n < sizeof(tests); t++)
@@ -809,10 +835,22 @@ int cli_cmd_languages(const struct cli_args *a)
         }
         free(ver);
     }
-    if (a->json)
+    if (a->json) {
         cli_print_json(arr);
-    else
+    } else {
         json_decref(arr);
+        /* What is missing, as one command (root: apt-get, or an image build). */
+        size_t missing = 0;
+        for (size_t i = 0; i < e.langs.n; i++)
+            if (!lang_is_installed(e.langs.v[i]))
+                printf("%s %s",
+                       missing++ ? ""
+                                 : "\nnot installed; to install them (as root):\n"
+                                   "  runbox languages install",
+                       e.langs.v[i]->name);
+        if (missing)
+            putchar('\n');
+    }
     cli_env_done(&e);
     return 0;
 }

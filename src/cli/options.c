@@ -116,6 +116,8 @@ void cli_usage(FILE *f)
           "  exec [LIMITS] [--stdin FILE] [--json] --docker IMAGE -- CMD [ARG...]\n"
           "        run a command in a container of IMAGE (Docker engine; DOCKER_HOST)\n"
           "  languages [--json]   the languages, their versions, and whether installed\n"
+          "  languages install [--dry-run] NAME... | --all\n"
+          "        installs the languages' Debian packages (as root: apt-get, or their image)\n"
           "  doctor               what isolation works on this host\n"
           "  selftest [LANG...]   run each language's self-test program\n"
           "  serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [--workers N] [--no-auth]\n"
@@ -340,6 +342,10 @@ static int own_options_command(int argc, char **argv)
         for (size_t k = 0; k < ARRAY_SIZE(own); k++)
             if (strcmp(argv[i], own[k]) == 0)
                 return i;
+        /* `languages install` has options of its own (--all); `languages` has the common ones. */
+        if (strcmp(argv[i], "languages") == 0 && i + 1 < argc &&
+            strcmp(argv[i + 1], "install") == 0)
+            return i;
         return 0;
     }
     return 0;

@@ -585,7 +585,7 @@ static int course_language(json_t *v, void *obj, struct ctx *x)
     char known[512] = "";
     int r;
 
-    if ((r = get_str(v, "language", true, 64, &name, x)) < 0)
+    if ((r = get_str(v, "language", true, 128, &name, x)) < 0) /* BASE@VARIANT: 97 */
         return r;
     if ((c->lang = lang_find(x->langs, name)))
         return 0;
@@ -730,8 +730,12 @@ static int runner_image(json_t *v, void *obj, struct ctx *x)
 
     if ((r = get_str(v, "runner.image", false, 256, &run->image, x)) < 0)
         return r;
-    if (lang_runner_set(docker ? "docker" : "sandbox", run->image, &run->where, msg, sizeof(msg)) <
-        0)
+    /* No image for the sandbox: where the language itself runs (its own image: Go 1.24). */
+    const struct lang *l = ((struct course *)obj)->lang;
+    const char *image = run->image;
+    if (!image && !docker && l && l->runner.type == LANG_RUNNER_SANDBOX)
+        image = l->runner.image;
+    if (lang_runner_set(docker ? "docker" : "sandbox", image, &run->where, msg, sizeof(msg)) < 0)
         return fail(x, "runner.%s", msg);
     return 0;
 }

@@ -80,7 +80,7 @@ static bool lower_or_digit(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-bool image__package_is_valid(const char *name)
+bool image_package_is_valid(const char *name)
 {
     size_t n = strlen(name);
 
@@ -153,7 +153,7 @@ static int check_spec(const char *name, const struct image_build_spec *s, char *
     if (count(s->packages) > BUILD_MAX_PACKAGES)
         return image__failf(err, errlen, -EINVAL, "over %d packages", BUILD_MAX_PACKAGES);
     for (size_t i = 0; s->packages && s->packages[i]; i++)
-        if (!image__package_is_valid(s->packages[i]))
+        if (!image_package_is_valid(s->packages[i]))
             return image__failf(err, errlen, -EINVAL,
                                 "bad package name '%.*s': Debian's are [a-z0-9][a-z0-9+.-]+", 200,
                                 s->packages[i]);

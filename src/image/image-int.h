@@ -71,9 +71,6 @@ int image__write_config(int dir_fd, json_t *cfg) _warn_unused_;
 #define IMAGE__MIRROR_MAX  512 /* bytes in a mirror URL */
 #define IMAGE__SUITE_MAX   64  /* bytes in a suite name */
 
-/* Debian's package name syntax: [a-z0-9][a-z0-9+.-]+, at most IMAGE__PACKAGE_MAX bytes. */
-bool image__package_is_valid(const char *name);
-
 /* A suite debootstrap knows by name: [a-z0-9][a-z0-9.-]*, at most IMAGE__SUITE_MAX bytes. */
 bool image__suite_is_valid(const char *suite);
 

@@ -52,6 +52,10 @@
  * letter or digit. */
 bool image_name_is_valid(const char *name);
 
+/* True when @name is a Debian package name: [a-z0-9][a-z0-9+.-]+, at most 128 bytes (image
+ * build's --packages, a language file's "packages"). */
+bool image_package_is_valid(const char *name);
+
 /* Import the docker-save archive or OCI layout (tar, any compression) at @file into
  * @images_dir/<name>/{rootfs,config.json}. @name NULL: from the archive's own tag (RepoTags, the
  * OCI ref.name annotation) made a valid name, else the config digest's first 12 hex digits.

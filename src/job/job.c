@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/json.h"
 #include "job/cache.h"
@@ -191,9 +194,24 @@ static char *extract_version(const char *s)
     return NULL;
 }
 
+/* stat() of @l's version probe where its stages see it: the host's, or its image's (resolved
+ * inside the image's root, as the box resolves it). */
 static bool probe_stat(const struct lang *l, struct stat *st)
 {
-    return stat(l->version_cmd[0], st) == 0;
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+    int root, fd;
+    bool ok;
+
+    if (!l->runner.image)
+        return stat(l->version_cmd[0], st) == 0;
+    if (!l->image_root || (root = open(l->image_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return false;
+    fd = (int)syscall(SYS_openat2, root, l->version_cmd[0], &how, sizeof(how));
+    ok = fd >= 0 && fstat(fd, st) == 0;
+    if (fd >= 0)
+        (void)close(fd);
+    (void)close(root);
+    return ok;
 }
 
 static char *cached_version(const struct lang *l, const struct stat *st)
@@ -253,12 +271,14 @@ char *job_lang_version(struct sbx_host *h, const struct lang *l)
         return NULL;
     if ((v = cached_version(l, &st)))
         return v;
+    /* A language on an image is probed on that image (lang_is_installed found it there). */
     struct sbx_spec spec = {
             .argv = (const char *const *)l->version_cmd,
             .env = NULL,
-            .ro_paths = (const char *const *)l->paths,
+            .ro_paths = l->image_root ? NULL : (const char *const *)l->paths,
             .stdin_fd = -1,
             .capture = true,
+            .root = l->image_root,
     };
     job_resolve_limits(NULL, l, true, NULL, &spec.limits);
     spec.limits.output_bytes = 64 << 10;
@@ -826,10 +846,12 @@ int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_i
         return 0;
     if (job__runner_open(&c, res) < 0)
         goto out_runner; /* res->message says why */
-    /* The host's toolchain version is probed (and cached); an image's is not known. */
-    res->version = in->version        ? xstrdup(in->version)
-                   : job__on_host(&c) ? job_lang_version(h, in->lang)
-                                      : NULL;
+    /* The toolchain's version is probed (and cached) on the host, or on the language's own
+     * image; another image's is not known. */
+    res->version = in->version ? xstrdup(in->version)
+                   : job__on_host(&c) || (c.runner == &in->lang->runner && c.image.rootfs)
+                           ? job_lang_version(h, in->lang)
+                           : NULL;
     c.sources = name_list(in->lang, in->files, in->n_files);
     c.tests =
             name_list(in->lang, in->tests.files, in->mode == JOB_MODE_TEST ? in->tests.n_files : 0);

@@ -52,7 +52,7 @@ struct job_limits {
 #define JOB_STACK_BYTES (64ull << 20)
 
 /* Where imported images are when the config does not say (image.h). */
-#define JOB_IMAGES_DIR "/var/lib/runbox/images"
+#define JOB_IMAGES_DIR LANG_SYSTEM_IMAGES_DIR /* "/var/lib/runbox/images" */
 
 /* Operator settings (the config file). */
 struct job_config {

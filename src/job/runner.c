@@ -14,12 +14,29 @@ const struct lang_runner *job__runner(const struct job_input *in)
 {
     if (in->runner)
         return in->runner;
+    /* A browser compile may run elsewhere than the language (a wasm32 std on an image). */
+    if (in->lang && in->mode == JOB_MODE_BROWSER_COMPILE && in->lang->browser &&
+        in->lang->browser->runner)
+        return in->lang->browser->runner;
     return in->lang ? &in->lang->runner : &host_runner;
 }
 
 const char *job_images_dir(const struct job_config *cfg)
 {
     return cfg && cfg->images_dir ? cfg->images_dir : JOB_IMAGES_DIR;
+}
+
+/* Is @image the one @l names for its stages or for its browser compile? */
+static bool is_lang_image(const struct lang *l, const char *image)
+{
+    const struct lang_runner *rn[2] = {l ? &l->runner : NULL,
+                                       l && l->browser ? l->browser->runner : NULL};
+
+    for (size_t i = 0; i < ARRAY_SIZE(rn); i++)
+        if (rn[i] && rn[i]->type == LANG_RUNNER_SANDBOX && rn[i]->image &&
+            strcmp(rn[i]->image, image) == 0)
+            return true;
+    return false;
 }
 
 int job__runner_open(struct job__ctx *c, struct job_result *res)
@@ -32,7 +49,13 @@ int job__runner_open(struct job__ctx *c, struct job_result *res)
     if (rn->type == LANG_RUNNER_SANDBOX) {
         if (!rn->image)
             return 0;
-        if ((r = image_open(job_images_dir(c->cfg), rn->image, &c->image, err, sizeof(err))) < 0)
+        r = image_open(job_images_dir(c->cfg), rn->image, &c->image, err, sizeof(err));
+        /* A language's own image may be the system's, where `runbox languages install` builds
+         * it (lang_set_images), when the data dir has none of that name. */
+        if (r == -ENOENT && is_lang_image(c->in->lang, rn->image) &&
+            strcmp(job_images_dir(c->cfg), JOB_IMAGES_DIR) != 0)
+            r = image_open(JOB_IMAGES_DIR, rn->image, &c->image, err, sizeof(err));
+        if (r < 0)
             snprintf(res->message, sizeof(res->message), "%s", err);
         return r;
     }

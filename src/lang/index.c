@@ -146,8 +146,9 @@ static struct lang *stub_from_json(json_t *e, const char *path)
         !json_is_array(judge0) || json_array_size(judge0) > 64 || !(l = calloc(1, sizeof(*l))))
         return NULL;
     l->stub = true;
-    if (!(l->name = strdup(name)) || !(l->aliases = strv_from_json(aliases)) ||
-        !(l->extensions = strv_from_json(exts)) || !(l->origin = strdup(path)))
+    if (!lang_name_is_valid(name) || !(l->name = strdup(name)) || lang__split_name(l) < 0 ||
+        !(l->aliases = strv_from_json(aliases)) || !(l->extensions = strv_from_json(exts)) ||
+        !(l->origin = strdup(path)))
         return lang_free(l);
     /* Only the ids: lookups by id need no more until the file is parsed. */
     if (json_array_size(judge0) &&
@@ -319,6 +320,8 @@ struct lang *lang__ready(const struct lang_set *set, struct lang *l)
         *l = *full;
         *full = old;
         lang_free(full);
+        /* variant points into name: a struct copy keeps it valid (name moved along). */
+        lang__find_image(set, l);
     }
     if (!l->support_loaded)
         lang__load_support(l, set->support_dir);

@@ -13,6 +13,10 @@ bool lang__is_lang_file(const char *name);
 int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err);
 /* Read @l's support files from @dir/support/. */
 void lang__load_support(struct lang *l, const char *dir);
+/* Set l->base and l->variant from l->name ("python@3.13"). 0 or -ENOMEM. */
+int lang__split_name(struct lang *l);
+/* Set l->image_root from @set's images dir (lang_set_images). */
+void lang__find_image(const struct lang_set *set, struct lang *l);
 /* Lookups that leave stubs as they are. */
 struct lang *lang__find_name(const struct lang_set *set, const char *name);
 struct lang *lang__find_judge0(const struct lang_set *set, unsigned id,

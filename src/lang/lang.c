@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/json.h"
 #include "docker/docker.h"
@@ -90,6 +92,11 @@ static void browser_free(struct lang_browser *b)
     strv_free(b->env);
     free(b->output);
     free(b->support);
+    if (b->runner)
+        free(b->runner->image);
+    free(b->runner);
+    strv_free(b->packages);
+    free(b->image_root);
     free(b);
 }
 
@@ -120,6 +127,12 @@ struct lang *lang_free(struct lang *l)
     if (!l)
         return NULL;
     free(l->name);
+    free(l->base);
+    strv_free(l->packages);
+    free(l->image_root);
+    strv_free(l->prepare_run);
+    strv_free(l->prepare_env);
+    free(l->prepare_dir);
     free(l->display_name);
     free(l->highlight);
     strv_free(l->aliases);
@@ -360,10 +373,93 @@ static int check_extensions(struct lang *l, struct lang_error *err)
     for (char **p = l->paths; p && *p; p++)
         if ((*p)[0] != '/' || strstr(*p, ".."))
             return fail(err, "path '%s' must be absolute, without '..'", *p);
-    for (const char *c = l->name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
-              *c == '+'))
-            return fail(err, "'name' may only hold a-z, 0-9, '_', '-', '+'");
+    if (!lang_name_is_valid(l->name))
+        return fail(err,
+                    "'name' must be 1 to 64 of a-z 0-9 _ - +, or BASE@VARIANT with a variant of 1 "
+                    "to %d of a-z 0-9 . _ -",
+                    LANG_VARIANT_MAX);
+    return 0;
+}
+
+/*** Names, versions ("BASE@VARIANT") and Debian packages ***/
+
+bool lang_name_is_valid(const char *name)
+{
+    const char *at = strchr(name, '@');
+    size_t base = at ? (size_t)(at - name) : strlen(name);
+
+    if (base == 0 || base > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-+") != base)
+        return false;
+    if (!at)
+        return true;
+    size_t n = strlen(at + 1);
+    return n > 0 && n <= LANG_VARIANT_MAX &&
+           strspn(at + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+int lang__split_name(struct lang *l)
+{
+    const char *at = strchr(l->name, '@');
+
+    free(l->base);
+    l->base = NULL;
+    l->variant = NULL;
+    if (!at)
+        return 0;
+    if (!(l->base = strndup(l->name, (size_t)(at - l->name))))
+        return -ENOMEM;
+    l->variant = at + 1;
+    return 0;
+}
+
+/* "prepare": {"run": argv, "env": {...}, "dir": "/abs/path"}, for a language on an image. */
+static int get_prepare(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "prepare");
+    int r;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return fail(err, "'prepare' must be an object {\"run\", \"env\", \"dir\"}");
+    if ((r = get_strv(v, "run", true, &l->prepare_run, err)) < 0 ||
+        (r = get_env(v, &l->prepare_env, err)) < 0 ||
+        (r = get_string(v, "dir", true, &l->prepare_dir, err)) < 0)
+        return r;
+    if (!l->prepare_run[0])
+        return fail(err, "'prepare.run' must not be empty");
+    if ((r = check_template(l->prepare_run, "prepare.run", false, err)) < 0)
+        return r;
+    if (l->prepare_dir[0] != '/' || strstr(l->prepare_dir, "..") || !l->prepare_dir[1])
+        return fail(err, "'prepare.dir' must be an absolute path without '..', not /");
+    if (l->runner.type != LANG_RUNNER_SANDBOX || !l->runner.image)
+        return fail(err, "'prepare' is for a language on an image (\"runner\": {\"type\": "
+                         "\"sandbox\", \"image\": NAME})");
+    return 0;
+}
+
+/* "packages": 1 to LANG_PACKAGES_MAX Debian package names, each once. */
+static int get_packages(json_t *o, char ***ret, struct lang_error *err)
+{
+    char **v = NULL;
+    int r;
+
+    if ((r = get_strv(o, "packages", false, &v, err)) < 0 || !v)
+        return r;
+    *ret = v;
+    size_t n = strv_len(v);
+    if (n == 0 || n > LANG_PACKAGES_MAX)
+        return fail(err, "'packages' must list 1 to %d Debian packages", LANG_PACKAGES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!image_package_is_valid(v[i]))
+            return fail(err,
+                        "'packages'[%zu] '%.64s' is not a Debian package name "
+                        "([a-z0-9][a-z0-9+.-]+)",
+                        i, v[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(v[i], v[j]) == 0)
+                return fail(err, "'packages' has '%s' twice", v[i]);
+    }
     return 0;
 }
 
@@ -675,6 +771,9 @@ json_t *lang_tests_to_json(const struct lang *l)
 
 static const char *const browser_runtimes[] = {"wasi", "go-js", "pyodide"};
 
+static int parse_runner(json_t *v, struct lang_runner *ret, struct lang_error *err);
+static int get_packages(json_t *o, char ***ret, struct lang_error *err);
+
 static int parse_browser(json_t *o, struct lang_browser *b, struct lang_error *err)
 {
     bool known = false, needs_compile;
@@ -700,6 +799,18 @@ static int parse_browser(json_t *o, struct lang_browser *b, struct lang_error *e
         return fail(err, "'browser.output' must be a plain file name");
     if (b->support && (b->support[0] != '/' || strstr(b->support, "..")))
         return fail(err, "'browser.support' must be an absolute path without '..'");
+    json_t *rn = json_object_get(o, "runner");
+    if (rn && !json_is_null(rn)) {
+        if (!(b->runner = calloc(1, sizeof(*b->runner))))
+            return -ENOMEM;
+        if ((r = parse_runner(rn, b->runner, err)) < 0)
+            return r;
+        if (b->runner->type != LANG_RUNNER_SANDBOX || !b->runner->image || !b->compile)
+            return fail(err, "'browser.runner' must be {\"type\": \"sandbox\", \"image\": "
+                             "NAME}, for a compile");
+    }
+    if ((r = get_packages(o, &b->packages, err)) < 0)
+        return r;
     return check_template(b->compile, "browser.compile", false, err);
 }
 
@@ -755,22 +866,29 @@ int lang_runner_set(const char *type, const char *image, struct lang_runner *ret
     return 0;
 }
 
-static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
+static int parse_runner(json_t *v, struct lang_runner *ret, struct lang_error *err)
 {
-    json_t *v = json_object_get(o, "runner"), *type, *image;
+    json_t *type, *image;
     char msg[300];
 
-    if (!v || json_is_null(v))
-        return 0;
     type = json_object_get(v, "type");
     image = json_object_get(v, "image");
     if (!json_is_object(v) || (type && !json_is_string(type)) || (image && !json_is_string(image)))
         return fail(err, "'runner' must be an object {\"type\": \"sandbox\" or \"docker\", "
                          "\"image\": \"...\"}");
-    if (lang_runner_set(json_string_value(type), json_string_value(image), &l->runner, msg,
-                        sizeof(msg)) < 0)
+    if (lang_runner_set(json_string_value(type), json_string_value(image), ret, msg, sizeof(msg)) <
+        0)
         return fail(err, "runner.%s", msg);
     return 0;
+}
+
+static int get_runner(json_t *o, struct lang *l, struct lang_error *err)
+{
+    json_t *v = json_object_get(o, "runner");
+
+    if (!v || json_is_null(v))
+        return 0;
+    return parse_runner(v, &l->runner, err);
 }
 
 /* "judge0": {"ids": [{"id", "name"}, ...], "source_file", "compile_args"}. */
@@ -906,7 +1024,8 @@ static const char *piston_clash(const struct lang_set *set, const struct lang *l
 {
     for (size_t i = 0; l->piston && i < set->n; i++) {
         const struct lang_piston *p = set->v[i]->piston;
-        if (set->v[i] == l || !p)
+        /* Variants of one base may share its names: execute picks one by version. */
+        if (set->v[i] == l || !p || strcmp(lang_base_name(set->v[i]), lang_base_name(l)) == 0)
             continue;
         if (piston_names(p, l->piston->language))
             return l->piston->language;
@@ -919,9 +1038,11 @@ static const char *piston_clash(const struct lang_set *set, const struct lang *l
 
 struct lang *lang_find_piston(const struct lang_set *set, const char *name)
 {
-    for (size_t i = 0; i < set->n; i++)
-        if (piston_names(set->v[i]->piston, name))
-            return lang__ready(set, set->v[i]);
+    /* The default first: a base's variants share its names. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < set->n; i++)
+            if (!set->v[i]->variant == !pass && piston_names(set->v[i]->piston, name))
+                return lang__ready(set, set->v[i]);
     return NULL;
 }
 
@@ -966,6 +1087,11 @@ static int get_highlight(json_t *o, struct lang *l, struct lang_error *err)
     return 0;
 }
 
+bool lang_has_piston_name(const struct lang *l, const char *name)
+{
+    return piston_names(l->piston, name);
+}
+
 static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
 {
     int r;
@@ -987,7 +1113,9 @@ static int parse_object(json_t *o, struct lang *l, struct lang_error *err)
         (r = get_tests(o, l, err)) < 0 || (r = get_browser(o, l, err)) < 0 ||
         (r = get_support(o, true, &l->support, &l->n_support, err)) < 0 ||
         (r = get_runner(o, l, err)) < 0 || (r = get_judge0(o, l, err)) < 0 ||
-        (r = get_piston(o, l, err)) < 0 || (r = get_highlight(o, l, err)) < 0)
+        (r = get_piston(o, l, err)) < 0 || (r = get_highlight(o, l, err)) < 0 ||
+        (r = get_packages(o, &l->packages, err)) < 0 || (r = get_prepare(o, l, err)) < 0 ||
+        (r = lang__split_name(l)) < 0)
         return r;
     if (json_object_get(o, "judge0_id"))
         return fail(err, "'judge0_id' is now \"judge0\": {\"ids\": [{\"id\", \"name\"}]}");
@@ -1078,6 +1206,25 @@ bool lang__is_lang_file(const char *name)
     return len >= 6 && strcmp(name + len - 5, ".json") == 0 && name[0] != '.';
 }
 
+/* Every variant's base is the name of a default language of @set. */
+static int check_variants(const struct lang_set *set, struct lang_error *err)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const struct lang *l = set->v[i], *d;
+        if (!l->variant)
+            continue;
+        d = lang__find_name(set, l->base);
+        if (!d || d->variant || strcmp(d->name, l->base) != 0) {
+            snprintf(err->origin, sizeof(err->origin), "%s", l->origin);
+            snprintf(err->text, sizeof(err->text),
+                     "'%s' is a variant of '%s', and no language file is named so", l->name,
+                     l->base);
+            return -ENOENT;
+        }
+    }
+    return 0;
+}
+
 int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang_error *err)
 {
     DIR *d = opendir(dir);
@@ -1124,6 +1271,8 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
         free(data);
         if (r == 0 && !lazy)
             lang__load_support(set->v[set->n], dir);
+        if (r == 0)
+            lang__find_image(set, set->v[set->n]);
         if (r == 0 && lang__find_name(set, set->v[set->n]->name)) {
             snprintf(err->origin, sizeof(err->origin), "%s", path);
             snprintf(err->text, sizeof(err->text), "language '%s' is defined twice",
@@ -1153,6 +1302,8 @@ int lang__load_dir(const char *dir, bool lazy, struct lang_set *set, struct lang
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    if (r == 0)
+        r = check_variants(set, err);
     if (r == 0 && lazy && !(set->support_dir = strdup(dir)))
         r = -ENOMEM;
     if (r < 0)
@@ -1171,9 +1322,11 @@ void lang_set_done(struct lang_set *set)
         lang_free(set->v[i]);
     free(set->v);
     free(set->support_dir);
+    free(set->images_dir);
     set->v = NULL;
     set->n = 0;
     set->support_dir = NULL;
+    set->images_dir = NULL;
 }
 
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id,
@@ -1212,8 +1365,9 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename)
     const char *base = strrchr(filename, '/');
 
     base = base ? base + 1 : filename;
+    /* A file is its language's default's, never a variant's (they share extensions). */
     for (size_t i = 0; i < set->n; i++)
-        if (lang_has_extension(set->v[i], base))
+        if (!set->v[i]->variant && lang_has_extension(set->v[i], base))
             return lang__ready(set, set->v[i]);
     return NULL;
 }
@@ -1313,35 +1467,6 @@ char **lang_expand(char *const *tmpl, const char *main_file, char *const *source
     const struct lang_vars v = {.main = main_file, .sources = sources};
 
     return lang_expand_vars(tmpl, &v);
-}
-
-static bool host_executable(const char *prog)
-{
-    static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
-    char path[4096];
-
-    if (prog[0] == '/')
-        return access(prog, X_OK) == 0;
-    if (strchr(prog, '/'))
-        return true; /* relative to /box: built by the compile step */
-    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dirs[i], prog);
-        if (access(path, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
-bool lang_is_installed(const struct lang *l)
-{
-    if (l->compile && !host_executable(l->compile[0]))
-        return false;
-    return host_executable(l->run[0]) && host_executable(l->version_cmd[0]);
-}
-
-bool lang_browser_compile_is_installed(const struct lang *l)
-{
-    return l->browser && l->browser->compile && host_executable(l->browser->compile[0]);
 }
 
 json_t *lang_browser_to_json(const struct lang *l)

@@ -89,16 +89,6 @@ struct lang_test {
                                * course asks; the template leaves them off; NULL: none */
 };
 
-/* How a language runs in the browser ("browser" in the language file): a WebAssembly runtime
- * the page has, and for compiled languages the server's compile to a module. */
-struct lang_browser {
-    char *runtime;  /* "wasi" (WASI preview1), "go-js" (Go's wasm_exec.js), "pyodide" */
-    char **compile; /* argv building the module in /box (a compile stage), or NULL: none */
-    char **env;     /* KEY=VALUE on top of the language's env for that compile, or NULL */
-    char *output;   /* the module's file name in /box ("main.wasm"), with compile */
-    char *support;  /* a host file the runtime needs beside the module (wasm_exec.js), or NULL */
-};
-
 /* Where stages run: "runner" in a language file or course.json. */
 enum lang_runner_type {
     LANG_RUNNER_SANDBOX, /* runbox's sandbox, on the host's system or an imported image */
@@ -109,6 +99,21 @@ struct lang_runner {
     enum lang_runner_type type;
     char *image; /* SANDBOX: an imported image's name (image.h), NULL = the host's system;
                   * DOCKER: the engine's image reference (required) */
+};
+
+/* How a language runs in the browser ("browser" in the language file): a WebAssembly runtime
+ * the page has, and for compiled languages the server's compile to a module. */
+struct lang_browser {
+    char *runtime;  /* "wasi" (WASI preview1), "go-js" (Go's wasm_exec.js), "pyodide" */
+    char **compile; /* argv building the module in /box (a compile stage), or NULL: none */
+    char **env;     /* KEY=VALUE on top of the language's env for that compile, or NULL */
+    char *output;   /* the module's file name in /box ("main.wasm"), with compile */
+    char *support;  /* a host file the runtime needs beside the module (wasm_exec.js), or NULL */
+    struct lang_runner *runner; /* "runner": where the compile runs when not where the
+                                 * language's stages run (a toolchain with a wasm32 std on an
+                                 * image), or NULL: the language's runner */
+    char **packages;  /* "packages": Debian packages that compile needs on that image, or NULL */
+    char *image_root; /* lang_set_images(): the rootfs of that runner's image, or NULL */
 };
 
 /* "sandbox", "docker". */
@@ -147,8 +152,27 @@ struct lang_piston {
     char *runtime;  /* the package providing it ("gcc", "node"), or NULL when it is its own */
 };
 
+/* A language may come in several versions or toolchains, each its own file: "python@3.13.json"
+ * is the variant "3.13" of the base "python" (python.json, the default, another file's name).
+ * A variant is 1 to LANG_VARIANT_MAX of a-z 0-9 . _ - ; variants of one base may share its
+ * Piston names (execute picks one by version), never Judge0 ids. */
+#define LANG_VARIANT_MAX  32
+#define LANG_PACKAGES_MAX 32 /* "packages": the Debian packages of the toolchain */
+
 struct lang {
-    char *name;         /* "python" */
+    char *name;          /* "python", "python@3.13" */
+    char *base;          /* the default language's name ("python") for a variant, else NULL */
+    const char *variant; /* "3.13" (inside name) for a variant, else NULL */
+    char **packages;     /* "packages": Debian packages that install the toolchain, or NULL */
+    char *image_root;    /* lang_set_images(): the rootfs of the runner's image when it has one
+                          * and it exists, else NULL */
+    /* "prepare": run once by `runbox languages install` after it built the language's image,
+     * writing into the image's directory prepare_dir (/box for that run, read-only like the
+     * rest of the image afterwards): Go's standard library compiled into a read-only GOCACHE.
+     * NULL: nothing to prepare. */
+    char **prepare_run;
+    char **prepare_env; /* KEY=VALUE on top of the language's env for that run */
+    char *prepare_dir;  /* an absolute path in the image */
     char *display_name; /* "Python 3" */
     char **aliases;     /* NULL-terminated */
     char **extensions;  /* ".py", NULL-terminated */
@@ -187,6 +211,7 @@ struct lang {
 struct lang_set {
     struct lang **v;
     size_t n;
+    char *images_dir;  /* lang_set_images(): where a language's image is looked up first */
     char *support_dir; /* lang_load_dir_lazy(): where support files are read from when needed */
     char why[512];     /* lang_load_dir_lazy(): why the last lookup found a language it could not
                         * load (its file changed and no longer parses), else "" */
@@ -225,12 +250,33 @@ int lang_load_dir_lazy(const char *dir, const char *index_path, struct lang_set 
                        struct lang_error *err) _warn_unused_;
 void lang_set_done(struct lang_set *set);
 
+/* Where the languages of @set whose runner is the sandbox on an image find it: @dir/<image>
+ * (the data dir's images), else LANG_SYSTEM_IMAGES_DIR/<image> (where `runbox languages install`
+ * builds it). Sets each language's image_root (and those parsed later from stubs). @dir may be
+ * NULL. Returns 0 or -ENOMEM. */
+#define LANG_SYSTEM_IMAGES_DIR "/var/lib/runbox/images"
+int lang_set_images(struct lang_set *set, const char *dir) _warn_unused_;
+
+/* True when @name is a language name: 1 to 64 of a-z 0-9 _ - +, then optionally "@" and a
+ * variant (1 to LANG_VARIANT_MAX of a-z 0-9 . _ -). */
+bool lang_name_is_valid(const char *name);
+
+/* @l's base: "python" for python@3.13 and for python itself. */
+static inline const char *lang_base_name(const struct lang *l)
+{
+    return l->base ? l->base : l->name;
+}
+
 /* The language with Judge0 id @id (not 0), or NULL; *@ret_id (may be NULL) its entry. */
 struct lang *lang_find_judge0(const struct lang_set *set, unsigned id,
                               const struct lang_judge0_id **ret_id);
 
-/* The language whose Piston name or alias ("piston": {"language", "aliases"}) is @name, or NULL. */
+/* The language whose Piston name or alias ("piston": {"language", "aliases"}) is @name, or NULL;
+ * the default language first (variants of one base share its Piston names). */
 struct lang *lang_find_piston(const struct lang_set *set, const char *name);
+
+/* True when @name is @l's Piston language or one of its Piston aliases. */
+bool lang_has_piston_name(const struct lang *l, const char *name);
 
 /* The language named @name (or one of its aliases), or NULL. */
 struct lang *lang_find(const struct lang_set *set, const char *name);
@@ -264,7 +310,8 @@ char **lang_expand_vars(char *const *tmpl, const struct lang_vars *vars);
  * @sources. Returns a NULL-terminated malloc'd argv (free with strv_free), or NULL on OOM. */
 char **lang_expand(char *const *tmpl, const char *main_file, char *const *sources);
 
-/* True when the toolchain's programs exist on this host. */
+/* True when the toolchain's programs exist where its stages run: on this host, or in its
+ * runner's image (image_root; a language on an image that is not there is not installed). */
 bool lang_is_installed(const struct lang *l);
 
 /* True when @l has a browser compile and its compiler exists on this host. */

@@ -242,6 +242,10 @@ int h_languages(struct req *rq)
             json_object_set_new(o, "runner", job_runner_to_json(&srv->cfg->job, &l->runner));
             json_object_set_new(o, "highlight",
                                 l->highlight ? json_string(l->highlight) : json_null());
+            /* Versions of one language: "python@3.13" has base "python", variant "3.13"; the
+             * default has its own name as base and variant null. */
+            json_object_set_new(o, "base", json_string(lang_base_name(l)));
+            json_object_set_new(o, "variant", l->variant ? json_string(l->variant) : json_null());
         }
         json_array_append_new(list, o);
     }

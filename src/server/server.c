@@ -153,7 +153,8 @@ static void check_runner(const struct server *srv, const char *what, const struc
     }
     if (!rn->image)
         return;
-    if (image_open(job_images_dir(&srv->cfg->job), rn->image, &img, why, sizeof(why)) < 0)
+    if (image_open(job_images_dir(&srv->cfg->job), rn->image, &img, why, sizeof(why)) < 0 &&
+        image_open(JOB_IMAGES_DIR, rn->image, &img, why, sizeof(why)) < 0)
         fprintf(stderr, "runbox: %s: %s\n", what, why);
     image_ref_done(&img);
 }
@@ -278,6 +279,11 @@ static int setup(struct server *srv, char *err, size_t errlen)
         char dir[PATH_MAX];
         snprintf(dir, sizeof(dir), "%s/images", c->data_dir);
         c->job.images_dir = xstrdup(dir);
+    }
+    /* Languages on an image find it in the data dir's images, else the system's. */
+    if ((r = lang_set_images(srv->langs, c->job.images_dir)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return r;
     }
     if ((r = load_courses(srv, err, errlen)) < 0)
         return r;

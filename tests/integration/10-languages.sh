@@ -11,7 +11,8 @@
 # language, not the host). A missing program without such a line is a failure, and so is a
 # program that also has one. broken is required of compiled languages only.
 # LANGS="ruby php" limits the loop to those directories (whole names: "objective-c" is not
-# "c"). On the sanitizer build (a RUNBOX under build-san) each language runs hello, echo and
+# "c"). A directory is named after the language it runs with --lang: tests/programs/python@3.13/
+# holds links to python's programs. On the sanitizer build (a RUNBOX under build-san) each language runs hello, echo and
 # crash only: the rest exercise the same runbox code with other toolchains, and the normal
 # build runs them all.
 . "$(dirname "$0")/../lib.sh"
@@ -56,17 +57,17 @@ for dir in "$PROGS"/*/; do
     fi
     f=$TMP/$lang.json
 
-    rb_run "$f" "$(prog "$lang" hello)"
+    rb_run "$f" --lang "$lang" "$(prog "$lang" hello)"
     expect "$lang: hello world runs" "$f" status success
     expect "$lang: hello world prints" "$f" output "Hello, World!"
 
-    rb_run "$f" --stdin "$TMP/stdin.txt" "$(prog "$lang" echo)"
+    rb_run "$f" --lang "$lang" --stdin "$TMP/stdin.txt" "$(prog "$lang" echo)"
     got=$(jq -r .output "$f")
     [ "$got" = "$(cat "$TMP/stdin.txt")" ]
     tap $? "$lang: stdin is echoed byte for byte" || diag "$(head -c 600 "$f")"
 
     if want "$lang" crash; then
-        rb_run "$f" "$p"
+        rb_run "$f" --lang "$lang" "$p"
         expect "$lang: an uncaught error is a runtime_error" "$f" status runtime_error
         [ "$(jq -r '.exit_code // .signal' "$f")" != 0 ] && [ "$(jq -r '.error | length' "$f")" -gt 0 ]
         tap $? "$lang: the error has a nonzero status and a message" || diag "$(head -c 600 "$f")"
@@ -74,30 +75,30 @@ for dir in "$PROGS"/*/; do
     [ "$SAN" = 1 ] && continue
 
     if want "$lang" devstdin; then
-        rb_run "$f" --stdin "$TMP/stdin.txt" "$p"
+        rb_run "$f" --lang "$lang" --stdin "$TMP/stdin.txt" "$p"
         [ "$(jq -r .output "$f")" = "$(cat "$TMP/stdin.txt")" ]
         tap $? "$lang: stdin read through /dev/stdin" || diag "$(head -c 600 "$f")"
     fi
 
     if want "$lang" memory; then
-        rb_run "$f" "$p"
+        rb_run "$f" --lang "$lang" "$p"
         expect "$lang: unbounded memory is a memory_limit" "$f" status memory_limit
     fi
 
     if want "$lang" spin; then
-        rb_run "$f" --time 1 --wall 5 "$p"
+        rb_run "$f" --lang "$lang" --time 1 --wall 5 "$p"
         expect "$lang: an endless loop is a timeout" "$f" status timeout
     fi
 
     if want "$lang" args; then
-        rb_run "$f" "$p" -- one "two words" ''
+        rb_run "$f" --lang "$lang" "$p" -- one "two words" ''
         [ "$(jq -r .output "$f")" = "$(printf 'one\ntwo words\n')" ] &&
             [ "$(jq -r '.output | split("\n") | length' "$f")" = 4 ]
         tap $? "$lang: arguments arrive intact" || diag "$(head -c 600 "$f")"
     fi
 
     if want "$lang" exit3; then
-        rb_run "$f" "$p"
+        rb_run "$f" --lang "$lang" "$p"
         expect "$lang: nonzero exit is a runtime_error" "$f" status runtime_error
         expect "$lang: exit code 3 is reported" "$f" exit_code 3
         [ "$RB_RC" = 3 ]
@@ -107,7 +108,7 @@ for dir in "$PROGS"/*/; do
 
     compiled=$("$RUNBOX" languages --json | jq -r ".[] | select(.name==\"$lang\") | .compiled")
     if { [ "$compiled" = true ] || [ -n "$(prog "$lang" broken)" ]; } && want "$lang" broken; then
-        rb_run "$f" "$p"
+        rb_run "$f" --lang "$lang" "$p"
         expect "$lang: compile error is compile_error" "$f" status compile_error
         [ "$(jq -r '.compile.error + .compile.output | length' "$f")" -gt 0 ] && [ "$RB_RC" != 0 ] &&
             [ "$RB_RC" != 125 ]

@@ -39,7 +39,7 @@ api_check "runtimes: Piston's names and aliases (c++ from gcc, py3, node-js, nod
      and any(.[]; .language == "javascript" and .runtime == "node" and (.aliases | index("node-js")))
      and any(.[]; .language == "typescript" and (.aliases | index("node-ts")))
      and all(.[]; .language != "cpp")'
-PYV=$(jq -r '.[] | select(.language == "python") | .version' "$R")
+PYV=$(jq -r '[.[] | select(.language == "python")][0].version' "$R") # the default (variants follow)
 PYMAJOR=${PYV%%.*}
 api GET /api/v2/packages
 api_check "packages: the runtimes, installed" 200 \

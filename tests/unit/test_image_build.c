@@ -72,14 +72,14 @@ static void test_package_names_follow_debian_syntax(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        assert_true(image__package_is_valid(good[i]));
+        assert_true(image_package_is_valid(good[i]));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_false(image__package_is_valid(bad[i]));
+        assert_false(image_package_is_valid(bad[i]));
     memset(long_name, 'a', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';
-    assert_false(image__package_is_valid(long_name));
+    assert_false(image_package_is_valid(long_name));
     long_name[IMAGE__PACKAGE_MAX] = '\0';
-    assert_true(image__package_is_valid(long_name));
+    assert_true(image_package_is_valid(long_name));
 }
 
 static void test_suites_and_mirrors_are_checked(void **state)

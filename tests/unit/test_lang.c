@@ -10,6 +10,7 @@
 /* clang-format on */
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -386,6 +387,232 @@ static void test_lang_load_dir_lazy_uses_its_index_and_parses_on_lookup(void **s
     rmdir(dir);
 }
 
+/*** Versions: BASE@VARIANT files ***/
+
+/* A language file @name.json in @dir with @extra ("key": value pairs, may be "") and extension .x.
+ */
+static void write_named(const char *dir, const char *name, const char *extra)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"name\": \"%s\", %s%s\"extensions\": [\".x\"], \"source_file\": \"m.x\", "
+            "\"version\": [\"/bin/true\"], \"run\": [\"cat\"], \"selftest\": {\"files\": "
+            "{\"m.x\": \"hi\"}, \"expected_output\": \"hi\"}}",
+            name, extra, *extra ? ", " : "");
+    fclose(f);
+}
+
+/* Remove @dir and the files @names (NULL-terminated) in it. */
+static void remove_dir(const char *dir, const char *const *names)
+{
+    char path[512];
+
+    for (; *names; names++) {
+        snprintf(path, sizeof(path), "%s/%s.json", dir, *names);
+        (void)unlink(path);
+    }
+    (void)rmdir(dir);
+}
+
+static void test_lang_name_is_valid_takes_base_at_variant(void **state)
+{
+    static const char *const good[] = {"python",
+                                       "c++",
+                                       "python@3.13",
+                                       "go@1.19",
+                                       "c@clang",
+                                       "x_y-z@a.b_c-d",
+                                       "p@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const bad[] = {"",
+                                      "Python",
+                                      "py thon",
+                                      "python@",
+                                      "@3.13",
+                                      "python@3/13",
+                                      "python@A",
+                                      "python@x@y",
+                                      "python@3 13",
+                                      "py.thon",
+                                      "p@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+        if (!lang_name_is_valid(good[i]))
+            fail_msg("'%s' refused", good[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        if (lang_name_is_valid(bad[i]))
+            fail_msg("'%s' accepted", bad[i]);
+}
+
+/* A base and its variant: both load, by name; the file's extension and Piston's shared name
+ * find the default; the variant's own Judge0 id finds it; base and variant are split. */
+static void test_lang_variants_share_piston_names_within_their_base(void **state)
+{
+    static const char *const names[] = {"p", "p@2", "q", NULL};
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX";
+    struct lang_set set;
+    struct lang_error err;
+    struct lang *p, *p2;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_named(dir, "p",
+                "\"packages\": [\"p-bin\"], \"piston\": {\"language\": \"pl\"}, \"judge0\": "
+                "{\"ids\": [{\"id\": 1001, \"name\": \"P (1)\"}]}");
+    write_named(dir, "p@2",
+                "\"aliases\": [\"p2\"], \"piston\": {\"language\": \"pl\", \"aliases\": "
+                "[\"pee\"]}, \"judge0\": {\"ids\": [{\"id\": 1002, \"name\": \"P (2)\"}]}");
+    write_named(dir, "q", "");
+    assert_int_equal(lang_load_dir(dir, &set, &err), 0);
+    assert_non_null(p = lang_find(&set, "p"));
+    assert_non_null(p2 = lang_find(&set, "p@2"));
+    assert_ptr_equal(lang_find(&set, "p2"), p2);
+    assert_null(p->base);
+    assert_null(p->variant);
+    assert_string_equal(lang_base_name(p), "p");
+    assert_string_equal(p2->base, "p");
+    assert_string_equal(p2->variant, "2");
+    assert_string_equal(lang_base_name(p2), "p");
+    assert_string_equal(p->packages[0], "p-bin");
+    assert_null(p2->packages);
+    /* The default first; a name only the variant has finds the variant. */
+    assert_ptr_equal(lang_find_piston(&set, "pl"), p);
+    assert_ptr_equal(lang_find_piston(&set, "pee"), p2);
+    assert_true(lang_has_piston_name(p2, "pl"));
+    assert_false(lang_has_piston_name(p, "pee"));
+    assert_ptr_equal(lang_find_judge0(&set, 1002, NULL), p2);
+    assert_ptr_equal(lang_find_judge0(&set, 1001, NULL), p);
+    /* q.json shares the extension and sorts after p@2: the file is still the default's. */
+    assert_ptr_equal(lang_for_file(&set, "m.x"), p);
+    lang_set_done(&set);
+    remove_dir(dir, names);
+}
+
+/* Load @a and @b ("name": "extra" pairs, @b's name may be NULL) from a fresh dir; the result. */
+static int load_two(const char *a, const char *a_extra, const char *b, const char *b_extra,
+                    struct lang_error *err)
+{
+    const char *names[] = {a, b, NULL};
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX";
+    struct lang_set set;
+    int r;
+
+    assert_non_null(mkdtemp(dir));
+    write_named(dir, a, a_extra);
+    if (b)
+        write_named(dir, b, b_extra);
+    if ((r = lang_load_dir(dir, &set, err)) == 0)
+        lang_set_done(&set);
+    remove_dir(dir, names);
+    return r;
+}
+
+static void test_lang_variant_needs_its_base_and_shares_only_within_it(void **state)
+{
+    struct lang_error err;
+
+    (void)state;
+    /* No p.json: the variant has no default. */
+    assert_int_equal(load_two("p@2", "", NULL, NULL, &err), -ENOENT);
+    assert_non_null(strstr(err.text, "'p@2' is a variant of 'p'"));
+    /* The base named only as another language's alias is no base. */
+    assert_int_equal(load_two("q", "\"aliases\": [\"p\"]", "p@2", "", &err), -ENOENT);
+    /* Another base's Piston name stays taken. */
+    assert_int_equal(load_two("p", "\"piston\": {\"language\": \"pl\"}", "q@2",
+                              "\"piston\": {\"language\": \"pl\"}", &err),
+                     -EEXIST);
+    assert_non_null(strstr(err.text, "piston name 'pl'"));
+    assert_int_equal(load_two("p", "\"piston\": {\"language\": \"pl\"}", "pq",
+                              "\"piston\": {\"language\": \"x\", \"aliases\": [\"pl\"]}", &err),
+                     -EEXIST);
+    /* A variant has Judge0 ids of its own, never its base's. */
+    assert_int_equal(load_two("p", "\"judge0\": {\"ids\": [{\"id\": 7, \"name\": \"P\"}]}", "p@2",
+                              "\"judge0\": {\"ids\": [{\"id\": 7, \"name\": \"P\"}]}", &err),
+                     -EEXIST);
+    assert_non_null(strstr(err.text, "judge0 id 7"));
+    /* A name that does not fit: refused as the file is parsed. */
+    assert_int_equal(load_two("p", "", "p@A", "", &err), -EINVAL);
+}
+
+/* A lazily loaded set (stubs from the index) knows variants before parsing them. */
+static void test_lang_lazy_stubs_know_their_variant(void **state)
+{
+    static const char *const names[] = {"p", "p@2", NULL};
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX", index[600];
+    struct lang_set set;
+    struct lang_error err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_named(dir, "p", "");
+    write_named(dir, "p@2", "");
+    usleep(150 * 1000);                              /* older than the index's racy window */
+    snprintf(index, sizeof(index), "%s.index", dir); /* beside it: not a *.json in it */
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    lang_set_done(&set);
+    assert_int_equal(lang_load_dir_lazy(dir, index, &set, &err), 0);
+    assert_true(set.v[1]->stub);
+    assert_string_equal(set.v[1]->variant, "2");
+    assert_string_equal(set.v[1]->base, "p");
+    assert_ptr_equal(lang_for_file(&set, "m.x"), set.v[0]);
+    struct lang *v = lang_find(&set, "p@2");
+    assert_non_null(v);
+    assert_false(v->stub);
+    assert_string_equal(v->variant, "2"); /* still inside its (moved) name */
+    assert_string_equal(v->name, "p@2");
+    lang_set_done(&set);
+    (void)unlink(index);
+    remove_dir(dir, names);
+}
+
+/* A language on an image is installed only when that image has its programs. */
+static void test_lang_on_an_image_is_installed_only_in_it(void **state)
+{
+    char dir[] = "/tmp/runbox-test-lang.XXXXXX", path[600];
+    struct lang_set set;
+    struct lang_error err;
+    struct lang *l;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_named(dir, "p", "\"runner\": {\"type\": \"sandbox\", \"image\": \"runbox-unit-img\"}");
+    assert_int_equal(lang_load_dir(dir, &set, &err), 0);
+    snprintf(path, sizeof(path), "%s/images", dir);
+    assert_int_equal(lang_set_images(&set, path), 0);
+    assert_non_null(l = lang_find(&set, "p"));
+    assert_null(l->image_root);
+    assert_false(lang_is_installed(l)); /* /bin/true is the host's, not the image's */
+    /* The image, with /bin/true a symlink that only resolves inside its root. */
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/images/runbox-unit-img/rootfs/usr/bin'", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/images/runbox-unit-img/rootfs/bin", dir);
+    assert_int_equal(symlink("/usr/bin", path), 0);
+    snprintf(path, sizeof(path), "%s/images/runbox-unit-img/rootfs/usr/bin/true", dir);
+    assert_non_null(f = fopen(path, "w"));
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/images", dir);
+    assert_int_equal(lang_set_images(&set, path), 0);
+    assert_non_null(l->image_root);
+    assert_false(lang_is_installed(l)); /* not executable, and "cat" is missing */
+    snprintf(path, sizeof(path), "%s/images/runbox-unit-img/rootfs/usr/bin/true", dir);
+    assert_int_equal(chmod(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/images/runbox-unit-img/rootfs/usr/bin/cat", dir);
+    assert_non_null(f = fopen(path, "w"));
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+    assert_true(lang_is_installed(l));
+    lang_set_done(&set);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +625,11 @@ int main(void)
             cmocka_unit_test(test_lang_load_dir_refuses_a_judge0_id_twice),
             cmocka_unit_test(test_lang_load_dir_refuses_a_piston_name_twice),
             cmocka_unit_test(test_lang_load_dir_lazy_uses_its_index_and_parses_on_lookup),
+            cmocka_unit_test(test_lang_name_is_valid_takes_base_at_variant),
+            cmocka_unit_test(test_lang_variants_share_piston_names_within_their_base),
+            cmocka_unit_test(test_lang_variant_needs_its_base_and_shares_only_within_it),
+            cmocka_unit_test(test_lang_lazy_stubs_know_their_variant),
+            cmocka_unit_test(test_lang_on_an_image_is_installed_only_in_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,17 @@ bool piston_version_matches(const char *selector, const char *version)
     }
 }
 
+int piston_version_cmp(const char *a, const char *b)
+{
+    struct semver x, y;
+
+    if (!semver_parse(a, a + strlen(a), &x))
+        return -1;
+    if (!semver_parse(b, b + strlen(b), &y))
+        return 1;
+    return semver_cmp(&x, &y, SEMVER_PARTS);
+}
+
 void piston_version_of(const char *probed, char *buf, size_t len)
 {
     const char *p = probed, *best = NULL;
@@ -187,24 +198,53 @@ static int fail(struct piston_error *err, int status, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* Is @l (the @i-th language of @env) installed with a version @selector matches? Its version
+ * into @ret_version. */
+static bool runtime_matches(const struct piston_env *env, size_t i, const char *selector,
+                            char *ret_version)
+{
+    const struct lang *l = env->langs->v[i];
+
+    if (env->installed && !env->installed(l))
+        return false;
+    piston_version_of(env->versions ? env->versions[i] : NULL, ret_version, PISTON_VERSION_MAX);
+    return piston_version_matches(selector, ret_version);
+}
+
 /* The language Piston calls @name (its "piston" language or aliases), else the one runbox calls
- * so (its name or aliases), when installed and its version matches @selector. */
+ * so (its name or aliases), when installed and its version matches @selector. Variants of one
+ * base share its Piston names ("python" is python and python@3.13): the default when its
+ * version matches (so "*" is the default), else the variant of the highest matching version. */
 static const struct lang *find_runtime(const struct piston_env *env, const char *name,
                                        const char *selector, char *ret_version)
 {
-    const struct lang *l = lang_find_piston(env->langs, name);
+    const struct lang *l = lang_find_piston(env->langs, name), *best = NULL;
+    char version[PISTON_VERSION_MAX], best_version[PISTON_VERSION_MAX] = "";
+    bool by_piston = l != NULL;
 
     if (!l)
         l = lang_find(env->langs, name);
-    if (!l || (env->installed && !env->installed(l)))
+    if (!l)
         return NULL;
     for (size_t i = 0; i < env->langs->n; i++) {
-        if (env->langs->v[i] != l)
+        const struct lang *c = env->langs->v[i];
+        bool candidate = c == l || (by_piston && !c->stub && lang_has_piston_name(c, name) &&
+                                    strcmp(lang_base_name(c), lang_base_name(l)) == 0);
+        if (!candidate || !runtime_matches(env, i, selector, version))
             continue;
-        piston_version_of(env->versions ? env->versions[i] : NULL, ret_version, PISTON_VERSION_MAX);
-        return piston_version_matches(selector, ret_version) ? l : NULL;
+        if (c == l) { /* the default (or the one named): it wins when it matches */
+            best = c;
+            snprintf(best_version, sizeof(best_version), "%s", version);
+            break;
+        }
+        if (!best || piston_version_cmp(version, best_version) > 0) {
+            best = c;
+            snprintf(best_version, sizeof(best_version), "%s", version);
+        }
     }
-    return NULL;
+    if (best)
+        snprintf(ret_version, PISTON_VERSION_MAX, "%s", best_version);
+    return best;
 }
 
 const char *piston_language_name(const struct lang *l)

@@ -48,6 +48,9 @@ struct piston_error {
  * nothing. Never reads past the NULs. */
 bool piston_version_matches(const char *selector, const char *version);
 
+/* Versions "N.N.N" compared: <0, 0, >0 (one that does not parse is the lower). */
+int piston_version_cmp(const char *a, const char *b);
+
 /* The "X.Y.Z" in the probed version text @probed ("Python 3.11.2" → "3.11.2", "go1.19.8" →
  * "1.19.8", "17" → "17.0.0"; "0.0.0" for NULL or no number) into @buf. */
 void piston_version_of(const char *probed, char *buf, size_t len);

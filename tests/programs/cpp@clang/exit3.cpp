@@ -1,0 +1,1 @@
+../cpp/exit3.cpp

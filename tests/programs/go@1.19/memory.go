@@ -1,0 +1,1 @@
+../go/memory.go

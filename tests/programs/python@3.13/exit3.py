@@ -1,0 +1,1 @@
+../python/exit3.py
