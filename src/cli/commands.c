@@ -229,9 +229,15 @@ const struct lang *cli_pick_lang(const struct cli_env *e, const struct cli_args 
     } else if (!l && a->lang)
         fprintf(stderr, "runbox %s: unknown language '%s' (see 'runbox languages')\n", cmd,
                 a->lang);
-    else if (!l)
-        fprintf(stderr, "runbox %s: cannot tell the language of '%s'; use --lang\n", cmd,
-                a->operands[0]);
+    else if (!l) {
+        char who[256];
+        if (lang_file_claimants(&e->langs, a->operands[0], who, sizeof(who)) > 1)
+            fprintf(stderr, "runbox %s: '%s' could be %s; say which with --lang\n", cmd,
+                    a->operands[0], who);
+        else
+            fprintf(stderr, "runbox %s: cannot tell the language of '%s'; use --lang\n", cmd,
+                    a->operands[0]);
+    }
     if (!l)
         return NULL;
     /* The language's own runner: the host, or an image `runbox languages install` builds. */

@@ -1365,11 +1365,35 @@ struct lang *lang_for_file(const struct lang_set *set, const char *filename)
     const char *base = strrchr(filename, '/');
 
     base = base ? base + 1 : filename;
-    /* A file is its language's default's, never a variant's (they share extensions). */
+    /* A file is its language's default's, never a variant's (they share extensions); an
+     * extension two languages claim names neither. */
+    struct lang *found = NULL;
     for (size_t i = 0; i < set->n; i++)
-        if (!set->v[i]->variant && lang_has_extension(set->v[i], base))
-            return lang__ready(set, set->v[i]);
-    return NULL;
+        if (!set->v[i]->variant && lang_has_extension(set->v[i], base)) {
+            if (found)
+                return NULL;
+            found = set->v[i];
+        }
+    return found ? lang__ready(set, found) : NULL;
+}
+
+size_t lang_file_claimants(const struct lang_set *set, const char *filename, char *buf, size_t len)
+{
+    const char *base = strrchr(filename, '/');
+    size_t n = 0, used = 0;
+
+    base = base ? base + 1 : filename;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < set->n; i++)
+        if (!set->v[i]->variant && lang_has_extension(set->v[i], base)) {
+            int w = snprintf(buf + used, len > used ? len - used : 0, "%s%s", n ? " and " : "",
+                             set->v[i]->name);
+            if (w > 0 && used + (size_t)w < len)
+                used += (size_t)w;
+            n++;
+        }
+    return n;
 }
 
 struct var {

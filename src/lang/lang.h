@@ -202,7 +202,7 @@ struct lang {
                                  * (not set in stubs: the server loads eagerly) */
     char *highlight; /* "highlight": "FILE:EXPORT", the page's syntax colouring: the named export
                       * of @codemirror/legacy-modes/mode/FILE ("clike:kotlin"), or NULL */
-    bool support_loaded;        /* its support files were read (lang_load_dir_lazy) */
+    bool support_loaded; /* its support files were read (lang_load_dir_lazy) */
     bool stub;    /* lang_load_dir_lazy() made it from the index: only name, aliases, extensions,
                    * judge0 (its ids alone) and origin are set until a lookup parses its file */
     char *origin; /* the file it came from */
@@ -281,8 +281,13 @@ bool lang_has_piston_name(const struct lang *l, const char *name);
 /* The language named @name (or one of its aliases), or NULL. */
 struct lang *lang_find(const struct lang_set *set, const char *name);
 
-/* The language whose extensions match @filename, or NULL. */
+/* The language whose extensions match @filename, or NULL: none does, or two languages claim the
+ * extension (Octave's and Objective-C's ".m"), which only --lang / "language" can settle. */
 struct lang *lang_for_file(const struct lang_set *set, const char *filename);
+
+/* The names of the languages (defaults, not variants) claiming @filename's extension, joined by
+ * " and " into @buf; returns how many there are (0, 1, or more: ambiguous). */
+size_t lang_file_claimants(const struct lang_set *set, const char *filename, char *buf, size_t len);
 
 /* True when @filename has one of @l's extensions. */
 bool lang_has_extension(const struct lang *l, const char *filename);

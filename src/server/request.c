@@ -180,6 +180,10 @@ static int get_language(struct ctx *c, json_t *body)
     json_t *name = json_object_get(json_array_get(files, 0), "name");
     if (json_is_string(name) && (c->r->lang = lang_for_file(langs, json_string_value(name))))
         return 0;
+    char who[256];
+    if (json_is_string(name) &&
+        lang_file_claimants(langs, json_string_value(name), who, sizeof(who)) > 1)
+        return fail(c->err, 400, "language", "is required (the file could be %s)", who);
     return fail(c->err, 400, "language", "is required (no file extension names a language)");
 }
 

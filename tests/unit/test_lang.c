@@ -174,6 +174,13 @@ static void test_lang_load_dir_finds_languages_by_name_alias_and_extension(void 
     assert_ptr_equal(lang_for_file(&set, "main.f90"), lang_find(&set, "fortran"));
     assert_ptr_equal(lang_for_file(&set, "main.adb"), lang_find(&set, "ada"));
     assert_ptr_equal(lang_for_file(&set, "prog.cob"), lang_find(&set, "cobol"));
+    /* ".m" is Objective-C's and Octave's: the file alone names neither. */
+    char who[128];
+    assert_null(lang_for_file(&set, "dir/x.m"));
+    assert_int_equal(lang_file_claimants(&set, "dir/x.m", who, sizeof(who)), 2);
+    assert_string_equal(who, "objective-c and octave");
+    assert_int_equal(lang_file_claimants(&set, "x.rs", who, sizeof(who)), 1);
+    assert_int_equal(lang_file_claimants(&set, "README", who, sizeof(who)), 0);
     /* Judge0's ids of the shipped languages: every CE id of a compiler version runbox has,
      * with Judge0's names, file names and flags. */
     const struct lang_judge0_id *e = NULL;
