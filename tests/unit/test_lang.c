@@ -494,8 +494,12 @@ static void test_lang_variants_share_piston_names_within_their_base(void **state
     assert_false(lang_has_piston_name(p, "pee"));
     assert_ptr_equal(lang_find_judge0(&set, 1002, NULL), p2);
     assert_ptr_equal(lang_find_judge0(&set, 1001, NULL), p);
-    /* q.json shares the extension and sorts after p@2: the file is still the default's. */
-    assert_ptr_equal(lang_for_file(&set, "m.x"), p);
+    /* q.json shares the extension and sorts after p@2: the variant never claims a file, the
+     * two defaults do, so the file alone names neither. */
+    char who[64];
+    assert_null(lang_for_file(&set, "m.x"));
+    assert_int_equal(lang_file_claimants(&set, "m.x", who, sizeof(who)), 2);
+    assert_string_equal(who, "p and q");
     lang_set_done(&set);
     remove_dir(dir, names);
 }
