@@ -95,8 +95,8 @@ cli_run "CLI: a signal: run.signal SIGKILL, code null, status SG" python3 "$P/ki
 
 # ---- the CI's listing: GET /api/v2/packages, then test.* of packages/<language>/<version> ----
 api GET /api/v2/packages
-api_check "packages: one entry per package (gcc once for c and c++), language_version X.Y.Z" 200 \
-    '([.[] | .language] | length == (unique | length)) and all(.[]; .language_version | test("^[0-9]+\\.[0-9]+\\.[0-9]+$"))
+api_check "packages: one entry per package and version (gcc once for c and c++), language_version X.Y.Z" 200 \
+    '([.[] | [.language, .language_version]] | length == (unique | length)) and ([.[] | select(.language == "gcc")] | length == 1) and all(.[]; .language_version | test("^[0-9]+\\.[0-9]+\\.[0-9]+$"))
      and (any(.[]; .language == "c++") | not)'
 
 # ---- piston-client (npm) ----
