@@ -783,9 +783,20 @@ int cli_cmd_languages(const struct cli_args *a)
     if ((rc = cli_env_init(&e, a, CLI_LANGS_ALL, true)) != 0)
         return rc;
     arr = json_array();
-    if (!a->json)
-        printf("%-12s %-14s %-10s %-12s %-9s %-20s %s\n", "NAME", "DISPLAY", "VERSION",
-               "EXTENSIONS", "INSTALLED", "TESTS", "BROWSER");
+    /* The text table: every cell first, then each column as wide as its widest cell. */
+    enum {
+        COLS = 7
+    };
+    char *(*rows)[COLS] = calloc(e.langs.n + 1, sizeof(*rows));
+    if (!rows) {
+        cli_env_done(&e);
+        json_decref(arr);
+        return 125;
+    }
+    static const char *const head[COLS] = {"NAME",      "DISPLAY", "VERSION", "EXTENSIONS",
+                                           "INSTALLED", "TESTS",   "BROWSER"};
+    for (int c = 0; c < COLS; c++)
+        rows[0][c] = xstrdup(head[c]);
     for (size_t i = 0; i < e.langs.n; i++) {
         const struct lang *l = e.langs.v[i];
         bool inst = lang_is_installed(l);
@@ -834,9 +845,15 @@ int cli_cmd_languages(const struct cli_args *a)
             for (size_t t = 0, n = 0; t < l->n_tests && n < sizeof(tests); t++)
                 n += (size_t)snprintf(tests + n, sizeof(tests) - n, "%s%s", t ? "," : "",
                                       l->tests[t].name);
-            printf("%-12s %-14s %-10s %-12s %-9s %-20s %s\n", l->name, l->display_name,
-                   ver ? ver : "-", exts, inst ? "yes" : "no", tests,
-                   l->browser ? l->browser->runtime : "-");
+            const char *cells[COLS] = {l->name,
+                                       l->display_name,
+                                       ver ? ver : "-",
+                                       exts,
+                                       inst ? "yes" : "no",
+                                       tests,
+                                       l->browser ? l->browser->runtime : "-"};
+            for (int c = 0; c < COLS; c++)
+                rows[i + 1][c] = xstrdup(cells[c]);
             json_decref(ext);
         }
         free(ver);
@@ -845,6 +862,14 @@ int cli_cmd_languages(const struct cli_args *a)
         cli_print_json(arr);
     } else {
         json_decref(arr);
+        int width[COLS] = {0};
+        for (size_t i = 0; i <= e.langs.n; i++)
+            for (int c = 0; c < COLS; c++)
+                if ((int)strlen(rows[i][c]) > width[c])
+                    width[c] = (int)strlen(rows[i][c]);
+        for (size_t i = 0; i <= e.langs.n; i++)
+            for (int c = 0; c < COLS; c++)
+                printf(c < COLS - 1 ? "%-*s  " : "%-*s\n", c < COLS - 1 ? width[c] : 0, rows[i][c]);
         /* What is missing, as one command (root: apt-get, or an image build). */
         size_t missing = 0;
         for (size_t i = 0; i < e.langs.n; i++)
@@ -857,6 +882,10 @@ int cli_cmd_languages(const struct cli_args *a)
         if (missing)
             putchar('\n');
     }
+    for (size_t i = 0; i <= e.langs.n; i++)
+        for (int c = 0; c < COLS; c++)
+            free(rows[i][c]);
+    free(rows);
     cli_env_done(&e);
     return 0;
 }
