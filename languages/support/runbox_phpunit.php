@@ -125,7 +125,7 @@ final class RunboxListener implements TestListener
             $class = $t->getClassName();
             $t = $t->getOriginalException() ?? $t;
         }
-        if ($t instanceof RunboxTimeout) {
+        if ($class === RunboxTimeout::class) {
             return $t->getMessage();
         }
         $s = $class . ': ' . $t->getMessage();
