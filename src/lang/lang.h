@@ -78,6 +78,8 @@ struct lang_test {
     size_t n_support;
     char *conventions; /* one paragraph for test authors */
     char *unavailable; /* why the framework cannot run here (a support file is missing), or NULL */
+    char *needs;       /* "needs": an absolute host path the framework runs from (an npm install:
+                        * Jest); missing, the framework is unavailable. NULL: none */
     struct lang_judge *judge; /* "judge": its judge mode, or NULL */
     char **include_ignored;   /* "include_ignored": run args that also run the tests marked
                                * ignored (libtest's --include-ignored), left out when a course

@@ -6,8 +6,12 @@
 #
 # A case directory holds the student's files, the test files, a file "expect" with one line
 # "STATUS [PASSED FAILED ERRORS]" and optionally a file "framework" naming a framework other than
-# the language's default. Test files are told apart by name: test_*, *_test.*, *.test.*, *Test.*
-# and tests.* (the conventions in languages/README.md); every other file is the student's.
+# the language's default. Test files are told apart by name: test_*, *_test.*, *.test.*, *Test.*,
+# *.spec.* and tests.* (the conventions in languages/README.md); every other file is the
+# student's. A directory "tests" in the case holds test files under their relative names
+# (test-framework/unity.c), and a file "tests-also" names more such directories (one a line,
+# relative to the case: a fixture several cases share). LANGS="ruby php" limits the seed suites to
+# those languages.
 . "$(dirname "$0")/../lib.sh"
 
 installed() { # LANG: the toolchain is there
@@ -16,7 +20,7 @@ installed() { # LANG: the toolchain is there
 
 is_test_file() {
     case "$1" in
-    test_* | *_test.* | *.test.* | *Test.* | tests.*) return 0 ;;
+    test_* | *_test.* | *.test.* | *Test.* | *.spec.* | tests.*) return 0 ;;
     esac
     return 1
 }
@@ -33,17 +37,32 @@ for dir in "$PROGS"/*/tests/*/; do
     [ -f "$dir/expect" ] || continue
     lang=$(basename "$(dirname "$(dirname "$dir")")")
     name="$lang/$(basename "$dir")"
+    if [ -n "${LANGS:-}" ] && ! grep -qw -- "$lang" <<<"$LANGS"; then
+        continue
+    fi
     if ! installed "$lang"; then
         skip "$name" "toolchain not installed"
         continue
     fi
     read -r want_status want_passed want_failed want_errors <"$dir/expect"
     args=(--lang "$lang")
-    [ -f "$dir/framework" ] && args+=(--framework "$(cat "$dir/framework")") && name="$name ($(cat "$dir/framework"))"
+    if [ -f "$dir/framework" ]; then
+        fw=$(cat "$dir/framework")
+        args+=(--framework "$fw") && name="$name ($fw)"
+        if ! "$RUNBOX" languages --json |
+            jq -e ".[] | select(.name==\"$lang\") | .test_frameworks[] | select(.name==\"$fw\") | .available" >/dev/null; then
+            skip "$name" "framework not installed"
+            continue
+        fi
+    fi
     students=()
+    [ -d "$dir/tests" ] && args+=(--tests "$dir/tests")
+    if [ -f "$dir/tests-also" ]; then
+        while read -r also; do args+=(--tests "$dir/$also"); done <"$dir/tests-also"
+    fi
     for f in "$dir"/*; do
         b=$(basename "$f")
-        [ "$b" = expect ] || [ "$b" = framework ] && continue
+        case $b in expect | framework | tests-also | tests) continue ;; esac
         if is_test_file "$b"; then args+=(--tests "$f"); else students+=("$f"); fi
     done
     out=$TMP/test.json
