@@ -78,6 +78,7 @@ static void test_done(struct lang_test *t)
     free(t->conventions);
     free(t->unavailable);
     free(t->needs);
+    strv_free(t->detect);
     strv_free(t->include_ignored);
     strv_free(t->optimize);
     strv_free(t->vet);
@@ -541,7 +542,8 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_strv(o, "include_ignored", false, &t->include_ignored, err)) < 0 ||
         (r = get_strv(o, "optimize", false, &t->optimize, err)) < 0 ||
         (r = get_strv(o, "vet", false, &t->vet, err)) < 0 ||
-        (r = get_string(o, "needs", false, &t->needs, err)) < 0 || (r = parse_judge(o, t, err)) < 0)
+        (r = get_string(o, "needs", false, &t->needs, err)) < 0 ||
+        (r = get_strv(o, "detect", false, &t->detect, err)) < 0 || (r = parse_judge(o, t, err)) < 0)
         return r;
     if (t->needs && (t->needs[0] != '/' || strstr(t->needs, "..")))
         return fail(err, "test '%s': 'needs' must be an absolute path without '..'", t->name);

@@ -120,6 +120,27 @@ for dir in "$PROGS"/*/tests/*/; do
     esac
 done
 
+# A suite in exercism's style picks its framework without --framework: Unity's files (unity.c,
+# UNITY_BEGIN) pick C's "unity" over runbox-test (whose -Dmain=student_main would not link it),
+# '@jest/globals' picks JavaScript's "jest" over node:test.
+avail() { # LANG FRAMEWORK
+    "$RUNBOX" languages --json |
+        jq -e ".[] | select(.name==\"$1\") | .test_frameworks[] | select(.name==\"$2\") | .available" >/dev/null
+}
+if installed c && { [ -z "${LANGS:-}" ] || grep -qw c <<<"$LANGS"; }; then
+    d=$PROGS/c/tests/unity-pass
+    rb_test "$TMP/detect.json" --lang c --tests "$d/tests" --tests "$PROGS/c/unity-fixture" "$d/two_fer.c" "$d/two_fer.h"
+    jq -e '.status == "success" and .tests.passed == 3' "$TMP/detect.json" >/dev/null
+    tap $? "c: a Unity suite runs under 'unity' without --framework" || diag "$(head -c 1500 "$TMP/detect.json")"
+fi
+if installed javascript && avail javascript jest && { [ -z "${LANGS:-}" ] || grep -qw javascript <<<"$LANGS"; }; then
+    d=$PROGS/javascript/tests/jest-pass
+    rb_test "$TMP/detect.json" --lang javascript --tests "$d/two-fer.spec.js" "$d/two-fer.js"
+    jq -e '.status == "success" and .tests.passed == 3' "$TMP/detect.json" >/dev/null
+    tap $? "javascript: a spec importing @jest/globals runs under 'jest' without --framework" ||
+        diag "$(head -c 1500 "$TMP/detect.json")"
+fi
+
 # The helpers runbox puts in the box record each test's source (pytest's plugin, the unittest
 # runner and the C header do; JUnit and libtest cannot).
 for c in python/tests/fail c/tests/fail; do
