@@ -223,6 +223,22 @@ if (function_exists('pcntl_async_signals')) {
 }
 
 $files = array_values(array_filter(array_slice($argv, 1), fn ($a) => substr($a, 0, 2) !== '--'));
+// PHPUnit 10's #[DataProvider('name')] (exercism's PHP tests use it) means nothing to PHPUnit 9:
+// such a file runs from a copy beside it (/box/.NAME.runbox.php, so __DIR__ and relative
+// require_once stay right) where each becomes the docblock /** @dataProvider name */, on the
+// same line.
+$attr = '/#\[\s*(?:\\\\?PHPUnit\\\\Framework\\\\Attributes\\\\)?DataProvider\s*\(\s*[\'"]([A-Za-z_][A-Za-z0-9_]*)[\'"]\s*\)\s*\]/';
+foreach ($files as $i => $f) {
+    $src = @file_get_contents($f);
+    if ($src === false || !preg_match($attr, $src)) {
+        continue;
+    }
+    $copy = dirname(realpath($f) ?: $f) . '/.' . basename($f, '.php') . '.runbox.php';
+    $new = preg_replace_callback($attr, fn ($m) => '/** @dataProvider ' . $m[1] . ' */', $src);
+    if ($new !== null && @file_put_contents($copy, $new) !== false) {
+        $files[$i] = $copy;
+    }
+}
 $xml = new DOMDocument('1.0', 'UTF-8');
 $root = $xml->appendChild($xml->createElement('phpunit'));
 $root->setAttribute('colors', 'false');

@@ -2,6 +2,7 @@
 
 declare(strict_types=1);
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 
 class HelloWorldTest extends TestCase
@@ -22,15 +23,13 @@ class HelloWorldTest extends TestCase
         $this->assertEquals('Hello, Ann!', helloWorld('Ann'));
     }
 
-    /**
-     * @dataProvider names
-     */
+    #[DataProvider('names')]
     public function testHelloMany(string $name): void
     {
         $this->assertStringContainsString($name, helloWorld($name));
     }
 
-    public function names(): array
+    public static function names(): array
     {
         return [['Bo'], ['Cy']];
     }
