@@ -21,9 +21,9 @@ pkgs=(
   # (runbox image build), and the Docker runner's engine (tests start dockerd by hand)
   libarchive-dev debootstrap docker.io
   # language toolchains the boxes run (all under /usr, which the box sees read-only)
-  python3 nodejs node-typescript gcc g++ rustc-web golang-go default-jdk-headless bash
-  # test frameworks and the data-science Python the boxes offer
-  python3-pytest junit5 python3-numpy python3-pandas python3-matplotlib
+  python3 nodejs node-typescript gcc g++ rustc-web golang-go default-jdk-headless bash ruby php-cli
+  # test frameworks and the data-science Python the boxes offer (Jest comes from npm, below)
+  python3-pytest junit5 ruby-minitest phpunit python3-numpy python3-pandas python3-matplotlib
   # in-browser runs: C and C++ to wasm32-wasi (Rust's and Go's compile on the trixie image)
   lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
   # the page's end-to-end tests drive Debian's chromium
@@ -49,6 +49,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Jest for JavaScript's test mode (languages/javascript.json, framework "jest"): npm's, not
+# Debian's (node-jest cannot be installed next to a current Node.js), pinned by
+# languages/support/jest/package-lock.json, into /usr/local/lib/runbox/jest, which the box sees
+# read-only. Installed again when the lock file changes; install scripts are not run (only
+# @parcel/watcher has one, for watch mode).
+jest=/usr/local/lib/runbox/jest
+if ! cmp -s languages/support/jest/package-lock.json "$jest/package-lock.json" ||
+  [ ! -e "$jest/node_modules/jest/package.json" ]; then
+  rm -rf "$jest.new"
+  mkdir -p "$jest.new"
+  cp languages/support/jest/package.json languages/support/jest/package-lock.json "$jest.new/"
+  (cd "$jest.new" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+  rm -rf "$jest"
+  mv "$jest.new" "$jest"
+  echo "setup: installed Jest into $jest"
 fi
 [ "${1:-}" = --no-build ] && exit 0
 if [ ! -d build ]; then

@@ -63,7 +63,7 @@ static uint64_t now_ms(void)
 
 /* True when @name (or its last part) matches @pattern ("GLOB" or "GLOB:TEXT", TEXT searched in
  * @data). A pattern with a '/' matches the whole path. */
-static bool refused_by(const char *pattern, const struct job_file *f)
+bool job__file_matches(const char *pattern, const struct job_file *f)
 {
     const char *colon = strchr(pattern, ':'), *base = strrchr(f->name, '/');
     _cleanup_free_ char *glob = colon ? strndup(pattern, (size_t)(colon - pattern)) : NULL;
@@ -82,7 +82,7 @@ bool job__refused_file(const struct job_input *in, const struct lang_test *t,
 {
     for (size_t i = 0; t && i < in->n_files; i++)
         for (char **p = t->refuse; p && *p; p++) {
-            if (!refused_by(*p, &in->files[i]))
+            if (!job__file_matches(*p, &in->files[i]))
                 continue;
             res->status = JOB_COMPILE_ERROR;
             snprintf(res->message, sizeof(res->message),

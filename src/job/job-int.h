@@ -75,6 +75,10 @@ bool job__inproc_applies(const struct job__ctx *c);
 int job__run_inproc(struct job__ctx *c, struct job_result *res) _warn_unused_;
 /* A student's file that @t refuses (a framework hook: conftest.py, sitecustomize.py, ...):
  * true with res->status compile_error and res->message saying which. */
+/* True when @f's name (or its last part) matches @pattern ("GLOB" or "GLOB:TEXT", TEXT searched
+ * in its data); a pattern with a '/' matches the whole name. */
+bool job__file_matches(const char *pattern, const struct job_file *f);
+
 bool job__refused_file(const struct job_input *in, const struct lang_test *t,
                        struct job_result *res);
 

@@ -748,7 +748,7 @@ static bool bad_files(const struct job_input *in, const struct lang_test **ret_t
     if (in->mode == JOB_MODE_TEST) {
         if (nt == 0 && !in->tests.command)
             return BAD("a test run needs test files");
-        if (!(*ret_test = lang_find_test(in->lang, in->tests.framework)))
+        if (!(*ret_test = job_pick_test(in)))
             return in->tests.framework ? BAD("%s has no test framework '%s'", in->lang->name,
                                              in->tests.framework)
                                        : BAD("%s has no test framework", in->lang->name);
@@ -812,6 +812,20 @@ static int fill_workspace(struct job__ctx *c, struct job_result *res)
     return 0;
 }
 
+const struct lang_test *job_pick_test(const struct job_input *in)
+{
+    const struct lang *l = in->lang;
+
+    if (in->tests.framework)
+        return lang_find_test(l, in->tests.framework);
+    for (size_t i = 0; i < l->n_tests; i++)
+        for (char **p = l->tests[i].detect; p && *p; p++)
+            for (size_t k = 0; k < in->tests.n_files; k++)
+                if (job__file_matches(*p, &in->tests.files[k]))
+                    return &l->tests[i];
+    return lang_find_test(l, NULL);
+}
+
 /* Judge mode where the framework has it and the tests run in the sandbox; a compiled
  * language's needs the exercise's interface (without one, the tests run in-process:
  * docs/judge.md). */
@@ -823,7 +837,7 @@ static bool uses_judge(const struct job_input *in, const struct lang_test *t)
 
 bool job_uses_judge(const struct job_input *in)
 {
-    return uses_judge(in, lang_find_test(in->lang, in->tests.framework));
+    return uses_judge(in, job_pick_test(in));
 }
 
 int job_run(struct sbx_host *h, const struct job_config *cfg, const struct job_input *in,

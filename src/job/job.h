@@ -192,6 +192,11 @@ struct job_input {
     const struct lang_runner *runner; /* where the stages run; NULL = the language's runner */
 };
 
+/* The test framework a test run of @in uses: the one it names, else the first of the
+ * language's whose "detect" patterns match one of its test files (exercism's Unity and Jest
+ * suites), else the language's default. NULL: none (or no such name). */
+const struct lang_test *job_pick_test(const struct job_input *in);
+
 struct job_result {
     enum job_status status;
     const struct lang *lang;

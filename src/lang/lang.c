@@ -78,6 +78,8 @@ static void test_done(struct lang_test *t)
     files_free(t->support, t->n_support);
     free(t->conventions);
     free(t->unavailable);
+    free(t->needs);
+    strv_free(t->detect);
     strv_free(t->include_ignored);
     strv_free(t->optimize);
     strv_free(t->vet);
@@ -635,8 +637,12 @@ static int parse_test(json_t *o, struct lang_test *t, struct lang_error *err)
         (r = get_string(o, "conventions", false, &t->conventions, err)) < 0 ||
         (r = get_strv(o, "include_ignored", false, &t->include_ignored, err)) < 0 ||
         (r = get_strv(o, "optimize", false, &t->optimize, err)) < 0 ||
-        (r = get_strv(o, "vet", false, &t->vet, err)) < 0 || (r = parse_judge(o, t, err)) < 0)
+        (r = get_strv(o, "vet", false, &t->vet, err)) < 0 ||
+        (r = get_string(o, "needs", false, &t->needs, err)) < 0 ||
+        (r = get_strv(o, "detect", false, &t->detect, err)) < 0 || (r = parse_judge(o, t, err)) < 0)
         return r;
+    if (t->needs && (t->needs[0] != '/' || strstr(t->needs, "..")))
+        return fail(err, "test '%s': 'needs' must be an absolute path without '..'", t->name);
     if (!t->run[0] || (t->compile && !t->compile[0]))
         return fail(err, "test '%s': 'run' and 'compile' must not be empty arrays", t->name);
     if ((r = check_template(t->run, "test.run", true, err)) < 0 ||
@@ -742,6 +748,12 @@ void lang__load_support(struct lang *l, const char *dir)
                 asprintf(&l->tests[i].unavailable, "%s: %s", path, strerror(-r)) < 0)
                 l->tests[i].unavailable = NULL;
         }
+    /* A framework installed apart from the toolchain's package (Jest, from npm). */
+    for (size_t i = 0; i < l->n_tests; i++)
+        if (l->tests[i].needs && !l->tests[i].unavailable && access(l->tests[i].needs, F_OK) < 0 &&
+            asprintf(&l->tests[i].unavailable, "%s is not installed (scripts/setup.sh installs it)",
+                     l->tests[i].needs) < 0)
+            l->tests[i].unavailable = NULL;
 }
 
 const struct lang_test *lang_find_test(const struct lang *l, const char *name)

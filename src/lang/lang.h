@@ -78,6 +78,12 @@ struct lang_test {
     size_t n_support;
     char *conventions; /* one paragraph for test authors */
     char *unavailable; /* why the framework cannot run here (a support file is missing), or NULL */
+    char **detect;     /* "detect": "GLOB" or "GLOB:TEXT" patterns over the test files; when
+                        * no framework is named, the first whose pattern matches a test file
+                        * runs instead of the default (Unity's unity.c, Jest's @jest/globals).
+                        * NULL: none */
+    char *needs;       /* "needs": an absolute host path the framework runs from (an npm install:
+                        * Jest); missing, the framework is unavailable. NULL: none */
     struct lang_judge *judge; /* "judge": its judge mode, or NULL */
     char **include_ignored;   /* "include_ignored": run args that also run the tests marked
                                * ignored (libtest's --include-ignored), left out when a course

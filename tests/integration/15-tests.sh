@@ -6,8 +6,12 @@
 #
 # A case directory holds the student's files, the test files, a file "expect" with one line
 # "STATUS [PASSED FAILED ERRORS]" and optionally a file "framework" naming a framework other than
-# the language's default. Test files are told apart by name: test_*, *_test.*, *.test.*, *Test.*
-# and tests.* (the conventions in languages/README.md); every other file is the student's.
+# the language's default. Test files are told apart by name: test_*, *_test.*, *.test.*, *Test.*,
+# *.spec.* and tests.* (the conventions in languages/README.md); every other file is the
+# student's. A directory "tests" in the case holds test files under their relative names
+# (test-framework/unity.c), and a file "tests-also" names more such directories (one a line,
+# relative to the case: a fixture several cases share). LANGS="ruby php" limits the seed suites to
+# those languages.
 . "$(dirname "$0")/../lib.sh"
 
 installed() { # LANG: the toolchain is there
@@ -16,7 +20,7 @@ installed() { # LANG: the toolchain is there
 
 is_test_file() {
     case "$1" in
-    test_* | *_test.* | *.test.* | *Test.* | tests.*) return 0 ;;
+    test_* | *_test.* | *.test.* | *Test.* | *.spec.* | tests.*) return 0 ;;
     esac
     return 1
 }
@@ -33,17 +37,32 @@ for dir in "$PROGS"/*/tests/*/; do
     [ -f "$dir/expect" ] || continue
     lang=$(basename "$(dirname "$(dirname "$dir")")")
     name="$lang/$(basename "$dir")"
+    if [ -n "${LANGS:-}" ] && ! grep -qw -- "$lang" <<<"$LANGS"; then
+        continue
+    fi
     if ! installed "$lang"; then
         skip "$name" "toolchain not installed"
         continue
     fi
     read -r want_status want_passed want_failed want_errors <"$dir/expect"
     args=(--lang "$lang")
-    [ -f "$dir/framework" ] && args+=(--framework "$(cat "$dir/framework")") && name="$name ($(cat "$dir/framework"))"
+    if [ -f "$dir/framework" ]; then
+        fw=$(cat "$dir/framework")
+        args+=(--framework "$fw") && name="$name ($fw)"
+        if ! "$RUNBOX" languages --json |
+            jq -e ".[] | select(.name==\"$lang\") | .test_frameworks[] | select(.name==\"$fw\") | .available" >/dev/null; then
+            skip "$name" "framework not installed"
+            continue
+        fi
+    fi
     students=()
+    [ -d "$dir/tests" ] && args+=(--tests "$dir/tests")
+    if [ -f "$dir/tests-also" ]; then
+        while read -r also; do args+=(--tests "$dir/$also"); done <"$dir/tests-also"
+    fi
     for f in "$dir"/*; do
         b=$(basename "$f")
-        [ "$b" = expect ] || [ "$b" = framework ] && continue
+        case $b in expect | framework | tests-also | tests) continue ;; esac
         if is_test_file "$b"; then args+=(--tests "$f"); else students+=("$f"); fi
     done
     out=$TMP/test.json
@@ -100,6 +119,27 @@ for dir in "$PROGS"/*/tests/*/; do
         ;;
     esac
 done
+
+# A suite in exercism's style picks its framework without --framework: Unity's files (unity.c,
+# UNITY_BEGIN) pick C's "unity" over runbox-test (whose -Dmain=student_main would not link it),
+# '@jest/globals' picks JavaScript's "jest" over node:test.
+avail() { # LANG FRAMEWORK
+    "$RUNBOX" languages --json |
+        jq -e ".[] | select(.name==\"$1\") | .test_frameworks[] | select(.name==\"$2\") | .available" >/dev/null
+}
+if installed c && { [ -z "${LANGS:-}" ] || grep -qw c <<<"$LANGS"; }; then
+    d=$PROGS/c/tests/unity-pass
+    rb_test "$TMP/detect.json" --lang c --tests "$d/tests" --tests "$PROGS/c/unity-fixture" "$d/two_fer.c" "$d/two_fer.h"
+    jq -e '.status == "success" and .tests.passed == 3' "$TMP/detect.json" >/dev/null
+    tap $? "c: a Unity suite runs under 'unity' without --framework" || diag "$(head -c 1500 "$TMP/detect.json")"
+fi
+if installed javascript && avail javascript jest && { [ -z "${LANGS:-}" ] || grep -qw javascript <<<"$LANGS"; }; then
+    d=$PROGS/javascript/tests/jest-pass
+    rb_test "$TMP/detect.json" --lang javascript --tests "$d/two-fer.spec.js" "$d/two-fer.js"
+    jq -e '.status == "success" and .tests.passed == 3' "$TMP/detect.json" >/dev/null
+    tap $? "javascript: a spec importing @jest/globals runs under 'jest' without --framework" ||
+        diag "$(head -c 1500 "$TMP/detect.json")"
+fi
 
 # The helpers runbox puts in the box record each test's source (pytest's plugin, the unittest
 # runner and the C header do; JUnit and libtest cannot).

@@ -1,0 +1,1 @@
+export const f = (n) => { if (n === 2) { for (;;) {} } return n; };

@@ -1,0 +1,3 @@
+export const twoFer = (name = 'you') => `One for ${name}, one for me.`;
+
+export const add = (a, b) => a + b;

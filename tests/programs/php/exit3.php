@@ -1,0 +1,3 @@
+<?php
+fwrite(STDERR, "bye\n");
+exit(3);

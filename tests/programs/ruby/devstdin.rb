@@ -1,0 +1,2 @@
+$stdout.binmode
+$stdout.write(File.binread("/dev/stdin"))

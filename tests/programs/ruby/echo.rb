@@ -1,0 +1,2 @@
+$stdout.binmode
+$stdout.write($stdin.binmode.read)

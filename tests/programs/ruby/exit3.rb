@@ -1,0 +1,2 @@
+warn "bye"
+exit 3

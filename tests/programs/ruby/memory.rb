@@ -1,0 +1,2 @@
+chunks = []
+loop { chunks << ("x" * (16 << 20)) }
