@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 
+#include "runbox_json.h"
 #include "runbox_test.h"
 
 struct rb_test {
@@ -51,56 +52,6 @@ __attribute__((constructor(101))) static void rb_take_channel(void)
 }
 
 /*** The runner (in the parent) ***/
-
-/* Write @len bytes of @s as a JSON string: control characters escaped, invalid UTF-8 bytes
- * replaced by U+FFFD. */
-static void rb_json_string(FILE *f, const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    fputc('"', f);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        size_t n = 0;
-        unsigned long cp = 0, min = 0;
-
-        if (c < 0x80) {
-            if (c == '"' || c == '\\')
-                fprintf(f, "\\%c", c);
-            else if (c == '\n')
-                fputs("\\n", f);
-            else if (c == '\t')
-                fputs("\\t", f);
-            else if (c == '\r')
-                fputs("\\r", f);
-            else if (c < 0x20 || c == 0x7f)
-                fprintf(f, "\\u%04x", c);
-            else
-                fputc(c, f);
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        if (n > 0 && len - i > n) { /* the n continuation bytes are there */
-            size_t k;
-            for (k = 1; k <= n && (p[i + k] & 0xc0) == 0x80; k++)
-                cp = (cp << 6) | (p[i + k] & 0x3f);
-            if (k > n && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
-                fwrite(p + i, 1, n + 1, f);
-                i += n + 1;
-                continue;
-            }
-        }
-        fputs("\\ufffd", f);
-        i++;
-    }
-    fputc('"', f);
-}
 
 /* The source of the test defined at @file:@line (from "TEST(" to its closing brace), read back
  * from the test file in the working directory; malloc'd, or NULL. Braces inside strings,
@@ -232,7 +183,7 @@ static void rb_emit_start(FILE *report, const char *name)
     if (!report)
         return;
     fputs("{\"event\": \"start\", \"name\": ", report);
-    rb_json_string(report, name, strlen(name));
+    rbj_string(report, name, strlen(name));
     fputs("}\n", report);
     fflush(report);
 }
@@ -245,20 +196,20 @@ static void rb_emit_end(FILE *report, const struct rb_test *t, const char *statu
     if (!report)
         return;
     fputs("{\"event\": \"end\", \"name\": ", report);
-    rb_json_string(report, t->name, strlen(t->name));
+    rbj_string(report, t->name, strlen(t->name));
     fprintf(report, ", \"status\": \"%s\"", status);
     if (message && *message) {
         fputs(", \"message\": ", report);
-        rb_json_string(report, message, strlen(message));
+        rbj_string(report, message, strlen(message));
     }
     if (output_len > 0) {
         fputs(", \"output\": ", report);
-        rb_json_string(report, output, output_len);
+        rbj_string(report, output, output_len);
     }
     code = rb_test_code(t->file, t->line);
     if (code) {
         fputs(", \"test_code\": ", report);
-        rb_json_string(report, code, strlen(code));
+        rbj_string(report, code, strlen(code));
         free(code);
     }
     fputs("}\n", report);
@@ -387,7 +338,7 @@ int main(int argc, char **argv)
             if (!rb_wanted(rb_tests[i].name, argc, argv))
                 continue;
             fputs(k++ ? ", " : "", report);
-            rb_json_string(report, rb_tests[i].name, strlen(rb_tests[i].name));
+            rbj_string(report, rb_tests[i].name, strlen(rb_tests[i].name));
         }
         fputs("]}\n", report);
         fflush(report);

@@ -46,6 +46,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runbox_json.h"
 #include "unity.h"
 
 #define RU_TEXT_MAX (16 * 1024) /* what runbox keeps of one string (REPORT_TEXT_MAX) */
@@ -87,54 +88,6 @@ void runbox_unity_flush(void)
 {
     if (!ru_in_child)
         (void)fflush(stdout);
-}
-
-/* Write @len bytes of @s as a JSON string: control characters escaped, invalid UTF-8 bytes
- * replaced by U+FFFD. */
-static void ru_json_string(FILE *f, const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    fputc('"', f);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        size_t n = 0;
-        unsigned long cp = 0, min = 0;
-
-        if (c < 0x80) {
-            if (c == '"' || c == '\\')
-                fprintf(f, "\\%c", c);
-            else if (c == '\n')
-                fputs("\\n", f);
-            else if (c == '\t')
-                fputs("\\t", f);
-            else if (c < 0x20 || c == 0x7f)
-                fprintf(f, "\\u%04x", c);
-            else
-                fputc(c, f);
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        if (n > 0 && len - i > n) {
-            size_t k;
-            for (k = 1; k <= n && (p[i + k] & 0xc0) == 0x80; k++)
-                cp = (cp << 6) | (p[i + k] & 0x3f);
-            if (k > n && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
-                fwrite(p + i, 1, n + 1, f);
-                i += n + 1;
-                continue;
-            }
-        }
-        fputs("\\ufffd", f);
-        i++;
-    }
-    fputc('"', f);
 }
 
 static void ru_done(void)
@@ -358,19 +311,19 @@ static void ru_emit_end(const char *name, const char *status, const char *messag
     if (!ru_channel)
         return;
     fputs("{\"event\": \"end\", \"name\": ", ru_channel);
-    ru_json_string(ru_channel, name, strlen(name));
+    rbj_string(ru_channel, name, strlen(name));
     fprintf(ru_channel, ", \"status\": \"%s\"", status);
     if (message && *message) {
         fputs(", \"message\": ", ru_channel);
-        ru_json_string(ru_channel, message, strlen(message));
+        rbj_string(ru_channel, message, strlen(message));
     }
     if (output_len > 0) {
         fputs(", \"output\": ", ru_channel);
-        ru_json_string(ru_channel, output, output_len);
+        rbj_string(ru_channel, output, output_len);
     }
     if ((code = ru_test_code(Unity.TestFile, name))) {
         fputs(", \"test_code\": ", ru_channel);
-        ru_json_string(ru_channel, code, strlen(code));
+        rbj_string(ru_channel, code, strlen(code));
         free(code);
     }
     fputs("}\n", ru_channel);
@@ -406,7 +359,7 @@ void runbox_unity_run(void (*func)(void), const char *name, int line)
 
     if (ru_channel) {
         fputs("{\"event\": \"start\", \"name\": ", ru_channel);
-        ru_json_string(ru_channel, name, strlen(name));
+        rbj_string(ru_channel, name, strlen(name));
         fputs("}\n", ru_channel);
         fflush(ru_channel);
     }

@@ -1,0 +1,59 @@
+/* runbox_json.h: JSON string output for the C test harnesses (runbox_test.c, runbox_unity.c),
+ * which write runbox-jsonl events on the report channel. Header-only: both are compiled into the
+ * test program from /box/.runbox, which holds this file too. */
+#ifndef RUNBOX_JSON_H
+#define RUNBOX_JSON_H
+
+#include <stdio.h>
+
+/* Write @len bytes of @s as a JSON string: control characters escaped, invalid UTF-8 bytes
+ * replaced by U+FFFD. */
+static inline void rbj_string(FILE *f, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    fputc('"', f);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        size_t n = 0;
+        unsigned long cp = 0, min = 0;
+
+        if (c < 0x80) {
+            if (c == '"' || c == '\\')
+                fprintf(f, "\\%c", c);
+            else if (c == '\n')
+                fputs("\\n", f);
+            else if (c == '\t')
+                fputs("\\t", f);
+            else if (c == '\r')
+                fputs("\\r", f);
+            else if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, cp = c & 0x07, min = 0x10000;
+        if (n > 0 && len - i > n) { /* the n continuation bytes are there */
+            size_t k;
+            for (k = 1; k <= n && (p[i + k] & 0xc0) == 0x80; k++)
+                cp = (cp << 6) | (p[i + k] & 0x3f);
+            if (k > n && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+                fwrite(p + i, 1, n + 1, f);
+                i += n + 1;
+                continue;
+            }
+        }
+        fputs("\\ufffd", f);
+        i++;
+    }
+    fputc('"', f);
+}
+
+#endif
