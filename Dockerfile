@@ -48,7 +48,11 @@ RUN meson setup build --buildtype=debugoptimized --prefix=/usr \
  && bash web/build.sh \
  && mkdir -p /out/usr/share/runbox \
  && cp -r web/dist /out/usr/share/runbox/web \
- && cp -r languages /out/usr/share/runbox/languages
+ && cp -r languages /out/usr/share/runbox/languages \
+ && mkdir -p /out/usr/local/lib/runbox/jest \
+ && cp languages/support/jest/package.json languages/support/jest/package-lock.json \
+      /out/usr/local/lib/runbox/jest/ \
+ && cd /out/usr/local/lib/runbox/jest && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 
 ######## runtime
 FROM ${DEBIAN_IMAGE}
@@ -56,17 +60,21 @@ ENV DEBIAN_FRONTEND=noninteractive
 # tini: PID 1 (reaps, forwards SIGTERM to runbox, which then drains: docs/operations.md).
 # The libraries runbox links. The toolchains and test frameworks of scripts/setup.sh, which the
 # boxes run from this /usr: python3 (+ pytest, numpy, pandas, matplotlib), nodejs, TypeScript,
-# gcc/g++, rustc, go, OpenJDK 17 (+ JUnit 5), bash; and the wasm32-wasi toolchains of
-# `POST /api/v1/code/compile?target=wasm` (clang, lld, wasi-libc, libc++, Rust's wasm std).
+# gcc/g++, rustc (rustc-web), go, OpenJDK 17 (+ JUnit 5), bash, Ruby (+ minitest), PHP (+ PHPUnit),
+# and Jest from npm (the build stage's npm ci of languages/support/jest); and the wasm32-wasi
+# toolchains of `POST /api/v1/code/compile?target=wasm` for C and C++ (clang, lld, wasi-libc,
+# libc++). The other languages: `runbox languages install NAME` in a derived image; Go 1.24,
+# Python 3.13 and Rust's and Go's browser compiles need the trixie image, which this one lacks.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tini ca-certificates \
       libjansson4 libsqlite3-0 libsodium23 libcurl4 libmicrohttpd12 libwslay1 libpq5 libxml2 libmagic1 \
       libarchive13 \
       python3 nodejs node-typescript gcc g++ libc6-dev rustc-web golang-go default-jdk-headless bash \
-      python3-pytest junit5 python3-numpy python3-pandas python3-matplotlib \
+      ruby php-cli \
+      python3-pytest junit5 ruby-minitest phpunit python3-numpy python3-pandas python3-matplotlib \
       clang lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 \
-      libc++abi-14-dev-wasm32 libstd-rust-dev-wasm32 \
+      libc++abi-14-dev-wasm32 \
  && rm -rf /var/lib/apt/lists/*
 # /usr/bin/runbox, /usr/libexec/runbox/, and /usr/share/runbox/{web,languages}: the places
 # runbox looks by default, so no --web or --languages is needed.
