@@ -7,6 +7,9 @@ box does for a one-file program ({main}, {stem}, {sources}); support files and j
 options are left out (a hello world needs none).
 
   langs.py LANGUAGE_FILE PROGRAM WORKDIR SCRIPT    prints "ok" or "skip: why"
+
+The script runs in WORKDIR-N, N from the file WORKDIR.next (which it increments): the caller
+makes those directories, each holding PROGRAM, before the timing.
 """
 import json
 import os
@@ -38,9 +41,13 @@ def main():
            "LC_ALL": "C.UTF-8"}
     env.update(lang.get("env") or {})
     env.pop("PYTHONPATH", None)  # /box/.runbox: support files the bare run does not have
-    lines = ["set -e", "rm -rf %s" % shlex.quote(work), "mkdir -p %s" % shlex.quote(work),
-             "cp %s %s/" % (shlex.quote(prog), shlex.quote(work)),
-             "cd %s" % shlex.quote(work)]
+    # The work directories are made before the timing, one per run (bench/langs.sh makes
+    # WORKDIR-1, WORKDIR-2, ... each with the program in it): a fresh directory as the box
+    # has (GHC and raco would skip an up-to-date build), without rm, mkdir and cp inside the
+    # timed command. The next one's number is in WORKDIR.next, read and bumped by builtins.
+    nxt = shlex.quote(work + ".next")
+    lines = ["set -e", "read -r n <%s" % nxt, "echo $((n + 1)) >%s" % nxt,
+             "cd %s-$n" % shlex.quote(work)]
     envs = "env -i " + " ".join(shlex.quote("%s=%s" % kv) for kv in env.items())
     if lang.get("compile"):
         lines.append("%s %s >/dev/null" % (envs, shlex.join(expand(lang["compile"], name, stem))))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start-up cost per language: `runbox run --no-cache hello.EXT` (compile stage, if any, and run
-# stage, each in a fresh box) against the same compile and run commands on the bare host
+# stage, each in a fresh box; --lang, so a version runs as itself) against the same compile and run commands on the bare host
 # (bench/langs.py writes them from the language file), paired and alternating by bench/timer.py.
 # One row per installed language with tests/programs/LANG/hello.*: medians, the difference in
 # ms and the ratio. Languages on an image have no bare host toolchain and show runbox alone.
@@ -42,13 +42,18 @@ for l in "${langs[@]}"; do
     p=$TMP/$(basename "$prog")
     chmod 644 "$p"
     why=$("$PY" "$ROOT/bench/langs.py" "$file" "$p" "$TMP/work-$l" "$TMP/bare-$l.sh")
+    # One fresh work directory per bare run (the check run, the warm-up and N), made here.
+    for ((i = 1; i <= N + 4; i++)); do
+        mkdir -p "$TMP/work-$l-$i" && cp "$p" "$TMP/work-$l-$i/"
+    done
+    echo 1 >"$TMP/work-$l.next"
     before=$(wc -l <"$RES")
     if [ "$why" = ok ]; then
         "$PY" "$ROOT/bench/timer.py" paired --section "$l" --n "$N" --warmup 1 --expect "Hello, World!" \
-            --out "$RES" bare "/bin/sh $TMP/bare-$l.sh" runbox "$RUNBOX run --no-cache $p" >/dev/null
+            --out "$RES" bare "/bin/sh $TMP/bare-$l.sh" runbox "$RUNBOX run --no-cache --lang $l $p" >/dev/null
     else
         "$PY" "$ROOT/bench/timer.py" paired --section "$l" --n "$N" --warmup 1 --expect "Hello, World!" \
-            --out "$RES" runbox "$RUNBOX run --no-cache $p" >/dev/null
+            --out "$RES" runbox "$RUNBOX run --no-cache --lang $l $p" >/dev/null
     fi
     # Rows: kind, section, name, runs, median ms, ... (timer.py's cmd_summary reads the same).
     "$PY" - "$RES" "$before" "$l" "$ver" <<'PYEOF'
