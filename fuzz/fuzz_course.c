@@ -108,8 +108,15 @@ static void check_course(struct course *c)
     /* The runner's image: required and never an option for docker, an image name otherwise;
      * the checked copy says the same. */
     assert((run->where.type == LANG_RUNNER_DOCKER) == (strcmp(run->type, "docker") == 0));
-    assert(!run->image == !run->where.image);
-    assert(!run->image || strcmp(run->image, run->where.image) == 0);
+    /* No image of its own: the sandbox runs where the course's language runs (python@3.13 on
+     * its image), never on an image nobody named. */
+    const char *own =
+            run->image ? run->image
+            : run->where.type == LANG_RUNNER_SANDBOX && c->lang->runner.type == LANG_RUNNER_SANDBOX
+                    ? c->lang->runner.image
+                    : NULL;
+    assert(!own == !run->where.image);
+    assert(!own || strcmp(own, run->where.image) == 0);
     if (run->where.type == LANG_RUNNER_DOCKER)
         assert(run->image && docker_image_is_valid(run->image) && run->image[0] != '-');
     assert(!run->framework || lang_find_test(c->lang, run->framework));
