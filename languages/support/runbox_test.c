@@ -12,7 +12,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 
-#include "runbox_json.h"
+#include "runbox_harness.h"
 #include "runbox_test.h"
 
 struct rb_test {
@@ -59,73 +59,14 @@ __attribute__((constructor(101))) static void rb_take_channel(void)
 static char *rb_test_code(const char *file, int line)
 {
     FILE *f = fopen(file, "r");
-    char *code;
-    size_t n = 0;
-    int c, prev = 0, depth = 0, opened = 0, cur = 1;
-    enum {
-        CODE,
-        STR,
-        CHR,
-        LINE_COMMENT,
-        BLOCK_COMMENT
-    } st = CODE;
+    int c, cur = 1;
 
     if (!f)
         return NULL;
-    code = (char *)malloc(RB_TEXT_MAX + 1);
-    if (!code) {
-        fclose(f);
-        return NULL;
-    }
     while (cur < line && (c = getc(f)) != EOF)
         if (c == '\n')
             cur++;
-    while ((c = getc(f)) != EOF && n < RB_TEXT_MAX) {
-        code[n++] = (char)c;
-        switch (st) {
-        case CODE:
-            if (c == '"')
-                st = STR;
-            else if (c == '\'')
-                st = CHR;
-            else if (prev == '/' && c == '/')
-                st = LINE_COMMENT;
-            else if (prev == '/' && c == '*')
-                st = BLOCK_COMMENT, c = 0;
-            else if (c == '{')
-                depth++, opened = 1;
-            else if (c == '}')
-                depth--;
-            break;
-        case STR:
-        case CHR:
-            if (prev == '\\')
-                c = 0; /* an escaped character ends nothing */
-            else if ((st == STR && c == '"') || (st == CHR && c == '\''))
-                st = CODE;
-            break;
-        case LINE_COMMENT:
-            if (c == '\n')
-                st = CODE;
-            break;
-        case BLOCK_COMMENT:
-            if (prev == '*' && c == '/')
-                st = CODE, c = 0;
-            break;
-        }
-        prev = c;
-        if (opened && depth <= 0 && st == CODE)
-            break;
-    }
-    fclose(f);
-    if (!opened) {
-        free(code);
-        return NULL;
-    }
-    if (n < RB_TEXT_MAX)
-        code[n++] = '\n';
-    code[n] = '\0';
-    return code;
+    return rbh_function_source(f, "", RB_TEXT_MAX);
 }
 
 /* Up to RB_TEXT_MAX bytes of what the test wrote to @fd (a temporary file), malloc'd. */

@@ -46,7 +46,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runbox_json.h"
+#include "runbox_harness.h"
 #include "unity.h"
 
 #define RU_TEXT_MAX (16 * 1024) /* what runbox keeps of one string (REPORT_TEXT_MAX) */
@@ -139,16 +139,9 @@ __attribute__((constructor(101))) static void ru_init(int argc, char **argv, cha
 static char *ru_test_code(const char *file, const char *name)
 {
     FILE *f = file ? fopen(file, "r") : NULL;
-    char line[1024], *code = NULL, *hit;
-    size_t n = 0, nl = strlen(name);
-    int depth = 0, opened = 0, prev = 0, found = 0;
-    enum {
-        CODE,
-        STR,
-        CHR,
-        LINE_COMMENT,
-        BLOCK_COMMENT
-    } st = CODE;
+    char line[1024], *hit;
+    size_t nl = strlen(name);
+    int found = 0;
 
     if (!f)
         return NULL;
@@ -166,64 +159,11 @@ static char *ru_test_code(const char *file, const char *name)
             }
         }
     }
-    if (!found || !(code = malloc(RU_TEXT_MAX + 2))) {
+    if (!found) {
         fclose(f);
         return NULL;
     }
-    for (const char *p = line;; p++) {
-        int c = *p;
-        if (!c) {
-            if (!fgets(line, sizeof(line), f))
-                break;
-            p = line - 1;
-            continue;
-        }
-        if (n >= RU_TEXT_MAX)
-            break;
-        code[n++] = (char)c;
-        switch (st) {
-        case CODE:
-            if (c == '"')
-                st = STR;
-            else if (c == '\'')
-                st = CHR;
-            else if (prev == '/' && c == '/')
-                st = LINE_COMMENT;
-            else if (prev == '/' && c == '*')
-                st = BLOCK_COMMENT, c = 0;
-            else if (c == '{')
-                depth++, opened = 1;
-            else if (c == '}')
-                depth--;
-            break;
-        case STR:
-        case CHR:
-            if (prev == '\\')
-                c = 0;
-            else if ((st == STR && c == '"') || (st == CHR && c == '\''))
-                st = CODE;
-            break;
-        case LINE_COMMENT:
-            if (c == '\n')
-                st = CODE;
-            break;
-        case BLOCK_COMMENT:
-            if (prev == '*' && c == '/')
-                st = CODE, c = 0;
-            break;
-        }
-        prev = c;
-        if (opened && depth <= 0 && st == CODE)
-            break;
-    }
-    fclose(f);
-    if (!opened) {
-        free(code);
-        return NULL;
-    }
-    code[n++] = '\n';
-    code[n] = '\0';
-    return code;
+    return rbh_function_source(f, line, RU_TEXT_MAX);
 }
 
 static char *ru_read_output(FILE *out, size_t *ret_len)

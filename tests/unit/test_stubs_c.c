@@ -492,7 +492,7 @@ static char *setup_boxes(const char *gen, const struct job_file *student, size_t
     write_at(jdir, tests_name, tests, strlen(tests));
     copy_support(jdir, "runbox_test.h");
     copy_support(jdir, "runbox_test.c");
-    copy_support(jdir, "runbox_json.h");
+    copy_support(jdir, "runbox_harness.h");
     copy_support(jdir, "runbox_rpc.h");
     copy_support(sdir, "runbox_rpc.h");
     judge_stubs_done(&st);
